@@ -1,0 +1,59 @@
+import KeyvSqlite from '@keyv/sqlite';
+import Keyv from 'keyv';
+import type { StorageAdapter } from '../src/store/adapter.js';
+import { assertTableName, createSqlAdapter } from '../src/store/sql-adapter.js';
+
+export const name = 'sqlite';
+
+export interface SqliteStoreOptions {
+  /** Path of the database file (created if missing), or `:memory:`. */
+  path: string;
+  /** Table for connection records; locks live in `<table>_locks`. Default `latchkey`. */
+  table?: string;
+  /** How long a statement waits for another process's write lock. Default 5000 ms. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Stores connections in a SQLite file through `@keyv/sqlite`. Several processes may share the
+ * file: compare-and-swap and refresh locks are single statements, serialized by SQLite's own
+ * write lock.
+ *
+ * @example
+ * ```ts
+ * import { sqliteStore } from 'latchkey/adapters/sqlite';
+ * const manager = new ConnectionManager({ store: sqliteStore('./latchkey.db'), integrations });
+ * ```
+ */
+export function sqliteStore(pathOrOptions: string | SqliteStoreOptions): StorageAdapter {
+  const options = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions;
+  const table = assertTableName(options.table ?? 'latchkey');
+  const store = new KeyvSqlite({
+    uri: `sqlite://${options.path}`,
+    table,
+    keySize: 2048,
+    busyTimeout: options.busyTimeoutMs ?? 5000,
+    iterationLimit: 500,
+  });
+  const keyv = new Keyv({ store, namespace: '', throwOnErrors: true });
+  keyv.on('error', () => {});
+  const query = (sql: string, params: unknown[]) =>
+    store.query(sql, ...params) as Promise<Array<Record<string, unknown>>>;
+  // WAL lets readers proceed while another connection writes; the setting sticks to the file.
+  const walReady = options.path === ':memory:' ? Promise.resolve() : query('PRAGMA journal_mode = WAL', []);
+
+  return createSqlAdapter({
+    name,
+    keyv,
+    table,
+    dialect: { nowMs: `CAST(unixepoch('subsec') * 1000 AS INTEGER)` },
+    query: async (sql, params) => {
+      await walReady;
+      return query(sql, params);
+    },
+    readRaw: async (key) => (await store.get(key)) as string | undefined,
+    close: () => store.disconnect(),
+  });
+}
+
+export default sqliteStore;

@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair } from 'jose';
+import Provider from 'oidc-provider';
+
+export interface LocalClient {
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface LocalAuthorizationServer {
+  issuer: string;
+  tokenUrl: string;
+  /** Authenticates with an HTTP Basic header (`client_secret_basic`). */
+  basicClient: LocalClient;
+  /** Authenticates with `client_id`/`client_secret` in the form body (`client_secret_post`). */
+  postClient: LocalClient;
+  /** Issues a refresh token as if `accountId` had just authorized `clientId`. */
+  issueRefreshToken(clientId: string, accountId?: string): Promise<{ refreshToken: string; grantId: string }>;
+  /** Revokes a grant, as a user disconnecting the app would: its refresh tokens stop working. */
+  revokeGrant(grantId: string): Promise<void>;
+  /** POST /token requests received so far. */
+  tokenRequests(): number;
+  /** Why the server refused grants so far (oidc-provider's own error details). */
+  grantErrors(): string[];
+  close(): Promise<void>;
+}
+
+export interface LocalAuthorizationServerOptions {
+  /** Lifetime of access tokens in seconds. Default 3600. */
+  accessTokenTtl?: number;
+  /** Rotate refresh tokens on every use (reuse of a spent one revokes the grant). Default true. */
+  rotateRefreshTokens?: boolean;
+}
+
+/**
+ * A real OAuth 2.0 / OpenID Connect authorization server (`oidc-provider`) on a loopback port, for
+ * the demo and the tests. Refresh-token rotation is on, so a refresh token spent twice fails —
+ * and revokes the grant — exactly as with Atlassian or Entra.
+ */
+export async function startAuthorizationServer(options: LocalAuthorizationServerOptions = {}): Promise<LocalAuthorizationServer> {
+  const server: Server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const signingKey = { ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: 'local' };
+  const suffix = randomBytes(4).toString('hex');
+  const basicClient = { clientId: `basic-${suffix}`, clientSecret: randomBytes(16).toString('hex') };
+  const postClient = { clientId: `post-${suffix}`, clientSecret: randomBytes(16).toString('hex') };
+  const grantTypes = ['authorization_code', 'refresh_token', 'client_credentials'];
+  const redirectUris = [`${issuer}/unused-callback`];
+
+  const provider = new Provider(issuer, {
+    clients: [
+      { client_id: basicClient.clientId, client_secret: basicClient.clientSecret, token_endpoint_auth_method: 'client_secret_basic', grant_types: grantTypes, redirect_uris: redirectUris },
+      { client_id: postClient.clientId, client_secret: postClient.clientSecret, token_endpoint_auth_method: 'client_secret_post', grant_types: grantTypes, redirect_uris: redirectUris },
+    ],
+    jwks: { keys: [signingKey] },
+    cookies: { keys: [randomBytes(16).toString('hex')] },
+    features: { devInteractions: { enabled: false }, clientCredentials: { enabled: true } },
+    rotateRefreshToken: options.rotateRefreshTokens ?? true,
+    ttl: { AccessToken: options.accessTokenTtl ?? 3600, RefreshToken: 86_400, Grant: 86_400, IdToken: 3600, Session: 3600, Interaction: 600, ClientCredentials: 3600 },
+    findAccount: (_ctx: unknown, sub: string) => ({ accountId: sub, claims: async () => ({ sub }) }),
+  });
+
+  let tokenRequests = 0;
+  const grantErrors: string[] = [];
+  provider.on('grant.error', (_ctx: unknown, error: { error_detail?: string; message: string }) => {
+    grantErrors.push(error.error_detail ?? error.message);
+  });
+  const handle = provider.callback();
+  server.on('request', (request, response) => {
+    if (request.method === 'POST' && request.url?.startsWith('/token')) tokenRequests++;
+    handle(request, response);
+  });
+
+  return {
+    issuer,
+    tokenUrl: `${issuer}/token`,
+    basicClient,
+    postClient,
+    async issueRefreshToken(clientId, accountId = 'user-1') {
+      const scope = 'openid offline_access';
+      const grant = new provider.Grant({ accountId, clientId });
+      grant.addOIDCScope(scope);
+      const grantId = await grant.save();
+      const client = await provider.Client.find(clientId);
+      const token = new provider.RefreshToken({ client, accountId, grantId, scope, gty: 'authorization_code', expiresWithSession: false });
+      return { refreshToken: await token.save(), grantId };
+    },
+    async revokeGrant(grantId) {
+      const grant = await provider.Grant.find(grantId);
+      await grant?.destroy();
+    },
+    tokenRequests: () => tokenRequests,
+    grantErrors: () => [...grantErrors],
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,64 @@
+import type { RefreshFailureState } from './refresh/failure-policy.js';
+import { withoutRefreshTokens } from './redaction.js';
+import type { Credentials } from './strategies/registry.js';
+import type { ConnectionError, ConnectionFull, ConnectionListItem, EndUser, JsonObject } from './types.js';
+
+/** A connection as stored: `ConnectionFull` plus its refresh bookkeeping. */
+export interface ConnectionRecord {
+  id: number;
+  connection_id: string;
+  provider_config_key: string;
+  provider: string;
+  credentials: Credentials;
+  connection_config: JsonObject;
+  metadata: JsonObject;
+  tags: Record<string, string>;
+  end_user: EndUser | null;
+  errors: ConnectionError[];
+  created_at: string;
+  updated_at: string;
+  /** Persisted at most once a minute per connection, off the caller's path. */
+  last_fetched_at: string | null;
+  refresh: RefreshFailureState;
+}
+
+/**
+ * The object `get` hands out: a copy (callers never share or mutate stored state), with every
+ * refresh token removed unless asked for.
+ */
+export function toConnectionFull(record: ConnectionRecord, fetchedAt: number, includeRefreshToken: boolean): ConnectionFull {
+  const view: ConnectionFull = {
+    id: record.id,
+    connection_id: record.connection_id,
+    provider_config_key: record.provider_config_key,
+    provider: record.provider,
+    errors: structuredClone(record.errors),
+    end_user: structuredClone(record.end_user),
+    metadata: structuredClone(record.metadata),
+    connection_config: structuredClone(record.connection_config),
+    tags: { ...record.tags },
+    created_at: record.created_at,
+    updated_at: record.updated_at,
+    last_fetched_at: new Date(fetchedAt).toISOString(),
+    credentials: structuredClone(record.credentials),
+  };
+  if (includeRefreshToken) return view;
+  view.credentials = withoutRefreshTokens(view.credentials);
+  view.connection_config = withoutRefreshTokens(view.connection_config);
+  return view;
+}
+
+/** What `list` returns: no credentials. */
+export function toListItem(record: ConnectionRecord): ConnectionListItem {
+  return {
+    id: record.id,
+    connection_id: record.connection_id,
+    provider: record.provider,
+    provider_config_key: record.provider_config_key,
+    created: record.created_at,
+    metadata: structuredClone(record.metadata),
+    tags: { ...record.tags },
+    errors: structuredClone(record.errors),
+    end_user: structuredClone(record.end_user),
+  };
+}

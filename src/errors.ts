@@ -1,0 +1,224 @@
+/**
+ * Every error Latchkey throws is a {@link LatchkeyError} with a stable `code`, so callers can
+ * `switch (err.code)` instead of matching messages. Messages and fields never carry a secret:
+ * tokens, client secrets and private keys are not put into any of them.
+ */
+
+export type LatchkeyErrorCode =
+  | 'invalid_request'
+  | 'invalid_credentials'
+  | 'unknown_integration'
+  | 'unknown_connection'
+  | 'ambiguous_connection'
+  | 'duplicate_connection'
+  | 'concurrent_modification'
+  | 'access_token_expired'
+  | 'refresh_backoff'
+  | 'refresh_exhausted'
+  | 'refresh_lock_timeout'
+  | 'provider_error'
+  | 'missing_template_value'
+  | 'insecure_request'
+  | 'storage_error';
+
+export class LatchkeyError extends Error {
+  static readonly code: LatchkeyErrorCode = 'invalid_request';
+  readonly code: LatchkeyErrorCode;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = this.constructor.name;
+    this.code = (this.constructor as typeof LatchkeyError).code;
+  }
+
+  toJSON(): Record<string, unknown> {
+    const json: Record<string, unknown> = { name: this.name, code: this.code, message: this.message };
+    for (const [key, value] of Object.entries(this)) {
+      if (key !== 'cause' && key !== 'stack') json[key] = value;
+    }
+    return json;
+  }
+}
+
+/** An argument is malformed: a bad id, tag, metadata value or option. Nothing was stored. */
+export class InvalidRequestError extends LatchkeyError {
+  static override readonly code = 'invalid_request' as const;
+  /** The argument or field at fault, e.g. `connectionId` or `tags.env`. */
+  readonly field: string | undefined;
+  constructor(message: string, field?: string) {
+    super(message);
+    this.field = field;
+  }
+}
+
+/** Credentials do not have the shape their `type` requires. Nothing was stored. */
+export class InvalidCredentialsError extends LatchkeyError {
+  static override readonly code = 'invalid_credentials' as const;
+  /** Dotted path of the offending field, e.g. `credentials.access_token`. */
+  readonly field: string;
+  constructor(message: string, field: string) {
+    super(message);
+    this.field = field;
+  }
+}
+
+export class UnknownIntegrationError extends LatchkeyError {
+  static override readonly code = 'unknown_integration' as const;
+  readonly providerConfigKey: string;
+  constructor(providerConfigKey: string, detail = 'is not configured') {
+    super(`Integration "${providerConfigKey}" ${detail}`);
+    this.providerConfigKey = providerConfigKey;
+  }
+}
+
+/** Nango answers 404 here. */
+export class UnknownConnectionError extends LatchkeyError {
+  static override readonly code = 'unknown_connection' as const;
+  readonly connectionId: string;
+  readonly providerConfigKey: string | undefined;
+  constructor(connectionId: string, providerConfigKey?: string) {
+    super(
+      providerConfigKey === undefined
+        ? `No connection "${connectionId}"`
+        : `No connection "${connectionId}" for integration "${providerConfigKey}"`,
+    );
+    this.connectionId = connectionId;
+    this.providerConfigKey = providerConfigKey;
+  }
+}
+
+/** `get(id)` without a provider config key matched connections of several integrations. */
+export class AmbiguousConnectionError extends LatchkeyError {
+  static override readonly code = 'ambiguous_connection' as const;
+  readonly connectionId: string;
+  readonly providerConfigKeys: string[];
+  constructor(connectionId: string, providerConfigKeys: string[]) {
+    super(
+      `Connection id "${connectionId}" exists for several integrations (${providerConfigKeys.join(', ')}); pass providerConfigKey`,
+    );
+    this.connectionId = connectionId;
+    this.providerConfigKeys = providerConfigKeys;
+  }
+}
+
+export class DuplicateConnectionError extends LatchkeyError {
+  static override readonly code = 'duplicate_connection' as const;
+  readonly connectionId: string;
+  readonly providerConfigKey: string;
+  constructor(connectionId: string, providerConfigKey: string) {
+    super(`Connection "${connectionId}" already exists for integration "${providerConfigKey}"`);
+    this.connectionId = connectionId;
+    this.providerConfigKey = providerConfigKey;
+  }
+}
+
+/** An update kept losing the race against other writers of the same connection. */
+export class ConcurrentModificationError extends LatchkeyError {
+  static override readonly code = 'concurrent_modification' as const;
+}
+
+/**
+ * The stored access token has expired and cannot be renewed (there is no refresh token).
+ * Latchkey never hands out an expired token as if it were fresh.
+ */
+export class AccessTokenExpiredError extends LatchkeyError {
+  static override readonly code = 'access_token_expired' as const;
+  readonly expiredAt: string;
+  constructor(connectionId: string, expiredAt: string) {
+    super(`The access token of connection "${connectionId}" expired at ${expiredAt} and cannot be refreshed`);
+    this.expiredAt = expiredAt;
+  }
+}
+
+/** A recent refresh failed; automatic refreshes of this connection wait until `retryAt` (Nango: 424). */
+export class RefreshBackoffError extends LatchkeyError {
+  static override readonly code = 'refresh_backoff' as const;
+  readonly retryAt: string;
+  readonly logId: string | undefined;
+  constructor(connectionId: string, retryAt: string, logId?: string) {
+    super(`Refreshing connection "${connectionId}" failed recently; next automatic attempt after ${retryAt}`);
+    this.retryAt = retryAt;
+    this.logId = logId;
+  }
+}
+
+/**
+ * The connection's grant is dead (a permanent refusal, or failures that persisted); the user must
+ * reconnect. Thrown without calling the provider until credentials are replaced or a forced
+ * refresh succeeds (Nango: 424 `connection_refresh_exhausted`).
+ */
+export class RefreshExhaustedError extends LatchkeyError {
+  static override readonly code = 'refresh_exhausted' as const;
+  readonly logId: string | undefined;
+  readonly providerError: string | undefined;
+  constructor(connectionId: string, providerError?: string, logId?: string) {
+    super(
+      `Refreshing connection "${connectionId}" is exhausted${providerError ? ` (${providerError})` : ''}; the user must reconnect`,
+    );
+    this.logId = logId;
+    this.providerError = providerError;
+  }
+}
+
+/** Another process held the refresh lock for longer than we were willing to wait. */
+export class RefreshLockTimeoutError extends LatchkeyError {
+  static override readonly code = 'refresh_lock_timeout' as const;
+}
+
+export type ProviderFailureKind = 'permanent' | 'transient';
+
+/**
+ * The provider refused or failed a token request. `kind` says whether retrying can help:
+ * `permanent` (`invalid_grant`, `invalid_client`, `unauthorized_client`) or `transient`
+ * (network, timeout, 5xx, 429, an unreadable answer).
+ */
+export class ProviderError extends LatchkeyError {
+  static override readonly code = 'provider_error' as const;
+  readonly kind: ProviderFailureKind;
+  /** The provider's OAuth `error` value, or a Latchkey label such as `network_error`. */
+  readonly error: string;
+  readonly errorDescription: string | undefined;
+  readonly status: number | undefined;
+  readonly retryAfterSeconds: number | undefined;
+  logId: string | undefined;
+  constructor(details: {
+    kind: ProviderFailureKind;
+    error: string;
+    errorDescription?: string | undefined;
+    status?: number | undefined;
+    retryAfterSeconds?: number | undefined;
+    cause?: unknown;
+  }) {
+    const status = details.status === undefined ? '' : ` (HTTP ${details.status})`;
+    const description = details.errorDescription ? `: ${details.errorDescription}` : '';
+    super(`Provider refused the token request with ${details.error}${status}${description}`, {
+      cause: details.cause,
+    });
+    this.kind = details.kind;
+    this.error = details.error;
+    this.errorDescription = details.errorDescription;
+    this.status = details.status;
+    this.retryAfterSeconds = details.retryAfterSeconds;
+    this.logId = undefined;
+  }
+}
+
+/** A URL or body template referred to a value the connection does not have. */
+export class MissingTemplateValueError extends LatchkeyError {
+  static override readonly code = 'missing_template_value' as const;
+  readonly path: string;
+  constructor(path: string) {
+    super(`Template needs \${${path}}, which this connection does not have`);
+    this.path = path;
+  }
+}
+
+/** A plain-HTTP URL was about to be called without the loopback-only test switch. */
+export class InsecureRequestError extends LatchkeyError {
+  static override readonly code = 'insecure_request' as const;
+}
+
+/** The storage backend failed or returned something unreadable. */
+export class StorageError extends LatchkeyError {
+  static override readonly code = 'storage_error' as const;
+}

@@ -1,0 +1,447 @@
+import { memoryStore } from '../adapters/memory.js';
+import { type ConnectionRecord, toConnectionFull, toListItem } from './connection-record.js';
+import {
+  AccessTokenExpiredError,
+  AmbiguousConnectionError,
+  DuplicateConnectionError,
+  InvalidCredentialsError,
+  InvalidRequestError,
+  ProviderError,
+  RefreshBackoffError,
+  RefreshExhaustedError,
+  RefreshLockTimeoutError,
+  UnknownConnectionError,
+  UnknownIntegrationError,
+} from './errors.js';
+import { defaultHttpSettings, type HttpSettings } from './oauth/http.js';
+import type { IntegrationConfig, ProviderDefinition, ResolvedIntegration } from './providers/definition.js';
+import { resolveIntegrations } from './providers/integrations.js';
+import { backingOffUntil, defaultFailurePolicy, type FailurePolicy, healthy } from './refresh/failure-policy.js';
+import { Refresher } from './refresh/refresher.js';
+import type { StorageAdapter } from './store/adapter.js';
+import { CONNECTION_PREFIX, CONNECTION_SEQUENCE_KEY, connectionIdIndexKey, connectionKey } from './store/keys.js';
+import { type Versioned, VersionedStore } from './store/versioned-store.js';
+import { type Credentials, isAuthMode, strategyFor } from './strategies/registry.js';
+import type { StrategyContext } from './strategies/strategy.js';
+import { normalizeTags } from './tags.js';
+import type { Clock, ConnectionFull, ConnectionListItem, EndUser, JsonObject, Logger } from './types.js';
+import { assertId, assertJsonObject } from './validation.js';
+
+export interface ConnectionManagerOptions {
+  /** Where connections live. Default: in memory (lost on exit). */
+  store?: StorageAdapter;
+  /** Provider config key → integration. */
+  integrations?: Record<string, IntegrationConfig>;
+  /** Extra or replacement provider definitions, by provider name. */
+  providers?: Record<string, ProviderDefinition>;
+  /** Refresh this long before expiry. Default 900 s (15 minutes, as Nango). */
+  refreshMarginSeconds?: number;
+  /** How refresh failures back off and when they exhaust a connection. */
+  failurePolicy?: Partial<FailurePolicy>;
+  /** Refresh lock lease and how long to wait for another process's refresh. Default 30 s and 15 s. */
+  lock?: { leaseMs?: number; waitMs?: number };
+  /** Token request timeout (default 10 s) and the test-only loopback switch. */
+  http?: Partial<HttpSettings>;
+  /** `last_fetched_at` is persisted at most this often per connection. Default 60 s. */
+  lastFetchedWriteIntervalMs?: number;
+  clock?: Clock;
+  /** Receives failures with their `log_id`; never a secret. Default: the console. */
+  logger?: Logger;
+}
+
+export interface CreateConnectionInput {
+  connectionId: string;
+  providerConfigKey: string;
+  /** A credential object with a `type`; see the README for each mode's fields. */
+  credentials: Record<string, unknown>;
+  connectionConfig?: JsonObject;
+  metadata?: JsonObject;
+  tags?: Record<string, string>;
+  endUser?: EndUser | null;
+}
+
+export interface GetConnectionOptions {
+  /** Needed only when the same connection id exists under several integrations. */
+  providerConfigKey?: string;
+  /** Refresh even if the credentials are still fresh (bypasses back-off and exhaustion). */
+  forceRefresh?: boolean;
+  /** Include refresh tokens in the result. Default false, as Nango. */
+  refreshToken?: boolean;
+}
+
+/** A connection: its id alone when unambiguous, or with its integration. */
+export type ConnectionRef = string | { connectionId: string; providerConfigKey?: string };
+
+export interface ListConnectionsFilter {
+  connectionId?: string;
+  providerConfigKey?: string;
+  /** Connections carrying all of these tags (keys compared case-insensitively). */
+  tags?: Record<string, string>;
+}
+
+const consoleLogger: Logger = {
+  warn: (message, fields) => console.warn(message, fields ?? {}),
+  error: (message, fields) => console.error(message, fields ?? {}),
+};
+
+/**
+ * Holds an app's connections to third-party APIs and hands back working credentials, refreshing
+ * them first when they are about to expire.
+ *
+ * @example
+ * ```ts
+ * const manager = new ConnectionManager({
+ *   integrations: { 'github-prod': { provider: 'github', clientId, clientSecret } },
+ * });
+ * await manager.create({ connectionId: 'user-42', providerConfigKey: 'github-prod',
+ *   credentials: { type: 'OAUTH2', access_token, refresh_token, expires_at } });
+ * const { credentials } = await manager.get('user-42');
+ * ```
+ */
+export class ConnectionManager {
+  readonly #store: StorageAdapter;
+  readonly #records: VersionedStore;
+  readonly #integrations: Map<string, ResolvedIntegration>;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #marginSeconds: number;
+  readonly #http: HttpSettings;
+  readonly #refresher: Refresher;
+  readonly #fetchedWriteIntervalMs: number;
+  readonly #fetchedWrittenAt = new Map<string, number>();
+  readonly #pendingWrites = new Set<Promise<unknown>>();
+
+  constructor(options: ConnectionManagerOptions = {}) {
+    this.#store = options.store ?? memoryStore();
+    this.#records = new VersionedStore(this.#store);
+    this.#integrations = resolveIntegrations(options.integrations ?? {}, options.providers);
+    this.#clock = options.clock ?? Date.now;
+    this.#logger = options.logger ?? consoleLogger;
+    this.#marginSeconds = nonNegative(options.refreshMarginSeconds ?? 900, 'refreshMarginSeconds');
+    this.#http = { ...defaultHttpSettings, ...options.http };
+    this.#fetchedWriteIntervalMs = nonNegative(options.lastFetchedWriteIntervalMs ?? 60_000, 'lastFetchedWriteIntervalMs');
+    const leaseMs = nonNegative(options.lock?.leaseMs ?? 30_000, 'lock.leaseMs');
+    if (this.#http.timeoutMs >= leaseMs) {
+      // A token request that can outlast the lease would let a second process start a refresh.
+      throw new InvalidRequestError('http.timeoutMs must be shorter than lock.leaseMs', 'http.timeoutMs');
+    }
+    this.#refresher = new Refresher({
+      records: this.#records,
+      locks: this.#store.locks,
+      clock: this.#clock,
+      logger: this.#logger,
+      policy: { ...defaultFailurePolicy, ...options.failurePolicy },
+      leaseMs,
+      lockWaitMs: nonNegative(options.lock?.waitMs ?? 15_000, 'lock.waitMs'),
+      contextFor: (record, now) => this.#context(record.provider_config_key, record.connection_config, now),
+      marginMsFor: (record) => this.#marginMs(record.provider_config_key),
+    });
+  }
+
+  /**
+   * Stores a new connection. Throws {@link DuplicateConnectionError} if it exists already;
+   * bad input throws a typed error and stores nothing.
+   *
+   * @example
+   * ```ts
+   * await manager.create({ connectionId: 'user-42', providerConfigKey: 'hubspot',
+   *   credentials: { type: 'OAUTH2', access_token, refresh_token, expires_in: 1800 } });
+   * ```
+   */
+  async create(input: CreateConnectionInput): Promise<ConnectionFull> {
+    const draft = this.#draft(input);
+    await this.#addToIndex(draft.connection_id, draft.provider_config_key);
+    const record: ConnectionRecord = { ...draft, id: await this.#nextId() };
+    const key = connectionKey(record.provider_config_key, record.connection_id);
+    const written = await this.#records.insert(key, record);
+    if (!written) throw new DuplicateConnectionError(record.connection_id, record.provider_config_key);
+    return toConnectionFull(record, this.#clock(), false);
+  }
+
+  /**
+   * Creates the connection, or replaces the credentials (and whichever of config, metadata, tags
+   * and end user are given) of an existing one, keeping its id and creation time. Replacing
+   * credentials clears any refresh failure, back-off or exhaustion.
+   */
+  async upsert(input: CreateConnectionInput): Promise<ConnectionFull> {
+    const draft = this.#draft(input);
+    const key = connectionKey(draft.provider_config_key, draft.connection_id);
+    await this.#addToIndex(draft.connection_id, draft.provider_config_key);
+    const existing = await this.#records.read<ConnectionRecord>(key);
+    const id = existing?.value.id ?? (await this.#nextId());
+    const written = await this.#records.update<ConnectionRecord>(key, (current) =>
+      current
+        ? {
+            ...current,
+            credentials: draft.credentials,
+            connection_config: input.connectionConfig === undefined ? current.connection_config : draft.connection_config,
+            metadata: input.metadata === undefined ? current.metadata : draft.metadata,
+            tags: input.tags === undefined ? current.tags : draft.tags,
+            end_user: input.endUser === undefined ? current.end_user : draft.end_user,
+            errors: current.errors.filter((error) => error.type !== 'auth'),
+            refresh: healthy,
+            updated_at: draft.updated_at,
+          }
+        : { ...draft, id },
+    );
+    return toConnectionFull((written as Versioned<ConnectionRecord>).value, this.#clock(), false);
+  }
+
+  /**
+   * The connection with working credentials: refreshed first when they expire within the margin,
+   * or when `forceRefresh` is set. Refresh tokens are left out unless `refreshToken: true`.
+   *
+   * Throws {@link AccessTokenExpiredError} for an expired token that cannot be refreshed,
+   * {@link RefreshBackoffError} while recent failures back off (only if the token has expired:
+   * a still-valid token is returned), {@link RefreshExhaustedError} once the grant is dead, and
+   * `ProviderError` when the provider refuses a refresh the caller needed.
+   *
+   * @example
+   * ```ts
+   * const conn = await manager.get('user-42');
+   * const forced = await manager.get('user-42', true);
+   * const withRefreshToken = await manager.get('user-42', { providerConfigKey: 'github-prod', refreshToken: true });
+   * ```
+   */
+  async get(connectionId: string, options: boolean | GetConnectionOptions = {}): Promise<ConnectionFull> {
+    const { forceRefresh = false, refreshToken = false, providerConfigKey } =
+      typeof options === 'boolean' ? { forceRefresh: options } : (options ?? {});
+    const { key, loaded } = await this.#locate(connectionId, providerConfigKey);
+    const fresh = await this.#ensureFresh(key, loaded, forceRefresh === true);
+    const now = this.#clock();
+    this.#noteFetched(key, now);
+    return toConnectionFull(fresh.value, now, refreshToken === true);
+  }
+
+  /** Connections without credentials, never refreshed (Nango's list shape). */
+  async list(filter: ListConnectionsFilter = {}): Promise<{ connections: ConnectionListItem[] }> {
+    const wantedTags = filter.tags === undefined ? undefined : normalizeTags(filter.tags);
+    const providerConfigKey = filter.providerConfigKey === undefined ? undefined : assertId(filter.providerConfigKey, 'providerConfigKey');
+    const records: ConnectionRecord[] = [];
+    if (filter.connectionId !== undefined) {
+      const connectionId = assertId(filter.connectionId, 'connectionId');
+      const keys = providerConfigKey ? [providerConfigKey] : await this.#indexedKeys(connectionId);
+      for (const key of keys) {
+        const found = await this.#records.read<ConnectionRecord>(connectionKey(key, connectionId));
+        if (found) records.push(found.value);
+      }
+    } else {
+      for await (const [, record] of this.#records.entries<ConnectionRecord>(CONNECTION_PREFIX)) records.push(record);
+    }
+    const connections = records
+      .filter((record) => providerConfigKey === undefined || record.provider_config_key === providerConfigKey)
+      .filter((record) => !wantedTags || Object.entries(wantedTags).every(([k, v]) => record.tags[k] === v))
+      .sort((a, b) => a.id - b.id)
+      .map(toListItem);
+    return { connections };
+  }
+
+  /** Deletes the connection. Throws {@link UnknownConnectionError} if there is none. */
+  async delete(ref: ConnectionRef): Promise<void> {
+    const { key, loaded } = await this.#locate(...refParts(ref));
+    let current: Versioned<ConnectionRecord> | undefined = loaded;
+    while (current && !(await this.#records.remove(key, current))) {
+      current = await this.#records.read<ConnectionRecord>(key);
+    }
+    const { connection_id: connectionId, provider_config_key: providerConfigKey } = loaded.value;
+    await this.#records.update<string[]>(connectionIdIndexKey(connectionId), (keys) =>
+      keys?.includes(providerConfigKey) ? keys.filter((k) => k !== providerConfigKey) : undefined,
+    );
+    this.#fetchedWrittenAt.delete(key);
+  }
+
+  /** Replaces the connection's metadata. */
+  async setMetadata(ref: ConnectionRef, metadata: JsonObject): Promise<void> {
+    const value = assertJsonObject(metadata, 'metadata');
+    await this.#modify(ref, (record) => ({ ...record, metadata: value }));
+  }
+
+  /** Merges `metadata` into the connection's metadata (top-level keys). */
+  async updateMetadata(ref: ConnectionRef, metadata: JsonObject): Promise<void> {
+    const value = assertJsonObject(metadata, 'metadata');
+    await this.#modify(ref, (record) => ({ ...record, metadata: assertJsonObject({ ...record.metadata, ...value }, 'metadata') }));
+  }
+
+  /** Replaces the connection's tags (validated and lower-cased as Nango does). */
+  async setTags(ref: ConnectionRef, tags: Record<string, string>): Promise<void> {
+    const value = normalizeTags(tags);
+    await this.#modify(ref, (record) => ({ ...record, tags: value }));
+  }
+
+  /** Merges `config` into the connection's `connection_config` (top-level keys). */
+  async updateConnectionConfig(ref: ConnectionRef, config: JsonObject): Promise<void> {
+    const value = assertJsonObject(config, 'connectionConfig');
+    await this.#modify(ref, (record) => ({
+      ...record,
+      connection_config: assertJsonObject({ ...record.connection_config, ...value }, 'connectionConfig'),
+    }));
+  }
+
+  /** Waits for background writes, then closes the store. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#pendingWrites]);
+    await this.#store.close();
+  }
+
+  async #ensureFresh(key: string, loaded: Versioned<ConnectionRecord>, force: boolean): Promise<Versioned<ConnectionRecord>> {
+    const record = loaded.value;
+    const strategy = strategyFor(record.credentials.type);
+    const now = this.#clock();
+    const expiresAt = strategy.expiresAt(record.credentials);
+    const stillValid = expiresAt === undefined || expiresAt > now;
+    const canRefresh = strategy.canRefresh(record.credentials);
+    if (!force) {
+      if (record.refresh.exhausted) {
+        throw new RefreshExhaustedError(record.connection_id, record.refresh.last_error?.error, record.refresh.last_error?.log_id);
+      }
+      if (!strategy.isRefreshDue(record.credentials, now, this.#marginMs(record.provider_config_key))) return loaded;
+    }
+    if (!canRefresh) {
+      if (stillValid) return loaded;
+      throw new AccessTokenExpiredError(record.connection_id, new Date(expiresAt as number).toISOString());
+    }
+    const backoffUntil = force ? undefined : backingOffUntil(record.refresh, now);
+    if (backoffUntil !== undefined) {
+      if (stillValid) return loaded;
+      throw new RefreshBackoffError(record.connection_id, new Date(backoffUntil).toISOString(), record.refresh.last_error?.log_id);
+    }
+    try {
+      return await this.#refresher.refresh(key, loaded, force);
+    } catch (error) {
+      // A refresh ahead of expiry that failed for a passing reason still leaves a working token.
+      const passing =
+        (error instanceof ProviderError && error.kind === 'transient') ||
+        error instanceof RefreshBackoffError ||
+        error instanceof RefreshLockTimeoutError;
+      if (passing && stillValid && !force) return loaded;
+      throw error;
+    }
+  }
+
+  /** Validates input into a record (minus its id); throws before anything is written. */
+  #draft(input: CreateConnectionInput): Omit<ConnectionRecord, 'id'> {
+    if (input === null || typeof input !== 'object') throw new InvalidRequestError('expected a connection object');
+    const connectionId = assertId(input.connectionId, 'connectionId');
+    const providerConfigKey = assertId(input.providerConfigKey, 'providerConfigKey');
+    const integration = this.#integrations.get(providerConfigKey);
+    if (!integration) throw new UnknownIntegrationError(providerConfigKey);
+    const now = this.#clock();
+    const connectionConfig = input.connectionConfig === undefined ? {} : assertJsonObject(input.connectionConfig, 'connectionConfig');
+    const credentials = this.#parseCredentials(input.credentials, this.#context(providerConfigKey, connectionConfig, now));
+    const timestamp = new Date(now).toISOString();
+    return {
+      connection_id: connectionId,
+      provider_config_key: providerConfigKey,
+      provider: integration.provider,
+      credentials,
+      connection_config: connectionConfig,
+      metadata: input.metadata === undefined ? {} : assertJsonObject(input.metadata, 'metadata'),
+      tags: input.tags === undefined ? {} : normalizeTags(input.tags),
+      end_user: input.endUser == null ? null : (assertJsonObject(input.endUser, 'endUser') as unknown as EndUser),
+      errors: [],
+      created_at: timestamp,
+      updated_at: timestamp,
+      last_fetched_at: null,
+      refresh: healthy,
+    };
+  }
+
+  #parseCredentials(input: unknown, context: StrategyContext): Credentials {
+    if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+      throw new InvalidCredentialsError('credentials must be an object', 'credentials');
+    }
+    const { type } = input as { type?: unknown };
+    if (!isAuthMode(type)) {
+      throw new InvalidCredentialsError(`credentials.type must be one of the supported auth modes`, 'credentials.type');
+    }
+    const expected = context.integration?.definition.authMode;
+    if (expected !== undefined && expected !== type) {
+      throw new InvalidCredentialsError(`integration expects ${expected} credentials, got ${type}`, 'credentials.type');
+    }
+    return strategyFor(type).parse(input as Record<string, unknown>, context);
+  }
+
+  #context(providerConfigKey: string, connectionConfig: JsonObject, now: number): StrategyContext {
+    return { integration: this.#integrations.get(providerConfigKey), connectionConfig, now, http: this.#http };
+  }
+
+  #marginMs(providerConfigKey: string): number {
+    const integration = this.#integrations.get(providerConfigKey);
+    const seconds =
+      integration?.refreshMarginSeconds ?? integration?.definition.tokenExpirationBufferSeconds ?? this.#marginSeconds;
+    return seconds * 1000;
+  }
+
+  /** Finds the stored connection, resolving a missing provider config key through the id index. */
+  async #locate(connectionId: string, providerConfigKey: string | undefined) {
+    const id = assertId(connectionId, 'connectionId');
+    if (providerConfigKey !== undefined) {
+      const key = connectionKey(assertId(providerConfigKey, 'providerConfigKey'), id);
+      const loaded = await this.#records.read<ConnectionRecord>(key);
+      if (!loaded) throw new UnknownConnectionError(id, providerConfigKey);
+      return { key, loaded };
+    }
+    const found: Array<{ key: string; loaded: Versioned<ConnectionRecord> }> = [];
+    for (const candidate of await this.#indexedKeys(id)) {
+      const key = connectionKey(candidate, id);
+      const loaded = await this.#records.read<ConnectionRecord>(key);
+      if (loaded) found.push({ key, loaded });
+    }
+    if (found.length > 1) throw new AmbiguousConnectionError(id, found.map((f) => f.loaded.value.provider_config_key));
+    const [only] = found;
+    if (!only) throw new UnknownConnectionError(id);
+    return only;
+  }
+
+  async #indexedKeys(connectionId: string): Promise<string[]> {
+    return (await this.#records.read<string[]>(connectionIdIndexKey(connectionId)))?.value ?? [];
+  }
+
+  /** The index may list an integration whose record is gone (it is written first); readers skip those. */
+  async #addToIndex(connectionId: string, providerConfigKey: string): Promise<void> {
+    await this.#records.update<string[]>(connectionIdIndexKey(connectionId), (keys = []) =>
+      keys.includes(providerConfigKey) ? undefined : [...keys, providerConfigKey],
+    );
+  }
+
+  async #nextId(): Promise<number> {
+    const written = await this.#records.update<number>(CONNECTION_SEQUENCE_KEY, (last = 0) => last + 1);
+    return (written as Versioned<number>).value;
+  }
+
+  async #modify(ref: ConnectionRef, change: (record: ConnectionRecord) => ConnectionRecord): Promise<void> {
+    const { key, loaded } = await this.#locate(...refParts(ref));
+    const updatedAt = new Date(this.#clock()).toISOString();
+    const written = await this.#records.update<ConnectionRecord>(key, (record) =>
+      record ? { ...change(record), updated_at: updatedAt } : undefined,
+    );
+    if (!written) throw new UnknownConnectionError(loaded.value.connection_id, loaded.value.provider_config_key);
+  }
+
+  /** Persists `last_fetched_at` at most once per interval per connection, off the caller's path. */
+  #noteFetched(key: string, now: number): void {
+    const last = this.#fetchedWrittenAt.get(key);
+    if (last !== undefined && now - last < this.#fetchedWriteIntervalMs) return;
+    if (this.#fetchedWrittenAt.size >= 100_000) this.#fetchedWrittenAt.clear();
+    this.#fetchedWrittenAt.set(key, now);
+    const fetchedAt = new Date(now).toISOString();
+    const write = this.#records
+      .update<ConnectionRecord>(key, (record) => (record ? { ...record, last_fetched_at: fetchedAt } : undefined))
+      .catch((error: unknown) => this.#logger.warn('latchkey: could not persist last_fetched_at', { error: (error as Error).message }))
+      .finally(() => this.#pendingWrites.delete(write));
+    this.#pendingWrites.add(write);
+  }
+}
+
+function refParts(ref: ConnectionRef): [string, string | undefined] {
+  if (typeof ref === 'string') return [ref, undefined];
+  if (ref === null || typeof ref !== 'object') throw new InvalidRequestError('expected a connection id', 'connectionId');
+  return [ref.connectionId, ref.providerConfigKey];
+}
+
+function nonNegative(value: number, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidRequestError(`${field} must be a non-negative number`, field);
+  }
+  return value;
+}

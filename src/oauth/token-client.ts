@@ -1,0 +1,153 @@
+import * as client from 'openid-client';
+import { ProviderError, type ProviderFailureKind } from '../errors.js';
+import type { TokenRequestAuthMethod } from '../providers/definition.js';
+import { redactSecrets } from '../redaction.js';
+import type { JsonObject } from '../types.js';
+import { checkedUrl, type HttpSettings } from './http.js';
+
+/** A token endpoint and how to authenticate to it. */
+export interface TokenEndpoint {
+  url: string;
+  /** `iss` expected in ID tokens the endpoint may return; defaults to the URL's origin. */
+  issuer?: string | undefined;
+  clientId: string;
+  clientSecret?: string | undefined;
+  authMethod: TokenRequestAuthMethod;
+}
+
+/** A successful token response: the provider's JSON as sent, and its lifetime if it gave one. */
+export interface TokenResponse {
+  raw: JsonObject;
+  accessToken: string;
+  refreshToken: string | undefined;
+  expiresInSeconds: number | undefined;
+}
+
+/** Errors that mean the grant or client is dead: retrying cannot help (RFC 6749 §5.2). */
+const PERMANENT_ERRORS = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client']);
+
+/**
+ * `grant_type=refresh_token` through openid-client. Failures come back as {@link ProviderError},
+ * classified permanent or transient, with no secret in them.
+ */
+export async function refreshTokenGrant(
+  endpoint: TokenEndpoint,
+  refreshToken: string,
+  parameters: Record<string, string>,
+  http: HttpSettings,
+): Promise<TokenResponse> {
+  const exchange = prepare(endpoint, http);
+  try {
+    const response = await client.refreshTokenGrant(exchange.config, refreshToken, parameters);
+    return {
+      raw: exchange.body() ?? stripHelpers(response),
+      accessToken: response.access_token,
+      refreshToken: response.refresh_token,
+      expiresInSeconds: response.expires_in,
+    };
+  } catch (error) {
+    throw toProviderError(error, exchange.retryAfterSeconds(), [refreshToken, endpoint.clientSecret]);
+  }
+}
+
+function prepare(endpoint: TokenEndpoint, http: HttpSettings) {
+  const url = checkedUrl(endpoint.url, http);
+  const auth =
+    endpoint.clientSecret === undefined
+      ? client.None()
+      : endpoint.authMethod === 'client_secret_basic'
+        ? client.ClientSecretBasic(endpoint.clientSecret)
+        : client.ClientSecretPost(endpoint.clientSecret);
+  const config = new client.Configuration(
+    { issuer: endpoint.issuer ?? url.origin, token_endpoint: url.href },
+    endpoint.clientId,
+    undefined,
+    auth,
+  );
+  config.timeout = http.timeoutMs / 1000;
+  if (url.protocol === 'http:') client.allowInsecureRequests(config);
+
+  // Keep the provider's own JSON (openid-client normalizes some fields) and its Retry-After.
+  let body: JsonObject | undefined;
+  let retryAfter: number | undefined;
+  config[client.customFetch] = async (input, init) => {
+    const response = await fetch(input, init);
+    retryAfter = parseRetryAfter(response.headers.get('retry-after'));
+    if (response.status === 200) {
+      body = await response
+        .clone()
+        .json()
+        .then((json: unknown) => (json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as JsonObject) : undefined))
+        .catch(() => undefined);
+    }
+    return response;
+  };
+  return { config, body: () => body, retryAfterSeconds: () => retryAfter };
+}
+
+function toProviderError(error: unknown, retryAfterSeconds: number | undefined, secrets: Array<string | undefined>): unknown {
+  const clean = (text: string | undefined) => (text === undefined ? undefined : redactSecrets(text, secrets));
+  if (error instanceof client.ResponseBodyError) {
+    return new ProviderError({
+      kind: classify(error.error),
+      error: error.error,
+      errorDescription: clean(error.error_description),
+      status: error.status,
+      retryAfterSeconds,
+    });
+  }
+  if (error instanceof client.WWWAuthenticateChallengeError) {
+    const challenge = error.cause.find((c) => typeof c.parameters.error === 'string');
+    const code = challenge?.parameters.error ?? (error.status === 401 ? 'invalid_client' : 'unauthorized');
+    return new ProviderError({
+      kind: classify(code),
+      error: code,
+      errorDescription: clean(challenge?.parameters.error_description),
+      status: error.status,
+      retryAfterSeconds,
+    });
+  }
+  if (error instanceof client.ClientError) {
+    const status = error.cause instanceof Response ? error.cause.status : undefined;
+    const label =
+      error.code === 'OAUTH_TIMEOUT'
+        ? 'timeout'
+        : status === 429
+          ? 'rate_limited'
+          : status !== undefined && status >= 500
+            ? 'server_error'
+            : 'invalid_response';
+    return new ProviderError({
+      kind: 'transient',
+      error: label,
+      errorDescription: clean(error.message),
+      status,
+      retryAfterSeconds,
+    });
+  }
+  if (error instanceof TypeError && error.message === 'fetch failed') {
+    const code = (error.cause as { code?: string } | undefined)?.code;
+    return new ProviderError({ kind: 'transient', error: 'network_error', errorDescription: code });
+  }
+  return error;
+}
+
+/**
+ * Only a dead grant or client is permanent. Other refusals (`invalid_request`, `invalid_scope`,
+ * 5xx, 429) count as transient: if they persist, the failure policy exhausts the connection.
+ */
+function classify(error: string): ProviderFailureKind {
+  return PERMANENT_ERRORS.has(error) ? 'permanent' : 'transient';
+}
+
+function parseRetryAfter(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds;
+  const date = Date.parse(header);
+  return Number.isFinite(date) ? Math.max(0, Math.ceil((date - Date.now()) / 1000)) : undefined;
+}
+
+function stripHelpers(response: object): JsonObject {
+  return JSON.parse(JSON.stringify(response)) as JsonObject;
+}

@@ -1,0 +1,22 @@
+/**
+ * Storage keys. Ids are URI-encoded so that a `:` inside a connection id or provider config key
+ * can never make two different connections share a key.
+ */
+const encode = encodeURIComponent;
+
+export const CONNECTION_PREFIX = 'connection:';
+
+export function connectionKey(providerConfigKey: string, connectionId: string): string {
+  return `${CONNECTION_PREFIX}${encode(providerConfigKey)}:${encode(connectionId)}`;
+}
+
+/** Which integrations hold a given connection id: lets `get(id)` work without a provider config key. */
+export function connectionIdIndexKey(connectionId: string): string {
+  return `connection-id:${encode(connectionId)}`;
+}
+
+export const CONNECTION_SEQUENCE_KEY = 'sequence:connection';
+
+export function refreshLockName(providerConfigKey: string, connectionId: string): string {
+  return `refresh:${encode(providerConfigKey)}:${encode(connectionId)}`;
+}

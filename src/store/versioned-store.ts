@@ -1,0 +1,89 @@
+import { ConcurrentModificationError, StorageError } from '../errors.js';
+import type { StorageAdapter } from './adapter.js';
+
+/** A value together with the exact stored text it was read from: the token for compare-and-swap. */
+export interface Versioned<T> {
+  value: T;
+  raw: string;
+}
+
+const MAX_UPDATE_ATTEMPTS = 20;
+
+/**
+ * Typed, optimistic-concurrency access to an adapter: every write names the version it replaces,
+ * so concurrent writers never lose each other's updates silently.
+ */
+export class VersionedStore {
+  readonly #adapter: StorageAdapter;
+
+  constructor(adapter: StorageAdapter) {
+    this.#adapter = adapter;
+  }
+
+  async read<T>(key: string): Promise<Versioned<T> | undefined> {
+    const raw = await this.#adapter.readRaw(key);
+    if (raw === undefined) return undefined;
+    return { value: await this.#decode<T>(key, raw), raw };
+  }
+
+  /** Writes `value` only if `key` is absent. */
+  async insert<T>(key: string, value: T): Promise<Versioned<T> | undefined> {
+    const raw = await this.#encode(value);
+    return (await this.#adapter.compareAndSwap(key, undefined, raw)) ? { value, raw } : undefined;
+  }
+
+  /** Writes `value` only if `key` still holds `previous`. */
+  async replace<T>(key: string, previous: Versioned<T>, value: T): Promise<Versioned<T> | undefined> {
+    const raw = await this.#encode(value);
+    return (await this.#adapter.compareAndSwap(key, previous.raw, raw)) ? { value, raw } : undefined;
+  }
+
+  async remove<T>(key: string, previous: Versioned<T>): Promise<boolean> {
+    return this.#adapter.compareAndDelete(key, previous.raw);
+  }
+
+  /**
+   * Read-modify-write with retries. `change` gets the current value (or `undefined`) and returns
+   * the next one, or `undefined` to write nothing. Returns what is stored afterwards.
+   */
+  async update<T>(
+    key: string,
+    change: (current: T | undefined) => T | undefined,
+  ): Promise<Versioned<T> | undefined> {
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      const current = await this.read<T>(key);
+      const next = change(current?.value);
+      if (next === undefined) return current;
+      const written = current ? await this.replace(key, current, next) : await this.insert(key, next);
+      if (written) return written;
+    }
+    throw new ConcurrentModificationError(`Gave up updating a record after ${MAX_UPDATE_ATTEMPTS} conflicting writes`);
+  }
+
+  /** Every stored entry whose key starts with `prefix`. */
+  async *entries<T>(prefix: string): AsyncGenerator<[string, T]> {
+    const iterate = this.#adapter.keyv.iterator;
+    if (typeof iterate !== 'function') {
+      throw new StorageError(`The ${this.#adapter.name} adapter's Keyv store cannot be iterated`);
+    }
+    for await (const [key, value] of iterate.call(this.#adapter.keyv, undefined) as AsyncIterable<[string, T]>) {
+      if (key.startsWith(prefix)) yield [key, value];
+    }
+  }
+
+  async #encode(value: unknown): Promise<string> {
+    const raw = await this.#adapter.keyv.serialize?.({ value, expires: undefined });
+    if (typeof raw !== 'string') throw new StorageError('The Keyv serializer must produce a string');
+    return raw;
+  }
+
+  async #decode<T>(key: string, raw: string): Promise<T> {
+    try {
+      const data = (await this.#adapter.keyv.deserialize?.(raw)) as { value?: T } | undefined;
+      if (data?.value === undefined) throw new Error('empty');
+      return data.value;
+    } catch (error) {
+      throw new StorageError(`Stored record ${key} is unreadable`, { cause: error });
+    }
+  }
+}

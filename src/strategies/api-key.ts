@@ -1,0 +1,21 @@
+import { field, type AuthStrategy } from './strategy.js';
+
+export interface ApiKeyCredentials {
+  type: 'API_KEY';
+  apiKey: string;
+}
+
+/** A static key: validated on create, returned as stored, never refreshed. */
+export const apiKey = {
+  mode: 'API_KEY',
+  parse(input) {
+    field.onlyKnown(input, ['type', 'apiKey']);
+    return { type: 'API_KEY', apiKey: field.requiredString(input, 'apiKey') };
+  },
+  expiresAt: () => undefined,
+  isRefreshDue: () => false,
+  canRefresh: () => false,
+  async refresh(credentials) {
+    return { credentials };
+  },
+} satisfies AuthStrategy<ApiKeyCredentials>;

@@ -1,0 +1,29 @@
+import { InvalidCredentialsError } from '../errors.js';
+import { field, type AuthStrategy } from './strategy.js';
+
+export interface BasicCredentials {
+  type: 'BASIC';
+  username: string;
+  /** May be empty: some APIs take a token as the username and no password. */
+  password: string;
+}
+
+/** HTTP Basic credentials: validated on create, returned as stored, never refreshed. */
+export const basic = {
+  mode: 'BASIC',
+  parse(input) {
+    field.onlyKnown(input, ['type', 'username', 'password']);
+    const username = field.requiredString(input, 'username');
+    const password = input.password ?? '';
+    if (typeof password !== 'string') {
+      throw new InvalidCredentialsError('credentials.password must be a string', 'credentials.password');
+    }
+    return { type: 'BASIC', username, password };
+  },
+  expiresAt: () => undefined,
+  isRefreshDue: () => false,
+  canRefresh: () => false,
+  async refresh(credentials) {
+    return { credentials };
+  },
+} satisfies AuthStrategy<BasicCredentials>;

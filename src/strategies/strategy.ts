@@ -1,0 +1,88 @@
+import { InvalidCredentialsError } from '../errors.js';
+import type { ResolvedIntegration } from '../providers/definition.js';
+import type { HttpSettings } from '../oauth/http.js';
+import type { JsonObject } from '../types.js';
+
+/** What a strategy may consult when it checks or renews credentials. */
+export interface StrategyContext {
+  /** The connection's integration; `undefined` when the app no longer configures it. */
+  integration: ResolvedIntegration | undefined;
+  connectionConfig: JsonObject;
+  /** Epoch milliseconds, from the manager's clock. */
+  now: number;
+  http: HttpSettings;
+}
+
+/** What a successful refresh produces. */
+export interface RefreshOutcome<C> {
+  credentials: C;
+  /** Fields to merge into the connection's `connection_config`. */
+  connectionConfig?: JsonObject;
+}
+
+/**
+ * One auth mode. The manager knows nothing of any mode; it asks the strategy whether credentials
+ * are well-formed, when they stop working and how to renew them. A strategy knows nothing of storage.
+ */
+export interface AuthStrategy<C extends { type: string }> {
+  readonly mode: C['type'];
+  /**
+   * Checks caller-supplied credentials (already known to carry this mode's `type`) and returns
+   * exactly what to store. Throws {@link InvalidCredentialsError} naming the offending field.
+   */
+  parse(input: Record<string, unknown>, context: StrategyContext): C;
+  /** When these credentials stop working, in epoch milliseconds; `undefined` if they do not expire. */
+  expiresAt(credentials: C): number | undefined;
+  /** Whether a refresh is due at `now` given a margin before expiry. */
+  isRefreshDue(credentials: C, now: number, marginMs: number): boolean;
+  /** Whether these credentials carry what a refresh needs (e.g. a refresh token). */
+  canRefresh(credentials: C): boolean;
+  /** Renews the credentials. Throws `ProviderError` when the provider refuses or fails. */
+  refresh(credentials: C, context: StrategyContext): Promise<RefreshOutcome<C>>;
+}
+
+/** The usual rule: due once the expiry is within the margin; never for credentials that do not expire. */
+export function dueWithinMargin(expiresAt: number | undefined, now: number, marginMs: number): boolean {
+  return expiresAt !== undefined && expiresAt - marginMs <= now;
+}
+
+/** Field checks shared by the strategies' `parse`. */
+export const field = {
+  /** Rejects keys the mode's schema does not define, so what `get` returns always matches it. */
+  onlyKnown(input: Record<string, unknown>, allowed: readonly string[]): void {
+    for (const key of Object.keys(input)) {
+      if (!allowed.includes(key)) {
+        throw new InvalidCredentialsError(`credentials.${key} is not a field of ${String(input.type)} credentials`, `credentials.${key}`);
+      }
+    }
+  },
+  requiredString(input: Record<string, unknown>, name: string): string {
+    const value = input[name];
+    if (typeof value !== 'string' || value.length === 0) {
+      throw new InvalidCredentialsError(`credentials.${name} must be a non-empty string`, `credentials.${name}`);
+    }
+    return value;
+  },
+  optionalString(input: Record<string, unknown>, name: string): string | undefined {
+    return input[name] === undefined ? undefined : field.requiredString(input, name);
+  },
+  /** An instant given as an ISO 8601 string, a Date or epoch milliseconds; returned as ISO 8601. */
+  optionalInstant(input: Record<string, unknown>, name: string): string | undefined {
+    const value = input[name];
+    if (value === undefined) return undefined;
+    const time =
+      value instanceof Date ? value.getTime() : typeof value === 'string' || typeof value === 'number' ? new Date(value).getTime() : Number.NaN;
+    if (!Number.isFinite(time)) {
+      throw new InvalidCredentialsError(`credentials.${name} must be an ISO 8601 date-time`, `credentials.${name}`);
+    }
+    return new Date(time).toISOString();
+  },
+  optionalObject(input: Record<string, unknown>, name: string): Record<string, unknown> | undefined {
+    const value = input[name];
+    if (value === undefined) return undefined;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw new InvalidCredentialsError(`credentials.${name} must be an object`, `credentials.${name}`);
+    }
+    return value as Record<string, unknown>;
+  },
+};

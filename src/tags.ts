@@ -1,0 +1,39 @@
+import { InvalidRequestError } from './errors.js';
+
+const MAX_TAGS = 10;
+const MAX_KEY_LENGTH = 64;
+const MAX_VALUE_LENGTH = 255;
+const TAG_KEY = /^[a-zA-Z][a-zA-Z0-9_\-./]*$/;
+
+/**
+ * Validates tags as Nango does and returns them with lower-cased keys: at most 10; a key starts
+ * with a letter, then letters, digits or `_-./`, at most 64 characters; two keys equal after
+ * lower-casing are refused rather than silently merged; values are strings of 1–255 characters.
+ */
+export function normalizeTags(input: unknown): Record<string, string> {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new InvalidRequestError('tags must be an object of string values', 'tags');
+  }
+  const entries = Object.entries(input);
+  if (entries.length > MAX_TAGS) {
+    throw new InvalidRequestError(`at most ${MAX_TAGS} tags are allowed`, 'tags');
+  }
+  const tags: Record<string, string> = {};
+  for (const [key, value] of entries) {
+    if (key.length > MAX_KEY_LENGTH || !TAG_KEY.test(key)) {
+      throw new InvalidRequestError(
+        `tag key must start with a letter, contain only letters, digits, _ - . /, and be at most ${MAX_KEY_LENGTH} characters`,
+        'tags',
+      );
+    }
+    const normalized = key.toLowerCase();
+    if (Object.hasOwn(tags, normalized)) {
+      throw new InvalidRequestError(`two tag keys collide once lower-cased: "${normalized}"`, `tags.${normalized}`);
+    }
+    if (typeof value !== 'string' || value.length === 0 || value.length > MAX_VALUE_LENGTH) {
+      throw new InvalidRequestError(`tag values must be strings of 1 to ${MAX_VALUE_LENGTH} characters`, `tags.${normalized}`);
+    }
+    tags[normalized] = value;
+  }
+  return tags;
+}

