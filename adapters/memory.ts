@@ -23,7 +23,7 @@ export interface MemoryStoreOptions {
 export function memoryStore(options: MemoryStoreOptions = {}): StorageAdapter {
   const now = options.now ?? Date.now;
   const records = new Map<string, string>();
-  const keyv = new Keyv({ store: records, namespace: '', throwOnErrors: true });
+  const keyv = new Keyv({ store: records, namespace: '', useKeyPrefix: false, throwOnErrors: true });
   keyv.on('error', () => {});
 
   // Every operation below runs synchronously between two awaits, which is what makes it atomic

