@@ -26,7 +26,11 @@ export interface ConnectionRecord {
  * The object `get` hands out: a copy (callers never share or mutate stored state), with every
  * refresh token removed unless asked for.
  */
-export function toConnectionFull(record: ConnectionRecord, fetchedAt: number, includeRefreshToken: boolean): ConnectionFull {
+export function toConnectionFull(
+  record: ConnectionRecord,
+  fetchedAt: number,
+  includeRefreshToken: boolean,
+): ConnectionFull {
   const view: ConnectionFull = {
     id: record.id,
     connection_id: record.connection_id,

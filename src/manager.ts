@@ -119,7 +119,10 @@ export class ConnectionManager {
     this.#logger = options.logger ?? consoleLogger;
     this.#marginSeconds = nonNegative(options.refreshMarginSeconds ?? 900, 'refreshMarginSeconds');
     this.#http = { ...defaultHttpSettings, ...options.http };
-    this.#fetchedWriteIntervalMs = nonNegative(options.lastFetchedWriteIntervalMs ?? 60_000, 'lastFetchedWriteIntervalMs');
+    this.#fetchedWriteIntervalMs = nonNegative(
+      options.lastFetchedWriteIntervalMs ?? 60_000,
+      'lastFetchedWriteIntervalMs',
+    );
     const leaseMs = nonNegative(options.lock?.leaseMs ?? 30_000, 'lock.leaseMs');
     if (this.#http.timeoutMs >= leaseMs) {
       // A token request that can outlast the lease would let a second process start a refresh.
@@ -174,7 +177,8 @@ export class ConnectionManager {
         ? {
             ...current,
             credentials: draft.credentials,
-            connection_config: input.connectionConfig === undefined ? current.connection_config : draft.connection_config,
+            connection_config:
+              input.connectionConfig === undefined ? current.connection_config : draft.connection_config,
             metadata: input.metadata === undefined ? current.metadata : draft.metadata,
             tags: input.tags === undefined ? current.tags : draft.tags,
             end_user: input.endUser === undefined ? current.end_user : draft.end_user,
@@ -204,8 +208,11 @@ export class ConnectionManager {
    * ```
    */
   async get(connectionId: string, options: boolean | GetConnectionOptions = {}): Promise<ConnectionFull> {
-    const { forceRefresh = false, refreshToken = false, providerConfigKey } =
-      typeof options === 'boolean' ? { forceRefresh: options } : (options ?? {});
+    const {
+      forceRefresh = false,
+      refreshToken = false,
+      providerConfigKey,
+    } = typeof options === 'boolean' ? { forceRefresh: options } : (options ?? {});
     const { key, loaded } = await this.#locate(connectionId, providerConfigKey);
     const fresh = await this.#ensureFresh(key, loaded, forceRefresh === true);
     const now = this.#clock();
@@ -216,7 +223,8 @@ export class ConnectionManager {
   /** Connections without credentials, never refreshed (Nango's list shape). */
   async list(filter: ListConnectionsFilter = {}): Promise<{ connections: ConnectionListItem[] }> {
     const wantedTags = filter.tags === undefined ? undefined : normalizeTags(filter.tags);
-    const providerConfigKey = filter.providerConfigKey === undefined ? undefined : assertId(filter.providerConfigKey, 'providerConfigKey');
+    const providerConfigKey =
+      filter.providerConfigKey === undefined ? undefined : assertId(filter.providerConfigKey, 'providerConfigKey');
     const records: ConnectionRecord[] = [];
     if (filter.connectionId !== undefined) {
       const connectionId = assertId(filter.connectionId, 'connectionId');
@@ -259,7 +267,10 @@ export class ConnectionManager {
   /** Merges `metadata` into the connection's metadata (top-level keys). */
   async updateMetadata(ref: ConnectionRef, metadata: JsonObject): Promise<void> {
     const value = assertJsonObject(metadata, 'metadata');
-    await this.#modify(ref, (record) => ({ ...record, metadata: assertJsonObject({ ...record.metadata, ...value }, 'metadata') }));
+    await this.#modify(ref, (record) => ({
+      ...record,
+      metadata: assertJsonObject({ ...record.metadata, ...value }, 'metadata'),
+    }));
   }
 
   /** Replaces the connection's tags (validated and lower-cased as Nango does). */
@@ -283,7 +294,11 @@ export class ConnectionManager {
     await this.#store.close();
   }
 
-  async #ensureFresh(key: string, loaded: Versioned<ConnectionRecord>, force: boolean): Promise<Versioned<ConnectionRecord>> {
+  async #ensureFresh(
+    key: string,
+    loaded: Versioned<ConnectionRecord>,
+    force: boolean,
+  ): Promise<Versioned<ConnectionRecord>> {
     const record = loaded.value;
     const strategy = strategyFor(record.credentials.type);
     const now = this.#clock();
@@ -292,7 +307,11 @@ export class ConnectionManager {
     const canRefresh = strategy.canRefresh(record.credentials);
     if (!force) {
       if (record.refresh.exhausted) {
-        throw new RefreshExhaustedError(record.connection_id, record.refresh.last_error?.error, record.refresh.last_error?.log_id);
+        throw new RefreshExhaustedError(
+          record.connection_id,
+          record.refresh.last_error?.error,
+          record.refresh.last_error?.log_id,
+        );
       }
       if (!strategy.isRefreshDue(record.credentials, now, this.#marginMs(record.provider_config_key))) return loaded;
     }
@@ -303,7 +322,11 @@ export class ConnectionManager {
     const backoffUntil = force ? undefined : backingOffUntil(record.refresh, now);
     if (backoffUntil !== undefined) {
       if (stillValid) return loaded;
-      throw new RefreshBackoffError(record.connection_id, new Date(backoffUntil).toISOString(), record.refresh.last_error?.log_id);
+      throw new RefreshBackoffError(
+        record.connection_id,
+        new Date(backoffUntil).toISOString(),
+        record.refresh.last_error?.log_id,
+      );
     }
     try {
       return await this.#refresher.refresh(key, loaded, force);
@@ -326,8 +349,12 @@ export class ConnectionManager {
     const integration = this.#integrations.get(providerConfigKey);
     if (!integration) throw new UnknownIntegrationError(providerConfigKey);
     const now = this.#clock();
-    const connectionConfig = input.connectionConfig === undefined ? {} : assertJsonObject(input.connectionConfig, 'connectionConfig');
-    const credentials = this.#parseCredentials(input.credentials, this.#context(providerConfigKey, connectionConfig, now));
+    const connectionConfig =
+      input.connectionConfig === undefined ? {} : assertJsonObject(input.connectionConfig, 'connectionConfig');
+    const credentials = this.#parseCredentials(
+      input.credentials,
+      this.#context(providerConfigKey, connectionConfig, now),
+    );
     const timestamp = new Date(now).toISOString();
     return {
       connection_id: connectionId,
@@ -387,7 +414,11 @@ export class ConnectionManager {
       const loaded = await this.#records.read<ConnectionRecord>(key);
       if (loaded) found.push({ key, loaded });
     }
-    if (found.length > 1) throw new AmbiguousConnectionError(id, found.map((f) => f.loaded.value.provider_config_key));
+    if (found.length > 1)
+      throw new AmbiguousConnectionError(
+        id,
+        found.map((f) => f.loaded.value.provider_config_key),
+      );
     const [only] = found;
     if (!only) throw new UnknownConnectionError(id);
     return only;
@@ -427,7 +458,9 @@ export class ConnectionManager {
     const fetchedAt = new Date(now).toISOString();
     const write = this.#records
       .update<ConnectionRecord>(key, (record) => (record ? { ...record, last_fetched_at: fetchedAt } : undefined))
-      .catch((error: unknown) => this.#logger.warn('latchkey: could not persist last_fetched_at', { error: (error as Error).message }))
+      .catch((error: unknown) =>
+        this.#logger.warn('latchkey: could not persist last_fetched_at', { error: (error as Error).message }),
+      )
       .finally(() => this.#pendingWrites.delete(write));
     this.#pendingWrites.add(write);
   }
@@ -435,7 +468,8 @@ export class ConnectionManager {
 
 function refParts(ref: ConnectionRef): [string, string | undefined] {
   if (typeof ref === 'string') return [ref, undefined];
-  if (ref === null || typeof ref !== 'object') throw new InvalidRequestError('expected a connection id', 'connectionId');
+  if (ref === null || typeof ref !== 'object')
+    throw new InvalidRequestError('expected a connection id', 'connectionId');
   return [ref.connectionId, ref.providerConfigKey];
 }
 

@@ -31,7 +31,10 @@ export function normalizeTags(input: unknown): Record<string, string> {
       throw new InvalidRequestError(`two tag keys collide once lower-cased: "${normalized}"`, `tags.${normalized}`);
     }
     if (typeof value !== 'string' || value.length === 0 || value.length > MAX_VALUE_LENGTH) {
-      throw new InvalidRequestError(`tag values must be strings of 1 to ${MAX_VALUE_LENGTH} characters`, `tags.${normalized}`);
+      throw new InvalidRequestError(
+        `tag values must be strings of 1 to ${MAX_VALUE_LENGTH} characters`,
+        `tags.${normalized}`,
+      );
     }
     tags[normalized] = value;
   }

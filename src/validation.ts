@@ -6,6 +6,8 @@ export const MAX_ID_LENGTH = 255;
 /** Serialized size limit for `metadata` and `connection_config`. */
 export const MAX_OBJECT_BYTES = 64 * 1024;
 
+// Control characters in ids end up in logs and storage keys; refusing them is the point.
+// eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 
 export function assertId(value: unknown, field: 'connectionId' | 'providerConfigKey'): string {

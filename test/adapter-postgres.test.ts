@@ -23,7 +23,11 @@ describe('postgres adapter', () => {
     const uri = await postgres.createDatabase();
     const integrations = { keys: { provider: 'any', definition: { authMode: 'API_KEY' as const } } };
     const writer = new ConnectionManager({ store: postgresStore({ uri, table: 'creds' }), integrations });
-    await writer.create({ connectionId: 'persisted', providerConfigKey: 'keys', credentials: { type: 'API_KEY', apiKey: 'k-1' } });
+    await writer.create({
+      connectionId: 'persisted',
+      providerConfigKey: 'keys',
+      credentials: { type: 'API_KEY', apiKey: 'k-1' },
+    });
     await writer.close();
     const reader = new ConnectionManager({ store: postgresStore({ uri, table: 'creds' }), integrations });
     expect((await reader.get('persisted')).credentials).toEqual({ type: 'API_KEY', apiKey: 'k-1' });

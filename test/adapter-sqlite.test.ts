@@ -26,7 +26,11 @@ describe('sqlite adapter', () => {
     const path = join(directory, 'persist.db');
     const integrations = { keys: { provider: 'any', definition: { authMode: 'API_KEY' as const } } };
     const writer = new ConnectionManager({ store: sqliteStore(path), integrations });
-    await writer.create({ connectionId: 'persisted', providerConfigKey: 'keys', credentials: { type: 'API_KEY', apiKey: 'k-1' } });
+    await writer.create({
+      connectionId: 'persisted',
+      providerConfigKey: 'keys',
+      credentials: { type: 'API_KEY', apiKey: 'k-1' },
+    });
     await writer.close();
     const reader = new ConnectionManager({ store: sqliteStore({ path, table: 'latchkey' }), integrations });
     expect((await reader.get('persisted')).credentials).toEqual({ type: 'API_KEY', apiKey: 'k-1' });

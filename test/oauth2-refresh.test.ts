@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryStore } from '../adapters/memory.js';
 import { type LocalAuthorizationServer, startAuthorizationServer } from '../examples/support/authorization-server.js';
-import { ConnectionManager, ProviderError, RefreshExhaustedError } from '../src/index.js';
+import { ConnectionManager, type ProviderError, RefreshExhaustedError } from '../src/index.js';
 import { connectionFullErrors } from './support/schema.js';
 import { captureLogs } from './support/logs.js';
 
@@ -13,7 +13,10 @@ afterAll(async () => {
   await server.close();
 });
 
-function managerFor(authMethod: 'client_secret_basic' | 'client_secret_post', extra: Partial<ConstructorParameters<typeof ConnectionManager>[0]> = {}) {
+function managerFor(
+  authMethod: 'client_secret_basic' | 'client_secret_post',
+  extra: Partial<ConstructorParameters<typeof ConnectionManager>[0]> = {},
+) {
   const client = authMethod === 'client_secret_basic' ? server.basicClient : server.postClient;
   return new ConnectionManager({
     store: memoryStore(),
@@ -22,7 +25,12 @@ function managerFor(authMethod: 'client_secret_basic' | 'client_secret_post', ex
         provider: 'local-idp',
         clientId: client.clientId,
         clientSecret: client.clientSecret,
-        definition: { authMode: 'OAUTH2', tokenUrl: server.tokenUrl, issuer: server.issuer, tokenRequestAuthMethod: authMethod },
+        definition: {
+          authMode: 'OAUTH2',
+          tokenUrl: server.tokenUrl,
+          issuer: server.issuer,
+          tokenRequestAuthMethod: authMethod,
+        },
       },
     },
     http: { allowInsecureLoopback: true },
@@ -41,7 +49,12 @@ describe.each(['client_secret_basic', 'client_secret_post'] as const)('OAuth2 re
     await manager.create({
       connectionId: 'user-42',
       providerConfigKey: 'local',
-      credentials: { type: 'OAUTH2', access_token: 'stale-access', refresh_token: refreshToken, expires_at: expiredAt() },
+      credentials: {
+        type: 'OAUTH2',
+        access_token: 'stale-access',
+        refresh_token: refreshToken,
+        expires_at: expiredAt(),
+      },
     });
     const before = server.tokenRequests();
 
@@ -50,7 +63,11 @@ describe.each(['client_secret_basic', 'client_secret_post'] as const)('OAuth2 re
     expect(server.tokenRequests() - before).toBe(1);
     expect(connectionFullErrors(connection)).toEqual([]);
     expect(connection.credentials.type).toBe('OAUTH2');
-    const credentials = connection.credentials as { access_token: string; expires_at: string; raw: Record<string, unknown> };
+    const credentials = connection.credentials as {
+      access_token: string;
+      expires_at: string;
+      raw: Record<string, unknown>;
+    };
     expect(credentials.access_token).not.toBe('stale-access');
     expect(Date.parse(credentials.expires_at)).toBeGreaterThan(Date.now() + 3000 * 1000);
     expect(credentials).not.toHaveProperty('refresh_token');
@@ -134,7 +151,9 @@ describe('OAuth2 refresh', () => {
     expect(failure.providerError).toBe('invalid_client');
     expect(failure.message).not.toContain('not-the-secret');
     expect(failure.message).not.toContain(refreshToken);
-    const stored = await manager.get('bad-secret', { forceRefresh: false, refreshToken: true }).catch((e: unknown) => e);
+    const stored = await manager
+      .get('bad-secret', { forceRefresh: false, refreshToken: true })
+      .catch((e: unknown) => e);
     expect(stored).toBeInstanceOf(RefreshExhaustedError);
     await manager.close();
   });

@@ -53,7 +53,11 @@ export function storageConformanceSuite(name: string, open: () => Promise<Storag
             provider: 'local-idp',
             clientId: server.basicClient.clientId,
             clientSecret: server.basicClient.clientSecret,
-            definition: { authMode: 'OAUTH2', tokenUrl: server.tokenUrl, tokenRequestAuthMethod: 'client_secret_basic' },
+            definition: {
+              authMode: 'OAUTH2',
+              tokenUrl: server.tokenUrl,
+              tokenRequestAuthMethod: 'client_secret_basic',
+            },
           },
           'api-key': { provider: 'any-api', definition: { authMode: 'API_KEY' } },
           'basic-auth': { provider: 'any-basic', definition: { authMode: 'BASIC' } },
@@ -152,7 +156,11 @@ export function storageConformanceSuite(name: string, open: () => Promise<Storag
         const m = manager(store);
         const ids = await Promise.all(
           Array.from({ length: 6 }, (_, i) =>
-            m.create({ connectionId: `c${i}`, providerConfigKey: 'api-key', credentials: { type: 'API_KEY', apiKey: 'k' } }),
+            m.create({
+              connectionId: `c${i}`,
+              providerConfigKey: 'api-key',
+              credentials: { type: 'API_KEY', apiKey: 'k' },
+            }),
           ),
         );
         expect(new Set(ids.map((c) => c.id)).size).toBe(6);
@@ -162,22 +170,47 @@ export function storageConformanceSuite(name: string, open: () => Promise<Storag
       it('filters by connection id, integration and tags', async () => {
         const { store } = await backend();
         const m = manager(store);
-        await m.create({ connectionId: 'a', providerConfigKey: 'api-key', credentials: { type: 'API_KEY', apiKey: 'k' }, tags: { team: 'x' } });
-        await m.create({ connectionId: 'a', providerConfigKey: 'basic-auth', credentials: { type: 'BASIC', username: 'u', password: 'p' }, tags: { team: 'y' } });
-        await m.create({ connectionId: 'b', providerConfigKey: 'api-key', credentials: { type: 'API_KEY', apiKey: 'k' }, tags: { team: 'y' } });
-        const ids = (list: Awaited<ReturnType<typeof m.list>>) => list.connections.map((c) => `${c.provider_config_key}/${c.connection_id}`);
+        await m.create({
+          connectionId: 'a',
+          providerConfigKey: 'api-key',
+          credentials: { type: 'API_KEY', apiKey: 'k' },
+          tags: { team: 'x' },
+        });
+        await m.create({
+          connectionId: 'a',
+          providerConfigKey: 'basic-auth',
+          credentials: { type: 'BASIC', username: 'u', password: 'p' },
+          tags: { team: 'y' },
+        });
+        await m.create({
+          connectionId: 'b',
+          providerConfigKey: 'api-key',
+          credentials: { type: 'API_KEY', apiKey: 'k' },
+          tags: { team: 'y' },
+        });
+        const ids = (list: Awaited<ReturnType<typeof m.list>>) =>
+          list.connections.map((c) => `${c.provider_config_key}/${c.connection_id}`);
         expect(ids(await m.list({ connectionId: 'a' }))).toEqual(['api-key/a', 'basic-auth/a']);
         expect(ids(await m.list({ providerConfigKey: 'api-key' }))).toEqual(['api-key/a', 'api-key/b']);
         expect(ids(await m.list({ tags: { TEAM: 'y' } }))).toEqual(['basic-auth/a', 'api-key/b']);
         expect(ids(await m.list({ connectionId: 'a', tags: { team: 'x' } }))).toEqual(['api-key/a']);
         await expect(m.get('a')).rejects.toBeInstanceOf(AmbiguousConnectionError);
-        expect((await m.get('a', { providerConfigKey: 'basic-auth' })).credentials).toEqual({ type: 'BASIC', username: 'u', password: 'p' });
+        expect((await m.get('a', { providerConfigKey: 'basic-auth' })).credentials).toEqual({
+          type: 'BASIC',
+          username: 'u',
+          password: 'p',
+        });
       });
 
       it('replaces and merges metadata, sets tags, merges connection config', async () => {
         const { store } = await backend();
         const m = manager(store);
-        await m.create({ connectionId: 'meta', providerConfigKey: 'api-key', credentials: { type: 'API_KEY', apiKey: 'k' }, metadata: { a: 1, b: 2 } });
+        await m.create({
+          connectionId: 'meta',
+          providerConfigKey: 'api-key',
+          credentials: { type: 'API_KEY', apiKey: 'k' },
+          metadata: { a: 1, b: 2 },
+        });
         await m.updateMetadata('meta', { b: 3, c: 4 });
         expect((await m.get('meta')).metadata).toEqual({ a: 1, b: 3, c: 4 });
         await m.setMetadata('meta', { only: true });
@@ -195,8 +228,15 @@ export function storageConformanceSuite(name: string, open: () => Promise<Storag
         const { store, openAgain } = await backend();
         const first = manager(store);
         const second = manager(openAgain());
-        const input = (apiKey: string) => ({ connectionId: 'dup', providerConfigKey: 'api-key', credentials: { type: 'API_KEY', apiKey } });
-        const results = await Promise.allSettled([first.create(input('from-first')), second.create(input('from-second'))]);
+        const input = (apiKey: string) => ({
+          connectionId: 'dup',
+          providerConfigKey: 'api-key',
+          credentials: { type: 'API_KEY', apiKey },
+        });
+        const results = await Promise.allSettled([
+          first.create(input('from-first')),
+          second.create(input('from-second')),
+        ]);
         const rejected = results.filter((r) => r.status === 'rejected');
         expect(rejected).toHaveLength(1);
         expect((rejected[0] as PromiseRejectedResult).reason).toBeInstanceOf(DuplicateConnectionError);
@@ -215,12 +255,15 @@ export function storageConformanceSuite(name: string, open: () => Promise<Storag
         await first.create({
           connectionId: 'shared',
           providerConfigKey: 'local',
-          credentials: { type: 'OAUTH2', access_token: 'old', refresh_token: refreshToken, expires_at: new Date(Date.now() - 1000).toISOString() },
+          credentials: {
+            type: 'OAUTH2',
+            access_token: 'old',
+            refresh_token: refreshToken,
+            expires_at: new Date(Date.now() - 1000).toISOString(),
+          },
         });
         const before = server.tokenRequests();
-        const results = await Promise.all(
-          Array.from({ length: 10 }, (_, i) => (i % 2 ? second : first).get('shared')),
-        );
+        const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? second : first).get('shared')));
         expect(server.tokenRequests() - before).toBe(1);
         const tokens = new Set(results.map((r) => (r.credentials as { access_token: string }).access_token));
         expect(tokens.size).toBe(1);

@@ -40,7 +40,9 @@ export interface LocalAuthorizationServerOptions {
  * the demo and the tests. Refresh-token rotation is on, so a refresh token spent twice fails —
  * and revokes the grant — exactly as with Atlassian or Entra.
  */
-export async function startAuthorizationServer(options: LocalAuthorizationServerOptions = {}): Promise<LocalAuthorizationServer> {
+export async function startAuthorizationServer(
+  options: LocalAuthorizationServerOptions = {},
+): Promise<LocalAuthorizationServer> {
   const server: Server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -56,14 +58,34 @@ export async function startAuthorizationServer(options: LocalAuthorizationServer
 
   const provider = new Provider(issuer, {
     clients: [
-      { client_id: basicClient.clientId, client_secret: basicClient.clientSecret, token_endpoint_auth_method: 'client_secret_basic', grant_types: grantTypes, redirect_uris: redirectUris },
-      { client_id: postClient.clientId, client_secret: postClient.clientSecret, token_endpoint_auth_method: 'client_secret_post', grant_types: grantTypes, redirect_uris: redirectUris },
+      {
+        client_id: basicClient.clientId,
+        client_secret: basicClient.clientSecret,
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: grantTypes,
+        redirect_uris: redirectUris,
+      },
+      {
+        client_id: postClient.clientId,
+        client_secret: postClient.clientSecret,
+        token_endpoint_auth_method: 'client_secret_post',
+        grant_types: grantTypes,
+        redirect_uris: redirectUris,
+      },
     ],
     jwks: { keys: [signingKey] },
     cookies: { keys: [randomBytes(16).toString('hex')] },
     features: { devInteractions: { enabled: false }, clientCredentials: { enabled: true } },
     rotateRefreshToken: options.rotateRefreshTokens ?? true,
-    ttl: { AccessToken: options.accessTokenTtl ?? 3600, RefreshToken: 86_400, Grant: 86_400, IdToken: 3600, Session: 3600, Interaction: 600, ClientCredentials: 3600 },
+    ttl: {
+      AccessToken: options.accessTokenTtl ?? 3600,
+      RefreshToken: 86_400,
+      Grant: 86_400,
+      IdToken: 3600,
+      Session: 3600,
+      Interaction: 600,
+      ClientCredentials: 3600,
+    },
     findAccount: (_ctx: unknown, sub: string) => ({ accountId: sub, claims: async () => ({ sub }) }),
   });
 
@@ -89,7 +111,15 @@ export async function startAuthorizationServer(options: LocalAuthorizationServer
       grant.addOIDCScope(scope);
       const grantId = await grant.save();
       const client = await provider.Client.find(clientId);
-      const token = new provider.RefreshToken({ client, accountId, grantId, scope, gty: 'authorization_code', expiresWithSession: false });
+      if (!client) throw new Error(`unknown client ${clientId}`);
+      const token = new provider.RefreshToken({
+        client,
+        accountId,
+        grantId,
+        scope,
+        gty: 'authorization_code',
+        expiresWithSession: false,
+      });
       return { refreshToken: await token.save(), grantId };
     },
     async revokeGrant(grantId) {

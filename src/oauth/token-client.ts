@@ -77,7 +77,9 @@ function prepare(endpoint: TokenEndpoint, http: HttpSettings) {
       body = await response
         .clone()
         .json()
-        .then((json: unknown) => (json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as JsonObject) : undefined))
+        .then((json: unknown) =>
+          json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as JsonObject) : undefined,
+        )
         .catch(() => undefined);
     }
     return response;
@@ -85,7 +87,11 @@ function prepare(endpoint: TokenEndpoint, http: HttpSettings) {
   return { config, body: () => body, retryAfterSeconds: () => retryAfter };
 }
 
-function toProviderError(error: unknown, retryAfterSeconds: number | undefined, secrets: Array<string | undefined>): unknown {
+function toProviderError(
+  error: unknown,
+  retryAfterSeconds: number | undefined,
+  secrets: Array<string | undefined>,
+): unknown {
   const clean = (text: string | undefined) => (text === undefined ? undefined : redactSecrets(text, secrets));
   if (error instanceof client.ResponseBodyError) {
     return new ProviderError({

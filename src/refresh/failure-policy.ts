@@ -40,7 +40,12 @@ export interface RefreshFailure {
  * hammer its provider), a provider's Retry-After honoured when longer, and exhaustion on a
  * permanent refusal or on transient failures that persisted past `exhaustAfterMs`.
  */
-export function afterFailure(state: RefreshFailureState, failure: RefreshFailure, now: number, policy: FailurePolicy): RefreshFailureState {
+export function afterFailure(
+  state: RefreshFailureState,
+  failure: RefreshFailure,
+  now: number,
+  policy: FailurePolicy,
+): RefreshFailureState {
   const failures = state.failures + 1;
   const firstFailureAt = state.first_failure_at ?? new Date(now).toISOString();
   const backoff = Math.min(policy.backoffMaxMs, policy.backoffBaseMs * 2 ** Math.min(failures - 1, 30));

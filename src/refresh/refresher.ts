@@ -76,9 +76,15 @@ export class Refresher {
       }
       if (!strategy.canRefresh(record.credentials)) return current;
       if (!force) {
-        if (record.refresh.exhausted) throw new RefreshExhaustedError(connectionId, record.refresh.last_error?.error, record.refresh.last_error?.log_id);
+        if (record.refresh.exhausted)
+          throw new RefreshExhaustedError(
+            connectionId,
+            record.refresh.last_error?.error,
+            record.refresh.last_error?.log_id,
+          );
         const until = backingOffUntil(record.refresh, now);
-        if (until !== undefined) throw new RefreshBackoffError(connectionId, new Date(until).toISOString(), record.refresh.last_error?.log_id);
+        if (until !== undefined)
+          throw new RefreshBackoffError(connectionId, new Date(until).toISOString(), record.refresh.last_error?.log_id);
       }
       let outcome: Awaited<ReturnType<typeof strategy.refresh>>;
       try {
@@ -115,7 +121,13 @@ export class Refresher {
    * meanwhile (metadata, last_fetched_at), the new credentials are applied on top; if the
    * credentials themselves changed, the newer ones already stored win.
    */
-  async #commit(key: string, base: Versioned<ConnectionRecord>, credentials: Credentials, connectionConfig: object, now: number) {
+  async #commit(
+    key: string,
+    base: Versioned<ConnectionRecord>,
+    credentials: Credentials,
+    connectionConfig: object,
+    now: number,
+  ) {
     const { records, logger } = this.#options;
     const refreshedFrom = base.value.credentials;
     let current = base;

@@ -46,10 +46,7 @@ export class VersionedStore {
    * Read-modify-write with retries. `change` gets the current value (or `undefined`) and returns
    * the next one, or `undefined` to write nothing. Returns what is stored afterwards.
    */
-  async update<T>(
-    key: string,
-    change: (current: T | undefined) => T | undefined,
-  ): Promise<Versioned<T> | undefined> {
+  async update<T>(key: string, change: (current: T | undefined) => T | undefined): Promise<Versioned<T> | undefined> {
     for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
       const current = await this.read<T>(key);
       const next = change(current?.value);

@@ -37,7 +37,8 @@ export const oauth2 = {
     const expiresAt = field.optionalInstant(input, 'expires_at') ?? expiresAtFromLifetime(input, context.now);
     const fallbackLifetime = context.integration?.definition.defaultTokenLifetimeSeconds;
     if (expiresAt !== undefined) credentials.expires_at = expiresAt;
-    else if (fallbackLifetime !== undefined) credentials.expires_at = new Date(context.now + fallbackLifetime * 1000).toISOString();
+    else if (fallbackLifetime !== undefined)
+      credentials.expires_at = new Date(context.now + fallbackLifetime * 1000).toISOString();
     const override = parseConfigOverride(input);
     if (override) credentials.config_override = override;
     return credentials;
@@ -47,7 +48,8 @@ export const oauth2 = {
   canRefresh: (credentials) => typeof credentials.refresh_token === 'string' && credentials.refresh_token !== '',
   async refresh(credentials, context) {
     const integration = context.integration;
-    if (!integration) throw new UnknownIntegrationError('(unknown)', 'is not configured, so its connections cannot be refreshed');
+    if (!integration)
+      throw new UnknownIntegrationError('(unknown)', 'is not configured, so its connections cannot be refreshed');
     const { definition } = integration;
     const tokenUrl = definition.refreshUrl ?? definition.tokenUrl;
     if (!tokenUrl) throw new UnknownIntegrationError(integration.providerConfigKey, 'has no token URL');
@@ -99,10 +101,16 @@ function parseConfigOverride(input: Record<string, unknown>): OAuth2Credentials[
   if (!override) return undefined;
   for (const key of Object.keys(override)) {
     if (key !== 'client_id' && key !== 'client_secret') {
-      throw new InvalidCredentialsError(`credentials.config_override.${key} is not allowed`, `credentials.config_override.${key}`);
+      throw new InvalidCredentialsError(
+        `credentials.config_override.${key} is not allowed`,
+        `credentials.config_override.${key}`,
+      );
     }
     if (typeof override[key] !== 'string') {
-      throw new InvalidCredentialsError(`credentials.config_override.${key} must be a string`, `credentials.config_override.${key}`);
+      throw new InvalidCredentialsError(
+        `credentials.config_override.${key} must be a string`,
+        `credentials.config_override.${key}`,
+      );
     }
   }
   return override as OAuth2Credentials['config_override'];

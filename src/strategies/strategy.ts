@@ -52,7 +52,10 @@ export const field = {
   onlyKnown(input: Record<string, unknown>, allowed: readonly string[]): void {
     for (const key of Object.keys(input)) {
       if (!allowed.includes(key)) {
-        throw new InvalidCredentialsError(`credentials.${key} is not a field of ${String(input.type)} credentials`, `credentials.${key}`);
+        throw new InvalidCredentialsError(
+          `credentials.${key} is not a field of ${String(input.type)} credentials`,
+          `credentials.${key}`,
+        );
       }
     }
   },
@@ -71,7 +74,11 @@ export const field = {
     const value = input[name];
     if (value === undefined) return undefined;
     const time =
-      value instanceof Date ? value.getTime() : typeof value === 'string' || typeof value === 'number' ? new Date(value).getTime() : Number.NaN;
+      value instanceof Date
+        ? value.getTime()
+        : typeof value === 'string' || typeof value === 'number'
+          ? new Date(value).getTime()
+          : Number.NaN;
     if (!Number.isFinite(time)) {
       throw new InvalidCredentialsError(`credentials.${name} must be an ISO 8601 date-time`, `credentials.${name}`);
     }
