@@ -336,8 +336,9 @@ export class ConnectionManager {
         (error instanceof ProviderError && error.kind === 'transient') ||
         error instanceof RefreshBackoffError ||
         error instanceof RefreshLockTimeoutError;
-      if (passing && stillValid && !force) return loaded;
-      throw error;
+      if (!(passing && stillValid && !force)) throw error;
+      // Re-read so the caller sees the failure just recorded in `errors`.
+      return (await this.#records.read<ConnectionRecord>(key)) ?? loaded;
     }
   }
 
