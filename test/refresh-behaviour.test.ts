@@ -193,7 +193,7 @@ describe('what get returns', () => {
     const hidden = await manager.get('conn');
     expect(JSON.stringify(hidden)).not.toMatch(/refresh|camel|kebab|in-config/i);
     expect(hidden.connection_config).toEqual({ team: 'T1' });
-    expect((hidden.credentials as { raw: { authed_user: object } }).raw.authed_user).toEqual({
+    expect((hidden.credentials as unknown as { raw: { authed_user: object } }).raw.authed_user).toEqual({
       access_token: 'user-token',
     });
     expect(connectionFullErrors(hidden)).toEqual([]);

@@ -35,21 +35,101 @@ async function rejection(promise: Promise<unknown>): Promise<LatchkeyError> {
 
 describe('create refuses bad input with a typed error and stores nothing', () => {
   const cases: Array<[string, Record<string, unknown>, string, string | undefined]> = [
-    ['an empty connection id', { connectionId: '', providerConfigKey: 'github', credentials: oauth }, 'invalid_request', 'connectionId'],
-    ['a 256-character id', { connectionId: 'x'.repeat(256), providerConfigKey: 'github', credentials: oauth }, 'invalid_request', 'connectionId'],
-    ['a control character', { connectionId: 'a\u0000b', providerConfigKey: 'github', credentials: oauth }, 'invalid_request', 'connectionId'],
-    ['an unknown integration', { connectionId: 'c', providerConfigKey: 'nope', credentials: oauth }, 'unknown_integration', undefined],
+    [
+      'an empty connection id',
+      { connectionId: '', providerConfigKey: 'github', credentials: oauth },
+      'invalid_request',
+      'connectionId',
+    ],
+    [
+      'a 256-character id',
+      { connectionId: 'x'.repeat(256), providerConfigKey: 'github', credentials: oauth },
+      'invalid_request',
+      'connectionId',
+    ],
+    [
+      'a control character',
+      { connectionId: 'a\u0000b', providerConfigKey: 'github', credentials: oauth },
+      'invalid_request',
+      'connectionId',
+    ],
+    [
+      'an unknown integration',
+      { connectionId: 'c', providerConfigKey: 'nope', credentials: oauth },
+      'unknown_integration',
+      undefined,
+    ],
     ['no credentials', { connectionId: 'c', providerConfigKey: 'github' }, 'invalid_credentials', 'credentials'],
-    ['an unknown type', { connectionId: 'c', providerConfigKey: 'github', credentials: { type: 'MAGIC' } }, 'invalid_credentials', 'credentials.type'],
-    ['the wrong type for the integration', { connectionId: 'c', providerConfigKey: 'github', credentials: { type: 'API_KEY', apiKey: 'k' } }, 'invalid_credentials', 'credentials.type'],
-    ['a missing access token', { connectionId: 'c', providerConfigKey: 'github', credentials: { type: 'OAUTH2' } }, 'invalid_credentials', 'credentials.access_token'],
-    ['a non-string refresh token', { connectionId: 'c', providerConfigKey: 'github', credentials: { ...oauth, refresh_token: 42 } }, 'invalid_credentials', 'credentials.refresh_token'],
-    ['an unparseable expiry', { connectionId: 'c', providerConfigKey: 'github', credentials: { ...oauth, expires_at: 'soon' } }, 'invalid_credentials', 'credentials.expires_at'],
-    ['an unknown credential field', { connectionId: 'c', providerConfigKey: 'github', credentials: { ...oauth, extra: 1 } }, 'invalid_credentials', 'credentials.extra'],
-    ['an empty api key', { connectionId: 'c', providerConfigKey: 'keys', credentials: { type: 'API_KEY', apiKey: '' } }, 'invalid_credentials', 'credentials.apiKey'],
-    ['metadata that is an array', { connectionId: 'c', providerConfigKey: 'keys', credentials: { type: 'API_KEY', apiKey: 'k' }, metadata: [] }, 'invalid_request', 'metadata'],
-    ['oversized metadata', { connectionId: 'c', providerConfigKey: 'keys', credentials: { type: 'API_KEY', apiKey: 'k' }, metadata: { blob: 'x'.repeat(70_000) } }, 'invalid_request', 'metadata'],
-    ['eleven tags', { connectionId: 'c', providerConfigKey: 'keys', credentials: { type: 'API_KEY', apiKey: 'k' }, tags: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`t${i}`, 'v'])) }, 'invalid_request', 'tags'],
+    [
+      'an unknown type',
+      { connectionId: 'c', providerConfigKey: 'github', credentials: { type: 'MAGIC' } },
+      'invalid_credentials',
+      'credentials.type',
+    ],
+    [
+      'the wrong type for the integration',
+      { connectionId: 'c', providerConfigKey: 'github', credentials: { type: 'API_KEY', apiKey: 'k' } },
+      'invalid_credentials',
+      'credentials.type',
+    ],
+    [
+      'a missing access token',
+      { connectionId: 'c', providerConfigKey: 'github', credentials: { type: 'OAUTH2' } },
+      'invalid_credentials',
+      'credentials.access_token',
+    ],
+    [
+      'a non-string refresh token',
+      { connectionId: 'c', providerConfigKey: 'github', credentials: { ...oauth, refresh_token: 42 } },
+      'invalid_credentials',
+      'credentials.refresh_token',
+    ],
+    [
+      'an unparseable expiry',
+      { connectionId: 'c', providerConfigKey: 'github', credentials: { ...oauth, expires_at: 'soon' } },
+      'invalid_credentials',
+      'credentials.expires_at',
+    ],
+    [
+      'an unknown credential field',
+      { connectionId: 'c', providerConfigKey: 'github', credentials: { ...oauth, extra: 1 } },
+      'invalid_credentials',
+      'credentials.extra',
+    ],
+    [
+      'an empty api key',
+      { connectionId: 'c', providerConfigKey: 'keys', credentials: { type: 'API_KEY', apiKey: '' } },
+      'invalid_credentials',
+      'credentials.apiKey',
+    ],
+    [
+      'metadata that is an array',
+      { connectionId: 'c', providerConfigKey: 'keys', credentials: { type: 'API_KEY', apiKey: 'k' }, metadata: [] },
+      'invalid_request',
+      'metadata',
+    ],
+    [
+      'oversized metadata',
+      {
+        connectionId: 'c',
+        providerConfigKey: 'keys',
+        credentials: { type: 'API_KEY', apiKey: 'k' },
+        metadata: { blob: 'x'.repeat(70_000) },
+      },
+      'invalid_request',
+      'metadata',
+    ],
+    [
+      'eleven tags',
+      {
+        connectionId: 'c',
+        providerConfigKey: 'keys',
+        credentials: { type: 'API_KEY', apiKey: 'k' },
+        tags: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`t${i}`, 'v'])),
+      },
+      'invalid_request',
+      'tags',
+    ],
   ];
 
   it.each(cases)('%s', async (_name, input, code, field) => {
@@ -94,7 +174,9 @@ describe('lookups', () => {
   it('throws typed errors for unknown and malformed lookups', async () => {
     const m = manager();
     await expect(m.get('missing')).rejects.toBeInstanceOf(UnknownConnectionError);
-    await expect(m.get('missing', { providerConfigKey: 'github' })).rejects.toMatchObject({ code: 'unknown_connection' });
+    await expect(m.get('missing', { providerConfigKey: 'github' })).rejects.toMatchObject({
+      code: 'unknown_connection',
+    });
     await expect(m.get('')).rejects.toMatchObject({ code: 'invalid_request', field: 'connectionId' });
     await expect(m.delete('missing')).rejects.toBeInstanceOf(UnknownConnectionError);
     await expect(m.setMetadata('missing', {})).rejects.toBeInstanceOf(UnknownConnectionError);
@@ -102,7 +184,12 @@ describe('lookups', () => {
 
   it('refuses a bad metadata update and leaves the stored metadata alone', async () => {
     const m = manager();
-    await m.create({ connectionId: 'c', providerConfigKey: 'keys', credentials: { type: 'API_KEY', apiKey: 'k' }, metadata: { a: 1 } });
+    await m.create({
+      connectionId: 'c',
+      providerConfigKey: 'keys',
+      credentials: { type: 'API_KEY', apiKey: 'k' },
+      metadata: { a: 1 },
+    });
     await expect(m.updateMetadata('c', 'nope' as never)).rejects.toBeInstanceOf(InvalidRequestError);
     await expect(m.setMetadata('c', { blob: 'x'.repeat(70_000) })).rejects.toBeInstanceOf(InvalidRequestError);
     expect((await m.get('c')).metadata).toEqual({ a: 1 });
@@ -111,7 +198,9 @@ describe('lookups', () => {
 
 describe('configuration', () => {
   it('refuses an integration whose provider is neither in the catalog nor defined inline', () => {
-    expect(() => new ConnectionManager({ integrations: { x: { provider: 'nobody-knows' } } })).toThrow(UnknownIntegrationError);
+    expect(() => new ConnectionManager({ integrations: { x: { provider: 'nobody-knows' } } })).toThrow(
+      UnknownIntegrationError,
+    );
   });
 
   it('refuses plain-HTTP token URLs unless the loopback test switch is on, and then only for loopback', async () => {
@@ -144,15 +233,26 @@ describe('configuration', () => {
   });
 
   it('refuses a token timeout that could outlast the refresh lock lease', () => {
-    expect(() => new ConnectionManager({ http: { timeoutMs: 40_000 }, lock: { leaseMs: 30_000 } })).toThrow(InvalidRequestError);
+    expect(() => new ConnectionManager({ http: { timeoutMs: 40_000 }, lock: { leaseMs: 30_000 } })).toThrow(
+      InvalidRequestError,
+    );
   });
 
   it('applies a provider’s default token lifetime to stored tokens without an expiry', async () => {
     const m = manager();
-    const created = await m.create({ connectionId: 'z', providerConfigKey: 'zendesk', credentials: { type: 'OAUTH2', access_token: 'a' } });
+    const created = await m.create({
+      connectionId: 'z',
+      providerConfigKey: 'zendesk',
+      credentials: { type: 'OAUTH2', access_token: 'a' },
+    });
     const expiresAt = Date.parse((created.credentials as { expires_at: string }).expires_at);
     expect(expiresAt - Date.now()).toBeGreaterThan(29 * 24 * 3600_000);
     const error = new InvalidCredentialsError('x', 'credentials.x');
-    expect(error.toJSON()).toEqual({ name: 'InvalidCredentialsError', code: 'invalid_credentials', message: 'x', field: 'credentials.x' });
+    expect(error.toJSON()).toEqual({
+      name: 'InvalidCredentialsError',
+      code: 'invalid_credentials',
+      message: 'x',
+      field: 'credentials.x',
+    });
   });
 });

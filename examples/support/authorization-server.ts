@@ -57,6 +57,7 @@ export async function startAuthorizationServer(
   const redirectUris = [`${issuer}/unused-callback`];
 
   const provider = new Provider(issuer, {
+    adapter: memoryAdapterFactory(),
     clients: [
       {
         client_id: basicClient.clientId,
@@ -132,5 +133,54 @@ export async function startAuthorizationServer(
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+type Payload = Record<string, unknown> & { grantId?: string; userCode?: string; uid?: string; consumed?: number };
+
+/**
+ * oidc-provider's storage, kept per server: its built-in development adapter is one LRU shared by
+ * every instance in the process, which a long test run could fill and evict tokens from.
+ */
+function memoryAdapterFactory() {
+  const entries = new Map<string, { payload: Payload; expiresAt: number | undefined }>();
+  const live = (key: string) => {
+    const entry = entries.get(key);
+    if (entry?.expiresAt !== undefined && entry.expiresAt <= Date.now()) entries.delete(key);
+    return entries.get(key)?.payload;
+  };
+  return class MemoryAdapter {
+    readonly #model: string;
+    constructor(model: string) {
+      this.#model = model;
+    }
+    #key(id: string) {
+      return `${this.#model}:${id}`;
+    }
+    async upsert(id: string, payload: Payload, expiresIn?: number) {
+      entries.set(this.#key(id), {
+        payload: { ...payload },
+        expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : undefined,
+      });
+    }
+    async find(id: string) {
+      return live(this.#key(id));
+    }
+    async findByUserCode(userCode: string) {
+      return [...entries.keys()].map(live).find((payload) => payload?.userCode === userCode);
+    }
+    async findByUid(uid: string) {
+      return [...entries.keys()].map(live).find((payload) => payload?.uid === uid);
+    }
+    async consume(id: string) {
+      const payload = live(this.#key(id));
+      if (payload) payload.consumed = Math.floor(Date.now() / 1000);
+    }
+    async destroy(id: string) {
+      entries.delete(this.#key(id));
+    }
+    async revokeByGrantId(grantId: string) {
+      for (const [key, entry] of entries) if (entry.payload.grantId === grantId) entries.delete(key);
+    }
   };
 }
