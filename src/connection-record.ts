@@ -1,5 +1,5 @@
 import type { RefreshFailureState } from './refresh/failure-policy.js';
-import { withoutRefreshTokens } from './redaction.js';
+import { copyJson } from './redaction.js';
 import type { Credentials } from './strategies/registry.js';
 import type { ConnectionError, ConnectionFull, ConnectionListItem, EndUser, JsonObject } from './types.js';
 
@@ -31,25 +31,22 @@ export function toConnectionFull(
   fetchedAt: number,
   includeRefreshToken: boolean,
 ): ConnectionFull {
-  const view: ConnectionFull = {
+  const dropRefreshTokens = !includeRefreshToken;
+  return {
     id: record.id,
     connection_id: record.connection_id,
     provider_config_key: record.provider_config_key,
     provider: record.provider,
-    errors: structuredClone(record.errors),
-    end_user: structuredClone(record.end_user),
-    metadata: structuredClone(record.metadata),
-    connection_config: structuredClone(record.connection_config),
+    errors: copyJson(record.errors),
+    end_user: copyJson(record.end_user),
+    metadata: copyJson(record.metadata),
+    connection_config: copyJson(record.connection_config, dropRefreshTokens),
     tags: { ...record.tags },
     created_at: record.created_at,
     updated_at: record.updated_at,
     last_fetched_at: new Date(fetchedAt).toISOString(),
-    credentials: structuredClone(record.credentials),
+    credentials: copyJson(record.credentials, dropRefreshTokens),
   };
-  if (includeRefreshToken) return view;
-  view.credentials = withoutRefreshTokens(view.credentials);
-  view.connection_config = withoutRefreshTokens(view.connection_config);
-  return view;
 }
 
 /** What `list` returns: no credentials. */
@@ -60,9 +57,9 @@ export function toListItem(record: ConnectionRecord): ConnectionListItem {
     provider: record.provider,
     provider_config_key: record.provider_config_key,
     created: record.created_at,
-    metadata: structuredClone(record.metadata),
+    metadata: copyJson(record.metadata),
     tags: { ...record.tags },
-    errors: structuredClone(record.errors),
-    end_user: structuredClone(record.end_user),
+    errors: copyJson(record.errors),
+    end_user: copyJson(record.end_user),
   };
 }

@@ -8,17 +8,22 @@ export function isRefreshTokenKey(key: string): boolean {
 
 /** A deep copy of `value` without refresh-token keys. */
 export function withoutRefreshTokens<T>(value: T): T {
-  return strip(value) as T;
+  return copyJson(value, true);
 }
 
-function strip(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(strip);
+/**
+ * A deep copy of JSON data (what the store gives back), optionally without refresh-token keys.
+ * Much cheaper than `structuredClone` for the small objects on `get`'s hot path.
+ */
+export function copyJson<T>(value: T, dropRefreshTokens = false): T {
   if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((item: unknown) => copyJson(item, dropRefreshTokens)) as T;
   const copy: Record<string, unknown> = {};
-  for (const [key, child] of Object.entries(value)) {
-    if (!isRefreshTokenKey(key)) copy[key] = strip(child);
+  for (const key in value) {
+    if (!Object.hasOwn(value, key) || (dropRefreshTokens && isRefreshTokenKey(key))) continue;
+    copy[key] = copyJson((value as Record<string, unknown>)[key], dropRefreshTokens);
   }
-  return copy;
+  return copy as T;
 }
 
 /** Replaces every occurrence of each secret in `text` (e.g. a provider echoing a token back). */

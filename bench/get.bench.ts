@@ -1,0 +1,92 @@
+/**
+ * `npm run bench`: the cost of `manager.get` on a fresh connection (no refresh) against a bare
+ * `keyv.get` of the same record on the same store — what Latchkey adds on top of one read.
+ * Rounds alternate between the two so machine noise lands on both alike; medians are reported.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { memoryStore } from '../adapters/memory.js';
+import { postgresStore } from '../adapters/postgres.js';
+import { sqliteStore } from '../adapters/sqlite.js';
+import { ConnectionManager, type StorageAdapter } from '../src/index.js';
+import { connectionKey } from '../src/store/keys.js';
+import { startPostgres } from '../test/support/postgres.js';
+
+const ROUNDS = 7;
+const OPS_PER_ROUND: Record<string, number> = { memory: 20_000, sqlite: 3_000, postgres: 1_500 };
+
+interface Row {
+  adapter: string;
+  latchkeyOpsPerSecond: number;
+  keyvOpsPerSecond: number;
+}
+
+async function measure(adapter: string, store: StorageAdapter): Promise<Row> {
+  const manager = new ConnectionManager({
+    store,
+    integrations: {
+      crm: { provider: 'crm', definition: { authMode: 'OAUTH2', tokenUrl: 'https://example.invalid/token' } },
+    },
+  });
+  await manager.create({
+    connectionId: 'bench-user',
+    providerConfigKey: 'crm',
+    credentials: {
+      type: 'OAUTH2',
+      access_token: 'a'.repeat(40),
+      refresh_token: 'r'.repeat(40),
+      raw: { access_token: 'a'.repeat(40), token_type: 'bearer', scope: 'read write' },
+    },
+    metadata: { plan: 'pro' },
+    tags: { env: 'bench' },
+  });
+  const key = connectionKey('crm', 'bench-user');
+  const ops = OPS_PER_ROUND[adapter] ?? 1000;
+  const run = async (operation: () => Promise<unknown>) => {
+    const started = performance.now();
+    for (let i = 0; i < ops; i++) await operation();
+    return ops / ((performance.now() - started) / 1000);
+  };
+  const viaManager = () => manager.get('bench-user', { providerConfigKey: 'crm' });
+  const viaKeyv = () => store.keyv.get(key);
+  await run(viaManager);
+  await run(viaKeyv);
+  const latchkey: number[] = [];
+  const keyv: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    latchkey.push(await run(viaManager));
+    keyv.push(await run(viaKeyv));
+  }
+  await manager.close();
+  return { adapter, latchkeyOpsPerSecond: median(latchkey), keyvOpsPerSecond: median(keyv) };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+const directory = await mkdtemp(join(tmpdir(), 'latchkey-bench-'));
+const postgres = await startPostgres();
+try {
+  const rows = [
+    await measure('memory', memoryStore()),
+    await measure('sqlite', sqliteStore(join(directory, 'bench.db'))),
+    await measure('postgres', postgresStore(await postgres.createDatabase())),
+  ];
+  console.log(
+    `get of a fresh connection vs a bare keyv.get of the same record (median of ${ROUNDS} alternating rounds)\n`,
+  );
+  console.log('| adapter  | manager.get ops/s | keyv.get ops/s | ratio |');
+  console.log('|----------|------------------:|---------------:|------:|');
+  for (const row of rows) {
+    const ratio = row.latchkeyOpsPerSecond / row.keyvOpsPerSecond;
+    console.log(
+      `| ${row.adapter.padEnd(8)} | ${Math.round(row.latchkeyOpsPerSecond).toLocaleString('en').padStart(17)} | ${Math.round(row.keyvOpsPerSecond).toLocaleString('en').padStart(14)} | ${ratio.toFixed(2).padStart(5)} |`,
+    );
+  }
+} finally {
+  await postgres.stop();
+  await rm(directory, { recursive: true, force: true });
+}
