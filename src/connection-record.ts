@@ -1,6 +1,6 @@
 import type { RefreshFailureState } from './refresh/failure-policy.js';
 import { copyJson } from './redaction.js';
-import type { Credentials } from './strategies/registry.js';
+import { type Credentials, strategyFor } from './strategies/registry.js';
 import type { ConnectionError, ConnectionFull, ConnectionListItem, EndUser, JsonObject } from './types.js';
 
 /** A connection as stored: `ConnectionFull` plus its refresh bookkeeping. */
@@ -45,7 +45,7 @@ export function toConnectionFull(
     created_at: record.created_at,
     updated_at: record.updated_at,
     last_fetched_at: new Date(fetchedAt).toISOString(),
-    credentials: copyJson(record.credentials, dropRefreshTokens),
+    credentials: copyJson(presented(record.credentials), dropRefreshTokens) as Credentials,
   };
 }
 
@@ -62,4 +62,10 @@ export function toListItem(record: ConnectionRecord): ConnectionListItem {
     errors: copyJson(record.errors),
     end_user: copyJson(record.end_user),
   };
+}
+
+/** The credentials in the shape the seeds' schema gives their mode. */
+function presented(credentials: Credentials): object {
+  const present = strategyFor(credentials.type).present;
+  return present ? present(credentials) : credentials;
 }

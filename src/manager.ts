@@ -22,7 +22,7 @@ import type { StorageAdapter } from './store/adapter.js';
 import { CONNECTION_PREFIX, CONNECTION_SEQUENCE_KEY, connectionIdIndexKey, connectionKey } from './store/keys.js';
 import { type Versioned, VersionedStore } from './store/versioned-store.js';
 import { type Credentials, isAuthMode, strategyFor } from './strategies/registry.js';
-import type { StrategyContext } from './strategies/strategy.js';
+import type { SignableRequest, StrategyContext } from './strategies/strategy.js';
 import { normalizeTags } from './tags.js';
 import type { Clock, ConnectionFull, ConnectionListItem, EndUser, JsonObject, Logger } from './types.js';
 import { assertId, assertJsonObject } from './validation.js';
@@ -220,6 +220,42 @@ export class ConnectionManager {
     return toConnectionFull(fresh.value, now, refreshToken === true);
   }
 
+  /**
+   * Headers that authenticate one request with the connection's (fresh) credentials, for modes
+   * that sign each request: OAuth 1.0 and NetSuite TBA (`Authorization: OAuth …`) and WSSE (`X-WSSE`).
+   *
+   * @example
+   * ```ts
+   * const headers = await manager.signRequest('user-42', { method: 'GET', url: 'https://api.twitter.com/1.1/account/verify_credentials.json' });
+   * await fetch(url, { headers });
+   * ```
+   */
+  async signRequest(ref: ConnectionRef, request: SignableRequest): Promise<Record<string, string>> {
+    const [connectionId, providerConfigKey] = refParts(ref);
+    if (
+      request === null ||
+      typeof request !== 'object' ||
+      typeof request.url !== 'string' ||
+      typeof request.method !== 'string'
+    ) {
+      throw new InvalidRequestError('request needs a method and a url', 'request');
+    }
+    const { key, loaded } = await this.#locate(connectionId, providerConfigKey);
+    const fresh = (await this.#ensureFresh(key, loaded, false)).value;
+    const strategy = strategyFor(fresh.credentials.type);
+    if (!strategy.sign) {
+      throw new InvalidRequestError(
+        `${fresh.credentials.type} connections are not signed per request; use get()`,
+        'connectionId',
+      );
+    }
+    return strategy.sign(
+      fresh.credentials,
+      request,
+      this.#context(fresh.provider_config_key, fresh.connection_config, this.#clock()),
+    );
+  }
+
   /** Connections without credentials, never refreshed (Nango's list shape). */
   async list(filter: ListConnectionsFilter = {}): Promise<{ connections: ConnectionListItem[] }> {
     const wantedTags = filter.tags === undefined ? undefined : normalizeTags(filter.tags);
@@ -390,7 +426,13 @@ export class ConnectionManager {
   }
 
   #context(providerConfigKey: string, connectionConfig: JsonObject, now: number): StrategyContext {
-    return { integration: this.#integrations.get(providerConfigKey), connectionConfig, now, http: this.#http };
+    return {
+      integration: this.#integrations.get(providerConfigKey),
+      connectionConfig,
+      now,
+      marginMs: this.#marginMs(providerConfigKey),
+      http: this.#http,
+    };
   }
 
   #marginMs(providerConfigKey: string): number {

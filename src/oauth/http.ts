@@ -1,4 +1,4 @@
-import { InsecureRequestError } from '../errors.js';
+import { InsecureRequestError, ProviderError } from '../errors.js';
 
 /** How Latchkey talks to providers. */
 export interface HttpSettings {
@@ -25,4 +25,60 @@ export function checkedUrl(url: string, http: HttpSettings): URL {
 
 function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+export interface ProviderResponse {
+  status: number;
+  headers: Headers;
+  /** The parsed JSON body, or `undefined` when it was not JSON. */
+  json: unknown;
+}
+
+/**
+ * One HTTP call to a provider for modes whose token exchange is not plain OAuth (GitHub App,
+ * Bill, two-step). Network failures and timeouts become transient {@link ProviderError}s.
+ */
+export async function providerRequest(
+  url: string,
+  init: { method: string; headers?: Record<string, string>; body?: string },
+  http: HttpSettings,
+): Promise<ProviderResponse> {
+  const target = checkedUrl(url, http);
+  let response: Response;
+  try {
+    response = await fetch(target, { ...init, redirect: 'manual', signal: AbortSignal.timeout(http.timeoutMs) });
+  } catch (error) {
+    const timedOut = (error as Error).name === 'TimeoutError';
+    throw new ProviderError({
+      kind: 'transient',
+      error: timedOut ? 'timeout' : 'network_error',
+      errorDescription: timedOut ? undefined : ((error as { cause?: { code?: string } }).cause?.code ?? undefined),
+    });
+  }
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, json };
+}
+
+/** A provider's non-success answer as a {@link ProviderError}: 5xx and 429 transient, other refusals as the caller classifies them. */
+export function providerFailure(
+  response: ProviderResponse,
+  error: string,
+  permanent: boolean,
+  description?: string,
+): ProviderError {
+  const transient = response.status >= 500 || response.status === 429 || response.status === 408;
+  const retryAfter = Number(response.headers.get('retry-after'));
+  return new ProviderError({
+    kind: transient || !permanent ? 'transient' : 'permanent',
+    error: transient ? (response.status === 429 ? 'rate_limited' : 'server_error') : error,
+    errorDescription: description,
+    status: response.status,
+    retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+  });
 }

@@ -1,3 +1,5 @@
+import { calculateJwkThumbprint, exportJWK, importPKCS8 } from 'jose';
+import { createPublicKey } from 'node:crypto';
 import * as client from 'openid-client';
 import { ProviderError, type ProviderFailureKind } from '../errors.js';
 import type { TokenRequestAuthMethod } from '../providers/definition.js';
@@ -11,6 +13,7 @@ export interface TokenEndpoint {
   /** `iss` expected in ID tokens the endpoint may return; defaults to the URL's origin. */
   issuer?: string | undefined;
   clientId: string;
+  /** The client secret; for `private_key_jwt`, the client's RSA private key as PEM. */
   clientSecret?: string | undefined;
   authMethod: TokenRequestAuthMethod;
 }
@@ -36,28 +39,68 @@ export async function refreshTokenGrant(
   parameters: Record<string, string>,
   http: HttpSettings,
 ): Promise<TokenResponse> {
-  const exchange = prepare(endpoint, http);
+  const exchange = await prepare(endpoint, http);
   try {
-    const response = await client.refreshTokenGrant(exchange.config, refreshToken, parameters);
-    return {
-      raw: exchange.body() ?? stripHelpers(response),
-      accessToken: response.access_token,
-      refreshToken: response.refresh_token,
-      expiresInSeconds: response.expires_in,
-    };
+    return toTokenResponse(await client.refreshTokenGrant(exchange.config, refreshToken, parameters), exchange.body());
   } catch (error) {
     throw toProviderError(error, exchange.retryAfterSeconds(), [refreshToken, endpoint.clientSecret]);
   }
 }
 
-function prepare(endpoint: TokenEndpoint, http: HttpSettings) {
+/**
+ * `grant_type=client_credentials` through openid-client, with the client authenticated by
+ * `client_secret_post`, `client_secret_basic` or `private_key_jwt`.
+ */
+export async function clientCredentialsGrant(
+  endpoint: TokenEndpoint,
+  parameters: Record<string, string>,
+  http: HttpSettings,
+): Promise<TokenResponse> {
+  const exchange = await prepare(endpoint, http);
+  try {
+    return toTokenResponse(await client.clientCredentialsGrant(exchange.config, parameters), exchange.body());
+  } catch (error) {
+    throw toProviderError(error, exchange.retryAfterSeconds(), [endpoint.clientSecret]);
+  }
+}
+
+function toTokenResponse(response: client.TokenEndpointResponse, body: JsonObject | undefined): TokenResponse {
+  return {
+    raw: body ?? stripHelpers(response),
+    accessToken: response.access_token,
+    refreshToken: response.refresh_token,
+    expiresInSeconds: response.expires_in,
+  };
+}
+
+async function clientAuthentication(endpoint: TokenEndpoint, tokenUrl: string): Promise<client.ClientAuth> {
+  if (endpoint.clientSecret === undefined) return client.None();
+  switch (endpoint.authMethod) {
+    case 'client_secret_basic':
+      return client.ClientSecretBasic(endpoint.clientSecret);
+    case 'client_secret_post':
+      return client.ClientSecretPost(endpoint.clientSecret);
+    case 'private_key_jwt': {
+      // RFC 7523 assertion: iss = sub = client id, aud = the token URL (openid-client's default
+      // audience is the issuer), a 5-minute life, a jti; kid is the key's RFC 7638 thumbprint.
+      const key = await importPKCS8(endpoint.clientSecret, 'RS256');
+      const kid = await calculateJwkThumbprint(await exportJWK(createPublicKey(endpoint.clientSecret)));
+      return client.PrivateKeyJwt(
+        { key, kid },
+        {
+          [client.modifyAssertion]: (_header, payload) => {
+            payload.aud = tokenUrl;
+            payload.exp = (payload.iat as number) + 300;
+          },
+        },
+      );
+    }
+  }
+}
+
+async function prepare(endpoint: TokenEndpoint, http: HttpSettings) {
   const url = checkedUrl(endpoint.url, http);
-  const auth =
-    endpoint.clientSecret === undefined
-      ? client.None()
-      : endpoint.authMethod === 'client_secret_basic'
-        ? client.ClientSecretBasic(endpoint.clientSecret)
-        : client.ClientSecretPost(endpoint.clientSecret);
+  const auth = await clientAuthentication(endpoint, url.href);
   const config = new client.Configuration(
     { issuer: endpoint.issuer ?? url.origin, token_endpoint: url.href },
     endpoint.clientId,

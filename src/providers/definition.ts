@@ -1,7 +1,41 @@
 import type { AuthMode } from '../strategies/registry.js';
+import type { OAuth1SignatureMethod } from '../signing/oauth1.js';
+import type { JwtAlgorithm } from '../signing/jwt.js';
 
-/** How a token endpoint wants the client authenticated (RFC 6749 §2.3.1). */
-export type TokenRequestAuthMethod = 'client_secret_basic' | 'client_secret_post';
+/** How a token endpoint wants the client authenticated. */
+export type TokenRequestAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+
+/** How a JWT-mode provider wants its bearer JWT built. Values may use `${credentials.x}` and `${connectionConfig.x}`. */
+export interface JwtTemplate {
+  algorithm?: JwtAlgorithm;
+  header?: Record<string, string>;
+  payload: Record<string, unknown>;
+  /** How long each signed token lives. */
+  lifetimeSeconds: number;
+  /** How an `{ id, secret }` key's secret is written. Default `hex` (Ghost). */
+  secretEncoding?: 'hex' | 'utf8';
+}
+
+/** One HTTP request of a declarative token exchange. Values may use `${credentials.x}`, `${connectionConfig.x}`, `${refreshToken}`. */
+export interface TwoStepRequest {
+  method?: 'POST' | 'GET';
+  url: string;
+  bodyFormat?: 'json' | 'form';
+  body?: Record<string, unknown>;
+  headers?: Record<string, string>;
+}
+
+/** A declarative token exchange (Nango's TWO_STEP mode). */
+export interface TwoStepDefinition {
+  tokenRequest: TwoStepRequest;
+  /** Used instead of `tokenRequest` when a refresh token is stored. */
+  refreshRequest?: TwoStepRequest;
+  /** Dotted paths into the JSON response. */
+  tokenPath: string;
+  refreshTokenPath?: string;
+  /** `expireIn`: the path holds seconds from now; `expireAt`: an instant (ISO string or epoch seconds). */
+  expiry?: { strategy: 'expireIn' | 'expireAt'; path: string };
+}
 
 /**
  * What Latchkey knows about a provider. URLs may contain `${connectionConfig.<field>}`
@@ -12,13 +46,18 @@ export interface ProviderDefinition {
   /** Expected `iss` of ID tokens the token endpoint returns; only needed for OpenID providers. */
   issuer?: string;
   authorizationUrl?: string;
+  /** The token endpoint; for BILL, the login URL. */
   tokenUrl?: string;
   /** Where refresh requests go when not to `tokenUrl`. */
   refreshUrl?: string;
   /** Default `client_secret_post` (credentials in the form body), as Nango's default. */
   tokenRequestAuthMethod?: TokenRequestAuthMethod;
+  /** Extra parameters for client-credentials token requests (e.g. `audience`). */
+  tokenParams?: Record<string, string>;
   /** Extra parameters for refresh requests. */
   refreshParams?: Record<string, string>;
+  /** How scopes are joined. Default a space. */
+  scopeSeparator?: string;
   /** Refresh this many seconds before expiry instead of the manager's margin. */
   tokenExpirationBufferSeconds?: number;
   /**
@@ -26,15 +65,29 @@ export interface ProviderDefinition {
    * treated as non-expiring — which is wrong for providers whose tokens die silently (Zendesk).
    */
   defaultTokenLifetimeSeconds?: number;
+  /** OAUTH1 / TBA request signing. Default HMAC-SHA1 (OAUTH1), HMAC-SHA256 (TBA). */
+  signatureMethod?: OAuth1SignatureMethod;
+  /** JWT mode: how to build the token. */
+  jwt?: JwtTemplate;
+  /** TWO_STEP mode: the exchange. */
+  twoStep?: TwoStepDefinition;
+  /** API root for providers whose token minting is an API call (GitHub App: `https://api.github.com`). */
+  apiBaseUrl?: string;
 }
 
 /** An integration as configured by the app: a provider plus the app's client credentials. */
 export interface IntegrationConfig {
   /** Catalog name (`github`, `google`, …) or any name when `definition` describes it fully. */
   provider: string;
+  /** OAuth client id; the consumer key for OAUTH1 and TBA; the dev key for BILL. */
   clientId?: string;
+  /** OAuth client secret; the consumer secret for OAUTH1 and TBA. */
   clientSecret?: string;
   scopes?: string[];
+  /** GitHub App id (APP, CUSTOM). */
+  appId?: string;
+  /** GitHub App private key, PEM (APP, CUSTOM). */
+  appPrivateKey?: string;
   /** Overrides for the catalog entry, or the whole definition of a provider not in the catalog. */
   definition?: Partial<ProviderDefinition>;
   /** Refresh margin for this integration's connections, in seconds. */
@@ -49,5 +102,7 @@ export interface ResolvedIntegration {
   clientId: string | undefined;
   clientSecret: string | undefined;
   scopes: string[];
+  appId: string | undefined;
+  appPrivateKey: string | undefined;
   refreshMarginSeconds: number | undefined;
 }

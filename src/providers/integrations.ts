@@ -29,6 +29,8 @@ export function resolveIntegrations(
       clientId: config.clientId,
       clientSecret: config.clientSecret,
       scopes: config.scopes ?? [],
+      appId: config.appId,
+      appPrivateKey: config.appPrivateKey,
       refreshMarginSeconds: config.refreshMarginSeconds,
     });
   }

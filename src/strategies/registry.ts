@@ -1,13 +1,35 @@
 import { apiKey } from './api-key.js';
+import { app } from './app.js';
+import { appStore } from './app-store.js';
 import { basic } from './basic.js';
+import { bill } from './bill.js';
+import { custom } from './custom.js';
+import { jwt } from './jwt.js';
+import { none } from './none.js';
+import { oauth1 } from './oauth1.js';
 import { oauth2 } from './oauth2.js';
+import { oauth2ClientCredentials } from './oauth2-cc.js';
+import { signature } from './signature.js';
 import type { AuthStrategy } from './strategy.js';
+import { tba } from './tba.js';
+import { twoStep } from './two-step.js';
 
 /** Every auth mode Latchkey supports. Adding one is its module plus one line here. */
 export const strategies = {
   OAUTH2: oauth2,
+  OAUTH1: oauth1,
+  OAUTH2_CC: oauth2ClientCredentials,
   API_KEY: apiKey,
   BASIC: basic,
+  APP: app,
+  CUSTOM: custom,
+  JWT: jwt,
+  APP_STORE: appStore,
+  TBA: tba,
+  BILL: bill,
+  TWO_STEP: twoStep,
+  SIGNATURE: signature,
+  NONE: none,
 } as const;
 
 export type AuthMode = keyof typeof strategies;

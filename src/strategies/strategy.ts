@@ -10,7 +10,17 @@ export interface StrategyContext {
   connectionConfig: JsonObject;
   /** Epoch milliseconds, from the manager's clock. */
   now: number;
+  /** How long before expiry credentials count as due, for this connection. */
+  marginMs: number;
   http: HttpSettings;
+}
+
+/** A request to sign, for modes whose credentials are per-request signatures or headers. */
+export interface SignableRequest {
+  method: string;
+  url: string;
+  /** An `application/x-www-form-urlencoded` body (OAuth 1.0 signs its parameters). */
+  form?: URLSearchParams | Record<string, string> | string;
 }
 
 /** What a successful refresh produces. */
@@ -39,6 +49,35 @@ export interface AuthStrategy<C extends { type: string }> {
   canRefresh(credentials: C): boolean;
   /** Renews the credentials. Throws `ProviderError` when the provider refuses or fails. */
   refresh(credentials: C, context: StrategyContext): Promise<RefreshOutcome<C>>;
+  /**
+   * The credentials as `get` returns them (the seeds' schema for this mode), when the stored form
+   * keeps more (e.g. the inputs of a token exchange). Default: as stored.
+   */
+  present?(credentials: C): object;
+  /** Headers that authenticate one request, for modes that sign per request (OAuth 1.0, TBA, WSSE). */
+  sign?(credentials: C, request: SignableRequest, context: StrategyContext): Record<string, string>;
+}
+
+/**
+ * Self-minted credentials (signed JWTs, WSSE tokens) cost no network call, so they are re-minted
+ * at most a minute before expiry instead of the manager's wide margin — a 5-minute token would
+ * otherwise be re-minted on every read.
+ */
+export const SELF_MINTED_MARGIN_MS = 60_000;
+
+/** Due when nothing was minted yet, or when the expiry is within the margin. */
+export function mintDue(
+  token: string | undefined,
+  expiresAt: string | undefined,
+  now: number,
+  marginMs: number,
+): boolean {
+  if (!token) return true;
+  return dueWithinMargin(expiresAt === undefined ? undefined : Date.parse(expiresAt), now, marginMs);
+}
+
+export function parseInstant(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : Date.parse(value);
 }
 
 /** The usual rule: due once the expiry is within the margin; never for credentials that do not expire. */
@@ -83,6 +122,25 @@ export const field = {
       throw new InvalidCredentialsError(`credentials.${name} must be an ISO 8601 date-time`, `credentials.${name}`);
     }
     return new Date(time).toISOString();
+  },
+  /** A required field of the connection's `connection_config` (a string, or a number kept as text). */
+  requiredConfig(context: StrategyContext, name: string): string {
+    const value = context.connectionConfig[name];
+    if ((typeof value !== 'string' || value === '') && typeof value !== 'number') {
+      throw new InvalidCredentialsError(
+        `connection_config.${name} is required for this auth mode`,
+        `connection_config.${name}`,
+      );
+    }
+    return String(value);
+  },
+  /** A key that must be able to sign (PEM or `{ id, secret }`). */
+  signingKey(input: Record<string, unknown>, name: string, check: (key: unknown) => void): void {
+    try {
+      check(input[name]);
+    } catch (error) {
+      throw new InvalidCredentialsError(`credentials.${name} ${(error as Error).message}`, `credentials.${name}`);
+    }
   },
   optionalObject(input: Record<string, unknown>, name: string): Record<string, unknown> | undefined {
     const value = input[name];

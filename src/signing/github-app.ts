@@ -1,0 +1,68 @@
+import { UnknownIntegrationError } from '../errors.js';
+import { providerFailure, providerRequest, type HttpSettings } from '../oauth/http.js';
+import type { ResolvedIntegration } from '../providers/definition.js';
+import type { JsonObject } from '../types.js';
+import { signJwt } from './jwt.js';
+
+export interface InstallationToken {
+  token: string;
+  /** ISO 8601, as GitHub returns it. */
+  expiresAt: string;
+  raw: JsonObject;
+}
+
+/**
+ * An installation access token (GitHub's "Generating an installation access token for a GitHub
+ * App"): the app JWT (RS256, `iss` = app id, `iat` backdated 60 s for clock drift, `exp` within
+ * 10 minutes) is exchanged at `POST /app/installations/{id}/access_tokens`; GitHub answers 201
+ * with `token` and `expires_at` (one hour). Shared by the APP and CUSTOM modes.
+ */
+export async function mintInstallationToken(
+  integration: ResolvedIntegration | undefined,
+  installationId: string,
+  now: number,
+  http: HttpSettings,
+): Promise<InstallationToken> {
+  if (!integration?.appId || !integration.appPrivateKey) {
+    throw new UnknownIntegrationError(
+      integration?.providerConfigKey ?? '(unknown)',
+      'needs appId and appPrivateKey (the GitHub App)',
+    );
+  }
+  const appJwt = await signJwt({
+    key: integration.appPrivateKey,
+    algorithm: 'RS256',
+    payload: { iss: integration.appId },
+    lifetimeSeconds: 9 * 60,
+    backdateSeconds: 60,
+    now,
+  });
+  const base = (integration.definition.apiBaseUrl ?? 'https://api.github.com').replace(/\/$/, '');
+  const response = await providerRequest(
+    `${base}/app/installations/${encodeURIComponent(installationId)}/access_tokens`,
+    {
+      method: 'POST',
+      headers: {
+        Accept: 'application/vnd.github+json',
+        Authorization: `Bearer ${appJwt.token}`,
+        'X-GitHub-Api-Version': '2022-11-28',
+        'User-Agent': 'latchkey',
+      },
+    },
+    http,
+  );
+  const body = response.json as { token?: unknown; expires_at?: unknown; message?: unknown } | undefined;
+  if (response.status !== 201 || typeof body?.token !== 'string' || typeof body.expires_at !== 'string') {
+    // 401: the app key or id is wrong; 404: the installation is gone. Neither heals by retrying
+    // (a 403 is usually a rate limit, which does).
+    const permanent = response.status === 401 || response.status === 404;
+    const message = typeof body?.message === 'string' ? body.message : undefined;
+    throw providerFailure(
+      response,
+      response.status === 404 ? 'installation_not_found' : 'app_authentication_failed',
+      permanent,
+      message,
+    );
+  }
+  return { token: body.token, expiresAt: new Date(body.expires_at).toISOString(), raw: body as JsonObject };
+}

@@ -1,0 +1,58 @@
+import { signJwt, assertUsableKey } from '../signing/jwt.js';
+import type { JsonObject } from '../types.js';
+import { type AuthStrategy, field, mintDue, parseInstant, SELF_MINTED_MARGIN_MS } from './strategy.js';
+
+export interface AppStoreCredentials {
+  type: 'APP_STORE';
+  /** The signed ES256 JWT: the bearer token for App Store Connect. */
+  access_token: string;
+  /** The `.p8` key from App Store Connect, PEM. */
+  private_key: string;
+  expires_at?: string;
+  raw: JsonObject;
+}
+
+/** Apple refuses tokens that live more than 20 minutes. */
+const LIFETIME_SECONDS = 15 * 60;
+
+/**
+ * App Store Connect API tokens (Apple's "Generating tokens for API requests"): ES256, `kid` = the
+ * key id, `iss` = the issuer id, `aud` = `appstoreconnect-v1`, at most 20 minutes. Key id and issuer
+ * id come from `connection_config.privateKeyId` and `connection_config.issuerId`. Built on the
+ * same JWT signer as the JWT mode; the seeds' schema keeps this shape.
+ */
+export const appStore = {
+  mode: 'APP_STORE',
+  parse(input, context) {
+    field.onlyKnown(input, ['type', 'access_token', 'private_key', 'expires_at', 'raw']);
+    field.requiredConfig(context, 'privateKeyId');
+    field.requiredConfig(context, 'issuerId');
+    field.signingKey(input, 'private_key', (key) => assertUsableKey(key, 'ES256'));
+    const credentials: AppStoreCredentials = {
+      type: 'APP_STORE',
+      access_token: field.optionalString(input, 'access_token') ?? '',
+      private_key: input.private_key as string,
+      raw: (field.optionalObject(input, 'raw') as JsonObject | undefined) ?? {},
+    };
+    const expiresAt = field.optionalInstant(input, 'expires_at');
+    if (expiresAt !== undefined) credentials.expires_at = expiresAt;
+    return credentials;
+  },
+  expiresAt: (credentials) => parseInstant(credentials.expires_at),
+  isRefreshDue: (credentials, now, marginMs) =>
+    mintDue(credentials.access_token, credentials.expires_at, now, Math.min(marginMs, SELF_MINTED_MARGIN_MS)),
+  canRefresh: () => true,
+  async refresh(credentials, context) {
+    const signed = await signJwt({
+      key: credentials.private_key,
+      algorithm: 'ES256',
+      header: { kid: field.requiredConfig(context, 'privateKeyId') },
+      payload: { iss: field.requiredConfig(context, 'issuerId'), aud: 'appstoreconnect-v1' },
+      lifetimeSeconds: context.integration?.definition.jwt?.lifetimeSeconds ?? LIFETIME_SECONDS,
+      now: context.now,
+    });
+    return {
+      credentials: { ...credentials, access_token: signed.token, expires_at: new Date(signed.expiresAt).toISOString() },
+    };
+  },
+} satisfies AuthStrategy<AppStoreCredentials>;

@@ -1,0 +1,52 @@
+import { mintInstallationToken } from '../signing/github-app.js';
+import type { JsonObject } from '../types.js';
+import { type AuthStrategy, field, mintDue, parseInstant } from './strategy.js';
+
+export interface AppCredentials {
+  type: 'APP';
+  /** The installation access token. */
+  access_token: string;
+  expires_at?: string;
+  raw: JsonObject;
+}
+
+/**
+ * GitHub App installations: the app's id and private key belong to the integration
+ * (`appId`, `appPrivateKey`), the installation to the connection (`connection_config.installation_id`).
+ * `get` mints an installation token and mints a new one before it expires (one hour).
+ */
+export const app = {
+  mode: 'APP',
+  parse(input, context) {
+    field.onlyKnown(input, ['type', 'access_token', 'expires_at', 'raw']);
+    field.requiredConfig(context, 'installation_id');
+    const credentials: AppCredentials = {
+      type: 'APP',
+      access_token: field.optionalString(input, 'access_token') ?? '',
+      raw: (field.optionalObject(input, 'raw') as JsonObject | undefined) ?? {},
+    };
+    const expiresAt = field.optionalInstant(input, 'expires_at');
+    if (expiresAt !== undefined) credentials.expires_at = expiresAt;
+    return credentials;
+  },
+  expiresAt: (credentials) => parseInstant(credentials.expires_at),
+  isRefreshDue: (credentials, now, marginMs) =>
+    mintDue(credentials.access_token, credentials.expires_at, now, marginMs),
+  canRefresh: () => true,
+  async refresh(_credentials, context) {
+    const installation = await mintInstallationToken(
+      context.integration,
+      field.requiredConfig(context, 'installation_id'),
+      context.now,
+      context.http,
+    );
+    return {
+      credentials: {
+        type: 'APP',
+        access_token: installation.token,
+        expires_at: installation.expiresAt,
+        raw: installation.raw,
+      },
+    };
+  },
+} satisfies AuthStrategy<AppCredentials>;

@@ -1,0 +1,63 @@
+import { UnknownIntegrationError } from '../errors.js';
+import { interpolateJson } from '../providers/template.js';
+import { assertUsableKey, signJwt, type JwtSigningKey } from '../signing/jwt.js';
+import { type AuthStrategy, field, mintDue, parseInstant, SELF_MINTED_MARGIN_MS } from './strategy.js';
+
+export interface JwtCredentials {
+  type: 'JWT';
+  /** PEM (RS256/ES256), or `{ id, secret }` for HS256 with `kid` = id (Ghost Admin API keys). */
+  privateKey: JwtSigningKey;
+  issuerId?: string;
+  privateKeyId?: string;
+  /** The current signed token: the bearer credential. */
+  token?: string;
+  expires_at?: string;
+}
+
+/**
+ * A JWT signed locally (jose) from the provider's template — no exchange: the JWT is the bearer
+ * token. Template values may use `${credentials.issuerId}`, `${credentials.privateKeyId}` and
+ * `${connectionConfig.x}`. Re-signed shortly before it expires.
+ */
+export const jwt = {
+  mode: 'JWT',
+  parse(input, context) {
+    field.onlyKnown(input, ['type', 'privateKey', 'issuerId', 'privateKeyId', 'token', 'expires_at']);
+    const template = context.integration?.definition.jwt;
+    field.signingKey(input, 'privateKey', (key) => assertUsableKey(key, template?.algorithm, template?.secretEncoding));
+    const credentials: JwtCredentials = { type: 'JWT', privateKey: input.privateKey as JwtSigningKey };
+    for (const name of ['issuerId', 'privateKeyId', 'token'] as const) {
+      const value = field.optionalString(input, name);
+      if (value !== undefined) credentials[name] = value;
+    }
+    const expiresAt = field.optionalInstant(input, 'expires_at');
+    if (expiresAt !== undefined) credentials.expires_at = expiresAt;
+    return credentials;
+  },
+  expiresAt: (credentials) => parseInstant(credentials.expires_at),
+  isRefreshDue: (credentials, now, marginMs) =>
+    mintDue(credentials.token, credentials.expires_at, now, Math.min(marginMs, SELF_MINTED_MARGIN_MS)),
+  canRefresh: () => true,
+  async refresh(credentials, context) {
+    const template = context.integration?.definition.jwt;
+    if (!template)
+      throw new UnknownIntegrationError(
+        context.integration?.providerConfigKey ?? '(unknown)',
+        'has no jwt template in its provider definition',
+      );
+    const { privateKey: _key, ...claimsSource } = credentials;
+    const values = { credentials: claimsSource, connectionConfig: context.connectionConfig };
+    const signed = await signJwt({
+      key: credentials.privateKey,
+      ...(template.algorithm ? { algorithm: template.algorithm } : {}),
+      header: interpolateJson(template.header ?? {}, values) as Record<string, string>,
+      payload: interpolateJson(template.payload, values) as Record<string, unknown>,
+      lifetimeSeconds: template.lifetimeSeconds,
+      now: context.now,
+      ...(template.secretEncoding ? { secretEncoding: template.secretEncoding } : {}),
+    });
+    return {
+      credentials: { ...credentials, token: signed.token, expires_at: new Date(signed.expiresAt).toISOString() },
+    };
+  },
+} satisfies AuthStrategy<JwtCredentials>;

@@ -1,0 +1,21 @@
+import { type AuthStrategy, field } from './strategy.js';
+
+export interface NoCredentials {
+  type: 'NONE';
+}
+
+/** APIs that need no credentials. `get` returns `{}`, as Nango's schema has it. */
+export const none = {
+  mode: 'NONE',
+  parse(input) {
+    field.onlyKnown(input, ['type']);
+    return { type: 'NONE' };
+  },
+  expiresAt: () => undefined,
+  isRefreshDue: () => false,
+  canRefresh: () => false,
+  async refresh(credentials) {
+    return { credentials };
+  },
+  present: () => ({}),
+} satisfies AuthStrategy<NoCredentials>;

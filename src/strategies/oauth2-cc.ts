@@ -1,0 +1,83 @@
+import { UnknownIntegrationError } from '../errors.js';
+import { clientCredentialsGrant } from '../oauth/token-client.js';
+import { assertUsableKey } from '../signing/jwt.js';
+import { interpolate } from '../providers/template.js';
+import type { JsonObject } from '../types.js';
+import { type AuthStrategy, field, mintDue, parseInstant } from './strategy.js';
+
+export interface OAuth2ClientCredentials {
+  type: 'OAUTH2_CC';
+  client_id: string;
+  /** The client secret; with `private_key_jwt`, the client's RSA private key as PEM. */
+  client_secret: string;
+  /** The current access token; empty until the first `get` obtains one. */
+  token: string;
+  expires_at?: string;
+  raw: JsonObject;
+}
+
+/** Nango's assumption when a client-credentials response has no `expires_in`. */
+const DEFAULT_LIFETIME_SECONDS = 55 * 60;
+
+/**
+ * The client-credentials grant (RFC 6749 §4.4) through openid-client: a token is obtained on the
+ * first `get`, reused until it expires within the margin, then obtained again. Scopes come from
+ * the integration (joined with the provider's separator), `audience` and friends from the
+ * provider's `tokenParams`. The client id and secret default to the integration's.
+ */
+export const oauth2ClientCredentials = {
+  mode: 'OAUTH2_CC',
+  parse(input, context) {
+    field.onlyKnown(input, ['type', 'client_id', 'client_secret', 'token', 'expires_at', 'raw']);
+    const withDefaults = {
+      ...input,
+      client_id: input.client_id ?? context.integration?.clientId,
+      client_secret: input.client_secret ?? context.integration?.clientSecret,
+    };
+    const credentials: OAuth2ClientCredentials = {
+      type: 'OAUTH2_CC',
+      client_id: field.requiredString(withDefaults, 'client_id'),
+      client_secret: field.requiredString(withDefaults, 'client_secret'),
+      token: field.optionalString(input, 'token') ?? '',
+      raw: (field.optionalObject(input, 'raw') as JsonObject | undefined) ?? {},
+    };
+    if (context.integration?.definition.tokenRequestAuthMethod === 'private_key_jwt') {
+      field.signingKey(withDefaults, 'client_secret', (key) => assertUsableKey(key, 'RS256'));
+    }
+    const expiresAt = field.optionalInstant(input, 'expires_at');
+    if (expiresAt !== undefined) credentials.expires_at = expiresAt;
+    return credentials;
+  },
+  expiresAt: (credentials) => parseInstant(credentials.expires_at),
+  isRefreshDue: (credentials, now, marginMs) => mintDue(credentials.token, credentials.expires_at, now, marginMs),
+  canRefresh: () => true,
+  async refresh(credentials, context) {
+    const integration = context.integration;
+    const tokenUrl = integration?.definition.tokenUrl;
+    if (!integration || !tokenUrl)
+      throw new UnknownIntegrationError(integration?.providerConfigKey ?? '(unknown)', 'has no token URL');
+    const { definition } = integration;
+    const parameters: Record<string, string> = { ...definition.tokenParams };
+    if (integration.scopes.length > 0) parameters.scope = integration.scopes.join(definition.scopeSeparator ?? ' ');
+    const response = await clientCredentialsGrant(
+      {
+        url: interpolate(tokenUrl, { connectionConfig: context.connectionConfig }),
+        issuer: definition.issuer,
+        clientId: credentials.client_id,
+        clientSecret: credentials.client_secret,
+        authMethod: definition.tokenRequestAuthMethod ?? 'client_secret_post',
+      },
+      parameters,
+      context.http,
+    );
+    const lifetime = response.expiresInSeconds ?? definition.defaultTokenLifetimeSeconds ?? DEFAULT_LIFETIME_SECONDS;
+    return {
+      credentials: {
+        ...credentials,
+        token: response.accessToken,
+        expires_at: new Date(context.now + lifetime * 1000).toISOString(),
+        raw: response.raw,
+      },
+    };
+  },
+} satisfies AuthStrategy<OAuth2ClientCredentials>;

@@ -1,0 +1,56 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { type AuthStrategy, field, mintDue, parseInstant, SELF_MINTED_MARGIN_MS } from './strategy.js';
+
+export interface SignatureCredentials {
+  type: 'SIGNATURE';
+  username: string;
+  password: string;
+  /** The current `X-WSSE` header value. */
+  token?: string;
+  expires_at?: string;
+}
+
+/** Emarsys accepts a WSSE header for 5 minutes after its `Created` time. */
+const WSSE_LIFETIME_MS = 5 * 60_000;
+
+/**
+ * WSSE UsernameToken (Emarsys): `PasswordDigest` is base64 of the hex SHA-1 of nonce + created +
+ * secret — base64 of the *hex string*, as Emarsys's "Authentication" page computes it in PHP.
+ * Re-minted shortly before it lapses; `manager.signRequest` gives `{ 'X-WSSE': token }`.
+ */
+export const signature = {
+  mode: 'SIGNATURE',
+  parse(input) {
+    field.onlyKnown(input, ['type', 'username', 'password', 'token', 'expires_at']);
+    const credentials: SignatureCredentials = {
+      type: 'SIGNATURE',
+      username: field.requiredString(input, 'username'),
+      password: field.requiredString(input, 'password'),
+    };
+    const token = field.optionalString(input, 'token');
+    const expiresAt = field.optionalInstant(input, 'expires_at');
+    if (token !== undefined && expiresAt !== undefined) Object.assign(credentials, { token, expires_at: expiresAt });
+    return credentials;
+  },
+  expiresAt: (credentials) => parseInstant(credentials.expires_at),
+  isRefreshDue: (credentials, now, marginMs) =>
+    mintDue(credentials.token, credentials.expires_at, now, Math.min(marginMs, SELF_MINTED_MARGIN_MS)),
+  canRefresh: () => true,
+  async refresh(credentials, context) {
+    const nonce = randomBytes(16).toString('hex');
+    const created = new Date(context.now).toISOString();
+    const token = wsseHeader(credentials.username, credentials.password, nonce, created);
+    return {
+      credentials: { ...credentials, token, expires_at: new Date(context.now + WSSE_LIFETIME_MS).toISOString() },
+    };
+  },
+  sign: (credentials) => ({ 'X-WSSE': credentials.token ?? '' }),
+} satisfies AuthStrategy<SignatureCredentials>;
+
+export function wsseHeader(username: string, secret: string, nonce: string, created: string): string {
+  const hexDigest = createHash('sha1')
+    .update(nonce + created + secret)
+    .digest('hex');
+  const passwordDigest = Buffer.from(hexDigest).toString('base64');
+  return `UsernameToken Username="${username}", PasswordDigest="${passwordDigest}", Nonce="${nonce}", Created="${created}"`;
+}

@@ -1,0 +1,149 @@
+import { InvalidCredentialsError, ProviderError, UnknownIntegrationError } from '../errors.js';
+import { providerFailure, providerRequest } from '../oauth/http.js';
+import type { TwoStepDefinition, TwoStepRequest } from '../providers/definition.js';
+import { interpolate, interpolateJson, lookup } from '../providers/template.js';
+import type { JsonObject } from '../types.js';
+import { type AuthStrategy, field, mintDue, parseInstant, type StrategyContext } from './strategy.js';
+
+export interface TwoStepCredentials {
+  type: 'TWO_STEP';
+  /** The token obtained by the exchange. */
+  token?: string;
+  expires_at?: string;
+  /** The provider's last token response. */
+  raw: JsonObject;
+  /** What the user submitted (API key, username, password…), used by the request templates; not returned by `get`. */
+  inputs: Record<string, string>;
+}
+
+/**
+ * A declarative token exchange, as Nango's TWO_STEP mode: the provider definition's `twoStep`
+ * gives a request template (method, URL, JSON or form body, headers — filled from the submitted
+ * credentials as `${credentials.x}` and from `${connectionConfig.x}`), where the token, refresh
+ * token and lifetime sit in the response (`expireIn` seconds or an `expireAt` instant), and a
+ * refresh request used when a refresh token is stored. A JWT token's own `exp` caps the expiry.
+ */
+export const twoStep = {
+  mode: 'TWO_STEP',
+  parse(input) {
+    const inputs: Record<string, string> = {};
+    for (const [key, value] of Object.entries(input)) {
+      if (key === 'type') continue;
+      if (typeof value !== 'string')
+        throw new InvalidCredentialsError(`credentials.${key} must be a string`, `credentials.${key}`);
+      inputs[key] = value;
+    }
+    return { type: 'TWO_STEP', raw: {}, inputs };
+  },
+  expiresAt: (credentials) => parseInstant(credentials.expires_at),
+  isRefreshDue: (credentials, now, marginMs) => mintDue(credentials.token, credentials.expires_at, now, marginMs),
+  canRefresh: () => true,
+  async refresh(credentials, context) {
+    const definition = context.integration?.definition.twoStep;
+    if (!definition)
+      throw new UnknownIntegrationError(
+        context.integration?.providerConfigKey ?? '(unknown)',
+        'has no twoStep definition',
+      );
+    const refreshToken = definition.refreshTokenPath ? lookup(credentials.raw, definition.refreshTokenPath) : undefined;
+    const useRefresh = typeof refreshToken === 'string' && definition.refreshRequest !== undefined;
+    const request = useRefresh ? (definition.refreshRequest as TwoStepRequest) : definition.tokenRequest;
+    const json = await exchange(
+      request,
+      { credentials: credentials.inputs, connectionConfig: context.connectionConfig, refreshToken },
+      context,
+    );
+    const token = lookup(json, definition.tokenPath);
+    if (typeof token !== 'string' || token === '') {
+      throw new ProviderError({
+        kind: 'transient',
+        error: 'invalid_response',
+        errorDescription: `no token at ${definition.tokenPath}`,
+      });
+    }
+    const next: TwoStepCredentials = { type: 'TWO_STEP', token, raw: json, inputs: credentials.inputs };
+    const expiresAt = expiryOf(definition, json, token, context.now);
+    if (expiresAt !== undefined) next.expires_at = new Date(expiresAt).toISOString();
+    // A refresh response without a new refresh token keeps the old one.
+    if (useRefresh && definition.refreshTokenPath && lookup(json, definition.refreshTokenPath) === undefined) {
+      next.raw = { ...json, ...nestedValue(definition.refreshTokenPath, refreshToken) };
+    }
+    return { credentials: next };
+  },
+  present: ({ inputs: _inputs, ...shown }) => shown,
+} satisfies AuthStrategy<TwoStepCredentials>;
+
+async function exchange(
+  request: TwoStepRequest,
+  values: Record<string, unknown>,
+  context: StrategyContext,
+): Promise<JsonObject> {
+  const method = request.method ?? 'POST';
+  const headers = interpolateJson(request.headers ?? {}, values) as Record<string, string>;
+  let body: string | undefined;
+  if (method === 'POST' && request.body) {
+    const filled = interpolateJson(request.body, values) as Record<string, unknown>;
+    if (request.bodyFormat === 'form') {
+      body = new URLSearchParams(Object.entries(filled).map(([k, v]): [string, string] => [k, String(v)])).toString();
+      headers['content-type'] ??= 'application/x-www-form-urlencoded';
+    } else {
+      body = JSON.stringify(filled);
+      headers['content-type'] ??= 'application/json';
+    }
+  }
+  headers.accept ??= 'application/json';
+  const response = await providerRequest(
+    interpolate(request.url, values),
+    { method, headers, ...(body ? { body } : {}) },
+    context.http,
+  );
+  const json = response.json;
+  if (
+    response.status < 200 ||
+    response.status >= 300 ||
+    json === null ||
+    typeof json !== 'object' ||
+    Array.isArray(json)
+  ) {
+    const error = (json as { error?: unknown } | undefined)?.error;
+    const permanent = response.status === 400 || response.status === 401 || response.status === 403;
+    throw providerFailure(response, typeof error === 'string' ? error : 'token_request_failed', permanent);
+  }
+  return json as JsonObject;
+}
+
+function expiryOf(definition: TwoStepDefinition, json: JsonObject, token: string, now: number): number | undefined {
+  let expiresAt: number | undefined;
+  if (definition.expiry) {
+    const value = lookup(json, definition.expiry.path);
+    if (definition.expiry.strategy === 'expireIn') {
+      const seconds = Number(value);
+      if (Number.isFinite(seconds)) expiresAt = now + seconds * 1000;
+    } else if (typeof value === 'number') {
+      expiresAt = value < 1e12 ? value * 1000 : value;
+    } else if (typeof value === 'string' && Number.isFinite(Date.parse(value))) {
+      expiresAt = Date.parse(value);
+    }
+  }
+  const jwtExpiry = jwtExp(token);
+  return jwtExpiry !== undefined && (expiresAt === undefined || jwtExpiry < expiresAt) ? jwtExpiry : expiresAt;
+}
+
+/** The `exp` of a token that is a JWT, in epoch ms; not verified — it only caps our own expiry. */
+function jwtExp(token: string): number | undefined {
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  try {
+    const payload = JSON.parse(Buffer.from(parts[1] as string, 'base64url').toString('utf8')) as { exp?: unknown };
+    return typeof payload.exp === 'number' ? payload.exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function nestedValue(path: string, value: unknown): JsonObject {
+  return path
+    .split('.')
+    .reverse()
+    .reduce<unknown>((inner, key) => ({ [key]: inner }), value) as JsonObject;
+}
