@@ -3,7 +3,7 @@ import { providerFailure, providerRequest } from '../oauth/http.js';
 import type { TwoStepDefinition, TwoStepRequest } from '../providers/definition.js';
 import { interpolate, interpolateJson, lookup } from '../providers/template.js';
 import type { JsonObject } from '../types.js';
-import { type AuthStrategy, field, mintDue, parseInstant, type StrategyContext } from './strategy.js';
+import { type AuthStrategy, mintDue, parseInstant, type StrategyContext } from './strategy.js';
 
 export interface TwoStepCredentials {
   type: 'TWO_STEP';
