@@ -1,0 +1,30 @@
+import { exportPKCS8, exportSPKI, generateKeyPair } from 'jose';
+import type { StorageAdapter } from '../../src/index.js';
+
+/** A fresh key pair as PEM, generated in the test: no key is ever committed. */
+export async function pemKeyPair(
+  algorithm: 'RS256' | 'ES256',
+): Promise<{ privateKey: string; publicKey: CryptoKey; publicPem: string }> {
+  const pair = await generateKeyPair(algorithm, { extractable: true });
+  return {
+    privateKey: await exportPKCS8(pair.privateKey),
+    publicKey: pair.publicKey,
+    publicPem: await exportSPKI(pair.publicKey),
+  };
+}
+
+/** Wraps a store to count successful writes of connection records. */
+export function countingWrites(store: StorageAdapter): { store: StorageAdapter; writes: () => number } {
+  let writes = 0;
+  return {
+    store: {
+      ...store,
+      async compareAndSwap(key, expected, next) {
+        const written = await store.compareAndSwap(key, expected, next);
+        if (written && key.startsWith('connection:')) writes++;
+        return written;
+      },
+    },
+    writes: () => writes,
+  };
+}
