@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { importSPKI, jwtVerify } from 'jose';
+
+export interface GitHubFake {
+  /** Use as the provider definition's `apiBaseUrl`. */
+  apiBaseUrl: string;
+  /** Installation tokens minted so far. */
+  issued(): number;
+  /** Why requests were refused. */
+  refusals: string[];
+  close(): Promise<void>;
+}
+
+export interface GitHubFakeOptions {
+  appId: string;
+  /** The app's public key (PEM): the fake verifies app JWTs with it, as GitHub does. */
+  appPublicKey: string;
+  installations: string[];
+  /** Milliseconds clock for token expiry; default `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * A stand-in for GitHub's REST API for GitHub Apps. It checks what GitHub checks on
+ * `POST /app/installations/{id}/access_tokens` — the app JWT's RS256 signature against the app's
+ * public key, `iss` = app id, an `exp` at most 10 minutes ahead, the `Accept` and `Authorization`
+ * headers — and answers like GitHub: 201 with a one-hour `token` and `expires_at`. Installation
+ * tokens it issued are accepted by `GET /installation/repositories`.
+ */
+export async function startGitHubFake(options: GitHubFakeOptions): Promise<GitHubFake> {
+  const publicKey = await importSPKI(options.appPublicKey, 'RS256');
+  const now = options.now ?? Date.now;
+  const tokens = new Map<string, number>();
+  const refusals: string[] = [];
+  let issued = 0;
+
+  const server = createServer(async (req, res) => {
+    const send = (status: number, body: unknown) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const refuse = (status: number, message: string) => {
+      refusals.push(message);
+      send(status, { message, documentation_url: 'https://docs.github.com/rest' });
+    };
+    const path = new URL(req.url ?? '/', 'http://github.local').pathname;
+
+    const mint = /^\/app\/installations\/([^/]+)\/access_tokens$/.exec(path);
+    if (req.method === 'POST' && mint) {
+      if (req.headers.accept !== 'application/vnd.github+json')
+        return refuse(415, 'Accept must be application/vnd.github+json');
+      const jwt = req.headers.authorization?.match(/^Bearer (.+)$/)?.[1];
+      if (!jwt) return refuse(401, 'A JSON web token could not be decoded');
+      try {
+        const { payload } = await jwtVerify(jwt, publicKey, {
+          algorithms: ['RS256'],
+          issuer: options.appId,
+          currentDate: new Date(now()),
+        });
+        const nowSeconds = Math.floor(now() / 1000);
+        if (typeof payload.exp !== 'number' || payload.exp > nowSeconds + 600)
+          return refuse(401, "'Expiration time' claim ('exp') is too far in the future");
+        if (typeof payload.iat !== 'number' || payload.iat > nowSeconds)
+          return refuse(401, "'Issued at' claim ('iat') must be an Integer representing a time in the past");
+      } catch (error) {
+        return refuse(401, `A JSON web token could not be decoded (${(error as Error).message})`);
+      }
+      if (!options.installations.includes(decodeURIComponent(mint[1] as string))) return refuse(404, 'Not Found');
+      const token = `ghs_${randomBytes(18).toString('hex')}`;
+      const expiresAt = now() + 3600_000;
+      tokens.set(token, expiresAt);
+      issued++;
+      return send(201, {
+        token,
+        expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        permissions: { contents: 'read' },
+        repository_selection: 'all',
+      });
+    }
+
+    if (req.method === 'GET' && path === '/installation/repositories') {
+      const token = req.headers.authorization?.match(/^(?:Bearer|token) (.+)$/)?.[1];
+      const expiresAt = token ? tokens.get(token) : undefined;
+      if (expiresAt === undefined || expiresAt <= now()) return refuse(401, 'Bad credentials');
+      return send(200, { total_count: 1, repositories: [{ full_name: 'latchkey/demo' }] });
+    }
+    refuse(404, 'Not Found');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    apiBaseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    issued: () => issued,
+    refusals,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
