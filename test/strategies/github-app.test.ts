@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type GitHubFake, startGitHubFake } from '../../examples/support/github-fake.js';
-import { ConnectionManager, ProviderError, RefreshExhaustedError } from '../../src/index.js';
+import { ConnectionManager, type ProviderError, RefreshExhaustedError } from '../../src/index.js';
 import { pemKeyPair } from '../support/keys.js';
 import { captureLogs } from '../support/logs.js';
 import { startTokenServer, type TokenServer } from '../support/token-server.js';

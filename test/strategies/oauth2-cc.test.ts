@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionManager, type TokenRequestAuthMethod } from '../../src/index.js';
-import { type ClientCredentialsServer, startClientCredentialsServer } from '../support/client-credentials-server.js';
+import { startClientCredentialsServer } from '../support/client-credentials-server.js';
 import { pemKeyPair } from '../support/keys.js';
 import { captureLogs } from '../support/logs.js';
 import { strategySuite } from './strategy-suite.js';
