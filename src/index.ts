@@ -28,7 +28,14 @@ export {
 export type { LatchkeyErrorCode, ProviderFailureKind } from './errors.js';
 
 export { builtinProviders } from './providers/catalog.js';
-export type { IntegrationConfig, ProviderDefinition, TokenRequestAuthMethod } from './providers/definition.js';
+export type {
+  IntegrationConfig,
+  JwtTemplate,
+  ProviderDefinition,
+  TokenRequestAuthMethod,
+  TwoStepDefinition,
+  TwoStepRequest,
+} from './providers/definition.js';
 
 export type { AuthMode, Credentials } from './strategies/registry.js';
 export type { AuthStrategy, RefreshOutcome, SignableRequest, StrategyContext } from './strategies/strategy.js';

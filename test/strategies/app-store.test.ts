@@ -1,7 +1,7 @@
 import { jwtVerify } from 'jose';
 import { expect, it } from 'vitest';
 import { ConnectionManager } from '../../src/index.js';
-import { pemKeyPair } from '../support/keys.js';
+import { type PublicKey, pemKeyPair } from '../support/keys.js';
 import { strategySuite } from './strategy-suite.js';
 
 const config = { privateKeyId: '2X9R4HXF34', issuerId: '57246542-96fe-1a63-e053-0824d011072a' };
@@ -14,7 +14,7 @@ function appStoreManager(clock: () => number = Date.now) {
 }
 
 /** What App Store Connect checks (Apple: "Generating tokens for API requests"). */
-async function verifyLikeApple(token: string, publicKey: CryptoKey, now: number) {
+async function verifyLikeApple(token: string, publicKey: PublicKey, now: number) {
   const { payload, protectedHeader } = await jwtVerify(token, publicKey, {
     algorithms: ['ES256'],
     issuer: config.issuerId,

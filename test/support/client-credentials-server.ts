@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jwtVerify } from 'jose';
+import type { PublicKey } from './keys.js';
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 
@@ -23,7 +24,7 @@ export async function startClientCredentialsServer(options: {
   method: ClientAuthMethod;
   clientId: string;
   clientSecret?: string;
-  publicKey?: CryptoKey;
+  publicKey?: PublicKey;
   expiresIn?: number | undefined;
 }): Promise<ClientCredentialsServer> {
   const granted: URLSearchParams[] = [];
@@ -66,7 +67,7 @@ export async function startClientCredentialsServer(options: {
         if (params.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
           return refuse('expected a jwt-bearer client assertion');
         try {
-          const { payload } = await jwtVerify(params.get('client_assertion') ?? '', options.publicKey as CryptoKey, {
+          const { payload } = await jwtVerify(params.get('client_assertion') ?? '', options.publicKey as PublicKey, {
             algorithms: ['RS256'],
             issuer: options.clientId,
             subject: options.clientId,

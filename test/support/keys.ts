@@ -1,10 +1,12 @@
 import { exportPKCS8, exportSPKI, generateKeyPair } from 'jose';
 import type { StorageAdapter } from '../../src/index.js';
 
+export type PublicKey = Awaited<ReturnType<typeof generateKeyPair>>['publicKey'];
+
 /** A fresh key pair as PEM, generated in the test: no key is ever committed. */
 export async function pemKeyPair(
   algorithm: 'RS256' | 'ES256',
-): Promise<{ privateKey: string; publicKey: CryptoKey; publicPem: string }> {
+): Promise<{ privateKey: string; publicKey: PublicKey; publicPem: string }> {
   const pair = await generateKeyPair(algorithm, { extractable: true });
   return {
     privateKey: await exportPKCS8(pair.privateKey),
