@@ -4,6 +4,7 @@ import { type LocalAuthorizationServer, startAuthorizationServer } from '../exam
 import { ConnectionManager, type ProviderError, RefreshExhaustedError } from '../src/index.js';
 import { connectionFullErrors } from './support/schema.js';
 import { captureLogs } from './support/logs.js';
+import { strategySuite } from './strategies/strategy-suite.js';
 
 let server: LocalAuthorizationServer;
 beforeAll(async () => {
@@ -158,3 +159,32 @@ describe('OAuth2 refresh', () => {
     await manager.close();
   });
 });
+
+strategySuite(
+  'OAUTH2',
+  async () => {
+    const manager = managerFor('client_secret_post');
+    const { refreshToken } = await server.issueRefreshToken(server.postClient.clientId);
+    return {
+      manager,
+      input: {
+        connectionId: 'suite',
+        providerConfigKey: 'local',
+        credentials: { type: 'OAUTH2', access_token: 'expired', refresh_token: refreshToken, expires_at: expiredAt() },
+      },
+      async verify(connection) {
+        // The authorization server's own userinfo endpoint accepts the refreshed token.
+        const token = (connection.credentials as { access_token: string }).access_token;
+        const response = await fetch(`${server.issuer}/me`, { headers: { Authorization: `Bearer ${token}` } });
+        expect(response.status).toBe(200);
+        expect(await response.json()).toEqual({ sub: 'user-1' });
+      },
+      close: () => manager.close(),
+    };
+  },
+  [
+    ['a missing access token', { type: 'OAUTH2', refresh_token: 'r' }, 'credentials.access_token'],
+    ['an unparseable expiry', { type: 'OAUTH2', access_token: 'a', expires_at: 'tomorrow' }, 'credentials.expires_at'],
+    ['a negative expires_in', { type: 'OAUTH2', access_token: 'a', expires_in: -5 }, 'credentials.expires_in'],
+  ],
+);
