@@ -1,4 +1,4 @@
-import { field, type AuthStrategy } from './strategy.js';
+import { type AuthStrategy, field, neverExpires } from './strategy.js';
 
 export interface ApiKeyCredentials {
   type: 'API_KEY';
@@ -12,10 +12,5 @@ export const apiKey = {
     field.onlyKnown(input, ['type', 'apiKey']);
     return { type: 'API_KEY', apiKey: field.requiredString(input, 'apiKey') };
   },
-  expiresAt: () => undefined,
-  isRefreshDue: () => false,
-  canRefresh: () => false,
-  async refresh(credentials) {
-    return { credentials };
-  },
+  ...neverExpires<ApiKeyCredentials>(),
 } satisfies AuthStrategy<ApiKeyCredentials>;

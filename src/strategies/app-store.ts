@@ -1,6 +1,6 @@
 import { signJwt, assertUsableKey } from '../signing/jwt.js';
 import type { JsonObject } from '../types.js';
-import { type AuthStrategy, field, mintDue, parseInstant, SELF_MINTED_MARGIN_MS } from './strategy.js';
+import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';
 
 export interface AppStoreCredentials {
   type: 'APP_STORE';
@@ -32,16 +32,13 @@ export const appStore = {
       type: 'APP_STORE',
       access_token: field.optionalString(input, 'access_token') ?? '',
       private_key: input.private_key as string,
-      raw: (field.optionalObject(input, 'raw') as JsonObject | undefined) ?? {},
+      raw: field.raw(input),
     };
     const expiresAt = field.optionalInstant(input, 'expires_at');
     if (expiresAt !== undefined) credentials.expires_at = expiresAt;
     return credentials;
   },
-  expiresAt: (credentials) => parseInstant(credentials.expires_at),
-  isRefreshDue: (credentials, now, marginMs) =>
-    mintDue(credentials.access_token, credentials.expires_at, now, Math.min(marginMs, SELF_MINTED_MARGIN_MS)),
-  canRefresh: () => true,
+  ...mintedUntilExpiry<AppStoreCredentials>((c) => c.access_token, { locallySigned: true }),
   async refresh(credentials, context) {
     const signed = await signJwt({
       key: credentials.private_key,

@@ -1,6 +1,6 @@
 import { mintInstallationToken } from '../signing/github-app.js';
 import type { JsonObject } from '../types.js';
-import { type AuthStrategy, field, mintDue, parseInstant } from './strategy.js';
+import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';
 
 export interface AppCredentials {
   type: 'APP';
@@ -23,16 +23,13 @@ export const app = {
     const credentials: AppCredentials = {
       type: 'APP',
       access_token: field.optionalString(input, 'access_token') ?? '',
-      raw: (field.optionalObject(input, 'raw') as JsonObject | undefined) ?? {},
+      raw: field.raw(input),
     };
     const expiresAt = field.optionalInstant(input, 'expires_at');
     if (expiresAt !== undefined) credentials.expires_at = expiresAt;
     return credentials;
   },
-  expiresAt: (credentials) => parseInstant(credentials.expires_at),
-  isRefreshDue: (credentials, now, marginMs) =>
-    mintDue(credentials.access_token, credentials.expires_at, now, marginMs),
-  canRefresh: () => true,
+  ...mintedUntilExpiry<AppCredentials>((c) => c.access_token),
   async refresh(_credentials, context) {
     const installation = await mintInstallationToken(
       context.integration,

@@ -1,5 +1,5 @@
 import { InvalidCredentialsError } from '../errors.js';
-import { field, type AuthStrategy } from './strategy.js';
+import { type AuthStrategy, field, neverExpires } from './strategy.js';
 
 export interface BasicCredentials {
   type: 'BASIC';
@@ -20,10 +20,5 @@ export const basic = {
     }
     return { type: 'BASIC', username, password };
   },
-  expiresAt: () => undefined,
-  isRefreshDue: () => false,
-  canRefresh: () => false,
-  async refresh(credentials) {
-    return { credentials };
-  },
+  ...neverExpires<BasicCredentials>(),
 } satisfies AuthStrategy<BasicCredentials>;

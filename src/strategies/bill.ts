@@ -1,7 +1,7 @@
 import { UnknownIntegrationError } from '../errors.js';
 import { providerFailure, providerRequest } from '../oauth/http.js';
 import type { JsonObject } from '../types.js';
-import { type AuthStrategy, field, mintDue, parseInstant } from './strategy.js';
+import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';
 
 export interface BillCredentials {
   type: 'BILL';
@@ -45,7 +45,7 @@ export const bill = {
       password: field.requiredString(input, 'password'),
       organization_id: field.requiredString(input, 'organization_id'),
       dev_key: field.requiredString({ dev_key: input.dev_key ?? context.integration?.clientId }, 'dev_key'),
-      raw: (field.optionalObject(input, 'raw') as JsonObject | undefined) ?? {},
+      raw: field.raw(input),
     };
     const sessionId = field.optionalString(input, 'session_id');
     const expiresAt = field.optionalInstant(input, 'expires_at');
@@ -53,9 +53,7 @@ export const bill = {
       Object.assign(credentials, { session_id: sessionId, expires_at: expiresAt });
     return credentials;
   },
-  expiresAt: (credentials) => parseInstant(credentials.expires_at),
-  isRefreshDue: (credentials, now, marginMs) => mintDue(credentials.session_id, credentials.expires_at, now, marginMs),
-  canRefresh: () => true,
+  ...mintedUntilExpiry<BillCredentials>((c) => c.session_id),
   async refresh(credentials, context) {
     if (!context.integration) throw new UnknownIntegrationError('(unknown)', 'is not configured');
     const response = await providerRequest(

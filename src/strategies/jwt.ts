@@ -1,7 +1,7 @@
 import { UnknownIntegrationError } from '../errors.js';
 import { interpolateJson } from '../providers/template.js';
 import { assertUsableKey, signJwt, type JwtSigningKey } from '../signing/jwt.js';
-import { type AuthStrategy, field, mintDue, parseInstant, SELF_MINTED_MARGIN_MS } from './strategy.js';
+import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';
 
 export interface JwtCredentials {
   type: 'JWT';
@@ -34,10 +34,7 @@ export const jwt = {
     if (expiresAt !== undefined) credentials.expires_at = expiresAt;
     return credentials;
   },
-  expiresAt: (credentials) => parseInstant(credentials.expires_at),
-  isRefreshDue: (credentials, now, marginMs) =>
-    mintDue(credentials.token, credentials.expires_at, now, Math.min(marginMs, SELF_MINTED_MARGIN_MS)),
-  canRefresh: () => true,
+  ...mintedUntilExpiry<JwtCredentials>((c) => c.token, { locallySigned: true }),
   async refresh(credentials, context) {
     const template = context.integration?.definition.jwt;
     if (!template)

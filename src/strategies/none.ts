@@ -1,4 +1,4 @@
-import { type AuthStrategy, field } from './strategy.js';
+import { type AuthStrategy, field, neverExpires } from './strategy.js';
 
 export interface NoCredentials {
   type: 'NONE';
@@ -11,11 +11,6 @@ export const none = {
     field.onlyKnown(input, ['type']);
     return { type: 'NONE' };
   },
-  expiresAt: () => undefined,
-  isRefreshDue: () => false,
-  canRefresh: () => false,
-  async refresh(credentials) {
-    return { credentials };
-  },
+  ...neverExpires<NoCredentials>(),
   present: () => ({}),
 } satisfies AuthStrategy<NoCredentials>;

@@ -1,7 +1,7 @@
 import { UnknownIntegrationError } from '../errors.js';
 import { oauth1AuthorizationHeader } from '../signing/oauth1.js';
 import type { JsonObject } from '../types.js';
-import { type AuthStrategy, field } from './strategy.js';
+import { type AuthStrategy, field, neverExpires } from './strategy.js';
 
 export interface OAuth1Credentials {
   type: 'OAUTH1';
@@ -23,15 +23,10 @@ export const oauth1 = {
       type: 'OAUTH1',
       oauth_token: field.requiredString(input, 'oauth_token'),
       oauth_token_secret: field.requiredString(input, 'oauth_token_secret'),
-      raw: (field.optionalObject(input, 'raw') as JsonObject | undefined) ?? {},
+      raw: field.raw(input),
     };
   },
-  expiresAt: () => undefined,
-  isRefreshDue: () => false,
-  canRefresh: () => false,
-  async refresh(credentials) {
-    return { credentials };
-  },
+  ...neverExpires<OAuth1Credentials>(),
   sign(credentials, request, context) {
     const integration = context.integration;
     if (!integration?.clientId || !integration.clientSecret) {

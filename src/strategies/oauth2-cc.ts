@@ -3,7 +3,7 @@ import { clientCredentialsGrant } from '../oauth/token-client.js';
 import { assertUsableKey } from '../signing/jwt.js';
 import { interpolate } from '../providers/template.js';
 import type { JsonObject } from '../types.js';
-import { type AuthStrategy, field, mintDue, parseInstant } from './strategy.js';
+import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';
 
 export interface OAuth2ClientCredentials {
   type: 'OAUTH2_CC';
@@ -39,7 +39,7 @@ export const oauth2ClientCredentials = {
       client_id: field.requiredString(withDefaults, 'client_id'),
       client_secret: field.requiredString(withDefaults, 'client_secret'),
       token: field.optionalString(input, 'token') ?? '',
-      raw: (field.optionalObject(input, 'raw') as JsonObject | undefined) ?? {},
+      raw: field.raw(input),
     };
     if (context.integration?.definition.tokenRequestAuthMethod === 'private_key_jwt') {
       field.signingKey(withDefaults, 'client_secret', (key) => assertUsableKey(key, 'RS256'));
@@ -48,9 +48,7 @@ export const oauth2ClientCredentials = {
     if (expiresAt !== undefined) credentials.expires_at = expiresAt;
     return credentials;
   },
-  expiresAt: (credentials) => parseInstant(credentials.expires_at),
-  isRefreshDue: (credentials, now, marginMs) => mintDue(credentials.token, credentials.expires_at, now, marginMs),
-  canRefresh: () => true,
+  ...mintedUntilExpiry<OAuth2ClientCredentials>((c) => c.token),
   async refresh(credentials, context) {
     const integration = context.integration;
     const tokenUrl = integration?.definition.tokenUrl;

@@ -30,7 +30,7 @@ export const oauth2 = {
     const credentials: OAuth2Credentials = {
       type: 'OAUTH2',
       access_token: field.requiredString(input, 'access_token'),
-      raw: (field.optionalObject(input, 'raw') as JsonObject | undefined) ?? {},
+      raw: field.raw(input),
     };
     const refreshToken = field.optionalString(input, 'refresh_token');
     if (refreshToken !== undefined) credentials.refresh_token = refreshToken;

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type AuthStrategy, field, mintDue, parseInstant, SELF_MINTED_MARGIN_MS } from './strategy.js';
+import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';
 
 export interface SignatureCredentials {
   type: 'SIGNATURE';
@@ -32,10 +32,7 @@ export const signature = {
     if (token !== undefined && expiresAt !== undefined) Object.assign(credentials, { token, expires_at: expiresAt });
     return credentials;
   },
-  expiresAt: (credentials) => parseInstant(credentials.expires_at),
-  isRefreshDue: (credentials, now, marginMs) =>
-    mintDue(credentials.token, credentials.expires_at, now, Math.min(marginMs, SELF_MINTED_MARGIN_MS)),
-  canRefresh: () => true,
+  ...mintedUntilExpiry<SignatureCredentials>((c) => c.token, { locallySigned: true }),
   async refresh(credentials, context) {
     const nonce = randomBytes(16).toString('hex');
     const created = new Date(context.now).toISOString();

@@ -80,6 +80,41 @@ export function parseInstant(value: string | undefined): number | undefined {
   return value === undefined ? undefined : Date.parse(value);
 }
 
+/** The timing of credentials that never expire and are never renewed (keys, passwords, OAuth 1.0 tokens). */
+export function neverExpires<C>(): Pick<
+  AuthStrategy<C & { type: string }>,
+  'expiresAt' | 'isRefreshDue' | 'canRefresh' | 'refresh'
+> {
+  return {
+    expiresAt: () => undefined,
+    isRefreshDue: () => false,
+    canRefresh: () => false,
+    refresh: async (credentials) => ({ credentials }),
+  };
+}
+
+/**
+ * The timing of credentials Latchkey mints itself from what is stored (signed JWTs, session
+ * logins, client-credentials tokens): due when nothing is minted yet or the stored `expires_at`
+ * is within the margin — capped at {@link SELF_MINTED_MARGIN_MS} for locally signed ones.
+ */
+export function mintedUntilExpiry<C extends { expires_at?: string }>(
+  mintedValue: (credentials: C) => string | undefined,
+  options: { locallySigned?: boolean } = {},
+): Pick<AuthStrategy<C & { type: string }>, 'expiresAt' | 'isRefreshDue' | 'canRefresh'> {
+  return {
+    expiresAt: (credentials) => parseInstant(credentials.expires_at),
+    isRefreshDue: (credentials, now, marginMs) =>
+      mintDue(
+        mintedValue(credentials),
+        credentials.expires_at,
+        now,
+        options.locallySigned ? Math.min(marginMs, SELF_MINTED_MARGIN_MS) : marginMs,
+      ),
+    canRefresh: () => true,
+  };
+}
+
 /** The usual rule: due once the expiry is within the margin; never for credentials that do not expire. */
 export function dueWithinMargin(expiresAt: number | undefined, now: number, marginMs: number): boolean {
   return expiresAt !== undefined && expiresAt - marginMs <= now;
@@ -141,6 +176,10 @@ export const field = {
     } catch (error) {
       throw new InvalidCredentialsError(`credentials.${name} ${(error as Error).message}`, `credentials.${name}`);
     }
+  },
+  /** The optional `raw` object, `{}` when absent. */
+  raw(input: Record<string, unknown>): JsonObject {
+    return (field.optionalObject(input, 'raw') as JsonObject | undefined) ?? {};
   },
   optionalObject(input: Record<string, unknown>, name: string): Record<string, unknown> | undefined {
     const value = input[name];

@@ -1,6 +1,6 @@
 import { InvalidCredentialsError, UnknownIntegrationError } from '../errors.js';
 import { oauth1AuthorizationHeader } from '../signing/oauth1.js';
-import { type AuthStrategy, field } from './strategy.js';
+import { type AuthStrategy, field, neverExpires } from './strategy.js';
 
 export interface TbaCredentials {
   type: 'TBA';
@@ -36,12 +36,7 @@ export const tba = {
       config_override: override as TbaCredentials['config_override'],
     };
   },
-  expiresAt: () => undefined,
-  isRefreshDue: () => false,
-  canRefresh: () => false,
-  async refresh(credentials) {
-    return { credentials };
-  },
+  ...neverExpires<TbaCredentials>(),
   sign(credentials, request, context) {
     const consumerKey = credentials.config_override.client_id ?? context.integration?.clientId;
     const consumerSecret = credentials.config_override.client_secret ?? context.integration?.clientSecret;

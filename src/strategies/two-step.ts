@@ -3,7 +3,7 @@ import { providerFailure, providerRequest } from '../oauth/http.js';
 import type { TwoStepDefinition, TwoStepRequest } from '../providers/definition.js';
 import { interpolate, interpolateJson, lookup } from '../providers/template.js';
 import type { JsonObject } from '../types.js';
-import { type AuthStrategy, mintDue, parseInstant, type StrategyContext } from './strategy.js';
+import { type AuthStrategy, mintedUntilExpiry, type StrategyContext } from './strategy.js';
 
 export interface TwoStepCredentials {
   type: 'TWO_STEP';
@@ -35,9 +35,7 @@ export const twoStep = {
     }
     return { type: 'TWO_STEP', raw: {}, inputs };
   },
-  expiresAt: (credentials) => parseInstant(credentials.expires_at),
-  isRefreshDue: (credentials, now, marginMs) => mintDue(credentials.token, credentials.expires_at, now, marginMs),
-  canRefresh: () => true,
+  ...mintedUntilExpiry<TwoStepCredentials>((c) => c.token),
   async refresh(credentials, context) {
     const definition = context.integration?.definition.twoStep;
     if (!definition)
