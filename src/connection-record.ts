@@ -50,7 +50,7 @@ export function toConnectionFull(
 }
 
 /** What `list` returns: no credentials. */
-export function toListItem(record: ConnectionRecord): ConnectionListItem {
+export function toListItem(record: Omit<ConnectionRecord, 'credentials' | 'connection_config'>): ConnectionListItem {
   return {
     id: record.id,
     connection_id: record.connection_id,

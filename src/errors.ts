@@ -19,6 +19,9 @@ export type LatchkeyErrorCode =
   | 'provider_error'
   | 'missing_template_value'
   | 'insecure_request'
+  | 'unknown_encryption_key'
+  | 'decryption_failed'
+  | 'encryption_required'
   | 'storage_error';
 
 export class LatchkeyError extends Error {
@@ -216,6 +219,26 @@ export class MissingTemplateValueError extends LatchkeyError {
 /** A plain-HTTP URL was about to be called without the loopback-only test switch. */
 export class InsecureRequestError extends LatchkeyError {
   static override readonly code = 'insecure_request' as const;
+}
+
+/** A stored record was sealed under a key this manager was not given. */
+export class UnknownEncryptionKeyError extends LatchkeyError {
+  static override readonly code = 'unknown_encryption_key' as const;
+  readonly keyId: string;
+  constructor(keyId: string, recordKey: string) {
+    super(`${recordKey} is encrypted with key "${keyId}", which is not in the configured encryptionKey ring`);
+    this.keyId = keyId;
+  }
+}
+
+/** A sealed record failed authentication: it was altered, or moved from another record. Nothing was overwritten. */
+export class DecryptionError extends LatchkeyError {
+  static override readonly code = 'decryption_failed' as const;
+}
+
+/** `requireEncryption` is set but no `encryptionKey` was given. */
+export class EncryptionRequiredError extends LatchkeyError {
+  static override readonly code = 'encryption_required' as const;
 }
 
 /** The storage backend failed or returned something unreadable. */

@@ -11,6 +11,8 @@ export {
   AccessTokenExpiredError,
   AmbiguousConnectionError,
   ConcurrentModificationError,
+  DecryptionError,
+  EncryptionRequiredError,
   DuplicateConnectionError,
   InsecureRequestError,
   InvalidCredentialsError,
@@ -22,6 +24,7 @@ export {
   RefreshExhaustedError,
   RefreshLockTimeoutError,
   StorageError,
+  UnknownEncryptionKeyError,
   UnknownConnectionError,
   UnknownIntegrationError,
 } from './errors.js';
@@ -59,6 +62,7 @@ export { netsuiteRealm } from './strategies/tba.js';
 export { wsseHeader } from './strategies/signature.js';
 
 export type { LockStore, StorageAdapter } from './store/adapter.js';
+export type { EncryptionKey, EncryptionKeyOption } from './store/record-cipher.js';
 export type { FailurePolicy } from './refresh/failure-policy.js';
 export type { HttpSettings } from './oauth/http.js';
 export type {

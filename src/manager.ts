@@ -4,6 +4,7 @@ import {
   AccessTokenExpiredError,
   AmbiguousConnectionError,
   DuplicateConnectionError,
+  EncryptionRequiredError,
   InvalidCredentialsError,
   InvalidRequestError,
   ProviderError,
@@ -19,7 +20,9 @@ import { resolveIntegrations } from './providers/integrations.js';
 import { backingOffUntil, defaultFailurePolicy, type FailurePolicy, healthy } from './refresh/failure-policy.js';
 import { Refresher } from './refresh/refresher.js';
 import type { StorageAdapter } from './store/adapter.js';
-import { CONNECTION_PREFIX, CONNECTION_SEQUENCE_KEY, connectionIdIndexKey, connectionKey } from './store/keys.js';
+import { CONNECTION_SEQUENCE_KEY, connectionIdIndexKey, connectionKey } from './store/keys.js';
+import { ConnectionRecords, type StoredConnection } from './store/connection-records.js';
+import { type EncryptionKeyOption, RecordCipher } from './store/record-cipher.js';
 import { type Versioned, VersionedStore } from './store/versioned-store.js';
 import { type Credentials, isAuthMode, strategyFor } from './strategies/registry.js';
 import type { SignableRequest, StrategyContext } from './strategies/strategy.js';
@@ -44,6 +47,13 @@ export interface ConnectionManagerOptions {
   http?: Partial<HttpSettings>;
   /** `last_fetched_at` is persisted at most this often per connection. Default 60 s. */
   lastFetchedWriteIntervalMs?: number;
+  /**
+   * Encrypts credentials and `connection_config` at rest (AES-256-GCM). One key (32 bytes,
+   * base64), or a ring whose first key encrypts and whose others still decrypt during a rotation.
+   */
+  encryptionKey?: EncryptionKeyOption;
+  /** Refuse to start without `encryptionKey` instead of warning. */
+  requireEncryption?: boolean;
   clock?: Clock;
   /** Receives failures with their `log_id`; never a secret. Default: the console. */
   logger?: Logger;
@@ -79,6 +89,9 @@ export interface ListConnectionsFilter {
   tags?: Record<string, string>;
 }
 
+/** The plain-text warning is said once per process, not once per manager. */
+let warnedPlaintext = false;
+
 const consoleLogger: Logger = {
   warn: (message, fields) => console.warn(message, fields ?? {}),
   error: (message, fields) => console.error(message, fields ?? {}),
@@ -101,6 +114,8 @@ const consoleLogger: Logger = {
 export class ConnectionManager {
   readonly #store: StorageAdapter;
   readonly #records: VersionedStore;
+  readonly #connections: ConnectionRecords;
+  readonly #cipher: RecordCipher | undefined;
   readonly #integrations: Map<string, ResolvedIntegration>;
   readonly #clock: Clock;
   readonly #logger: Logger;
@@ -112,11 +127,13 @@ export class ConnectionManager {
   readonly #pendingWrites = new Set<Promise<unknown>>();
 
   constructor(options: ConnectionManagerOptions = {}) {
+    this.#logger = options.logger ?? consoleLogger;
     this.#store = options.store ?? memoryStore();
     this.#records = new VersionedStore(this.#store);
+    this.#cipher = this.#cipherFrom(options);
+    this.#connections = new ConnectionRecords(this.#records, this.#cipher);
     this.#integrations = resolveIntegrations(options.integrations ?? {}, options.providers);
     this.#clock = options.clock ?? Date.now;
-    this.#logger = options.logger ?? consoleLogger;
     this.#marginSeconds = nonNegative(options.refreshMarginSeconds ?? 900, 'refreshMarginSeconds');
     this.#http = { ...defaultHttpSettings, ...options.http };
     this.#fetchedWriteIntervalMs = nonNegative(
@@ -129,7 +146,7 @@ export class ConnectionManager {
       throw new InvalidRequestError('http.timeoutMs must be shorter than lock.leaseMs', 'http.timeoutMs');
     }
     this.#refresher = new Refresher({
-      records: this.#records,
+      records: this.#connections,
       locks: this.#store.locks,
       clock: this.#clock,
       logger: this.#logger,
@@ -156,7 +173,7 @@ export class ConnectionManager {
     await this.#addToIndex(draft.connection_id, draft.provider_config_key);
     const record: ConnectionRecord = { ...draft, id: await this.#nextId() };
     const key = connectionKey(record.provider_config_key, record.connection_id);
-    const written = await this.#records.insert(key, record);
+    const written = await this.#connections.insert(key, record);
     if (!written) throw new DuplicateConnectionError(record.connection_id, record.provider_config_key);
     return toConnectionFull(record, this.#clock(), false);
   }
@@ -170,9 +187,9 @@ export class ConnectionManager {
     const draft = this.#draft(input);
     const key = connectionKey(draft.provider_config_key, draft.connection_id);
     await this.#addToIndex(draft.connection_id, draft.provider_config_key);
-    const existing = await this.#records.read<ConnectionRecord>(key);
+    const existing = await this.#connections.read(key);
     const id = existing?.value.id ?? (await this.#nextId());
-    const written = await this.#records.update<ConnectionRecord>(key, (current) =>
+    const written = await this.#connections.update(key, (current) =>
       current
         ? {
             ...current,
@@ -261,16 +278,16 @@ export class ConnectionManager {
     const wantedTags = filter.tags === undefined ? undefined : normalizeTags(filter.tags);
     const providerConfigKey =
       filter.providerConfigKey === undefined ? undefined : assertId(filter.providerConfigKey, 'providerConfigKey');
-    const records: ConnectionRecord[] = [];
+    const records: Array<Omit<ConnectionRecord, 'credentials' | 'connection_config'>> = [];
     if (filter.connectionId !== undefined) {
       const connectionId = assertId(filter.connectionId, 'connectionId');
       const keys = providerConfigKey ? [providerConfigKey] : await this.#indexedKeys(connectionId);
       for (const key of keys) {
-        const found = await this.#records.read<ConnectionRecord>(connectionKey(key, connectionId));
+        const found = await this.#records.read<StoredConnection>(connectionKey(key, connectionId));
         if (found) records.push(found.value);
       }
     } else {
-      for await (const [, record] of this.#records.entries<ConnectionRecord>(CONNECTION_PREFIX)) records.push(record);
+      for await (const [, record] of this.#connections.entries()) records.push(record);
     }
     const connections = records
       .filter((record) => providerConfigKey === undefined || record.provider_config_key === providerConfigKey)
@@ -284,8 +301,8 @@ export class ConnectionManager {
   async delete(ref: ConnectionRef): Promise<void> {
     const { key, loaded } = await this.#locate(...refParts(ref));
     let current: Versioned<ConnectionRecord> | undefined = loaded;
-    while (current && !(await this.#records.remove(key, current))) {
-      current = await this.#records.read<ConnectionRecord>(key);
+    while (current && !(await this.#connections.remove(key, current))) {
+      current = await this.#connections.read(key);
     }
     const { connection_id: connectionId, provider_config_key: providerConfigKey } = loaded.value;
     await this.#records.update<string[]>(connectionIdIndexKey(connectionId), (keys) =>
@@ -322,6 +339,37 @@ export class ConnectionManager {
       ...record,
       connection_config: assertJsonObject({ ...record.connection_config, ...value }, 'connectionConfig'),
     }));
+  }
+
+  /**
+   * Rewrites every connection sealed under an older key (or stored in the clear) under the
+   * current key, `batchSize` at a time. Safe to stop and run again: records already under the
+   * current key are skipped.
+   *
+   * @example
+   * ```ts
+   * const manager = new ConnectionManager({ store, encryptionKey: [process.env.NEW_KEY!, process.env.OLD_KEY!] });
+   * const { rewritten } = await manager.rotateEncryptionKey();
+   * ```
+   */
+  async rotateEncryptionKey(options: { batchSize?: number } = {}): Promise<{ rewritten: number; unchanged: number }> {
+    if (!this.#cipher) throw new EncryptionRequiredError('rotateEncryptionKey needs encryptionKey');
+    const batchSize = Math.max(1, Math.floor(options.batchSize ?? 100));
+    let rewritten = 0;
+    let unchanged = 0;
+    let batch: string[] = [];
+    const flush = async () => {
+      const results = await Promise.all(batch.map((key) => this.#connections.reseal(key)));
+      rewritten += results.filter(Boolean).length;
+      unchanged += results.filter((done) => !done).length;
+      batch = [];
+    };
+    for await (const [key] of this.#connections.entries()) {
+      batch.push(key);
+      if (batch.length >= batchSize) await flush();
+    }
+    await flush();
+    return { rewritten, unchanged };
   }
 
   /** Waits for background writes, then closes the store. */
@@ -374,7 +422,7 @@ export class ConnectionManager {
         error instanceof RefreshLockTimeoutError;
       if (!(passing && stillValid && !force)) throw error;
       // Re-read so the caller sees the failure just recorded in `errors`.
-      return (await this.#records.read<ConnectionRecord>(key)) ?? loaded;
+      return (await this.#connections.read(key)) ?? loaded;
     }
   }
 
@@ -408,6 +456,19 @@ export class ConnectionManager {
       last_fetched_at: null,
       refresh: healthy,
     };
+  }
+
+  #cipherFrom(options: ConnectionManagerOptions): RecordCipher | undefined {
+    if (options.encryptionKey !== undefined) return new RecordCipher(options.encryptionKey);
+    if (options.requireEncryption) throw new EncryptionRequiredError('requireEncryption is set but no encryptionKey was given');
+    if (!warnedPlaintext) {
+      warnedPlaintext = true;
+      this.#logger.warn(
+        'latchkey: WARNING: no encryptionKey configured — access tokens, refresh tokens and secrets are stored in PLAIN TEXT. ' +
+          'Set encryptionKey (openssl rand -base64 32), or requireEncryption: true to make this an error.',
+      );
+    }
+    return undefined;
   }
 
   #parseCredentials(input: unknown, context: StrategyContext): Credentials {
@@ -447,14 +508,14 @@ export class ConnectionManager {
     const id = assertId(connectionId, 'connectionId');
     if (providerConfigKey !== undefined) {
       const key = connectionKey(assertId(providerConfigKey, 'providerConfigKey'), id);
-      const loaded = await this.#records.read<ConnectionRecord>(key);
+      const loaded = await this.#connections.read(key);
       if (!loaded) throw new UnknownConnectionError(id, providerConfigKey);
       return { key, loaded };
     }
     const found: Array<{ key: string; loaded: Versioned<ConnectionRecord> }> = [];
     for (const candidate of await this.#indexedKeys(id)) {
       const key = connectionKey(candidate, id);
-      const loaded = await this.#records.read<ConnectionRecord>(key);
+      const loaded = await this.#connections.read(key);
       if (loaded) found.push({ key, loaded });
     }
     if (found.length > 1)
@@ -486,7 +547,7 @@ export class ConnectionManager {
   async #modify(ref: ConnectionRef, change: (record: ConnectionRecord) => ConnectionRecord): Promise<void> {
     const { key, loaded } = await this.#locate(...refParts(ref));
     const updatedAt = new Date(this.#clock()).toISOString();
-    const written = await this.#records.update<ConnectionRecord>(key, (record) =>
+    const written = await this.#connections.update(key, (record) =>
       record ? { ...change(record), updated_at: updatedAt } : undefined,
     );
     if (!written) throw new UnknownConnectionError(loaded.value.connection_id, loaded.value.provider_config_key);

@@ -10,14 +10,15 @@ import {
 } from '../errors.js';
 import type { LockStore } from '../store/adapter.js';
 import { refreshLockName } from '../store/keys.js';
-import type { Versioned, VersionedStore } from '../store/versioned-store.js';
+import type { ConnectionRecords } from '../store/connection-records.js';
+import type { Versioned } from '../store/versioned-store.js';
 import { type Credentials, strategyFor } from '../strategies/registry.js';
 import type { StrategyContext } from '../strategies/strategy.js';
 import type { Clock, Logger } from '../types.js';
 import { afterFailure, backingOffUntil, type FailurePolicy, healthy } from './failure-policy.js';
 
 export interface RefresherOptions {
-  records: VersionedStore;
+  records: ConnectionRecords;
   locks: LockStore;
   clock: Clock;
   logger: Logger;
@@ -63,7 +64,7 @@ export class Refresher {
     const owner = randomUUID();
     const acquired = await this.#acquire(locks, lockName, owner);
     try {
-      const current = await records.read<ConnectionRecord>(key);
+      const current = await records.read(key);
       if (!current) throw new UnknownConnectionError(connectionId, providerConfigKey);
       const record = current.value;
       const strategy = strategyFor(record.credentials.type);
@@ -142,7 +143,7 @@ export class Refresher {
       };
       const written = await records.replace(key, current, next);
       if (written) return written;
-      const latest = await records.read<ConnectionRecord>(key);
+      const latest = await records.read(key);
       if (!latest) throw new UnknownConnectionError(base.value.connection_id, base.value.provider_config_key);
       if (!sameCredentials(latest.value.credentials, refreshedFrom)) {
         logger.warn('latchkey: newer credentials were stored during a refresh; keeping them', {
@@ -160,7 +161,7 @@ export class Refresher {
     if (!(error instanceof ProviderError)) return error;
     const logId = randomBytes(10).toString('hex');
     error.logId = logId;
-    const updated = await this.#options.records.update<ConnectionRecord>(key, (record) => {
+    const updated = await this.#options.records.update(key, (record) => {
       if (!record || !sameCredentials(record.credentials, attempted.credentials)) return undefined;
       return {
         ...record,

@@ -33,12 +33,12 @@ export class VersionedStore {
   }
 
   /** Writes `value` only if `key` still holds `previous`. */
-  async replace<T>(key: string, previous: Versioned<T>, value: T): Promise<Versioned<T> | undefined> {
+  async replace<T>(key: string, previous: { raw: string }, value: T): Promise<Versioned<T> | undefined> {
     const raw = await this.#encode(value);
     return (await this.#adapter.compareAndSwap(key, previous.raw, raw)) ? { value, raw } : undefined;
   }
 
-  async remove<T>(key: string, previous: Versioned<T>): Promise<boolean> {
+  async remove(key: string, previous: { raw: string }): Promise<boolean> {
     return this.#adapter.compareAndDelete(key, previous.raw);
   }
 

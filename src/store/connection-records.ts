@@ -1,0 +1,89 @@
+import type { ConnectionRecord } from '../connection-record.js';
+import { EncryptionRequiredError } from '../errors.js';
+import { CONNECTION_PREFIX } from './keys.js';
+import { RecordCipher } from './record-cipher.js';
+import type { Versioned, VersionedStore } from './versioned-store.js';
+
+/** The secret part of a record: sealed together when an encryption key is configured. */
+type Secrets = Pick<ConnectionRecord, 'credentials' | 'connection_config'>;
+
+/** A record as stored: either in the clear, or with its secrets in `sealed`. */
+export type StoredConnection = Omit<ConnectionRecord, keyof Secrets> & (Secrets | { sealed: string });
+
+/**
+ * Connection records with their secrets sealed at rest. Ids, provider config keys, tags,
+ * metadata and timestamps stay readable, so `list` and its filters never decrypt; credentials
+ * and `connection_config` are sealed under the current key on every write.
+ */
+export class ConnectionRecords {
+  readonly #store: VersionedStore;
+  readonly #cipher: RecordCipher | undefined;
+
+  constructor(store: VersionedStore, cipher: RecordCipher | undefined) {
+    this.#store = store;
+    this.#cipher = cipher;
+  }
+
+  async read(key: string): Promise<Versioned<ConnectionRecord> | undefined> {
+    const stored = await this.#store.read<StoredConnection>(key);
+    return stored && { value: await this.#open(key, stored.value), raw: stored.raw };
+  }
+
+  async insert(key: string, record: ConnectionRecord): Promise<Versioned<ConnectionRecord> | undefined> {
+    const written = await this.#store.insert(key, await this.#seal(key, record));
+    return written && { value: record, raw: written.raw };
+  }
+
+  async replace(key: string, previous: Versioned<ConnectionRecord>, record: ConnectionRecord): Promise<Versioned<ConnectionRecord> | undefined> {
+    const written = await this.#store.replace(key, previous, await this.#seal(key, record));
+    return written && { value: record, raw: written.raw };
+  }
+
+  async remove(key: string, previous: Versioned<ConnectionRecord>): Promise<boolean> {
+    return this.#store.remove(key, previous);
+  }
+
+  /** Read-modify-write with retries, as {@link VersionedStore.update}; `change` sees the decrypted record. */
+  async update(key: string, change: (record: ConnectionRecord | undefined) => ConnectionRecord | undefined): Promise<Versioned<ConnectionRecord> | undefined> {
+    for (;;) {
+      const current = await this.read(key);
+      const next = change(current?.value);
+      if (next === undefined) return current;
+      const written = current ? await this.replace(key, current, next) : await this.insert(key, next);
+      if (written) return written;
+    }
+  }
+
+  /** Every record as stored, secrets still sealed: enough for listing. */
+  entries(): AsyncGenerator<[string, StoredConnection]> {
+    return this.#store.entries<StoredConnection>(CONNECTION_PREFIX);
+  }
+
+  /**
+   * Rewrites one record under the current key if it is sealed under another key or not at all.
+   * Returns whether it rewrote. A concurrent writer wins the race and has sealed with the
+   * current key anyway, so a lost compare-and-swap needs no retry.
+   */
+  async reseal(key: string): Promise<boolean> {
+    const stored = await this.#store.read<StoredConnection>(key);
+    if (!stored || !this.#cipher) return false;
+    if ('sealed' in stored.value && RecordCipher.keyIdOf(stored.value.sealed) === this.#cipher.currentKeyId) return false;
+    const record = await this.#open(key, stored.value);
+    return (await this.#store.replace(key, stored, await this.#seal(key, record))) !== undefined;
+  }
+
+  async #seal(key: string, record: ConnectionRecord): Promise<StoredConnection> {
+    if (!this.#cipher) return record;
+    const { credentials, connection_config, ...rest } = record;
+    return { ...rest, sealed: await this.#cipher.seal({ credentials, connection_config }, key) };
+  }
+
+  async #open(key: string, stored: StoredConnection): Promise<ConnectionRecord> {
+    if (!('sealed' in stored)) return stored;
+    if (!this.#cipher) throw new EncryptionRequiredError(`${key} is encrypted; configure encryptionKey to read it`);
+    const { sealed, ...rest } = stored;
+    const secrets = (await this.#cipher.open(sealed, key)) as Secrets;
+    return { ...rest, credentials: secrets.credentials, connection_config: secrets.connection_config };
+  }
+}
+
