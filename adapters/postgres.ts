@@ -45,8 +45,9 @@ export function postgresStore(uriOrOptions: string | PostgresStoreOptions): Stor
     table,
     dialect: {
       nowMs: `(extract(epoch from clock_timestamp()) * 1000)::bigint`,
-      // Two processes racing CREATE TABLE IF NOT EXISTS: one of them gets a unique violation.
-      isCreateRace: (error) => (error as { code?: string }).code === '23505',
+      // Two processes racing CREATE TABLE IF NOT EXISTS: the loser gets a unique violation on
+      // pg_type (23505), "type already exists" (42710) or "relation already exists" (42P07).
+      isCreateRace: (error) => ['23505', '42710', '42P07'].includes((error as { code?: string }).code ?? ''),
     },
     query: async (sql, params) => {
       await store.ready;

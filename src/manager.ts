@@ -460,7 +460,8 @@ export class ConnectionManager {
 
   #cipherFrom(options: ConnectionManagerOptions): RecordCipher | undefined {
     if (options.encryptionKey !== undefined) return new RecordCipher(options.encryptionKey);
-    if (options.requireEncryption) throw new EncryptionRequiredError('requireEncryption is set but no encryptionKey was given');
+    if (options.requireEncryption)
+      throw new EncryptionRequiredError('requireEncryption is set but no encryptionKey was given');
     if (!warnedPlaintext) {
       warnedPlaintext = true;
       this.#logger.warn(

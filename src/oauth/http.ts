@@ -1,4 +1,5 @@
 import { InsecureRequestError, ProviderError } from '../errors.js';
+import { redactSecrets } from '../redaction.js';
 
 /** How Latchkey talks to providers. */
 export interface HttpSettings {
@@ -10,6 +11,9 @@ export interface HttpSettings {
    */
   allowInsecureLoopback: boolean;
 }
+
+/** Largest provider response Latchkey reads; a token response is a few kilobytes. */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 export const defaultHttpSettings: HttpSettings = { timeoutMs: 10_000, allowInsecureLoopback: false };
 
@@ -55,7 +59,7 @@ export async function providerRequest(
       errorDescription: timedOut ? undefined : ((error as { cause?: { code?: string } }).cause?.code ?? undefined),
     });
   }
-  const text = await response.text();
+  const text = await readCapped(response);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -71,14 +75,51 @@ export function providerFailure(
   error: string,
   permanent: boolean,
   description?: string,
+  secrets: Array<string | undefined> = [],
 ): ProviderError {
   const transient = response.status >= 500 || response.status === 429 || response.status === 408;
   const retryAfter = Number(response.headers.get('retry-after'));
   return new ProviderError({
     kind: transient || !permanent ? 'transient' : 'permanent',
     error: transient ? (response.status === 429 ? 'rate_limited' : 'server_error') : error,
-    errorDescription: description,
+    errorDescription: description === undefined ? undefined : redactSecrets(description, secrets),
     status: response.status,
     retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+  });
+}
+
+/**
+ * The body as text, refusing more than {@link MAX_RESPONSE_BYTES}: a hostile or broken endpoint
+ * cannot make Latchkey buffer an unbounded answer.
+ */
+export async function readCapped(response: Response): Promise<string> {
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > MAX_RESPONSE_BYTES) {
+    await response.body?.cancel();
+    throw tooLarge(response.status);
+  }
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_RESPONSE_BYTES) {
+      await reader.cancel();
+      throw tooLarge(response.status);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function tooLarge(status: number): ProviderError {
+  return new ProviderError({
+    kind: 'transient',
+    error: 'response_too_large',
+    errorDescription: `more than ${MAX_RESPONSE_BYTES} bytes`,
+    status,
   });
 }

@@ -5,7 +5,7 @@ import { ProviderError, type ProviderFailureKind } from '../errors.js';
 import type { TokenRequestAuthMethod } from '../providers/definition.js';
 import { redactSecrets } from '../redaction.js';
 import type { JsonObject } from '../types.js';
-import { checkedUrl, type HttpSettings } from './http.js';
+import { checkedUrl, type HttpSettings, readCapped } from './http.js';
 
 /** A token endpoint and how to authenticate to it. */
 export interface TokenEndpoint {
@@ -116,18 +116,21 @@ async function prepare(endpoint: TokenEndpoint, http: HttpSettings) {
   config[client.customFetch] = async (input, init) => {
     const response = await fetch(input, init);
     retryAfter = parseRetryAfter(response.headers.get('retry-after'));
-    if (response.status === 200) {
-      body = await response
-        .clone()
-        .json()
-        .then((json: unknown) =>
-          json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as JsonObject) : undefined,
-        )
-        .catch(() => undefined);
-    }
-    return response;
+    const text = await readCapped(response);
+    if (response.status === 200) body = parseObject(text);
+    // openid-client reads the body again: hand it the text already read, capped.
+    return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
   return { config, body: () => body, retryAfterSeconds: () => retryAfter };
+}
+
+function parseObject(text: string): JsonObject | undefined {
+  try {
+    const json: unknown = JSON.parse(text);
+    return json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as JsonObject) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function toProviderError(
@@ -135,6 +138,7 @@ function toProviderError(
   retryAfterSeconds: number | undefined,
   secrets: Array<string | undefined>,
 ): unknown {
+  if (error instanceof ProviderError) return error;
   const clean = (text: string | undefined) => (text === undefined ? undefined : redactSecrets(text, secrets));
   if (error instanceof client.ResponseBodyError) {
     return new ProviderError({

@@ -34,7 +34,11 @@ export class ConnectionRecords {
     return written && { value: record, raw: written.raw };
   }
 
-  async replace(key: string, previous: Versioned<ConnectionRecord>, record: ConnectionRecord): Promise<Versioned<ConnectionRecord> | undefined> {
+  async replace(
+    key: string,
+    previous: Versioned<ConnectionRecord>,
+    record: ConnectionRecord,
+  ): Promise<Versioned<ConnectionRecord> | undefined> {
     const written = await this.#store.replace(key, previous, await this.#seal(key, record));
     return written && { value: record, raw: written.raw };
   }
@@ -44,7 +48,10 @@ export class ConnectionRecords {
   }
 
   /** Read-modify-write with retries, as {@link VersionedStore.update}; `change` sees the decrypted record. */
-  async update(key: string, change: (record: ConnectionRecord | undefined) => ConnectionRecord | undefined): Promise<Versioned<ConnectionRecord> | undefined> {
+  async update(
+    key: string,
+    change: (record: ConnectionRecord | undefined) => ConnectionRecord | undefined,
+  ): Promise<Versioned<ConnectionRecord> | undefined> {
     for (;;) {
       const current = await this.read(key);
       const next = change(current?.value);
@@ -67,7 +74,8 @@ export class ConnectionRecords {
   async reseal(key: string): Promise<boolean> {
     const stored = await this.#store.read<StoredConnection>(key);
     if (!stored || !this.#cipher) return false;
-    if ('sealed' in stored.value && RecordCipher.keyIdOf(stored.value.sealed) === this.#cipher.currentKeyId) return false;
+    if ('sealed' in stored.value && RecordCipher.keyIdOf(stored.value.sealed) === this.#cipher.currentKeyId)
+      return false;
     const record = await this.#open(key, stored.value);
     return (await this.#store.replace(key, stored, await this.#seal(key, record))) !== undefined;
   }
@@ -86,4 +94,3 @@ export class ConnectionRecords {
     return { ...rest, credentials: secrets.credentials, connection_config: secrets.connection_config };
   }
 }
-

@@ -27,7 +27,8 @@ export class RecordCipher {
     if (keys.length === 0) throw new InvalidRequestError('encryptionKey needs at least one key', 'encryptionKey');
     this.#current = keys[0] as RingKey;
     this.#keys = new Map(keys.map((key) => [key.id, key]));
-    if (this.#keys.size !== keys.length) throw new InvalidRequestError('two encryption keys share an id', 'encryptionKey');
+    if (this.#keys.size !== keys.length)
+      throw new InvalidRequestError('two encryption keys share an id', 'encryptionKey');
   }
 
   get currentKeyId(): string {
@@ -49,7 +50,9 @@ export class RecordCipher {
       if (protectedHeader.rec !== recordKey) throw new Error('sealed for another record');
       return JSON.parse(new TextDecoder().decode(plaintext));
     } catch {
-      throw new DecryptionError(`The sealed secrets of ${recordKey} do not decrypt: altered, or moved from another record`);
+      throw new DecryptionError(
+        `The sealed secrets of ${recordKey} do not decrypt: altered, or moved from another record`,
+      );
     }
   }
 
@@ -66,11 +69,18 @@ export class RecordCipher {
 
 function toRingKey(key: EncryptionKey): RingKey {
   const encoded = typeof key === 'string' ? key : key?.key;
-  const bytes = typeof encoded === 'string' ? Buffer.from(encoded, encoded.includes('-') || encoded.includes('_') ? 'base64url' : 'base64') : Buffer.alloc(0);
+  const bytes =
+    typeof encoded === 'string'
+      ? Buffer.from(encoded, encoded.includes('-') || encoded.includes('_') ? 'base64url' : 'base64')
+      : Buffer.alloc(0);
   if (bytes.length !== 32) {
-    throw new InvalidRequestError('encryptionKey must be 32 random bytes, base64-encoded (openssl rand -base64 32)', 'encryptionKey');
+    throw new InvalidRequestError(
+      'encryptionKey must be 32 random bytes, base64-encoded (openssl rand -base64 32)',
+      'encryptionKey',
+    );
   }
   const id = typeof key === 'string' ? `k-${createHash('sha256').update(bytes).digest('hex').slice(0, 12)}` : key.id;
-  if (typeof id !== 'string' || !/^[\w.-]{1,64}$/.test(id)) throw new InvalidRequestError('an encryption key id must be 1-64 letters, digits, _ . -', 'encryptionKey');
+  if (typeof id !== 'string' || !/^[\w.-]{1,64}$/.test(id))
+    throw new InvalidRequestError('an encryption key id must be 1-64 letters, digits, _ . -', 'encryptionKey');
   return { id, bytes: new Uint8Array(bytes) };
 }

@@ -105,7 +105,7 @@ async function exchange(
   ) {
     const error = (json as { error?: unknown } | undefined)?.error;
     const permanent = response.status === 400 || response.status === 401 || response.status === 403;
-    throw providerFailure(response, typeof error === 'string' ? error : 'token_request_failed', permanent);
+    throw providerFailure(response, typeof error === 'string' ? error : 'token_request_failed', permanent, undefined);
   }
   return json as JsonObject;
 }
