@@ -387,7 +387,8 @@ export class ConnectionManager {
     const strategy = strategyFor(record.credentials.type);
     const now = this.#clock();
     const expiresAt = strategy.expiresAt(record.credentials);
-    const stillValid = expiresAt === undefined || expiresAt > now;
+    // Usable now: not expired, and (for minted modes) something was minted at all.
+    const stillValid = !strategy.isRefreshDue(record.credentials, now, 0);
     const canRefresh = strategy.canRefresh(record.credentials);
     if (!force) {
       if (record.refresh.exhausted) {
@@ -401,7 +402,10 @@ export class ConnectionManager {
     }
     if (!canRefresh) {
       if (stillValid) return loaded;
-      throw new AccessTokenExpiredError(record.connection_id, new Date(expiresAt as number).toISOString());
+      throw new AccessTokenExpiredError(
+        record.connection_id,
+        expiresAt === undefined ? 'unknown' : new Date(expiresAt).toISOString(),
+      );
     }
     const backoffUntil = force ? undefined : backingOffUntil(record.refresh, now);
     if (backoffUntil !== undefined) {

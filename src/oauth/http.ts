@@ -81,7 +81,7 @@ export function providerFailure(
   const retryAfter = Number(response.headers.get('retry-after'));
   return new ProviderError({
     kind: transient || !permanent ? 'transient' : 'permanent',
-    error: transient ? (response.status === 429 ? 'rate_limited' : 'server_error') : error,
+    error: transient ? (response.status === 429 ? 'rate_limited' : 'server_error') : safeErrorCode(error, secrets),
     errorDescription: description === undefined ? undefined : redactSecrets(description, secrets),
     status: response.status,
     retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
@@ -122,4 +122,13 @@ function tooLarge(status: number): ProviderError {
     errorDescription: `more than ${MAX_RESPONSE_BYTES} bytes`,
     status,
   });
+}
+
+/**
+ * A provider's error code, fit to put in a message: a short token, with any known secret
+ * removed. Anything else (a provider echoing the request back) becomes `unrecognized_error`.
+ */
+export function safeErrorCode(code: string, secrets: Array<string | undefined>): string {
+  const cleaned = redactSecrets(code, secrets);
+  return cleaned === code && /^[A-Za-z0-9_.:-]{1,100}$/.test(code) ? code : 'unrecognized_error';
 }

@@ -5,7 +5,7 @@ import { ProviderError, type ProviderFailureKind } from '../errors.js';
 import type { TokenRequestAuthMethod } from '../providers/definition.js';
 import { redactSecrets } from '../redaction.js';
 import type { JsonObject } from '../types.js';
-import { checkedUrl, type HttpSettings, readCapped } from './http.js';
+import { checkedUrl, type HttpSettings, readCapped, safeErrorCode } from './http.js';
 
 /** A token endpoint and how to authenticate to it. */
 export interface TokenEndpoint {
@@ -143,7 +143,7 @@ function toProviderError(
   if (error instanceof client.ResponseBodyError) {
     return new ProviderError({
       kind: classify(error.error),
-      error: error.error,
+      error: safeErrorCode(error.error, secrets),
       errorDescription: clean(error.error_description),
       status: error.status,
       retryAfterSeconds,
@@ -154,7 +154,7 @@ function toProviderError(
     const code = challenge?.parameters.error ?? (error.status === 401 ? 'invalid_client' : 'unauthorized');
     return new ProviderError({
       kind: classify(code),
-      error: code,
+      error: safeErrorCode(code, secrets),
       errorDescription: clean(challenge?.parameters.error_description),
       status: error.status,
       retryAfterSeconds,

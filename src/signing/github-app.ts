@@ -62,6 +62,7 @@ export async function mintInstallationToken(
       response.status === 404 ? 'installation_not_found' : 'app_authentication_failed',
       permanent,
       message,
+      [appJwt.token],
     );
   }
   return { token: body.token, expiresAt: new Date(body.expires_at).toISOString(), raw: body as JsonObject };

@@ -81,6 +81,7 @@ export const bill = {
         first?.code ?? 'login_failed',
         response.status === 400 || response.status === 401,
         first?.message,
+        [credentials.password, credentials.dev_key, credentials.username],
       );
     }
     const next: BillCredentials = {

@@ -105,7 +105,10 @@ async function exchange(
   ) {
     const error = (json as { error?: unknown } | undefined)?.error;
     const permanent = response.status === 400 || response.status === 401 || response.status === 403;
-    throw providerFailure(response, typeof error === 'string' ? error : 'token_request_failed', permanent, undefined);
+    throw providerFailure(response, typeof error === 'string' ? error : 'token_request_failed', permanent, undefined, [
+      ...Object.values(values.credentials as Record<string, string>),
+      typeof values.refreshToken === 'string' ? values.refreshToken : undefined,
+    ]);
   }
   return json as JsonObject;
 }
