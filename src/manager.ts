@@ -225,11 +225,14 @@ export class ConnectionManager {
    * ```
    */
   async get(connectionId: string, options: boolean | GetConnectionOptions = {}): Promise<ConnectionFull> {
+    if (typeof options !== 'boolean' && (options === null || typeof options !== 'object')) {
+      throw new InvalidRequestError('options must be a boolean (forceRefresh) or an object', 'options');
+    }
     const {
       forceRefresh = false,
       refreshToken = false,
       providerConfigKey,
-    } = typeof options === 'boolean' ? { forceRefresh: options } : (options ?? {});
+    } = typeof options === 'boolean' ? { forceRefresh: options } : options;
     const { key, loaded } = await this.#locate(connectionId, providerConfigKey);
     const fresh = await this.#ensureFresh(key, loaded, forceRefresh === true);
     const now = this.#clock();
@@ -275,6 +278,9 @@ export class ConnectionManager {
 
   /** Connections without credentials, never refreshed (Nango's list shape). */
   async list(filter: ListConnectionsFilter = {}): Promise<{ connections: ConnectionListItem[] }> {
+    if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) {
+      throw new InvalidRequestError('filter must be an object', 'filter');
+    }
     const wantedTags = filter.tags === undefined ? undefined : normalizeTags(filter.tags);
     const providerConfigKey =
       filter.providerConfigKey === undefined ? undefined : assertId(filter.providerConfigKey, 'providerConfigKey');
