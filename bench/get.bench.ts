@@ -3,6 +3,7 @@
  * `keyv.get` of the same record on the same store — what Latchkey adds on top of one read.
  * Rounds alternate between the two so machine noise lands on both alike; medians are reported.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,9 +23,10 @@ interface Row {
   keyvOpsPerSecond: number;
 }
 
-async function measure(adapter: string, store: StorageAdapter): Promise<Row> {
+async function measure(adapter: string, store: StorageAdapter, encryptionKey?: string): Promise<Row> {
   const manager = new ConnectionManager({
     store,
+    ...(encryptionKey ? { encryptionKey } : {}),
     integrations: {
       crm: { provider: 'crm', definition: { authMode: 'OAUTH2', tokenUrl: 'https://example.invalid/token' } },
     },
@@ -42,7 +44,7 @@ async function measure(adapter: string, store: StorageAdapter): Promise<Row> {
     tags: { env: 'bench' },
   });
   const key = connectionKey('crm', 'bench-user');
-  const ops = OPS_PER_ROUND[adapter] ?? 1000;
+  const ops = OPS_PER_ROUND[adapter.split(' ')[0] as string] ?? 1000;
   const run = async (operation: () => Promise<unknown>) => {
     const started = performance.now();
     for (let i = 0; i < ops; i++) await operation();
@@ -72,18 +74,24 @@ const postgres = await startPostgres();
 try {
   const rows = [
     await measure('memory', memoryStore()),
+    await measure('memory (encrypted)', memoryStore(), randomBytes(32).toString('base64')),
     await measure('sqlite', sqliteStore(join(directory, 'bench.db'))),
     await measure('postgres', postgresStore(await postgres.createDatabase())),
+    await measure(
+      'postgres (encrypted)',
+      postgresStore(await postgres.createDatabase()),
+      randomBytes(32).toString('base64'),
+    ),
   ];
   console.log(
     `get of a fresh connection vs a bare keyv.get of the same record (median of ${ROUNDS} alternating rounds)\n`,
   );
-  console.log('| adapter  | manager.get ops/s | keyv.get ops/s | ratio |');
-  console.log('|----------|------------------:|---------------:|------:|');
+  console.log('| adapter              | manager.get ops/s | keyv.get ops/s | ratio |');
+  console.log('|----------------------|------------------:|---------------:|------:|');
   for (const row of rows) {
     const ratio = row.latchkeyOpsPerSecond / row.keyvOpsPerSecond;
     console.log(
-      `| ${row.adapter.padEnd(8)} | ${Math.round(row.latchkeyOpsPerSecond).toLocaleString('en').padStart(17)} | ${Math.round(row.keyvOpsPerSecond).toLocaleString('en').padStart(14)} | ${ratio.toFixed(2).padStart(5)} |`,
+      `| ${row.adapter.padEnd(20)} | ${Math.round(row.latchkeyOpsPerSecond).toLocaleString('en').padStart(17)} | ${Math.round(row.keyvOpsPerSecond).toLocaleString('en').padStart(14)} | ${ratio.toFixed(2).padStart(5)} |`,
     );
   }
 } finally {
