@@ -16,6 +16,7 @@ import {
 } from './errors.js';
 import { defaultHttpSettings, type HttpSettings } from './oauth/http.js';
 import type { IntegrationConfig, ProviderDefinition, ResolvedIntegration } from './providers/definition.js';
+import { checkConnectionConfig } from './providers/connection-config.js';
 import { resolveIntegrations } from './providers/integrations.js';
 import { backingOffUntil, defaultFailurePolicy, type FailurePolicy, healthy } from './refresh/failure-policy.js';
 import { Refresher } from './refresh/refresher.js';
@@ -446,6 +447,7 @@ export class ConnectionManager {
     const now = this.#clock();
     const connectionConfig =
       input.connectionConfig === undefined ? {} : assertJsonObject(input.connectionConfig, 'connectionConfig');
+    checkConnectionConfig(integration.definition, connectionConfig);
     const credentials = this.#parseCredentials(
       input.credentials,
       this.#context(providerConfigKey, connectionConfig, now),

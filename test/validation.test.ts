@@ -220,16 +220,44 @@ describe('configuration', () => {
     }
   });
 
-  it('names the missing connection_config field instead of calling a URL with a hole in it', async () => {
+  it('refuses a connection missing a connection_config field its provider requires, or with a malformed one', async () => {
     const m = manager();
+    const credentials = { type: 'OAUTH2', access_token: 'a', refresh_token: 'r', expires_in: 0 };
+    await expect(m.create({ connectionId: 'z', providerConfigKey: 'zendesk', credentials })).rejects.toMatchObject({
+      code: 'invalid_request',
+      field: 'connectionConfig.subdomain',
+    });
+    await expect(
+      m.create({
+        connectionId: 'z',
+        providerConfigKey: 'zendesk',
+        credentials,
+        connectionConfig: { subdomain: 'evil.com/x?' },
+      }),
+    ).rejects.toMatchObject({ field: 'connectionConfig.subdomain' });
+    expect((await m.list()).connections).toEqual([]);
+  });
+
+  it('names the missing connection_config field instead of calling a URL with a hole in it', async () => {
+    const m = new ConnectionManager({
+      integrations: {
+        tenant: {
+          provider: 'tenant-idp',
+          clientId: 'id',
+          clientSecret: 's',
+          definition: { authMode: 'OAUTH2', tokenUrl: 'https://${connectionConfig.tenant}.example.com/token' },
+        },
+      },
+      logger: captureLogs().logger,
+    });
     await m.create({
-      connectionId: 'z',
-      providerConfigKey: 'zendesk',
+      connectionId: 't',
+      providerConfigKey: 'tenant',
       credentials: { type: 'OAUTH2', access_token: 'a', refresh_token: 'r', expires_in: 0 },
     });
-    const error = await rejection(m.get('z'));
+    const error = await rejection(m.get('t'));
     expect(error).toBeInstanceOf(MissingTemplateValueError);
-    expect((error as MissingTemplateValueError).path).toBe('connectionConfig.subdomain');
+    expect((error as MissingTemplateValueError).path).toBe('connectionConfig.tenant');
   });
 
   it('refuses a token timeout that could outlast the refresh lock lease', () => {
@@ -244,6 +272,7 @@ describe('configuration', () => {
       connectionId: 'z',
       providerConfigKey: 'zendesk',
       credentials: { type: 'OAUTH2', access_token: 'a' },
+      connectionConfig: { subdomain: 'acme' },
     });
     const expiresAt = Date.parse((created.credentials as { expires_at: string }).expires_at);
     expect(expiresAt - Date.now()).toBeGreaterThan(29 * 24 * 3600_000);

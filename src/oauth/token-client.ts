@@ -6,6 +6,7 @@ import type { TokenRequestAuthMethod } from '../providers/definition.js';
 import { redactSecrets } from '../redaction.js';
 import type { JsonObject } from '../types.js';
 import { checkedUrl, type HttpSettings, readCapped, safeErrorCode } from './http.js';
+import { shapeTokenRequest, shapeTokenResponse, type TokenShape } from './token-shape.js';
 
 /** A token endpoint and how to authenticate to it. */
 export interface TokenEndpoint {
@@ -16,6 +17,10 @@ export interface TokenEndpoint {
   /** The client secret; for `private_key_jwt`, the client's RSA private key as PEM. */
   clientSecret?: string | undefined;
   authMethod: TokenRequestAuthMethod;
+  /** How this provider's token requests and responses differ from RFC 6749. */
+  shape?: TokenShape | undefined;
+  /** Epoch ms, for absolute expiries in responses. */
+  now?: number;
 }
 
 /** A successful token response: the provider's JSON as sent, and its lifetime if it gave one. */
@@ -26,8 +31,19 @@ export interface TokenResponse {
   expiresInSeconds: number | undefined;
 }
 
-/** Errors that mean the grant or client is dead: retrying cannot help (RFC 6749 §5.2). */
-const PERMANENT_ERRORS = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client']);
+/**
+ * Errors that mean the grant or client is dead: retrying cannot help (RFC 6749 §5.2, and Slack's
+ * names for the same things).
+ */
+const PERMANENT_ERRORS = new Set([
+  'invalid_grant',
+  'invalid_client',
+  'unauthorized_client',
+  'invalid_refresh_token',
+  'invalid_client_id',
+  'bad_client_secret',
+  'token_revoked',
+]);
 
 /**
  * `grant_type=refresh_token` through openid-client. Failures come back as {@link ProviderError},
@@ -113,13 +129,25 @@ async function prepare(endpoint: TokenEndpoint, http: HttpSettings) {
   // Keep the provider's own JSON (openid-client normalizes some fields) and its Retry-After.
   let body: JsonObject | undefined;
   let retryAfter: number | undefined;
+  const shape = endpoint.shape ?? {};
   config[client.customFetch] = async (input, init) => {
-    const response = await fetch(input, init);
+    const response = await fetch(input, shapeTokenRequest(init as RequestInit, shape));
     retryAfter = parseRetryAfter(response.headers.get('retry-after'));
     const text = await readCapped(response);
-    if (response.status === 200) body = parseObject(text);
-    // openid-client reads the body again: hand it the text already read, capped.
-    return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
+    const json = parseObject(text);
+    if (!json)
+      return new Response(text, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
+    const shaped = shapeTokenResponse(response.status, json, shape, endpoint.now ?? Date.now());
+    if (shaped.status === 200) body = json;
+    // openid-client reads the body again: hand it the (capped, reshaped) JSON.
+    return new Response(JSON.stringify(shaped.body), {
+      status: shaped.status,
+      headers: { 'content-type': 'application/json' },
+    });
   };
   return { config, body: () => body, retryAfterSeconds: () => retryAfter };
 }

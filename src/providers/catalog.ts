@@ -42,5 +42,6 @@ export const builtinProviders: Readonly<Record<string, ProviderDefinition>> = {
     tokenUrl: 'https://${connectionConfig.subdomain}.zendesk.com/oauth/tokens',
     tokenRequestAuthMethod: 'client_secret_post',
     defaultTokenLifetimeSeconds: 30 * 24 * 3600,
+    connectionConfig: { subdomain: { pattern: '^[a-z0-9_-]+$' } },
   },
 };

@@ -37,6 +37,32 @@ export interface TwoStepDefinition {
   expiry?: { strategy: 'expireIn' | 'expireAt'; path: string };
 }
 
+export interface TokenResponsePaths {
+  accessToken?: string;
+  refreshToken?: string;
+  /** Seconds from now (milliseconds with `tokenExpiresInMs`). */
+  expiresIn?: string;
+  /** An absolute instant: ISO 8601, or epoch seconds or milliseconds. */
+  expiresAt?: string;
+}
+
+export interface ConnectionConfigField {
+  /** A regular expression the value must match. */
+  pattern?: string;
+  optional?: boolean;
+}
+
+/**
+ * The provider's API for `manager.fetch`. Templates may use `${accessToken}`, `${apiKey}`,
+ * `${credentials.x}` and `${connectionConfig.x}`; `headers` replace the mode's default
+ * authentication header (Bearer, Basic) when they carry one.
+ */
+export interface ProxyDefinition {
+  baseUrl: string;
+  headers?: Record<string, string>;
+  query?: Record<string, string>;
+}
+
 /**
  * What Latchkey knows about a provider. URLs may contain `${connectionConfig.<field>}`
  * placeholders (e.g. a Zendesk subdomain), filled from the connection when used.
@@ -58,6 +84,31 @@ export interface ProviderDefinition {
   refreshParams?: Record<string, string>;
   /** How scopes are joined. Default a space. */
   scopeSeparator?: string;
+  /** Extra authorization request parameters (Google: `access_type=offline`). */
+  authorizationParams?: Record<string, string>;
+  /** Scopes requested when the integration names none. */
+  defaultScopes?: string[];
+  /** PKCE (S256) on authorization requests. Default true. */
+  pkce?: boolean;
+  /** How token requests carry their parameters: a form (RFC 6749) or JSON (Notion, Atlassian…). Default form. */
+  bodyFormat?: 'form' | 'json';
+  /** Extra headers on token requests. */
+  tokenHeaders?: Record<string, string>;
+  /** Where the token, refresh token and lifetime sit in an unusual token response (dotted paths). */
+  tokenResponse?: TokenResponsePaths;
+  /**
+   * An object in the token response that holds the tokens when the top level has no access token
+   * (Slack's `authed_user` for user-token installs).
+   */
+  alternateAccessTokenResponsePath?: string;
+  /** The token response's `expires_in` counts milliseconds. */
+  tokenExpiresInMs?: boolean;
+  /** Token response fields copied into `connection_config` (Salesforce's `instance_url`); dotted paths allowed. */
+  tokenResponseMetadata?: string[];
+  /** Fields a connection's `connection_config` must (or may) have, checked on create. */
+  connectionConfig?: Record<string, ConnectionConfigField>;
+  /** How `manager.fetch` reaches the provider's API. */
+  proxy?: ProxyDefinition;
   /** Refresh this many seconds before expiry instead of the manager's margin. */
   tokenExpirationBufferSeconds?: number;
   /**

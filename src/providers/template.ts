@@ -2,24 +2,41 @@ import { MissingTemplateValueError } from '../errors.js';
 
 const PLACEHOLDER = /\$\{([A-Za-z_][\w.]*)\}/g;
 const WHOLE_PLACEHOLDER = /^\$\{([A-Za-z_][\w.]*)\}$/;
+const BASE64_CALL = /\$\{base64\(([^()]*)\)\}/g;
 
 /**
  * Fills `${connectionConfig.x}`-style placeholders from `values`. A missing or empty value is an
  * error naming it, never a URL with a hole in it. In URLs (`encode`), values are URI-encoded.
+ *
+ * Two forms from Nango's provider files are understood too: `a || b` (the first alternative whose
+ * values are all present, e.g. a tenant URL falling back to the global one) and
+ * `${base64(...)}` (e.g. a Basic header built from two credentials).
  */
 export function interpolate(
   template: string,
   values: Record<string, unknown>,
   options: { encode?: boolean } = {},
 ): string {
-  const encode = options.encode ?? true;
-  return template.replace(PLACEHOLDER, (_, path: string) => {
+  const alternatives = template.split(' || ');
+  for (const [index, alternative] of alternatives.entries()) {
+    try {
+      return fill(alternative.trim(), values, options.encode ?? true);
+    } catch (error) {
+      if (!(error instanceof MissingTemplateValueError) || index === alternatives.length - 1) throw error;
+    }
+  }
+  return template;
+}
+
+function fill(template: string, values: Record<string, unknown>, encode: boolean): string {
+  const filled = template.replace(PLACEHOLDER, (_, path: string) => {
     const value = lookup(values, path);
     if ((typeof value !== 'string' || value === '') && typeof value !== 'number') {
       throw new MissingTemplateValueError(path);
     }
     return encode ? encodeURIComponent(String(value)) : String(value);
   });
+  return filled.replace(BASE64_CALL, (_, inner: string) => Buffer.from(inner).toString('base64'));
 }
 
 /**

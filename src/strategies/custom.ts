@@ -1,5 +1,6 @@
 import { InvalidCredentialsError, UnknownIntegrationError } from '../errors.js';
 import { refreshTokenGrant } from '../oauth/token-client.js';
+import { tokenShapeOf } from '../oauth/token-shape.js';
 import { mintInstallationToken } from '../signing/github-app.js';
 import { type AuthStrategy, dueWithinMargin, field, parseInstant, type StrategyContext } from './strategy.js';
 
@@ -103,6 +104,8 @@ async function refreshUser(user: UserToken, context: StrategyContext): Promise<U
       clientId: integration.clientId,
       clientSecret: integration.clientSecret,
       authMethod: integration.definition.tokenRequestAuthMethod ?? 'client_secret_post',
+      shape: tokenShapeOf(integration.definition),
+      now: context.now,
     },
     user.refresh_token as string,
     {},

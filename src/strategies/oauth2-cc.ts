@@ -2,6 +2,7 @@ import { UnknownIntegrationError } from '../errors.js';
 import { clientCredentialsGrant } from '../oauth/token-client.js';
 import { assertUsableKey } from '../signing/jwt.js';
 import { interpolate } from '../providers/template.js';
+import { tokenShapeOf } from '../oauth/token-shape.js';
 import type { JsonObject } from '../types.js';
 import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';
 
@@ -64,6 +65,8 @@ export const oauth2ClientCredentials = {
         clientId: credentials.client_id,
         clientSecret: credentials.client_secret,
         authMethod: definition.tokenRequestAuthMethod ?? 'client_secret_post',
+        shape: tokenShapeOf(definition),
+        now: context.now,
       },
       parameters,
       context.http,

@@ -1,6 +1,7 @@
 import { InvalidCredentialsError, UnknownIntegrationError } from '../errors.js';
 import { refreshTokenGrant } from '../oauth/token-client.js';
 import { interpolate } from '../providers/template.js';
+import { liftedMetadata, tokenShapeOf } from '../oauth/token-shape.js';
 import type { JsonObject } from '../types.js';
 import { dueWithinMargin, field, type AuthStrategy } from './strategy.js';
 
@@ -62,6 +63,8 @@ export const oauth2 = {
         clientId,
         clientSecret: credentials.config_override?.client_secret ?? integration.clientSecret,
         authMethod: definition.tokenRequestAuthMethod ?? 'client_secret_post',
+        shape: tokenShapeOf(definition),
+        now: context.now,
       },
       credentials.refresh_token as string,
       definition.refreshParams ?? {},
@@ -78,7 +81,7 @@ export const oauth2 = {
     if (refreshToken !== undefined) next.refresh_token = refreshToken;
     if (lifetime !== undefined) next.expires_at = new Date(context.now + lifetime * 1000).toISOString();
     if (credentials.config_override) next.config_override = credentials.config_override;
-    return { credentials: next };
+    return { credentials: next, connectionConfig: liftedMetadata(response.raw, definition.tokenResponseMetadata) };
   },
 } satisfies AuthStrategy<OAuth2Credentials>;
 

@@ -170,7 +170,6 @@ describe('hostile token responses', () => {
     ['JSON that is an array', () => ({ json: [1, 2, 3] })],
     ['no access_token', () => ({ json: { token_type: 'Bearer', expires_in: 3600 } })],
     ['a numeric access_token', () => ({ json: { access_token: 12345, token_type: 'Bearer' } })],
-    ['no token_type', () => ({ json: { access_token: 'a' } })],
     ['a negative expires_in', () => ({ json: { access_token: 'a', token_type: 'Bearer', expires_in: -5 } })],
     [
       'a 2 MiB body',
