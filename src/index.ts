@@ -31,8 +31,13 @@ export {
 export type { LatchkeyErrorCode, ProviderFailureKind } from './errors.js';
 
 export { builtinProviders } from './providers/catalog.js';
+export { fromNangoProviders } from './providers/nango.js';
+export type { NangoImport } from './providers/nango.js';
 export type {
+  ConnectionConfigField,
   IntegrationConfig,
+  ProxyDefinition,
+  TokenResponsePaths,
   JwtTemplate,
   ProviderDefinition,
   TokenRequestAuthMethod,

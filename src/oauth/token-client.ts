@@ -131,7 +131,7 @@ async function prepare(endpoint: TokenEndpoint, http: HttpSettings) {
   let retryAfter: number | undefined;
   const shape = endpoint.shape ?? {};
   config[client.customFetch] = async (input, init) => {
-    const response = await fetch(input, shapeTokenRequest(init as RequestInit, shape));
+    const response = await fetch(...shapeTokenRequest(input, init as RequestInit, shape));
     retryAfter = parseRetryAfter(response.headers.get('retry-after'));
     const text = await readCapped(response);
     const json = parseObject(text);

@@ -8,16 +8,23 @@ export type TokenShape = Pick<
   'bodyFormat' | 'tokenHeaders' | 'tokenResponse' | 'alternateAccessTokenResponsePath' | 'tokenExpiresInMs'
 >;
 
-/** Rewrites openid-client's form request the way the provider wants it (JSON body, extra headers). */
-export function shapeTokenRequest(init: RequestInit, shape: TokenShape): RequestInit {
+/** Rewrites openid-client's form request the way the provider wants it (JSON body, query string, extra headers). */
+export function shapeTokenRequest(url: string, init: RequestInit, shape: TokenShape): [string, RequestInit] {
   const headers = new Headers(init.headers);
   for (const [name, value] of Object.entries(shape.tokenHeaders ?? {})) headers.set(name, value);
   let body = init.body;
+  let target = url;
   if (shape.bodyFormat === 'json' && typeof body === 'string') {
     body = JSON.stringify(Object.fromEntries(new URLSearchParams(body)));
     headers.set('content-type', 'application/json');
+  } else if (shape.bodyFormat === 'query' && typeof body === 'string') {
+    const withQuery = new URL(url);
+    for (const [name, value] of new URLSearchParams(body)) withQuery.searchParams.append(name, value);
+    target = withQuery.href;
+    body = null;
+    headers.delete('content-type');
   }
-  return { ...init, headers, body };
+  return [target, { ...init, headers, body }];
 }
 
 export interface ShapedResponse {

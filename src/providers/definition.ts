@@ -90,8 +90,8 @@ export interface ProviderDefinition {
   defaultScopes?: string[];
   /** PKCE (S256) on authorization requests. Default true. */
   pkce?: boolean;
-  /** How token requests carry their parameters: a form (RFC 6749) or JSON (Notion, Atlassian…). Default form. */
-  bodyFormat?: 'form' | 'json';
+  /** How token requests carry their parameters: a form (RFC 6749), JSON (Notion…) or the query string. Default form. */
+  bodyFormat?: 'form' | 'json' | 'query';
   /** Extra headers on token requests. */
   tokenHeaders?: Record<string, string>;
   /** Where the token, refresh token and lifetime sit in an unusual token response (dotted paths). */

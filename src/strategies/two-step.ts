@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { InvalidCredentialsError, ProviderError, UnknownIntegrationError } from '../errors.js';
 import { providerFailure, providerRequest } from '../oauth/http.js';
 import type { TwoStepDefinition, TwoStepRequest } from '../providers/definition.js';
@@ -60,7 +61,10 @@ export const twoStep = {
       });
     }
     const next: TwoStepCredentials = { type: 'TWO_STEP', token, raw: json, inputs: credentials.inputs };
-    const expiresAt = expiryOf(definition, json, token, context.now);
+    const lifetime = context.integration?.definition.defaultTokenLifetimeSeconds;
+    const expiresAt =
+      expiryOf(definition, json, token, context.now) ??
+      (lifetime === undefined ? undefined : context.now + lifetime * 1000);
     if (expiresAt !== undefined) next.expires_at = new Date(expiresAt).toISOString();
     // A refresh response without a new refresh token keeps the old one.
     if (useRefresh && definition.refreshTokenPath && lookup(json, definition.refreshTokenPath) === undefined) {

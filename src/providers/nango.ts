@@ -1,0 +1,261 @@
+import { isAuthMode, type AuthMode } from '../strategies/registry.js';
+import type {
+  ConnectionConfigField,
+  JwtTemplate,
+  ProviderDefinition,
+  TokenRequestAuthMethod,
+  TwoStepDefinition,
+} from './definition.js';
+
+/** What `fromNangoProviders` made of a Nango provider file. */
+export interface NangoImport {
+  /** Usable definitions, by Nango's provider name. */
+  providers: Record<string, ProviderDefinition>;
+  /** Entries left out, with the reason. */
+  skipped: Array<{ name: string; reason: string }>;
+}
+
+type Entry = Record<string, unknown>;
+
+/** Template expressions Latchkey can fill; anything else in a Nango template makes the entry unusable. */
+const KNOWN_EXPRESSION =
+  /^(connectionConfig\.[\w.-]+|credentials\.[\w.-]+|accessToken|apiKey|refreshToken|refresh_token|clientId|random|base64\(.*\)|publicKeyFingerprint)$/;
+
+/**
+ * Reads Nango's provider catalog — the object `getProviders()` of the `@nangohq/providers`
+ * package returns, or its `providers.yaml` parsed — into Latchkey's format. Aliases inherit from
+ * their parent entry. Nango's file is under the Elastic License 2.0: Latchkey ships none of it;
+ * this reads the copy the app chose to install.
+ *
+ * @example
+ * ```ts
+ * import { getProviders } from '@nangohq/providers';
+ * const { providers } = fromNangoProviders(getProviders()!);
+ * const manager = new ConnectionManager({ providers, integrations: { 'hubspot-prod': { provider: 'hubspot', clientId, clientSecret } } });
+ * ```
+ */
+export function fromNangoProviders(catalog: Record<string, unknown>): NangoImport {
+  const providers: Record<string, ProviderDefinition> = {};
+  const skipped: NangoImport['skipped'] = [];
+  for (const name of Object.keys(catalog)) {
+    try {
+      providers[name] = convert(resolveAlias(catalog, name, []));
+    } catch (error) {
+      skipped.push({ name, reason: (error as Error).message });
+    }
+  }
+  return { providers, skipped };
+}
+
+function resolveAlias(catalog: Record<string, unknown>, name: string, seen: string[]): Entry {
+  const entry = catalog[name];
+  if (entry === null || typeof entry !== 'object') throw new Error('not an object');
+  const { alias } = entry as Entry;
+  if (typeof alias !== 'string') return entry as Entry;
+  if (seen.includes(alias)) throw new Error(`alias cycle through ${alias}`);
+  const parent = resolveAlias(catalog, alias, [...seen, name]);
+  const merged: Entry = { ...parent, ...(entry as Entry) };
+  if (isObject(parent.proxy) && isObject((entry as Entry).proxy))
+    merged.proxy = { ...parent.proxy, ...((entry as Entry).proxy as Entry) };
+  return merged;
+}
+
+function convert(entry: Entry): ProviderDefinition {
+  const mode = entry.auth_mode;
+  if (!isAuthMode(mode)) throw new Error(`auth mode ${String(mode)} is not supported`);
+  const definition: ProviderDefinition = { authMode: mode };
+  const tokenUrl = entry.token_url;
+  if (typeof tokenUrl === 'string') definition.tokenUrl = tokenUrl;
+  else if (isObject(tokenUrl)) {
+    // GitHub App OAuth: one token URL per credential.
+    if (typeof tokenUrl.OAUTH2 === 'string') definition.tokenUrl = tokenUrl.OAUTH2;
+    if (typeof tokenUrl.APP === 'string')
+      definition.apiBaseUrl = new URL(tokenUrl.APP.replace(/\$\{[^}]+\}/g, 'x')).origin;
+  }
+  if (mode === 'APP' && typeof tokenUrl === 'string')
+    definition.apiBaseUrl = new URL(tokenUrl.replace(/\$\{[^}]+\}/g, 'x')).origin;
+  setString(definition, 'authorizationUrl', entry.authorization_url);
+  setString(definition, 'refreshUrl', entry.refresh_url);
+  setString(definition, 'scopeSeparator', entry.scope_separator);
+  if (Array.isArray(entry.default_scopes)) definition.defaultScopes = entry.default_scopes.map(String);
+  if (entry.disable_pkce === true) definition.pkce = false;
+  const authMethod = entry.token_request_auth_method;
+  if (authMethod !== undefined) definition.tokenRequestAuthMethod = authMethodOf(authMethod);
+  const authorizationParams = stringRecord(entry.authorization_params);
+  if (authorizationParams) definition.authorizationParams = authorizationParams;
+  const tokenParams = withoutGrantType(stringRecord(entry.token_params));
+  const refreshParams = withoutGrantType(stringRecord(entry.refresh_params));
+  if (tokenParams && mode !== 'TWO_STEP') definition.tokenParams = tokenParams;
+  if (refreshParams) definition.refreshParams = refreshParams;
+  const headers = stringRecord(entry.token_headers);
+  if (headers && mode !== 'TWO_STEP') definition.tokenHeaders = headers;
+  if ((entry.body_format === 'json' || entry.body_format === 'query') && mode !== 'TWO_STEP')
+    definition.bodyFormat = entry.body_format;
+  if (
+    entry.body_format !== undefined &&
+    !['json', 'form', 'query'].includes(String(entry.body_format)) &&
+    mode !== 'TWO_STEP'
+  ) {
+    throw new Error(`token body format ${String(entry.body_format)} is not supported`);
+  }
+  setString(definition, 'alternateAccessTokenResponsePath', entry.alternate_access_token_response_path);
+  if (entry.expires_in_unit === 'milliseconds') definition.tokenExpiresInMs = true;
+  if (typeof entry.token_expires_in_ms === 'number')
+    definition.defaultTokenLifetimeSeconds = entry.token_expires_in_ms / 1000;
+  if (typeof entry.token_expiration_buffer === 'number')
+    definition.tokenExpirationBufferSeconds = entry.token_expiration_buffer;
+  if (Array.isArray(entry.token_response_metadata))
+    definition.tokenResponseMetadata = entry.token_response_metadata.map(String);
+  if (isObject(entry.token_response) && mode !== 'TWO_STEP')
+    definition.tokenResponse = tokenResponsePaths(entry.token_response);
+  const signatureMethod = entry.signature_method;
+  if (signatureMethod === 'HMAC-SHA1' || signatureMethod === 'HMAC-SHA256' || signatureMethod === 'PLAINTEXT')
+    definition.signatureMethod = signatureMethod;
+  else if (signatureMethod !== undefined)
+    throw new Error(`OAuth 1.0 signature method ${String(signatureMethod)} is not supported`);
+  const connectionConfig = connectionConfigOf(entry.connection_config);
+  if (connectionConfig) definition.connectionConfig = connectionConfig;
+  if (isObject(entry.proxy) && typeof entry.proxy.base_url === 'string') {
+    const proxy: ProviderDefinition['proxy'] = { baseUrl: entry.proxy.base_url };
+    const proxyHeaders = stringRecord(entry.proxy.headers);
+    const proxyQuery = stringRecord(entry.proxy.query);
+    if (proxyHeaders) proxy.headers = proxyHeaders;
+    if (proxyQuery) proxy.query = proxyQuery;
+    definition.proxy = proxy;
+  }
+  if (mode === 'JWT') definition.jwt = jwtTemplateOf(entry);
+  if (mode === 'TWO_STEP') definition.twoStep = twoStepOf(entry);
+  requireWhatTheModeNeeds(mode, definition);
+  assertKnownTemplates(definition);
+  return definition;
+}
+
+function authMethodOf(value: unknown): TokenRequestAuthMethod {
+  if (value === 'basic') return 'client_secret_basic';
+  if (value === 'private_key_jwt') return 'private_key_jwt';
+  throw new Error(`token request auth method ${String(value)} is not supported`);
+}
+
+function tokenResponsePaths(response: Entry): ProviderDefinition['tokenResponse'] {
+  const paths: NonNullable<ProviderDefinition['tokenResponse']> = {};
+  if (typeof response.token === 'string') paths.accessToken = response.token;
+  if (typeof response.refresh_token === 'string') paths.refreshToken = response.refresh_token;
+  if (typeof response.token_expiration === 'string') {
+    if (response.token_expiration_strategy === 'expireAt') paths.expiresAt = response.token_expiration;
+    else paths.expiresIn = response.token_expiration;
+  }
+  return paths;
+}
+
+function jwtTemplateOf(entry: Entry): JwtTemplate {
+  const token = entry.token;
+  if (!isObject(token) || !isObject(token.payload)) throw new Error('JWT entry without a token template');
+  const header = { ...(stringRecord(token.header) ?? {}) };
+  const algorithm = header.alg;
+  delete header.alg;
+  // Latchkey's signer sets kid from an { id, secret } key itself.
+  if (header.kid === '${credentials.privateKey.id}') delete header.kid;
+  const payload = JSON.parse(
+    JSON.stringify(token.payload).replace(
+      /\$\{fingerprint\(\$\{credentials\.privateKey\}\)\}/g,
+      'SHA256:${publicKeyFingerprint}',
+    ),
+  ) as Record<string, unknown>;
+  const template: JwtTemplate = {
+    payload,
+    lifetimeSeconds: typeof token.expires_in_ms === 'number' ? token.expires_in_ms / 1000 : 3600,
+    header,
+  };
+  if (algorithm === 'RS256' || algorithm === 'ES256' || algorithm === 'HS256') template.algorithm = algorithm;
+  else if (algorithm !== undefined) throw new Error(`JWT algorithm ${algorithm} is not supported`);
+  return template;
+}
+
+function twoStepOf(entry: Entry): TwoStepDefinition {
+  if (typeof entry.token_url !== 'string') throw new Error('TWO_STEP entry without a token_url');
+  const format = entry.body_format ?? 'json';
+  if (format !== 'json' && format !== 'form')
+    throw new Error(`TWO_STEP body format ${String(format)} is not supported`);
+  const method = entry.token_request_method === 'GET' ? 'GET' : 'POST';
+  const response = isObject(entry.token_response) ? entry.token_response : {};
+  if (typeof response.token !== 'string') throw new Error('TWO_STEP entry without token_response.token');
+  const definition: TwoStepDefinition = {
+    tokenRequest: {
+      method,
+      url: entry.token_url,
+      bodyFormat: format,
+      ...(isObject(entry.token_params) ? { body: entry.token_params } : {}),
+      ...(stringRecord(entry.token_headers) ? { headers: stringRecord(entry.token_headers) } : {}),
+    },
+    tokenPath: response.token,
+  };
+  if (typeof response.refresh_token === 'string') definition.refreshTokenPath = response.refresh_token;
+  if (typeof response.token_expiration === 'string') {
+    definition.expiry = {
+      strategy: response.token_expiration_strategy === 'expireAt' ? 'expireAt' : 'expireIn',
+      path: response.token_expiration,
+    };
+  }
+  if (typeof entry.refresh_url === 'string') {
+    definition.refreshRequest = {
+      method: 'POST',
+      url: entry.refresh_url,
+      bodyFormat: format,
+      ...(isObject(entry.refresh_token_params) ? { body: entry.refresh_token_params } : {}),
+      ...(stringRecord(entry.refresh_token_headers ?? entry.token_headers)
+        ? { headers: stringRecord(entry.refresh_token_headers ?? entry.token_headers) }
+        : {}),
+    };
+  }
+  return definition;
+}
+
+function requireWhatTheModeNeeds(mode: AuthMode, definition: ProviderDefinition): void {
+  const needsTokenUrl: AuthMode[] = ['OAUTH2', 'OAUTH2_CC', 'BILL'];
+  if (needsTokenUrl.includes(mode) && !definition.tokenUrl) throw new Error(`${mode} entry without a token_url`);
+}
+
+function assertKnownTemplates(definition: ProviderDefinition): void {
+  const text = JSON.stringify(definition);
+  for (const match of text.matchAll(/\$\{((?:[^{}]|\$\{[^{}]*\})*)\}/g)) {
+    const expression = match[1] as string;
+    if (!KNOWN_EXPRESSION.test(expression)) throw new Error(`template \${${expression}} is not supported`);
+  }
+}
+
+function connectionConfigOf(value: unknown): Record<string, ConnectionConfigField> | undefined {
+  if (!isObject(value)) return undefined;
+  const fields: Record<string, ConnectionConfigField> = {};
+  for (const [name, spec] of Object.entries(value)) {
+    if (!isObject(spec)) continue;
+    const field: ConnectionConfigField = {};
+    if (typeof spec.pattern === 'string') field.pattern = spec.pattern;
+    // Nango marks hidden/automatic fields (filled from the token response) as such: not asked of the user.
+    if (spec.optional === true || spec.automated === true || spec.hidden === true) field.optional = true;
+    fields[name] = field;
+  }
+  return fields;
+}
+
+function withoutGrantType(params: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (!params) return undefined;
+  const { grant_type: _grantType, ...rest } = params;
+  return Object.keys(rest).length > 0 ? rest : undefined;
+}
+
+function stringRecord(value: unknown): Record<string, string> | undefined {
+  if (!isObject(value)) return undefined;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== null && typeof v !== 'object')
+      .map(([k, v]) => [k, String(v)]),
+  );
+}
+
+function setString<K extends keyof ProviderDefinition>(definition: ProviderDefinition, key: K, value: unknown): void {
+  if (typeof value === 'string') (definition as Record<K, unknown>)[key] = value;
+}
+
+function isObject(value: unknown): value is Entry {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
