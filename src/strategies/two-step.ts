@@ -49,7 +49,15 @@ export const twoStep = {
     const request = useRefresh ? (definition.refreshRequest as TwoStepRequest) : definition.tokenRequest;
     const json = await exchange(
       request,
-      { credentials: credentials.inputs, connectionConfig: context.connectionConfig, refreshToken },
+      {
+        credentials: credentials.inputs,
+        connectionConfig: context.connectionConfig,
+        refreshToken,
+        // Nango's spellings for the same values.
+        refresh_token: refreshToken,
+        clientId: context.integration?.clientId,
+        random: randomUUID(),
+      },
       context,
     );
     const token = lookup(json, definition.tokenPath);
