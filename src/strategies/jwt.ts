@@ -1,3 +1,4 @@
+import { createHash, createPublicKey } from 'node:crypto';
 import { UnknownIntegrationError } from '../errors.js';
 import { interpolateJson } from '../providers/template.js';
 import { assertUsableKey, signJwt, type JwtSigningKey } from '../signing/jwt.js';
@@ -43,7 +44,12 @@ export const jwt = {
         'has no jwt template in its provider definition',
       );
     const { privateKey: _key, ...claimsSource } = credentials;
-    const values = { credentials: claimsSource, connectionConfig: context.connectionConfig };
+    const values = {
+      credentials: claimsSource,
+      connectionConfig: context.connectionConfig,
+      publicKeyFingerprint:
+        typeof credentials.privateKey === 'string' ? publicKeyFingerprint(credentials.privateKey) : undefined,
+    };
     const signed = await signJwt({
       key: credentials.privateKey,
       ...(template.algorithm ? { algorithm: template.algorithm } : {}),
@@ -58,3 +64,9 @@ export const jwt = {
     };
   },
 } satisfies AuthStrategy<JwtCredentials>;
+
+/** Snowflake's key fingerprint: base64 of the SHA-256 of the public key's DER (SPKI) encoding. */
+function publicKeyFingerprint(pem: string): string {
+  const der = createPublicKey(pem).export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(der).digest('base64');
+}

@@ -1,4 +1,4 @@
-import { InvalidCredentialsError } from '../errors.js';
+import { InvalidCredentialsError, InvalidRequestError } from '../errors.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
 import type { HttpSettings } from '../oauth/http.js';
 import type { JsonObject } from '../types.js';
@@ -162,13 +162,14 @@ export const field = {
   requiredConfig(context: StrategyContext, name: string): string {
     const value = context.connectionConfig[name];
     if ((typeof value !== 'string' || value === '') && typeof value !== 'number') {
-      throw new InvalidCredentialsError(
-        `connection_config.${name} is required for this auth mode`,
-        `connection_config.${name}`,
+      throw new InvalidRequestError(
+        `connectionConfig.${name} is required for this auth mode`,
+        `connectionConfig.${name}`,
       );
     }
     return String(value);
   },
+
   /** A key that must be able to sign (PEM or `{ id, secret }`). */
   signingKey(input: Record<string, unknown>, name: string, check: (key: unknown) => void): void {
     try {

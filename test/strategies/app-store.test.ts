@@ -74,7 +74,7 @@ it('APP_STORE re-signs before the token lapses, and refuses a connection without
       credentials: { type: 'APP_STORE', private_key: keys.privateKey },
     }),
   ).rejects.toMatchObject({
-    field: 'connection_config.privateKeyId',
+    field: 'connectionConfig.privateKeyId',
   });
   await manager.create({
     connectionId: 'app',

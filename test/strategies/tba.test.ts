@@ -120,7 +120,7 @@ strategySuite(
   ],
 );
 
-it('TBA refuses a connection without connection_config.accountId', async () => {
+it('TBA refuses a connection without connectionConfig.accountId', async () => {
   const manager = netsuite();
   const error = await manager
     .create({
@@ -129,6 +129,6 @@ it('TBA refuses a connection without connection_config.accountId', async () => {
       credentials: { type: 'TBA', token_id: 't', token_secret: 's' },
     })
     .catch((e: unknown) => e);
-  expect(error).toMatchObject({ code: 'invalid_credentials', field: 'connection_config.accountId' });
+  expect(error).toMatchObject({ code: 'invalid_request', field: 'connectionConfig.accountId' });
   expect((await manager.list()).connections).toEqual([]);
 });
