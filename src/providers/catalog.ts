@@ -77,7 +77,13 @@ export const builtinProviders: Readonly<Record<string, ProviderDefinition>> = {
     scopeSeparator: ',',
     pkce: false,
     alternateAccessTokenResponsePath: 'authed_user',
-    tokenResponseMetadata: ['team.id', 'bot_user_id'],
+    tokenResponseMetadata: [
+      'incoming_webhook.url',
+      'incoming_webhook.channel',
+      'incoming_webhook.channel_id',
+      'bot_user_id',
+      'team.id',
+    ],
     proxy: { baseUrl: 'https://slack.com/api' },
   },
   // developers.notion.com/docs/authorization: HTTP Basic client authentication, JSON body.

@@ -1,5 +1,6 @@
 import { getProviders } from '@nangohq/providers';
 import { describe, expect, it } from 'vitest';
+import { captureLogs } from '../support/logs.js';
 import { ConnectionManager, fromNangoProviders, type IntegrationConfig } from '../../src/index.js';
 
 /**
@@ -49,7 +50,11 @@ describe("Nango's provider catalog", () => {
     const integrations: Record<string, IntegrationConfig> = {};
     for (const name of Object.keys(imported.providers))
       integrations[`int-${name}`] = { provider: name, clientId: 'id', clientSecret: 'secret' };
-    const manager = new ConnectionManager({ providers: imported.providers, integrations });
+    const manager = new ConnectionManager({
+      providers: imported.providers,
+      integrations,
+      logger: captureLogs().logger,
+    });
     expect(manager).toBeInstanceOf(ConnectionManager);
   });
 
