@@ -12,7 +12,8 @@ export type TokenShape = Pick<
 export function shapeTokenRequest(url: string, init: RequestInit, shape: TokenShape): [string, RequestInit] {
   const headers = new Headers(init.headers);
   for (const [name, value] of Object.entries(shape.tokenHeaders ?? {})) headers.set(name, value);
-  let body = init.body;
+  // openid-client hands its form over as URLSearchParams.
+  let body = init.body instanceof URLSearchParams ? init.body.toString() : init.body;
   let target = url;
   if (shape.bodyFormat === 'json' && typeof body === 'string') {
     body = JSON.stringify(Object.fromEntries(new URLSearchParams(body)));
@@ -40,7 +41,7 @@ export interface ShapedResponse {
  * - tokens found at configured paths, or nested under an alternate object (Slack's `authed_user`),
  *   move to the top level;
  * - lifetimes in milliseconds or as an absolute instant become `expires_in` seconds;
- * - a missing `token_type` becomes `Bearer` (many providers omit it), a `scope` list a string.
+ * - a missing or unusual `token_type` becomes `Bearer` (many omit it; Slack says `user`), a `scope` list a string.
  */
 export function shapeTokenResponse(status: number, body: JsonObject, shape: TokenShape, now: number): ShapedResponse {
   if (body.ok === false && typeof body.error === 'string') {
@@ -66,7 +67,10 @@ export function shapeTokenResponse(status: number, body: JsonObject, shape: Toke
     const amount = Number(expiresIn);
     shaped.expires_in = Number.isFinite(amount) && shape.tokenExpiresInMs ? Math.floor(amount / 1000) : expiresIn;
   }
-  if (typeof shaped.token_type !== 'string' || shaped.token_type === '') shaped.token_type = 'Bearer';
+  // openid-client accepts only bearer and DPoP tokens; Slack says "user" or "bot", others nothing.
+  // The provider's own value stays in `raw`.
+  if (typeof shaped.token_type !== 'string' || !/^(bearer|dpop)$/i.test(shaped.token_type))
+    shaped.token_type = 'Bearer';
   if (Array.isArray(shaped.scope)) shaped.scope = shaped.scope.join(' ');
   else if (shaped.scope !== undefined && typeof shaped.scope !== 'string') delete shaped.scope;
   return { status: 200, body: shaped };

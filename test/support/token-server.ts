@@ -36,6 +36,7 @@ export interface TokenServer {
  */
 export async function startTokenServer(
   expectedAuth: 'client_secret_basic' | 'client_secret_post' = 'client_secret_post',
+  options: { bodyFormat?: 'form' | 'json'; grantType?: string } = {},
 ): Promise<TokenServer> {
   const clientId = 'client-app';
   const clientSecret = 'client-secret-value';
@@ -51,7 +52,15 @@ export async function startTokenServer(
   });
 
   const server = createServer(async (req, res) => {
-    const params = new URLSearchParams(await readBody(req));
+    const text = await readBody(req);
+    const isJson = req.headers['content-type']?.startsWith('application/json') === true;
+    if ((options.bodyFormat ?? 'form') === 'json' && !isJson) {
+      res
+        .writeHead(400, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: 'invalid_request', error_description: 'body must be JSON' }));
+      return;
+    }
+    const params = isJson ? new URLSearchParams(JSON.parse(text) as Record<string, string>) : new URLSearchParams(text);
     const request: TokenRequest = {
       grantType: params.get('grant_type'),
       refreshToken: params.get('refresh_token'),
@@ -66,7 +75,7 @@ export async function startTokenServer(
         : params.get('client_id') === clientId && params.get('client_secret') === clientSecret);
     const reply: TokenReply = !authenticated
       ? { status: 401, json: { error: 'invalid_client', error_description: 'client authentication failed' } }
-      : request.grantType !== 'refresh_token'
+      : request.grantType !== (options.grantType ?? 'refresh_token')
         ? { status: 400, json: { error: 'unsupported_grant_type' } }
         : handler(request, requests.length - 1);
     if (reply.delayMs) await sleep(reply.delayMs);
