@@ -1,4 +1,5 @@
 export { ConnectionManager } from './manager.js';
+export type { ProxyInit } from './proxy.js';
 export type {
   ConnectionManagerOptions,
   ConnectionRef,

@@ -17,6 +17,7 @@ import {
 import { defaultHttpSettings, type HttpSettings } from './oauth/http.js';
 import type { IntegrationConfig, ProviderDefinition, ResolvedIntegration } from './providers/definition.js';
 import { checkConnectionConfig } from './providers/connection-config.js';
+import { buildProxyRequest, type ProxyInit } from './proxy.js';
 import { resolveIntegrations } from './providers/integrations.js';
 import { backingOffUntil, defaultFailurePolicy, type FailurePolicy, healthy } from './refresh/failure-policy.js';
 import { Refresher } from './refresh/refresher.js';
@@ -275,6 +276,55 @@ export class ConnectionManager {
       request,
       this.#context(fresh.provider_config_key, fresh.connection_config, this.#clock()),
     );
+  }
+
+  /**
+   * Calls the provider's API for a connection, like Nango's proxy but in-process: resolves the
+   * provider's base URL and fixed headers, injects fresh credentials the way that provider takes
+   * them, and on a 401 forces one refresh and retries once. `path` is relative to the base URL.
+   * Redirects are not followed unless `init.redirect` says so (credential headers must not travel
+   * to another host).
+   *
+   * @example
+   * ```ts
+   * const response = await manager.fetch('user-42', '/crm/v3/objects/contacts?limit=10');
+   * const contacts = await response.json();
+   * ```
+   */
+  async fetch(ref: ConnectionRef, path: string, init: ProxyInit = {}): Promise<Response> {
+    const [connectionId, providerConfigKey] = refParts(ref);
+    const { key, loaded } = await this.#locate(connectionId, providerConfigKey);
+    let record = (await this.#ensureFresh(key, loaded, false)).value;
+    const integration = this.#integrations.get(record.provider_config_key);
+    const proxy = integration?.definition.proxy;
+    if (!proxy) {
+      throw new UnknownIntegrationError(record.provider_config_key, 'has no proxy base URL in its provider definition');
+    }
+    const send = (current: ConnectionRecord) => {
+      const strategy = strategyFor(current.credentials.type);
+      const context = this.#context(current.provider_config_key, current.connection_config, this.#clock());
+      const request = buildProxyRequest(proxy, strategy, current.credentials, context, path, init, this.#http);
+      return fetch(request.url, request.init);
+    };
+    const response = await send(record);
+    const replayable =
+      init.body === undefined ||
+      init.body === null ||
+      typeof init.body === 'string' ||
+      init.body instanceof URLSearchParams ||
+      init.body instanceof Uint8Array;
+    if (
+      response.status !== 401 ||
+      !replayable ||
+      !strategyFor(record.credentials.type).canRefresh(record.credentials)
+    ) {
+      return response;
+    }
+    const refreshed = (await this.#ensureFresh(key, (await this.#connections.read(key)) ?? loaded, true)).value;
+    if (JSON.stringify(refreshed.credentials) === JSON.stringify(record.credentials)) return response;
+    await response.body?.cancel();
+    record = refreshed;
+    return send(record);
   }
 
   /** Connections without credentials, never refreshed (Nango's list shape). */

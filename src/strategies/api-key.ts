@@ -13,4 +13,5 @@ export const apiKey = {
     return { type: 'API_KEY', apiKey: field.requiredString(input, 'apiKey') };
   },
   ...neverExpires<ApiKeyCredentials>(),
+  accessToken: (credentials) => credentials.apiKey,
 } satisfies AuthStrategy<ApiKeyCredentials>;

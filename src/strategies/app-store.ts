@@ -52,4 +52,5 @@ export const appStore = {
       credentials: { ...credentials, access_token: signed.token, expires_at: new Date(signed.expiresAt).toISOString() },
     };
   },
+  accessToken: (credentials) => credentials.access_token,
 } satisfies AuthStrategy<AppStoreCredentials>;

@@ -46,4 +46,5 @@ export const app = {
       },
     };
   },
+  accessToken: (credentials) => credentials.access_token,
 } satisfies AuthStrategy<AppCredentials>;

@@ -21,4 +21,7 @@ export const basic = {
     return { type: 'BASIC', username, password };
   },
   ...neverExpires<BasicCredentials>(),
+  sign: (credentials) => ({
+    Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`,
+  }),
 } satisfies AuthStrategy<BasicCredentials>;

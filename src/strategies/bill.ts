@@ -93,6 +93,7 @@ export const bill = {
     if (typeof body.userId === 'string') next.user_id = body.userId;
     return { credentials: next };
   },
+  accessToken: (credentials) => credentials.session_id,
 } satisfies AuthStrategy<BillCredentials>;
 
 /** The login response as raw, minus anything that echoes the password back. */

@@ -79,6 +79,8 @@ export const custom = {
     ]);
     return { credentials: withEarliestExpiry({ user, installation }) };
   },
+  // The installation token acts on the app's behalf; the user token is in raw.user.
+  accessToken: (credentials) => credentials.raw.installation.access_token,
 } satisfies AuthStrategy<CustomCredentials>;
 
 function userDue(credentials: CustomCredentials, now: number, marginMs: number): boolean {

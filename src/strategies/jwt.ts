@@ -63,6 +63,7 @@ export const jwt = {
       credentials: { ...credentials, token: signed.token, expires_at: new Date(signed.expiresAt).toISOString() },
     };
   },
+  accessToken: (credentials) => credentials.token,
 } satisfies AuthStrategy<JwtCredentials>;
 
 /** Snowflake's key fingerprint: base64 of the SHA-256 of the public key's DER (SPKI) encoding. */

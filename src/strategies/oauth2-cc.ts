@@ -81,4 +81,5 @@ export const oauth2ClientCredentials = {
       },
     };
   },
+  accessToken: (credentials) => credentials.token,
 } satisfies AuthStrategy<OAuth2ClientCredentials>;

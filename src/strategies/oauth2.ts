@@ -83,6 +83,7 @@ export const oauth2 = {
     if (credentials.config_override) next.config_override = credentials.config_override;
     return { credentials: next, connectionConfig: liftedMetadata(response.raw, definition.tokenResponseMetadata) };
   },
+  accessToken: (credentials) => credentials.access_token,
 } satisfies AuthStrategy<OAuth2Credentials>;
 
 function expiresAt(credentials: OAuth2Credentials): number | undefined {

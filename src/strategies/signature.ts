@@ -42,6 +42,7 @@ export const signature = {
     };
   },
   sign: (credentials) => ({ 'X-WSSE': credentials.token ?? '' }),
+  accessToken: (credentials) => credentials.token,
 } satisfies AuthStrategy<SignatureCredentials>;
 
 export function wsseHeader(username: string, secret: string, nonce: string, created: string): string {

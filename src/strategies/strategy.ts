@@ -54,7 +54,9 @@ export interface AuthStrategy<C extends { type: string }> {
    * keeps more (e.g. the inputs of a token exchange). Default: as stored.
    */
   present?(credentials: C): object;
-  /** Headers that authenticate one request, for modes that sign per request (OAuth 1.0, TBA, WSSE). */
+  /** The bearer credential these credentials carry, if any: `${accessToken}` in proxy templates. */
+  accessToken?(credentials: C): string | undefined;
+  /** Headers that authenticate one request, for modes that sign per request (OAuth 1.0, TBA, WSSE, Basic). */
   sign?(credentials: C, request: SignableRequest, context: StrategyContext): Record<string, string>;
 }
 

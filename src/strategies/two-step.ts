@@ -81,6 +81,7 @@ export const twoStep = {
     return { credentials: next };
   },
   present: ({ inputs: _inputs, ...shown }) => shown,
+  accessToken: (credentials) => credentials.token,
 } satisfies AuthStrategy<TwoStepCredentials>;
 
 async function exchange(

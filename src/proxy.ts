@@ -1,0 +1,77 @@
+import { InvalidRequestError } from './errors.js';
+import { checkedUrl, type HttpSettings } from './oauth/http.js';
+import type { ProxyDefinition } from './providers/definition.js';
+import { interpolate } from './providers/template.js';
+import type { Credentials } from './strategies/registry.js';
+import type { AuthStrategy, StrategyContext } from './strategies/strategy.js';
+
+/** What `manager.fetch` takes besides a path: `fetch`'s init, with a form body signed by OAuth 1.0 modes. */
+export type ProxyInit = Omit<RequestInit, 'body'> & { body?: string | URLSearchParams | Uint8Array | null };
+
+/** A request to the provider's API, authenticated as the provider wants. */
+export interface ProxyRequest {
+  url: string;
+  init: RequestInit;
+}
+
+const INJECTS_CREDENTIALS = /\$\{(accessToken|apiKey|credentials\.)/;
+
+/**
+ * Builds one API request for a connection: the provider's base URL (which may come from the
+ * connection, e.g. Salesforce's `instance_url`), its fixed headers and query, and the credentials
+ * injected the way that provider takes them — a per-request signature (OAuth 1.0, TBA, WSSE,
+ * Basic), the provider's own header or query template (`X-Shopify-Access-Token`, `Ghost …`,
+ * `?api_key=`), or else `Authorization: Bearer`.
+ */
+export function buildProxyRequest(
+  proxy: ProxyDefinition,
+  strategy: AuthStrategy<Credentials>,
+  credentials: Credentials,
+  context: StrategyContext,
+  path: string,
+  init: ProxyInit,
+  http: HttpSettings,
+): ProxyRequest {
+  if (typeof path !== 'string' || /^[a-z][a-z0-9+.-]*:/i.test(path) || path.startsWith('//') || /[\r\n]/.test(path)) {
+    // An absolute URL would send this connection's credentials to a host of the caller's choosing.
+    throw new InvalidRequestError('path must be relative to the provider’s API base URL', 'path');
+  }
+  const presented = strategy.present ? strategy.present(credentials) : credentials;
+  const values = {
+    connectionConfig: context.connectionConfig,
+    credentials: presented,
+    accessToken: strategy.accessToken?.(credentials),
+    apiKey: (credentials as { apiKey?: string }).apiKey,
+  };
+  const base = checkedUrl(interpolate(proxy.baseUrl, values, { encode: false }), http);
+  const url = new URL(`${base.href.replace(/\/$/, '')}/${path.replace(/^\//, '')}`);
+  if (url.origin !== base.origin) throw new InvalidRequestError('path must stay on the provider’s API host', 'path');
+  for (const [name, template] of Object.entries(proxy.query ?? {}))
+    url.searchParams.set(name, interpolate(template, values, { encode: false }));
+
+  const method = (init.method ?? 'GET').toUpperCase();
+  const headers = new Headers(init.headers);
+  const providerInjects = Object.values({ ...proxy.headers, ...proxy.query }).some((value) =>
+    INJECTS_CREDENTIALS.test(value),
+  );
+  if (strategy.sign) {
+    const form = init.body instanceof URLSearchParams ? init.body : undefined;
+    for (const [name, value] of Object.entries(
+      strategy.sign(credentials, { method, url: url.href, ...(form ? { form } : {}) }, context),
+    )) {
+      headers.set(name, value);
+    }
+  } else if (!providerInjects && values.accessToken) {
+    headers.set('Authorization', `Bearer ${values.accessToken}`);
+  }
+  for (const [name, template] of Object.entries(proxy.headers ?? {}))
+    headers.set(name, interpolate(template, values, { encode: false }));
+  if (init.body instanceof URLSearchParams && !headers.has('content-type')) {
+    headers.set('content-type', 'application/x-www-form-urlencoded');
+  }
+  // A redirect to another host must not carry provider-specific credential headers along.
+  return {
+    url: url.href,
+    init: { ...init, method, headers, body: init.body ?? null, redirect: init.redirect ?? 'manual' },
+  };
+}
