@@ -42,6 +42,9 @@ export function buildProxyRequest(
     credentials: presented,
     accessToken: strategy.accessToken?.(credentials),
     apiKey: (credentials as { apiKey?: string }).apiKey,
+    // Some APIs want the app's own client id (Etsy's x-api-key) next to the user's token.
+    clientId: context.integration?.clientId,
+    clientSecret: context.integration?.clientSecret,
   };
   const base = checkedUrl(interpolate(proxy.baseUrl, values, { encode: false }), http);
   const url = new URL(`${base.href.replace(/\/$/, '')}/${path.replace(/^\//, '')}`);

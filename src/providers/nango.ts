@@ -17,9 +17,12 @@ export interface NangoImport {
 
 type Entry = Record<string, unknown>;
 
-/** Template expressions Latchkey can fill; anything else in a Nango template makes the entry unusable. */
-const KNOWN_EXPRESSION =
-  /^(connectionConfig\.[\w.-]+|credentials\.[\w.-]+|accessToken|apiKey|refreshToken|refresh_token|clientId|random|base64\(.*\)|publicKeyFingerprint)$/;
+/**
+ * Template expressions Latchkey can fill: plain (dotted) names — a name without a value fails at
+ * use, naming it — and `base64(...)`. Other functions (date formats, hashes, AWS signing) make
+ * the entry unusable.
+ */
+const KNOWN_EXPRESSION = /^([A-Za-z_][\w.-]*|base64\(.*\))$/;
 
 /**
  * Reads Nango's provider catalog — the object `getProviders()` of the `@nangohq/providers`
@@ -63,6 +66,9 @@ function resolveAlias(catalog: Record<string, unknown>, name: string, seen: stri
 function convert(entry: Entry): ProviderDefinition {
   const mode = entry.auth_mode;
   if (!isAuthMode(mode)) throw new Error(`auth mode ${String(mode)} is not supported`);
+  // Sign a JWT, then trade it for an access token (RFC 7523 §2.1): not implemented yet.
+  if (JSON.stringify(entry.token_params ?? {}).includes('${token}'))
+    throw new Error('a JWT-bearer token exchange is not supported');
   const definition: ProviderDefinition = { authMode: mode };
   const tokenUrl = entry.token_url;
   if (typeof tokenUrl === 'string') definition.tokenUrl = tokenUrl;
