@@ -22,6 +22,8 @@ export type LatchkeyErrorCode =
   | 'unknown_encryption_key'
   | 'decryption_failed'
   | 'encryption_required'
+  | 'invalid_state'
+  | 'authorization_failed'
   | 'storage_error';
 
 export class LatchkeyError extends Error {
@@ -239,6 +241,28 @@ export class DecryptionError extends LatchkeyError {
 /** `requireEncryption` is set but no `encryptionKey` was given. */
 export class EncryptionRequiredError extends LatchkeyError {
   static override readonly code = 'encryption_required' as const;
+}
+
+/** A callback's `state` is unknown, expired or already used: forged, replayed or stale. Nothing was stored. */
+export class InvalidStateError extends LatchkeyError {
+  static override readonly code = 'invalid_state' as const;
+}
+
+/**
+ * The authorization did not produce a connection: the user denied it, or the provider answered
+ * the callback with an error. Carries what the app's redirect needs (Nango's `error_type`/`error_desc`).
+ */
+export class AuthorizationError extends LatchkeyError {
+  static override readonly code = 'authorization_failed' as const;
+  readonly errorType: string;
+  readonly providerConfigKey: string | undefined;
+  readonly connectionId: string | undefined;
+  constructor(errorType: string, description: string, flow?: { providerConfigKey: string; connectionId: string }) {
+    super(description);
+    this.errorType = errorType;
+    this.providerConfigKey = flow?.providerConfigKey;
+    this.connectionId = flow?.connectionId;
+  }
 }
 
 /** The storage backend failed or returned something unreadable. */

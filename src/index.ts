@@ -1,6 +1,8 @@
 export { ConnectionManager } from './manager.js';
 export type { ProxyInit } from './proxy.js';
+export type { ConnectionEventBase, ConnectionEventListener, ConnectionEventName, ConnectionEvents } from './events.js';
 export type {
+  AuthorizeInput,
   ConnectionManagerOptions,
   ConnectionRef,
   CreateConnectionInput,
@@ -11,6 +13,8 @@ export type {
 export {
   AccessTokenExpiredError,
   AmbiguousConnectionError,
+  AuthorizationError,
+  InvalidStateError,
   ConcurrentModificationError,
   DecryptionError,
   EncryptionRequiredError,

@@ -3,6 +3,8 @@ import { type ConnectionRecord, toConnectionFull, toListItem } from './connectio
 import {
   AccessTokenExpiredError,
   AmbiguousConnectionError,
+  AuthorizationError,
+  InvalidStateError,
   DuplicateConnectionError,
   EncryptionRequiredError,
   InvalidCredentialsError,
@@ -18,6 +20,10 @@ import { defaultHttpSettings, type HttpSettings } from './oauth/http.js';
 import type { IntegrationConfig, ProviderDefinition, ResolvedIntegration } from './providers/definition.js';
 import { checkConnectionConfig } from './providers/connection-config.js';
 import { buildProxyRequest, type ProxyInit } from './proxy.js';
+import { EventEmitter } from 'node:events';
+import { connectFlowFor } from './connect/registry.js';
+import { FlowStates } from './connect/flow-states.js';
+import type { ConnectionEventListener, ConnectionEventName, ConnectionEvents } from './events.js';
 import { resolveIntegrations } from './providers/integrations.js';
 import { backingOffUntil, defaultFailurePolicy, type FailurePolicy, healthy } from './refresh/failure-policy.js';
 import { Refresher } from './refresh/refresher.js';
@@ -70,6 +76,20 @@ export interface CreateConnectionInput {
   metadata?: JsonObject;
   tags?: Record<string, string>;
   endUser?: EndUser | null;
+}
+
+export interface AuthorizeInput {
+  providerConfigKey: string;
+  /** The connection to create (or re-authorize) when the user comes back. */
+  connectionId: string;
+  /** Where the provider sends the user back: your callback route. */
+  redirectUri: string;
+  /** Default: the integration's scopes, else the provider's default scopes. */
+  scopes?: string[];
+  /** Fills the provider's URL templates (e.g. `subdomain`) and is stored on the connection. */
+  connectionConfig?: JsonObject;
+  /** Extra authorization parameters for this request (e.g. `login_hint`). */
+  authorizationParams?: Record<string, string>;
 }
 
 export interface GetConnectionOptions {
@@ -127,6 +147,8 @@ export class ConnectionManager {
   readonly #fetchedWriteIntervalMs: number;
   readonly #fetchedWrittenAt = new Map<string, number>();
   readonly #pendingWrites = new Set<Promise<unknown>>();
+  readonly #events = new EventEmitter();
+  readonly #flows: FlowStates;
 
   constructor(options: ConnectionManagerOptions = {}) {
     this.#logger = options.logger ?? consoleLogger;
@@ -157,7 +179,9 @@ export class ConnectionManager {
       lockWaitMs: nonNegative(options.lock?.waitMs ?? 15_000, 'lock.waitMs'),
       contextFor: (record, now) => this.#context(record.provider_config_key, record.connection_config, now),
       marginMsFor: (record) => this.#marginMs(record.provider_config_key),
+      emit: (name, event) => this.#emit(name, event),
     });
+    this.#flows = new FlowStates(this.#records, this.#cipher);
   }
 
   /**
@@ -177,6 +201,7 @@ export class ConnectionManager {
     const key = connectionKey(record.provider_config_key, record.connection_id);
     const written = await this.#connections.insert(key, record);
     if (!written) throw new DuplicateConnectionError(record.connection_id, record.provider_config_key);
+    this.#emit('connection.created', { ...subjectOf(record), operation: 'creation' });
     return toConnectionFull(record, this.#clock(), false);
   }
 
@@ -207,7 +232,9 @@ export class ConnectionManager {
           }
         : { ...draft, id },
     );
-    return toConnectionFull((written as Versioned<ConnectionRecord>).value, this.#clock(), false);
+    const stored = (written as Versioned<ConnectionRecord>).value;
+    this.#emit('connection.created', { ...subjectOf(stored), operation: existing ? 'override' : 'creation' });
+    return toConnectionFull(stored, this.#clock(), false);
   }
 
   /**
@@ -325,6 +352,118 @@ export class ConnectionManager {
     await response.body?.cancel();
     record = refreshed;
     return send(record);
+  }
+
+  /**
+   * Listens for connection events: created (or overridden), refreshed, refresh failed, refresh
+   * exhausted — so an app can alert a user to reconnect. Payloads hold no secret.
+   *
+   * @example
+   * ```ts
+   * manager.on('refresh.exhausted', ({ connectionId, providerConfigKey }) => notifyUserToReconnect(connectionId, providerConfigKey));
+   * ```
+   */
+  on<E extends ConnectionEventName>(name: E, listener: ConnectionEventListener<E>): this {
+    this.#events.on(name, listener);
+    return this;
+  }
+
+  off<E extends ConnectionEventName>(name: E, listener: ConnectionEventListener<E>): this {
+    this.#events.off(name, listener);
+    return this;
+  }
+
+  /**
+   * Starts a connect flow: returns the provider URL to send the user to. The flow's state (with
+   * its PKCE verifier) is kept in the store for 10 minutes, for one callback.
+   *
+   * @example
+   * ```ts
+   * const { url } = await manager.authorize({ providerConfigKey: 'github-prod', connectionId: user.id,
+   *   redirectUri: 'https://app.example.com/oauth/callback' });
+   * ```
+   */
+  async authorize(input: AuthorizeInput): Promise<{ url: string; state: string }> {
+    if (input === null || typeof input !== 'object') throw new InvalidRequestError('expected authorize options');
+    const connectionId = assertId(input.connectionId, 'connectionId');
+    const providerConfigKey = assertId(input.providerConfigKey, 'providerConfigKey');
+    const integration = this.#integrations.get(providerConfigKey);
+    if (!integration) throw new UnknownIntegrationError(providerConfigKey);
+    const flow = connectFlowFor(integration.definition.authMode);
+    if (!flow)
+      throw new InvalidRequestError(
+        `${integration.definition.authMode} integrations have no authorization flow; use create()`,
+        'providerConfigKey',
+      );
+    const redirectUri = assertRedirectUri(input.redirectUri);
+    const connectionConfig =
+      input.connectionConfig === undefined ? {} : assertJsonObject(input.connectionConfig, 'connectionConfig');
+    const scopes =
+      input.scopes ??
+      (integration.scopes.length > 0 ? integration.scopes : (integration.definition.defaultScopes ?? []));
+    if (!Array.isArray(scopes) || scopes.some((scope) => typeof scope !== 'string'))
+      throw new InvalidRequestError('scopes must be strings', 'scopes');
+    const authorizationParams =
+      input.authorizationParams === undefined
+        ? {}
+        : (assertJsonObject(input.authorizationParams, 'authorizationParams') as Record<string, string>);
+    const state = FlowStates.newState();
+    const started = await flow.start({
+      integration,
+      connectionConfig,
+      redirectUri,
+      scopes,
+      state,
+      authorizationParams,
+      http: this.#http,
+    });
+    await this.#flows.save(state, {
+      providerConfigKey,
+      connectionId,
+      redirectUri,
+      connectionConfig,
+      expiresAt: this.#clock() + FLOW_LIFETIME_MS,
+      ...(started.codeVerifier ? { codeVerifier: started.codeVerifier } : {}),
+    });
+    return { url: started.url.href, state };
+  }
+
+  /**
+   * Completes a connect flow from the provider's callback query: checks the state (known, unused,
+   * unexpired), exchanges the code, and stores the connection (replacing an existing one's
+   * credentials). Throws {@link InvalidStateError} for a forged, replayed or stale state and
+   * {@link AuthorizationError} when the user denied access or the exchange failed; nothing is stored then.
+   */
+  async handleCallback(query: URLSearchParams | Record<string, string>): Promise<ConnectionFull> {
+    const callback = new URLSearchParams(query as Record<string, string>);
+    const state = callback.get('state') ?? '';
+    const pending = await this.#flows.take(state, this.#clock());
+    if (!pending) throw new InvalidStateError('Unknown, expired or already used state');
+    const error = callback.get('error');
+    if (error) {
+      throw new AuthorizationError(
+        error.slice(0, 100),
+        (callback.get('error_description') ?? 'The authorization was refused').slice(0, 500),
+        pending,
+      );
+    }
+    const integration = this.#integrations.get(pending.providerConfigKey);
+    const flow = integration && connectFlowFor(integration.definition.authMode);
+    if (!integration || !flow) throw new UnknownIntegrationError(pending.providerConfigKey);
+    const result = await flow.finish({
+      integration,
+      flow: pending,
+      callback,
+      state,
+      now: this.#clock(),
+      http: this.#http,
+    });
+    return this.upsert({
+      connectionId: pending.connectionId,
+      providerConfigKey: pending.providerConfigKey,
+      credentials: result.credentials,
+      connectionConfig: { ...pending.connectionConfig, ...result.connectionConfig },
+    });
   }
 
   /** Connections without credentials, never refreshed (Nango's list shape). */
@@ -520,6 +659,15 @@ export class ConnectionManager {
     };
   }
 
+  /** Listeners run synchronously; one that throws is logged and never breaks the operation. */
+  #emit<E extends ConnectionEventName>(name: E, event: ConnectionEvents[E]): void {
+    try {
+      this.#events.emit(name, event);
+    } catch (error) {
+      this.#logger.warn('latchkey: an event listener threw', { event: name, error: (error as Error).message });
+    }
+  }
+
   #cipherFrom(options: ConnectionManagerOptions): RecordCipher | undefined {
     if (options.encryptionKey !== undefined) return new RecordCipher(options.encryptionKey);
     if (options.requireEncryption)
@@ -631,6 +779,31 @@ export class ConnectionManager {
       .finally(() => this.#pendingWrites.delete(write));
     this.#pendingWrites.add(write);
   }
+}
+
+const FLOW_LIFETIME_MS = 10 * 60_000;
+
+function subjectOf(record: ConnectionRecord) {
+  return {
+    connectionId: record.connection_id,
+    providerConfigKey: record.provider_config_key,
+    provider: record.provider,
+    authMode: record.credentials.type,
+  };
+}
+
+/** Callbacks go to absolute http(s) URLs only. */
+function assertRedirectUri(value: unknown): string {
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.hash) {
+    throw new InvalidRequestError('redirectUri must be an absolute http(s) URL without a fragment', 'redirectUri');
+  }
+  return url.href;
 }
 
 function refParts(ref: ConnectionRef): [string, string | undefined] {

@@ -33,6 +33,8 @@ export interface LocalAuthorizationServerOptions {
   accessTokenTtl?: number;
   /** Rotate refresh tokens on every use (reuse of a spent one revokes the grant). Default true. */
   rotateRefreshTokens?: boolean;
+  /** Callback URLs the clients may use, for connect flows. */
+  redirectUris?: string[];
 }
 
 /**
@@ -54,7 +56,7 @@ export async function startAuthorizationServer(
   const basicClient = { clientId: `basic-${suffix}`, clientSecret: randomBytes(16).toString('hex') };
   const postClient = { clientId: `post-${suffix}`, clientSecret: randomBytes(16).toString('hex') };
   const grantTypes = ['authorization_code', 'refresh_token', 'client_credentials'];
-  const redirectUris = [`${issuer}/unused-callback`];
+  const redirectUris = [`${issuer}/unused-callback`, ...(options.redirectUris ?? [])];
 
   const provider = new Provider(issuer, {
     adapter: memoryAdapterFactory(),
@@ -76,7 +78,8 @@ export async function startAuthorizationServer(
     ],
     jwks: { keys: [signingKey] },
     cookies: { keys: [randomBytes(16).toString('hex')] },
-    features: { devInteractions: { enabled: false }, clientCredentials: { enabled: true } },
+    // The development login and consent pages stand in for a user at the provider.
+    features: { devInteractions: { enabled: true }, clientCredentials: { enabled: true } },
     rotateRefreshToken: options.rotateRefreshTokens ?? true,
     ttl: {
       AccessToken: options.accessTokenTtl ?? 3600,

@@ -23,6 +23,31 @@ export interface TokenEndpoint {
   now?: number;
 }
 
+/**
+ * `grant_type=authorization_code` through openid-client: checks `state` and exchanges the code
+ * with its PKCE verifier. `callbackUrl` is the redirect URI with the callback's query.
+ */
+export async function authorizationCodeGrant(
+  endpoint: TokenEndpoint,
+  callbackUrl: URL,
+  checks: { state: string; codeVerifier?: string | undefined },
+  parameters: Record<string, string>,
+  http: HttpSettings,
+): Promise<TokenResponse> {
+  const exchange = await prepare(endpoint, http);
+  try {
+    const response = await client.authorizationCodeGrant(
+      exchange.config,
+      callbackUrl,
+      { expectedState: checks.state, ...(checks.codeVerifier ? { pkceCodeVerifier: checks.codeVerifier } : {}) },
+      parameters,
+    );
+    return toTokenResponse(response, exchange.body());
+  } catch (error) {
+    throw toProviderError(error, exchange.retryAfterSeconds(), [endpoint.clientSecret, checks.codeVerifier]);
+  }
+}
+
 /** A successful token response: the provider's JSON as sent, and its lifetime if it gave one. */
 export interface TokenResponse {
   raw: JsonObject;

@@ -16,6 +16,7 @@ import { type Credentials, strategyFor } from '../strategies/registry.js';
 import type { StrategyContext } from '../strategies/strategy.js';
 import type { Clock, Logger } from '../types.js';
 import { afterFailure, backingOffUntil, type FailurePolicy, healthy } from './failure-policy.js';
+import type { ConnectionEventName, ConnectionEvents } from '../events.js';
 
 export interface RefresherOptions {
   records: ConnectionRecords;
@@ -28,6 +29,7 @@ export interface RefresherOptions {
   /** How long to wait for another process's refresh before giving up. */
   lockWaitMs: number;
   contextFor(record: ConnectionRecord, now: number): StrategyContext;
+  emit: <E extends ConnectionEventName>(name: E, event: ConnectionEvents[E]) => void;
   marginMsFor(record: ConnectionRecord): number;
 }
 
@@ -93,7 +95,9 @@ export class Refresher {
       } catch (error) {
         throw await this.#recordFailure(key, record, error, now);
       }
-      return await this.#commit(key, current, outcome.credentials, outcome.connectionConfig ?? {}, now);
+      const committed = await this.#commit(key, current, outcome.credentials, outcome.connectionConfig ?? {}, now);
+      this.#options.emit('connection.refreshed', subjectOf(record));
+      return committed;
     } finally {
       if (acquired) {
         await locks.release(lockName, owner).catch((error: unknown) => {
@@ -179,6 +183,15 @@ export class Refresher {
       status: error.status,
       exhausted,
     });
+    const failure = {
+      ...subjectOf(attempted),
+      logId,
+      error: error.error,
+      kind: error.kind,
+      ...(error.status === undefined ? {} : { status: error.status }),
+    };
+    this.#options.emit('refresh.failed', failure);
+    if (exhausted) this.#options.emit('refresh.exhausted', { ...subjectOf(attempted), logId, error: error.error });
     if (!exhausted) return error;
     const exhaustedError = new RefreshExhaustedError(attempted.connection_id, error.error, logId);
     Object.defineProperty(exhaustedError, 'cause', { value: error, enumerable: false });
@@ -188,4 +201,13 @@ export class Refresher {
 
 export function sameCredentials(a: Credentials, b: Credentials): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function subjectOf(record: ConnectionRecord) {
+  return {
+    connectionId: record.connection_id,
+    providerConfigKey: record.provider_config_key,
+    provider: record.provider,
+    authMode: record.credentials.type,
+  };
 }

@@ -1,0 +1,35 @@
+import type { HttpSettings } from '../oauth/http.js';
+import type { ResolvedIntegration } from '../providers/definition.js';
+import type { JsonObject } from '../types.js';
+import type { PendingFlow } from './flow-states.js';
+
+export interface FlowStart {
+  integration: ResolvedIntegration;
+  connectionConfig: JsonObject;
+  redirectUri: string;
+  scopes: string[];
+  state: string;
+  /** Extra authorization parameters for this one request. */
+  authorizationParams: Record<string, string>;
+  http: HttpSettings;
+}
+
+export interface FlowFinish {
+  integration: ResolvedIntegration;
+  flow: PendingFlow;
+  /** The callback's query parameters. */
+  callback: URLSearchParams;
+  state: string;
+  now: number;
+  http: HttpSettings;
+}
+
+/**
+ * How one auth mode turns a user's authorization into credentials: where to send the user, and
+ * what to do with the callback. The manager keeps the state; a flow knows only its protocol.
+ */
+export interface ConnectFlow {
+  start(input: FlowStart): Promise<{ url: URL; codeVerifier?: string }>;
+  /** Credentials (as `create` takes them) and `connection_config` fields learned on the way. */
+  finish(input: FlowFinish): Promise<{ credentials: Record<string, unknown>; connectionConfig: JsonObject }>;
+}

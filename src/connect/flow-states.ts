@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import type { RecordCipher } from '../store/record-cipher.js';
+import type { VersionedStore } from '../store/versioned-store.js';
+import type { JsonObject } from '../types.js';
+
+/** What an authorization in progress remembers until its callback. */
+export interface PendingFlow {
+  providerConfigKey: string;
+  connectionId: string;
+  redirectUri: string;
+  /** PKCE verifier (a secret until the code is exchanged). */
+  codeVerifier?: string;
+  connectionConfig: JsonObject;
+  /** Epoch ms after which the callback is refused. */
+  expiresAt: number;
+}
+
+type StoredFlow = PendingFlow | { sealed: string; expiresAt: number };
+
+const PREFIX = 'flow:';
+
+/**
+ * Pending authorizations, kept in the connection store under their `state`: single use (taken
+ * with compare-and-delete, so a replayed callback finds nothing), short-lived, and sealed like
+ * credentials when an encryption key is configured — the PKCE verifier is a secret.
+ */
+export class FlowStates {
+  readonly #store: VersionedStore;
+  readonly #cipher: RecordCipher | undefined;
+
+  constructor(store: VersionedStore, cipher: RecordCipher | undefined) {
+    this.#store = store;
+    this.#cipher = cipher;
+  }
+
+  /** A fresh, unguessable `state` (256 bits). */
+  static newState(): string {
+    return randomBytes(32).toString('base64url');
+  }
+
+  async save(state: string, flow: PendingFlow): Promise<void> {
+    const key = PREFIX + state;
+    const stored: StoredFlow = this.#cipher
+      ? { sealed: await this.#cipher.seal(flow, key), expiresAt: flow.expiresAt }
+      : flow;
+    await this.#store.insert(key, stored);
+  }
+
+  /** The flow for `state`, removed so it can never be used again; `undefined` if unknown, used or expired. */
+  async take(state: string, now: number): Promise<PendingFlow | undefined> {
+    if (typeof state !== 'string' || !/^[\w-]{20,100}$/.test(state)) return undefined;
+    const key = PREFIX + state;
+    const stored = await this.#store.read<StoredFlow>(key);
+    if (!stored || !(await this.#store.remove(key, stored))) return undefined;
+    if (stored.value.expiresAt <= now) return undefined;
+    if (!('sealed' in stored.value)) return stored.value;
+    if (!this.#cipher) return undefined;
+    return (await this.#cipher.open(stored.value.sealed, key)) as PendingFlow;
+  }
+}
