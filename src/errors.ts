@@ -257,11 +257,18 @@ export class AuthorizationError extends LatchkeyError {
   readonly errorType: string;
   readonly providerConfigKey: string | undefined;
   readonly connectionId: string | undefined;
-  constructor(errorType: string, description: string, flow?: { providerConfigKey: string; connectionId: string }) {
+  /** The `appState` given to `authorize`, so the app can send the user back where they came from. */
+  readonly appState: Record<string, unknown> | undefined;
+  constructor(
+    errorType: string,
+    description: string,
+    flow?: { providerConfigKey: string; connectionId: string; appState?: Record<string, unknown> | undefined },
+  ) {
     super(description);
     this.errorType = errorType;
     this.providerConfigKey = flow?.providerConfigKey;
     this.connectionId = flow?.connectionId;
+    this.appState = flow?.appState;
   }
 }
 

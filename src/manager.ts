@@ -5,6 +5,7 @@ import {
   AmbiguousConnectionError,
   AuthorizationError,
   InvalidStateError,
+  LatchkeyError,
   DuplicateConnectionError,
   EncryptionRequiredError,
   InvalidCredentialsError,
@@ -90,6 +91,8 @@ export interface AuthorizeInput {
   connectionConfig?: JsonObject;
   /** Extra authorization parameters for this request (e.g. `login_hint`). */
   authorizationParams?: Record<string, string>;
+  /** Opaque data returned by `completeCallback` (and on `AuthorizationError`), e.g. where to send the user next. */
+  appState?: JsonObject;
 }
 
 export interface GetConnectionOptions {
@@ -424,6 +427,8 @@ export class ConnectionManager {
       connectionConfig,
       expiresAt: this.#clock() + FLOW_LIFETIME_MS,
       ...(started.codeVerifier ? { codeVerifier: started.codeVerifier } : {}),
+      ...(started.extra ? { extra: started.extra } : {}),
+      ...(input.appState === undefined ? {} : { appState: assertJsonObject(input.appState, 'appState') }),
     });
     return { url: started.url.href, state };
   }
@@ -435,11 +440,18 @@ export class ConnectionManager {
    * {@link AuthorizationError} when the user denied access or the exchange failed; nothing is stored then.
    */
   async handleCallback(query: URLSearchParams | Record<string, string>): Promise<ConnectionFull> {
+    return (await this.completeCallback(query)).connection;
+  }
+
+  /** {@link handleCallback}, also returning the `appState` given to `authorize`. */
+  async completeCallback(
+    query: URLSearchParams | Record<string, string>,
+  ): Promise<{ connection: ConnectionFull; appState: JsonObject | undefined }> {
     const callback = new URLSearchParams(query as Record<string, string>);
     const state = callback.get('state') ?? '';
     const pending = await this.#flows.take(state, this.#clock());
     if (!pending) throw new InvalidStateError('Unknown, expired or already used state');
-    const error = callback.get('error');
+    const error = callback.get('error') ?? (callback.get('denied') ? 'access_denied' : null);
     if (error) {
       throw new AuthorizationError(
         error.slice(0, 100),
@@ -458,12 +470,20 @@ export class ConnectionManager {
       now: this.#clock(),
       http: this.#http,
     });
-    return this.upsert({
-      connectionId: pending.connectionId,
-      providerConfigKey: pending.providerConfigKey,
-      credentials: result.credentials,
-      connectionConfig: { ...pending.connectionConfig, ...result.connectionConfig },
-    });
+    try {
+      const connection = await this.upsert({
+        connectionId: pending.connectionId,
+        providerConfigKey: pending.providerConfigKey,
+        credentials: result.credentials,
+        connectionConfig: { ...pending.connectionConfig, ...result.connectionConfig },
+      });
+      return { connection, appState: pending.appState };
+    } catch (failure) {
+      if (failure instanceof LatchkeyError && !(failure instanceof AuthorizationError)) {
+        throw new AuthorizationError(failure.code, failure.message, pending);
+      }
+      throw failure;
+    }
   }
 
   /** Connections without credentials, never refreshed (Nango's list shape). */

@@ -10,6 +10,10 @@ export interface PendingFlow {
   redirectUri: string;
   /** PKCE verifier (a secret until the code is exchanged). */
   codeVerifier?: string;
+  /** What else the mode's flow must remember (an OAuth 1.0 request token secret). */
+  extra?: Record<string, string>;
+  /** Opaque data of the caller's (where to send the user afterwards), returned with the result. */
+  appState?: JsonObject;
   connectionConfig: JsonObject;
   /** Epoch ms after which the callback is refused. */
   expiresAt: number;

@@ -1,0 +1,242 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AuthorizationError, InvalidRequestError, LatchkeyError } from './errors.js';
+import type { ConnectionManager } from './manager.js';
+
+export interface ConnectHandlerOptions {
+  manager: ConnectionManager;
+  /** This handler's callback route as the providers know it, e.g. `https://app.example.com/oauth/callback`. */
+  callbackUrl: string;
+  /**
+   * Where users may be sent back (`api_redirect_url`), as URL prefixes
+   * (`https://app.example.com/settings/`). Anything else is refused: no open redirect.
+   */
+  allowedRedirectUrls: string[];
+  /**
+   * Decides who the end user is. Gets the request (read your session cookie) and the connection
+   * id it asked for; returns the connection id this user may connect, or `null` to refuse — so
+   * nobody can attach a connection to someone else's id.
+   */
+  authorizeConnection(
+    request: Request,
+    asked: { providerConfigKey: string; connectionId: string | null },
+  ): Promise<string | null> | string | null;
+  /** Prefix of the two routes. Default none: `/oauth/connect/:providerConfigKey` and `/oauth/callback`. */
+  basePath?: string;
+}
+
+/** The result Nango's frontend SDK receives from a popup, and the query of a redirect. */
+export interface ConnectResult {
+  message_type: 'success' | 'error';
+  provider_config_key?: string;
+  connection_id?: string;
+  error_type?: string;
+  error_desc?: string;
+}
+
+interface AppState {
+  returnTo?: string;
+  popupOrigin?: string;
+}
+
+/**
+ * The connect flow as HTTP routes, on the standard `Request`/`Response` (Node's `http` through
+ * {@link toNodeListener}, Express, Fastify, Hono, Next.js route handlers):
+ *
+ * - `GET /oauth/connect/:providerConfigKey?connection_id=…&params[subdomain]=…&scopes=…&api_redirect_url=…`
+ *   sends the user to the provider;
+ * - `GET /oauth/callback` stores the connection and redirects to `api_redirect_url` with
+ *   `connection_id` and `provider_config_key`, or `message_type=error`, `error_type`, `error_desc`
+ *   — Nango's parameters. Without `api_redirect_url` (a popup), it answers with a page that posts
+ *   the same result to `window.opener`, as Nango's frontend SDK expects.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { createConnectHandler, toNodeListener } from 'latchkey/http';
+ * const handler = createConnectHandler({ manager, callbackUrl: 'https://app.example.com/oauth/callback',
+ *   allowedRedirectUrls: ['https://app.example.com/'], authorizeConnection: (req) => sessionUserId(req) });
+ * createServer(toNodeListener(handler)).listen(3000);
+ * ```
+ */
+export function createConnectHandler(options: ConnectHandlerOptions): (request: Request) => Promise<Response> {
+  const base = (options.basePath ?? '').replace(/\/$/, '');
+  const callbackPath = new URL(options.callbackUrl).pathname;
+  return async (request) => {
+    const url = new URL(request.url);
+    if (request.method !== 'GET') return new Response('Method not allowed', { status: 405 });
+    const connect = url.pathname.startsWith(`${base}/oauth/connect/`)
+      ? decodeURIComponent(url.pathname.slice(`${base}/oauth/connect/`.length))
+      : undefined;
+    if (connect !== undefined) return startConnect(options, request, url, connect);
+    if (url.pathname === callbackPath) return finishConnect(options, url);
+    return new Response('Not found', { status: 404 });
+  };
+}
+
+async function startConnect(
+  options: ConnectHandlerOptions,
+  request: Request,
+  url: URL,
+  providerConfigKey: string,
+): Promise<Response> {
+  const returnTo = url.searchParams.get('api_redirect_url') ?? undefined;
+  if (returnTo !== undefined && !allowed(options.allowedRedirectUrls, returnTo)) {
+    return page(400, 'This redirect URL is not allowed.');
+  }
+  const appState: AppState = returnTo ? { returnTo } : { popupOrigin: popupOrigin(options, url) };
+  try {
+    const connectionId = await options.authorizeConnection(request, {
+      providerConfigKey,
+      connectionId: url.searchParams.get('connection_id'),
+    });
+    if (!connectionId) return page(403, 'You may not connect this account.');
+    const connectionConfig: Record<string, string> = {};
+    for (const [name, value] of url.searchParams) {
+      const field = /^params\[(.+)\]$/.exec(name)?.[1];
+      if (field) connectionConfig[field] = value;
+    }
+    const scopes = url.searchParams.get('scopes');
+    const { url: providerUrl } = await options.manager.authorize({
+      providerConfigKey,
+      connectionId,
+      redirectUri: options.callbackUrl,
+      connectionConfig,
+      ...(scopes ? { scopes: scopes.split(/[,\s]+/).filter(Boolean) } : {}),
+      appState: { ...appState },
+    });
+    return Response.redirect(providerUrl, 302);
+  } catch (error) {
+    return result(appState, failure(error, providerConfigKey));
+  }
+}
+
+async function finishConnect(options: ConnectHandlerOptions, url: URL): Promise<Response> {
+  try {
+    const { connection, appState } = await options.manager.completeCallback(url.searchParams);
+    return result((appState ?? {}) as AppState, {
+      message_type: 'success',
+      provider_config_key: connection.provider_config_key,
+      connection_id: connection.connection_id,
+    });
+  } catch (error) {
+    const appState = error instanceof AuthorizationError ? ((error.appState ?? {}) as AppState) : {};
+    if (!appState.returnTo && !appState.popupOrigin) {
+      // No flow to report to (a forged or replayed state): nothing to redirect anywhere.
+      return page(400, 'This authorization link is invalid or was already used.');
+    }
+    return result(appState, failure(error));
+  }
+}
+
+function failure(error: unknown, providerConfigKey?: string): ConnectResult {
+  if (error instanceof AuthorizationError) {
+    return {
+      message_type: 'error',
+      error_type: error.errorType,
+      error_desc: error.message,
+      ...(error.providerConfigKey ? { provider_config_key: error.providerConfigKey } : {}),
+      ...(error.connectionId ? { connection_id: error.connectionId } : {}),
+    };
+  }
+  if (error instanceof LatchkeyError) {
+    return {
+      message_type: 'error',
+      error_type: error.code,
+      error_desc: error.message,
+      ...(providerConfigKey ? { provider_config_key: providerConfigKey } : {}),
+    };
+  }
+  return { message_type: 'error', error_type: 'internal_error', error_desc: 'Something went wrong while connecting.' };
+}
+
+function result(appState: AppState, outcome: ConnectResult): Response {
+  if (appState.returnTo) {
+    const target = new URL(appState.returnTo);
+    if (outcome.message_type === 'success') {
+      target.searchParams.set('connection_id', outcome.connection_id ?? '');
+      target.searchParams.set('provider_config_key', outcome.provider_config_key ?? '');
+    } else {
+      target.searchParams.set('message_type', 'error');
+      target.searchParams.set('error_type', outcome.error_type ?? 'unknown_error');
+      target.searchParams.set('error_desc', outcome.error_desc ?? '');
+    }
+    return Response.redirect(target.href, 302);
+  }
+  return popupPage(outcome, appState.popupOrigin ?? '*');
+}
+
+/** A page that hands the result to the window that opened the popup, then closes. */
+function popupPage(outcome: ConnectResult, targetOrigin: string): Response {
+  const json = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
+  const html = `<!doctype html><html><head><meta charset="utf-8"><title>Connecting…</title></head><body>
+<p id="status">${outcome.message_type === 'success' ? 'Connected. You can close this window.' : 'The connection failed. You can close this window.'}</p>
+<script>
+(function () {
+  var message = ${json(outcome)};
+  if (window.opener) { window.opener.postMessage(message, ${json(targetOrigin)}); window.close(); }
+})();
+</script></body></html>`;
+  return new Response(html, {
+    status: 200,
+    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
+  });
+}
+
+function page(status: number, message: string): Response {
+  return new Response(`<!doctype html><meta charset="utf-8"><title>Latchkey</title><p>${message}</p>`, {
+    status,
+    headers: { 'content-type': 'text/html; charset=utf-8' },
+  });
+}
+
+function allowed(prefixes: string[], target: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    return false;
+  }
+  return prefixes.some((prefix) => {
+    const allowedUrl = new URL(prefix);
+    return url.origin === allowedUrl.origin && url.pathname.startsWith(allowedUrl.pathname);
+  });
+}
+
+/** A popup posts its result only to an allowed origin: the `origin` parameter if listed, else the first allowed URL's. */
+function popupOrigin(options: ConnectHandlerOptions, url: URL): string {
+  const asked = url.searchParams.get('origin');
+  if (asked && allowed(options.allowedRedirectUrls, `${asked}/`)) return new URL(asked).origin;
+  const first = options.allowedRedirectUrls[0];
+  if (!first) throw new InvalidRequestError('allowedRedirectUrls needs at least one URL', 'allowedRedirectUrls');
+  return new URL(first).origin;
+}
+
+/**
+ * Adapts a `Request → Response` handler to Node's `http.createServer`.
+ *
+ * @example
+ * ```ts
+ * createServer(toNodeListener(handler)).listen(3000);
+ * ```
+ */
+export function toNodeListener(
+  handler: (request: Request) => Promise<Response>,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const host = req.headers.host ?? 'localhost';
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (typeof value === 'string') headers.set(name, value);
+      else if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+    }
+    const request = new Request(`http://${host}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers });
+    handler(request)
+      .then(async (response) => {
+        res.writeHead(response.status, Object.fromEntries(response.headers));
+        res.end(Buffer.from(await response.arrayBuffer()));
+      })
+      .catch(() => {
+        res.writeHead(500).end();
+      });
+  };
+}
