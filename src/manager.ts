@@ -241,6 +241,61 @@ export class ConnectionManager {
   }
 
   /**
+   * Stores credentials a user submitted (an API key, a password, a private key…) after proving
+   * they work: modes that mint (JWT, BILL, TWO_STEP, SIGNATURE, OAUTH2_CC, APP) mint once, and
+   * when the provider definition gives a `verification` request it is made with them. Refused
+   * credentials throw {@link AuthorizationError} and nothing is stored; accepted ones are upserted.
+   *
+   * @example
+   * ```ts
+   * await manager.connect({ connectionId: 'acct-7', providerConfigKey: 'openai', credentials: { type: 'API_KEY', apiKey } });
+   * ```
+   */
+  async connect(input: CreateConnectionInput): Promise<ConnectionFull> {
+    const draft = this.#draft(input);
+    const flow = { providerConfigKey: draft.provider_config_key, connectionId: draft.connection_id };
+    const integration = this.#integrations.get(draft.provider_config_key) as ResolvedIntegration;
+    const strategy = strategyFor(draft.credentials.type);
+    const now = this.#clock();
+    const context = this.#context(draft.provider_config_key, draft.connection_config, now);
+    let credentials = draft.credentials;
+    if (strategy.canRefresh(credentials) && strategy.isRefreshDue(credentials, now, 0)) {
+      try {
+        credentials = (await strategy.refresh(credentials, context)).credentials;
+      } catch (error) {
+        if (!(error instanceof LatchkeyError)) throw error;
+        throw new AuthorizationError(
+          'invalid_credentials',
+          `The provider did not accept these credentials: ${error.message}`,
+          flow,
+        );
+      }
+    }
+    const { verification, proxy } = integration.definition;
+    if (verification && proxy) {
+      const request = buildProxyRequest(
+        proxy,
+        strategy,
+        credentials,
+        context,
+        verification.path,
+        { method: verification.method ?? 'GET', ...(verification.headers ? { headers: verification.headers } : {}) },
+        this.#http,
+      );
+      const response = await fetch(request.url, request.init).catch(() => undefined);
+      await response?.body?.cancel();
+      if (!response?.ok) {
+        throw new AuthorizationError(
+          'verification_failed',
+          `The provider refused these credentials${response ? ` (HTTP ${response.status})` : ''}`,
+          flow,
+        );
+      }
+    }
+    return this.upsert(input);
+  }
+
+  /**
    * The connection with working credentials: refreshed first when they expire within the margin,
    * or when `forceRefresh` is set. Refresh tokens are left out unless `refreshToken: true`.
    *

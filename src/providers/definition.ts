@@ -109,6 +109,8 @@ export interface ProviderDefinition {
   connectionConfig?: Record<string, ConnectionConfigField>;
   /** How `manager.fetch` reaches the provider's API. */
   proxy?: ProxyDefinition;
+  /** A request `manager.connect` makes with submitted credentials before storing them (through the proxy settings). */
+  verification?: { method?: 'GET' | 'POST'; path: string; headers?: Record<string, string> };
   /** Refresh this many seconds before expiry instead of the manager's margin. */
   tokenExpirationBufferSeconds?: number;
   /**

@@ -128,6 +128,18 @@ function convert(entry: Entry): ProviderDefinition {
     if (proxyHeaders) proxy.headers = proxyHeaders;
     if (proxyQuery) proxy.query = proxyQuery;
     definition.proxy = proxy;
+    const verification = entry.proxy.verification;
+    if (
+      isObject(verification) &&
+      Array.isArray(verification.endpoints) &&
+      typeof verification.endpoints[0] === 'string'
+    ) {
+      definition.verification = {
+        method: verification.method === 'POST' ? 'POST' : 'GET',
+        path: verification.endpoints[0],
+        ...(stringRecord(verification.headers) ? { headers: stringRecord(verification.headers) } : {}),
+      };
+    }
   }
   if (mode === 'JWT') definition.jwt = jwtTemplateOf(entry);
   if (mode === 'TWO_STEP') definition.twoStep = twoStepOf(entry);
