@@ -21,6 +21,10 @@ export interface GitHubFakeOptions {
   installations: string[];
   /** Milliseconds clock for token expiry; default `Date.now`. */
   now?: () => number;
+  /** The app's Setup URL: where an installation sends the user back. */
+  setupUrl?: string;
+  /** With an OAuth client, installing also authorizes the user (GitHub's "Request user authorization during installation"). */
+  oauthClient?: { clientId: string; clientSecret: string };
 }
 
 /**
@@ -35,6 +39,7 @@ export async function startGitHubFake(options: GitHubFakeOptions): Promise<GitHu
   const now = options.now ?? Date.now;
   const tokens = new Map<string, number>();
   const refusals: string[] = [];
+  const codes = new Set<string>();
   let issued = 0;
 
   const server = createServer(async (req, res) => {
@@ -76,6 +81,43 @@ export async function startGitHubFake(options: GitHubFakeOptions): Promise<GitHu
         expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'),
         permissions: { contents: 'read' },
         repository_selection: 'all',
+      });
+    }
+
+    // The installation page: the user picks an account and installs; GitHub sends them to the
+    // app's Setup URL with installation_id, setup_action and the state it was given.
+    if (req.method === 'GET' && /^\/apps\/[^/]+\/installations\/new$/.test(path) && options.setupUrl) {
+      const query = new URL(req.url ?? '/', 'http://github.local').searchParams;
+      const back = new URL(options.setupUrl);
+      back.searchParams.set('installation_id', options.installations[0] ?? '');
+      back.searchParams.set('setup_action', 'install');
+      if (query.get('state')) back.searchParams.set('state', query.get('state') as string);
+      if (options.oauthClient) {
+        const code = `code_${randomBytes(8).toString('hex')}`;
+        codes.add(code);
+        back.searchParams.set('code', code);
+      }
+      res.writeHead(302, { location: back.href }).end();
+      return;
+    }
+
+    if (req.method === 'POST' && path === '/login/oauth/access_token' && options.oauthClient) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+      const client = options.oauthClient;
+      if (form.get('client_id') !== client.clientId || form.get('client_secret') !== client.clientSecret)
+        return send(401, { error: 'incorrect_client_credentials' });
+      if (form.get('grant_type') !== 'authorization_code' || !codes.delete(form.get('code') ?? ''))
+        return send(400, { error: 'bad_verification_code' });
+      issued++;
+      return send(200, {
+        access_token: `ghu_${randomBytes(10).toString('hex')}`,
+        refresh_token: `ghr_${randomBytes(10).toString('hex')}`,
+        expires_in: 28_800,
+        refresh_token_expires_in: 15_811_200,
+        token_type: 'bearer',
+        scope: '',
       });
     }
 

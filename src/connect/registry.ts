@@ -1,10 +1,13 @@
 import type { AuthMode } from '../strategies/registry.js';
 import type { ConnectFlow } from './connect-flow.js';
+import { githubAppFlow, githubAppOAuthFlow } from './github-app-flow.js';
 import { oauth2Flow } from './oauth2-flow.js';
 
 /** The modes a user can authorize through a redirect. Adding one is its module plus one line here. */
 const connectFlows: Partial<Record<AuthMode, ConnectFlow>> = {
   OAUTH2: oauth2Flow,
+  APP: githubAppFlow,
+  CUSTOM: githubAppOAuthFlow,
 };
 
 export function connectFlowFor(mode: AuthMode): ConnectFlow | undefined {
