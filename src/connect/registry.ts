@@ -1,11 +1,13 @@
 import type { AuthMode } from '../strategies/registry.js';
 import type { ConnectFlow } from './connect-flow.js';
 import { githubAppFlow, githubAppOAuthFlow } from './github-app-flow.js';
+import { oauth1Flow } from './oauth1-flow.js';
 import { oauth2Flow } from './oauth2-flow.js';
 
 /** The modes a user can authorize through a redirect. Adding one is its module plus one line here. */
 const connectFlows: Partial<Record<AuthMode, ConnectFlow>> = {
   OAUTH2: oauth2Flow,
+  OAUTH1: oauth1Flow,
   APP: githubAppFlow,
   CUSTOM: githubAppOAuthFlow,
 };

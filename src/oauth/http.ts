@@ -34,6 +34,8 @@ function isLoopback(hostname: string): boolean {
 export interface ProviderResponse {
   status: number;
   headers: Headers;
+  /** The body as text (capped). */
+  text: string;
   /** The parsed JSON body, or `undefined` when it was not JSON. */
   json: unknown;
 }
@@ -66,7 +68,7 @@ export async function providerRequest(
   } catch {
     json = undefined;
   }
-  return { status: response.status, headers: response.headers, json };
+  return { status: response.status, headers: response.headers, text, json };
 }
 
 /** A provider's non-success answer as a {@link ProviderError}: 5xx and 429 transient, other refusals as the caller classifies them. */

@@ -236,6 +236,7 @@ export const builtinProviders: Readonly<Record<string, ProviderDefinition>> = {
   // developer.x.com: "OAuth 1.0a"; every request signed HMAC-SHA1.
   twitter: {
     authMode: 'OAUTH1',
+    requestTokenUrl: 'https://api.x.com/oauth/request_token',
     authorizationUrl: 'https://api.x.com/oauth/authorize',
     tokenUrl: 'https://api.x.com/oauth/access_token',
     signatureMethod: 'HMAC-SHA1',
@@ -244,6 +245,7 @@ export const builtinProviders: Readonly<Record<string, ProviderDefinition>> = {
   // developer.atlassian.com/cloud/trello/guides/rest-api/authorization (OAuth 1.0)
   trello: {
     authMode: 'OAUTH1',
+    requestTokenUrl: 'https://trello.com/1/OAuthGetRequestToken',
     authorizationUrl: 'https://trello.com/1/OAuthAuthorizeToken',
     tokenUrl: 'https://trello.com/1/OAuthGetAccessToken',
     scopeSeparator: ',',

@@ -72,7 +72,9 @@ export interface ProviderDefinition {
   /** Expected `iss` of ID tokens the token endpoint returns; only needed for OpenID providers. */
   issuer?: string;
   authorizationUrl?: string;
-  /** The token endpoint; for BILL, the login URL. */
+  /** OAuth 1.0: where the temporary (request) token is obtained. */
+  requestTokenUrl?: string;
+  /** The token endpoint; for OAuth 1.0 the access-token URL; for BILL, the login URL. */
   tokenUrl?: string;
   /** Where refresh requests go when not to `tokenUrl`. */
   refreshUrl?: string;

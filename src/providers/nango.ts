@@ -81,6 +81,7 @@ function convert(entry: Entry): ProviderDefinition {
   if (mode === 'APP' && typeof tokenUrl === 'string')
     definition.apiBaseUrl = new URL(tokenUrl.replace(/\$\{[^}]+\}/g, 'x')).origin;
   setString(definition, 'authorizationUrl', entry.authorization_url);
+  setString(definition, 'requestTokenUrl', entry.request_url);
   setString(definition, 'refreshUrl', entry.refresh_url);
   setString(definition, 'scopeSeparator', entry.scope_separator);
   if (Array.isArray(entry.default_scopes)) definition.defaultScopes = entry.default_scopes.map(String);

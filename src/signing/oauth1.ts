@@ -22,6 +22,8 @@ export interface OAuth1SigningInput extends OAuth1Request {
   nonce?: string;
   /** Epoch seconds; fixed only in tests. */
   timestamp?: number;
+  /** Protocol parameters of the three-legged flow: `oauth_callback`, `oauth_verifier`. */
+  protocolParams?: Record<string, string>;
 }
 
 /**
@@ -77,6 +79,7 @@ function prepare(input: OAuth1SigningInput) {
     oauth_version: '1.0',
   };
   if (input.token !== undefined) oauthData.oauth_token = input.token;
+  Object.assign(oauthData, input.protocolParams);
   const request = { url: baseUrl, method: input.method.toUpperCase(), data: parameters };
   return { oauth, request, oauthData };
 }
