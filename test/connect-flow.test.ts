@@ -152,3 +152,32 @@ describe('OAuth 2.0 connect flow against a real authorization server', () => {
     ).rejects.toMatchObject({ field: 'connectionId' });
   });
 });
+
+describe('flow state at rest', () => {
+  it('is sealed like credentials when an encryption key is configured', async () => {
+    const store = memoryStore();
+    const manager = new ConnectionManager({
+      store,
+      encryptionKey: Buffer.alloc(32, 7).toString('base64'),
+      integrations: {
+        idp: {
+          provider: 'local-idp',
+          clientId: server.postClient.clientId,
+          clientSecret: server.postClient.clientSecret,
+          definition: { authMode: 'OAUTH2', authorizationUrl: `${server.issuer}/auth`, tokenUrl: server.tokenUrl },
+        },
+      },
+      http: { allowInsecureLoopback: true },
+      logger: captureLogs().logger,
+    });
+    const { state } = await manager.authorize({
+      providerConfigKey: 'idp',
+      connectionId: 'sealed',
+      redirectUri: CALLBACK,
+    });
+    const raw = (await store.readRaw(`flow:${state}`)) as string;
+    expect(raw).toContain('"sealed"');
+    expect(raw).not.toContain('codeVerifier');
+    expect(raw).not.toContain('"connectionId"');
+  });
+});

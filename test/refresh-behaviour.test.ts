@@ -402,6 +402,23 @@ describe('failures', () => {
     expect(reconnected.errors).toEqual([]);
   });
 
+  it('reports refresh.failed and refresh.exhausted events, with ids and codes only', async () => {
+    server.reply(() => ({ status: 400, json: { error: 'invalid_grant' } }));
+    const { manager } = setup();
+    const events: Array<[string, unknown]> = [];
+    manager.on('refresh.failed', (event) => events.push(['refresh.failed', event]));
+    manager.on('refresh.exhausted', (event) => events.push(['refresh.exhausted', event]));
+    manager.on('connection.refreshed', (event) => events.push(['connection.refreshed', event]));
+    await createExpiring(manager, 0);
+    const error = (await manager.get('conn').catch((e: unknown) => e)) as RefreshExhaustedError;
+    const subject = { connectionId: 'conn', providerConfigKey: 'crm', provider: 'crm', authMode: 'OAUTH2' };
+    expect(events).toEqual([
+      ['refresh.failed', { ...subject, logId: error.logId, error: 'invalid_grant', kind: 'permanent', status: 400 }],
+      ['refresh.exhausted', { ...subject, logId: error.logId, error: 'invalid_grant' }],
+    ]);
+    expect(JSON.stringify(events)).not.toContain('refresh-0');
+  });
+
   it('never puts a token or secret into an error or a log line', async () => {
     server.reply((request) => ({
       status: 400,
