@@ -4,6 +4,7 @@
  *
  *   npm install && npm run demo
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,8 @@ let now = Date.now();
 
 const manager = new ConnectionManager({
   store: sqliteStore(join(directory, 'connections.db')),
+  // Tokens are encrypted at rest; a real app reads this key from its secret store.
+  encryptionKey: randomBytes(32).toString('base64'),
   integrations: {
     'local-idp': {
       provider: 'local-idp',
@@ -35,7 +38,7 @@ const short = (token: string) => `${token.slice(0, 10)}…`;
 const tokenOf = (credentials: unknown) => credentials as OAuth2Credentials;
 
 console.log(`Authorization server: ${authServer.issuer} (oidc-provider, refresh-token rotation on)`);
-console.log(`Store: SQLite file ${join(directory, 'connections.db')}\n`);
+console.log(`Store: SQLite file ${join(directory, 'connections.db')} (credentials encrypted with AES-256-GCM)\n`);
 
 // What an OAuth callback would hand the app: tokens for user-42, valid for an hour.
 const { refreshToken } = await authServer.issueRefreshToken(authServer.basicClient.clientId, 'user-42');

@@ -79,7 +79,10 @@ export async function startAuthorizationServer(
     jwks: { keys: [signingKey] },
     cookies: { keys: [randomBytes(16).toString('hex')] },
     // The development login and consent pages stand in for a user at the provider.
-    features: { devInteractions: { enabled: true }, clientCredentials: { enabled: true } },
+    features: {
+      devInteractions: { enabled: (options.redirectUris?.length ?? 0) > 0 },
+      clientCredentials: { enabled: true },
+    },
     rotateRefreshToken: options.rotateRefreshTokens ?? true,
     ttl: {
       AccessToken: options.accessTokenTtl ?? 3600,
