@@ -20,6 +20,11 @@ export interface ConnectHandlerOptions {
     request: Request,
     asked: { providerConfigKey: string; connectionId: string | null },
   ): Promise<string | null> | string | null;
+  /**
+   * Where a callback that belongs to no known flow (a forged, replayed or expired state) is sent
+   * with `message_type=error&error_type=invalid_state`. Default: the first allowed redirect URL.
+   */
+  defaultRedirectUrl?: string;
   /** Prefix of the two routes. Default none: `/oauth/connect/:providerConfigKey` and `/oauth/callback`. */
   basePath?: string;
 }
@@ -121,8 +126,10 @@ async function finishConnect(options: ConnectHandlerOptions, url: URL): Promise<
   } catch (error) {
     const appState = error instanceof AuthorizationError ? ((error.appState ?? {}) as AppState) : {};
     if (!appState.returnTo && !appState.popupOrigin) {
-      // No flow to report to (a forged or replayed state): nothing to redirect anywhere.
-      return page(400, 'This authorization link is invalid or was already used.');
+      // No flow to report to (a forged, replayed or expired state): the app's default page hears of it.
+      const fallback = options.defaultRedirectUrl ?? options.allowedRedirectUrls[0];
+      if (!fallback) return page(400, 'This authorization link is invalid or was already used.');
+      return result({ returnTo: fallback }, failure(error));
     }
     return result(appState, failure(error));
   }

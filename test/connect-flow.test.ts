@@ -181,3 +181,28 @@ describe('flow state at rest', () => {
     expect(raw).not.toContain('"connectionId"');
   });
 });
+
+describe('flow expiry', () => {
+  it('refuses a callback that comes back after the 10-minute window', async () => {
+    let now = Date.now();
+    const manager = new ConnectionManager({
+      integrations: {
+        idp: {
+          provider: 'local-idp',
+          clientId: server.postClient.clientId,
+          clientSecret: server.postClient.clientSecret,
+          scopes: ['openid'],
+          definition: { authMode: 'OAUTH2', authorizationUrl: `${server.issuer}/auth`, tokenUrl: server.tokenUrl },
+        },
+      },
+      http: { allowInsecureLoopback: true },
+      clock: () => now,
+      logger: captureLogs().logger,
+    });
+    const { url } = await manager.authorize({ providerConfigKey: 'idp', connectionId: 'slow', redirectUri: CALLBACK });
+    const callback = await actAsUser(url);
+    now += 11 * 60_000;
+    await expect(manager.handleCallback(callback.searchParams)).rejects.toBeInstanceOf(InvalidStateError);
+    expect((await manager.list()).connections).toEqual([]);
+  });
+});

@@ -121,8 +121,26 @@ describe('the connect HTTP handler', () => {
     );
     expect(impostor.status).toBe(403);
     const forged = await get(`${appUrl}/oauth/callback?code=abc&state=${'y'.repeat(43)}`);
-    expect(forged.status).toBe(400);
-    expect(forged.headers.get('location')).toBeNull();
+    const back = new URL(forged.headers.get('location') as string);
+    expect(`${back.origin}${back.pathname}`).toBe(`${appUrl}/done`);
+    expect(Object.fromEntries(back.searchParams)).toMatchObject({ message_type: 'error', error_type: 'invalid_state' });
+    expect(back.searchParams.has('connection_id')).toBe(false);
+  });
+
+  it('reports a code the provider refuses to the app, and stores nothing', async () => {
+    const start = await get(
+      `${appUrl}/oauth/connect/idp?connection_id=erin&scopes=openid&api_redirect_url=${encodeURIComponent(`${appUrl}/done`)}`,
+      { 'x-session-user': 'erin' },
+    );
+    const callback = await actAsUser(start.headers.get('location') as string, { login: 'erin' });
+    callback.searchParams.set('code', 'not-the-code');
+    const finish = await get(callback.href);
+    const back = new URL(finish.headers.get('location') as string);
+    expect(Object.fromEntries(back.searchParams)).toMatchObject({
+      message_type: 'error',
+      error_type: 'token_exchange_failed',
+    });
+    expect((await manager.list({ connectionId: 'erin' })).connections).toEqual([]);
   });
 
   it('sends an unknown integration back to the app as an error', async () => {

@@ -23,12 +23,15 @@ export class VersionedStore {
   async read<T>(key: string): Promise<Versioned<T> | undefined> {
     const raw = await this.#adapter.readRaw(key);
     if (raw === undefined) return undefined;
-    return { value: await this.#decode<T>(key, raw), raw };
+    const { value, expires } = await this.#decode<T>(key, raw);
+    // Past its Keyv TTL: treated as absent (Keyv's iterator deletes it on the next pass).
+    if (typeof expires === 'number' && expires <= Date.now()) return undefined;
+    return { value, raw };
   }
 
-  /** Writes `value` only if `key` is absent. */
-  async insert<T>(key: string, value: T): Promise<Versioned<T> | undefined> {
-    const raw = await this.#encode(value);
+  /** Writes `value` only if `key` is absent; with `ttlMs`, Keyv expires it. */
+  async insert<T>(key: string, value: T, ttlMs?: number): Promise<Versioned<T> | undefined> {
+    const raw = await this.#encode(value, ttlMs === undefined ? undefined : Date.now() + ttlMs);
     return (await this.#adapter.compareAndSwap(key, undefined, raw)) ? { value, raw } : undefined;
   }
 
@@ -68,17 +71,17 @@ export class VersionedStore {
     }
   }
 
-  async #encode(value: unknown): Promise<string> {
-    const raw = await this.#adapter.keyv.serialize?.({ value, expires: undefined });
+  async #encode(value: unknown, expires?: number): Promise<string> {
+    const raw = await this.#adapter.keyv.serialize?.({ value, expires });
     if (typeof raw !== 'string') throw new StorageError('The Keyv serializer must produce a string');
     return raw;
   }
 
-  async #decode<T>(key: string, raw: string): Promise<T> {
+  async #decode<T>(key: string, raw: string): Promise<{ value: T; expires: unknown }> {
     try {
-      const data = (await this.#adapter.keyv.deserialize?.(raw)) as { value?: T } | undefined;
+      const data = (await this.#adapter.keyv.deserialize?.(raw)) as { value?: T; expires?: unknown } | undefined;
       if (data?.value === undefined) throw new Error('empty');
-      return data.value;
+      return { value: data.value, expires: data.expires };
     } catch (error) {
       throw new StorageError(`Stored record ${key} is unreadable`, { cause: error });
     }
