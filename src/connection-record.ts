@@ -69,3 +69,13 @@ function presented(credentials: Credentials): object {
   const present = strategyFor(credentials.type).present;
   return present ? present(credentials) : credentials;
 }
+
+/** Who an event is about: ids and mode, never a credential. */
+export function subjectOf(record: ConnectionRecord) {
+  return {
+    connectionId: record.connection_id,
+    providerConfigKey: record.provider_config_key,
+    provider: record.provider,
+    authMode: record.credentials.type,
+  };
+}

@@ -1,5 +1,5 @@
 import { memoryStore } from '../adapters/memory.js';
-import { type ConnectionRecord, toConnectionFull, toListItem } from './connection-record.js';
+import { type ConnectionRecord, subjectOf, toConnectionFull, toListItem } from './connection-record.js';
 import {
   AccessTokenExpiredError,
   AmbiguousConnectionError,
@@ -857,15 +857,6 @@ export class ConnectionManager {
 }
 
 const FLOW_LIFETIME_MS = 10 * 60_000;
-
-function subjectOf(record: ConnectionRecord) {
-  return {
-    connectionId: record.connection_id,
-    providerConfigKey: record.provider_config_key,
-    provider: record.provider,
-    authMode: record.credentials.type,
-  };
-}
 
 /** Callbacks go to absolute http(s) URLs only. */
 function assertRedirectUri(value: unknown): string {

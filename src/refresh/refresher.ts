@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ConnectionRecord } from '../connection-record.js';
+import { type ConnectionRecord, subjectOf } from '../connection-record.js';
 import {
   ProviderError,
   RefreshBackoffError,
@@ -201,13 +201,4 @@ export class Refresher {
 
 export function sameCredentials(a: Credentials, b: Credentials): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
-}
-
-function subjectOf(record: ConnectionRecord) {
-  return {
-    connectionId: record.connection_id,
-    providerConfigKey: record.provider_config_key,
-    provider: record.provider,
-    authMode: record.credentials.type,
-  };
 }
