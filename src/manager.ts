@@ -3,9 +3,6 @@ import { type ConnectionRecord, subjectOf, toConnectionFull, toListItem } from '
 import {
   AccessTokenExpiredError,
   AmbiguousConnectionError,
-  AuthorizationError,
-  InvalidStateError,
-  LatchkeyError,
   DuplicateConnectionError,
   EncryptionRequiredError,
   InvalidCredentialsError,
@@ -18,109 +15,49 @@ import {
   UnknownIntegrationError,
 } from './errors.js';
 import { defaultHttpSettings, type HttpSettings } from './oauth/http.js';
-import type { IntegrationConfig, ProviderDefinition, ResolvedIntegration } from './providers/definition.js';
+import type { ResolvedIntegration } from './providers/definition.js';
 import { checkConnectionConfig } from './providers/connection-config.js';
 import { buildProxyRequest, type ProxyInit } from './proxy.js';
 import { EventEmitter } from 'node:events';
-import { connectFlowFor } from './connect/registry.js';
+import { authorize, completeCallback, connectCredentials, type ConnectorHost } from './connect/connector.js';
 import { FlowStates } from './connect/flow-states.js';
 import type { ConnectionEventListener, ConnectionEventName, ConnectionEvents } from './events.js';
 import { resolveIntegrations } from './providers/integrations.js';
-import { backingOffUntil, defaultFailurePolicy, type FailurePolicy, healthy } from './refresh/failure-policy.js';
+import { backingOffUntil, defaultFailurePolicy, healthy } from './refresh/failure-policy.js';
 import { Refresher } from './refresh/refresher.js';
 import type { StorageAdapter } from './store/adapter.js';
 import { CONNECTION_SEQUENCE_KEY, connectionIdIndexKey, connectionKey } from './store/keys.js';
 import { ConnectionRecords, type StoredConnection } from './store/connection-records.js';
-import { type EncryptionKeyOption, RecordCipher } from './store/record-cipher.js';
+import { RecordCipher } from './store/record-cipher.js';
 import { type Versioned, VersionedStore } from './store/versioned-store.js';
 import { type Credentials, isAuthMode, strategyFor } from './strategies/registry.js';
 import type { SignableRequest, StrategyContext } from './strategies/strategy.js';
 import { normalizeTags } from './tags.js';
 import type { Clock, ConnectionFull, ConnectionListItem, EndUser, JsonObject, Logger } from './types.js';
 import { assertId, assertJsonObject } from './validation.js';
+import {
+  type AuthorizeInput,
+  type ConnectionManagerOptions,
+  type ConnectionRef,
+  consoleLogger,
+  type CreateConnectionInput,
+  type GetConnectionOptions,
+  type ListConnectionsFilter,
+  nonNegative,
+  refParts,
+} from './manager-options.js';
 
-export interface ConnectionManagerOptions {
-  /** Where connections live. Default: in memory (lost on exit). */
-  store?: StorageAdapter;
-  /** Provider config key → integration. */
-  integrations?: Record<string, IntegrationConfig>;
-  /** Extra or replacement provider definitions, by provider name. */
-  providers?: Record<string, ProviderDefinition>;
-  /** Refresh this long before expiry. Default 900 s (15 minutes, as Nango). */
-  refreshMarginSeconds?: number;
-  /** How refresh failures back off and when they exhaust a connection. */
-  failurePolicy?: Partial<FailurePolicy>;
-  /** Refresh lock lease and how long to wait for another process's refresh. Default 30 s and 15 s. */
-  lock?: { leaseMs?: number; waitMs?: number };
-  /** Token request timeout (default 10 s) and the test-only loopback switch. */
-  http?: Partial<HttpSettings>;
-  /** `last_fetched_at` is persisted at most this often per connection. Default 60 s. */
-  lastFetchedWriteIntervalMs?: number;
-  /**
-   * Encrypts credentials and `connection_config` at rest (AES-256-GCM). One key (32 bytes,
-   * base64), or a ring whose first key encrypts and whose others still decrypt during a rotation.
-   */
-  encryptionKey?: EncryptionKeyOption;
-  /** Refuse to start without `encryptionKey` instead of warning. */
-  requireEncryption?: boolean;
-  clock?: Clock;
-  /** Receives failures with their `log_id`; never a secret. Default: the console. */
-  logger?: Logger;
-}
-
-export interface CreateConnectionInput {
-  connectionId: string;
-  providerConfigKey: string;
-  /** A credential object with a `type`; see the README for each mode's fields. */
-  credentials: Record<string, unknown>;
-  connectionConfig?: JsonObject;
-  metadata?: JsonObject;
-  tags?: Record<string, string>;
-  endUser?: EndUser | null;
-}
-
-export interface AuthorizeInput {
-  providerConfigKey: string;
-  /** The connection to create (or re-authorize) when the user comes back. */
-  connectionId: string;
-  /** Where the provider sends the user back: your callback route. */
-  redirectUri: string;
-  /** Default: the integration's scopes, else the provider's default scopes. */
-  scopes?: string[];
-  /** Fills the provider's URL templates (e.g. `subdomain`) and is stored on the connection. */
-  connectionConfig?: JsonObject;
-  /** Extra authorization parameters for this request (e.g. `login_hint`). */
-  authorizationParams?: Record<string, string>;
-  /** Opaque data returned by `completeCallback` (and on `AuthorizationError`), e.g. where to send the user next. */
-  appState?: JsonObject;
-}
-
-export interface GetConnectionOptions {
-  /** Needed only when the same connection id exists under several integrations. */
-  providerConfigKey?: string;
-  /** Refresh even if the credentials are still fresh (bypasses back-off and exhaustion). */
-  forceRefresh?: boolean;
-  /** Include refresh tokens in the result. Default false, as Nango. */
-  refreshToken?: boolean;
-}
-
-/** A connection: its id alone when unambiguous, or with its integration. */
-export type ConnectionRef = string | { connectionId: string; providerConfigKey?: string };
-
-export interface ListConnectionsFilter {
-  connectionId?: string;
-  providerConfigKey?: string;
-  /** Connections carrying all of these tags (keys compared case-insensitively). */
-  tags?: Record<string, string>;
-}
+export type {
+  AuthorizeInput,
+  ConnectionManagerOptions,
+  ConnectionRef,
+  CreateConnectionInput,
+  GetConnectionOptions,
+  ListConnectionsFilter,
+} from './manager-options.js';
 
 /** The plain-text warning is said once per process, not once per manager. */
 let warnedPlaintext = false;
-
-const consoleLogger: Logger = {
-  warn: (message, fields) => console.warn(message, fields ?? {}),
-  error: (message, fields) => console.error(message, fields ?? {}),
-};
 
 /**
  * Holds an app's connections to third-party APIs and hands back working credentials, refreshing
@@ -151,7 +88,7 @@ export class ConnectionManager {
   readonly #fetchedWrittenAt = new Map<string, number>();
   readonly #pendingWrites = new Set<Promise<unknown>>();
   readonly #events = new EventEmitter();
-  readonly #flows: FlowStates;
+  readonly #connector: ConnectorHost;
 
   constructor(options: ConnectionManagerOptions = {}) {
     this.#logger = options.logger ?? consoleLogger;
@@ -184,7 +121,15 @@ export class ConnectionManager {
       marginMsFor: (record) => this.#marginMs(record.provider_config_key),
       emit: (name, event) => this.#emit(name, event),
     });
-    this.#flows = new FlowStates(this.#records, this.#cipher);
+    this.#connector = {
+      integration: (key) => this.#integrations.get(key),
+      flows: new FlowStates(this.#records, this.#cipher),
+      clock: this.#clock,
+      http: this.#http,
+      context: (key, config, now) => this.#context(key, config, now),
+      draft: (input) => this.#draft(input),
+      upsert: (input) => this.upsert(input),
+    };
   }
 
   /**
@@ -252,47 +197,7 @@ export class ConnectionManager {
    * ```
    */
   async connect(input: CreateConnectionInput): Promise<ConnectionFull> {
-    const draft = this.#draft(input);
-    const flow = { providerConfigKey: draft.provider_config_key, connectionId: draft.connection_id };
-    const integration = this.#integrations.get(draft.provider_config_key) as ResolvedIntegration;
-    const strategy = strategyFor(draft.credentials.type);
-    const now = this.#clock();
-    const context = this.#context(draft.provider_config_key, draft.connection_config, now);
-    let credentials = draft.credentials;
-    if (strategy.canRefresh(credentials) && strategy.isRefreshDue(credentials, now, 0)) {
-      try {
-        credentials = (await strategy.refresh(credentials, context)).credentials;
-      } catch (error) {
-        if (!(error instanceof LatchkeyError)) throw error;
-        throw new AuthorizationError(
-          'invalid_credentials',
-          `The provider did not accept these credentials: ${error.message}`,
-          flow,
-        );
-      }
-    }
-    const { verification, proxy } = integration.definition;
-    if (verification && proxy) {
-      const request = buildProxyRequest(
-        proxy,
-        strategy,
-        credentials,
-        context,
-        verification.path,
-        { method: verification.method ?? 'GET', ...(verification.headers ? { headers: verification.headers } : {}) },
-        this.#http,
-      );
-      const response = await fetch(request.url, request.init).catch(() => undefined);
-      await response?.body?.cancel();
-      if (!response?.ok) {
-        throw new AuthorizationError(
-          'verification_failed',
-          `The provider refused these credentials${response ? ` (HTTP ${response.status})` : ''}`,
-          flow,
-        );
-      }
-    }
-    return this.upsert(input);
+    return connectCredentials(this.#connector, input);
   }
 
   /**
@@ -442,50 +347,7 @@ export class ConnectionManager {
    * ```
    */
   async authorize(input: AuthorizeInput): Promise<{ url: string; state: string }> {
-    if (input === null || typeof input !== 'object') throw new InvalidRequestError('expected authorize options');
-    const connectionId = assertId(input.connectionId, 'connectionId');
-    const providerConfigKey = assertId(input.providerConfigKey, 'providerConfigKey');
-    const integration = this.#integrations.get(providerConfigKey);
-    if (!integration) throw new UnknownIntegrationError(providerConfigKey);
-    const flow = connectFlowFor(integration.definition.authMode);
-    if (!flow)
-      throw new InvalidRequestError(
-        `${integration.definition.authMode} integrations have no authorization flow; use create()`,
-        'providerConfigKey',
-      );
-    const redirectUri = assertRedirectUri(input.redirectUri);
-    const connectionConfig =
-      input.connectionConfig === undefined ? {} : assertJsonObject(input.connectionConfig, 'connectionConfig');
-    const scopes =
-      input.scopes ??
-      (integration.scopes.length > 0 ? integration.scopes : (integration.definition.defaultScopes ?? []));
-    if (!Array.isArray(scopes) || scopes.some((scope) => typeof scope !== 'string'))
-      throw new InvalidRequestError('scopes must be strings', 'scopes');
-    const authorizationParams =
-      input.authorizationParams === undefined
-        ? {}
-        : (assertJsonObject(input.authorizationParams, 'authorizationParams') as Record<string, string>);
-    const state = FlowStates.newState();
-    const started = await flow.start({
-      integration,
-      connectionConfig,
-      redirectUri,
-      scopes,
-      state,
-      authorizationParams,
-      http: this.#http,
-    });
-    await this.#flows.save(state, {
-      providerConfigKey,
-      connectionId,
-      redirectUri,
-      connectionConfig,
-      expiresAt: this.#clock() + FLOW_LIFETIME_MS,
-      ...(started.codeVerifier ? { codeVerifier: started.codeVerifier } : {}),
-      ...(started.extra ? { extra: started.extra } : {}),
-      ...(input.appState === undefined ? {} : { appState: assertJsonObject(input.appState, 'appState') }),
-    });
-    return { url: started.url.href, state };
+    return authorize(this.#connector, input);
   }
 
   /**
@@ -502,43 +364,7 @@ export class ConnectionManager {
   async completeCallback(
     query: URLSearchParams | Record<string, string>,
   ): Promise<{ connection: ConnectionFull; appState: JsonObject | undefined }> {
-    const callback = new URLSearchParams(query as Record<string, string>);
-    const state = callback.get('state') ?? '';
-    const pending = await this.#flows.take(state, this.#clock());
-    if (!pending) throw new InvalidStateError('Unknown, expired or already used state');
-    const error = callback.get('error') ?? (callback.get('denied') ? 'access_denied' : null);
-    if (error) {
-      throw new AuthorizationError(
-        error.slice(0, 100),
-        (callback.get('error_description') ?? 'The authorization was refused').slice(0, 500),
-        pending,
-      );
-    }
-    const integration = this.#integrations.get(pending.providerConfigKey);
-    const flow = integration && connectFlowFor(integration.definition.authMode);
-    if (!integration || !flow) throw new UnknownIntegrationError(pending.providerConfigKey);
-    const result = await flow.finish({
-      integration,
-      flow: pending,
-      callback,
-      state,
-      now: this.#clock(),
-      http: this.#http,
-    });
-    try {
-      const connection = await this.upsert({
-        connectionId: pending.connectionId,
-        providerConfigKey: pending.providerConfigKey,
-        credentials: result.credentials,
-        connectionConfig: { ...pending.connectionConfig, ...result.connectionConfig },
-      });
-      return { connection, appState: pending.appState };
-    } catch (failure) {
-      if (failure instanceof LatchkeyError && !(failure instanceof AuthorizationError)) {
-        throw new AuthorizationError(failure.code, failure.message, pending);
-      }
-      throw failure;
-    }
+    return completeCallback(this.#connector, query);
   }
 
   /** Connections without credentials, never refreshed (Nango's list shape). */
@@ -847,41 +673,12 @@ export class ConnectionManager {
     this.#fetchedWrittenAt.set(key, now);
     const fetchedAt = new Date(now).toISOString();
     const write = this.#records
-      .update<ConnectionRecord>(key, (record) => (record ? { ...record, last_fetched_at: fetchedAt } : undefined))
+      // The stored form is enough (sealed secrets stay sealed): no decrypt or re-encrypt for a timestamp.
+      .update<StoredConnection>(key, (record) => (record ? { ...record, last_fetched_at: fetchedAt } : undefined))
       .catch((error: unknown) =>
         this.#logger.warn('latchkey: could not persist last_fetched_at', { error: (error as Error).message }),
       )
       .finally(() => this.#pendingWrites.delete(write));
     this.#pendingWrites.add(write);
   }
-}
-
-const FLOW_LIFETIME_MS = 10 * 60_000;
-
-/** Callbacks go to absolute http(s) URLs only. */
-function assertRedirectUri(value: unknown): string {
-  let url: URL | undefined;
-  try {
-    url = typeof value === 'string' ? new URL(value) : undefined;
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.hash) {
-    throw new InvalidRequestError('redirectUri must be an absolute http(s) URL without a fragment', 'redirectUri');
-  }
-  return url.href;
-}
-
-function refParts(ref: ConnectionRef): [string, string | undefined] {
-  if (typeof ref === 'string') return [ref, undefined];
-  if (ref === null || typeof ref !== 'object')
-    throw new InvalidRequestError('expected a connection id', 'connectionId');
-  return [ref.connectionId, ref.providerConfigKey];
-}
-
-function nonNegative(value: number, field: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidRequestError(`${field} must be a non-negative number`, field);
-  }
-  return value;
 }

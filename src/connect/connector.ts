@@ -1,0 +1,177 @@
+import type { ConnectionRecord } from '../connection-record.js';
+import {
+  AuthorizationError,
+  InvalidRequestError,
+  InvalidStateError,
+  LatchkeyError,
+  UnknownIntegrationError,
+} from '../errors.js';
+import type { AuthorizeInput, CreateConnectionInput } from '../manager-options.js';
+import type { HttpSettings } from '../oauth/http.js';
+import type { ResolvedIntegration } from '../providers/definition.js';
+import { buildProxyRequest } from '../proxy.js';
+import { strategyFor } from '../strategies/registry.js';
+import type { StrategyContext } from '../strategies/strategy.js';
+import type { ConnectionFull, JsonObject } from '../types.js';
+import { assertId, assertJsonObject } from '../validation.js';
+import { FlowStates } from './flow-states.js';
+import { connectFlowFor } from './registry.js';
+
+/** How long a user may take between `authorize` and the callback. */
+const FLOW_LIFETIME_MS = 10 * 60_000;
+
+/** What the connect operations need from the manager that runs them. */
+export interface ConnectorHost {
+  integration(providerConfigKey: string): ResolvedIntegration | undefined;
+  flows: FlowStates;
+  clock(): number;
+  http: HttpSettings;
+  context(providerConfigKey: string, connectionConfig: JsonObject, now: number): StrategyContext;
+  /** Validates input into a record without storing it. */
+  draft(input: CreateConnectionInput): Omit<ConnectionRecord, 'id'>;
+  upsert(input: CreateConnectionInput): Promise<ConnectionFull>;
+}
+
+/** `manager.authorize`: the provider URL to send the user to, with the flow remembered under its state. */
+export async function authorize(host: ConnectorHost, input: AuthorizeInput): Promise<{ url: string; state: string }> {
+  if (input === null || typeof input !== 'object') throw new InvalidRequestError('expected authorize options');
+  const connectionId = assertId(input.connectionId, 'connectionId');
+  const providerConfigKey = assertId(input.providerConfigKey, 'providerConfigKey');
+  const integration = host.integration(providerConfigKey);
+  if (!integration) throw new UnknownIntegrationError(providerConfigKey);
+  const flow = connectFlowFor(integration.definition.authMode);
+  if (!flow) {
+    throw new InvalidRequestError(
+      `${integration.definition.authMode} integrations have no authorization flow; use connect()`,
+      'providerConfigKey',
+    );
+  }
+  const redirectUri = assertRedirectUri(input.redirectUri);
+  const connectionConfig =
+    input.connectionConfig === undefined ? {} : assertJsonObject(input.connectionConfig, 'connectionConfig');
+  const scopes =
+    input.scopes ?? (integration.scopes.length > 0 ? integration.scopes : (integration.definition.defaultScopes ?? []));
+  if (!Array.isArray(scopes) || scopes.some((scope) => typeof scope !== 'string')) {
+    throw new InvalidRequestError('scopes must be strings', 'scopes');
+  }
+  const authorizationParams =
+    input.authorizationParams === undefined
+      ? {}
+      : (assertJsonObject(input.authorizationParams, 'authorizationParams') as Record<string, string>);
+  const appState = input.appState === undefined ? undefined : assertJsonObject(input.appState, 'appState');
+  const state = FlowStates.newState();
+  const started = await flow.start({
+    integration,
+    connectionConfig,
+    redirectUri,
+    scopes,
+    state,
+    authorizationParams,
+    http: host.http,
+  });
+  await host.flows.save(state, {
+    providerConfigKey,
+    connectionId,
+    redirectUri,
+    connectionConfig,
+    expiresAt: host.clock() + FLOW_LIFETIME_MS,
+    ...(started.codeVerifier ? { codeVerifier: started.codeVerifier } : {}),
+    ...(started.extra ? { extra: started.extra } : {}),
+    ...(appState ? { appState } : {}),
+  });
+  return { url: started.url.href, state };
+}
+
+/** `manager.completeCallback`: the stored connection, or a typed refusal with nothing stored. */
+export async function completeCallback(
+  host: ConnectorHost,
+  query: URLSearchParams | Record<string, string>,
+): Promise<{ connection: ConnectionFull; appState: JsonObject | undefined }> {
+  const callback = new URLSearchParams(query as Record<string, string>);
+  const state = callback.get('state') ?? '';
+  const pending = await host.flows.take(state, host.clock());
+  if (!pending) throw new InvalidStateError('Unknown, expired or already used state');
+  // OAuth 2.0 says `error`; OAuth 1.0 providers such as X say `denied`.
+  const error = callback.get('error') ?? (callback.get('denied') ? 'access_denied' : null);
+  if (error) {
+    throw new AuthorizationError(
+      error.slice(0, 100),
+      (callback.get('error_description') ?? 'The authorization was refused').slice(0, 500),
+      pending,
+    );
+  }
+  const integration = host.integration(pending.providerConfigKey);
+  const flow = integration && connectFlowFor(integration.definition.authMode);
+  if (!integration || !flow) throw new UnknownIntegrationError(pending.providerConfigKey);
+  const result = await flow.finish({ integration, flow: pending, callback, state, now: host.clock(), http: host.http });
+  try {
+    const connection = await host.upsert({
+      connectionId: pending.connectionId,
+      providerConfigKey: pending.providerConfigKey,
+      credentials: result.credentials,
+      connectionConfig: { ...pending.connectionConfig, ...result.connectionConfig },
+    });
+    return { connection, appState: pending.appState };
+  } catch (failure) {
+    if (failure instanceof LatchkeyError && !(failure instanceof AuthorizationError)) {
+      throw new AuthorizationError(failure.code, failure.message, pending);
+    }
+    throw failure;
+  }
+}
+
+/** `manager.connect`: submitted credentials, proven (minted, verified) before they are stored. */
+export async function connectCredentials(host: ConnectorHost, input: CreateConnectionInput): Promise<ConnectionFull> {
+  const draft = host.draft(input);
+  const flow = { providerConfigKey: draft.provider_config_key, connectionId: draft.connection_id };
+  const integration = host.integration(draft.provider_config_key) as ResolvedIntegration;
+  const strategy = strategyFor(draft.credentials.type);
+  const now = host.clock();
+  const context = host.context(draft.provider_config_key, draft.connection_config, now);
+  let credentials = draft.credentials;
+  if (strategy.canRefresh(credentials) && strategy.isRefreshDue(credentials, now, 0)) {
+    try {
+      credentials = (await strategy.refresh(credentials, context)).credentials;
+    } catch (error) {
+      if (!(error instanceof LatchkeyError)) throw error;
+      throw new AuthorizationError(
+        'invalid_credentials',
+        `The provider did not accept these credentials: ${error.message}`,
+        flow,
+      );
+    }
+  }
+  const { verification, proxy } = integration.definition;
+  if (verification && proxy) {
+    const init = {
+      method: verification.method ?? 'GET',
+      ...(verification.headers ? { headers: verification.headers } : {}),
+    };
+    const request = buildProxyRequest(proxy, strategy, credentials, context, verification.path, init, host.http);
+    const response = await fetch(request.url, request.init).catch(() => undefined);
+    await response?.body?.cancel();
+    if (!response?.ok) {
+      throw new AuthorizationError(
+        'verification_failed',
+        `The provider refused these credentials${response ? ` (HTTP ${response.status})` : ''}`,
+        flow,
+      );
+    }
+  }
+  // What was minted only proved the credentials; the first get mints afresh.
+  return host.upsert(input);
+}
+
+/** Callbacks go to absolute http(s) URLs only. */
+function assertRedirectUri(value: unknown): string {
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.hash) {
+    throw new InvalidRequestError('redirectUri must be an absolute http(s) URL without a fragment', 'redirectUri');
+  }
+  return url.href;
+}
