@@ -2,7 +2,6 @@ import { memoryStore } from '../adapters/memory.js';
 import { type ConnectionRecord, subjectOf, toConnectionFull, toListItem } from './connection-record.js';
 import {
   AccessTokenExpiredError,
-  AmbiguousConnectionError,
   DuplicateConnectionError,
   EncryptionRequiredError,
   InvalidCredentialsError,
@@ -26,7 +25,8 @@ import { resolveIntegrations } from './providers/integrations.js';
 import { backingOffUntil, defaultFailurePolicy, healthy } from './refresh/failure-policy.js';
 import { Refresher } from './refresh/refresher.js';
 import type { StorageAdapter } from './store/adapter.js';
-import { CONNECTION_SEQUENCE_KEY, connectionIdIndexKey, connectionKey } from './store/keys.js';
+import { connectionKey } from './store/keys.js';
+import { ConnectionDirectory } from './store/connection-directory.js';
 import { ConnectionRecords, type StoredConnection } from './store/connection-records.js';
 import { RecordCipher } from './store/record-cipher.js';
 import { type Versioned, VersionedStore } from './store/versioned-store.js';
@@ -77,6 +77,7 @@ export class ConnectionManager {
   readonly #store: StorageAdapter;
   readonly #records: VersionedStore;
   readonly #connections: ConnectionRecords;
+  readonly #directory: ConnectionDirectory;
   readonly #cipher: RecordCipher | undefined;
   readonly #integrations: Map<string, ResolvedIntegration>;
   readonly #clock: Clock;
@@ -96,6 +97,7 @@ export class ConnectionManager {
     this.#records = new VersionedStore(this.#store);
     this.#cipher = this.#cipherFrom(options);
     this.#connections = new ConnectionRecords(this.#records, this.#cipher);
+    this.#directory = new ConnectionDirectory(this.#records, this.#connections);
     this.#integrations = resolveIntegrations(options.integrations ?? {}, options.providers);
     this.#clock = options.clock ?? Date.now;
     this.#marginSeconds = nonNegative(options.refreshMarginSeconds ?? 900, 'refreshMarginSeconds');
@@ -144,8 +146,8 @@ export class ConnectionManager {
    */
   async create(input: CreateConnectionInput): Promise<ConnectionFull> {
     const draft = this.#draft(input);
-    await this.#addToIndex(draft.connection_id, draft.provider_config_key);
-    const record: ConnectionRecord = { ...draft, id: await this.#nextId() };
+    await this.#directory.add(draft.connection_id, draft.provider_config_key);
+    const record: ConnectionRecord = { ...draft, id: await this.#directory.nextId() };
     const key = connectionKey(record.provider_config_key, record.connection_id);
     const written = await this.#connections.insert(key, record);
     if (!written) throw new DuplicateConnectionError(record.connection_id, record.provider_config_key);
@@ -161,9 +163,9 @@ export class ConnectionManager {
   async upsert(input: CreateConnectionInput): Promise<ConnectionFull> {
     const draft = this.#draft(input);
     const key = connectionKey(draft.provider_config_key, draft.connection_id);
-    await this.#addToIndex(draft.connection_id, draft.provider_config_key);
+    await this.#directory.add(draft.connection_id, draft.provider_config_key);
     const existing = await this.#connections.read(key);
-    const id = existing?.value.id ?? (await this.#nextId());
+    const id = existing?.value.id ?? (await this.#directory.nextId());
     const written = await this.#connections.update(key, (current) =>
       current
         ? {
@@ -225,7 +227,7 @@ export class ConnectionManager {
       refreshToken = false,
       providerConfigKey,
     } = typeof options === 'boolean' ? { forceRefresh: options } : options;
-    const { key, loaded } = await this.#locate(connectionId, providerConfigKey);
+    const { key, loaded } = await this.#directory.locate(connectionId, providerConfigKey);
     const fresh = await this.#ensureFresh(key, loaded, forceRefresh === true);
     const now = this.#clock();
     this.#noteFetched(key, now);
@@ -252,7 +254,7 @@ export class ConnectionManager {
     ) {
       throw new InvalidRequestError('request needs a method and a url', 'request');
     }
-    const { key, loaded } = await this.#locate(connectionId, providerConfigKey);
+    const { key, loaded } = await this.#directory.locate(connectionId, providerConfigKey);
     const fresh = (await this.#ensureFresh(key, loaded, false)).value;
     const strategy = strategyFor(fresh.credentials.type);
     if (!strategy.sign) {
@@ -283,7 +285,7 @@ export class ConnectionManager {
    */
   async fetch(ref: ConnectionRef, path: string, init: ProxyInit = {}): Promise<Response> {
     const [connectionId, providerConfigKey] = refParts(ref);
-    const { key, loaded } = await this.#locate(connectionId, providerConfigKey);
+    const { key, loaded } = await this.#directory.locate(connectionId, providerConfigKey);
     let record = (await this.#ensureFresh(key, loaded, false)).value;
     const integration = this.#integrations.get(record.provider_config_key);
     const proxy = integration?.definition.proxy;
@@ -378,7 +380,7 @@ export class ConnectionManager {
     const records: Array<Omit<ConnectionRecord, 'credentials' | 'connection_config'>> = [];
     if (filter.connectionId !== undefined) {
       const connectionId = assertId(filter.connectionId, 'connectionId');
-      const keys = providerConfigKey ? [providerConfigKey] : await this.#indexedKeys(connectionId);
+      const keys = providerConfigKey ? [providerConfigKey] : await this.#directory.integrationsOf(connectionId);
       for (const key of keys) {
         const found = await this.#records.read<StoredConnection>(connectionKey(key, connectionId));
         if (found) records.push(found.value);
@@ -396,15 +398,13 @@ export class ConnectionManager {
 
   /** Deletes the connection. Throws {@link UnknownConnectionError} if there is none. */
   async delete(ref: ConnectionRef): Promise<void> {
-    const { key, loaded } = await this.#locate(...refParts(ref));
+    const { key, loaded } = await this.#directory.locate(...refParts(ref));
     let current: Versioned<ConnectionRecord> | undefined = loaded;
     while (current && !(await this.#connections.remove(key, current))) {
       current = await this.#connections.read(key);
     }
     const { connection_id: connectionId, provider_config_key: providerConfigKey } = loaded.value;
-    await this.#records.update<string[]>(connectionIdIndexKey(connectionId), (keys) =>
-      keys?.includes(providerConfigKey) ? keys.filter((k) => k !== providerConfigKey) : undefined,
-    );
+    await this.#directory.remove(connectionId, providerConfigKey);
     this.#fetchedWrittenAt.delete(key);
   }
 
@@ -615,49 +615,8 @@ export class ConnectionManager {
     return seconds * 1000;
   }
 
-  /** Finds the stored connection, resolving a missing provider config key through the id index. */
-  async #locate(connectionId: string, providerConfigKey: string | undefined) {
-    const id = assertId(connectionId, 'connectionId');
-    if (providerConfigKey !== undefined) {
-      const key = connectionKey(assertId(providerConfigKey, 'providerConfigKey'), id);
-      const loaded = await this.#connections.read(key);
-      if (!loaded) throw new UnknownConnectionError(id, providerConfigKey);
-      return { key, loaded };
-    }
-    const found: Array<{ key: string; loaded: Versioned<ConnectionRecord> }> = [];
-    for (const candidate of await this.#indexedKeys(id)) {
-      const key = connectionKey(candidate, id);
-      const loaded = await this.#connections.read(key);
-      if (loaded) found.push({ key, loaded });
-    }
-    if (found.length > 1)
-      throw new AmbiguousConnectionError(
-        id,
-        found.map((f) => f.loaded.value.provider_config_key),
-      );
-    const [only] = found;
-    if (!only) throw new UnknownConnectionError(id);
-    return only;
-  }
-
-  async #indexedKeys(connectionId: string): Promise<string[]> {
-    return (await this.#records.read<string[]>(connectionIdIndexKey(connectionId)))?.value ?? [];
-  }
-
-  /** The index may list an integration whose record is gone (it is written first); readers skip those. */
-  async #addToIndex(connectionId: string, providerConfigKey: string): Promise<void> {
-    await this.#records.update<string[]>(connectionIdIndexKey(connectionId), (keys = []) =>
-      keys.includes(providerConfigKey) ? undefined : [...keys, providerConfigKey],
-    );
-  }
-
-  async #nextId(): Promise<number> {
-    const written = await this.#records.update<number>(CONNECTION_SEQUENCE_KEY, (last = 0) => last + 1);
-    return (written as Versioned<number>).value;
-  }
-
   async #modify(ref: ConnectionRef, change: (record: ConnectionRecord) => ConnectionRecord): Promise<void> {
-    const { key, loaded } = await this.#locate(...refParts(ref));
+    const { key, loaded } = await this.#directory.locate(...refParts(ref));
     const updatedAt = new Date(this.#clock()).toISOString();
     const written = await this.#connections.update(key, (record) =>
       record ? { ...change(record), updated_at: updatedAt } : undefined,
