@@ -17,7 +17,7 @@ export interface BillCredentials {
 
 /** Bill sessions end after 35 minutes without use (Bill's "API sessions" page). */
 const SESSION_LIFETIME_MS = 35 * 60_000;
-const DEFAULT_LOGIN_URL = 'https://gateway.bill.com/connect/v3/login';
+const DEFAULT_LOGIN_URL = 'https://gateway.prod.bill.com/connect/v3/login';
 
 /**
  * Bill.com: log in with a JSON POST of username, password, organization id and developer key;
