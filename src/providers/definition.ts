@@ -35,6 +35,11 @@ export interface TwoStepDefinition {
   refreshTokenPath?: string;
   /** `expireIn`: the path holds seconds from now; `expireAt`: an instant (ISO string or epoch seconds). */
   expiry?: { strategy: 'expireIn' | 'expireAt'; path: string };
+  /**
+   * A JWT to sign before the request and offer as `${token}` (RFC 7523 JWT-bearer grants: Google
+   * service accounts, Salesforce and ServiceNow JWT flows). Signed with the submitted `privateKey`.
+   */
+  assertion?: JwtTemplate;
 }
 
 export interface TokenResponsePaths {

@@ -66,9 +66,13 @@ function resolveAlias(catalog: Record<string, unknown>, name: string, seen: stri
 function convert(entry: Entry): ProviderDefinition {
   const mode = entry.auth_mode;
   if (!isAuthMode(mode)) throw new Error(`auth mode ${String(mode)} is not supported`);
-  // Sign a JWT, then trade it for an access token (RFC 7523 §2.1): not implemented yet.
-  if (JSON.stringify(entry.token_params ?? {}).includes('${token}'))
-    throw new Error('a JWT-bearer token exchange is not supported');
+  // Sign a JWT, then trade it for an access token (RFC 7523 §2.1): TWO_STEP's assertion.
+  if (
+    JSON.stringify(entry.token_params ?? {}).includes('${token}') &&
+    !(mode === 'TWO_STEP' && isObject(entry.token))
+  ) {
+    throw new Error('a JWT-bearer token exchange outside TWO_STEP is not supported');
+  }
   const definition: ProviderDefinition = { authMode: mode };
   const tokenUrl = entry.token_url;
   if (typeof tokenUrl === 'string') definition.tokenUrl = tokenUrl;
@@ -107,8 +111,10 @@ function convert(entry: Entry): ProviderDefinition {
   }
   setString(definition, 'alternateAccessTokenResponsePath', entry.alternate_access_token_response_path);
   if (entry.expires_in_unit === 'milliseconds') definition.tokenExpiresInMs = true;
-  if (typeof entry.token_expires_in_ms === 'number')
+  // 0 means "not known" in Nango's file, not "expires at once".
+  if (typeof entry.token_expires_in_ms === 'number' && entry.token_expires_in_ms > 0) {
     definition.defaultTokenLifetimeSeconds = entry.token_expires_in_ms / 1000;
+  }
   if (typeof entry.token_expiration_buffer === 'number')
     definition.tokenExpirationBufferSeconds = entry.token_expiration_buffer;
   if (Array.isArray(entry.token_response_metadata))
@@ -215,6 +221,7 @@ function twoStepOf(entry: Entry): TwoStepDefinition {
       path: response.token_expiration,
     };
   }
+  if (isObject(entry.token)) definition.assertion = jwtTemplateOf(entry);
   if (typeof entry.refresh_url === 'string') {
     definition.refreshRequest = {
       method: 'POST',

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidCredentialsError, ProviderError, UnknownIntegrationError } from '../errors.js';
 import { providerFailure, providerRequest } from '../oauth/http.js';
-import type { TwoStepDefinition, TwoStepRequest } from '../providers/definition.js';
+import type { JwtTemplate, TwoStepDefinition, TwoStepRequest } from '../providers/definition.js';
+import { signJwt } from '../signing/jwt.js';
 import { interpolate, interpolateJson, lookup } from '../providers/template.js';
 import type { JsonObject } from '../types.js';
 import { type AuthStrategy, mintedUntilExpiry, type StrategyContext } from './strategy.js';
@@ -47,19 +48,18 @@ export const twoStep = {
     const refreshToken = definition.refreshTokenPath ? lookup(credentials.raw, definition.refreshTokenPath) : undefined;
     const useRefresh = typeof refreshToken === 'string' && definition.refreshRequest !== undefined;
     const request = useRefresh ? (definition.refreshRequest as TwoStepRequest) : definition.tokenRequest;
-    const json = await exchange(
-      request,
-      {
-        credentials: credentials.inputs,
-        connectionConfig: context.connectionConfig,
-        refreshToken,
-        // Nango's spellings for the same values.
-        refresh_token: refreshToken,
-        clientId: context.integration?.clientId,
-        random: randomUUID(),
-      },
-      context,
-    );
+    const values: Record<string, unknown> = {
+      credentials: credentials.inputs,
+      connectionConfig: context.connectionConfig,
+      refreshToken,
+      // Nango's spellings for the same values.
+      refresh_token: refreshToken,
+      clientId: context.integration?.clientId,
+      random: randomUUID(),
+    };
+    if (definition.assertion)
+      values.token = await signAssertion(definition.assertion, credentials.inputs, values, context.now);
+    const json = await exchange(request, values, context);
     const token = lookup(json, definition.tokenPath);
     if (typeof token !== 'string' || token === '') {
       throw new ProviderError({
@@ -83,6 +83,31 @@ export const twoStep = {
   present: ({ inputs: _inputs, ...shown }) => shown,
   accessToken: (credentials) => credentials.token,
 } satisfies AuthStrategy<TwoStepCredentials>;
+
+/** The JWT of a JWT-bearer grant, signed with the submitted private key. */
+async function signAssertion(
+  template: JwtTemplate,
+  inputs: Record<string, string>,
+  values: Record<string, unknown>,
+  now: number,
+): Promise<string> {
+  const privateKey = inputs.privateKey;
+  if (!privateKey)
+    throw new InvalidCredentialsError(
+      'credentials.privateKey is required to sign the assertion',
+      'credentials.privateKey',
+    );
+  const signed = await signJwt({
+    // JSON key files carry the PEM with escaped newlines.
+    key: privateKey.replace(/\\n/g, '\n'),
+    ...(template.algorithm ? { algorithm: template.algorithm } : {}),
+    header: interpolateJson(template.header ?? {}, values) as Record<string, string>,
+    payload: interpolateJson(template.payload, values) as Record<string, unknown>,
+    lifetimeSeconds: template.lifetimeSeconds,
+    now,
+  });
+  return signed.token;
+}
 
 async function exchange(
   request: TwoStepRequest,
