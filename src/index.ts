@@ -8,7 +8,7 @@ export type {
   CreateConnectionInput,
   GetConnectionOptions,
   ListConnectionsFilter,
-} from './manager.js';
+} from './manager-options.js';
 
 export {
   AccessTokenExpiredError,

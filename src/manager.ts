@@ -47,15 +47,6 @@ import {
   refParts,
 } from './manager-options.js';
 
-export type {
-  AuthorizeInput,
-  ConnectionManagerOptions,
-  ConnectionRef,
-  CreateConnectionInput,
-  GetConnectionOptions,
-  ListConnectionsFilter,
-} from './manager-options.js';
-
 /** The plain-text warning is said once per process, not once per manager. */
 let warnedPlaintext = false;
 
