@@ -150,6 +150,13 @@ export class ConnectionManager {
    * Creates the connection, or replaces the credentials (and whichever of config, metadata, tags
    * and end user are given) of an existing one, keeping its id and creation time. Replacing
    * credentials clears any refresh failure, back-off or exhaustion.
+   *
+   * @example
+   * ```ts
+   * // The user reconnected: new tokens, same connection.
+   * await manager.upsert({ connectionId: 'user-42', providerConfigKey: 'github-prod',
+   *   credentials: { type: 'OAUTH2', access_token, refresh_token, expires_in: 28800 } });
+   * ```
    */
   async upsert(input: CreateConnectionInput): Promise<ConnectionFull> {
     const draft = this.#draft(input);
@@ -348,19 +355,40 @@ export class ConnectionManager {
    * unexpired), exchanges the code, and stores the connection (replacing an existing one's
    * credentials). Throws {@link InvalidStateError} for a forged, replayed or stale state and
    * {@link AuthorizationError} when the user denied access or the exchange failed; nothing is stored then.
+   *
+   * @example
+   * ```ts
+   * // In your callback route:
+   * const connection = await manager.handleCallback(new URL(request.url).searchParams);
+   * ```
    */
   async handleCallback(query: URLSearchParams | Record<string, string>): Promise<ConnectionFull> {
     return (await this.completeCallback(query)).connection;
   }
 
-  /** {@link handleCallback}, also returning the `appState` given to `authorize`. */
+  /**
+   * {@link handleCallback}, also returning the `appState` given to `authorize`.
+   *
+   * @example
+   * ```ts
+   * const { connection, appState } = await manager.completeCallback(query);
+   * redirect(String(appState?.returnTo ?? '/'));
+   * ```
+   */
   async completeCallback(
     query: URLSearchParams | Record<string, string>,
   ): Promise<{ connection: ConnectionFull; appState: JsonObject | undefined }> {
     return completeCallback(this.#connector, query);
   }
 
-  /** Connections without credentials, never refreshed (Nango's list shape). */
+  /**
+   * Connections without credentials, never refreshed (Nango's list shape).
+   *
+   * @example
+   * ```ts
+   * const { connections } = await manager.list({ providerConfigKey: 'hubspot-prod', tags: { plan: 'pro' } });
+   * ```
+   */
   async list(filter: ListConnectionsFilter = {}): Promise<{ connections: ConnectionListItem[] }> {
     if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) {
       throw new InvalidRequestError('filter must be an object', 'filter');
@@ -387,7 +415,14 @@ export class ConnectionManager {
     return { connections };
   }
 
-  /** Deletes the connection. Throws {@link UnknownConnectionError} if there is none. */
+  /**
+   * Deletes the connection. Throws {@link UnknownConnectionError} if there is none.
+   *
+   * @example
+   * ```ts
+   * await manager.delete({ connectionId: 'user-42', providerConfigKey: 'github-prod' });
+   * ```
+   */
   async delete(ref: ConnectionRef): Promise<void> {
     const { key, loaded } = await this.#directory.locate(...refParts(ref));
     let current: Versioned<ConnectionRecord> | undefined = loaded;
@@ -399,13 +434,27 @@ export class ConnectionManager {
     this.#fetchedWrittenAt.delete(key);
   }
 
-  /** Replaces the connection's metadata. */
+  /**
+   * Replaces the connection's metadata.
+   *
+   * @example
+   * ```ts
+   * await manager.setMetadata('user-42', { workspace: 'acme', syncFrom: '2026-01-01' });
+   * ```
+   */
   async setMetadata(ref: ConnectionRef, metadata: JsonObject): Promise<void> {
     const value = assertJsonObject(metadata, 'metadata');
     await this.#modify(ref, (record) => ({ ...record, metadata: value }));
   }
 
-  /** Merges `metadata` into the connection's metadata (top-level keys). */
+  /**
+   * Merges `metadata` into the connection's metadata (top-level keys).
+   *
+   * @example
+   * ```ts
+   * await manager.updateMetadata('user-42', { lastSyncedAt: new Date().toISOString() });
+   * ```
+   */
   async updateMetadata(ref: ConnectionRef, metadata: JsonObject): Promise<void> {
     const value = assertJsonObject(metadata, 'metadata');
     await this.#modify(ref, (record) => ({
@@ -414,13 +463,27 @@ export class ConnectionManager {
     }));
   }
 
-  /** Replaces the connection's tags (validated and lower-cased as Nango does). */
+  /**
+   * Replaces the connection's tags (validated and lower-cased as Nango does).
+   *
+   * @example
+   * ```ts
+   * await manager.setTags('user-42', { plan: 'pro', region: 'eu' });
+   * ```
+   */
   async setTags(ref: ConnectionRef, tags: Record<string, string>): Promise<void> {
     const value = normalizeTags(tags);
     await this.#modify(ref, (record) => ({ ...record, tags: value }));
   }
 
-  /** Merges `config` into the connection's `connection_config` (top-level keys). */
+  /**
+   * Merges `config` into the connection's `connection_config` (top-level keys).
+   *
+   * @example
+   * ```ts
+   * await manager.updateConnectionConfig('user-42', { subdomain: 'acme' });
+   * ```
+   */
   async updateConnectionConfig(ref: ConnectionRef, config: JsonObject): Promise<void> {
     const value = assertJsonObject(config, 'connectionConfig');
     await this.#modify(ref, (record) => ({
@@ -460,7 +523,14 @@ export class ConnectionManager {
     return { rewritten, unchanged };
   }
 
-  /** Waits for background writes, then closes the store. */
+  /**
+   * Waits for background writes, then closes the store.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => manager.close());
+   * ```
+   */
   async close(): Promise<void> {
     await Promise.allSettled([...this.#pendingWrites]);
     await this.#store.close();
