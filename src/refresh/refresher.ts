@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ConnectionRecord, subjectOf } from '../connection-record.js';
 import {
+  ConcurrentModificationError,
   ProviderError,
   RefreshBackoffError,
   RefreshExhaustedError,
@@ -136,7 +137,8 @@ export class Refresher {
     const { records, logger } = this.#options;
     const refreshedFrom = base.value.credentials;
     let current = base;
-    for (;;) {
+    // Each lost race is another writer's update landing first; give up only if that never stops.
+    for (let attempt = 0; attempt < 20; attempt++) {
       const next: ConnectionRecord = {
         ...current.value,
         credentials,
@@ -158,6 +160,9 @@ export class Refresher {
       }
       current = latest;
     }
+    throw new ConcurrentModificationError(
+      `Could not store refreshed credentials for connection "${base.value.connection_id}"`,
+    );
   }
 
   /** Records the failure on the connection (never touching its credentials) and returns what to throw. */

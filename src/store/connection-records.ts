@@ -1,8 +1,10 @@
 import type { ConnectionRecord } from '../connection-record.js';
-import { EncryptionRequiredError } from '../errors.js';
+import { ConcurrentModificationError, EncryptionRequiredError } from '../errors.js';
 import { CONNECTION_PREFIX } from './keys.js';
 import { RecordCipher } from './record-cipher.js';
 import type { Versioned, VersionedStore } from './versioned-store.js';
+
+const MAX_UPDATE_ATTEMPTS = 20;
 
 /** The secret part of a record: sealed together when an encryption key is configured. */
 type Secrets = Pick<ConnectionRecord, 'credentials' | 'connection_config'>;
@@ -52,13 +54,14 @@ export class ConnectionRecords {
     key: string,
     change: (record: ConnectionRecord | undefined) => ConnectionRecord | undefined,
   ): Promise<Versioned<ConnectionRecord> | undefined> {
-    for (;;) {
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
       const current = await this.read(key);
       const next = change(current?.value);
       if (next === undefined) return current;
       const written = current ? await this.replace(key, current, next) : await this.insert(key, next);
       if (written) return written;
     }
+    throw new ConcurrentModificationError(`Gave up updating ${key} after ${MAX_UPDATE_ATTEMPTS} conflicting writes`);
   }
 
   /** Every record as stored, secrets still sealed: enough for listing. */
