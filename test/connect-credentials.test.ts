@@ -1,15 +1,12 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { AuthorizationError, ConnectionManager, type IntegrationConfig } from '../src/index.js';
-import { captureLogs } from './support/logs.js';
+import { describe, expect, it } from 'vitest';
+import { AuthorizationError } from '../src/index.js';
+import { testScope } from './support/scope.js';
 import { startOAuth1Api } from './support/oauth1-verifier.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
+const { defer, managerWith } = testScope();
 
 /** An API whose verification endpoint accepts only the given credentials. */
 async function startApi(accepts: (headers: IncomingMessage['headers'], path: string) => boolean) {
@@ -21,18 +18,8 @@ async function startApi(accepts: (headers: IncomingMessage['headers'], path: str
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  defer(() => new Promise<void>((resolve) => server.close(() => resolve())));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-function managerWith(integrations: Record<string, IntegrationConfig>) {
-  const manager = new ConnectionManager({
-    integrations,
-    http: { allowInsecureLoopback: true },
-    logger: captureLogs().logger,
-  });
-  cleanups.push(() => manager.close());
-  return manager;
 }
 
 describe('connect: submitted credentials are checked before they are stored', () => {
@@ -93,7 +80,7 @@ describe('connect: submitted credentials are checked before they are stored', ()
       signatureMethod: 'HMAC-SHA256',
       realm: '777',
     });
-    cleanups.push(() => netsuite.close());
+    defer(() => netsuite.close());
     const emarsys = await startApi((headers) => String(headers['x-wsse']).includes('Username="acme001"'));
     const manager = managerWith({
       ns: {

@@ -2,9 +2,9 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jwtVerify } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionManager, type IntegrationConfig, InvalidRequestError } from '../src/index.js';
-import { captureLogs } from './support/logs.js';
+import { describe, expect, it } from 'vitest';
+import { InvalidRequestError } from '../src/index.js';
+import { testScope } from './support/scope.js';
 import { startOAuth1Api } from './support/oauth1-verifier.js';
 import { startTokenServer } from './support/token-server.js';
 
@@ -36,29 +36,16 @@ async function startApi(accept: (request: Seen) => boolean | Promise<boolean>) {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  defer(() => new Promise<void>((resolve) => server.close(() => resolve())));
   return { url, seen };
 }
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-
-function managerWith(integrations: Record<string, IntegrationConfig>) {
-  const manager = new ConnectionManager({
-    integrations,
-    http: { allowInsecureLoopback: true },
-    logger: captureLogs().logger,
-  });
-  cleanups.push(() => manager.close());
-  return manager;
-}
+const { defer, managerWith } = testScope();
 
 describe('manager.fetch', () => {
   it('sends a Bearer token, and on a 401 forces one refresh and retries once', async () => {
     const tokens = await startTokenServer('client_secret_post');
-    cleanups.push(() => tokens.close());
+    defer(() => tokens.close());
     tokens.reply(() => ({ json: { access_token: 'fresh-token', token_type: 'Bearer', expires_in: 3600 } }));
     const api = await startApi((r) => r.headers.authorization === 'Bearer fresh-token');
     const manager = managerWith({
@@ -89,7 +76,7 @@ describe('manager.fetch', () => {
 
   it('returns a second 401 as it is: one refresh, one retry, no loop', async () => {
     const tokens = await startTokenServer('client_secret_post');
-    cleanups.push(() => tokens.close());
+    defer(() => tokens.close());
     const api = await startApi(() => false);
     const manager = managerWith({
       crm: {
@@ -182,7 +169,7 @@ describe('manager.fetch', () => {
       tokenSecret: 'ts',
       signatureMethod: 'HMAC-SHA1',
     });
-    cleanups.push(() => api.close());
+    defer(() => api.close());
     const manager = managerWith({
       x: {
         provider: 'x',
@@ -250,7 +237,7 @@ describe('manager.fetch', () => {
       signatureMethod: 'HMAC-SHA256',
       realm: '1234_SB1',
     });
-    cleanups.push(() => api.close());
+    defer(() => api.close());
     const manager = managerWith({
       ns: {
         provider: 'netsuite-tba',
