@@ -18,6 +18,7 @@ export type LatchkeyErrorCode =
   | 'refresh_lock_timeout'
   | 'provider_error'
   | 'missing_template_value'
+  | 'invalid_template'
   | 'insecure_request'
   | 'unknown_encryption_key'
   | 'decryption_failed'
@@ -216,6 +217,14 @@ export class MissingTemplateValueError extends LatchkeyError {
     super(`Template needs \${${path}}, which this connection does not have`);
     this.path = path;
   }
+}
+
+/**
+ * A provider definition's template cannot be read: an unknown function, a wrong number of
+ * arguments, an unclosed `${`. The message quotes the definition's template, never a value.
+ */
+export class InvalidTemplateError extends LatchkeyError {
+  static override readonly code = 'invalid_template' as const;
 }
 
 /** A plain-HTTP URL was about to be called without the loopback-only test switch. */

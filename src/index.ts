@@ -24,6 +24,7 @@ export {
   InvalidRequestError,
   LatchkeyError,
   MissingTemplateValueError,
+  InvalidTemplateError,
   ProviderError,
   RefreshBackoffError,
   RefreshExhaustedError,

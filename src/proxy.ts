@@ -1,7 +1,7 @@
 import { InvalidRequestError } from './errors.js';
 import { checkedUrl, type HttpSettings } from './oauth/http.js';
 import type { ProxyDefinition } from './providers/definition.js';
-import { interpolate } from './providers/template.js';
+import { interpolate, templateMoment, type TemplateRequest } from './providers/template.js';
 import type { Credentials } from './strategies/registry.js';
 import type { AuthStrategy, StrategyContext } from './strategies/strategy.js';
 
@@ -46,11 +46,14 @@ export function buildProxyRequest(
     clientId: context.integration?.clientId,
     clientSecret: context.integration?.clientSecret,
   };
-  const base = checkedUrl(interpolate(proxy.baseUrl, values, { encode: false }), http);
+  // Every template of this request sees the same instant and random id, so a signature matches
+  // the date and request-id headers sent beside it.
+  const moment = templateMoment(context.now);
+  const base = checkedUrl(interpolate(proxy.baseUrl, values, { encode: false, moment }), http);
   const url = new URL(`${base.href.replace(/\/$/, '')}/${path.replace(/^\//, '')}`);
   if (url.origin !== base.origin) throw new InvalidRequestError('path must stay on the provider’s API host', 'path');
   for (const [name, template] of Object.entries(proxy.query ?? {}))
-    url.searchParams.set(name, interpolate(template, values, { encode: false }));
+    url.searchParams.set(name, interpolate(template, values, { encode: false, moment }));
 
   const method = (init.method ?? 'GET').toUpperCase();
   const headers = new Headers(init.headers);
@@ -67,14 +70,35 @@ export function buildProxyRequest(
   } else if (!providerInjects && values.accessToken) {
     headers.set('Authorization', `Bearer ${values.accessToken}`);
   }
-  for (const [name, template] of Object.entries(proxy.headers ?? {}))
-    headers.set(name, interpolate(template, values, { encode: false }));
   if (init.body instanceof URLSearchParams && !headers.has('content-type')) {
     headers.set('content-type', 'application/x-www-form-urlencoded');
   }
+  const request = templateRequest(method, url, path, init.body, headers.get('content-type') ?? '');
+  for (const [name, template] of Object.entries(proxy.headers ?? {}))
+    headers.set(name, interpolate(template, values, { encode: false, moment, request }));
   // A redirect to another host must not carry provider-specific credential headers along.
   return {
     url: url.href,
     init: { ...init, method, headers, body: init.body ?? null, redirect: init.redirect ?? 'manual' },
   };
+}
+
+/** What signing templates (`${method}`, `${params}`, `awsSigV4(…)`) see of the outgoing request. */
+function templateRequest(
+  method: string,
+  url: URL,
+  endpoint: string,
+  body: ProxyInit['body'],
+  contentType: string,
+): TemplateRequest {
+  const text =
+    body === undefined || body === null
+      ? ''
+      : typeof body === 'string'
+        ? body
+        : body instanceof URLSearchParams
+          ? body.toString()
+          : Buffer.from(body).toString('utf8');
+  const formBody = body instanceof URLSearchParams || contentType.startsWith('application/x-www-form-urlencoded');
+  return { method, url, endpoint, body: text, contentType, formBody };
 }

@@ -121,6 +121,15 @@ async function clientAuthentication(endpoint: TokenEndpoint, tokenUrl: string): 
       return client.ClientSecretBasic(endpoint.clientSecret);
     case 'client_secret_post':
       return client.ClientSecretPost(endpoint.clientSecret);
+    case 'username_password': {
+      const { clientId, clientSecret } = endpoint;
+      // openid-client's documented extension point for client authentication it does not ship.
+      return (_server, _client, body) => {
+        body.delete('client_id');
+        body.set('username', clientId);
+        body.set('password', clientSecret);
+      };
+    }
     case 'private_key_jwt': {
       // RFC 7523 assertion: iss = sub = client id, aud = the token URL (openid-client's default
       // audience is the issuer), a 5-minute life, a jti; kid is the key's RFC 7638 thumbprint.

@@ -51,7 +51,10 @@ export function shapeTokenResponse(status: number, body: JsonObject, shape: Toke
   const paths = shape.tokenResponse ?? {};
   const source = pickTokenSource(body, shape.alternateAccessTokenResponsePath);
   const shaped: JsonObject = { ...source };
-  const accessToken = paths.accessToken ? lookup(body, paths.accessToken) : source.access_token;
+  // Without a configured path, Nango also takes a top-level `jwt` (ZoomInfo) or `data.token`.
+  const accessToken = paths.accessToken
+    ? lookup(body, paths.accessToken)
+    : (source.access_token ?? stringAt(body, 'jwt') ?? stringAt(body, 'data.token'));
   if (accessToken !== undefined) shaped.access_token = accessToken;
   const refreshToken = paths.refreshToken ? lookup(body, paths.refreshToken) : source.refresh_token;
   if (refreshToken !== undefined) shaped.refresh_token = refreshToken;
@@ -74,6 +77,11 @@ export function shapeTokenResponse(status: number, body: JsonObject, shape: Toke
   if (Array.isArray(shaped.scope)) shaped.scope = shaped.scope.join(' ');
   else if (shaped.scope !== undefined && typeof shaped.scope !== 'string') delete shaped.scope;
   return { status: 200, body: shaped };
+}
+
+function stringAt(body: JsonObject, path: string): string | undefined {
+  const value = lookup(body, path);
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
 function pickTokenSource(body: JsonObject, alternatePath: string | undefined): JsonObject {

@@ -2,8 +2,12 @@ import type { AuthMode } from '../strategies/registry.js';
 import type { OAuth1SignatureMethod } from '../signing/oauth1.js';
 import type { JwtAlgorithm } from '../signing/jwt.js';
 
-/** How a token endpoint wants the client authenticated. */
-export type TokenRequestAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+/**
+ * How a token endpoint wants the client authenticated. `username_password` sends the client id
+ * and secret as `username` and `password` body fields (ZoomInfo's `/authenticate`; Nango's `custom`).
+ */
+export type TokenRequestAuthMethod =
+  'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'username_password';
 
 /** How a JWT-mode provider wants its bearer JWT built. Values may use `${credentials.x}` and `${connectionConfig.x}`. */
 export interface JwtTemplate {
@@ -20,7 +24,8 @@ export interface JwtTemplate {
 export interface TwoStepRequest {
   method?: 'POST' | 'GET';
   url: string;
-  bodyFormat?: 'json' | 'form';
+  /** `xml` builds the document from the JSON template, `$name` keys becoming attributes. */
+  bodyFormat?: 'json' | 'form' | 'xml';
   body?: Record<string, unknown>;
   headers?: Record<string, string>;
 }
@@ -30,7 +35,7 @@ export interface TwoStepDefinition {
   tokenRequest: TwoStepRequest;
   /** Used instead of `tokenRequest` when a refresh token is stored. */
   refreshRequest?: TwoStepRequest;
-  /** Dotted paths into the JSON response. */
+  /** Dotted paths into the response (JSON, or XML read as JSON); an empty token path means the whole body is the token. */
   tokenPath: string;
   refreshTokenPath?: string;
   /** `expireIn`: the path holds seconds from now; `expireAt`: an instant (ISO string or epoch seconds). */

@@ -1,4 +1,5 @@
 import { isAuthMode, type AuthMode } from '../strategies/registry.js';
+import { assertValidTemplate } from './template.js';
 import type {
   ConnectionConfigField,
   JwtTemplate,
@@ -16,13 +17,6 @@ export interface NangoImport {
 }
 
 type Entry = Record<string, unknown>;
-
-/**
- * Template expressions Latchkey can fill: plain (dotted) names — a name without a value fails at
- * use, naming it — and `base64(...)`. Other functions (date formats, hashes, AWS signing) make
- * the entry unusable.
- */
-const KNOWN_EXPRESSION = /^([A-Za-z_][\w.-]*|base64\(.*\))$/;
 
 /**
  * Reads Nango's provider catalog — the object `getProviders()` of the `@nangohq/providers`
@@ -158,6 +152,7 @@ function convert(entry: Entry): ProviderDefinition {
 function authMethodOf(value: unknown): TokenRequestAuthMethod {
   if (value === 'basic') return 'client_secret_basic';
   if (value === 'private_key_jwt') return 'private_key_jwt';
+  if (value === 'custom') return 'username_password';
   throw new Error(`token request auth method ${String(value)} is not supported`);
 }
 
@@ -199,7 +194,7 @@ function jwtTemplateOf(entry: Entry): JwtTemplate {
 function twoStepOf(entry: Entry): TwoStepDefinition {
   if (typeof entry.token_url !== 'string') throw new Error('TWO_STEP entry without a token_url');
   const format = entry.body_format ?? 'json';
-  if (format !== 'json' && format !== 'form')
+  if (format !== 'json' && format !== 'form' && format !== 'xml')
     throw new Error(`TWO_STEP body format ${String(format)} is not supported`);
   const method = entry.token_request_method === 'GET' ? 'GET' : 'POST';
   const response = isObject(entry.token_response) ? entry.token_response : {};
@@ -236,16 +231,19 @@ function twoStepOf(entry: Entry): TwoStepDefinition {
   return definition;
 }
 
+// OAUTH2_CC may lack one (certn-partner): its connections can still be imported with a token,
+// and an integration can supply `definition.tokenUrl`; minting without one fails, naming it.
 function requireWhatTheModeNeeds(mode: AuthMode, definition: ProviderDefinition): void {
-  const needsTokenUrl: AuthMode[] = ['OAUTH2', 'OAUTH2_CC', 'BILL'];
+  const needsTokenUrl: AuthMode[] = ['OAUTH2', 'BILL'];
   if (needsTokenUrl.includes(mode) && !definition.tokenUrl) throw new Error(`${mode} entry without a token_url`);
 }
 
-function assertKnownTemplates(definition: ProviderDefinition): void {
-  const text = JSON.stringify(definition);
-  for (const match of text.matchAll(/\$\{((?:[^{}]|\$\{[^{}]*\})*)\}/g)) {
-    const expression = match[1] as string;
-    if (!KNOWN_EXPRESSION.test(expression)) throw new Error(`template \${${expression}} is not supported`);
+/** Every template in the entry must parse: known functions, right argument counts. */
+function assertKnownTemplates(value: unknown): void {
+  if (typeof value === 'string') {
+    if (value.includes('${') || value.includes('{{$')) assertValidTemplate(value);
+  } else if (value !== null && typeof value === 'object') {
+    for (const item of Object.values(value)) assertKnownTemplates(item);
   }
 }
 

@@ -1,26 +1,55 @@
-import { MissingTemplateValueError } from '../errors.js';
+import { randomUUID } from 'node:crypto';
+import { InvalidTemplateError, MissingTemplateValueError } from '../errors.js';
+import { formatUtc, offsetMs } from './date-format.js';
+import { TEMPLATE_FUNCTIONS, type TemplateMoment, type TemplateRequest } from './template-functions.js';
 
-const PLACEHOLDER = /\$\{([A-Za-z_][\w.]*)\}/g;
-const WHOLE_PLACEHOLDER = /^\$\{([A-Za-z_][\w.]*)\}$/;
-const BASE64_CALL = /\$\{base64\(([^()]*)\)\}/g;
+export type { TemplateMoment, TemplateRequest } from './template-functions.js';
 
 /**
- * Fills `${connectionConfig.x}`-style placeholders from `values`. A missing or empty value is an
- * error naming it, never a URL with a hole in it. In URLs (`encode`), values are URI-encoded.
- *
- * Two forms from Nango's provider files are understood too: `a || b` (the first alternative whose
- * values are all present, e.g. a tenant URL falling back to the global one) and
- * `${base64(...)}` (e.g. a Basic header built from two credentials).
+ * A parsed template. Values are substituted into the tree, never into the text, so a value that
+ * happens to contain `${`, `,` or `)` cannot change what the template does.
  */
-export function interpolate(
-  template: string,
-  values: Record<string, unknown>,
-  options: { encode?: boolean } = {},
-): string {
+type TemplateNode =
+  | { kind: 'text'; text: string }
+  | { kind: 'value'; path: string }
+  | { kind: 'now'; offsetMs: number; format: string | undefined }
+  | { kind: 'random' }
+  | { kind: 'guid' }
+  | { kind: 'call'; name: string; args: TemplateNode[][] };
+
+export interface TemplateOptions {
+  /** URI-encode substituted values (URLs). Default true for `interpolate`. */
+  encode?: boolean;
+  /** The instant and random id shared by every template of one request; fresh when omitted. */
+  moment?: TemplateMoment;
+  /** The API request being signed, for `${method}`, `${host}`, `${path}`, `${params}`… */
+  request?: TemplateRequest;
+}
+
+/** A fresh instant and random id for one request's templates. */
+export function templateMoment(now = Date.now()): TemplateMoment {
+  return { now, random: randomUUID() };
+}
+
+/**
+ * Fills a template from Nango's provider-file language:
+ * - `${connectionConfig.x}`, `${credentials.x}`, `${accessToken}`… — a missing or empty value is
+ *   an error naming it, never a URL with a hole in it; in URLs (`encode`), values are URI-encoded;
+ * - `a || b` — the first alternative whose values are all present (a tenant URL, else the global one);
+ * - `${now}` (ISO 8601), `${now:FORMAT}`, `${now+7:days:FORMAT}` — Day.js tokens, in UTC;
+ * - `${random}` — a UUID, the same for every template of one request; `{{$guid}}` — a fresh UUID;
+ * - `${base64(…)}`, `${sha256Hex(…)}`, `${sha256Base64(…)}`, `${hmacSha1Hex(message, key)}`,
+ *   `${ed25519Sign(message, key)}`, `${awsSigV4(keyId, secret, region, service)}` — nestable;
+ * - in API requests, `${method}`, `${host}`, `${path}`, `${params}` (canonical parameters),
+ *   `${urlCanonicalParams}`, `${bodyCanonicalParams}` (the raw body), `${contentType}`, `${endpoint}`.
+ */
+export function interpolate(template: string, values: Record<string, unknown>, options: TemplateOptions = {}): string {
   const alternatives = template.split(' || ');
+  const moment = options.moment ?? templateMoment();
   for (const [index, alternative] of alternatives.entries()) {
     try {
-      return fill(alternative.trim(), values, options.encode ?? true);
+      const nodes = parseTemplate(alternative.trim());
+      return evaluate(nodes, values, options.encode ?? true, moment, options.request);
     } catch (error) {
       if (!(error instanceof MissingTemplateValueError) || index === alternatives.length - 1) throw error;
     }
@@ -28,37 +57,33 @@ export function interpolate(
   return template;
 }
 
-function fill(template: string, values: Record<string, unknown>, encode: boolean): string {
-  const filled = template.replace(PLACEHOLDER, (_, path: string) => {
-    const value = lookup(values, path);
-    if ((typeof value !== 'string' || value === '') && typeof value !== 'number') {
-      throw new MissingTemplateValueError(path);
-    }
-    return encode ? encodeURIComponent(String(value)) : String(value);
-  });
-  return filled.replace(BASE64_CALL, (_, inner: string) => Buffer.from(inner).toString('base64'));
-}
-
 /**
- * Fills placeholders throughout a JSON template (objects, arrays, strings). A string that is a
- * single placeholder takes the value itself, so numbers stay numbers.
+ * Fills templates throughout a JSON value (objects, arrays, strings). A string that is a single
+ * placeholder takes the value itself, so numbers stay numbers.
  */
-export function interpolateJson(template: unknown, values: Record<string, unknown>): unknown {
-  if (typeof template === 'string') {
-    const whole = WHOLE_PLACEHOLDER.exec(template);
-    if (whole) {
-      const value = lookup(values, whole[1] as string);
-      if (value === undefined || value === null || value === '')
-        throw new MissingTemplateValueError(whole[1] as string);
-      return value;
+export function interpolateJson(
+  template: unknown,
+  values: Record<string, unknown>,
+  options: Omit<TemplateOptions, 'encode'> = {},
+): unknown {
+  const moment = options.moment ?? templateMoment();
+  const fill = (node: unknown): unknown => {
+    if (typeof node === 'string') {
+      const nodes = parseTemplate(node);
+      const only = nodes.length === 1 ? nodes[0] : undefined;
+      if (only?.kind === 'value') {
+        const value = lookupValue(values, only.path, options.request);
+        if (value === undefined || value === null || value === '') throw new MissingTemplateValueError(only.path);
+        return value;
+      }
+      return interpolate(node, values, { ...options, moment, encode: false });
     }
-    return interpolate(template, values, { encode: false });
-  }
-  if (Array.isArray(template)) return template.map((item) => interpolateJson(item, values));
-  if (template !== null && typeof template === 'object') {
-    return Object.fromEntries(Object.entries(template).map(([key, value]) => [key, interpolateJson(value, values)]));
-  }
-  return template;
+    if (Array.isArray(node)) return node.map(fill);
+    if (node !== null && typeof node === 'object')
+      return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, fill(value)]));
+    return node;
+  };
+  return fill(template);
 }
 
 /** Reads a dotted path (`data.token`) out of a JSON value. */
@@ -69,4 +94,232 @@ export function lookup(value: unknown, path: string): unknown {
     current = (current as Record<string, unknown>)[part];
   }
   return current;
+}
+
+/** Checks that a template can be read (known functions, right argument counts); throws `InvalidTemplateError`. */
+export function assertValidTemplate(template: string): void {
+  for (const alternative of template.split(' || ')) parseTemplate(alternative.trim());
+}
+
+// Names a request supplies; they may be empty (a GET has no body, a path no parameters).
+const REQUEST_VALUES = new Set([
+  'method',
+  'host',
+  'path',
+  'params',
+  'urlCanonicalParams',
+  'bodyCanonicalParams',
+  'contentType',
+  'endpoint',
+]);
+
+function evaluate(
+  nodes: TemplateNode[],
+  values: Record<string, unknown>,
+  encode: boolean,
+  moment: TemplateMoment,
+  request: TemplateRequest | undefined,
+): string {
+  let out = '';
+  for (const node of nodes) {
+    switch (node.kind) {
+      case 'text':
+        out += node.text;
+        break;
+      case 'value': {
+        const value = lookupValue(values, node.path, request);
+        const present =
+          (typeof value === 'string' && (value !== '' || (request !== undefined && REQUEST_VALUES.has(node.path)))) ||
+          typeof value === 'number' ||
+          typeof value === 'boolean';
+        if (!present) throw new MissingTemplateValueError(node.path);
+        out += encode ? encodeURIComponent(String(value)) : String(value);
+        break;
+      }
+      case 'now': {
+        const instant = moment.now + node.offsetMs;
+        out += node.format === undefined ? new Date(instant).toISOString() : formatUtc(instant, node.format);
+        break;
+      }
+      case 'random':
+        out += moment.random;
+        break;
+      case 'guid':
+        out += randomUUID();
+        break;
+      case 'call': {
+        const fn = TEMPLATE_FUNCTIONS[node.name] as (typeof TEMPLATE_FUNCTIONS)[string];
+        const args = node.args.map((arg) => evaluate(arg, values, false, moment, request));
+        out += fn.call(args, moment, request);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+function lookupValue(values: Record<string, unknown>, path: string, request: TemplateRequest | undefined): unknown {
+  if (request && REQUEST_VALUES.has(path)) return requestValue(request, path);
+  const nested = lookup(values, path);
+  if (nested !== undefined) return nested;
+  // Metadata lifted from a token response is stored under its dotted name (`installation.uuid`).
+  const dot = path.indexOf('.');
+  return dot > 0 ? flat(values[path.slice(0, dot)], path.slice(dot + 1)) : undefined;
+}
+
+function flat(container: unknown, key: string): unknown {
+  return container !== null && typeof container === 'object' && Object.hasOwn(container, key)
+    ? (container as Record<string, unknown>)[key]
+    : undefined;
+}
+
+function requestValue(request: TemplateRequest, name: string): string {
+  const query = canonicalParams(request.url.searchParams);
+  switch (name) {
+    case 'method':
+      return request.method;
+    case 'host':
+      return request.url.host;
+    case 'path':
+      return request.url.pathname;
+    case 'params':
+      return request.formBody ? canonicalParams(new URLSearchParams(request.body)) : query;
+    case 'urlCanonicalParams':
+      return query;
+    case 'bodyCanonicalParams':
+      return request.body;
+    case 'contentType':
+      return request.contentType;
+    default:
+      return request.endpoint;
+  }
+}
+
+/** Parameters sorted by name, RFC 3986-encoded (`%20` for a space): Duo's canonical form. */
+function canonicalParams(params: URLSearchParams): string {
+  const encode = (value: string) =>
+    encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return [...params]
+    .map(([name, value]) => `${encode(name)}=${encode(value)}`)
+    .sort()
+    .join('&');
+}
+
+const parsed = new Map<string, TemplateNode[]>();
+
+/** Parses one alternative of a template; results are cached, since definitions repeat them on every request. */
+function parseTemplate(template: string): TemplateNode[] {
+  const cached = parsed.get(template);
+  if (cached) return cached;
+  const parser = new Parser(template);
+  const nodes = parser.sequence('end');
+  if (parsed.size >= 2000) parsed.clear();
+  parsed.set(template, nodes);
+  return nodes;
+}
+
+const NAME = /[A-Za-z_][\w.-]*/y;
+const NOW_SPEC = /^(?:([+-]\d+):([a-z]+))?(?::(.*))?$/s;
+
+class Parser {
+  #at = 0;
+  constructor(readonly source: string) {}
+
+  /** Text and `${…}` up to the end, or up to a top-level `,` or `)` inside a function's arguments. */
+  sequence(until: 'end' | 'argument'): TemplateNode[] {
+    const nodes: TemplateNode[] = [];
+    let text = '';
+    let depth = 0;
+    const flush = () => {
+      if (text) nodes.push({ kind: 'text', text });
+      text = '';
+    };
+    while (this.#at < this.source.length) {
+      if (this.source.startsWith('${', this.#at)) {
+        flush();
+        this.#at += 2;
+        nodes.push(this.#expression());
+        continue;
+      }
+      if (this.source.startsWith('{{$guid}}', this.#at)) {
+        flush();
+        this.#at += '{{$guid}}'.length;
+        nodes.push({ kind: 'guid' });
+        continue;
+      }
+      const char = this.source[this.#at] as string;
+      if (until === 'argument') {
+        if ((char === ',' || char === ')') && depth === 0) break;
+        if (char === '(') depth += 1;
+        if (char === ')') depth -= 1;
+      }
+      text += char;
+      this.#at += 1;
+    }
+    flush();
+    return nodes;
+  }
+
+  #expression(): TemplateNode {
+    NAME.lastIndex = this.#at;
+    const name = NAME.exec(this.source)?.[0];
+    if (!name) throw this.#error('a name after ${');
+    this.#at += name.length;
+    const next = this.source[this.#at];
+    if (name === 'now' && (next === '+' || next === '-' || next === ':')) {
+      const end = this.source.indexOf('}', this.#at);
+      if (end < 0) throw this.#error('} closing ${now…}');
+      const spec = NOW_SPEC.exec(this.source.slice(this.#at, end));
+      if (!spec) throw this.#error('${now+N:unit:FORMAT}');
+      this.#at = end + 1;
+      return {
+        kind: 'now',
+        offsetMs: spec[1] ? offsetMs(Number(spec[1]), spec[2] as string) : 0,
+        format: spec[3] || undefined,
+      };
+    }
+    if (next === '(') {
+      this.#at += 1;
+      const fn = TEMPLATE_FUNCTIONS[name];
+      if (!fn) throw new InvalidTemplateError(`Unknown template function ${name}() in "${this.source}"`);
+      const args: TemplateNode[][] = [];
+      for (;;) {
+        args.push(trimmed(this.sequence('argument')));
+        const stop = this.source[this.#at];
+        this.#at += 1;
+        if (stop === ')') break;
+        if (stop !== ',') throw this.#error(`) closing ${name}(`);
+      }
+      if (this.source[this.#at] !== '}') throw this.#error(`} after ${name}(…)`);
+      this.#at += 1;
+      const [min, max] = fn.arity;
+      if (args.length < min || args.length > max)
+        throw new InvalidTemplateError(
+          `${name}() takes ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? '' : 's'} in "${this.source}"`,
+        );
+      return { kind: 'call', name, args };
+    }
+    if (next !== '}') throw this.#error(`} after \${${name}`);
+    this.#at += 1;
+    if (name === 'now') return { kind: 'now', offsetMs: 0, format: undefined };
+    if (name === 'random') return { kind: 'random' };
+    return { kind: 'value', path: name };
+  }
+
+  #error(expected: string): InvalidTemplateError {
+    return new InvalidTemplateError(`Expected ${expected} at position ${this.#at} of template "${this.source}"`);
+  }
+}
+
+// `f(a, b)`: the space after a comma separates arguments, it is not part of them.
+function trimmed(nodes: TemplateNode[]): TemplateNode[] {
+  const first = nodes[0];
+  const last = nodes[nodes.length - 1];
+  const out = [...nodes];
+  if (first?.kind === 'text') out[0] = { kind: 'text', text: first.text.replace(/^ +/, '') };
+  if (last?.kind === 'text') {
+    const index = out.length - 1;
+    out[index] = { kind: 'text', text: (out[index] as { text: string }).text.replace(/ +$/, '') };
+  }
+  return out.filter((node) => node.kind !== 'text' || node.text !== '');
 }

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { InvalidCredentialsError, ProviderError, UnknownIntegrationError } from '../errors.js';
 import { providerFailure, providerRequest } from '../oauth/http.js';
 import type { JwtTemplate, TwoStepDefinition, TwoStepRequest } from '../providers/definition.js';
 import { signJwt } from '../signing/jwt.js';
-import { interpolate, interpolateJson, lookup } from '../providers/template.js';
+import { interpolate, interpolateJson, lookup, templateMoment, type TemplateMoment } from '../providers/template.js';
+import { parseXml, toXml } from '../oauth/xml.js';
 import type { JsonObject } from '../types.js';
 import { type AuthStrategy, mintedUntilExpiry, type StrategyContext } from './strategy.js';
 
@@ -55,12 +55,14 @@ export const twoStep = {
       // Nango's spellings for the same values.
       refresh_token: refreshToken,
       clientId: context.integration?.clientId,
-      random: randomUUID(),
     };
+    // One instant and request id for the whole request, so a signature matches its date header (Avanan).
+    const moment = templateMoment(context.now);
     if (definition.assertion)
       values.token = await signAssertion(definition.assertion, credentials.inputs, values, context.now);
-    const json = await exchange(request, values, context);
-    const token = lookup(json, definition.tokenPath);
+    const { json, text } = await exchange(request, values, moment, context);
+    // An empty path: the response body is the token itself (Avanan answers with the bare token).
+    const token = definition.tokenPath === '' ? text : lookup(json, definition.tokenPath);
     if (typeof token !== 'string' || token === '') {
       throw new ProviderError({
         kind: 'transient',
@@ -112,14 +114,18 @@ async function signAssertion(
 async function exchange(
   request: TwoStepRequest,
   values: Record<string, unknown>,
+  moment: TemplateMoment,
   context: StrategyContext,
-): Promise<JsonObject> {
+): Promise<{ json: JsonObject; text: string }> {
   const method = request.method ?? 'POST';
-  const headers = interpolateJson(request.headers ?? {}, values) as Record<string, string>;
+  const headers = interpolateJson(request.headers ?? {}, values, { moment }) as Record<string, string>;
   let body: string | undefined;
   if (method === 'POST' && request.body) {
-    const filled = interpolateJson(request.body, values) as Record<string, unknown>;
-    if (request.bodyFormat === 'form') {
+    const filled = interpolateJson(request.body, values, { moment }) as Record<string, unknown>;
+    if (request.bodyFormat === 'xml') {
+      body = toXml(filled as JsonObject);
+      headers['content-type'] ??= 'application/xml';
+    } else if (request.bodyFormat === 'form') {
       body = new URLSearchParams(Object.entries(filled).map(([k, v]): [string, string] => [k, String(v)])).toString();
       headers['content-type'] ??= 'application/x-www-form-urlencoded';
     } else {
@@ -127,28 +133,28 @@ async function exchange(
       headers['content-type'] ??= 'application/json';
     }
   }
-  headers.accept ??= 'application/json';
+  headers.accept ??= request.bodyFormat === 'xml' ? 'application/xml' : 'application/json';
   const response = await providerRequest(
-    interpolate(request.url, values),
+    interpolate(request.url, values, { moment }),
     { method, headers, ...(body ? { body } : {}) },
     context.http,
   );
-  const json = response.json;
-  if (
-    response.status < 200 ||
-    response.status >= 300 ||
-    json === null ||
-    typeof json !== 'object' ||
-    Array.isArray(json)
-  ) {
-    const error = (json as { error?: unknown } | undefined)?.error;
+  const parsed = response.json;
+  // JSON, else XML (Sage Intacct); a bare-text answer (Avanan's token) is read through `text`.
+  const json = isObject(parsed) ? parsed : (parseXml(response.text) ?? {});
+  if (response.status < 200 || response.status >= 300) {
+    const { error } = json;
     const permanent = response.status === 400 || response.status === 401 || response.status === 403;
     throw providerFailure(response, typeof error === 'string' ? error : 'token_request_failed', permanent, undefined, [
       ...Object.values(values.credentials as Record<string, string>),
       typeof values.refreshToken === 'string' ? values.refreshToken : undefined,
     ]);
   }
-  return json as JsonObject;
+  return { json, text: typeof parsed === 'string' ? parsed : response.text.trim() };
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function expiryOf(definition: TwoStepDefinition, json: JsonObject, token: string, now: number): number | undefined {

@@ -13,32 +13,19 @@ const imported = fromNangoProviders(catalog);
 /** Auth modes Latchkey does not implement, and why (also in the README). */
 const UNSUPPORTED_MODES = ['MCP_OAUTH2', 'MCP_OAUTH2_GENERIC', 'AWS_SIGV4', 'INSTALL_PLUGIN'];
 
-/** Entries of supported modes that use a template function or exchange Latchkey lacks. */
-const KNOWN_GAPS: Record<string, string> = {
-  'aws-iam': 'AWS SigV4 signing',
-  'aws-inspector2': 'AWS SigV4 signing',
-  'aws-multi-service': 'AWS SigV4 signing',
-  avanan: 'a formatted-date template (${now:…})',
-  'cisco-duo-admin': 'a formatted-date template (${now:…})',
-  tripletex: 'a formatted-date template (${now:…})',
-  'streamline-ai': 'a body-hash template (sha256Base64)',
-  'sage-intacct': 'an XML token request body',
-  zoominfo: 'a custom token request authentication',
-  'certn-partner': 'an OAUTH2_CC entry without a token URL',
-};
-
 describe("Nango's provider catalog", () => {
-  it('loads every entry of a supported auth mode, except the documented gaps', () => {
+  it('loads every entry of a supported auth mode', () => {
     const total = Object.keys(catalog).length;
     const usable = Object.keys(imported.providers).length;
     console.info(`Nango catalog: ${total} entries, ${usable} usable by Latchkey, ${imported.skipped.length} skipped`);
     expect(total).toBeGreaterThan(900);
-    expect(usable).toBeGreaterThanOrEqual(969);
+    expect(usable).toBeGreaterThanOrEqual(979);
     const byMode = imported.skipped.filter((s) => s.reason.startsWith('auth mode'));
     for (const { reason } of byMode)
       expect(UNSUPPORTED_MODES.some((mode) => reason === `auth mode ${mode} is not supported`)).toBe(true);
-    const gaps = imported.skipped.filter((s) => !s.reason.startsWith('auth mode')).map((s) => s.name);
-    expect(gaps.sort()).toEqual(Object.keys(KNOWN_GAPS).sort());
+    const failures = imported.skipped.filter((s) => !s.reason.startsWith('auth mode'));
+    expect(failures).toEqual([]);
+    expect(usable + byMode.length).toBe(total);
   });
 
   it('resolves every usable entry into a working integration', () => {

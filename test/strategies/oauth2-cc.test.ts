@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionManager, type TokenRequestAuthMethod } from '../../src/index.js';
-import { startClientCredentialsServer } from '../support/client-credentials-server.js';
+import { ConnectionManager } from '../../src/index.js';
+import { type ClientAuthMethod, startClientCredentialsServer } from '../support/client-credentials-server.js';
 import { pemKeyPair } from '../support/keys.js';
 import { captureLogs } from '../support/logs.js';
 import { strategySuite } from './strategy-suite.js';
@@ -10,10 +10,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-async function setup(
-  method: TokenRequestAuthMethod,
-  options: { expiresIn?: number | undefined; clock?: () => number } = {},
-) {
+async function setup(method: ClientAuthMethod, options: { expiresIn?: number | undefined; clock?: () => number } = {}) {
   const keys = await pemKeyPair('RS256');
   const server = await startClientCredentialsServer({
     method,
