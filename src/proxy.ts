@@ -36,7 +36,8 @@ export function buildProxyRequest(
     // An absolute URL would send this connection's credentials to a host of the caller's choosing.
     throw new InvalidRequestError('path must be relative to the provider’s API base URL', 'path');
   }
-  const presented = strategy.present ? strategy.present(credentials) : credentials;
+  const presented =
+    strategy.templateCredentials?.(credentials) ?? (strategy.present ? strategy.present(credentials) : credentials);
   const values = {
     connectionConfig: context.connectionConfig,
     credentials: presented,
@@ -100,5 +101,5 @@ function templateRequest(
           ? body.toString()
           : Buffer.from(body).toString('utf8');
   const formBody = body instanceof URLSearchParams || contentType.startsWith('application/x-www-form-urlencoded');
-  return { method, url, endpoint, body: text, contentType, formBody };
+  return { method, url, endpoint: `/${endpoint.replace(/^\//, '')}`, body: text, contentType, formBody };
 }

@@ -7,7 +7,7 @@ import { formatUtc } from './date-format.js';
 export interface TemplateRequest {
   method: string;
   url: URL;
-  /** The path the caller passed to `manager.fetch`. */
+  /** The path the caller passed to `manager.fetch` (query included), with one leading slash. */
   endpoint: string;
   /** The body as sent ('' without one). */
   body: string;

@@ -261,8 +261,7 @@ class Parser {
   }
 
   #expression(): TemplateNode {
-    NAME.lastIndex = this.#at;
-    const name = NAME.exec(this.source)?.[0];
+    const name = this.#name();
     if (!name) throw this.#error('a name after ${');
     this.#at += name.length;
     const next = this.source[this.#at];
@@ -304,6 +303,13 @@ class Parser {
     if (name === 'now') return { kind: 'now', offsetMs: 0, format: undefined };
     if (name === 'random') return { kind: 'random' };
     return { kind: 'value', path: name };
+  }
+
+  #name(): string | undefined {
+    // `now-2:hours` would otherwise read as a name with a hyphen.
+    if (this.source.startsWith('now', this.#at) && /[+:-]/.test(this.source[this.#at + 3] ?? '')) return 'now';
+    NAME.lastIndex = this.#at;
+    return NAME.exec(this.source)?.[0];
   }
 
   #error(expected: string): InvalidTemplateError {

@@ -54,6 +54,11 @@ export interface AuthStrategy<C extends { type: string }> {
    * keeps more (e.g. the inputs of a token exchange). Default: as stored.
    */
   present?(credentials: C): object;
+  /**
+   * What `${credentials.x}` sees in the provider's API templates, when that is more than `present`
+   * shows (TWO_STEP: the submitted inputs too, as Avanan's request signature needs its secret key).
+   */
+  templateCredentials?(credentials: C): object;
   /** The bearer credential these credentials carry, if any: `${accessToken}` in proxy templates. */
   accessToken?(credentials: C): string | undefined;
   /** Headers that authenticate one request, for modes that sign per request (OAuth 1.0, TBA, WSSE, Basic). */

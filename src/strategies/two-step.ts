@@ -83,6 +83,7 @@ export const twoStep = {
     return { credentials: next };
   },
   present: ({ inputs: _inputs, ...shown }) => shown,
+  templateCredentials: ({ inputs, ...shown }) => ({ ...inputs, ...shown }),
   accessToken: (credentials) => credentials.token,
 } satisfies AuthStrategy<TwoStepCredentials>;
 
