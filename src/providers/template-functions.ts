@@ -1,5 +1,5 @@
 import { createHash, createHmac, createPrivateKey, type KeyObject, sign } from 'node:crypto';
-import { InvalidCredentialsError } from '../errors.js';
+import { InvalidCredentialsError, InvalidTemplateError } from '../errors.js';
 import { signAwsV4 } from '../signing/aws-sigv4.js';
 import { formatUtc } from './date-format.js';
 
@@ -53,8 +53,7 @@ export const TEMPLATE_FUNCTIONS: Record<string, { arity: [number, number]; call:
   awsSigV4: {
     arity: [4, 5],
     call: ([accessKeyId, secretAccessKey, region, service], moment, request) => {
-      if (!request)
-        throw new InvalidCredentialsError('awsSigV4 signs API requests only, not token requests', 'template');
+      if (!request) throw new InvalidTemplateError('awsSigV4() signs API requests: use it in proxy.headers only');
       return signAwsV4({
         method: request.method,
         url: request.url,

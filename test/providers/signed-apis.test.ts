@@ -281,3 +281,42 @@ it('Certn Partner (certn-partner): an OAUTH2_CC entry without a token URL fails 
   await withUrl.create({ connectionId: 'c', providerConfigKey: 'certn', credentials: { type: 'OAUTH2_CC' } });
   expect((await withUrl.get('c')).credentials).toMatchObject({ token: 'cc-token-1' });
 });
+
+it("the README's hand-written Duo definition signs the same way, without Nango's catalog", async () => {
+  const integration = { ikey: 'DIABCDEFGHIJKLMNOPQR', skey: 'secret-key-of-forty-characters-000000000' };
+  const duo = await serve(startDuoAdminApi(integration));
+  const manager = scope.managerWith({
+    duo: {
+      provider: 'duo-admin',
+      definition: {
+        authMode: 'BASIC',
+        connectionConfig: { hostname: { pattern: '^api-[a-z0-9]+\\.duosecurity\\.com$' } },
+        proxy: {
+          baseUrl: duo.url,
+          headers: {
+            date: '${now:ddd, DD MMM YYYY HH:mm:ss ZZ}',
+            authorization:
+              'Basic ${base64(${credentials.username}:${hmacSha1Hex(${now:ddd, DD MMM YYYY HH:mm:ss ZZ}\n${method}\n${host}\n${path}\n${params}, ${credentials.password})})}',
+          },
+        },
+      },
+    },
+  });
+  await expect(
+    manager.create({
+      connectionId: 'bad-host',
+      providerConfigKey: 'duo',
+      credentials: { type: 'BASIC', username: integration.ikey, password: integration.skey },
+      connectionConfig: { hostname: 'evil.example.com' },
+    }),
+  ).rejects.toMatchObject({ code: 'invalid_request' });
+  await manager.create({
+    connectionId: 'tenant',
+    providerConfigKey: 'duo',
+    credentials: { type: 'BASIC', username: integration.ikey, password: integration.skey },
+    connectionConfig: { hostname: 'api-9z8y7x.duosecurity.com' },
+  });
+  const response = await manager.fetch('tenant', '/admin/v1/logs/authentication?mintime=1&maxtime=2');
+  expect(duo.refusals).toEqual([]);
+  expect(response.status).toBe(200);
+});

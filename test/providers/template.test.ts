@@ -126,6 +126,7 @@ describe('the template language of provider definitions', () => {
       expect.objectContaining({ code: 'missing_template_value', path: 'connectionConfig.subdomain' }),
     );
     expect(fill('https://${connectionConfig.subdomain}.x.com || https://x.com')).toBe('https://x.com');
+    expect(() => fill('${awsSigV4(a, b, c, d)}')).toThrow(expect.objectContaining({ code: 'invalid_template' }));
     // Outside a request, request values are missing like any other.
     expect(() => fill('${method}')).toThrow(expect.objectContaining({ code: 'missing_template_value' }));
   });
