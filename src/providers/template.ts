@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidTemplateError, MissingTemplateValueError } from '../errors.js';
+import { canonicalQuery } from '../signing/canonical-query.js';
 import { formatUtc, offsetMs } from './date-format.js';
 import { TEMPLATE_FUNCTIONS, type TemplateMoment, type TemplateRequest } from './template-functions.js';
 
@@ -174,7 +175,7 @@ function flat(container: unknown, key: string): unknown {
 }
 
 function requestValue(request: TemplateRequest, name: string): string {
-  const query = canonicalParams(request.url.searchParams);
+  const query = canonicalQuery(request.url.searchParams);
   switch (name) {
     case 'method':
       return request.method;
@@ -183,7 +184,7 @@ function requestValue(request: TemplateRequest, name: string): string {
     case 'path':
       return request.url.pathname;
     case 'params':
-      return request.formBody ? canonicalParams(new URLSearchParams(request.body)) : query;
+      return request.formBody ? canonicalQuery(new URLSearchParams(request.body)) : query;
     case 'urlCanonicalParams':
       return query;
     case 'bodyCanonicalParams':
@@ -193,16 +194,6 @@ function requestValue(request: TemplateRequest, name: string): string {
     default:
       return request.endpoint;
   }
-}
-
-/** Parameters sorted by name, RFC 3986-encoded (`%20` for a space): Duo's canonical form. */
-function canonicalParams(params: URLSearchParams): string {
-  const encode = (value: string) =>
-    encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return [...params]
-    .map(([name, value]) => `${encode(name)}=${encode(value)}`)
-    .sort()
-    .join('&');
 }
 
 const parsed = new Map<string, TemplateNode[]>();

@@ -1,4 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
+import { canonicalQuery, encodeRfc3986 } from './canonical-query.js';
 
 /** One request to sign with AWS Signature Version 4, header-based (the `Authorization` header). */
 export interface SigV4Request {
@@ -46,25 +47,10 @@ export function signAwsV4(request: SigV4Request): string {
   return `AWS4-HMAC-SHA256 Credential=${request.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
 }
 
-/** RFC 3986 unreserved characters stay, everything else is %XX (uppercase), as SigV4 wants. */
-export function encodeRfc3986(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-/** Query parameters encoded and sorted by name, then value. */
-export function canonicalQuery(params: URLSearchParams): string {
-  return [...params]
-    .map(([name, value]) => [encodeRfc3986(name), encodeRfc3986(value)] as const)
-    .sort(([a, x], [b, y]) => (a === b ? compare(x, y) : compare(a, b)))
-    .map(([name, value]) => `${name}=${value}`)
-    .join('&');
-}
-
 // Services other than S3 expect each already-encoded path segment to be encoded once more.
 function canonicalPath(pathname: string): string {
   return pathname.split('/').map(encodeRfc3986).join('/') || '/';
 }
 
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const sha256Hex = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();

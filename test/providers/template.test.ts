@@ -1,5 +1,7 @@
 import { createHash, createHmac, generateKeyPairSync, verify } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { LatchkeyError } from '../../src/index.js';
 import { interpolate, interpolateJson, type TemplateRequest } from '../../src/providers/template.js';
 
 const moment = { now: Date.parse('2026-03-02T14:30:55.123Z'), random: '6f1c0b8e-request-id' };
@@ -153,5 +155,49 @@ describe('the template language of provider definitions', () => {
     expect(filled).toMatchObject({ count: 3, at: 'at 1772461855', flag: false });
     expect(filled.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(filled.id).not.toBe(filled.other);
+  });
+
+  it('reads any template to a string or a typed refusal, never a crash (fast-check)', () => {
+    const piece = fc.oneof(
+      fc.constantFrom(
+        '${',
+        '}',
+        '(',
+        ')',
+        ',',
+        ' ',
+        '${now',
+        ':',
+        '+1',
+        '-',
+        'days',
+        '${random}',
+        '{{$guid}}',
+        '\n',
+        '||',
+        ' || ',
+      ),
+      fc.constantFrom(
+        'base64(',
+        'sha256Hex(',
+        'hmacSha1Hex(',
+        'ed25519Sign(',
+        'awsSigV4(',
+        'credentials.username',
+        'x',
+      ),
+      fc.string({ maxLength: 6 }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 24 }), (pieces) => {
+        const template = pieces.join('');
+        try {
+          expect(typeof fill(template, requestTo('https://h/p?q=1'))).toBe('string');
+        } catch (error) {
+          expect(error).toBeInstanceOf(LatchkeyError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
