@@ -46,7 +46,7 @@ export const TEMPLATE_FUNCTIONS: Record<string, { arity: [number, number]; call:
   ed25519Sign: {
     arity: [2, 2],
     call: ([message, key]) =>
-      sign(null, Buffer.from(message as string, 'utf8'), ed25519Key(key as string)).toString('base64'),
+      sign(null, Buffer.from(message as string, 'utf8'), cachedEd25519Key(key as string)).toString('base64'),
   },
   // `awsSigV4(accessKeyId, secretAccessKey, region, service[, host])`: the Authorization header.
   // The request's own host is signed, as AWS checks what arrives; the host argument is informative.
@@ -68,6 +68,22 @@ export const TEMPLATE_FUNCTIONS: Record<string, { arity: [number, number]; call:
     },
   },
 };
+
+// Parsing a PEM costs about ten times the signature itself, and a connection signs every request
+// with the same key. Keyed by a digest, so the map holds no key text; bounded.
+const parsedKeys = new Map<string, KeyObject>();
+const MAX_PARSED_KEYS = 256;
+
+function cachedEd25519Key(text: string): KeyObject {
+  const id = sha256(text).digest('base64');
+  let key = parsedKeys.get(id);
+  if (!key) {
+    key = ed25519Key(text);
+    if (parsedKeys.size >= MAX_PARSED_KEYS) parsedKeys.delete(parsedKeys.keys().next().value as string);
+    parsedKeys.set(id, key);
+  }
+  return key;
+}
 
 // PKCS#8 DER prefix of an Ed25519 private key (RFC 8410): the 32-byte seed follows.
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
