@@ -86,6 +86,9 @@ function convert(entry: Entry): ProviderDefinition {
   if (entry.disable_pkce === true) definition.pkce = false;
   const authMethod = entry.token_request_auth_method;
   if (authMethod !== undefined) definition.tokenRequestAuthMethod = authMethodOf(authMethod);
+  // Nango's older spelling for code exchanges and refreshes with the client in a Basic header
+  // (Notion, Reddit, Fitbit, Airtable…): without it those endpoints refuse the client.
+  else if (entry.authorization_method === 'header') definition.tokenRequestAuthMethod = 'client_secret_basic';
   const authorizationParams = stringRecord(entry.authorization_params);
   if (authorizationParams) definition.authorizationParams = authorizationParams;
   const tokenParams = withoutGrantType(stringRecord(entry.token_params));
