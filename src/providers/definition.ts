@@ -41,10 +41,21 @@ export interface TwoStepDefinition {
   /** `expireIn`: the path holds seconds from now; `expireAt`: an instant (ISO string or epoch seconds). */
   expiry?: { strategy: 'expireIn' | 'expireAt'; path: string };
   /**
-   * A JWT to sign before the request and offer as `${token}` (RFC 7523 JWT-bearer grants: Google
-   * service accounts, Salesforce and ServiceNow JWT flows). Signed with the submitted `privateKey`.
+   * A JWT to sign before the request, offered to its templates as `${token}` and
+   * `${credentials.assertion}`: RFC 7523 JWT-bearer grants (Google service accounts, Salesforce,
+   * ServiceNow, Workday) and `private_key_jwt` client assertions (NetSuite, Microsoft certificate
+   * credentials, Apple Business Manager, Epic). Signed with the submitted credential named by
+   * `assertionKeyField` (default `privateKey`), a PEM.
    */
   assertion?: JwtTemplate;
+  assertionKeyField?: string;
+  /**
+   * Requests made after the first, in order (DocuWare: discovery, then the token). Each sees the
+   * earlier responses as `${step1.x}`, `${step2.x}`…; the token paths read the last response.
+   */
+  additionalSteps?: TwoStepRequest[];
+  /** Keep the token response's session cookies for API calls, as `${credentials._cookies}` (SAP Business One). */
+  keepCookies?: boolean;
 }
 
 export interface TokenResponsePaths {

@@ -6,6 +6,7 @@ import type {
   ProviderDefinition,
   TokenRequestAuthMethod,
   TwoStepDefinition,
+  TwoStepRequest,
 } from './definition.js';
 
 /** What `fromNangoProviders` made of a Nango provider file. */
@@ -57,7 +58,8 @@ function resolveAlias(catalog: Record<string, unknown>, name: string, seen: stri
   return merged;
 }
 
-function convert(entry: Entry): ProviderDefinition {
+function convert(original: Entry): ProviderDefinition {
+  const entry = normalizedTemplates(original);
   const mode = entry.auth_mode;
   if (!isAuthMode(mode)) throw new Error(`auth mode ${String(mode)} is not supported`);
   // Sign a JWT, then trade it for an access token (RFC 7523 §2.1): TWO_STEP's assertion.
@@ -114,8 +116,11 @@ function convert(entry: Entry): ProviderDefinition {
   }
   if (typeof entry.token_expiration_buffer === 'number')
     definition.tokenExpirationBufferSeconds = entry.token_expiration_buffer;
-  if (Array.isArray(entry.token_response_metadata))
-    definition.tokenResponseMetadata = entry.token_response_metadata.map(String);
+  // Nango lists what to lift on refreshes apart (Bullhorn's restUrl); Latchkey lifts on every token response.
+  const metadata = [entry.token_response_metadata, entry.refresh_token_response_metadata].flatMap((list) =>
+    Array.isArray(list) ? list.map(String) : [],
+  );
+  if (metadata.length > 0) definition.tokenResponseMetadata = [...new Set(metadata)];
   if (isObject(entry.token_response) && mode !== 'TWO_STEP')
     definition.tokenResponse = tokenResponsePaths(entry.token_response);
   const signatureMethod = entry.signature_method;
@@ -189,7 +194,8 @@ function jwtTemplateOf(entry: Entry): JwtTemplate {
     lifetimeSeconds: typeof token.expires_in_ms === 'number' ? token.expires_in_ms / 1000 : 3600,
     header,
   };
-  if (algorithm === 'RS256' || algorithm === 'ES256' || algorithm === 'HS256') template.algorithm = algorithm;
+  if (algorithm === 'RS256' || algorithm === 'PS256' || algorithm === 'ES256' || algorithm === 'HS256')
+    template.algorithm = algorithm;
   else if (algorithm !== undefined) throw new Error(`JWT algorithm ${algorithm} is not supported`);
   return template;
 }
@@ -199,19 +205,9 @@ function twoStepOf(entry: Entry): TwoStepDefinition {
   const format = entry.body_format ?? 'json';
   if (format !== 'json' && format !== 'form' && format !== 'xml')
     throw new Error(`TWO_STEP body format ${String(format)} is not supported`);
-  const method = entry.token_request_method === 'GET' ? 'GET' : 'POST';
   const response = isObject(entry.token_response) ? entry.token_response : {};
   if (typeof response.token !== 'string') throw new Error('TWO_STEP entry without token_response.token');
-  const definition: TwoStepDefinition = {
-    tokenRequest: {
-      method,
-      url: entry.token_url,
-      bodyFormat: format,
-      ...(isObject(entry.token_params) ? { body: entry.token_params } : {}),
-      ...(stringRecord(entry.token_headers) ? { headers: stringRecord(entry.token_headers) } : {}),
-    },
-    tokenPath: response.token,
-  };
+  const definition: TwoStepDefinition = { tokenRequest: requestOf(entry, format), tokenPath: response.token };
   if (typeof response.refresh_token === 'string') definition.refreshTokenPath = response.refresh_token;
   if (typeof response.token_expiration === 'string') {
     definition.expiry = {
@@ -220,6 +216,24 @@ function twoStepOf(entry: Entry): TwoStepDefinition {
     };
   }
   if (isObject(entry.token)) definition.assertion = jwtTemplateOf(entry);
+  if (isObject(entry.assertion)) {
+    const { template, keyField } = assertionOf(entry.assertion);
+    definition.assertion = template;
+    if (keyField !== 'privateKey') definition.assertionKeyField = keyField;
+  }
+  if (Array.isArray(entry.additional_steps)) {
+    definition.additionalSteps = entry.additional_steps.map((step: unknown) => {
+      if (!isObject(step) || typeof step.token_url !== 'string')
+        throw new Error('an additional step without a token_url');
+      return requestOf(step, format);
+    });
+  }
+  if (entry.token_response_headers !== undefined) {
+    const headers = Array.isArray(entry.token_response_headers) ? entry.token_response_headers : [];
+    if (headers.length !== 1 || String(headers[0]).toLowerCase() !== 'set-cookie')
+      throw new Error('token response headers other than set-cookie are not supported');
+    definition.keepCookies = true;
+  }
   if (typeof entry.refresh_url === 'string') {
     definition.refreshRequest = {
       method: 'POST',
@@ -236,6 +250,58 @@ function twoStepOf(entry: Entry): TwoStepDefinition {
 
 // OAUTH2_CC may lack one (certn-partner): its connections can still be imported with a token,
 // and an integration can supply `definition.tokenUrl`; minting without one fails, naming it.
+/**
+ * Nango's `assertion` block: a JWT signed with a submitted key (`${assertionOption.privateKey}`
+ * or `${credentials.privateKey}`), offered to the token request as `${credentials.assertion}`.
+ */
+function assertionOf(assertion: Entry): { template: JwtTemplate; keyField: string } {
+  if (assertion.type !== 'jwt') throw new Error(`a ${String(assertion.type).toUpperCase()} assertion is not supported`);
+  const key = /^\$\{credentials\.([\w-]+)\}$/.exec(String(assertion.key))?.[1];
+  if (!key) throw new Error('an assertion key that is not a submitted credential is not supported');
+  if (!isObject(assertion.payload)) throw new Error('a JWT assertion without a payload');
+  const header = { ...(stringRecord(assertion.header) ?? {}) };
+  const algorithm = header.alg;
+  delete header.alg;
+  const lifetime = Number(assertion.lifetimeInSeconds);
+  const template: JwtTemplate = {
+    payload: assertion.payload,
+    header,
+    lifetimeSeconds: Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300,
+  };
+  if (algorithm === 'RS256' || algorithm === 'PS256' || algorithm === 'ES256') template.algorithm = algorithm;
+  else if (algorithm !== undefined) throw new Error(`JWT algorithm ${algorithm} is not supported`);
+  return { template, keyField: key };
+}
+
+/**
+ * Spellings Nango's file uses for values Latchkey keeps under one name: `${assertionOption.x}` (a
+ * value the user submits to sign an assertion) is a credential, and a bare `${field}` naming one
+ * of the entry's `connection_config` fields is that field.
+ */
+function normalizedTemplates(entry: Entry): Entry {
+  const fields = isObject(entry.connection_config) ? Object.keys(entry.connection_config) : [];
+  const text = JSON.stringify(entry)
+    .replace(/\$\{assertionOption\./g, '${credentials.')
+    .replace(/\$\{([A-Za-z_][\w-]*)\}/g, (whole, name: string) =>
+      fields.includes(name) ? `\${connectionConfig.${name}}` : whole,
+    );
+  return JSON.parse(text) as Entry;
+}
+
+/** One request of a TWO_STEP exchange: the entry itself, or one of its `additional_steps`. */
+function requestOf(step: Entry, inheritedFormat: 'json' | 'form' | 'xml'): TwoStepRequest {
+  const format = step.body_format ?? inheritedFormat;
+  if (format !== 'json' && format !== 'form' && format !== 'xml')
+    throw new Error(`TWO_STEP body format ${String(format)} is not supported`);
+  return {
+    method: step.token_request_method === 'GET' ? 'GET' : 'POST',
+    url: step.token_url as string,
+    bodyFormat: format,
+    ...(isObject(step.token_params) ? { body: step.token_params } : {}),
+    ...(stringRecord(step.token_headers) ? { headers: stringRecord(step.token_headers) } : {}),
+  };
+}
+
 function requireWhatTheModeNeeds(mode: AuthMode, definition: ProviderDefinition): void {
   const needsTokenUrl: AuthMode[] = ['OAUTH2', 'BILL'];
   if (needsTokenUrl.includes(mode) && !definition.tokenUrl) throw new Error(`${mode} entry without a token_url`);

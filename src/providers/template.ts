@@ -65,7 +65,10 @@ export function interpolate(template: string, values: Record<string, unknown>, o
 export function interpolateJson(
   template: unknown,
   values: Record<string, unknown>,
-  options: Omit<TemplateOptions, 'encode'> = {},
+  options: Omit<TemplateOptions, 'encode'> & {
+    /** Values that may be absent: a field that is only that value is then left out (an optional `connection_config` field). */
+    optional?: ReadonlySet<string>;
+  } = {},
 ): unknown {
   const moment = options.moment ?? templateMoment();
   const fill = (node: unknown): unknown => {
@@ -74,18 +77,27 @@ export function interpolateJson(
       const only = nodes.length === 1 ? nodes[0] : undefined;
       if (only?.kind === 'value') {
         const value = lookupValue(values, only.path, options.request);
-        if (value === undefined || value === null || value === '') throw new MissingTemplateValueError(only.path);
+        if (value === undefined || value === null || value === '') {
+          if (options.optional?.has(only.path)) return OMITTED;
+          throw new MissingTemplateValueError(only.path);
+        }
         return value;
       }
       return interpolate(node, values, { ...options, moment, encode: false });
     }
-    if (Array.isArray(node)) return node.map(fill);
+    if (Array.isArray(node)) return node.map(fill).filter((item) => item !== OMITTED);
     if (node !== null && typeof node === 'object')
-      return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, fill(value)]));
+      return Object.fromEntries(
+        Object.entries(node)
+          .map(([key, value]) => [key, fill(value)])
+          .filter(([, value]) => value !== OMITTED),
+      );
     return node;
   };
   return fill(template);
 }
+
+const OMITTED = Symbol('omitted');
 
 /** Reads a dotted path (`data.token`) out of a JSON value. */
 export function lookup(value: unknown, path: string): unknown {
@@ -95,6 +107,19 @@ export function lookup(value: unknown, path: string): unknown {
     current = (current as Record<string, unknown>)[part];
   }
   return current;
+}
+
+/** The value names (`connectionConfig.subdomain`, `accessToken`…) a template reads, in every alternative. */
+export function templateValueNames(template: string): string[] {
+  const names: string[] = [];
+  const walk = (nodes: TemplateNode[]) => {
+    for (const node of nodes) {
+      if (node.kind === 'value') names.push(node.path);
+      else if (node.kind === 'call') node.args.forEach(walk);
+    }
+  };
+  for (const alternative of template.split(' || ')) walk(parseTemplate(alternative.trim()));
+  return names;
 }
 
 /** Checks that a template can be read (known functions, right argument counts); throws `InvalidTemplateError`. */
@@ -134,7 +159,9 @@ function evaluate(
           typeof value === 'number' ||
           typeof value === 'boolean';
         if (!present) throw new MissingTemplateValueError(node.path);
-        out += encode ? encodeURIComponent(String(value)) : String(value);
+        // A value that starts the URL is its origin (Salesforce's instance_url, a discovered
+        // token endpoint): encoded it could never be a URL. The caller still checks the result.
+        out += encode && out !== '' ? encodeURIComponent(String(value)) : String(value);
         break;
       }
       case 'now': {

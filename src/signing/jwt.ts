@@ -1,10 +1,10 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 
-/** A PEM private key (RS256 or ES256), or an `{ id, secret }` pair signed with HS256 (Ghost's Admin API keys). */
+/** A PEM private key (RS256, PS256 or ES256), or an `{ id, secret }` pair signed with HS256 (Ghost's Admin API keys). */
 export type JwtSigningKey = string | { id: string; secret: string };
 
-export type JwtAlgorithm = 'RS256' | 'ES256' | 'HS256';
+export type JwtAlgorithm = 'RS256' | 'PS256' | 'ES256' | 'HS256';
 
 export interface JwtSigningInput {
   key: JwtSigningKey;
@@ -59,6 +59,7 @@ function signingKey(
     const algorithm = requested ?? (type === 'ec' ? 'ES256' : 'RS256');
     const fits =
       (algorithm === 'RS256' && type === 'rsa') ||
+      (algorithm === 'PS256' && (type === 'rsa' || type === 'rsa-pss')) ||
       (algorithm === 'ES256' && type === 'ec' && privateKey.asymmetricKeyDetails?.namedCurve === 'prime256v1');
     if (!fits) throw new UnusableKeyError(`is a ${type ?? 'unknown'} key, which cannot sign ${algorithm}`);
     return { key: privateKey, algorithm };

@@ -2,7 +2,7 @@ import { UnknownIntegrationError } from '../errors.js';
 import { clientCredentialsGrant } from '../oauth/token-client.js';
 import { assertUsableKey } from '../signing/jwt.js';
 import { interpolate } from '../providers/template.js';
-import { tokenShapeOf } from '../oauth/token-shape.js';
+import { liftedMetadata, tokenShapeOf } from '../oauth/token-shape.js';
 import type { JsonObject } from '../types.js';
 import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';
 
@@ -79,6 +79,8 @@ export const oauth2ClientCredentials = {
         expires_at: new Date(context.now + lifetime * 1000).toISOString(),
         raw: response.raw,
       },
+      // Salesforce's client-credentials flow answers its instance_url, the API host, here.
+      connectionConfig: liftedMetadata(response.raw, definition.tokenResponseMetadata),
     };
   },
   accessToken: (credentials) => credentials.token,

@@ -1,9 +1,10 @@
 import { InvalidCredentialsError, ProviderError, UnknownIntegrationError } from '../errors.js';
 import { providerFailure, providerRequest } from '../oauth/http.js';
 import type { JwtTemplate, TwoStepDefinition, TwoStepRequest } from '../providers/definition.js';
-import { signJwt } from '../signing/jwt.js';
+import { signJwt, UnusableKeyError } from '../signing/jwt.js';
 import { interpolate, interpolateJson, lookup, templateMoment, type TemplateMoment } from '../providers/template.js';
 import { parseXml, toXml } from '../oauth/xml.js';
+import { liftedMetadata } from '../oauth/token-shape.js';
 import type { JsonObject } from '../types.js';
 import { type AuthStrategy, mintedUntilExpiry, type StrategyContext } from './strategy.js';
 
@@ -58,9 +59,20 @@ export const twoStep = {
     };
     // One instant and request id for the whole request, so a signature matches its date header (Avanan).
     const moment = templateMoment(context.now);
-    if (definition.assertion)
-      values.token = await signAssertion(definition.assertion, credentials.inputs, values, context.now);
-    const { json, text } = await exchange(request, values, moment, context);
+    if (definition.assertion) {
+      const assertion = await signAssertion(definition, credentials.inputs, values, moment);
+      values.token = assertion;
+      values.credentials = { ...credentials.inputs, assertion };
+    }
+    const responses: JsonObject[] = [];
+    let answer = await exchange(request, values, moment, context);
+    responses.push(answer.json);
+    for (const [index, step] of (useRefresh ? [] : (definition.additionalSteps ?? [])).entries()) {
+      values[`step${index + 1}`] = responses[index];
+      answer = await exchange(step, values, moment, context);
+      responses.push(answer.json);
+    }
+    const { json, text, cookies } = answer;
     // An empty path: the response body is the token itself (Avanan answers with the bare token).
     const token = definition.tokenPath === '' ? text : lookup(json, definition.tokenPath);
     if (typeof token !== 'string' || token === '') {
@@ -70,7 +82,8 @@ export const twoStep = {
         errorDescription: `no token at ${definition.tokenPath}`,
       });
     }
-    const next: TwoStepCredentials = { type: 'TWO_STEP', token, raw: json, inputs: credentials.inputs };
+    const raw = definition.keepCookies && cookies ? { ...json, _cookies: cookies } : json;
+    const next: TwoStepCredentials = { type: 'TWO_STEP', token, raw, inputs: credentials.inputs };
     const lifetime = context.integration?.definition.defaultTokenLifetimeSeconds;
     const expiresAt =
       expiryOf(definition, json, token, context.now) ??
@@ -78,38 +91,50 @@ export const twoStep = {
     if (expiresAt !== undefined) next.expires_at = new Date(expiresAt).toISOString();
     // A refresh response without a new refresh token keeps the old one.
     if (useRefresh && definition.refreshTokenPath && lookup(json, definition.refreshTokenPath) === undefined) {
-      next.raw = { ...json, ...nestedValue(definition.refreshTokenPath, refreshToken) };
+      next.raw = { ...next.raw, ...nestedValue(definition.refreshTokenPath, refreshToken) };
     }
-    return { credentials: next };
+    // Metadata may come from any step (Sellercloud's API host is in the first answer, not the token's).
+    const paths = context.integration?.definition.tokenResponseMetadata;
+    const connectionConfig = Object.assign({}, ...responses.map((response) => liftedMetadata(response, paths)));
+    return { credentials: next, connectionConfig };
   },
   present: ({ inputs: _inputs, ...shown }) => shown,
-  templateCredentials: ({ inputs, ...shown }) => ({ ...inputs, ...shown }),
+  templateCredentials: ({ inputs, ...shown }) => ({
+    ...inputs,
+    ...(typeof shown.raw._cookies === 'string' ? { _cookies: shown.raw._cookies } : {}),
+    ...shown,
+  }),
   accessToken: (credentials) => credentials.token,
 } satisfies AuthStrategy<TwoStepCredentials>;
 
-/** The JWT of a JWT-bearer grant, signed with the submitted private key. */
+/** The JWT of a JWT-bearer grant or client assertion, signed with the submitted private key. */
 async function signAssertion(
-  template: JwtTemplate,
+  definition: TwoStepDefinition,
   inputs: Record<string, string>,
   values: Record<string, unknown>,
-  now: number,
+  moment: TemplateMoment,
 ): Promise<string> {
-  const privateKey = inputs.privateKey;
+  const template = definition.assertion as JwtTemplate;
+  const field = definition.assertionKeyField ?? 'privateKey';
+  const privateKey = inputs[field];
   if (!privateKey)
-    throw new InvalidCredentialsError(
-      'credentials.privateKey is required to sign the assertion',
-      'credentials.privateKey',
-    );
-  const signed = await signJwt({
-    // JSON key files carry the PEM with escaped newlines.
-    key: privateKey.replace(/\\n/g, '\n'),
-    ...(template.algorithm ? { algorithm: template.algorithm } : {}),
-    header: interpolateJson(template.header ?? {}, values) as Record<string, string>,
-    payload: interpolateJson(template.payload, values) as Record<string, unknown>,
-    lifetimeSeconds: template.lifetimeSeconds,
-    now,
-  });
-  return signed.token;
+    throw new InvalidCredentialsError(`credentials.${field} is required to sign the assertion`, `credentials.${field}`);
+  try {
+    const signed = await signJwt({
+      // JSON key files carry the PEM with escaped newlines.
+      key: privateKey.replace(/\\n/g, '\n'),
+      ...(template.algorithm ? { algorithm: template.algorithm } : {}),
+      header: interpolateJson(template.header ?? {}, values, { moment }) as Record<string, string>,
+      payload: interpolateJson(template.payload, values, { moment }) as Record<string, unknown>,
+      lifetimeSeconds: template.lifetimeSeconds,
+      now: moment.now,
+    });
+    return signed.token;
+  } catch (error) {
+    if (error instanceof UnusableKeyError)
+      throw new InvalidCredentialsError(`credentials.${field} ${error.message}`, `credentials.${field}`);
+    throw error;
+  }
 }
 
 async function exchange(
@@ -117,12 +142,18 @@ async function exchange(
   values: Record<string, unknown>,
   moment: TemplateMoment,
   context: StrategyContext,
-): Promise<{ json: JsonObject; text: string }> {
+): Promise<{ json: JsonObject; text: string; cookies: string | undefined }> {
   const method = request.method ?? 'POST';
-  const headers = interpolateJson(request.headers ?? {}, values, { moment }) as Record<string, string>;
+  // Optional connection_config fields (SAP Business One's DBInstance) are left out when not given.
+  const optional = new Set(
+    Object.entries(context.integration?.definition.connectionConfig ?? {})
+      .filter(([, field]) => field.optional)
+      .map(([name]) => `connectionConfig.${name}`),
+  );
+  const headers = interpolateJson(request.headers ?? {}, values, { moment, optional }) as Record<string, string>;
   let body: string | undefined;
   if (method === 'POST' && request.body) {
-    const filled = interpolateJson(request.body, values, { moment }) as Record<string, unknown>;
+    const filled = interpolateJson(request.body, values, { moment, optional }) as Record<string, unknown>;
     if (request.bodyFormat === 'xml') {
       body = toXml(filled as JsonObject);
       headers['content-type'] ??= 'application/xml';
@@ -151,7 +182,13 @@ async function exchange(
       typeof values.refreshToken === 'string' ? values.refreshToken : undefined,
     ]);
   }
-  return { json, text: typeof parsed === 'string' ? parsed : response.text.trim() };
+  // `name=value` of each Set-Cookie, without attributes: what a Cookie header sends back.
+  const cookies = response.headers
+    .getSetCookie()
+    .map((cookie) => cookie.split(';')[0]?.trim())
+    .filter(Boolean)
+    .join('; ');
+  return { json, text: typeof parsed === 'string' ? parsed : response.text.trim(), cookies: cookies || undefined };
 }
 
 function isObject(value: unknown): value is JsonObject {

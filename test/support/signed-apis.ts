@@ -11,7 +11,7 @@ import { jwtVerify, SignJWT } from 'jose';
  * documentation (not Latchkey's code), and answers 401/403 with the reason otherwise.
  */
 
-interface Received {
+export interface Received {
   method: string;
   /** Path and query as sent on the wire. */
   target: string;
@@ -19,8 +19,8 @@ interface Received {
   headers: IncomingHttpHeaders;
   body: string;
 }
-type Reply = { status: number; body: string; type?: string };
-type Handler = (request: Received) => Reply | Promise<Reply>;
+export type Reply = { status: number; body: string; type?: string; cookies?: string[] };
+export type Handler = (request: Received) => Reply | Promise<Reply>;
 
 export interface SignedApi {
   url: string;
@@ -31,7 +31,7 @@ export interface SignedApi {
   close(): Promise<void>;
 }
 
-async function startApi(handler: Handler): Promise<SignedApi> {
+export async function startApi(handler: Handler): Promise<SignedApi> {
   const refusals: string[] = [];
   const accepted: Received[] = [];
   const server = createServer(async (req, res) => {
@@ -52,7 +52,12 @@ async function startApi(handler: Handler): Promise<SignedApi> {
     }
     if (reply.status >= 400) refusals.push(reply.body);
     else accepted.push(request);
-    res.writeHead(reply.status, { 'content-type': reply.type ?? 'application/json' }).end(reply.body);
+    res
+      .writeHead(reply.status, {
+        'content-type': reply.type ?? 'application/json',
+        ...(reply.cookies ? { 'set-cookie': reply.cookies } : {}),
+      })
+      .end(reply.body);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
