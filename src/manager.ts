@@ -15,7 +15,11 @@ import {
 } from './errors.js';
 import { defaultHttpSettings, type HttpSettings } from './oauth/http.js';
 import type { ResolvedIntegration } from './providers/definition.js';
-import { checkConnectionConfig } from './providers/connection-config.js';
+import {
+  checkConnectionConfig,
+  withConnectionConfigDefaults,
+  withCredentialDefaults,
+} from './providers/connection-config.js';
 import { buildProxyRequest, type ProxyInit } from './proxy.js';
 import { EventEmitter } from 'node:events';
 import { authorize, completeCallback, connectCredentials, type ConnectorHost } from './connect/connector.js';
@@ -596,11 +600,13 @@ export class ConnectionManager {
     const integration = this.#integrations.get(providerConfigKey);
     if (!integration) throw new UnknownIntegrationError(providerConfigKey);
     const now = this.#clock();
-    const connectionConfig =
-      input.connectionConfig === undefined ? {} : assertJsonObject(input.connectionConfig, 'connectionConfig');
+    const connectionConfig = withConnectionConfigDefaults(
+      integration.definition,
+      input.connectionConfig === undefined ? {} : assertJsonObject(input.connectionConfig, 'connectionConfig'),
+    );
     checkConnectionConfig(integration.definition, connectionConfig);
     const credentials = this.#parseCredentials(
-      input.credentials,
+      withCredentialDefaults(integration.definition, input.credentials),
       this.#context(providerConfigKey, connectionConfig, now),
     );
     const timestamp = new Date(now).toISOString();

@@ -2,6 +2,26 @@ import { InvalidRequestError } from '../errors.js';
 import type { JsonObject } from '../types.js';
 import type { ProviderDefinition } from './definition.js';
 
+/** The connection's `connection_config` with the provider's defaults filled in where it gives none. */
+export function withConnectionConfigDefaults(definition: ProviderDefinition, config: JsonObject): JsonObject {
+  const filled: JsonObject = { ...config };
+  for (const [name, field] of Object.entries(definition.connectionConfig ?? {})) {
+    const value = filled[name];
+    if (field.default !== undefined && (value === undefined || value === null || value === ''))
+      filled[name] = field.default;
+  }
+  return filled;
+}
+
+/** Credentials with the provider's defaults for fields users are not asked for (only for its own mode). */
+export function withCredentialDefaults(definition: ProviderDefinition, credentials: unknown): unknown {
+  const defaults = definition.credentialDefaults;
+  if (!defaults || credentials === null || typeof credentials !== 'object' || Array.isArray(credentials))
+    return credentials;
+  if ((credentials as { type?: unknown }).type !== definition.authMode) return credentials;
+  return { ...defaults, ...(credentials as Record<string, unknown>) };
+}
+
 /**
  * Checks a connection's `connection_config` against the fields its provider declares: required
  * ones present, each matching its pattern — so a bad subdomain is refused on create instead of

@@ -71,6 +71,8 @@ export interface ConnectionConfigField {
   /** A regular expression the value must match. */
   pattern?: string;
   optional?: boolean;
+  /** Filled in on create when the connection gives none (Tripletex's proxy company id `0`). */
+  default?: string;
 }
 
 /**
@@ -130,6 +132,11 @@ export interface ProviderDefinition {
   tokenResponseMetadata?: string[];
   /** Fields a connection's `connection_config` must (or may) have, checked on create. */
   connectionConfig?: Record<string, ConnectionConfigField>;
+  /**
+   * Credential fields users are not asked for, filled in on create when absent: Freshdesk's Basic
+   * password `X`, Datto RMM's public client id for its password grant.
+   */
+  credentialDefaults?: Record<string, string>;
   /** How `manager.fetch` reaches the provider's API. */
   proxy?: ProxyDefinition;
   /** A request `manager.connect` makes with submitted credentials before storing them (through the proxy settings). */

@@ -130,6 +130,8 @@ function convert(original: Entry): ProviderDefinition {
     throw new Error(`OAuth 1.0 signature method ${String(signatureMethod)} is not supported`);
   const connectionConfig = connectionConfigOf(entry.connection_config);
   if (connectionConfig) definition.connectionConfig = connectionConfig;
+  const credentialDefaults = credentialDefaultsOf(entry.credentials);
+  if (credentialDefaults) definition.credentialDefaults = credentialDefaults;
   if (isObject(entry.proxy) && typeof entry.proxy.base_url === 'string') {
     const proxy: ProviderDefinition['proxy'] = { baseUrl: entry.proxy.base_url };
     const proxyHeaders = stringRecord(entry.proxy.headers);
@@ -323,11 +325,20 @@ function connectionConfigOf(value: unknown): Record<string, ConnectionConfigFiel
     if (!isObject(spec)) continue;
     const field: ConnectionConfigField = {};
     if (typeof spec.pattern === 'string') field.pattern = spec.pattern;
+    if (typeof spec.default_value === 'string' && spec.default_value !== '') field.default = spec.default_value;
     // Nango marks hidden/automatic fields (filled from the token response) as such: not asked of the user.
     if (spec.optional === true || spec.automated === true || spec.hidden === true) field.optional = true;
     fields[name] = field;
   }
   return fields;
+}
+
+function credentialDefaultsOf(value: unknown): Record<string, string> | undefined {
+  if (!isObject(value)) return undefined;
+  const defaults = Object.entries(value).flatMap(([name, spec]) =>
+    isObject(spec) && typeof spec.default_value === 'string' ? [[name, spec.default_value] as const] : [],
+  );
+  return defaults.length > 0 ? Object.fromEntries(defaults) : undefined;
 }
 
 function withoutGrantType(params: Record<string, string> | undefined): Record<string, string> | undefined {

@@ -3,6 +3,7 @@ import { type AuthStrategy, field, neverExpires } from './strategy.js';
 
 export interface BasicCredentials {
   type: 'BASIC';
+  /** May be empty when the password is not (a token as the password: Azure DevOps, Affinity). */
   username: string;
   /** May be empty: some APIs take a token as the username and no password. */
   password: string;
@@ -13,12 +14,20 @@ export const basic = {
   mode: 'BASIC',
   parse(input) {
     field.onlyKnown(input, ['type', 'username', 'password']);
-    const username = field.requiredString(input, 'username');
+    const username = input.username ?? '';
     const password = input.password ?? '';
-    if (typeof password !== 'string') {
-      throw new InvalidCredentialsError('credentials.password must be a string', 'credentials.password');
+    for (const [name, value] of [
+      ['username', username],
+      ['password', password],
+    ] as const) {
+      if (typeof value !== 'string')
+        throw new InvalidCredentialsError(`credentials.${name} must be a string`, `credentials.${name}`);
     }
-    return { type: 'BASIC', username, password };
+    // Either may be empty (Azure DevOps and Affinity take a token as the password, Freshdesk as
+    // the user name), not both.
+    if (username === '' && password === '')
+      throw new InvalidCredentialsError('credentials.username must be a non-empty string', 'credentials.username');
+    return { type: 'BASIC', username: username as string, password: password as string };
   },
   ...neverExpires<BasicCredentials>(),
   sign: (credentials) => ({

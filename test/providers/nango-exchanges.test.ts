@@ -292,3 +292,58 @@ it('reads a bare ${field} naming a connection_config field as that field (aws)',
   expect(entry('aws').proxy?.baseUrl).toBe('https://cognito-${connectionConfig.apiSubdomain}.amazonaws.com');
   expect(entry('bullhorn').tokenResponseMetadata).toEqual(['restUrl']);
 });
+
+describe("defaults for what users are not asked (Nango's default_value)", () => {
+  it('Datto RMM (datto-rmm-password-grant): the public client of the password grant is filled in', async () => {
+    const datto = await serve((request) => {
+      const basic = Buffer.from((request.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString();
+      const params = form(request);
+      if (basic !== 'public-client:public') return refuse(401, 'invalid_client');
+      if (params.get('grant_type') !== 'password' || params.get('password') !== 'DATTOSECRET')
+        return refuse(400, 'invalid_grant');
+      return json({ access_token: 'datto-token', expires_in: 360000 });
+    });
+    const manager = scope.managerWith({
+      datto: {
+        provider: 'datto-rmm-password-grant',
+        definition: firstRequestTo('datto-rmm-password-grant', `${datto.url}/auth/oauth/token`),
+      },
+    });
+    await manager.create({
+      connectionId: 'msp',
+      providerConfigKey: 'datto',
+      credentials: { type: 'TWO_STEP', username: 'DATTOKEY', password: 'DATTOSECRET' },
+      connectionConfig: { platform: 'merlot' },
+    });
+    expect((await manager.get('msp')).credentials).toMatchObject({ token: 'datto-token' });
+  });
+
+  it('Freshdesk takes the API key as user name with the password X; Azure DevOps a token as the password', async () => {
+    const manager = scope.managerWith({
+      freshdesk: { provider: 'freshdesk', definition: entry('freshdesk') },
+      devops: { provider: 'azure-devops', definition: entry('azure-devops') },
+      tripletex: { provider: 'tripletex', definition: entry('tripletex') },
+    });
+    const freshdesk = await manager.create({
+      connectionId: 'helpdesk',
+      providerConfigKey: 'freshdesk',
+      credentials: { type: 'BASIC', username: 'fd-api-key' },
+      connectionConfig: { subdomain: 'acme' },
+    });
+    expect(freshdesk.credentials).toMatchObject({ username: 'fd-api-key', password: 'X' });
+    const devops = await manager.create({
+      connectionId: 'org',
+      providerConfigKey: 'devops',
+      credentials: { type: 'BASIC', password: 'personal-access-token' },
+      connectionConfig: { organizationUrl: 'https://dev.azure.com/acme' },
+    });
+    expect(devops.credentials).toMatchObject({ username: '', password: 'personal-access-token' });
+    const tripletex = await manager.create({
+      connectionId: 'co',
+      providerConfigKey: 'tripletex',
+      credentials: { type: 'TWO_STEP', consumerToken: 'eyJa', employeeToken: 'eyJb' },
+      connectionConfig: { environment: 'tripletex.no' },
+    });
+    expect(tripletex.connection_config).toMatchObject({ proxyCompanyId: '0' });
+  });
+});

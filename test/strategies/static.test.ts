@@ -46,7 +46,8 @@ strategySuite(
     };
   },
   [
-    ['a missing username', { type: 'BASIC', password: 'p' }, 'credentials.username'],
+    ['neither a username nor a password', { type: 'BASIC' }, 'credentials.username'],
+    ['a numeric username', { type: 'BASIC', username: 7, password: 'p' }, 'credentials.username'],
     ['a numeric password', { type: 'BASIC', username: 'u', password: 5 }, 'credentials.password'],
   ],
 );
