@@ -1,7 +1,13 @@
 import { getProviders } from '@nangohq/providers';
 import { describe, expect, it } from 'vitest';
 import { captureLogs } from '../support/logs.js';
-import { ConnectionManager, fromNangoProviders, type IntegrationConfig } from '../../src/index.js';
+import {
+  ConnectionManager,
+  fromNangoProviders,
+  type IntegrationConfig,
+  type ProviderDefinition,
+} from '../../src/index.js';
+import { templateValueNames } from '../../src/providers/template.js';
 
 /**
  * Reads Nango's real catalog (the `@nangohq/providers` devDependency; Latchkey does not ship it).
@@ -17,6 +23,59 @@ const UNSUPPORTED_MODES = ['MCP_OAUTH2', 'MCP_OAUTH2_GENERIC', 'AWS_SIGV4', 'INS
 const KNOWN_GAPS: Record<string, string> = {
   'sap-success-factors': 'a SAML 2.0 bearer assertion',
 };
+
+/** Usable entries whose own data asks for a value their mode never has. */
+const DATA_DEFECTS: Record<string, string> = {
+  'certn-partner': 'an OAUTH2_CC entry whose proxy header reads ${apiKey}, which only API_KEY connections have',
+};
+
+const MODES_WITH_ACCESS_TOKEN = new Set([
+  'OAUTH2',
+  'OAUTH2_CC',
+  'JWT',
+  'TWO_STEP',
+  'SIGNATURE',
+  'APP',
+  'CUSTOM',
+  'APP_STORE',
+  'BILL',
+  'API_KEY',
+]);
+const REQUEST_VALUES = [
+  'method',
+  'host',
+  'path',
+  'params',
+  'urlCanonicalParams',
+  'bodyCanonicalParams',
+  'contentType',
+  'endpoint',
+];
+
+/** The value names Latchkey supplies to one part of a definition, for this entry. */
+function supplied(definition: ProviderDefinition, part: string, step: number): (name: string) => boolean {
+  const always = (name: string) => /^(connectionConfig|credentials)\./.test(name);
+  switch (part) {
+    case 'proxy':
+    case 'verification':
+      return (name) =>
+        always(name) ||
+        ['clientId', 'clientSecret'].includes(name) ||
+        (name === 'accessToken' && MODES_WITH_ACCESS_TOKEN.has(definition.authMode)) ||
+        (name === 'apiKey' && definition.authMode === 'API_KEY') ||
+        (part === 'proxy' && REQUEST_VALUES.includes(name));
+    case 'jwt':
+      return (name) => always(name) || name === 'publicKeyFingerprint';
+    case 'twoStep':
+      return (name) =>
+        always(name) ||
+        ['refreshToken', 'refresh_token', 'clientId'].includes(name) ||
+        (name === 'token' && definition.twoStep?.assertion !== undefined) ||
+        Number(/^step(\d+)\./.exec(name)?.[1] ?? Infinity) <= step;
+    default:
+      return always;
+  }
+}
 
 describe("Nango's provider catalog", () => {
   it('loads every entry of a supported auth mode', () => {
@@ -43,6 +102,32 @@ describe("Nango's provider catalog", () => {
       logger: captureLogs().logger,
     });
     expect(manager).toBeInstanceOf(ConnectionManager);
+  });
+
+  it('every template of a usable entry reads only values Latchkey supplies to that part', () => {
+    const unsupplied: string[] = [];
+    for (const [name, definition] of Object.entries(imported.providers)) {
+      const check = (value: unknown, part: string, step: number) => {
+        if (typeof value === 'string' && value.includes('${')) {
+          const isSupplied = supplied(definition, part, step);
+          for (const valueName of templateValueNames(value))
+            if (!isSupplied(valueName)) unsupplied.push(`${name} ${part}: \${${valueName}}`);
+        } else if (value !== null && typeof value === 'object') {
+          for (const inner of Object.values(value)) check(inner, part, step);
+        }
+      };
+      for (const [part, value] of Object.entries(definition)) {
+        if (part !== 'twoStep') check(value, part, 0);
+      }
+      const twoStep = definition.twoStep;
+      if (twoStep) {
+        check([twoStep.tokenRequest, twoStep.refreshRequest, twoStep.assertion], 'twoStep', 0);
+        twoStep.additionalSteps?.forEach((request, index) => check(request, 'twoStep', index + 1));
+      }
+    }
+    const defects = Object.keys(DATA_DEFECTS);
+    expect(unsupplied.filter((line) => !defects.includes(line.split(' ')[0] as string))).toEqual([]);
+    expect([...new Set(unsupplied.map((line) => line.split(' ')[0]))].sort()).toEqual(defects.sort());
   });
 
   it('carries each quirk over', () => {
