@@ -20,6 +20,7 @@ import {
   withConnectionConfigDefaults,
   withCredentialDefaults,
 } from './providers/connection-config.js';
+import { fetchFor } from './oauth/client-tls.js';
 import { buildProxyRequest, type ProxyInit } from './proxy.js';
 import { EventEmitter } from 'node:events';
 import { authorize, completeCallback, connectCredentials, type ConnectorHost } from './connect/connector.js';
@@ -298,7 +299,10 @@ export class ConnectionManager {
       const strategy = strategyFor(current.credentials.type);
       const context = this.#context(current.provider_config_key, current.connection_config, this.#clock());
       const request = buildProxyRequest(proxy, strategy, current.credentials, context, path, init, this.#http);
-      return fetch(request.url, request.init);
+      const certificate = strategy.clientCertificate
+        ? strategy.clientCertificate(current.credentials, integration)
+        : integration?.clientCertificate;
+      return fetchFor(this.#http, certificate)(request.url, request.init);
     };
     const response = await send(record);
     const replayable =

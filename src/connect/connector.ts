@@ -1,3 +1,4 @@
+import { fetchFor } from '../oauth/client-tls.js';
 import type { ConnectionRecord } from '../connection-record.js';
 import {
   AuthorizationError,
@@ -148,7 +149,10 @@ export async function connectCredentials(host: ConnectorHost, input: CreateConne
       ...(verification.headers ? { headers: verification.headers } : {}),
     };
     const request = buildProxyRequest(proxy, strategy, credentials, context, verification.path, init, host.http);
-    const response = await fetch(request.url, request.init).catch(() => undefined);
+    const certificate = strategy.clientCertificate
+      ? strategy.clientCertificate(credentials, integration)
+      : integration.clientCertificate;
+    const response = await fetchFor(host.http, certificate)(request.url, request.init).catch(() => undefined);
     await response?.body?.cancel();
     if (!response?.ok) {
       throw new AuthorizationError(

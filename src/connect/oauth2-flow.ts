@@ -61,6 +61,7 @@ export const oauth2Flow: ConnectFlow = {
           authMethod: definition.tokenRequestAuthMethod ?? 'client_secret_post',
           shape: tokenShapeOf(definition),
           now,
+          clientCertificate: integration.clientCertificate,
         },
         callbackUrl,
         { state, codeVerifier: flow.codeVerifier },

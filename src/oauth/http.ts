@@ -1,5 +1,6 @@
 import { InsecureRequestError, ProviderError } from '../errors.js';
 import { redactSecrets } from '../redaction.js';
+import { fetchFor } from './client-tls.js';
 
 /** How Latchkey talks to providers. */
 export interface HttpSettings {
@@ -10,6 +11,11 @@ export interface HttpSettings {
    * `::1`, `localhost`), so it cannot expose a secret on a network even if left on by mistake.
    */
   allowInsecureLoopback: boolean;
+  /**
+   * CA certificates (PEM) trusted for provider endpoints besides Node's bundled ones: an
+   * on-premise server under a private CA.
+   */
+  trustedCertificates?: string[];
 }
 
 /** Largest provider response Latchkey reads; a token response is a few kilobytes. */
@@ -52,7 +58,11 @@ export async function providerRequest(
   const target = checkedUrl(url, http);
   let response: Response;
   try {
-    response = await fetch(target, { ...init, redirect: 'manual', signal: AbortSignal.timeout(http.timeoutMs) });
+    response = await fetchFor(http)(target, {
+      ...init,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(http.timeoutMs),
+    });
   } catch (error) {
     const timedOut = (error as Error).name === 'TimeoutError';
     throw new ProviderError({

@@ -5,6 +5,7 @@ import { ProviderError, type ProviderFailureKind } from '../errors.js';
 import type { TokenRequestAuthMethod } from '../providers/definition.js';
 import { redactSecrets } from '../redaction.js';
 import type { JsonObject } from '../types.js';
+import { type ClientCertificate, fetchFor } from './client-tls.js';
 import { checkedUrl, type HttpSettings, readCapped, safeErrorCode } from './http.js';
 import { shapeTokenRequest, shapeTokenResponse, type TokenShape } from './token-shape.js';
 
@@ -21,6 +22,8 @@ export interface TokenEndpoint {
   shape?: TokenShape | undefined;
   /** Epoch ms, for absolute expiries in responses. */
   now?: number;
+  /** Presented on the TLS connection (mutual TLS). */
+  clientCertificate?: ClientCertificate | undefined;
 }
 
 /**
@@ -164,8 +167,9 @@ async function prepare(endpoint: TokenEndpoint, http: HttpSettings) {
   let body: JsonObject | undefined;
   let retryAfter: number | undefined;
   const shape = endpoint.shape ?? {};
+  const send = fetchFor(http, endpoint.clientCertificate);
   config[client.customFetch] = async (input, init) => {
-    const response = await fetch(...shapeTokenRequest(input, init as RequestInit, shape));
+    const response = await send(...shapeTokenRequest(input, init as RequestInit, shape));
     retryAfter = parseRetryAfter(response.headers.get('retry-after'));
     const text = await readCapped(response);
     const json = parseObject(text);

@@ -1,6 +1,7 @@
 import type { AuthMode } from '../strategies/registry.js';
 import type { OAuth1SignatureMethod } from '../signing/oauth1.js';
 import type { JwtAlgorithm } from '../signing/jwt.js';
+import type { ClientCertificate } from '../oauth/client-tls.js';
 
 /**
  * How a token endpoint wants the client authenticated. `username_password` sends the client id
@@ -154,6 +155,8 @@ export interface ProviderDefinition {
   jwt?: JwtTemplate;
   /** TWO_STEP mode: the exchange. */
   twoStep?: TwoStepDefinition;
+  /** The provider accepts only clients presenting a TLS certificate: the integration must give `clientCertificate`. */
+  requiresClientCertificate?: boolean;
   /** API root for providers whose token minting is an API call (GitHub App: `https://api.github.com`). */
   apiBaseUrl?: string;
 }
@@ -175,6 +178,8 @@ export interface IntegrationConfig {
   definition?: Partial<ProviderDefinition>;
   /** Refresh margin for this integration's connections, in seconds. */
   refreshMarginSeconds?: number;
+  /** A TLS client certificate for token requests and `manager.fetch` (mutual TLS: ADP). */
+  clientCertificate?: ClientCertificate;
 }
 
 /** An integration with its provider definition merged in. */
@@ -188,4 +193,5 @@ export interface ResolvedIntegration {
   appId: string | undefined;
   appPrivateKey: string | undefined;
   refreshMarginSeconds: number | undefined;
+  clientCertificate: ClientCertificate | undefined;
 }

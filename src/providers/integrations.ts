@@ -32,6 +32,7 @@ export function resolveIntegrations(
       appId: config.appId,
       appPrivateKey: config.appPrivateKey,
       refreshMarginSeconds: config.refreshMarginSeconds,
+      clientCertificate: config.clientCertificate,
     });
   }
   return resolved;

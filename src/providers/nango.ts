@@ -128,6 +128,7 @@ function convert(original: Entry): ProviderDefinition {
     definition.signatureMethod = signatureMethod;
   else if (signatureMethod !== undefined)
     throw new Error(`OAuth 1.0 signature method ${String(signatureMethod)} is not supported`);
+  if (entry.require_client_certificate === true) definition.requiresClientCertificate = true;
   const connectionConfig = connectionConfigOf(entry.connection_config);
   if (connectionConfig) definition.connectionConfig = connectionConfig;
   const credentialDefaults = credentialDefaultsOf(entry.credentials);

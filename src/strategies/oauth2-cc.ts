@@ -1,4 +1,6 @@
-import { UnknownIntegrationError } from '../errors.js';
+import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { InvalidCredentialsError, UnknownIntegrationError } from '../errors.js';
+import type { ClientCertificate } from '../oauth/client-tls.js';
 import { clientCredentialsGrant } from '../oauth/token-client.js';
 import { assertUsableKey } from '../signing/jwt.js';
 import { interpolate } from '../providers/template.js';
@@ -15,6 +17,9 @@ export interface OAuth2ClientCredentials {
   token: string;
   expires_at?: string;
   raw: JsonObject;
+  /** Nango's mutual-TLS pair (ADP), PEM: presented to the provider, never returned by `get`. */
+  client_certificate?: string;
+  client_private_key?: string;
 }
 
 /** Nango's assumption when a client-credentials response has no `expires_in`. */
@@ -29,7 +34,16 @@ const DEFAULT_LIFETIME_SECONDS = 55 * 60;
 export const oauth2ClientCredentials = {
   mode: 'OAUTH2_CC',
   parse(input, context) {
-    field.onlyKnown(input, ['type', 'client_id', 'client_secret', 'token', 'expires_at', 'raw']);
+    field.onlyKnown(input, [
+      'type',
+      'client_id',
+      'client_secret',
+      'token',
+      'expires_at',
+      'raw',
+      'client_certificate',
+      'client_private_key',
+    ]);
     const withDefaults = {
       ...input,
       client_id: input.client_id ?? context.integration?.clientId,
@@ -45,6 +59,18 @@ export const oauth2ClientCredentials = {
     if (context.integration?.definition.tokenRequestAuthMethod === 'private_key_jwt') {
       field.signingKey(withDefaults, 'client_secret', (key) => assertUsableKey(key, 'RS256'));
     }
+    const certificate = field.optionalString(input, 'client_certificate');
+    const certificateKey = field.optionalString(input, 'client_private_key');
+    if ((certificate === undefined) !== (certificateKey === undefined))
+      throw new InvalidCredentialsError(
+        'credentials.client_certificate and credentials.client_private_key go together',
+        certificate === undefined ? 'credentials.client_certificate' : 'credentials.client_private_key',
+      );
+    if (certificate !== undefined && certificateKey !== undefined) {
+      assertCertificatePair(certificate, certificateKey);
+      credentials.client_certificate = certificate;
+      credentials.client_private_key = certificateKey;
+    }
     const expiresAt = field.optionalInstant(input, 'expires_at');
     if (expiresAt !== undefined) credentials.expires_at = expiresAt;
     return credentials;
@@ -56,6 +82,12 @@ export const oauth2ClientCredentials = {
     if (!integration || !tokenUrl)
       throw new UnknownIntegrationError(integration?.providerConfigKey ?? '(unknown)', 'has no token URL');
     const { definition } = integration;
+    const clientCertificate = certificateOf(credentials, integration.clientCertificate);
+    if (definition.requiresClientCertificate && !clientCertificate)
+      throw new UnknownIntegrationError(
+        integration.providerConfigKey,
+        'needs a TLS client certificate (credentials.client_certificate and client_private_key, or the integration’s clientCertificate)',
+      );
     const parameters: Record<string, string> = { ...definition.tokenParams };
     if (integration.scopes.length > 0) parameters.scope = integration.scopes.join(definition.scopeSeparator ?? ' ');
     const response = await clientCredentialsGrant(
@@ -67,6 +99,7 @@ export const oauth2ClientCredentials = {
         authMethod: definition.tokenRequestAuthMethod ?? 'client_secret_post',
         shape: tokenShapeOf(definition),
         now: context.now,
+        clientCertificate,
       },
       parameters,
       context.http,
@@ -83,5 +116,47 @@ export const oauth2ClientCredentials = {
       connectionConfig: liftedMetadata(response.raw, definition.tokenResponseMetadata),
     };
   },
+  present: ({ client_certificate: _certificate, client_private_key: _key, ...shown }) => shown,
   accessToken: (credentials) => credentials.token,
+  clientCertificate: (credentials, integration) => certificateOf(credentials, integration?.clientCertificate),
 } satisfies AuthStrategy<OAuth2ClientCredentials>;
+
+/** The connection's own certificate, else the integration's. */
+function certificateOf(
+  credentials: OAuth2ClientCredentials,
+  fallback: ClientCertificate | undefined,
+): ClientCertificate | undefined {
+  return credentials.client_certificate && credentials.client_private_key
+    ? { cert: credentials.client_certificate, key: credentials.client_private_key }
+    : fallback;
+}
+
+/** A certificate and the private key of its public key, or a refusal naming the field (never the PEM). */
+function assertCertificatePair(certificate: string, privateKey: string): void {
+  let publicKey: KeyObject;
+  try {
+    publicKey = new X509Certificate(certificate).publicKey;
+  } catch {
+    throw new InvalidCredentialsError(
+      'credentials.client_certificate is not a PEM certificate',
+      'credentials.client_certificate',
+    );
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(privateKey);
+  } catch {
+    throw new InvalidCredentialsError(
+      'credentials.client_private_key is not a PEM private key',
+      'credentials.client_private_key',
+    );
+  }
+  const samePublicKey = createPublicKey(key)
+    .export({ type: 'spki', format: 'der' })
+    .equals(publicKey.export({ type: 'spki', format: 'der' }));
+  if (!samePublicKey)
+    throw new InvalidCredentialsError(
+      'credentials.client_private_key is not the key of client_certificate',
+      'credentials.client_private_key',
+    );
+}

@@ -65,6 +65,7 @@ export const oauth2 = {
         authMethod: definition.tokenRequestAuthMethod ?? 'client_secret_post',
         shape: tokenShapeOf(definition),
         now: context.now,
+        clientCertificate: integration.clientCertificate,
       },
       credentials.refresh_token as string,
       definition.refreshParams ?? {},

@@ -1,5 +1,6 @@
 import { InvalidCredentialsError, InvalidRequestError } from '../errors.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
+import type { ClientCertificate } from '../oauth/client-tls.js';
 import type { HttpSettings } from '../oauth/http.js';
 import type { JsonObject } from '../types.js';
 
@@ -59,6 +60,8 @@ export interface AuthStrategy<C extends { type: string }> {
    * shows (TWO_STEP: the submitted inputs too, as Avanan's request signature needs its secret key).
    */
   templateCredentials?(credentials: C): object;
+  /** A TLS client certificate these credentials present to the provider (mutual TLS), if any. */
+  clientCertificate?(credentials: C, integration: ResolvedIntegration | undefined): ClientCertificate | undefined;
   /** The bearer credential these credentials carry, if any: `${accessToken}` in proxy templates. */
   accessToken?(credentials: C): string | undefined;
   /** Headers that authenticate one request, for modes that sign per request (OAuth 1.0, TBA, WSSE, Basic). */

@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+import { Agent, fetch as undiciFetch } from 'undici';
+
+/**
+ * A TLS client certificate presented to a provider (mutual TLS): ADP's token and API endpoints
+ * refuse a connection without the certificate ADP issued.
+ */
+export interface ClientCertificate {
+  /** The certificate (chain), PEM. */
+  cert: string;
+  /** Its private key, PEM. */
+  key: string;
+  passphrase?: string;
+}
+
+// One connection pool per certificate, keyed by a digest so the map holds no key text. Idle
+// sockets do not keep the process alive; `closeClientCertificates` ends them at once.
+const agents = new Map<string, Agent>();
+const MAX_AGENTS = 64;
+
+/**
+ * The `fetch` for a provider request: the global one, or undici's (Node's own HTTP client, as a
+ * package) when a client certificate is presented or extra CAs are trusted, because the global
+ * `fetch` takes no TLS options. Answers are rewrapped as global `Response`s.
+ */
+export function fetchFor(
+  http: { trustedCertificates?: string[] | undefined },
+  certificate?: ClientCertificate,
+): typeof fetch {
+  const ca = http.trustedCertificates;
+  if (!certificate && !ca) return fetch;
+  const tls = { ...certificate, ...(ca ? { ca } : {}) };
+  const id = createHash('sha256').update(JSON.stringify(tls)).digest('base64');
+  let agent = agents.get(id);
+  if (!agent) {
+    agent = new Agent({ connect: tls });
+    if (agents.size >= MAX_AGENTS) {
+      const [oldest, pool] = agents.entries().next().value as [string, Agent];
+      agents.delete(oldest);
+      void pool.close();
+    }
+    agents.set(id, agent);
+  }
+  const dispatcher = agent;
+  return (async (input: string | URL, init: RequestInit = {}) => {
+    const response = await undiciFetch(input, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1]);
+    return new Response(response.body as ReadableStream | null, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers as unknown as Headers,
+    });
+  }) as typeof fetch;
+}
+
+/** Closes every pooled client-certificate connection. */
+export async function closeClientCertificates(): Promise<void> {
+  const pools = [...agents.values()];
+  agents.clear();
+  await Promise.allSettled(pools.map((pool) => pool.close()));
+}
