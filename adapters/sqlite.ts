@@ -40,7 +40,9 @@ export function sqliteStore(pathOrOptions: string | SqliteStoreOptions): Storage
   const query = (sql: string, params: unknown[]) =>
     store.query(sql, ...params) as Promise<Array<Record<string, unknown>>>;
   // WAL lets readers proceed while another connection writes; the setting sticks to the file.
-  const walReady = options.path === ':memory:' ? Promise.resolve() : query('PRAGMA journal_mode = WAL', []);
+  const walReady = options.path === ':memory:' ? Promise.resolve() : enableWal(query);
+  // Surfaced by the first query, which awaits it; never an unhandled rejection.
+  walReady.catch(() => {});
 
   return createSqlAdapter({
     name,
@@ -54,6 +56,24 @@ export function sqliteStore(pathOrOptions: string | SqliteStoreOptions): Storage
     readRaw: async (key) => (await store.get(key)) as string | undefined,
     close: () => store.disconnect(),
   });
+}
+
+/**
+ * Switches the file to WAL once. Changing the journal mode needs the file to itself, and SQLite
+ * answers SQLITE_BUSY at once, without its busy timeout, while another process has it open — so
+ * the mode is read first (a file already in WAL needs nothing) and a busy answer is retried.
+ */
+async function enableWal(query: (sql: string, params: unknown[]) => Promise<Array<Record<string, unknown>>>) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [current] = await query('PRAGMA journal_mode', []);
+      if (String(current?.journal_mode).toLowerCase() !== 'wal') await query('PRAGMA journal_mode = WAL', []);
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || attempt >= 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 * attempt));
+    }
+  }
 }
 
 export default sqliteStore;
