@@ -39,12 +39,14 @@ export type { LatchkeyErrorCode, ProviderFailureKind } from './errors.js';
 export { builtinProviders } from './providers/catalog.js';
 export { fromNangoProviders } from './providers/nango.js';
 export type { NangoImport } from './providers/nango.js';
+export type { ClientCertificate } from './oauth/client-tls.js';
 export type {
   ConnectionConfigField,
   IntegrationConfig,
   ProxyDefinition,
   TokenResponsePaths,
   JwtTemplate,
+  SamlAssertionTemplate,
   ProviderDefinition,
   TokenRequestAuthMethod,
   TwoStepDefinition,

@@ -80,7 +80,14 @@ export function buildProxyRequest(
   // A redirect to another host must not carry provider-specific credential headers along.
   return {
     url: url.href,
-    init: { ...init, method, headers, body: init.body ?? null, redirect: init.redirect ?? 'manual' },
+    // Node's fetch sends any Uint8Array; the DOM typings (pulled in by xml-crypto's) want an ArrayBuffer-backed one.
+    init: {
+      ...init,
+      method,
+      headers,
+      body: (init.body ?? null) as BodyInit | null,
+      redirect: init.redirect ?? 'manual',
+    },
   };
 }
 

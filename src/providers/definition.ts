@@ -21,6 +21,19 @@ export interface JwtTemplate {
   secretEncoding?: 'hex' | 'utf8';
 }
 
+/** A SAML 2.0 bearer assertion. Values may use `${credentials.x}`, `${connectionConfig.x}`, `${random}`. */
+export interface SamlAssertionTemplate {
+  issuer: string;
+  audience: string;
+  /** The user (`NameID`). */
+  subject: string;
+  /** The token endpoint (`Recipient`). */
+  recipient: string;
+  sessionIndex?: string;
+  attributes?: Record<string, string>;
+  lifetimeSeconds: number;
+}
+
 /** One HTTP request of a declarative token exchange. Values may use `${credentials.x}`, `${connectionConfig.x}`, `${refreshToken}`. */
 export interface TwoStepRequest {
   method?: 'POST' | 'GET';
@@ -49,6 +62,8 @@ export interface TwoStepDefinition {
    * `assertionKeyField` (default `privateKey`), a PEM.
    */
   assertion?: JwtTemplate;
+  /** A SAML 2.0 bearer assertion (RFC 7522) to sign instead, offered the same way (SAP SuccessFactors). */
+  samlAssertion?: SamlAssertionTemplate;
   assertionKeyField?: string;
   /**
    * Requests made after the first, in order (DocuWare: discovery, then the token). Each sees the

@@ -5,6 +5,7 @@ import type {
   JwtTemplate,
   ProviderDefinition,
   TokenRequestAuthMethod,
+  SamlAssertionTemplate,
   TwoStepDefinition,
   TwoStepRequest,
 } from './definition.js';
@@ -220,9 +221,11 @@ function twoStepOf(entry: Entry): TwoStepDefinition {
   }
   if (isObject(entry.token)) definition.assertion = jwtTemplateOf(entry);
   if (isObject(entry.assertion)) {
-    const { template, keyField } = assertionOf(entry.assertion);
-    definition.assertion = template;
+    const keyField = /^\$\{credentials\.([\w-]+)\}$/.exec(String(entry.assertion.key))?.[1];
+    if (!keyField) throw new Error('an assertion key that is not a submitted credential is not supported');
     if (keyField !== 'privateKey') definition.assertionKeyField = keyField;
+    if (entry.assertion.type === 'saml') definition.samlAssertion = samlAssertionOf(entry.assertion);
+    else definition.assertion = assertionOf(entry.assertion);
   }
   if (Array.isArray(entry.additional_steps)) {
     definition.additionalSteps = entry.additional_steps.map((step: unknown) => {
@@ -257,23 +260,39 @@ function twoStepOf(entry: Entry): TwoStepDefinition {
  * Nango's `assertion` block: a JWT signed with a submitted key (`${assertionOption.privateKey}`
  * or `${credentials.privateKey}`), offered to the token request as `${credentials.assertion}`.
  */
-function assertionOf(assertion: Entry): { template: JwtTemplate; keyField: string } {
+function assertionOf(assertion: Entry): JwtTemplate {
   if (assertion.type !== 'jwt') throw new Error(`a ${String(assertion.type).toUpperCase()} assertion is not supported`);
-  const key = /^\$\{credentials\.([\w-]+)\}$/.exec(String(assertion.key))?.[1];
-  if (!key) throw new Error('an assertion key that is not a submitted credential is not supported');
   if (!isObject(assertion.payload)) throw new Error('a JWT assertion without a payload');
   const header = { ...(stringRecord(assertion.header) ?? {}) };
   const algorithm = header.alg;
   delete header.alg;
-  const lifetime = Number(assertion.lifetimeInSeconds);
-  const template: JwtTemplate = {
-    payload: assertion.payload,
-    header,
-    lifetimeSeconds: Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300,
-  };
+  const template: JwtTemplate = { payload: assertion.payload, header, lifetimeSeconds: lifetimeOf(assertion) };
   if (algorithm === 'RS256' || algorithm === 'PS256' || algorithm === 'ES256') template.algorithm = algorithm;
   else if (algorithm !== undefined) throw new Error(`JWT algorithm ${algorithm} is not supported`);
-  return { template, keyField: key };
+  return template;
+}
+
+/** Nango's SAML assertion block (SAP SuccessFactors' saml2-bearer grant). */
+function samlAssertionOf(assertion: Entry): SamlAssertionTemplate {
+  const text = (name: string) => {
+    const value = assertion[name];
+    if (typeof value !== 'string' || value === '') throw new Error(`a SAML assertion without ${name}`);
+    return value;
+  };
+  return {
+    issuer: text('issuer'),
+    audience: text('audiences'),
+    subject: text('nameIdentifier'),
+    recipient: text('recipient'),
+    ...(typeof assertion.sessionIndex === 'string' ? { sessionIndex: assertion.sessionIndex } : {}),
+    attributes: stringRecord(assertion.attributes) ?? {},
+    lifetimeSeconds: lifetimeOf(assertion),
+  };
+}
+
+function lifetimeOf(assertion: Entry): number {
+  const lifetime = Number(assertion.lifetimeInSeconds);
+  return Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300;
 }
 
 /**

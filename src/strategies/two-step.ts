@@ -1,7 +1,9 @@
 import { InvalidCredentialsError, ProviderError, UnknownIntegrationError } from '../errors.js';
 import { providerFailure, providerRequest } from '../oauth/http.js';
-import type { JwtTemplate, TwoStepDefinition, TwoStepRequest } from '../providers/definition.js';
+import type { JwtTemplate, SamlAssertionTemplate, TwoStepDefinition, TwoStepRequest } from '../providers/definition.js';
 import { signJwt, UnusableKeyError } from '../signing/jwt.js';
+import { signSamlAssertion } from '../signing/saml.js';
+import { createPrivateKey } from 'node:crypto';
 import { interpolate, interpolateJson, lookup, templateMoment, type TemplateMoment } from '../providers/template.js';
 import { parseXml, toXml } from '../oauth/xml.js';
 import { liftedMetadata } from '../oauth/token-shape.js';
@@ -59,8 +61,10 @@ export const twoStep = {
     };
     // One instant and request id for the whole request, so a signature matches its date header (Avanan).
     const moment = templateMoment(context.now);
-    if (definition.assertion) {
-      const assertion = await signAssertion(definition, credentials.inputs, values, moment);
+    if (definition.assertion || definition.samlAssertion) {
+      const assertion = definition.samlAssertion
+        ? signSaml(definition, definition.samlAssertion, credentials.inputs, values, moment)
+        : await signAssertion(definition, credentials.inputs, values, moment);
       values.token = assertion;
       values.credentials = { ...credentials.inputs, assertion };
     }
@@ -106,6 +110,42 @@ export const twoStep = {
   }),
   accessToken: (credentials) => credentials.token,
 } satisfies AuthStrategy<TwoStepCredentials>;
+
+/** A SAML bearer assertion signed with the submitted private key, base64-encoded. */
+function signSaml(
+  definition: TwoStepDefinition,
+  template: SamlAssertionTemplate,
+  inputs: Record<string, string>,
+  values: Record<string, unknown>,
+  moment: TemplateMoment,
+): string {
+  const field = definition.assertionKeyField ?? 'privateKey';
+  const privateKey = inputs[field]?.replace(/\\n/g, '\n');
+  const fill = (text: string) => interpolate(text, values, { encode: false, moment });
+  if (!privateKey || !isRsaPrivateKey(privateKey))
+    throw new InvalidCredentialsError(`credentials.${field} must be an RSA private key (PEM)`, `credentials.${field}`);
+  return signSamlAssertion({
+    issuer: fill(template.issuer),
+    audience: fill(template.audience),
+    subject: fill(template.subject),
+    recipient: fill(template.recipient),
+    sessionIndex: template.sessionIndex ? fill(template.sessionIndex) : moment.random,
+    attributes: Object.fromEntries(
+      Object.entries(template.attributes ?? {}).map(([name, value]) => [name, fill(value)]),
+    ),
+    lifetimeSeconds: template.lifetimeSeconds,
+    now: moment.now,
+    privateKey,
+  });
+}
+
+function isRsaPrivateKey(pem: string): boolean {
+  try {
+    return createPrivateKey(pem).asymmetricKeyType === 'rsa';
+  } catch {
+    return false;
+  }
+}
 
 /** The JWT of a JWT-bearer grant or client assertion, signed with the submitted private key. */
 async function signAssertion(

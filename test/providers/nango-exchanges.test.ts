@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { getProviders } from '@nangohq/providers';
 import { importSPKI, jwtVerify, decodeProtectedHeader } from 'jose';
+import selfsigned from 'selfsigned';
 import { describe, expect, it } from 'vitest';
 import { fromNangoProviders, type ProviderDefinition } from '../../src/index.js';
 import { testScope } from '../support/scope.js';
@@ -345,5 +346,118 @@ describe("defaults for what users are not asked (Nango's default_value)", () => 
       connectionConfig: { environment: 'tripletex.no' },
     });
     expect(tripletex.connection_config).toMatchObject({ proxyCompanyId: '0' });
+  });
+});
+
+describe('SAML 2.0 bearer assertions (sap-success-factors)', () => {
+  /**
+   * SuccessFactors' token endpoint: the assertion's XML signature verified against the
+   * certificate registered for the API key (xml-crypto, reading only the signed part, as its
+   * docs require), then issuer, audience, recipient, validity window, user and api_key checked.
+   */
+  async function startSuccessFactors(certificate: string) {
+    const { DOMParser } = await import('@xmldom/xmldom');
+    const { SignedXml } = await import('xml-crypto');
+    const { XMLParser } = await import('fast-xml-parser');
+    const parser = new XMLParser({
+      ignoreAttributes: false,
+      attributeNamePrefix: '@',
+      removeNSPrefix: true,
+      parseTagValue: false,
+    });
+    return serve((request) => {
+      const params = form(request);
+      if (params.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:saml2-bearer')
+        return refuse(400, 'unsupported_grant_type');
+      const xml = Buffer.from(params.get('assertion') ?? '', 'base64').toString('utf8');
+      const document = new DOMParser().parseFromString(xml, 'text/xml');
+      const signature = document.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', 'Signature')[0];
+      if (!signature) return refuse(401, 'unsigned assertion');
+      const verifier = new SignedXml({ publicCert: certificate, getCertFromKeyInfo: () => null });
+      verifier.loadSignature(signature);
+      if (!verifier.checkSignature(xml)) return refuse(401, 'bad signature');
+      const signed = parser.parse(verifier.getSignedReferences()[0] as string) as {
+        Assertion: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+      };
+      const assertion = signed.Assertion;
+      const attributes = Object.fromEntries(
+        [assertion.AttributeStatement.Attribute]
+          .flat()
+          .map((a: { '@Name': string; AttributeValue: string }) => [a['@Name'], a.AttributeValue]),
+      );
+      const notOnOrAfter = Date.parse(assertion.Conditions['@NotOnOrAfter']);
+      if (
+        assertion.Issuer !== 'www.successfactors.com' ||
+        assertion.Conditions.AudienceRestriction.Audience !== 'www.successfactors.com' ||
+        assertion.Subject.SubjectConfirmation.SubjectConfirmationData['@Recipient'] !==
+          'https://api4.successfactors.com/oauth/token' ||
+        !(notOnOrAfter > Date.now()) ||
+        assertion.Subject.NameID['#text'] !== 'sfadmin' ||
+        attributes.api_key !== params.get('client_id') ||
+        params.get('company_id') !== 'ACME01'
+      )
+        return refuse(401, 'assertion does not match');
+      return json({ access_token: 'sf-hr-token', token_type: 'Bearer', expires_in: 86399 });
+    });
+  }
+
+  it('signs the assertion with the submitted key and trades it for a token', async () => {
+    const pem = await selfsigned.generate([{ name: 'commonName', value: 'sf-api-client' }], {
+      keySize: 2048,
+      algorithm: 'sha256',
+    });
+    const sf = await startSuccessFactors(pem.cert);
+    const manager = scope.managerWith({
+      sf: {
+        provider: 'sap-success-factors',
+        definition: firstRequestTo('sap-success-factors', `${sf.url}/oauth/token`),
+      },
+    });
+    await manager.create({
+      connectionId: 'acme',
+      providerConfigKey: 'sf',
+      credentials: {
+        type: 'TWO_STEP',
+        apiKey: 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=',
+        userName: 'sfadmin',
+        privateKey: pem.private,
+      },
+      connectionConfig: { apiServer: 'api4.successfactors.com', companyId: 'ACME01' },
+    });
+    const connection = await manager.get('acme');
+    expect(sf.refusals).toEqual([]);
+    expect(connection.credentials).toMatchObject({ token: 'sf-hr-token' });
+    expect(JSON.stringify(connection)).not.toContain('PRIVATE KEY');
+  });
+
+  it("an assertion signed with another key is refused by the provider's signature check", async () => {
+    const registered = await selfsigned.generate([{ name: 'commonName', value: 'registered' }], {
+      keySize: 2048,
+      algorithm: 'sha256',
+    });
+    const other = await selfsigned.generate([{ name: 'commonName', value: 'other' }], {
+      keySize: 2048,
+      algorithm: 'sha256',
+    });
+    const sf = await startSuccessFactors(registered.cert);
+    const manager = scope.managerWith({
+      sf: {
+        provider: 'sap-success-factors',
+        definition: firstRequestTo('sap-success-factors', `${sf.url}/oauth/token`),
+      },
+    });
+    await manager.create({
+      connectionId: 'acme',
+      providerConfigKey: 'sf',
+      credentials: {
+        type: 'TWO_STEP',
+        apiKey: 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=',
+        userName: 'sfadmin',
+        privateKey: other.private,
+      },
+      connectionConfig: { apiServer: 'api4.successfactors.com', companyId: 'ACME01' },
+    });
+    await expect(manager.get('acme')).rejects.toMatchObject({ code: 'refresh_exhausted' });
+    expect(sf.refusals.at(-1)).toMatch(/signature/);
   });
 });
