@@ -29,6 +29,8 @@ export interface FlowFinish {
  * what to do with the callback. The manager keeps the state; a flow knows only its protocol.
  */
 export interface ConnectFlow {
+  /** `connection_config` fields the flow itself brings back (GitHub's `installation_id`), so not asked for up front. */
+  brings?: string[];
   start(input: FlowStart): Promise<{ url: URL; codeVerifier?: string; extra?: Record<string, string> }>;
   /** Credentials (as `create` takes them) and `connection_config` fields learned on the way. */
   finish(input: FlowFinish): Promise<{ credentials: Record<string, unknown>; connectionConfig: JsonObject }>;

@@ -1,3 +1,4 @@
+import { checkConnectionConfig, withConnectionConfigDefaults } from '../providers/connection-config.js';
 import { fetchFor } from '../oauth/client-tls.js';
 import type { ConnectionRecord } from '../connection-record.js';
 import {
@@ -48,8 +49,12 @@ export async function authorize(host: ConnectorHost, input: AuthorizeInput): Pro
     );
   }
   const redirectUri = assertRedirectUri(input.redirectUri);
-  const connectionConfig =
-    input.connectionConfig === undefined ? {} : assertJsonObject(input.connectionConfig, 'connectionConfig');
+  const connectionConfig = withConnectionConfigDefaults(
+    integration.definition,
+    input.connectionConfig === undefined ? {} : assertJsonObject(input.connectionConfig, 'connectionConfig'),
+  );
+  // Refused now, not after the user has consented and the connection cannot be stored.
+  checkConnectionConfig(integration.definition, connectionConfig, { beforeAuthorization: { brings: flow.brings } });
   const scopes =
     input.scopes ?? (integration.scopes.length > 0 ? integration.scopes : (integration.definition.defaultScopes ?? []));
   if (!Array.isArray(scopes) || scopes.some((scope) => typeof scope !== 'string')) {

@@ -13,6 +13,7 @@ import type { ConnectFlow, FlowFinish } from './connect-flow.js';
  * installation belongs to this app.
  */
 export const githubAppFlow: ConnectFlow = {
+  brings: ['installation_id'],
   start: installUrl,
   async finish(input) {
     const { installationId, token } = await installation(input);
@@ -28,6 +29,7 @@ export const githubAppFlow: ConnectFlow = {
  * during installation" on, so the callback also carries a `code` for the user's token.
  */
 export const githubAppOAuthFlow: ConnectFlow = {
+  brings: ['installation_id'],
   start: installUrl,
   async finish(input) {
     const { integration, flow, callback, state, now, http } = input;

@@ -40,8 +40,9 @@ export const oauth1Flow: ConnectFlow = {
     }
     const url = new URL(interpolate(definition.authorizationUrl, values, { encode: false }));
     url.searchParams.set('oauth_token', temporary.get('oauth_token') as string);
-    for (const [name, value] of Object.entries({ ...definition.authorizationParams, ...authorizationParams }))
-      url.searchParams.set(name, value);
+    for (const [name, value] of Object.entries(definition.authorizationParams ?? {}))
+      url.searchParams.set(name, interpolate(value, values, { encode: false }));
+    for (const [name, value] of Object.entries(authorizationParams)) url.searchParams.set(name, value);
     if (scopes.length > 0) url.searchParams.set('scope', scopes.join(definition.scopeSeparator ?? ','));
     return {
       url,

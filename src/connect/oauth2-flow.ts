@@ -4,6 +4,7 @@ import { checkedUrl } from '../oauth/http.js';
 import { authorizationCodeGrant } from '../oauth/token-client.js';
 import { liftedMetadata, tokenShapeOf } from '../oauth/token-shape.js';
 import { interpolate } from '../providers/template.js';
+import type { ProviderDefinition } from '../providers/definition.js';
 import type { ConnectFlow } from './connect-flow.js';
 
 /**
@@ -33,7 +34,13 @@ export const oauth2Flow: ConnectFlow = {
       response_type: 'code',
       redirect_uri: redirectUri,
       state,
-      ...definition.authorizationParams,
+      // The definition's may name connection fields (Amazon's application_id); the caller's are literal.
+      ...Object.fromEntries(
+        Object.entries(definition.authorizationParams ?? {}).map(([name, value]) => [
+          name,
+          interpolate(value, values, { encode: false }),
+        ]),
+      ),
       ...authorizationParams,
     };
     if (scopes.length > 0) parameters.scope = scopes.join(definition.scopeSeparator ?? ' ');
@@ -43,7 +50,7 @@ export const oauth2Flow: ConnectFlow = {
       parameters.code_challenge = await client.calculatePKCECodeChallenge(codeVerifier);
       parameters.code_challenge_method = 'S256';
     }
-    const url = client.buildAuthorizationUrl(config, parameters);
+    const url = providerSpelling(client.buildAuthorizationUrl(config, parameters), definition);
     return codeVerifier ? { url, codeVerifier } : { url };
   },
 
@@ -51,6 +58,14 @@ export const oauth2Flow: ConnectFlow = {
     const { definition } = integration;
     const callbackUrl = new URL(flow.redirectUri);
     for (const [name, value] of callback) callbackUrl.searchParams.set(name, value);
+    const codeParam = definition.authorizationCodeParam;
+    const code = codeParam ? callback.get(codeParam) : null;
+    if (code !== null && code !== undefined) callbackUrl.searchParams.set('code', code);
+    const fromCallback: Record<string, string> = {};
+    for (const name of definition.callbackMetadata ?? []) {
+      const value = callback.get(name);
+      if (value !== null) fromCallback[name] = value;
+    }
     try {
       const response = await authorizationCodeGrant(
         {
@@ -75,7 +90,10 @@ export const oauth2Flow: ConnectFlow = {
       };
       if (response.refreshToken) credentials.refresh_token = response.refreshToken;
       if (response.expiresInSeconds !== undefined) credentials.expires_in = response.expiresInSeconds;
-      return { credentials, connectionConfig: liftedMetadata(response.raw, definition.tokenResponseMetadata) };
+      return {
+        credentials,
+        connectionConfig: { ...fromCallback, ...liftedMetadata(response.raw, definition.tokenResponseMetadata) },
+      };
     } catch (error) {
       if (error instanceof ProviderError) {
         throw new AuthorizationError('token_exchange_failed', error.message, flow);
@@ -91,3 +109,28 @@ export const oauth2Flow: ConnectFlow = {
     }
   },
 };
+
+/**
+ * The authorization URL as providers that depart from RFC 6749 want it: parameters renamed or
+ * left out, some unencoded, or the whole query behind a single-page app's `#` route.
+ */
+function providerSpelling(url: URL, definition: ProviderDefinition): URL {
+  const names = definition.authorizationParamNames ?? {};
+  const unencoded = new Set(definition.authorizationUnencodedParams ?? []);
+  const pairs = [...url.searchParams]
+    .map(([name, value]): [string, string] => [Object.hasOwn(names, name) ? (names[name] as string) : name, value])
+    .filter(([name, value]) => name !== '' && !(definition.authorizationSkipEmpty && value === ''));
+  const query = pairs
+    .map(([name, value]) =>
+      unencoded.has(name) ? `${encodeURIComponent(name)}=${value}` : new URLSearchParams([[name, value]]).toString(),
+    )
+    .join('&');
+  const fragment = definition.authorizationUrlFragment;
+  if (fragment !== undefined) {
+    const route = fragment.startsWith('/') ? fragment : `/${fragment}`;
+    return new URL(`${url.origin}${url.pathname}#${route}?${query}`);
+  }
+  const spelled = new URL(url.href);
+  spelled.search = query;
+  return spelled;
+}

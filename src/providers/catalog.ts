@@ -139,6 +139,7 @@ export const builtinProviders: Readonly<Record<string, ProviderDefinition>> = {
     tokenUrl: 'https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer',
     tokenRequestAuthMethod: 'client_secret_basic',
     connectionConfig: { realmId: { pattern: '^\\d+$', optional: true } },
+    callbackMetadata: ['realmId'],
     proxy: { baseUrl: 'https://quickbooks.api.intuit.com' },
   },
   // shopify.dev/docs/apps/auth/oauth: per-shop endpoints; the API wants X-Shopify-Access-Token.

@@ -27,11 +27,22 @@ export function withCredentialDefaults(definition: ProviderDefinition, credentia
  * ones present, each matching its pattern — so a bad subdomain is refused on create instead of
  * becoming a request to the wrong host.
  */
-export function checkConnectionConfig(definition: ProviderDefinition, config: JsonObject): void {
+export function checkConnectionConfig(
+  definition: ProviderDefinition,
+  config: JsonObject,
+  options: { beforeAuthorization?: { brings?: string[] | undefined } } = {},
+): void {
+  // Before the user authorizes, fields the callback or the token response will bring may be missing.
+  const before = options.beforeAuthorization;
+  const broughtByFlow = new Set(
+    before
+      ? [...(before.brings ?? []), ...(definition.callbackMetadata ?? []), ...(definition.tokenResponseMetadata ?? [])]
+      : [],
+  );
   for (const [name, field] of Object.entries(definition.connectionConfig ?? {})) {
     const value = config[name];
     if (value === undefined || value === null || value === '') {
-      if (field.optional) continue;
+      if (field.optional || broughtByFlow.has(name)) continue;
       throw new InvalidRequestError(
         `connectionConfig.${name} is required by this provider`,
         `connectionConfig.${name}`,

@@ -127,6 +127,21 @@ export interface ProviderDefinition {
   scopeSeparator?: string;
   /** Extra authorization request parameters (Google: `access_type=offline`). */
   authorizationParams?: Record<string, string>;
+  /**
+   * Authorization parameters spelled the provider's own way (TikTok's `client_key` for
+   * `client_id`); an empty name leaves the parameter out (monday.com takes no `response_type`).
+   */
+  authorizationParamNames?: Record<string, string>;
+  /** Authorization parameters written unencoded (Pennylane's `+`-joined `scope`). */
+  authorizationUnencodedParams?: string[];
+  /** Leave out authorization parameters whose value is empty. */
+  authorizationSkipEmpty?: boolean;
+  /** The authorization page is a route after `#` in a single-page app (Apollo: `/oauth/authorize`). */
+  authorizationUrlFragment?: string;
+  /** The callback parameter holding the code when it is not `code` (Amazon SP-API: `spapi_oauth_code`). */
+  authorizationCodeParam?: string;
+  /** Callback parameters kept in `connection_config` (QuickBooks' `realmId`, Zoho's `accounts-server`). */
+  callbackMetadata?: string[];
   /** Scopes requested when the integration names none. */
   defaultScopes?: string[];
   /** PKCE (S256) on authorization requests. Default true. */

@@ -92,6 +92,7 @@ function convert(original: Entry): ProviderDefinition {
   // Nango's older spelling for code exchanges and refreshes with the client in a Basic header
   // (Notion, Reddit, Fitbit, Airtable…): without it those endpoints refuse the client.
   else if (entry.authorization_method === 'header') definition.tokenRequestAuthMethod = 'client_secret_basic';
+  setConnectFlowSpelling(definition, entry);
   const authorizationParams = stringRecord(entry.authorization_params);
   if (authorizationParams) definition.authorizationParams = authorizationParams;
   const tokenParams = withoutGrantType(stringRecord(entry.token_params));
@@ -159,6 +160,23 @@ function convert(original: Entry): ProviderDefinition {
   requireWhatTheModeNeeds(mode, definition);
   assertKnownTemplates(definition);
   return definition;
+}
+
+/** How the entry's authorization URL and callback depart from RFC 6749. */
+function setConnectFlowSpelling(definition: ProviderDefinition, entry: Entry): void {
+  const replacements = stringRecord(entry.authorization_url_replacements);
+  if (replacements) {
+    // Nango replaces text in the URL (`client_id=` → `appKey=`); Latchkey renames parameters.
+    definition.authorizationParamNames = Object.fromEntries(
+      Object.entries(replacements).map(([from, to]) => [from.replace(/=$/, ''), to.replace(/=$/, '')]),
+    );
+  }
+  if (Array.isArray(entry.authorization_url_skip_encode) && entry.authorization_url_skip_encode.includes('scopes'))
+    definition.authorizationUnencodedParams = ['scope'];
+  if (entry.authorization_url_skip_empty === true) definition.authorizationSkipEmpty = true;
+  setString(definition, 'authorizationUrlFragment', entry.authorization_url_fragment);
+  setString(definition, 'authorizationCodeParam', entry.authorization_code_param_in_callback);
+  if (Array.isArray(entry.redirect_uri_metadata)) definition.callbackMetadata = entry.redirect_uri_metadata.map(String);
 }
 
 function authMethodOf(value: unknown): TokenRequestAuthMethod {
