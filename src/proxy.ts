@@ -1,7 +1,7 @@
 import { InvalidRequestError } from './errors.js';
 import { checkedUrl, type HttpSettings } from './oauth/http.js';
 import type { ProxyDefinition } from './providers/definition.js';
-import { interpolate, templateMoment, type TemplateRequest } from './providers/template.js';
+import { interpolate, interpolateJson, templateMoment, type TemplateRequest } from './providers/template.js';
 import type { Credentials } from './strategies/registry.js';
 import type { AuthStrategy, StrategyContext } from './strategies/strategy.js';
 
@@ -58,11 +58,14 @@ export function buildProxyRequest(
 
   const method = (init.method ?? 'GET').toUpperCase();
   const headers = new Headers(init.headers);
-  const providerInjects = Object.values({ ...proxy.headers, ...proxy.query }).some((value) =>
-    INJECTS_CREDENTIALS.test(value),
-  );
+  const providerInjects =
+    Object.values({ ...proxy.headers, ...proxy.query }).some((value) => INJECTS_CREDENTIALS.test(value)) ||
+    INJECTS_CREDENTIALS.test(JSON.stringify(proxy.body ?? {}));
+  const body = proxy.body
+    ? withBodyFields(init.body, interpolateJson(proxy.body, values, { moment }), headers)
+    : init.body;
   if (strategy.sign) {
-    const form = init.body instanceof URLSearchParams ? init.body : undefined;
+    const form = body instanceof URLSearchParams ? body : undefined;
     for (const [name, value] of Object.entries(
       strategy.sign(credentials, { method, url: url.href, ...(form ? { form } : {}) }, context),
     )) {
@@ -71,10 +74,10 @@ export function buildProxyRequest(
   } else if (!providerInjects && values.accessToken) {
     headers.set('Authorization', `Bearer ${values.accessToken}`);
   }
-  if (init.body instanceof URLSearchParams && !headers.has('content-type')) {
+  if (body instanceof URLSearchParams && !headers.has('content-type')) {
     headers.set('content-type', 'application/x-www-form-urlencoded');
   }
-  const request = templateRequest(method, url, path, init.body, headers.get('content-type') ?? '');
+  const request = templateRequest(method, url, path, body, headers.get('content-type') ?? '');
   for (const [name, template] of Object.entries(proxy.headers ?? {}))
     headers.set(name, interpolate(template, values, { encode: false, moment, request }));
   // A redirect to another host must not carry provider-specific credential headers along.
@@ -85,10 +88,38 @@ export function buildProxyRequest(
       ...init,
       method,
       headers,
-      body: (init.body ?? null) as BodyInit | null,
+      body: (body ?? null) as BodyInit | null,
       redirect: init.redirect ?? 'manual',
     },
   };
+}
+
+/**
+ * The request body with the provider's body fields added (Mandrill's `key`, Sage's `auth`): to a
+ * JSON object or a form, or as the whole JSON body when there is none. The caller's fields win.
+ */
+function withBodyFields(body: ProxyInit['body'], fields: unknown, headers: Headers): ProxyInit['body'] {
+  const added = fields as Record<string, unknown>;
+  if (body === undefined || body === null) {
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+    return JSON.stringify(added);
+  }
+  if (body instanceof URLSearchParams) {
+    const form = new URLSearchParams(body);
+    for (const [name, value] of Object.entries(added)) if (!form.has(name)) form.set(name, String(value));
+    return form;
+  }
+  if (typeof body === 'string') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return body;
+    }
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed))
+      return JSON.stringify({ ...added, ...(parsed as Record<string, unknown>) });
+  }
+  return body;
 }
 
 /** What signing templates (`${method}`, `${params}`, `awsSigV4(…)`) see of the outgoing request. */

@@ -11,7 +11,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-async function setup(options: { deny?: boolean } = {}) {
+async function setup(options: { deny?: boolean; requestTokenParams?: Record<string, string> } = {}) {
   const provider = await startOAuth1Provider(consumer, options);
   const manager = new ConnectionManager({
     integrations: {
@@ -25,6 +25,7 @@ async function setup(options: { deny?: boolean } = {}) {
           authorizationUrl: `${provider.url}/oauth/authorize`,
           tokenUrl: `${provider.url}/oauth/access_token`,
           proxy: { baseUrl: `${provider.url}/1.1` },
+          ...(options.requestTokenParams ? { requestTokenParams: options.requestTokenParams } : {}),
         },
       },
     },
@@ -52,6 +53,14 @@ describe('OAuth 1.0a three-legged connect flow', () => {
     });
     expect((await manager.fetch('u1', '/account/verify_credentials.json')).status).toBe(200);
     expect(provider.refusals).toEqual([]);
+  });
+
+  it("signs the provider's extra request-token parameters (X's x_auth_access_type)", async () => {
+    const { provider, manager } = await setup({ requestTokenParams: { x_auth_access_type: 'write' } });
+    const { url } = await manager.authorize({ providerConfigKey: 'x', connectionId: 'u3', redirectUri: CALLBACK });
+    await manager.handleCallback((await actAsUser(url)).searchParams);
+    expect(provider.refusals).toEqual([]);
+    expect(provider.requestTokenQueries[0]?.get('x_auth_access_type')).toBe('write');
   });
 
   it('a user who denies comes back with denied: an authorization error, nothing stored', async () => {

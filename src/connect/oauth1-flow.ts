@@ -23,14 +23,13 @@ export const oauth1Flow: ConnectFlow = {
     const callback = new URL(redirectUri);
     callback.searchParams.set('state', state);
     const values = { connectionConfig };
-    const temporary = await signedTokenRequest(
-      integration,
-      interpolate(definition.requestTokenUrl, values, { encode: false }),
-      http,
-      {
-        protocolParams: { oauth_callback: callback.href },
-      },
-    );
+    // Extra request-token parameters (X's x_auth_access_type) go in the query, so they are signed.
+    const requestTokenUrl = new URL(interpolate(definition.requestTokenUrl, values, { encode: false }));
+    for (const [name, value] of Object.entries(definition.requestTokenParams ?? {}))
+      requestTokenUrl.searchParams.set(name, value);
+    const temporary = await signedTokenRequest(integration, requestTokenUrl.href, http, {
+      protocolParams: { oauth_callback: callback.href },
+    });
     if (
       temporary.get('oauth_callback_confirmed') !== 'true' ||
       !temporary.get('oauth_token') ||

@@ -100,6 +100,8 @@ export interface ProxyDefinition {
   baseUrl: string;
   headers?: Record<string, string>;
   query?: Record<string, string>;
+  /** Fields added to each request's JSON or form body (Mandrill's API key goes in the body). */
+  body?: Record<string, unknown>;
 }
 
 /**
@@ -113,6 +115,8 @@ export interface ProviderDefinition {
   authorizationUrl?: string;
   /** OAuth 1.0: where the temporary (request) token is obtained. */
   requestTokenUrl?: string;
+  /** OAuth 1.0: extra parameters of the request-token request (X: `x_auth_access_type=write`). */
+  requestTokenParams?: Record<string, string>;
   /** The token endpoint; for OAuth 1.0 the access-token URL; for BILL, the login URL. */
   tokenUrl?: string;
   /** Where refresh requests go when not to `tokenUrl`. */

@@ -83,6 +83,8 @@ function convert(original: Entry): ProviderDefinition {
     definition.apiBaseUrl = new URL(tokenUrl.replace(/\$\{[^}]+\}/g, 'x')).origin;
   setString(definition, 'authorizationUrl', entry.authorization_url);
   setString(definition, 'requestTokenUrl', entry.request_url);
+  const requestTokenParams = stringRecord(entry.request_params);
+  if (requestTokenParams) definition.requestTokenParams = requestTokenParams;
   setString(definition, 'refreshUrl', entry.refresh_url);
   setString(definition, 'scopeSeparator', entry.scope_separator);
   if (Array.isArray(entry.default_scopes)) definition.defaultScopes = entry.default_scopes.map(String);
@@ -141,6 +143,7 @@ function convert(original: Entry): ProviderDefinition {
     const proxyQuery = stringRecord(entry.proxy.query);
     if (proxyHeaders) proxy.headers = proxyHeaders;
     if (proxyQuery) proxy.query = proxyQuery;
+    if (isObject(entry.proxy.body)) proxy.body = entry.proxy.body;
     definition.proxy = proxy;
     const verification = entry.proxy.verification;
     if (

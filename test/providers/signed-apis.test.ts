@@ -13,6 +13,7 @@ import {
   startStreamlineApi,
   startTripletex,
   startZoomInfo,
+  startApi,
 } from '../support/signed-apis.js';
 
 /**
@@ -319,4 +320,37 @@ it("the README's hand-written Duo definition signs the same way, without Nango's
   const response = await manager.fetch('tenant', '/admin/v1/logs/authentication?mintime=1&maxtime=2');
   expect(duo.refusals).toEqual([]);
   expect(response.status).toBe(200);
+});
+
+it('Mandrill (mandrill): the API key goes in the JSON body, next to the caller’s fields, not in a header', async () => {
+  const mandrill = await serve(
+    startApi((request) => {
+      const body = JSON.parse(request.body || '{}') as Record<string, unknown>;
+      if (body.key !== 'md-api-key')
+        return { status: 500, body: JSON.stringify({ status: 'error', name: 'Invalid_Key' }) };
+      if (request.headers.authorization) return { status: 400, body: JSON.stringify({ error: 'unexpected header' }) };
+      if (request.target === '/api/1.0/users/ping.json') return { status: 200, body: '"PONG!"' };
+      return {
+        status: 200,
+        body: JSON.stringify([
+          { email: (body.message as { to: Array<{ email: string }> }).to[0]?.email, status: 'sent' },
+        ]),
+      };
+    }),
+  );
+  const manager = scope.managerWith({ mandrill: local('mandrill', `${mandrill.url}/api/1.0`) });
+  await manager.create({
+    connectionId: 'acct',
+    providerConfigKey: 'mandrill',
+    credentials: { type: 'API_KEY', apiKey: 'md-api-key' },
+  });
+  const ping = await manager.fetch('acct', '/users/ping.json', { method: 'POST' });
+  expect(await ping.json()).toBe('PONG!');
+  const send = await manager.fetch('acct', '/messages/send.json', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ message: { to: [{ email: 'a@acme.test' }], subject: 'hi' } }),
+  });
+  expect(await send.json()).toEqual([{ email: 'a@acme.test', status: 'sent' }]);
+  expect(mandrill.refusals).toEqual([]);
 });

@@ -13,6 +13,8 @@ export async function startOAuth1Provider(consumer: { key: string; secret: strin
   const requestTokens = new Map<string, { secret: string; callback: string; verifier: string }>();
   const accessTokens = new Map<string, string>();
   const refusals: string[] = [];
+  /** The query of each accepted request-token request (signed with the rest). */
+  const requestTokenQueries: URLSearchParams[] = [];
 
   const verify = async (req: IncomingMessage, tokenSecret: (token: string | undefined) => string | undefined) => {
     const parameters = parseAuthorizationHeader(req.headers.authorization ?? '');
@@ -44,6 +46,7 @@ export async function startOAuth1Provider(consumer: { key: string; secret: strin
       const parameters = await verify(req, () => '');
       const callback = parameters?.get('oauth_callback');
       if (!parameters || !callback) return refuse('bad request-token signature');
+      requestTokenQueries.push(url.searchParams);
       const token = `rt_${randomBytes(6).toString('hex')}`;
       requestTokens.set(token, {
         secret: `rs_${randomBytes(6).toString('hex')}`,
@@ -99,5 +102,10 @@ export async function startOAuth1Provider(consumer: { key: string; secret: strin
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, refusals, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    url,
+    refusals,
+    requestTokenQueries,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
