@@ -1,8 +1,8 @@
-import { getProviders } from '@nangohq/providers';
 import { describe, expect, it } from 'vitest';
-import { builtinProviders, type ConnectionManager, fromNangoProviders, type ProviderDefinition } from '../src/index.js';
+import { builtinProviders, type ConnectionManager } from '../src/index.js';
 import { testScope } from './support/scope.js';
 import { type SignedApi, startApi } from './support/signed-apis.js';
+import { nangoEntry } from './support/nango.js';
 
 /**
  * Connect flows of providers that depart from RFC 6749 in their authorization URL or callback,
@@ -10,15 +10,8 @@ import { type SignedApi, startApi } from './support/signed-apis.js';
  * other, so it is written here as the provider documents it; the code exchange goes to a local
  * token endpoint that checks the code and redirect URI.
  */
-const { providers } = fromNangoProviders(getProviders() as Record<string, unknown>);
 const scope = testScope();
 const CALLBACK = 'https://app.example.com/oauth/callback';
-
-function entry(name: string): ProviderDefinition {
-  const definition = providers[name];
-  if (!definition) throw new Error(`${name} did not load`);
-  return definition;
-}
 
 async function authorizeUrl(
   manager: ConnectionManager,
@@ -50,7 +43,7 @@ describe('callbacks that carry more than a code', () => {
         provider: 'amazon-selling-partner',
         clientId: 'amzn1.app',
         clientSecret: 'secret',
-        definition: { ...entry('amazon-selling-partner'), tokenUrl: token.url },
+        definition: { ...nangoEntry('amazon-selling-partner'), tokenUrl: token.url },
       },
     });
     const url = await authorizeUrl(manager, {
@@ -114,7 +107,7 @@ describe('authorization URLs spelled the provider’s way', () => {
         clientId: 'the-client',
         clientSecret: 's',
         ...(scopes ? { scopes } : {}),
-        definition: entry(name),
+        definition: nangoEntry(name),
       },
     });
     return authorizeUrl(manager, {

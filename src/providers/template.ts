@@ -127,8 +127,8 @@ export function assertValidTemplate(template: string): void {
   for (const alternative of template.split(' || ')) parseTemplate(alternative.trim());
 }
 
-// Names a request supplies; they may be empty (a GET has no body, a path no parameters).
-const REQUEST_VALUES = new Set([
+/** Names an API request supplies to `proxy.headers` templates; they may be empty (a GET has no body). */
+export const REQUEST_VALUE_NAMES: readonly string[] = [
   'method',
   'host',
   'path',
@@ -137,7 +137,8 @@ const REQUEST_VALUES = new Set([
   'bodyCanonicalParams',
   'contentType',
   'endpoint',
-]);
+];
+const REQUEST_VALUES = new Set(REQUEST_VALUE_NAMES);
 
 function evaluate(
   nodes: TemplateNode[],

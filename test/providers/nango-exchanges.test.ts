@@ -1,24 +1,17 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { getProviders } from '@nangohq/providers';
 import { importSPKI, jwtVerify, decodeProtectedHeader } from 'jose';
 import selfsigned from 'selfsigned';
 import { describe, expect, it } from 'vitest';
-import { fromNangoProviders, type ProviderDefinition } from '../../src/index.js';
+import { type ProviderDefinition } from '../../src/index.js';
 import { testScope } from '../support/scope.js';
 import { type Received, type SignedApi, startApi } from '../support/signed-apis.js';
+import { nangoEntry } from '../support/nango.js';
 
 /**
  * Nango's multi-request and assertion-signing token exchanges, run as imported; only the first
  * URL of each is pointed at a local server, which answers the way the provider documents.
  */
-const { providers } = fromNangoProviders(getProviders() as Record<string, unknown>);
 const scope = testScope();
-
-function entry(name: string): ProviderDefinition {
-  const definition = providers[name];
-  if (!definition) throw new Error(`${name} did not load`);
-  return definition;
-}
 
 async function serve(handler: Parameters<typeof startApi>[0]): Promise<SignedApi> {
   const api = await startApi(handler);
@@ -28,7 +21,7 @@ async function serve(handler: Parameters<typeof startApi>[0]): Promise<SignedApi
 
 /** The imported TWO_STEP entry with its first request sent to `url`. */
 function firstRequestTo(name: string, url: string, proxyBaseUrl?: string): ProviderDefinition {
-  const definition = entry(name);
+  const definition = nangoEntry(name);
   const twoStep = definition.twoStep as NonNullable<ProviderDefinition['twoStep']>;
   return {
     ...definition,
@@ -274,7 +267,7 @@ it('Salesforce client credentials (salesforce-cc): the instance_url of the token
       provider: 'salesforce-cc',
       clientId: 'sf-client',
       clientSecret: 'sf-secret',
-      definition: { ...entry('salesforce-cc'), tokenUrl: `${salesforce.url}/services/oauth2/token` },
+      definition: { ...nangoEntry('salesforce-cc'), tokenUrl: `${salesforce.url}/services/oauth2/token` },
     },
   });
   await manager.create({
@@ -290,8 +283,8 @@ it('Salesforce client credentials (salesforce-cc): the instance_url of the token
 });
 
 it('reads a bare ${field} naming a connection_config field as that field (aws)', () => {
-  expect(entry('aws').proxy?.baseUrl).toBe('https://cognito-${connectionConfig.apiSubdomain}.amazonaws.com');
-  expect(entry('bullhorn').tokenResponseMetadata).toEqual(['restUrl']);
+  expect(nangoEntry('aws').proxy?.baseUrl).toBe('https://cognito-${connectionConfig.apiSubdomain}.amazonaws.com');
+  expect(nangoEntry('bullhorn').tokenResponseMetadata).toEqual(['restUrl']);
 });
 
 describe("defaults for what users are not asked (Nango's default_value)", () => {
@@ -321,9 +314,9 @@ describe("defaults for what users are not asked (Nango's default_value)", () => 
 
   it('Freshdesk takes the API key as user name with the password X; Azure DevOps a token as the password', async () => {
     const manager = scope.managerWith({
-      freshdesk: { provider: 'freshdesk', definition: entry('freshdesk') },
-      devops: { provider: 'azure-devops', definition: entry('azure-devops') },
-      tripletex: { provider: 'tripletex', definition: entry('tripletex') },
+      freshdesk: { provider: 'freshdesk', definition: nangoEntry('freshdesk') },
+      devops: { provider: 'azure-devops', definition: nangoEntry('azure-devops') },
+      tripletex: { provider: 'tripletex', definition: nangoEntry('tripletex') },
     });
     const freshdesk = await manager.create({
       connectionId: 'helpdesk',
@@ -401,12 +394,12 @@ describe('SAML 2.0 bearer assertions (sap-success-factors)', () => {
     });
   }
 
-  it('signs the assertion with the submitted key and trades it for a token', async () => {
-    const pem = await selfsigned.generate([{ name: 'commonName', value: 'sf-api-client' }], {
-      keySize: 2048,
-      algorithm: 'sha256',
-    });
-    const sf = await startSuccessFactors(pem.cert);
+  const certificate = (name: string) =>
+    selfsigned.generate([{ name: 'commonName', value: name }], { keySize: 2048, algorithm: 'sha256' });
+
+  /** A SuccessFactors connection that signs with `privateKey`, the provider trusting `registeredCert`. */
+  async function connectionSigningWith(privateKey: string, registeredCert: string) {
+    const sf = await startSuccessFactors(registeredCert);
     const manager = scope.managerWith({
       sf: {
         provider: 'sap-success-factors',
@@ -420,10 +413,16 @@ describe('SAML 2.0 bearer assertions (sap-success-factors)', () => {
         type: 'TWO_STEP',
         apiKey: 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=',
         userName: 'sfadmin',
-        privateKey: pem.private,
+        privateKey,
       },
       connectionConfig: { apiServer: 'api4.successfactors.com', companyId: 'ACME01' },
     });
+    return { sf, manager };
+  }
+
+  it('signs the assertion with the submitted key and trades it for a token', async () => {
+    const pem = await certificate('sf-api-client');
+    const { sf, manager } = await connectionSigningWith(pem.private, pem.cert);
     const connection = await manager.get('acme');
     expect(sf.refusals).toEqual([]);
     expect(connection.credentials).toMatchObject({ token: 'sf-hr-token' });
@@ -431,32 +430,8 @@ describe('SAML 2.0 bearer assertions (sap-success-factors)', () => {
   });
 
   it("an assertion signed with another key is refused by the provider's signature check", async () => {
-    const registered = await selfsigned.generate([{ name: 'commonName', value: 'registered' }], {
-      keySize: 2048,
-      algorithm: 'sha256',
-    });
-    const other = await selfsigned.generate([{ name: 'commonName', value: 'other' }], {
-      keySize: 2048,
-      algorithm: 'sha256',
-    });
-    const sf = await startSuccessFactors(registered.cert);
-    const manager = scope.managerWith({
-      sf: {
-        provider: 'sap-success-factors',
-        definition: firstRequestTo('sap-success-factors', `${sf.url}/oauth/token`),
-      },
-    });
-    await manager.create({
-      connectionId: 'acme',
-      providerConfigKey: 'sf',
-      credentials: {
-        type: 'TWO_STEP',
-        apiKey: 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=',
-        userName: 'sfadmin',
-        privateKey: other.private,
-      },
-      connectionConfig: { apiServer: 'api4.successfactors.com', companyId: 'ACME01' },
-    });
+    const [registered, other] = await Promise.all([certificate('registered'), certificate('other')]);
+    const { sf, manager } = await connectionSigningWith(other.private, registered.cert);
     await expect(manager.get('acme')).rejects.toMatchObject({ code: 'refresh_exhausted' });
     expect(sf.refusals.at(-1)).toMatch(/signature/);
   });

@@ -7,7 +7,7 @@ import {
   type IntegrationConfig,
   type ProviderDefinition,
 } from '../../src/index.js';
-import { templateValueNames } from '../../src/providers/template.js';
+import { REQUEST_VALUE_NAMES, templateValueNames } from '../../src/providers/template.js';
 
 /**
  * Reads Nango's real catalog (the `@nangohq/providers` devDependency; Latchkey does not ship it).
@@ -39,16 +39,6 @@ const MODES_WITH_ACCESS_TOKEN = new Set([
   'BILL',
   'API_KEY',
 ]);
-const REQUEST_VALUES = [
-  'method',
-  'host',
-  'path',
-  'params',
-  'urlCanonicalParams',
-  'bodyCanonicalParams',
-  'contentType',
-  'endpoint',
-];
 
 /** The value names Latchkey supplies to one part of a definition, for this entry. */
 function supplied(definition: ProviderDefinition, part: string, step: number): (name: string) => boolean {
@@ -61,7 +51,7 @@ function supplied(definition: ProviderDefinition, part: string, step: number): (
         ['clientId', 'clientSecret'].includes(name) ||
         (name === 'accessToken' && MODES_WITH_ACCESS_TOKEN.has(definition.authMode)) ||
         (name === 'apiKey' && definition.authMode === 'API_KEY') ||
-        (part === 'proxy' && REQUEST_VALUES.includes(name));
+        (part === 'proxy' && REQUEST_VALUE_NAMES.includes(name));
     case 'jwt':
       return (name) => always(name) || name === 'publicKeyFingerprint';
     case 'twoStep':

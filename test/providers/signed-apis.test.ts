@@ -1,7 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { getProviders } from '@nangohq/providers';
 import { describe, expect, it } from 'vitest';
-import { fromNangoProviders, type IntegrationConfig, type ProviderDefinition } from '../../src/index.js';
+import { type IntegrationConfig, type ProviderDefinition } from '../../src/index.js';
 import { startClientCredentialsServer } from '../support/client-credentials-server.js';
 import { testScope } from '../support/scope.js';
 import {
@@ -15,19 +14,13 @@ import {
   startZoomInfo,
   startApi,
 } from '../support/signed-apis.js';
+import { nangoEntry } from '../support/nango.js';
 
 /**
  * Nango's entries whose requests are signed or exchanged through its template functions, run as
  * imported — only the hosts are pointed at local stand-ins that check what the real API checks.
  */
-const { providers } = fromNangoProviders(getProviders() as Record<string, unknown>);
 const scope = testScope();
-
-function entry(name: string): ProviderDefinition {
-  const definition = providers[name];
-  if (!definition) throw new Error(`${name} did not load`);
-  return definition;
-}
 
 async function serve<T extends SignedApi>(started: Promise<T>): Promise<T> {
   const api = await started;
@@ -37,7 +30,7 @@ async function serve<T extends SignedApi>(started: Promise<T>): Promise<T> {
 
 /** The entry with its API (and token endpoint, for TWO_STEP) on a local server. */
 function local(name: string, baseUrl: string, tokenPath?: string): IntegrationConfig {
-  const definition = entry(name);
+  const definition = nangoEntry(name);
   const twoStep = definition.twoStep;
   return {
     provider: name,
@@ -236,7 +229,7 @@ describe('Sage Intacct (sage-intacct): an XML session request', () => {
 it('ZoomInfo (zoominfo): client id and secret as username and password, the answer a JWT', async () => {
   const user = { username: 'integration@acme.test', password: 'zoominfo-password' };
   const zoominfo = await serve(startZoomInfo(user));
-  const definition = entry('zoominfo');
+  const definition = nangoEntry('zoominfo');
   const manager = scope.managerWith({
     zoominfo: {
       provider: 'zoominfo',
@@ -254,7 +247,7 @@ it('ZoomInfo (zoominfo): client id and secret as username and password, the answ
 });
 
 it('Certn Partner (certn-partner): an OAUTH2_CC entry without a token URL fails by name until the integration gives one', async () => {
-  const definition = entry('certn-partner');
+  const definition = nangoEntry('certn-partner');
   expect(definition.tokenUrl).toBeUndefined();
   const withoutUrl = scope.managerWith({
     certn: { provider: 'certn-partner', clientId: 'id', clientSecret: 'secret', definition },
