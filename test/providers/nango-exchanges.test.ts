@@ -436,3 +436,51 @@ describe('SAML 2.0 bearer assertions (sap-success-factors)', () => {
     expect(sf.refusals.at(-1)).toMatch(/signature/);
   });
 });
+
+describe('Veeva Vault (veeva-vault-oauth): an OAuth token, then a Vault session bought with it', () => {
+  async function startVeeva(sessionAnswer: (bearer: string | undefined) => { status: number; body: string }) {
+    return serve((request) => {
+      if (request.target === '/oauth2/token') {
+        const basic = Buffer.from((request.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString();
+        if (basic !== 'veeva-client:veeva-secret') return refuse(401, 'invalid_client');
+        return json({ access_token: 'idp-access-token-step-one', token_type: 'Bearer', expires_in: 3600 });
+      }
+      if (request.target === '/auth/oauth/session/profile-7') return sessionAnswer(request.headers.authorization);
+      return refuse(404, 'not_found');
+    });
+  }
+
+  function managerFor(url: string) {
+    const definition = firstRequestTo('veeva-vault-oauth', `${url}/oauth2/token`);
+    const twoStep = definition.twoStep as NonNullable<ProviderDefinition['twoStep']>;
+    const [session] = twoStep.additionalSteps ?? [];
+    return scope.managerWith({
+      veeva: {
+        provider: 'veeva-vault-oauth',
+        definition: {
+          ...definition,
+          twoStep: { ...twoStep, additionalSteps: [{ ...session, url: `${url}/auth/oauth/session/profile-7` }] },
+        },
+      },
+    });
+  }
+
+  const connection = {
+    connectionId: 'vault',
+    providerConfigKey: 'veeva',
+    credentials: { type: 'TWO_STEP', clientId: 'veeva-client', clientSecret: 'veeva-secret' },
+    connectionConfig: { tokenUrl: 'idp.acme.test/oauth2/token', oauthProfileId: 'profile-7', subdomain: 'acme' },
+  };
+
+  it('sends the first answer’s token to the second request and keeps the session id', async () => {
+    const veeva = await startVeeva((bearer) =>
+      bearer === 'Bearer idp-access-token-step-one'
+        ? json({ responseStatus: 'SUCCESS', sessionId: 'vault-session-id' })
+        : refuse(401, 'INVALID_SESSION_ID'),
+    );
+    const manager = managerFor(veeva.url);
+    await manager.create(connection);
+    expect((await manager.get('vault')).credentials).toMatchObject({ token: 'vault-session-id' });
+    expect(veeva.refusals).toEqual([]);
+  });
+});
