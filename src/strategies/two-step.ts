@@ -206,11 +206,13 @@ async function exchange(
     }
   }
   headers.accept ??= request.bodyFormat === 'xml' ? 'application/xml' : 'application/json';
-  const response = await providerRequest(
-    interpolate(request.url, values, { moment }),
-    { method, headers, ...(body ? { body } : {}) },
-    context.http,
-  );
+  const url = new URL(interpolate(request.url, values, { moment }));
+  // A GET carries its parameters in the query.
+  if (method === 'GET' && request.body) {
+    const filled = interpolateJson(request.body, values, { moment, optional }) as Record<string, unknown>;
+    for (const [name, value] of Object.entries(filled)) url.searchParams.set(name, String(value));
+  }
+  const response = await providerRequest(url.href, { method, headers, ...(body ? { body } : {}) }, context.http);
   const parsed = response.json;
   // JSON, else XML (Sage Intacct); a bare-text answer (Avanan's token) is read through `text`.
   const json = isObject(parsed) ? parsed : (parseXml(response.text) ?? {});

@@ -36,6 +36,13 @@ async function startExchange(now: () => number) {
       issued++;
       return send(200, { data: { access_token: `ts-${issued}`, expires_in: 1800 } });
     }
+    if (req.url?.startsWith('/query-token?')) {
+      const query = new URL(req.url, 'http://x').searchParams;
+      if (req.method !== 'GET' || text !== '' || query.get('apiKey') !== 'key-123')
+        return send(401, { error: 'invalid' });
+      issued++;
+      return send(200, { token: `query-${issued}` });
+    }
     if (req.url === '/session') {
       issued++;
       return send(200, { token: `session-${issued}`, expiresAt: new Date(now() + 600_000).toISOString() });
@@ -177,3 +184,16 @@ strategySuite(
     ['an object input', { type: 'TWO_STEP', apiKey: { nested: true } }, 'credentials.apiKey'],
   ],
 );
+
+it('TWO_STEP with GET sends the parameters in the query, not a body', async () => {
+  const { manager } = await setup((url) => ({
+    tokenRequest: { method: 'GET', url: `${url}/query-token`, body: { apiKey: '${credentials.apiKey}' } },
+    tokenPath: 'token',
+  }));
+  await manager.create({
+    connectionId: 'q',
+    providerConfigKey: 'vendor',
+    credentials: { type: 'TWO_STEP', apiKey: 'key-123' },
+  });
+  expect((await manager.get('q')).credentials).toMatchObject({ token: 'query-1' });
+});
