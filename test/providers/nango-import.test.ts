@@ -1,4 +1,5 @@
 import { getProviders } from '@nangohq/providers';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { captureLogs } from '../support/logs.js';
 import {
@@ -116,6 +117,47 @@ describe("Nango's provider catalog", () => {
     const defects = Object.keys(DATA_DEFECTS);
     expect(unsupplied.filter((line) => !defects.includes(line.split(' ')[0] as string))).toEqual([]);
     expect([...new Set(unsupplied.map((line) => line.split(' ')[0]))].sort()).toEqual(defects.sort());
+  });
+
+  it('reads a damaged catalog entry by entry: each is usable or skipped with a reason, never a crash (fast-check)', () => {
+    const names = Object.keys(catalog);
+    const damagedEntry = fc.record({
+      name: fc.constantFrom(...names),
+      field: fc.constantFrom(
+        'auth_mode',
+        'token_url',
+        'proxy',
+        'token_params',
+        'token_response',
+        'assertion',
+        'additional_steps',
+        'connection_config',
+        'credentials',
+        'authorization_url_replacements',
+        'alias',
+        'token',
+      ),
+      value: fc.oneof(fc.anything({ maxDepth: 2 }), fc.constantFrom('${', '${now:', '${base64(x', '${unknownFn(x)}')),
+    });
+    fc.assert(
+      fc.property(fc.array(damagedEntry, { minLength: 1, maxLength: 5 }), (damage) => {
+        const damaged: Record<string, unknown> = {};
+        for (const { name, field, value } of damage)
+          damaged[name] = { ...(catalog[name] as object), ...(damaged[name] as object), [field]: value };
+        const result = fromNangoProviders({ ...catalog, ...damaged });
+        expect(Object.keys(result.providers).length + result.skipped.length).toBe(names.length);
+        for (const { reason } of result.skipped) expect(typeof reason).toBe('string');
+        // What was kept resolves into integrations like any other entry.
+        const kept = Object.keys(damaged).filter((name) => result.providers[name]);
+        const integrations = Object.fromEntries(
+          kept.map((name) => [name, { provider: name, clientId: 'id', clientSecret: 's' }]),
+        );
+        expect(
+          new ConnectionManager({ providers: result.providers, integrations, logger: captureLogs().logger }),
+        ).toBeInstanceOf(ConnectionManager);
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it('carries each quirk over', () => {
