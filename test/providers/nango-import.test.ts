@@ -160,6 +160,38 @@ describe("Nango's provider catalog", () => {
     );
   });
 
+  it('every OAuth 2.0 entry starts a connect flow, or names the connection field it still needs', async () => {
+    const started: string[] = [];
+    const needs: string[] = [];
+    for (const [name, definition] of Object.entries(imported.providers)) {
+      if (!['OAUTH2', 'CUSTOM', 'APP'].includes(definition.authMode) || !definition.authorizationUrl) continue;
+      const manager = new ConnectionManager({
+        providers: imported.providers,
+        integrations: { x: { provider: name, clientId: 'id', clientSecret: 's', appId: '1', appPrivateKey: 'k' } },
+        logger: captureLogs().logger,
+      });
+      try {
+        const { url } = await manager.authorize({
+          providerConfigKey: 'x',
+          connectionId: 'c',
+          redirectUri: 'https://app.example.com/oauth/callback',
+          connectionConfig: exampleConnectionConfig(name),
+        });
+        expect(new URL(url).protocol).toBe('https:');
+        started.push(name);
+      } catch (error) {
+        // Fields Nango gives no example for: the app must supply them, and is told which.
+        const field = (error as { field?: string; path?: string }).field ?? (error as { path?: string }).path;
+        expect(field, `${name}: ${(error as Error).message}`).toMatch(/^connectionConfig\./);
+        needs.push(name);
+      }
+    }
+    console.info(
+      `OAuth 2.0 connect flows: ${started.length} start from Nango's examples, ${needs.length} need a field`,
+    );
+    expect(started.length).toBeGreaterThanOrEqual(340);
+  });
+
   it('carries each quirk over', () => {
     const { providers } = imported;
     expect(providers.hubspot).toMatchObject({
@@ -195,3 +227,22 @@ describe("Nango's provider catalog", () => {
     expect(providers.atlassian?.refreshParams).toBeUndefined();
   });
 });
+
+/** A connection's `connection_config` from the examples, defaults and first enum values of Nango's entry. */
+function exampleConnectionConfig(name: string): Record<string, string> {
+  let entry = catalog[name] as Record<string, unknown>;
+  while (typeof entry.alias === 'string')
+    entry = {
+      ...(catalog[entry.alias] as object),
+      ...entry,
+      alias: (catalog[entry.alias] as { alias?: string }).alias,
+    };
+  const config: Record<string, string> = {};
+  for (const [field, spec] of Object.entries(
+    (entry.connection_config ?? {}) as Record<string, Record<string, unknown>>,
+  )) {
+    const value = spec.example ?? spec.default_value ?? (Array.isArray(spec.enum) ? spec.enum[0] : undefined);
+    if (value !== undefined) config[field] = String(value);
+  }
+  return config;
+}
