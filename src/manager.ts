@@ -302,7 +302,9 @@ export class ConnectionManager {
       const certificate = strategy.clientCertificate
         ? strategy.clientCertificate(current.credentials, integration)
         : integration?.clientCertificate;
-      return fetchFor(this.#http, certificate)(request.url, request.init);
+      return fetchFor(this.#http, certificate)(request.url, request.init).catch((error: unknown) => {
+        throw fetchFailure(error);
+      });
     };
     const response = await send(record);
     const replayable =
@@ -711,4 +713,21 @@ export class ConnectionManager {
       .finally(() => this.#pendingWrites.delete(write));
     this.#pendingWrites.add(write);
   }
+}
+
+/**
+ * `fetch`'s own failures as typed errors: an unreachable provider is a transient `ProviderError`
+ * (as on token requests), an init `fetch` refuses an `InvalidRequestError` (its message can quote a
+ * header value, so it is not passed on). The caller's own abort stays an `AbortError`.
+ */
+function fetchFailure(error: unknown): unknown {
+  if (!(error instanceof TypeError)) return error;
+  const cause = (error as { cause?: { code?: unknown } }).cause;
+  if (cause !== undefined)
+    return new ProviderError({
+      kind: 'transient',
+      error: 'network_error',
+      errorDescription: typeof cause?.code === 'string' ? cause.code : undefined,
+    });
+  return new InvalidRequestError('fetch refused this request (an init option it does not accept)', 'init');
 }

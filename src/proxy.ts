@@ -1,4 +1,4 @@
-import { InvalidRequestError } from './errors.js';
+import { InvalidCredentialsError, InvalidRequestError } from './errors.js';
 import { checkedUrl, type HttpSettings } from './oauth/http.js';
 import type { ProxyDefinition } from './providers/definition.js';
 import { interpolate, interpolateJson, templateMoment, type TemplateRequest } from './providers/template.js';
@@ -36,6 +36,7 @@ export function buildProxyRequest(
     // An absolute URL would send this connection's credentials to a host of the caller's choosing.
     throw new InvalidRequestError('path must be relative to the provider’s API base URL', 'path');
   }
+  assertProxyInit(init);
   const presented =
     strategy.templateCredentials?.(credentials) ?? (strategy.present ? strategy.present(credentials) : credentials);
   const values = {
@@ -52,12 +53,21 @@ export function buildProxyRequest(
   const moment = templateMoment(context.now);
   const base = checkedUrl(interpolate(proxy.baseUrl, values, { encode: false, moment }), http);
   const url = new URL(`${base.href.replace(/\/$/, '')}/${path.replace(/^\//, '')}`);
-  if (url.origin !== base.origin) throw new InvalidRequestError('path must stay on the provider’s API host', 'path');
+  // `..` segments (plain or percent-encoded) could climb out of the base path, to another
+  // tenant's prefix on a shared host, carrying this connection's credentials.
+  const basePath = base.pathname.endsWith('/') ? base.pathname : `${base.pathname}/`;
+  if (url.origin !== base.origin || !`${url.pathname}/`.startsWith(basePath))
+    throw new InvalidRequestError('path must stay under the provider’s API base URL', 'path');
   for (const [name, template] of Object.entries(proxy.query ?? {}))
     url.searchParams.set(name, interpolate(template, values, { encode: false, moment }));
 
   const method = (init.method ?? 'GET').toUpperCase();
-  const headers = new Headers(init.headers);
+  let headers: Headers;
+  try {
+    headers = new Headers(init.headers);
+  } catch {
+    throw new InvalidRequestError('init.headers must be header names and values', 'init.headers');
+  }
   const providerInjects =
     Object.values({ ...proxy.headers, ...proxy.query }).some((value) => INJECTS_CREDENTIALS.test(value)) ||
     INJECTS_CREDENTIALS.test(JSON.stringify(proxy.body ?? {}));
@@ -69,17 +79,17 @@ export function buildProxyRequest(
     for (const [name, value] of Object.entries(
       strategy.sign(credentials, { method, url: url.href, ...(form ? { form } : {}) }, context),
     )) {
-      headers.set(name, value);
+      setHeader(headers, name, value);
     }
   } else if (!providerInjects && values.accessToken) {
-    headers.set('Authorization', `Bearer ${values.accessToken}`);
+    setHeader(headers, 'Authorization', `Bearer ${values.accessToken}`);
   }
   if (body instanceof URLSearchParams && !headers.has('content-type')) {
     headers.set('content-type', 'application/x-www-form-urlencoded');
   }
   const request = templateRequest(method, url, path, body, headers.get('content-type') ?? '');
   for (const [name, template] of Object.entries(proxy.headers ?? {}))
-    headers.set(name, interpolate(template, values, { encode: false, moment, request }));
+    setHeader(headers, name, interpolate(template, values, { encode: false, moment, request }));
   // A redirect to another host must not carry provider-specific credential headers along.
   return {
     url: url.href,
@@ -92,6 +102,38 @@ export function buildProxyRequest(
       redirect: init.redirect ?? 'manual',
     },
   };
+}
+
+/**
+ * `Headers.set` quotes a refused value in its TypeError; a credential with a line break in it
+ * must not end up in an error message.
+ */
+function setHeader(headers: Headers, name: string, value: string): void {
+  try {
+    headers.set(name, value);
+  } catch {
+    throw new InvalidCredentialsError(
+      `The ${name} header cannot carry these credentials (a line break or control character)`,
+      'credentials',
+    );
+  }
+}
+
+/** What `fetch` would refuse with a bare TypeError, refused with a typed error before anything is sent. */
+function assertProxyInit(init: ProxyInit): void {
+  if (init === null || typeof init !== 'object' || Array.isArray(init))
+    throw new InvalidRequestError('init must be an object like fetch’s', 'init');
+  if (init.method !== undefined && (typeof init.method !== 'string' || !/^[A-Za-z]{1,16}$/.test(init.method)))
+    throw new InvalidRequestError('init.method must be an HTTP method name', 'init.method');
+  const { body } = init;
+  if (
+    body !== undefined &&
+    body !== null &&
+    typeof body !== 'string' &&
+    !(body instanceof URLSearchParams) &&
+    !(body instanceof Uint8Array)
+  )
+    throw new InvalidRequestError('init.body must be a string, URLSearchParams or Uint8Array', 'init.body');
 }
 
 /**

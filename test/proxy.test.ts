@@ -271,4 +271,37 @@ describe('manager.fetch', () => {
     }
     expect(api.seen).toHaveLength(0);
   });
+
+  it('refuses a path that climbs out of the base path, plainly or percent-encoded', async () => {
+    const api = await startApi(() => true);
+    const manager = managerWith({
+      k: { provider: 'k', definition: { authMode: 'API_KEY', proxy: { baseUrl: `${api.url}/tenants/acme` } } },
+    });
+    await manager.create({
+      connectionId: 'c',
+      providerConfigKey: 'k',
+      credentials: { type: 'API_KEY', apiKey: 'secret' },
+    });
+    for (const path of ['../other/users', '/x/../../other', '%2e%2e/other', '..']) {
+      await expect(manager.fetch('c', path)).rejects.toMatchObject({ code: 'invalid_request', field: 'path' });
+    }
+    expect(api.seen).toHaveLength(0);
+    expect((await manager.fetch('c', '/users/../users/1')).status).toBe(200);
+  });
+
+  it('an unreachable provider is a transient ProviderError, not a bare TypeError', async () => {
+    const manager = managerWith({
+      k: { provider: 'k', definition: { authMode: 'API_KEY', proxy: { baseUrl: 'http://127.0.0.1:9' } } },
+    });
+    await manager.create({
+      connectionId: 'c',
+      providerConfigKey: 'k',
+      credentials: { type: 'API_KEY', apiKey: 'secret' },
+    });
+    await expect(manager.fetch('c', '/x')).rejects.toMatchObject({
+      code: 'provider_error',
+      kind: 'transient',
+      error: 'network_error',
+    });
+  });
 });

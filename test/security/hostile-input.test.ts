@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/memory.js';
 import { ConnectionManager, LatchkeyError, ProviderError, type StorageAdapter } from '../../src/index.js';
 import { captureLogs } from '../support/logs.js';
+import { startApi } from '../support/signed-apis.js';
 import { startTokenServer, type TokenServer } from '../support/token-server.js';
 
 const hostileString = fc.oneof(
@@ -204,6 +205,64 @@ describe('hostile token responses', () => {
     expect(stored).toMatchObject({ code: 'refresh_backoff' });
     const listed = await manager.list({ connectionId: 'c' });
     expect(listed.connections[0]?.errors).toHaveLength(1);
+    await manager.close();
+  });
+});
+
+describe('hostile input to manager.fetch', () => {
+  let api: Awaited<ReturnType<typeof startApi>>;
+  beforeAll(async () => {
+    api = await startApi(() => ({ status: 200, body: '{}' }));
+  });
+  afterAll(async () => {
+    await api.close();
+  });
+
+  const hostileInit = fc.oneof(
+    hostileValue,
+    fc.record(
+      {
+        method: fc.oneof(hostileValue, fc.constantFrom('GET', 'POST', 'DELETE', 'get', 'CONNECT')),
+        headers: fc.oneof(hostileValue, fc.dictionary(hostileString, hostileString, { maxKeys: 3 })),
+        body: fc.oneof(hostileValue, hostileString, fc.constant(new URLSearchParams('a=1'))),
+        redirect: fc.oneof(hostileValue, fc.constantFrom('follow', 'manual', 'error')),
+      },
+      { requiredKeys: [] },
+    ),
+  );
+
+  it('answers, or refuses with a typed LatchkeyError; nothing reaches a host but the provider’s', async () => {
+    const manager = new ConnectionManager({
+      integrations: {
+        api: { provider: 'a', definition: { authMode: 'API_KEY', proxy: { baseUrl: `${api.url}/v1` } } },
+      },
+      http: { allowInsecureLoopback: true, timeoutMs: 2000 },
+      logger: captureLogs().logger,
+    });
+    await manager.create({
+      connectionId: 'c',
+      providerConfigKey: 'api',
+      credentials: { type: 'API_KEY', apiKey: 'k-secret' },
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(hostileString, fc.constantFrom('//evil.test/x', 'https://evil.test/', '/ok')),
+        hostileInit,
+        async (path, init) => {
+          const outcome = await manager.fetch('c', path, init as never).then(
+            (response) => response,
+            (error: unknown) => error,
+          );
+          if (outcome instanceof Response) expect(outcome.status).toBe(200);
+          else {
+            expect(outcome).toBeInstanceOf(LatchkeyError);
+            expect(JSON.stringify(outcome) + String((outcome as Error).message)).not.toContain('k-secret');
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expect(api.accepted.every((request) => request.target.startsWith('/v1/'))).toBe(true);
     await manager.close();
   });
 });
