@@ -93,7 +93,7 @@ export async function completeCallback(
   host: ConnectorHost,
   query: URLSearchParams | Record<string, string>,
 ): Promise<{ connection: ConnectionFull; appState: JsonObject | undefined }> {
-  const callback = new URLSearchParams(query as Record<string, string>);
+  const callback = callbackParams(query);
   const state = callback.get('state') ?? '';
   const pending = await host.flows.take(state, host.clock());
   if (!pending) throw new InvalidStateError('Unknown, expired or already used state');
@@ -169,6 +169,19 @@ export async function connectCredentials(host: ConnectorHost, input: CreateConne
   }
   // What was minted only proved the credentials; the first get mints afresh.
   return host.upsert(input);
+}
+
+/** The callback's query: its `URLSearchParams`, or a record of strings (a framework's parsed query). */
+function callbackParams(query: unknown): URLSearchParams {
+  if (query instanceof URLSearchParams) return query;
+  if (
+    query !== null &&
+    typeof query === 'object' &&
+    !Array.isArray(query) &&
+    Object.values(query).every((value) => typeof value === 'string')
+  )
+    return new URLSearchParams(query as Record<string, string>);
+  throw new InvalidRequestError('the callback query must be URLSearchParams or a record of strings', 'query');
 }
 
 /** Callbacks go to absolute http(s) URLs only. */

@@ -112,6 +112,25 @@ const calls: fc.Arbitrary<[string, Call]> = fc.oneof(
   fc
     .tuple(ref, hostileValue)
     .map(([r, v]): [string, Call] => ['signRequest', (m) => m.signRequest(r as never, v as never)]),
+  fc
+    .tuple(
+      hostileString,
+      fc.oneof(hostileString, fc.constantFrom('keys', 'oauth')),
+      hostileValue,
+      hostileValue,
+      hostileValue,
+    )
+    .map(([connectionId, providerConfigKey, redirectUri, scopes, connectionConfig]): [string, Call] => [
+      'authorize',
+      (m) => m.authorize({ connectionId, providerConfigKey, redirectUri, scopes, connectionConfig } as never),
+    ]),
+  hostileValue.map((query): [string, Call] => ['handleCallback', (m) => m.handleCallback(query as never)]),
+  fc
+    .tuple(hostileString, hostileValue)
+    .map(([connectionId, credentials]): [string, Call] => [
+      'connect',
+      (m) => m.connect({ connectionId, providerConfigKey: 'keys', credentials } as never),
+    ]),
 );
 
 describe('hostile input to every public method', () => {
@@ -253,11 +272,10 @@ describe('hostile input to manager.fetch', () => {
             (response) => response,
             (error: unknown) => error,
           );
-          if (outcome instanceof Response) expect(outcome.status).toBe(200);
-          else {
-            expect(outcome).toBeInstanceOf(LatchkeyError);
-            expect(JSON.stringify(outcome) + String((outcome as Error).message)).not.toContain('k-secret');
-          }
+          // An answer (the local API may refuse an odd method with a 400), or a typed refusal that quotes no secret.
+          expect(outcome instanceof Response || outcome instanceof LatchkeyError).toBe(true);
+          if (outcome instanceof Response) await outcome.body?.cancel();
+          else expect(JSON.stringify(outcome) + String((outcome as Error).message)).not.toContain('k-secret');
         },
       ),
       { numRuns: 300 },
