@@ -18,10 +18,11 @@ const INJECTS_CREDENTIALS = /\$\{(accessToken|apiKey|credentials\.)/;
 
 /**
  * Builds one API request for a connection: the provider's base URL (which may come from the
- * connection, e.g. Salesforce's `instance_url`), its fixed headers and query, and the credentials
- * injected the way that provider takes them — a per-request signature (OAuth 1.0, TBA, WSSE,
- * Basic), the provider's own header or query template (`X-Shopify-Access-Token`, `Ghost …`,
- * `?api_key=`), or else `Authorization: Bearer`.
+ * connection, e.g. Salesforce's `instance_url`), its fixed headers, query and body fields, and the
+ * credentials injected the way that provider takes them — a per-request signature (OAuth 1.0,
+ * TBA, WSSE, Basic), the provider's own header, query or body template (`X-Shopify-Access-Token`,
+ * `Ghost …`, `?api_key=`, Mandrill's `key`, AWS SigV4 and Duo signatures over this very request),
+ * or else `Authorization: Bearer`.
  */
 export function buildProxyRequest(
   proxy: ProxyDefinition,
@@ -90,15 +91,15 @@ export function buildProxyRequest(
   const request = templateRequest(method, url, path, body, headers.get('content-type') ?? '');
   for (const [name, template] of Object.entries(proxy.headers ?? {}))
     setHeader(headers, name, interpolate(template, values, { encode: false, moment, request }));
-  // A redirect to another host must not carry provider-specific credential headers along.
   return {
     url: url.href,
-    // Node's fetch sends any Uint8Array; the DOM typings (pulled in by xml-crypto's) want an ArrayBuffer-backed one.
     init: {
       ...init,
       method,
       headers,
+      // Node's fetch sends any Uint8Array; the DOM typings (pulled in by xml-crypto's) want an ArrayBuffer-backed one.
       body: (body ?? null) as BodyInit | null,
+      // A redirect to another host must not carry provider-specific credential headers along.
       redirect: init.redirect ?? 'manual',
     },
   };
