@@ -36,7 +36,7 @@ import { ConnectionRecords, type StoredConnection } from './store/connection-rec
 import { RecordCipher } from './store/record-cipher.js';
 import { type Versioned, VersionedStore } from './store/versioned-store.js';
 import { type Credentials, isAuthMode, strategyFor } from './strategies/registry.js';
-import type { SignableRequest, StrategyContext } from './strategies/strategy.js';
+import { clientCertificateFor, type SignableRequest, type StrategyContext } from './strategies/strategy.js';
 import { normalizeTags } from './tags.js';
 import type { Clock, ConnectionFull, ConnectionListItem, EndUser, JsonObject, Logger } from './types.js';
 import { assertId, assertJsonObject } from './validation.js';
@@ -299,9 +299,7 @@ export class ConnectionManager {
       const strategy = strategyFor(current.credentials.type);
       const context = this.#context(current.provider_config_key, current.connection_config, this.#clock());
       const request = buildProxyRequest(proxy, strategy, current.credentials, context, path, init, this.#http);
-      const certificate = strategy.clientCertificate
-        ? strategy.clientCertificate(current.credentials, integration)
-        : integration?.clientCertificate;
+      const certificate = clientCertificateFor(strategy, current.credentials, integration);
       return fetchFor(this.#http, certificate)(request.url, request.init).catch((error: unknown) => {
         throw fetchFailure(error);
       });

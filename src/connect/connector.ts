@@ -13,7 +13,7 @@ import type { HttpSettings } from '../oauth/http.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
 import { buildProxyRequest } from '../proxy.js';
 import { strategyFor } from '../strategies/registry.js';
-import type { StrategyContext } from '../strategies/strategy.js';
+import { clientCertificateFor, type StrategyContext } from '../strategies/strategy.js';
 import type { ConnectionFull, JsonObject } from '../types.js';
 import { assertId, assertJsonObject } from '../validation.js';
 import { FlowStates } from './flow-states.js';
@@ -154,9 +154,7 @@ export async function connectCredentials(host: ConnectorHost, input: CreateConne
       ...(verification.headers ? { headers: verification.headers } : {}),
     };
     const request = buildProxyRequest(proxy, strategy, credentials, context, verification.path, init, host.http);
-    const certificate = strategy.clientCertificate
-      ? strategy.clientCertificate(credentials, integration)
-      : integration.clientCertificate;
+    const certificate = clientCertificateFor(strategy, credentials, integration);
     const response = await fetchFor(host.http, certificate)(request.url, request.init).catch(() => undefined);
     await response?.body?.cancel();
     if (!response?.ok) {

@@ -201,3 +201,14 @@ export const field = {
     return value as Record<string, unknown>;
   },
 };
+
+/** The TLS client certificate to present for these credentials: their own, else the integration's. */
+export function clientCertificateFor<C extends { type: string }>(
+  strategy: AuthStrategy<C>,
+  credentials: C,
+  integration: ResolvedIntegration | undefined,
+): ClientCertificate | undefined {
+  return strategy.clientCertificate
+    ? strategy.clientCertificate(credentials, integration)
+    : integration?.clientCertificate;
+}
