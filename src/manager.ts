@@ -15,11 +15,7 @@ import {
 } from './errors.js';
 import { defaultHttpSettings, type HttpSettings } from './oauth/http.js';
 import type { ResolvedIntegration } from './providers/definition.js';
-import {
-  checkConnectionConfig,
-  withConnectionConfigDefaults,
-  withCredentialDefaults,
-} from './providers/connection-config.js';
+import { checkConnectionConfig, withCredentialDefaults } from './providers/connection-config.js';
 import { fetchFor } from './oauth/client-tls.js';
 import { buildProxyRequest, type ProxyInit } from './proxy.js';
 import { EventEmitter } from 'node:events';
@@ -604,11 +600,10 @@ export class ConnectionManager {
     const integration = this.#integrations.get(providerConfigKey);
     if (!integration) throw new UnknownIntegrationError(providerConfigKey);
     const now = this.#clock();
-    const connectionConfig = withConnectionConfigDefaults(
+    const connectionConfig = checkConnectionConfig(
       integration.definition,
       input.connectionConfig === undefined ? {} : assertJsonObject(input.connectionConfig, 'connectionConfig'),
     );
-    checkConnectionConfig(integration.definition, connectionConfig);
     const credentials = this.#parseCredentials(
       withCredentialDefaults(integration.definition, input.credentials),
       this.#context(providerConfigKey, connectionConfig, now),

@@ -88,9 +88,14 @@ export function buildProxyRequest(
   if (body instanceof URLSearchParams && !headers.has('content-type')) {
     headers.set('content-type', 'application/x-www-form-urlencoded');
   }
-  const request = templateRequest(method, url, path, body, headers.get('content-type') ?? '');
-  for (const [name, template] of Object.entries(proxy.headers ?? {}))
-    setHeader(headers, name, interpolate(template, values, { encode: false, moment, request }));
+  const headerTemplates = Object.entries(proxy.headers ?? {});
+  // Only header templates read the request (signatures); most providers have none to fill.
+  const request =
+    headerTemplates.length > 0
+      ? templateRequest(method, url, path, body, headers.get('content-type') ?? '')
+      : undefined;
+  for (const [name, template] of headerTemplates)
+    setHeader(headers, name, interpolate(template, values, { encode: false, moment, ...(request ? { request } : {}) }));
   return {
     url: url.href,
     init: {

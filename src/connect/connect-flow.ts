@@ -1,5 +1,7 @@
 import type { HttpSettings } from '../oauth/http.js';
-import type { ResolvedIntegration } from '../providers/definition.js';
+import { optionalConnectionConfigPaths } from '../providers/connection-config.js';
+import type { ProviderDefinition, ResolvedIntegration } from '../providers/definition.js';
+import { interpolateJson } from '../providers/template.js';
 import type { JsonObject } from '../types.js';
 import type { PendingFlow } from './flow-states.js';
 
@@ -34,4 +36,20 @@ export interface ConnectFlow {
   start(input: FlowStart): Promise<{ url: URL; codeVerifier?: string; extra?: Record<string, string> }>;
   /** Credentials (as `create` takes them) and `connection_config` fields learned on the way. */
   finish(input: FlowFinish): Promise<{ credentials: Record<string, unknown>; connectionConfig: JsonObject }>;
+}
+
+/**
+ * The definition's authorization parameters, filled from the connection: they may name its
+ * fields (Amazon's `application_id`), and one that only an absent optional field fills is left out.
+ */
+export function definitionAuthorizationParams(
+  definition: ProviderDefinition,
+  connectionConfig: JsonObject,
+): Record<string, string> {
+  const filled = interpolateJson(
+    definition.authorizationParams ?? {},
+    { connectionConfig },
+    { optional: optionalConnectionConfigPaths(definition) },
+  ) as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(filled).map(([name, value]) => [name, String(value)]));
 }

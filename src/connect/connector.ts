@@ -1,4 +1,4 @@
-import { checkConnectionConfig, withConnectionConfigDefaults } from '../providers/connection-config.js';
+import { checkConnectionConfig } from '../providers/connection-config.js';
 import { fetchFor } from '../oauth/client-tls.js';
 import type { ConnectionRecord } from '../connection-record.js';
 import {
@@ -49,12 +49,12 @@ export async function authorize(host: ConnectorHost, input: AuthorizeInput): Pro
     );
   }
   const redirectUri = assertRedirectUri(input.redirectUri);
-  const connectionConfig = withConnectionConfigDefaults(
+  // Refused now, not after the user has consented and the connection cannot be stored.
+  const connectionConfig = checkConnectionConfig(
     integration.definition,
     input.connectionConfig === undefined ? {} : assertJsonObject(input.connectionConfig, 'connectionConfig'),
+    { beforeAuthorization: { brings: flow.brings } },
   );
-  // Refused now, not after the user has consented and the connection cannot be stored.
-  checkConnectionConfig(integration.definition, connectionConfig, { beforeAuthorization: { brings: flow.brings } });
   const scopes =
     input.scopes ?? (integration.scopes.length > 0 ? integration.scopes : (integration.definition.defaultScopes ?? []));
   if (!Array.isArray(scopes) || scopes.some((scope) => typeof scope !== 'string')) {

@@ -1,11 +1,10 @@
 import { AuthorizationError, ProviderError } from '../errors.js';
 import { providerFailure, providerRequest } from '../oauth/http.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
-import { optionalConnectionConfigPaths } from '../providers/connection-config.js';
-import { interpolate, interpolateJson } from '../providers/template.js';
+import { interpolate } from '../providers/template.js';
 import { oauth1AuthorizationHeader } from '../signing/oauth1.js';
 import type { HttpSettings } from '../oauth/http.js';
-import type { ConnectFlow } from './connect-flow.js';
+import { type ConnectFlow, definitionAuthorizationParams } from './connect-flow.js';
 
 /**
  * The OAuth 1.0a three-legged flow (RFC 5849 §2): a request token obtained with the consumer's
@@ -40,10 +39,8 @@ export const oauth1Flow: ConnectFlow = {
     }
     const url = new URL(interpolate(definition.authorizationUrl, values, { encode: false }));
     url.searchParams.set('oauth_token', temporary.get('oauth_token') as string);
-    const fixed = interpolateJson(definition.authorizationParams ?? {}, values, {
-      optional: optionalConnectionConfigPaths(definition),
-    }) as Record<string, string>;
-    for (const [name, value] of Object.entries(fixed)) url.searchParams.set(name, String(value));
+    for (const [name, value] of Object.entries(definitionAuthorizationParams(definition, connectionConfig)))
+      url.searchParams.set(name, value);
     for (const [name, value] of Object.entries(authorizationParams)) url.searchParams.set(name, value);
     if (scopes.length > 0) url.searchParams.set('scope', scopes.join(definition.scopeSeparator ?? ','));
     return {

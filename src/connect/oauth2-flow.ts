@@ -3,10 +3,9 @@ import { AuthorizationError, ProviderError } from '../errors.js';
 import { checkedUrl } from '../oauth/http.js';
 import { authorizationCodeGrant } from '../oauth/token-client.js';
 import { liftedMetadata, tokenShapeOf } from '../oauth/token-shape.js';
-import { optionalConnectionConfigPaths } from '../providers/connection-config.js';
-import { interpolate, interpolateJson } from '../providers/template.js';
+import { interpolate } from '../providers/template.js';
 import type { ProviderDefinition } from '../providers/definition.js';
-import type { ConnectFlow } from './connect-flow.js';
+import { type ConnectFlow, definitionAuthorizationParams } from './connect-flow.js';
 
 /**
  * The OAuth 2.0 authorization code flow (RFC 6749 §4.1) with PKCE S256 (RFC 7636) unless the
@@ -35,11 +34,7 @@ export const oauth2Flow: ConnectFlow = {
       response_type: 'code',
       redirect_uri: redirectUri,
       state,
-      // The definition's may name connection fields (Amazon's application_id), left out when an
-      // optional one is absent; the caller's are literal.
-      ...(interpolateJson(definition.authorizationParams ?? {}, values, {
-        optional: optionalConnectionConfigPaths(definition),
-      }) as Record<string, string>),
+      ...definitionAuthorizationParams(definition, connectionConfig),
       ...authorizationParams,
     };
     if (scopes.length > 0) parameters.scope = scopes.join(definition.scopeSeparator ?? ' ');

@@ -13,8 +13,8 @@ export interface ClientCertificate {
   passphrase?: string;
 }
 
-// One connection pool per certificate, keyed by a digest so the map holds no key text. Idle
-// sockets do not keep the process alive; `closeClientCertificates` ends them at once.
+// One connection pool per certificate and CA set, shared by every manager in the process and
+// keyed by a digest so the map holds no key text. Idle sockets do not keep the process alive.
 const agents = new Map<string, Agent>();
 const MAX_AGENTS = 64;
 
@@ -50,11 +50,4 @@ export function fetchFor(
       headers: response.headers as unknown as Headers,
     });
   }) as typeof fetch;
-}
-
-/** Closes every pooled client-certificate connection. */
-export async function closeClientCertificates(): Promise<void> {
-  const pools = [...agents.values()];
-  agents.clear();
-  await Promise.allSettled(pools.map((pool) => pool.close()));
 }

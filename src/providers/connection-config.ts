@@ -11,17 +11,6 @@ export function optionalConnectionConfigPaths(definition: ProviderDefinition): S
   );
 }
 
-/** The connection's `connection_config` with the provider's defaults filled in where it gives none. */
-export function withConnectionConfigDefaults(definition: ProviderDefinition, config: JsonObject): JsonObject {
-  const filled: JsonObject = { ...config };
-  for (const [name, field] of Object.entries(definition.connectionConfig ?? {})) {
-    const value = filled[name];
-    if (field.default !== undefined && (value === undefined || value === null || value === ''))
-      filled[name] = field.default;
-  }
-  return filled;
-}
-
 /** Credentials with the provider's defaults for fields users are not asked for (only for its own mode). */
 export function withCredentialDefaults(definition: ProviderDefinition, credentials: unknown): unknown {
   const defaults = definition.credentialDefaults;
@@ -32,7 +21,8 @@ export function withCredentialDefaults(definition: ProviderDefinition, credentia
 }
 
 /**
- * Checks a connection's `connection_config` against the fields its provider declares: required
+ * Checks a connection's `connection_config` against the fields its provider declares, and returns
+ * it with the provider's defaults filled in (Tripletex's company id `0`): required
  * ones present, each matching its pattern — so a bad subdomain is refused on create instead of
  * becoming a request to the wrong host.
  */
@@ -40,7 +30,11 @@ export function checkConnectionConfig(
   definition: ProviderDefinition,
   config: JsonObject,
   options: { beforeAuthorization?: { brings?: string[] | undefined } } = {},
-): void {
+): JsonObject {
+  const filled: JsonObject = { ...config };
+  for (const [name, field] of Object.entries(definition.connectionConfig ?? {})) {
+    if (field.default !== undefined && isAbsent(filled[name])) filled[name] = field.default;
+  }
   // Before the user authorizes, fields the callback or the token response will bring may be missing.
   const before = options.beforeAuthorization;
   const broughtByFlow = new Set(
@@ -49,8 +43,8 @@ export function checkConnectionConfig(
       : [],
   );
   for (const [name, field] of Object.entries(definition.connectionConfig ?? {})) {
-    const value = config[name];
-    if (value === undefined || value === null || value === '') {
+    const value = filled[name];
+    if (isAbsent(value)) {
       if (field.optional || broughtByFlow.has(name)) continue;
       throw new InvalidRequestError(
         `connectionConfig.${name} is required by this provider`,
@@ -64,4 +58,7 @@ export function checkConnectionConfig(
       );
     }
   }
+  return filled;
 }
+
+const isAbsent = (value: unknown) => value === undefined || value === null || value === '';

@@ -203,7 +203,6 @@ function flat(container: unknown, key: string): unknown {
 }
 
 function requestValue(request: TemplateRequest, name: string): string {
-  const query = canonicalQuery(request.url.searchParams);
   switch (name) {
     case 'method':
       return request.method;
@@ -212,9 +211,9 @@ function requestValue(request: TemplateRequest, name: string): string {
     case 'path':
       return request.url.pathname;
     case 'params':
-      return request.formBody ? canonicalQuery(new URLSearchParams(request.body)) : query;
+      return canonicalQuery(request.formBody ? new URLSearchParams(request.body) : request.url.searchParams);
     case 'urlCanonicalParams':
-      return query;
+      return canonicalQuery(request.url.searchParams);
     case 'bodyCanonicalParams':
       return request.body;
     case 'contentType':

@@ -1,13 +1,13 @@
+import { createPrivateKey } from 'node:crypto';
 import { InvalidCredentialsError, ProviderError, UnknownIntegrationError } from '../errors.js';
 import { providerFailure, providerRequest } from '../oauth/http.js';
+import { liftedMetadata } from '../oauth/token-shape.js';
+import { parseXml, toXml } from '../oauth/xml.js';
+import { optionalConnectionConfigPaths } from '../providers/connection-config.js';
 import type { JwtTemplate, SamlAssertionTemplate, TwoStepDefinition, TwoStepRequest } from '../providers/definition.js';
+import { interpolate, interpolateJson, lookup, templateMoment, type TemplateMoment } from '../providers/template.js';
 import { signJwt, UnusableKeyError } from '../signing/jwt.js';
 import { signSamlAssertion } from '../signing/saml.js';
-import { createPrivateKey } from 'node:crypto';
-import { interpolate, interpolateJson, lookup, templateMoment, type TemplateMoment } from '../providers/template.js';
-import { parseXml, toXml } from '../oauth/xml.js';
-import { liftedMetadata } from '../oauth/token-shape.js';
-import { optionalConnectionConfigPaths } from '../providers/connection-config.js';
 import type { JsonObject } from '../types.js';
 import { type AuthStrategy, mintedUntilExpiry, type StrategyContext } from './strategy.js';
 
@@ -120,10 +120,9 @@ function signSaml(
   values: Record<string, unknown>,
   moment: TemplateMoment,
 ): string {
-  const field = definition.assertionKeyField ?? 'privateKey';
-  const privateKey = inputs[field]?.replace(/\\n/g, '\n');
+  const { field, privateKey } = assertionKey(definition, inputs);
   const fill = (text: string) => interpolate(text, values, { encode: false, moment });
-  if (!privateKey || !isRsaPrivateKey(privateKey))
+  if (!isRsaPrivateKey(privateKey))
     throw new InvalidCredentialsError(`credentials.${field} must be an RSA private key (PEM)`, `credentials.${field}`);
   return signSamlAssertion({
     issuer: fill(template.issuer),
@@ -138,6 +137,16 @@ function signSaml(
     now: moment.now,
     privateKey,
   });
+}
+
+/** The submitted PEM an assertion is signed with, and the credential it came from. */
+function assertionKey(definition: TwoStepDefinition, inputs: Record<string, string>) {
+  const field = definition.assertionKeyField ?? 'privateKey';
+  const submitted = inputs[field];
+  if (!submitted)
+    throw new InvalidCredentialsError(`credentials.${field} is required to sign the assertion`, `credentials.${field}`);
+  // JSON key files carry the PEM with escaped newlines.
+  return { field, privateKey: submitted.replace(/\\n/g, '\n') };
 }
 
 function isRsaPrivateKey(pem: string): boolean {
@@ -156,14 +165,10 @@ async function signAssertion(
   moment: TemplateMoment,
 ): Promise<string> {
   const template = definition.assertion as JwtTemplate;
-  const field = definition.assertionKeyField ?? 'privateKey';
-  const privateKey = inputs[field];
-  if (!privateKey)
-    throw new InvalidCredentialsError(`credentials.${field} is required to sign the assertion`, `credentials.${field}`);
+  const { field, privateKey } = assertionKey(definition, inputs);
   try {
     const signed = await signJwt({
-      // JSON key files carry the PEM with escaped newlines.
-      key: privateKey.replace(/\\n/g, '\n'),
+      key: privateKey,
       ...(template.algorithm ? { algorithm: template.algorithm } : {}),
       header: interpolateJson(template.header ?? {}, values, { moment }) as Record<string, string>,
       payload: interpolateJson(template.payload, values, { moment }) as Record<string, unknown>,
