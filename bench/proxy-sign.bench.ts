@@ -5,10 +5,10 @@
  * noise lands on all alike; medians are reported, with each scheme's ratio to Bearer.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { defaultHttpSettings } from '../src/oauth/http.js';
+import { defaultHttpSettings } from '../src/provider-http/http.js';
 import type { ProxyDefinition } from '../src/providers/definition.js';
-import { buildProxyRequest } from '../src/proxy.js';
-import { type Credentials, strategyFor } from '../src/strategies/registry.js';
+import { buildProxyRequest } from '../src/proxy/proxy-request.js';
+import { type Credentials, strategyFor } from '../src/modes/registry.js';
 
 const ROUNDS = 7;
 const OPS = 5_000;

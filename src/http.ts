@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AuthorizationError, InvalidRequestError, LatchkeyError } from './errors.js';
+import { AuthorizationError, InvalidRequestError, LatchkeyError } from './model/errors.js';
 import type { ConnectionManager } from './manager.js';
 
 export interface ConnectHandlerOptions {

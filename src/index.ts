@@ -1,6 +1,6 @@
 export { ConnectionManager } from './manager.js';
-export type { ProxyInit } from './proxy.js';
-export type { ConnectionEventBase, ConnectionEventListener, ConnectionEventName, ConnectionEvents } from './events.js';
+export type { ProxyInit } from './proxy/proxy-request.js';
+export type { ConnectionEventBase, ConnectionEventListener, ConnectionEventName, ConnectionEvents } from './model/events.js';
 export type {
   AuthorizeInput,
   ConnectionManagerOptions,
@@ -8,7 +8,7 @@ export type {
   CreateConnectionInput,
   GetConnectionOptions,
   ListConnectionsFilter,
-} from './manager-options.js';
+} from './operations/options.js';
 
 export {
   AccessTokenExpiredError,
@@ -33,13 +33,13 @@ export {
   UnknownEncryptionKeyError,
   UnknownConnectionError,
   UnknownIntegrationError,
-} from './errors.js';
-export type { LatchkeyErrorCode, ProviderFailureKind } from './errors.js';
+} from './model/errors.js';
+export type { LatchkeyErrorCode, ProviderFailureKind } from './model/errors.js';
 
 export { builtinProviders } from './providers/catalog.js';
 export { fromNangoProviders } from './providers/nango.js';
 export type { NangoImport } from './providers/nango.js';
-export type { ClientCertificate } from './oauth/client-tls.js';
+export type { ClientCertificate } from './provider-http/client-tls.js';
 export type {
   ConnectionConfigField,
   IntegrationConfig,
@@ -53,31 +53,31 @@ export type {
   TwoStepRequest,
 } from './providers/definition.js';
 
-export type { AuthMode, Credentials } from './strategies/registry.js';
-export type { AuthStrategy, RefreshOutcome, SignableRequest, StrategyContext } from './strategies/strategy.js';
-export type { OAuth2Credentials } from './strategies/oauth2.js';
-export type { OAuth1Credentials } from './strategies/oauth1.js';
-export type { OAuth2ClientCredentials } from './strategies/oauth2-cc.js';
-export type { ApiKeyCredentials } from './strategies/api-key.js';
-export type { BasicCredentials } from './strategies/basic.js';
-export type { AppCredentials } from './strategies/app.js';
-export type { CustomCredentials } from './strategies/custom.js';
-export type { JwtCredentials } from './strategies/jwt.js';
-export type { AppStoreCredentials } from './strategies/app-store.js';
-export type { TbaCredentials } from './strategies/tba.js';
-export type { BillCredentials } from './strategies/bill.js';
-export type { TwoStepCredentials } from './strategies/two-step.js';
-export type { SignatureCredentials } from './strategies/signature.js';
-export type { NoCredentials } from './strategies/none.js';
+export type { AuthMode, Credentials } from './modes/registry.js';
+export type { AuthStrategy, RefreshOutcome, SignableRequest, StrategyContext } from './modes/strategy.js';
+export type { OAuth2Credentials } from './modes/oauth2.js';
+export type { OAuth1Credentials } from './modes/oauth1.js';
+export type { OAuth2ClientCredentials } from './modes/oauth2-cc.js';
+export type { ApiKeyCredentials } from './modes/api-key.js';
+export type { BasicCredentials } from './modes/basic.js';
+export type { AppCredentials } from './modes/github-app.js';
+export type { CustomCredentials } from './modes/github-app-oauth.js';
+export type { JwtCredentials } from './modes/jwt.js';
+export type { AppStoreCredentials } from './modes/app-store-connect.js';
+export type { TbaCredentials } from './modes/netsuite-tba.js';
+export type { BillCredentials } from './modes/bill.js';
+export type { TwoStepCredentials } from './modes/two-step.js';
+export type { SignatureCredentials } from './modes/wsse.js';
+export type { NoCredentials } from './modes/none.js';
 export { oauth1AuthorizationHeader, oauth1BaseString } from './signing/oauth1.js';
 export type { OAuth1SignatureMethod, OAuth1SigningInput } from './signing/oauth1.js';
-export { netsuiteRealm } from './strategies/tba.js';
-export { wsseHeader } from './strategies/signature.js';
+export { netsuiteRealm } from './modes/netsuite-tba.js';
+export { wsseHeader } from './modes/wsse.js';
 
 export type { LockStore, StorageAdapter } from './store/adapter.js';
 export type { EncryptionKey, EncryptionKeyOption } from './store/record-cipher.js';
 export type { FailurePolicy } from './refresh/failure-policy.js';
-export type { HttpSettings } from './oauth/http.js';
+export type { HttpSettings } from './provider-http/http.js';
 export type {
   Clock,
   ConnectionError,
@@ -86,4 +86,4 @@ export type {
   EndUser,
   JsonObject,
   Logger,
-} from './types.js';
+} from './model/connection.js';

@@ -1,5 +1,5 @@
 import { memoryStore } from '../adapters/memory.js';
-import { type ConnectionRecord, subjectOf, toConnectionFull, toListItem } from './connection-record.js';
+import { type ConnectionRecord, subjectOf, toConnectionFull, toListItem } from './model/record.js';
 import {
   AccessTokenExpiredError,
   DuplicateConnectionError,
@@ -12,16 +12,16 @@ import {
   RefreshLockTimeoutError,
   UnknownConnectionError,
   UnknownIntegrationError,
-} from './errors.js';
-import { defaultHttpSettings, type HttpSettings } from './oauth/http.js';
+} from './model/errors.js';
+import { defaultHttpSettings, type HttpSettings } from './provider-http/http.js';
 import type { ResolvedIntegration } from './providers/definition.js';
 import { checkConnectionConfig, withCredentialDefaults } from './providers/connection-config.js';
-import { fetchFor } from './oauth/client-tls.js';
-import { buildProxyRequest, type ProxyInit } from './proxy.js';
+import { fetchFor } from './provider-http/client-tls.js';
+import { buildProxyRequest, type ProxyInit } from './proxy/proxy-request.js';
 import { EventEmitter } from 'node:events';
 import { authorize, completeCallback, connectCredentials, type ConnectorHost } from './connect/connector.js';
-import { FlowStates } from './connect/flow-states.js';
-import type { ConnectionEventListener, ConnectionEventName, ConnectionEvents } from './events.js';
+import { FlowStates } from './store/pending-flows.js';
+import type { ConnectionEventListener, ConnectionEventName, ConnectionEvents } from './model/events.js';
 import { resolveIntegrations } from './providers/integrations.js';
 import { backingOffUntil, defaultFailurePolicy, healthy } from './refresh/failure-policy.js';
 import { Refresher } from './refresh/refresher.js';
@@ -31,11 +31,11 @@ import { ConnectionDirectory } from './store/connection-directory.js';
 import { ConnectionRecords, type StoredConnection } from './store/connection-records.js';
 import { RecordCipher } from './store/record-cipher.js';
 import { type Versioned, VersionedStore } from './store/versioned-store.js';
-import { type Credentials, isAuthMode, strategyFor } from './strategies/registry.js';
-import { clientCertificateFor, type SignableRequest, type StrategyContext } from './strategies/strategy.js';
-import { normalizeTags } from './tags.js';
-import type { Clock, ConnectionFull, ConnectionListItem, EndUser, JsonObject, Logger } from './types.js';
-import { assertId, assertJsonObject } from './validation.js';
+import { type Credentials, isAuthMode, strategyFor } from './modes/registry.js';
+import { clientCertificateFor, type SignableRequest, type StrategyContext } from './modes/strategy.js';
+import { normalizeTags } from './model/tags.js';
+import type { Clock, ConnectionFull, ConnectionListItem, EndUser, JsonObject, Logger } from './model/connection.js';
+import { assertId, assertJsonObject } from './model/validation.js';
 import {
   type AuthorizeInput,
   type ConnectionManagerOptions,
@@ -46,7 +46,7 @@ import {
   type ListConnectionsFilter,
   nonNegative,
   refParts,
-} from './manager-options.js';
+} from './operations/options.js';
 
 /** The plain-text warning is said once per process, not once per manager. */
 let warnedPlaintext = false;

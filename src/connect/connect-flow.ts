@@ -1,9 +1,9 @@
-import type { HttpSettings } from '../oauth/http.js';
+import type { HttpSettings } from '../provider-http/http.js';
 import { optionalConnectionConfigPaths } from '../providers/connection-config.js';
 import type { ProviderDefinition, ResolvedIntegration } from '../providers/definition.js';
 import { interpolateJson } from '../providers/template.js';
-import type { JsonObject } from '../types.js';
-import type { PendingFlow } from './flow-states.js';
+import type { JsonObject } from '../model/connection.js';
+import type { PendingFlow } from '../store/pending-flows.js';
 
 export interface FlowStart {
   integration: ResolvedIntegration;

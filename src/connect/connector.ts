@@ -1,22 +1,22 @@
 import { checkConnectionConfig } from '../providers/connection-config.js';
-import { fetchFor } from '../oauth/client-tls.js';
-import type { ConnectionRecord } from '../connection-record.js';
+import { fetchFor } from '../provider-http/client-tls.js';
+import type { ConnectionRecord } from '../model/record.js';
 import {
   AuthorizationError,
   InvalidRequestError,
   InvalidStateError,
   LatchkeyError,
   UnknownIntegrationError,
-} from '../errors.js';
-import type { AuthorizeInput, CreateConnectionInput } from '../manager-options.js';
-import type { HttpSettings } from '../oauth/http.js';
+} from '../model/errors.js';
+import type { AuthorizeInput, CreateConnectionInput } from '../operations/options.js';
+import type { HttpSettings } from '../provider-http/http.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
-import { buildProxyRequest } from '../proxy.js';
-import { strategyFor } from '../strategies/registry.js';
-import { clientCertificateFor, type StrategyContext } from '../strategies/strategy.js';
-import type { ConnectionFull, JsonObject } from '../types.js';
-import { assertId, assertJsonObject } from '../validation.js';
-import { FlowStates } from './flow-states.js';
+import { buildProxyRequest } from '../proxy/proxy-request.js';
+import { strategyFor } from '../modes/registry.js';
+import { clientCertificateFor, type StrategyContext } from '../modes/strategy.js';
+import type { ConnectionFull, JsonObject } from '../model/connection.js';
+import { assertId, assertJsonObject } from '../model/validation.js';
+import { FlowStates } from '../store/pending-flows.js';
 import { connectFlowFor } from './registry.js';
 
 /** How long a user may take between `authorize` and the callback. */

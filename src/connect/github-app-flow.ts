@@ -1,9 +1,9 @@
-import { AuthorizationError, LatchkeyError } from '../errors.js';
-import { checkedUrl } from '../oauth/http.js';
-import { authorizationCodeGrant } from '../oauth/token-client.js';
-import { tokenShapeOf } from '../oauth/token-shape.js';
+import { AuthorizationError, LatchkeyError } from '../model/errors.js';
+import { checkedUrl } from '../provider-http/http.js';
+import { authorizationCodeGrant } from '../provider-http/token-client.js';
+import { tokenShapeOf } from '../provider-http/token-shape.js';
 import { interpolate } from '../providers/template.js';
-import { mintInstallationToken } from '../signing/github-app.js';
+import { mintInstallationToken } from '../provider-http/github.js';
 import type { ConnectFlow, FlowFinish } from './connect-flow.js';
 
 /**

@@ -1,9 +1,9 @@
-import { AuthorizationError, ProviderError } from '../errors.js';
-import { providerFailure, providerRequest } from '../oauth/http.js';
+import { AuthorizationError, ProviderError } from '../model/errors.js';
+import { providerFailure, providerRequest } from '../provider-http/http.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
 import { interpolate } from '../providers/template.js';
 import { oauth1AuthorizationHeader } from '../signing/oauth1.js';
-import type { HttpSettings } from '../oauth/http.js';
+import type { HttpSettings } from '../provider-http/http.js';
 import { type ConnectFlow, definitionAuthorizationParams } from './connect-flow.js';
 
 /**

@@ -1,8 +1,8 @@
 import * as client from 'openid-client';
-import { AuthorizationError, ProviderError } from '../errors.js';
-import { checkedUrl } from '../oauth/http.js';
-import { authorizationCodeGrant } from '../oauth/token-client.js';
-import { liftedMetadata, tokenShapeOf } from '../oauth/token-shape.js';
+import { AuthorizationError, ProviderError } from '../model/errors.js';
+import { checkedUrl } from '../provider-http/http.js';
+import { authorizationCodeGrant } from '../provider-http/token-client.js';
+import { liftedMetadata, tokenShapeOf } from '../provider-http/token-shape.js';
 import { interpolate } from '../providers/template.js';
 import type { ProviderDefinition } from '../providers/definition.js';
 import { type ConnectFlow, definitionAuthorizationParams } from './connect-flow.js';

@@ -1,5 +1,5 @@
-import { InvalidRequestError } from '../errors.js';
-import type { JsonObject } from '../types.js';
+import { InvalidRequestError } from '../model/errors.js';
+import type { JsonObject } from '../model/connection.js';
 import type { ProviderDefinition } from './definition.js';
 
 /** `connectionConfig.<field>` for each optional field: templates leave out what only such a field fills. */

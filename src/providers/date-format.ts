@@ -1,4 +1,4 @@
-import { InvalidTemplateError } from '../errors.js';
+import { InvalidTemplateError } from '../model/errors.js';
 
 /**
  * Formats an instant with Day.js/Moment format tokens, always in UTC — the `${now:FORMAT}`

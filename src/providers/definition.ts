@@ -1,7 +1,7 @@
-import type { AuthMode } from '../strategies/registry.js';
+import type { AuthMode } from '../modes/registry.js';
 import type { OAuth1SignatureMethod } from '../signing/oauth1.js';
 import type { JwtAlgorithm } from '../signing/jwt.js';
-import type { ClientCertificate } from '../oauth/client-tls.js';
+import type { ClientCertificate } from '../provider-http/client-tls.js';
 
 /**
  * How a token endpoint wants the client authenticated. `username_password` sends the client id

@@ -1,5 +1,5 @@
-import { InvalidRequestError, UnknownIntegrationError } from '../errors.js';
-import { strategies } from '../strategies/registry.js';
+import { InvalidRequestError, UnknownIntegrationError } from '../model/errors.js';
+import { strategies } from '../modes/registry.js';
 import { builtinProviders } from './catalog.js';
 import type { IntegrationConfig, ProviderDefinition, ResolvedIntegration } from './definition.js';
 

@@ -1,4 +1,4 @@
-import { isAuthMode, type AuthMode } from '../strategies/registry.js';
+import { isAuthMode, type AuthMode } from '../modes/registry.js';
 import { assertValidTemplate } from './template.js';
 import type {
   ConnectionConfigField,

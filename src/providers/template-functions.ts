@@ -1,5 +1,5 @@
 import { createHash, createHmac, createPrivateKey, type KeyObject, sign } from 'node:crypto';
-import { InvalidCredentialsError, InvalidTemplateError } from '../errors.js';
+import { InvalidCredentialsError, InvalidTemplateError } from '../model/errors.js';
 import { signAwsV4 } from '../signing/aws-sigv4.js';
 import { formatUtc } from './date-format.js';
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { InvalidTemplateError, MissingTemplateValueError } from '../errors.js';
+import { InvalidTemplateError, MissingTemplateValueError } from '../model/errors.js';
 import { canonicalQuery } from '../signing/canonical-query.js';
 import { formatUtc, offsetMs } from './date-format.js';
 import { TEMPLATE_FUNCTIONS, type TemplateMoment, type TemplateRequest } from './template-functions.js';

@@ -1,4 +1,4 @@
-import type { ProviderFailureKind } from '../errors.js';
+import type { ProviderFailureKind } from '../model/errors.js';
 
 /** Stored per connection: how its refreshes have been failing. */
 export interface RefreshFailureState {

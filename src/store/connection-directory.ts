@@ -1,6 +1,6 @@
-import type { ConnectionRecord } from '../connection-record.js';
-import { AmbiguousConnectionError, UnknownConnectionError } from '../errors.js';
-import { assertId } from '../validation.js';
+import type { ConnectionRecord } from '../model/record.js';
+import { AmbiguousConnectionError, UnknownConnectionError } from '../model/errors.js';
+import { assertId } from '../model/validation.js';
 import type { ConnectionRecords } from './connection-records.js';
 import { CONNECTION_SEQUENCE_KEY, connectionIdIndexKey, connectionKey } from './keys.js';
 import type { Versioned, VersionedStore } from './versioned-store.js';

@@ -1,5 +1,5 @@
-import type { ConnectionRecord } from '../connection-record.js';
-import { ConcurrentModificationError, EncryptionRequiredError } from '../errors.js';
+import type { ConnectionRecord } from '../model/record.js';
+import { ConcurrentModificationError, EncryptionRequiredError } from '../model/errors.js';
 import { CONNECTION_PREFIX } from './keys.js';
 import { RecordCipher } from './record-cipher.js';
 import type { Versioned, VersionedStore } from './versioned-store.js';

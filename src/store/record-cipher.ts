@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CompactEncrypt, compactDecrypt, decodeProtectedHeader } from 'jose';
-import { DecryptionError, InvalidRequestError, UnknownEncryptionKeyError } from '../errors.js';
+import { DecryptionError, InvalidRequestError, UnknownEncryptionKeyError } from '../model/errors.js';
 
 /** A 256-bit key as base64 (or base64url), optionally with an id; without one the id is the key's fingerprint. */
 export type EncryptionKey = string | { id: string; key: string };

@@ -1,5 +1,5 @@
 import type Keyv from 'keyv';
-import { InvalidRequestError } from '../errors.js';
+import { InvalidRequestError } from '../model/errors.js';
 import type { StorageAdapter } from './adapter.js';
 
 /** Runs one SQL statement written with `?` placeholders and returns its rows. */

@@ -1,4 +1,4 @@
-import { ConcurrentModificationError, StorageError } from '../errors.js';
+import { ConcurrentModificationError, StorageError } from '../model/errors.js';
 import type { StorageAdapter } from './adapter.js';
 
 /** A value together with the exact stored text it was read from: the token for compare-and-swap. */

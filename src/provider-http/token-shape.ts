@@ -1,6 +1,6 @@
 import type { ProviderDefinition } from '../providers/definition.js';
 import { lookup } from '../providers/template.js';
-import type { JsonObject } from '../types.js';
+import type { JsonObject } from '../model/connection.js';
 
 /** The parts of a provider definition that change how a token request or response looks. */
 export type TokenShape = Pick<

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { RecordCipher } from '../store/record-cipher.js';
-import type { VersionedStore } from '../store/versioned-store.js';
-import type { JsonObject } from '../types.js';
+import type { RecordCipher } from './record-cipher.js';
+import type { VersionedStore } from './versioned-store.js';
+import type { JsonObject } from '../model/connection.js';
 
 /** What an authorization in progress remembers until its callback. */
 export interface PendingFlow {

@@ -3,7 +3,7 @@
  * Nango's API reads these objects unchanged).
  */
 
-import type { Credentials } from './strategies/registry.js';
+import type { Credentials } from '../modes/registry.js';
 
 export type JsonObject = { [key: string]: unknown };
 

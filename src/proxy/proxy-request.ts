@@ -1,9 +1,9 @@
-import { InvalidCredentialsError, InvalidRequestError } from './errors.js';
-import { checkedUrl, type HttpSettings } from './oauth/http.js';
-import type { ProxyDefinition } from './providers/definition.js';
-import { interpolate, interpolateJson, templateMoment, type TemplateRequest } from './providers/template.js';
-import type { Credentials } from './strategies/registry.js';
-import type { AuthStrategy, StrategyContext } from './strategies/strategy.js';
+import { InvalidCredentialsError, InvalidRequestError } from '../model/errors.js';
+import { checkedUrl, type HttpSettings } from '../provider-http/http.js';
+import type { ProxyDefinition } from '../providers/definition.js';
+import { interpolate, interpolateJson, templateMoment, type TemplateRequest } from '../providers/template.js';
+import type { Credentials } from '../modes/registry.js';
+import type { AuthStrategy, StrategyContext } from '../modes/strategy.js';
 
 /** What `manager.fetch` takes besides a path: `fetch`'s init, with a form body signed by OAuth 1.0 modes. */
 export type ProxyInit = Omit<RequestInit, 'body'> & { body?: string | URLSearchParams | Uint8Array | null };

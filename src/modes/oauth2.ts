@@ -1,8 +1,8 @@
-import { InvalidCredentialsError, UnknownIntegrationError } from '../errors.js';
-import { refreshTokenGrant } from '../oauth/token-client.js';
+import { InvalidCredentialsError, UnknownIntegrationError } from '../model/errors.js';
+import { refreshTokenGrant } from '../provider-http/token-client.js';
 import { interpolate } from '../providers/template.js';
-import { liftedMetadata, tokenShapeOf } from '../oauth/token-shape.js';
-import type { JsonObject } from '../types.js';
+import { liftedMetadata, tokenShapeOf } from '../provider-http/token-shape.js';
+import type { JsonObject } from '../model/connection.js';
 import { dueWithinMargin, field, type AuthStrategy } from './strategy.js';
 
 export interface OAuth2Credentials {

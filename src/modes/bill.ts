@@ -1,6 +1,6 @@
-import { UnknownIntegrationError } from '../errors.js';
-import { providerFailure, providerRequest } from '../oauth/http.js';
-import type { JsonObject } from '../types.js';
+import { UnknownIntegrationError } from '../model/errors.js';
+import { providerFailure, providerRequest } from '../provider-http/http.js';
+import type { JsonObject } from '../model/connection.js';
 import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';
 
 export interface BillCredentials {

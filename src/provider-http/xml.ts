@@ -1,5 +1,5 @@
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
-import type { JsonObject } from '../types.js';
+import type { JsonObject } from '../model/connection.js';
 
 // `$name` keys become attributes (`{ function: { $controlid: 'x' } }` → `<function controlid="x">`),
 // the convention of Sage Intacct's entry in Nango's provider file.

@@ -1,14 +1,14 @@
 import { createPrivateKey } from 'node:crypto';
-import { InvalidCredentialsError, ProviderError, UnknownIntegrationError } from '../errors.js';
-import { providerFailure, providerRequest } from '../oauth/http.js';
-import { liftedMetadata } from '../oauth/token-shape.js';
-import { parseXml, toXml } from '../oauth/xml.js';
+import { InvalidCredentialsError, ProviderError, UnknownIntegrationError } from '../model/errors.js';
+import { providerFailure, providerRequest } from '../provider-http/http.js';
+import { liftedMetadata } from '../provider-http/token-shape.js';
+import { parseXml, toXml } from '../provider-http/xml.js';
 import { optionalConnectionConfigPaths } from '../providers/connection-config.js';
 import type { JwtTemplate, SamlAssertionTemplate, TwoStepDefinition, TwoStepRequest } from '../providers/definition.js';
 import { interpolate, interpolateJson, lookup, templateMoment, type TemplateMoment } from '../providers/template.js';
 import { signJwt, UnusableKeyError } from '../signing/jwt.js';
 import { signSamlAssertion } from '../signing/saml.js';
-import type { JsonObject } from '../types.js';
+import type { JsonObject } from '../model/connection.js';
 import { type AuthStrategy, mintedUntilExpiry, type StrategyContext } from './strategy.js';
 
 export interface TwoStepCredentials {

@@ -1,5 +1,5 @@
-import { mintInstallationToken } from '../signing/github-app.js';
-import type { JsonObject } from '../types.js';
+import { mintInstallationToken } from '../provider-http/github.js';
+import type { JsonObject } from '../model/connection.js';
 import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';
 
 export interface AppCredentials {

@@ -1,5 +1,5 @@
 import { signJwt, assertUsableKey } from '../signing/jwt.js';
-import type { JsonObject } from '../types.js';
+import type { JsonObject } from '../model/connection.js';
 import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';
 
 export interface AppStoreCredentials {

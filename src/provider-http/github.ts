@@ -1,8 +1,8 @@
-import { UnknownIntegrationError } from '../errors.js';
-import { providerFailure, providerRequest, type HttpSettings } from '../oauth/http.js';
+import { UnknownIntegrationError } from '../model/errors.js';
+import { providerFailure, providerRequest, type HttpSettings } from './http.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
-import type { JsonObject } from '../types.js';
-import { signJwt } from './jwt.js';
+import type { JsonObject } from '../model/connection.js';
+import { signJwt } from '../signing/jwt.js';
 
 export interface InstallationToken {
   token: string;

@@ -1,5 +1,5 @@
 import { InvalidRequestError } from './errors.js';
-import type { JsonObject } from './types.js';
+import type { JsonObject } from './connection.js';
 
 /** Nango's limit for connection ids and provider config keys. */
 export const MAX_ID_LENGTH = 255;

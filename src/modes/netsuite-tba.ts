@@ -1,4 +1,4 @@
-import { InvalidCredentialsError, UnknownIntegrationError } from '../errors.js';
+import { InvalidCredentialsError, UnknownIntegrationError } from '../model/errors.js';
 import { oauth1AuthorizationHeader } from '../signing/oauth1.js';
 import { type AuthStrategy, field, neverExpires } from './strategy.js';
 

@@ -1,4 +1,4 @@
-import { InvalidCredentialsError } from '../errors.js';
+import { InvalidCredentialsError } from '../model/errors.js';
 import { type AuthStrategy, field, neverExpires } from './strategy.js';
 
 export interface BasicCredentials {

@@ -1,6 +1,6 @@
-import { UnknownIntegrationError } from '../errors.js';
+import { UnknownIntegrationError } from '../model/errors.js';
 import { oauth1AuthorizationHeader } from '../signing/oauth1.js';
-import type { JsonObject } from '../types.js';
+import type { JsonObject } from '../model/connection.js';
 import { type AuthStrategy, field, neverExpires } from './strategy.js';
 
 export interface OAuth1Credentials {

@@ -1,7 +1,7 @@
-import type { RefreshFailureState } from './refresh/failure-policy.js';
+import type { RefreshFailureState } from '../refresh/failure-policy.js';
 import { copyJson } from './redaction.js';
-import { type Credentials, strategyFor } from './strategies/registry.js';
-import type { ConnectionError, ConnectionFull, ConnectionListItem, EndUser, JsonObject } from './types.js';
+import { type Credentials, strategyFor } from '../modes/registry.js';
+import type { ConnectionError, ConnectionFull, ConnectionListItem, EndUser, JsonObject } from './connection.js';
 
 /** A connection as stored: `ConnectionFull` plus its refresh bookkeeping. */
 export interface ConnectionRecord {

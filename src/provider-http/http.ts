@@ -1,5 +1,5 @@
-import { InsecureRequestError, ProviderError } from '../errors.js';
-import { redactSecrets } from '../redaction.js';
+import { InsecureRequestError, ProviderError } from '../model/errors.js';
+import { redactSecrets } from '../model/redaction.js';
 import { fetchFor } from './client-tls.js';
 
 /** How Latchkey talks to providers. */

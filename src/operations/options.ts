@@ -1,10 +1,10 @@
-import type { EncryptionKeyOption } from './store/record-cipher.js';
-import { InvalidRequestError } from './errors.js';
-import type { HttpSettings } from './oauth/http.js';
-import type { IntegrationConfig, ProviderDefinition } from './providers/definition.js';
-import type { FailurePolicy } from './refresh/failure-policy.js';
-import type { StorageAdapter } from './store/adapter.js';
-import type { Clock, EndUser, JsonObject, Logger } from './types.js';
+import type { EncryptionKeyOption } from '../store/record-cipher.js';
+import { InvalidRequestError } from '../model/errors.js';
+import type { HttpSettings } from '../provider-http/http.js';
+import type { IntegrationConfig, ProviderDefinition } from '../providers/definition.js';
+import type { FailurePolicy } from '../refresh/failure-policy.js';
+import type { StorageAdapter } from '../store/adapter.js';
+import type { Clock, EndUser, JsonObject, Logger } from '../model/connection.js';
 
 export interface ConnectionManagerOptions {
   /** Where connections live. Default: in memory (lost on exit). */

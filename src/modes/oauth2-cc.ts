@@ -1,11 +1,11 @@
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { InvalidCredentialsError, UnknownIntegrationError } from '../errors.js';
-import type { ClientCertificate } from '../oauth/client-tls.js';
-import { clientCredentialsGrant } from '../oauth/token-client.js';
+import { InvalidCredentialsError, UnknownIntegrationError } from '../model/errors.js';
+import type { ClientCertificate } from '../provider-http/client-tls.js';
+import { clientCredentialsGrant } from '../provider-http/token-client.js';
 import { assertUsableKey } from '../signing/jwt.js';
 import { interpolate } from '../providers/template.js';
-import { liftedMetadata, tokenShapeOf } from '../oauth/token-shape.js';
-import type { JsonObject } from '../types.js';
+import { liftedMetadata, tokenShapeOf } from '../provider-http/token-shape.js';
+import type { JsonObject } from '../model/connection.js';
 import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';
 
 export interface OAuth2ClientCredentials {

@@ -1,17 +1,17 @@
 import { apiKey } from './api-key.js';
-import { app } from './app.js';
-import { appStore } from './app-store.js';
+import { app } from './github-app.js';
+import { appStore } from './app-store-connect.js';
 import { basic } from './basic.js';
 import { bill } from './bill.js';
-import { custom } from './custom.js';
+import { custom } from './github-app-oauth.js';
 import { jwt } from './jwt.js';
 import { none } from './none.js';
 import { oauth1 } from './oauth1.js';
 import { oauth2 } from './oauth2.js';
 import { oauth2ClientCredentials } from './oauth2-cc.js';
-import { signature } from './signature.js';
+import { signature } from './wsse.js';
 import type { AuthStrategy } from './strategy.js';
-import { tba } from './tba.js';
+import { tba } from './netsuite-tba.js';
 import { twoStep } from './two-step.js';
 
 /** Every auth mode Latchkey supports. Adding one is its module plus one line here. */

@@ -1,7 +1,7 @@
-import { InvalidCredentialsError, UnknownIntegrationError } from '../errors.js';
-import { refreshTokenGrant } from '../oauth/token-client.js';
-import { tokenShapeOf } from '../oauth/token-shape.js';
-import { mintInstallationToken } from '../signing/github-app.js';
+import { InvalidCredentialsError, UnknownIntegrationError } from '../model/errors.js';
+import { refreshTokenGrant } from '../provider-http/token-client.js';
+import { tokenShapeOf } from '../provider-http/token-shape.js';
+import { mintInstallationToken } from '../provider-http/github.js';
 import { type AuthStrategy, dueWithinMargin, field, parseInstant, type StrategyContext } from './strategy.js';
 
 interface UserToken {

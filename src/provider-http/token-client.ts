@@ -1,10 +1,10 @@
 import { calculateJwkThumbprint, exportJWK, importPKCS8 } from 'jose';
 import { createPublicKey } from 'node:crypto';
 import * as client from 'openid-client';
-import { ProviderError, type ProviderFailureKind } from '../errors.js';
+import { ProviderError, type ProviderFailureKind } from '../model/errors.js';
 import type { TokenRequestAuthMethod } from '../providers/definition.js';
-import { redactSecrets } from '../redaction.js';
-import type { JsonObject } from '../types.js';
+import { redactSecrets } from '../model/redaction.js';
+import type { JsonObject } from '../model/connection.js';
 import { type ClientCertificate, fetchFor } from './client-tls.js';
 import { checkedUrl, type HttpSettings, readCapped, safeErrorCode } from './http.js';
 import { shapeTokenRequest, shapeTokenResponse, type TokenShape } from './token-shape.js';

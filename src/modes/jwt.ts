@@ -1,5 +1,5 @@
 import { createHash, createPublicKey } from 'node:crypto';
-import { UnknownIntegrationError } from '../errors.js';
+import { UnknownIntegrationError } from '../model/errors.js';
 import { interpolateJson } from '../providers/template.js';
 import { assertUsableKey, signJwt, type JwtSigningKey } from '../signing/jwt.js';
 import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';

@@ -1,8 +1,8 @@
-import { InvalidCredentialsError, InvalidRequestError } from '../errors.js';
+import { InvalidCredentialsError, InvalidRequestError } from '../model/errors.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
-import type { ClientCertificate } from '../oauth/client-tls.js';
-import type { HttpSettings } from '../oauth/http.js';
-import type { JsonObject } from '../types.js';
+import type { ClientCertificate } from '../provider-http/client-tls.js';
+import type { HttpSettings } from '../provider-http/http.js';
+import type { JsonObject } from '../model/connection.js';
 
 /** What a strategy may consult when it checks or renews credentials. */
 export interface StrategyContext {
