@@ -8,7 +8,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { defaultHttpSettings } from '../src/provider-http/http.js';
 import type { ProxyDefinition } from '../src/providers/definition.js';
 import { buildProxyRequest } from '../src/proxy/proxy-request.js';
-import { type Credentials, strategyFor } from '../src/modes/registry.js';
+import type { Credentials } from '../src/model/credentials.js';
+import { strategyFor } from '../src/modes/registry.js';
 
 const ROUNDS = 7;
 const OPS = 5_000;

@@ -1,5 +1,6 @@
 import { memoryStore } from '../adapters/memory.js';
-import { type ConnectionRecord, subjectOf, toConnectionFull, toListItem } from './model/record.js';
+import { type ConnectionRecord, healthy, subjectOf } from './model/record.js';
+import { toConnectionFull, toListItem } from './modes/present.js';
 import {
   AccessTokenExpiredError,
   DuplicateConnectionError,
@@ -23,7 +24,7 @@ import { authorize, completeCallback, connectCredentials, type ConnectorHost } f
 import { FlowStates } from './store/pending-flows.js';
 import type { ConnectionEventListener, ConnectionEventName, ConnectionEvents } from './model/events.js';
 import { resolveIntegrations } from './providers/integrations.js';
-import { backingOffUntil, defaultFailurePolicy, healthy } from './refresh/failure-policy.js';
+import { backingOffUntil, defaultFailurePolicy } from './refresh/failure-policy.js';
 import { Refresher } from './refresh/refresher.js';
 import type { StorageAdapter } from './store/adapter.js';
 import { connectionKey } from './store/keys.js';
@@ -31,7 +32,9 @@ import { ConnectionDirectory } from './store/connection-directory.js';
 import { ConnectionRecords, type StoredConnection } from './store/connection-records.js';
 import { RecordCipher } from './store/record-cipher.js';
 import { type Versioned, VersionedStore } from './store/versioned-store.js';
-import { type Credentials, isAuthMode, strategyFor } from './modes/registry.js';
+import { isAuthMode } from './model/auth-modes.js';
+import type { Credentials } from './model/credentials.js';
+import { strategyFor } from './modes/registry.js';
 import { clientCertificateFor, type SignableRequest, type StrategyContext } from './modes/strategy.js';
 import { normalizeTags } from './model/tags.js';
 import type { Clock, ConnectionFull, ConnectionListItem, EndUser, JsonObject, Logger } from './model/connection.js';

@@ -1,4 +1,4 @@
-import type { AuthMode } from '../modes/registry.js';
+import type { AuthMode } from '../model/auth-modes.js';
 import type { ConnectFlow } from './connect-flow.js';
 import { githubAppFlow, githubAppOAuthFlow } from './github-app-flow.js';
 import { oauth1Flow } from './oauth1-flow.js';

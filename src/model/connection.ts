@@ -3,7 +3,7 @@
  * Nango's API reads these objects unchanged).
  */
 
-import type { Credentials } from '../modes/registry.js';
+import type { Credentials } from './credentials.js';
 
 export type JsonObject = { [key: string]: unknown };
 

@@ -1,4 +1,4 @@
-import type { AuthMode } from '../modes/registry.js';
+import type { AuthMode } from './auth-modes.js';
 
 /** Who a connection event is about; never a credential. */
 export interface ConnectionEventBase {

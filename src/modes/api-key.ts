@@ -1,9 +1,5 @@
 import { type AuthStrategy, field, neverExpires } from './strategy.js';
-
-export interface ApiKeyCredentials {
-  type: 'API_KEY';
-  apiKey: string;
-}
+import type { ApiKeyCredentials } from '../model/credentials.js';
 
 /** A static key: validated on create, returned as stored, never refreshed. */
 export const apiKey = {

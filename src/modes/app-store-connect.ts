@@ -1,16 +1,6 @@
 import { signJwt, assertUsableKey } from '../signing/jwt.js';
-import type { JsonObject } from '../model/connection.js';
 import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';
-
-export interface AppStoreCredentials {
-  type: 'APP_STORE';
-  /** The signed ES256 JWT: the bearer token for App Store Connect. */
-  access_token: string;
-  /** The `.p8` key from App Store Connect, PEM. */
-  private_key: string;
-  expires_at?: string;
-  raw: JsonObject;
-}
+import type { AppStoreCredentials } from '../model/credentials.js';
 
 /** Apple refuses tokens that live more than 20 minutes. */
 const LIFETIME_SECONDS = 15 * 60;
@@ -21,7 +11,7 @@ const LIFETIME_SECONDS = 15 * 60;
  * id come from `connection_config.privateKeyId` and `connection_config.issuerId`. Built on the
  * same JWT signer as the JWT mode; the seeds' schema keeps this shape.
  */
-export const appStore = {
+export const appStoreConnect = {
   mode: 'APP_STORE',
   parse(input, context) {
     field.onlyKnown(input, ['type', 'access_token', 'private_key', 'expires_at', 'raw']);

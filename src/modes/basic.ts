@@ -1,13 +1,6 @@
 import { InvalidCredentialsError } from '../model/errors.js';
 import { type AuthStrategy, field, neverExpires } from './strategy.js';
-
-export interface BasicCredentials {
-  type: 'BASIC';
-  /** May be empty when the password is not (a token as the password: Azure DevOps, Affinity). */
-  username: string;
-  /** May be empty: some APIs take a token as the username and no password. */
-  password: string;
-}
+import type { BasicCredentials } from '../model/credentials.js';
 
 /** HTTP Basic credentials: validated on create, returned as stored, never refreshed. */
 export const basic = {

@@ -2,18 +2,7 @@ import { UnknownIntegrationError } from '../model/errors.js';
 import { providerFailure, providerRequest } from '../provider-http/http.js';
 import type { JsonObject } from '../model/connection.js';
 import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';
-
-export interface BillCredentials {
-  type: 'BILL';
-  username: string;
-  password: string;
-  organization_id: string;
-  dev_key: string;
-  session_id?: string;
-  user_id?: string;
-  expires_at?: string;
-  raw: JsonObject;
-}
+import type { BillCredentials } from '../model/credentials.js';
 
 /** Bill sessions end after 35 minutes without use (Bill's "API sessions" page). */
 const SESSION_LIFETIME_MS = 35 * 60_000;

@@ -3,29 +3,7 @@ import { refreshTokenGrant } from '../provider-http/token-client.js';
 import { tokenShapeOf } from '../provider-http/token-shape.js';
 import { mintInstallationToken } from '../provider-http/github.js';
 import { type AuthStrategy, dueWithinMargin, field, parseInstant, type StrategyContext } from './strategy.js';
-
-interface UserToken {
-  access_token: string;
-  refresh_token?: string;
-  expires_at?: string;
-  [key: string]: unknown;
-}
-
-interface InstallationToken {
-  access_token: string;
-  expires_at?: string;
-  [key: string]: unknown;
-}
-
-export interface CustomCredentials {
-  type: 'CUSTOM';
-  /**
-   * Both credentials of a GitHub App OAuth connection: `user` (the user's OAuth token, 8 h, with a
-   * single-use refresh token) and `installation` (the app installation token, 1 h), and
-   * `expires_at`, the earlier of the two.
-   */
-  raw: { user: UserToken; installation: InstallationToken; expires_at?: string };
-}
+import type { CustomCredentials, GitHubInstallationToken, GitHubUserToken } from '../model/credentials.js';
 
 const GITHUB_TOKEN_URL = 'https://github.com/login/oauth/access_token';
 
@@ -35,7 +13,7 @@ const GITHUB_TOKEN_URL = 'https://github.com/login/oauth/access_token';
  * `clientId`/`clientSecret`), the installation's by the app JWT exchange (the integration's
  * `appId`/`appPrivateKey`, `connection_config.installation_id`).
  */
-export const custom = {
+export const githubAppOAuth = {
   mode: 'CUSTOM',
   parse(input, context) {
     field.onlyKnown(input, ['type', 'raw']);
@@ -55,9 +33,9 @@ export const custom = {
       );
     }
     const userExpiry = field.optionalInstant(user, 'expires_at');
-    const installation = (raw?.installation as InstallationToken | undefined) ?? { access_token: '' };
+    const installation = (raw?.installation as GitHubInstallationToken | undefined) ?? { access_token: '' };
     return withEarliestExpiry({
-      user: { ...user, ...(userExpiry ? { expires_at: userExpiry } : {}) } as UserToken,
+      user: { ...user, ...(userExpiry ? { expires_at: userExpiry } : {}) } as GitHubUserToken,
       installation,
     });
   },
@@ -93,7 +71,7 @@ function installationDue(credentials: CustomCredentials, now: number, marginMs: 
   return !installation.access_token || dueWithinMargin(parseInstant(installation.expires_at), now, marginMs);
 }
 
-async function refreshUser(user: UserToken, context: StrategyContext): Promise<UserToken> {
+async function refreshUser(user: GitHubUserToken, context: StrategyContext): Promise<GitHubUserToken> {
   const integration = context.integration;
   if (!integration?.clientId)
     throw new UnknownIntegrationError(
@@ -113,7 +91,7 @@ async function refreshUser(user: UserToken, context: StrategyContext): Promise<U
     {},
     context.http,
   );
-  const next: UserToken = { ...response.raw, access_token: response.accessToken };
+  const next: GitHubUserToken = { ...response.raw, access_token: response.accessToken };
   // GitHub rotates these single-use refresh tokens; keep the old one only if none came back.
   next.refresh_token = response.refreshToken ?? user.refresh_token;
   if (response.expiresInSeconds !== undefined)
@@ -122,7 +100,7 @@ async function refreshUser(user: UserToken, context: StrategyContext): Promise<U
   return next;
 }
 
-async function mintInstallation(context: StrategyContext): Promise<InstallationToken> {
+async function mintInstallation(context: StrategyContext): Promise<GitHubInstallationToken> {
   const token = await mintInstallationToken(
     context.integration,
     field.requiredConfig(context, 'installation_id'),
@@ -132,7 +110,10 @@ async function mintInstallation(context: StrategyContext): Promise<InstallationT
   return { access_token: token.token, expires_at: token.expiresAt };
 }
 
-function withEarliestExpiry(parts: { user: UserToken; installation: InstallationToken }): CustomCredentials {
+function withEarliestExpiry(parts: {
+  user: GitHubUserToken;
+  installation: GitHubInstallationToken;
+}): CustomCredentials {
   const expiries = [parts.user.expires_at, parts.installation.expires_at].filter(
     (e): e is string => typeof e === 'string',
   );

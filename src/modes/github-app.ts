@@ -1,21 +1,13 @@
 import { mintInstallationToken } from '../provider-http/github.js';
-import type { JsonObject } from '../model/connection.js';
 import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';
-
-export interface AppCredentials {
-  type: 'APP';
-  /** The installation access token. */
-  access_token: string;
-  expires_at?: string;
-  raw: JsonObject;
-}
+import type { AppCredentials } from '../model/credentials.js';
 
 /**
  * GitHub App installations: the app's id and private key belong to the integration
  * (`appId`, `appPrivateKey`), the installation to the connection (`connection_config.installation_id`).
  * `get` mints an installation token and mints a new one before it expires (one hour).
  */
-export const app = {
+export const githubApp = {
   mode: 'APP',
   parse(input, context) {
     field.onlyKnown(input, ['type', 'access_token', 'expires_at', 'raw']);

@@ -1,19 +1,9 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { UnknownIntegrationError } from '../model/errors.js';
 import { interpolateJson } from '../providers/template.js';
-import { assertUsableKey, signJwt, type JwtSigningKey } from '../signing/jwt.js';
+import { assertUsableKey, signJwt } from '../signing/jwt.js';
 import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';
-
-export interface JwtCredentials {
-  type: 'JWT';
-  /** PEM (RS256/ES256), or `{ id, secret }` for HS256 with `kid` = id (Ghost Admin API keys). */
-  privateKey: JwtSigningKey;
-  issuerId?: string;
-  privateKeyId?: string;
-  /** The current signed token: the bearer credential. */
-  token?: string;
-  expires_at?: string;
-}
+import type { JwtCredentials, JwtSigningKey } from '../model/credentials.js';
 
 /**
  * A JWT signed locally (jose) from the provider's template — no exchange: the JWT is the bearer

@@ -1,21 +1,14 @@
 import { InvalidCredentialsError, UnknownIntegrationError } from '../model/errors.js';
 import { oauth1AuthorizationHeader } from '../signing/oauth1.js';
 import { type AuthStrategy, field, neverExpires } from './strategy.js';
-
-export interface TbaCredentials {
-  type: 'TBA';
-  token_id: string;
-  token_secret: string;
-  /** This connection's consumer key and secret, instead of the integration's. */
-  config_override: { client_id?: string; client_secret?: string };
-}
+import type { TbaCredentials } from '../model/credentials.js';
 
 /**
  * NetSuite token-based authentication: OAuth 1.0 with HMAC-SHA256 and `realm` set to the account
  * id with `-` turned to `_` and upper-cased (NetSuite's "OAuth 1.0 header" docs). The account id is
  * `connection_config.accountId`. Tokens do not expire; each request is signed.
  */
-export const tba = {
+export const netsuiteTba = {
   mode: 'TBA',
   parse(input, context) {
     field.onlyKnown(input, ['type', 'token_id', 'token_secret', 'config_override']);

@@ -1,8 +1,5 @@
 import { type AuthStrategy, field, neverExpires } from './strategy.js';
-
-export interface NoCredentials {
-  type: 'NONE';
-}
+import type { NoCredentials } from '../model/credentials.js';
 
 /** APIs that need no credentials. `get` returns `{}`, as Nango's schema has it. */
 export const none = {

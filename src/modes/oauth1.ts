@@ -1,14 +1,7 @@
 import { UnknownIntegrationError } from '../model/errors.js';
 import { oauth1AuthorizationHeader } from '../signing/oauth1.js';
-import type { JsonObject } from '../model/connection.js';
 import { type AuthStrategy, field, neverExpires } from './strategy.js';
-
-export interface OAuth1Credentials {
-  type: 'OAUTH1';
-  oauth_token: string;
-  oauth_token_secret: string;
-  raw: JsonObject;
-}
+import type { OAuth1Credentials } from '../model/credentials.js';
 
 /**
  * OAuth 1.0a access tokens (RFC 5849). They do not expire; every API request is signed instead —

@@ -5,22 +5,8 @@ import { clientCredentialsGrant } from '../provider-http/token-client.js';
 import { assertUsableKey } from '../signing/jwt.js';
 import { interpolate } from '../providers/template.js';
 import { liftedMetadata, tokenShapeOf } from '../provider-http/token-shape.js';
-import type { JsonObject } from '../model/connection.js';
 import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';
-
-export interface OAuth2ClientCredentials {
-  type: 'OAUTH2_CC';
-  client_id: string;
-  /** The client secret; with `private_key_jwt`, the client's RSA private key as PEM. */
-  client_secret: string;
-  /** The current access token; empty until the first `get` obtains one. */
-  token: string;
-  expires_at?: string;
-  raw: JsonObject;
-  /** Nango's mutual-TLS pair (ADP), PEM: presented to the provider, never returned by `get`. */
-  client_certificate?: string;
-  client_private_key?: string;
-}
+import type { OAuth2ClientCredentials } from '../model/credentials.js';
 
 /** Nango's assumption when a client-credentials response has no `expires_in`. */
 const DEFAULT_LIFETIME_SECONDS = 55 * 60;

@@ -2,20 +2,8 @@ import { InvalidCredentialsError, UnknownIntegrationError } from '../model/error
 import { refreshTokenGrant } from '../provider-http/token-client.js';
 import { interpolate } from '../providers/template.js';
 import { liftedMetadata, tokenShapeOf } from '../provider-http/token-shape.js';
-import type { JsonObject } from '../model/connection.js';
 import { dueWithinMargin, field, type AuthStrategy } from './strategy.js';
-
-export interface OAuth2Credentials {
-  type: 'OAUTH2';
-  access_token: string;
-  refresh_token?: string;
-  /** ISO 8601; absent when the token does not expire. */
-  expires_at?: string;
-  /** Client id/secret for this connection instead of the integration's. */
-  config_override?: { client_id?: string; client_secret?: string };
-  /** The provider's token response as received. */
-  raw: JsonObject;
-}
+import type { OAuth2Credentials } from '../model/credentials.js';
 
 const FIELDS = ['type', 'access_token', 'refresh_token', 'expires_at', 'expires_in', 'config_override', 'raw'] as const;
 

@@ -10,17 +10,7 @@ import { signJwt, UnusableKeyError } from '../signing/jwt.js';
 import { signSamlAssertion } from '../signing/saml.js';
 import type { JsonObject } from '../model/connection.js';
 import { type AuthStrategy, mintedUntilExpiry, type StrategyContext } from './strategy.js';
-
-export interface TwoStepCredentials {
-  type: 'TWO_STEP';
-  /** The token obtained by the exchange. */
-  token?: string;
-  expires_at?: string;
-  /** The provider's last token response. */
-  raw: JsonObject;
-  /** What the user submitted (API key, username, password…), used by the request templates; not returned by `get`. */
-  inputs: Record<string, string>;
-}
+import type { TwoStepCredentials } from '../model/credentials.js';
 
 /**
  * A declarative token exchange, as Nango's TWO_STEP mode: the provider definition's `twoStep`

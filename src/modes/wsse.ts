@@ -1,14 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { wsseHeader } from '../signing/wsse.js';
 import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';
-
-export interface SignatureCredentials {
-  type: 'SIGNATURE';
-  username: string;
-  password: string;
-  /** The current `X-WSSE` header value. */
-  token?: string;
-  expires_at?: string;
-}
+import type { SignatureCredentials } from '../model/credentials.js';
 
 /** Emarsys accepts a WSSE header for 5 minutes after its `Created` time. */
 const WSSE_LIFETIME_MS = 5 * 60_000;
@@ -18,7 +11,7 @@ const WSSE_LIFETIME_MS = 5 * 60_000;
  * secret — base64 of the *hex string*, as Emarsys's "Authentication" page computes it in PHP.
  * Re-minted shortly before it lapses; `manager.signRequest` gives `{ 'X-WSSE': token }`.
  */
-export const signature = {
+export const wsse = {
   mode: 'SIGNATURE',
   parse(input) {
     field.onlyKnown(input, ['type', 'username', 'password', 'token', 'expires_at']);
@@ -44,11 +37,3 @@ export const signature = {
   sign: (credentials) => ({ 'X-WSSE': credentials.token ?? '' }),
   accessToken: (credentials) => credentials.token,
 } satisfies AuthStrategy<SignatureCredentials>;
-
-export function wsseHeader(username: string, secret: string, nonce: string, created: string): string {
-  const hexDigest = createHash('sha1')
-    .update(nonce + created + secret)
-    .digest('hex');
-  const passwordDigest = Buffer.from(hexDigest).toString('base64');
-  return `UsernameToken Username="${username}", PasswordDigest="${passwordDigest}", Nonce="${nonce}", Created="${created}"`;
-}

@@ -1,4 +1,4 @@
-import type { AuthMode } from '../modes/registry.js';
+import type { AuthMode } from '../model/auth-modes.js';
 import type { OAuth1SignatureMethod } from '../signing/oauth1.js';
 import type { JwtAlgorithm } from '../signing/jwt.js';
 import type { ClientCertificate } from '../provider-http/client-tls.js';

@@ -1,5 +1,5 @@
 import { InvalidRequestError, UnknownIntegrationError } from '../model/errors.js';
-import { strategies } from '../modes/registry.js';
+import { isAuthMode } from '../model/auth-modes.js';
 import { builtinProviders } from './catalog.js';
 import type { IntegrationConfig, ProviderDefinition, ResolvedIntegration } from './definition.js';
 
@@ -20,7 +20,7 @@ export function resolveIntegrations(
         ? builtinProviders[config.provider]
         : undefined;
     const definition = { ...base, ...config.definition } as Partial<ProviderDefinition>;
-    if (!definition.authMode || !Object.hasOwn(strategies, definition.authMode)) {
+    if (!definition.authMode || !isAuthMode(definition.authMode)) {
       throw new UnknownIntegrationError(
         providerConfigKey,
         `uses provider "${config.provider}", which is not in the catalog; give its definition (at least authMode)`,

@@ -1,4 +1,4 @@
-import { isAuthMode, type AuthMode } from '../modes/registry.js';
+import { isAuthMode, type AuthMode } from '../model/auth-modes.js';
 import { assertValidTemplate } from './template.js';
 import type {
   ConnectionConfigField,

@@ -2,7 +2,7 @@ import { InvalidCredentialsError, InvalidRequestError } from '../model/errors.js
 import { checkedUrl, type HttpSettings } from '../provider-http/http.js';
 import type { ProxyDefinition } from '../providers/definition.js';
 import { interpolate, interpolateJson, templateMoment, type TemplateRequest } from '../providers/template.js';
-import type { Credentials } from '../modes/registry.js';
+import type { Credentials } from '../model/credentials.js';
 import type { AuthStrategy, StrategyContext } from '../modes/strategy.js';
 
 /** What `manager.fetch` takes besides a path: `fetch`'s init, with a form body signed by OAuth 1.0 modes. */

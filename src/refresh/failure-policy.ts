@@ -1,14 +1,5 @@
 import type { ProviderFailureKind } from '../model/errors.js';
-
-/** Stored per connection: how its refreshes have been failing. */
-export interface RefreshFailureState {
-  failures: number;
-  exhausted: boolean;
-  first_failure_at?: string;
-  /** No automatic refresh before this instant. */
-  retry_at?: string;
-  last_error?: { error: string; kind: ProviderFailureKind; status?: number; log_id: string };
-}
+import type { RefreshFailureState } from '../model/record.js';
 
 export interface FailurePolicy {
   /** Wait after the first failure; doubles with each further failure. Default 30 s (Nango's cooldown). */
@@ -24,8 +15,6 @@ export const defaultFailurePolicy: FailurePolicy = {
   backoffMaxMs: 60 * 60_000,
   exhaustAfterMs: 3 * 24 * 60 * 60_000,
 };
-
-export const healthy: RefreshFailureState = { failures: 0, exhausted: false };
 
 export interface RefreshFailure {
   error: string;

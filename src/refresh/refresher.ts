@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ConnectionRecord, subjectOf } from '../model/record.js';
+import { type ConnectionRecord, healthy, subjectOf } from '../model/record.js';
 import {
   ConcurrentModificationError,
   ProviderError,
@@ -13,10 +13,11 @@ import type { LockStore } from '../store/adapter.js';
 import { refreshLockName } from '../store/keys.js';
 import type { ConnectionRecords } from '../store/connection-records.js';
 import type { Versioned } from '../store/versioned-store.js';
-import { type Credentials, strategyFor } from '../modes/registry.js';
+import type { Credentials } from '../model/credentials.js';
+import { strategyFor } from '../modes/registry.js';
 import type { StrategyContext } from '../modes/strategy.js';
 import type { Clock, Logger } from '../model/connection.js';
-import { afterFailure, backingOffUntil, type FailurePolicy, healthy } from './failure-policy.js';
+import { afterFailure, backingOffUntil, type FailurePolicy } from './failure-policy.js';
 import type { ConnectionEventName, ConnectionEvents } from '../model/events.js';
 
 export interface RefresherOptions {

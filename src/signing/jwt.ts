@@ -2,7 +2,9 @@ import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 
 /** A PEM private key (RS256, PS256 or ES256), or an `{ id, secret }` pair signed with HS256 (Ghost's Admin API keys). */
-export type JwtSigningKey = string | { id: string; secret: string };
+import type { JwtSigningKey } from '../model/credentials.js';
+
+export type { JwtSigningKey };
 
 export type JwtAlgorithm = 'RS256' | 'PS256' | 'ES256' | 'HS256';
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionManager, oauth1AuthorizationHeader, oauth1BaseString } from '../../src/index.js';
+import { ConnectionManager } from '../../src/index.js';
+import { oauth1AuthorizationHeader, oauth1BaseString } from '../../src/signing/oauth1.js';
 import {
   baseString,
   expectedSignature,

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/memory.js';
-import { ConnectionManager, wsseHeader } from '../../src/index.js';
+import { ConnectionManager } from '../../src/index.js';
+import { wsseHeader } from '../../src/signing/wsse.js';
 import { countingWrites } from '../support/keys.js';
 import { strategySuite } from './strategy-suite.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConnectionManager, netsuiteRealm } from '../../src/index.js';
+import { ConnectionManager } from '../../src/index.js';
+import { netsuiteRealm } from '../../src/modes/netsuite-tba.js';
 import { startOAuth1Api } from '../support/oauth1-verifier.js';
 import { strategySuite } from './strategy-suite.js';
 

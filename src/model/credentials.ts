@@ -1,0 +1,172 @@
+/**
+ * The 14 credential shapes of Nango's `ConnectionFull`, one per auth mode, discriminated by `type`.
+ * Plain data: the modes that check, renew and sign them live in `src/modes/`.
+ */
+
+import type { AuthMode } from './auth-modes.js';
+import type { JsonObject } from './connection.js';
+
+/** A PEM private key (RS256, PS256 or ES256), or an `{ id, secret }` pair signed with HS256 (Ghost's Admin API keys). */
+export type JwtSigningKey = string | { id: string; secret: string };
+
+export interface OAuth2Credentials {
+  type: 'OAUTH2';
+  access_token: string;
+  refresh_token?: string;
+  /** ISO 8601; absent when the token does not expire. */
+  expires_at?: string;
+  /** Client id/secret for this connection instead of the integration's. */
+  config_override?: { client_id?: string; client_secret?: string };
+  /** The provider's token response as received. */
+  raw: JsonObject;
+}
+
+export interface OAuth1Credentials {
+  type: 'OAUTH1';
+  oauth_token: string;
+  oauth_token_secret: string;
+  raw: JsonObject;
+}
+
+export interface OAuth2ClientCredentials {
+  type: 'OAUTH2_CC';
+  client_id: string;
+  /** The client secret; with `private_key_jwt`, the client's RSA private key as PEM. */
+  client_secret: string;
+  /** The current access token; empty until the first `get` obtains one. */
+  token: string;
+  expires_at?: string;
+  raw: JsonObject;
+  /** Nango's mutual-TLS pair (ADP), PEM: presented to the provider, never returned by `get`. */
+  client_certificate?: string;
+  client_private_key?: string;
+}
+
+export interface ApiKeyCredentials {
+  type: 'API_KEY';
+  apiKey: string;
+}
+
+export interface BasicCredentials {
+  type: 'BASIC';
+  /** May be empty when the password is not (a token as the password: Azure DevOps, Affinity). */
+  username: string;
+  /** May be empty: some APIs take a token as the username and no password. */
+  password: string;
+}
+
+export interface AppCredentials {
+  type: 'APP';
+  /** The installation access token. */
+  access_token: string;
+  expires_at?: string;
+  raw: JsonObject;
+}
+
+export interface GitHubUserToken {
+  access_token: string;
+  refresh_token?: string;
+  expires_at?: string;
+  [key: string]: unknown;
+}
+
+export interface GitHubInstallationToken {
+  access_token: string;
+  expires_at?: string;
+  [key: string]: unknown;
+}
+
+export interface CustomCredentials {
+  type: 'CUSTOM';
+  /**
+   * Both credentials of a GitHub App OAuth connection: `user` (the user's OAuth token, 8 h, with a
+   * single-use refresh token) and `installation` (the app installation token, 1 h), and
+   * `expires_at`, the earlier of the two.
+   */
+  raw: { user: GitHubUserToken; installation: GitHubInstallationToken; expires_at?: string };
+}
+
+export interface JwtCredentials {
+  type: 'JWT';
+  /** PEM (RS256/ES256), or `{ id, secret }` for HS256 with `kid` = id (Ghost Admin API keys). */
+  privateKey: JwtSigningKey;
+  issuerId?: string;
+  privateKeyId?: string;
+  /** The current signed token: the bearer credential. */
+  token?: string;
+  expires_at?: string;
+}
+
+export interface AppStoreCredentials {
+  type: 'APP_STORE';
+  /** The signed ES256 JWT: the bearer token for App Store Connect. */
+  access_token: string;
+  /** The `.p8` key from App Store Connect, PEM. */
+  private_key: string;
+  expires_at?: string;
+  raw: JsonObject;
+}
+
+export interface TbaCredentials {
+  type: 'TBA';
+  token_id: string;
+  token_secret: string;
+  /** This connection's consumer key and secret, instead of the integration's. */
+  config_override: { client_id?: string; client_secret?: string };
+}
+
+export interface BillCredentials {
+  type: 'BILL';
+  username: string;
+  password: string;
+  organization_id: string;
+  dev_key: string;
+  session_id?: string;
+  user_id?: string;
+  expires_at?: string;
+  raw: JsonObject;
+}
+
+export interface TwoStepCredentials {
+  type: 'TWO_STEP';
+  /** The token obtained by the exchange. */
+  token?: string;
+  expires_at?: string;
+  /** The provider's last token response. */
+  raw: JsonObject;
+  /** What the user submitted (API key, username, password…), used by the request templates; not returned by `get`. */
+  inputs: Record<string, string>;
+}
+
+export interface SignatureCredentials {
+  type: 'SIGNATURE';
+  username: string;
+  password: string;
+  /** The current `X-WSSE` header value. */
+  token?: string;
+  expires_at?: string;
+}
+
+export interface NoCredentials {
+  type: 'NONE';
+}
+
+/** The stored credential shapes, discriminated by `type`. */
+export type Credentials =
+  | OAuth2Credentials
+  | OAuth1Credentials
+  | OAuth2ClientCredentials
+  | ApiKeyCredentials
+  | BasicCredentials
+  | AppCredentials
+  | CustomCredentials
+  | JwtCredentials
+  | AppStoreCredentials
+  | TbaCredentials
+  | BillCredentials
+  | TwoStepCredentials
+  | SignatureCredentials
+  | NoCredentials;
+
+/** The credential shape of one auth mode: `CredentialsOf<'OAUTH2'>` is {@link OAuth2Credentials}. */
+export type CredentialsOf<M extends AuthMode> = Extract<Credentials, { type: M }>;

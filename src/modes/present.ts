@@ -1,0 +1,53 @@
+import type { ConnectionFull, ConnectionListItem } from '../model/connection.js';
+import type { Credentials } from '../model/credentials.js';
+import type { ConnectionRecord } from '../model/record.js';
+import { copyJson } from '../model/redaction.js';
+import { strategyFor } from './registry.js';
+
+/**
+ * The object `get` hands out: a copy (callers never share or mutate stored state), with every
+ * refresh token removed unless asked for.
+ */
+export function toConnectionFull(
+  record: ConnectionRecord,
+  fetchedAt: number,
+  includeRefreshToken: boolean,
+): ConnectionFull {
+  const dropRefreshTokens = !includeRefreshToken;
+  return {
+    id: record.id,
+    connection_id: record.connection_id,
+    provider_config_key: record.provider_config_key,
+    provider: record.provider,
+    errors: copyJson(record.errors),
+    end_user: copyJson(record.end_user),
+    metadata: copyJson(record.metadata),
+    connection_config: copyJson(record.connection_config, dropRefreshTokens),
+    tags: { ...record.tags },
+    created_at: record.created_at,
+    updated_at: record.updated_at,
+    last_fetched_at: new Date(fetchedAt).toISOString(),
+    credentials: copyJson(presented(record.credentials), dropRefreshTokens) as Credentials,
+  };
+}
+
+/** What `list` returns: no credentials. */
+export function toListItem(record: Omit<ConnectionRecord, 'credentials' | 'connection_config'>): ConnectionListItem {
+  return {
+    id: record.id,
+    connection_id: record.connection_id,
+    provider: record.provider,
+    provider_config_key: record.provider_config_key,
+    created: record.created_at,
+    metadata: copyJson(record.metadata),
+    tags: { ...record.tags },
+    errors: copyJson(record.errors),
+    end_user: copyJson(record.end_user),
+  };
+}
+
+/** The credentials in the shape the seeds' schema gives their mode. */
+function presented(credentials: Credentials): object {
+  const present = strategyFor(credentials.type).present;
+  return present ? present(credentials) : credentials;
+}
