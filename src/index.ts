@@ -8,12 +8,12 @@ export type {
 } from './model/events.js';
 export type {
   AuthorizeInput,
-  ConnectionManagerOptions,
   ConnectionRef,
   CreateConnectionInput,
   GetConnectionOptions,
   ListConnectionsFilter,
-} from './operations/options.js';
+} from './model/inputs.js';
+export type { ConnectionManagerOptions } from './operations/options.js';
 
 export {
   AccessTokenExpiredError,
@@ -44,7 +44,7 @@ export type { LatchkeyErrorCode, ProviderFailureKind } from './model/errors.js';
 export { builtinProviders } from './providers/catalog.js';
 export { fromNangoProviders } from './providers/nango.js';
 export type { NangoImport } from './providers/nango.js';
-export type { ClientCertificate } from './provider-http/client-tls.js';
+export type { ClientCertificate } from './model/client-certificate.js';
 export type {
   ConnectionConfigField,
   IntegrationConfig,

@@ -8,7 +8,7 @@ import {
   LatchkeyError,
   UnknownIntegrationError,
 } from '../model/errors.js';
-import type { AuthorizeInput, CreateConnectionInput } from '../operations/options.js';
+import type { AuthorizeInput, CreateConnectionInput } from '../model/inputs.js';
 import type { HttpSettings } from '../provider-http/http.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
 import { buildProxyRequest } from '../proxy/proxy-request.js';
@@ -16,7 +16,7 @@ import { strategyFor } from '../modes/registry.js';
 import { clientCertificateFor, type StrategyContext } from '../modes/strategy.js';
 import type { ConnectionFull, JsonObject } from '../model/connection.js';
 import { assertId, assertJsonObject } from '../model/validation.js';
-import { FlowStates } from '../store/pending-flows.js';
+import { PendingFlows } from '../store/pending-flows.js';
 import { connectFlowFor } from './registry.js';
 
 /** How long a user may take between `authorize` and the callback. */
@@ -25,7 +25,7 @@ const FLOW_LIFETIME_MS = 10 * 60_000;
 /** What the connect operations need from the manager that runs them. */
 export interface ConnectorHost {
   integration(providerConfigKey: string): ResolvedIntegration | undefined;
-  flows: FlowStates;
+  flows: PendingFlows;
   clock(): number;
   http: HttpSettings;
   context(providerConfigKey: string, connectionConfig: JsonObject, now: number): StrategyContext;
@@ -65,7 +65,7 @@ export async function authorize(host: ConnectorHost, input: AuthorizeInput): Pro
       ? {}
       : (assertJsonObject(input.authorizationParams, 'authorizationParams') as Record<string, string>);
   const appState = input.appState === undefined ? undefined : assertJsonObject(input.appState, 'appState');
-  const state = FlowStates.newState();
+  const state = PendingFlows.newState();
   const started = await flow.start({
     integration,
     connectionConfig,

@@ -5,7 +5,9 @@
 
 import type { Credentials } from './credentials.js';
 
-export type JsonObject = { [key: string]: unknown };
+import type { JsonObject } from './json.js';
+
+export type { JsonObject };
 
 export interface ConnectionError {
   type: 'auth' | 'sync';

@@ -4,7 +4,7 @@
  */
 
 import type { AuthMode } from './auth-modes.js';
-import type { JsonObject } from './connection.js';
+import type { JsonObject } from './json.js';
 
 /** A PEM private key (RS256, PS256 or ES256), or an `{ id, secret }` pair signed with HS256 (Ghost's Admin API keys). */
 export type JwtSigningKey = string | { id: string; secret: string };

@@ -10,4 +10,6 @@ export const apiKey = {
   },
   ...neverExpires<ApiKeyCredentials>(),
   accessToken: (credentials) => credentials.apiKey,
+  // Nango's API-key providers write `${apiKey}` in their header and query templates.
+  templateValues: (credentials) => ({ apiKey: credentials.apiKey }),
 } satisfies AuthStrategy<ApiKeyCredentials>;

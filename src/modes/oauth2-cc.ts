@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { InvalidCredentialsError, UnknownIntegrationError } from '../model/errors.js';
-import type { ClientCertificate } from '../provider-http/client-tls.js';
+import type { ClientCertificate } from '../model/client-certificate.js';
 import { clientCredentialsGrant } from '../provider-http/token-client.js';
 import { assertUsableKey } from '../signing/jwt.js';
 import { interpolate } from '../providers/template.js';

@@ -1,6 +1,6 @@
 import { InvalidCredentialsError, InvalidRequestError } from '../model/errors.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
-import type { ClientCertificate } from '../provider-http/client-tls.js';
+import type { ClientCertificate } from '../model/client-certificate.js';
 import type { HttpSettings } from '../provider-http/http.js';
 import type { JsonObject } from '../model/connection.js';
 
@@ -64,6 +64,8 @@ export interface AuthStrategy<C extends { type: string }> {
   clientCertificate?(credentials: C, integration: ResolvedIntegration | undefined): ClientCertificate | undefined;
   /** The bearer credential these credentials carry, if any: `${accessToken}` in proxy templates. */
   accessToken?(credentials: C): string | undefined;
+  /** Named values this mode adds to the provider's proxy templates (API_KEY: `${apiKey}`). */
+  templateValues?(credentials: C): Record<string, string | undefined>;
   /** Headers that authenticate one request, for modes that sign per request (OAuth 1.0, TBA, WSSE, Basic). */
   sign?(credentials: C, request: SignableRequest, context: StrategyContext): Record<string, string>;
 }

@@ -1,17 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Agent, fetch as undiciFetch } from 'undici';
-
-/**
- * A TLS client certificate presented to a provider (mutual TLS): ADP's token and API endpoints
- * refuse a connection without the certificate ADP issued.
- */
-export interface ClientCertificate {
-  /** The certificate (chain), PEM. */
-  cert: string;
-  /** Its private key, PEM. */
-  key: string;
-  passphrase?: string;
-}
+import type { ClientCertificate } from '../model/client-certificate.js';
 
 // One connection pool per certificate and CA set, shared by every manager in the process and
 // keyed by a digest so the map holds no key text. Idle sockets do not keep the process alive.

@@ -5,7 +5,8 @@ import { ProviderError, type ProviderFailureKind } from '../model/errors.js';
 import type { TokenRequestAuthMethod } from '../providers/definition.js';
 import { redactSecrets } from '../model/redaction.js';
 import type { JsonObject } from '../model/connection.js';
-import { type ClientCertificate, fetchFor } from './client-tls.js';
+import type { ClientCertificate } from '../model/client-certificate.js';
+import { fetchFor } from './client-tls.js';
 import { checkedUrl, type HttpSettings, readCapped, safeErrorCode } from './http.js';
 import { shapeTokenRequest, shapeTokenResponse, type TokenShape } from './token-shape.js';
 

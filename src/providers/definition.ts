@@ -1,7 +1,7 @@
 import type { AuthMode } from '../model/auth-modes.js';
 import type { OAuth1SignatureMethod } from '../signing/oauth1.js';
 import type { JwtAlgorithm } from '../signing/jwt.js';
-import type { ClientCertificate } from '../provider-http/client-tls.js';
+import type { ClientCertificate } from '../model/client-certificate.js';
 
 /**
  * How a token endpoint wants the client authenticated. `username_password` sends the client id

@@ -44,7 +44,7 @@ export function buildProxyRequest(
     connectionConfig: context.connectionConfig,
     credentials: presented,
     accessToken: strategy.accessToken?.(credentials),
-    apiKey: (credentials as { apiKey?: string }).apiKey,
+    ...strategy.templateValues?.(credentials),
     // Some APIs want the app's own client id (Etsy's x-api-key) next to the user's token.
     clientId: context.integration?.clientId,
     clientSecret: context.integration?.clientSecret,

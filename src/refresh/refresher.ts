@@ -2,9 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ConnectionRecord, healthy, subjectOf } from '../model/record.js';
 import {
-  ConcurrentModificationError,
   ProviderError,
-  RefreshBackoffError,
   RefreshExhaustedError,
   RefreshLockTimeoutError,
   UnknownConnectionError,
@@ -17,7 +15,8 @@ import type { Credentials } from '../model/credentials.js';
 import { strategyFor } from '../modes/registry.js';
 import type { StrategyContext } from '../modes/strategy.js';
 import type { Clock, Logger } from '../model/connection.js';
-import { afterFailure, backingOffUntil, type FailurePolicy } from './failure-policy.js';
+import { afterFailure, type FailurePolicy } from './failure-policy.js';
+import { decideFreshness, freshnessError } from './freshness.js';
 import type { ConnectionEventName, ConnectionEvents } from '../model/events.js';
 
 export interface RefresherOptions {
@@ -79,18 +78,16 @@ export class Refresher {
       if (!acquired) {
         throw new RefreshLockTimeoutError(`Another process is still refreshing connection "${connectionId}"`);
       }
-      if (!strategy.canRefresh(record.credentials)) return current;
-      if (!force) {
-        if (record.refresh.exhausted)
-          throw new RefreshExhaustedError(
-            connectionId,
-            record.refresh.last_error?.error,
-            record.refresh.last_error?.log_id,
-          );
-        const until = backingOffUntil(record.refresh, now);
-        if (until !== undefined)
-          throw new RefreshBackoffError(connectionId, new Date(until).toISOString(), record.refresh.last_error?.log_id);
-      }
+      const decision = decideFreshness({
+        force,
+        due,
+        usable: !strategy.isRefreshDue(record.credentials, now, 0),
+        canRefresh: strategy.canRefresh(record.credentials),
+        refresh: record.refresh,
+        now,
+      });
+      if (decision.action === 'use') return current;
+      if (decision.action === 'fail') throw freshnessError(record, decision, strategy.expiresAt(record.credentials));
       let outcome: Awaited<ReturnType<typeof strategy.refresh>>;
       try {
         outcome = await strategy.refresh(record.credentials, this.#options.contextFor(record, now));
@@ -134,36 +131,33 @@ export class Refresher {
     credentials: Credentials,
     connectionConfig: object,
     now: number,
-  ) {
+  ): Promise<Versioned<ConnectionRecord>> {
     const { records, logger } = this.#options;
     const refreshedFrom = base.value.credentials;
-    let current = base;
-    // Each lost race is another writer's update landing first; give up only if that never stops.
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const next: ConnectionRecord = {
-        ...current.value,
+    let newerStored = false;
+    const written = await records.update(key, (current) => {
+      if (!current) throw new UnknownConnectionError(base.value.connection_id, base.value.provider_config_key);
+      // Only other fields changed meanwhile (metadata, last_fetched_at): apply on top of them.
+      if (!sameCredentials(current.credentials, refreshedFrom)) {
+        newerStored = true;
+        return undefined;
+      }
+      return {
+        ...current,
         credentials,
-        connection_config: { ...current.value.connection_config, ...connectionConfig },
-        errors: current.value.errors.filter((error) => error.type !== 'auth'),
+        connection_config: { ...current.connection_config, ...connectionConfig },
+        errors: current.errors.filter((error) => error.type !== 'auth'),
         refresh: healthy,
         updated_at: new Date(now).toISOString(),
       };
-      const written = await records.replace(key, current, next);
-      if (written) return written;
-      const latest = await records.read(key);
-      if (!latest) throw new UnknownConnectionError(base.value.connection_id, base.value.provider_config_key);
-      if (!sameCredentials(latest.value.credentials, refreshedFrom)) {
-        logger.warn('latchkey: newer credentials were stored during a refresh; keeping them', {
-          connection_id: base.value.connection_id,
-          provider_config_key: base.value.provider_config_key,
-        });
-        return latest;
-      }
-      current = latest;
+    });
+    if (newerStored) {
+      logger.warn('latchkey: newer credentials were stored during a refresh; keeping them', {
+        connection_id: base.value.connection_id,
+        provider_config_key: base.value.provider_config_key,
+      });
     }
-    throw new ConcurrentModificationError(
-      `Could not store refreshed credentials for connection "${base.value.connection_id}"`,
-    );
+    return written as Versioned<ConnectionRecord>;
   }
 
   /** Records the failure on the connection (never touching its credentials) and returns what to throw. */

@@ -1,10 +1,8 @@
 import type { ConnectionRecord } from '../model/record.js';
-import { ConcurrentModificationError, EncryptionRequiredError } from '../model/errors.js';
+import { EncryptionRequiredError } from '../model/errors.js';
 import { CONNECTION_PREFIX } from './keys.js';
 import { RecordCipher } from './record-cipher.js';
-import type { Versioned, VersionedStore } from './versioned-store.js';
-
-const MAX_UPDATE_ATTEMPTS = 20;
+import { updateWithRetries, type Versioned, type VersionedStore } from './versioned-store.js';
 
 /** The secret part of a record: sealed together when an encryption key is configured. */
 type Secrets = Pick<ConnectionRecord, 'credentials' | 'connection_config'>;
@@ -50,18 +48,11 @@ export class ConnectionRecords {
   }
 
   /** Read-modify-write with retries, as {@link VersionedStore.update}; `change` sees the decrypted record. */
-  async update(
+  update(
     key: string,
     change: (record: ConnectionRecord | undefined) => ConnectionRecord | undefined,
   ): Promise<Versioned<ConnectionRecord> | undefined> {
-    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
-      const current = await this.read(key);
-      const next = change(current?.value);
-      if (next === undefined) return current;
-      const written = current ? await this.replace(key, current, next) : await this.insert(key, next);
-      if (written) return written;
-    }
-    throw new ConcurrentModificationError(`Gave up updating ${key} after ${MAX_UPDATE_ATTEMPTS} conflicting writes`);
+    return updateWithRetries(this, key, change);
   }
 
   /** Every record as stored, secrets still sealed: enough for listing. */

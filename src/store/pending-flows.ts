@@ -28,7 +28,7 @@ const PREFIX = 'flow:';
  * with compare-and-delete, so a replayed callback finds nothing), short-lived, and sealed like
  * credentials when an encryption key is configured — the PKCE verifier is a secret.
  */
-export class FlowStates {
+export class PendingFlows {
   readonly #store: VersionedStore;
   readonly #cipher: RecordCipher | undefined;
 

@@ -9,6 +9,33 @@ export interface Versioned<T> {
 
 const MAX_UPDATE_ATTEMPTS = 20;
 
+/** What a read-modify-write needs: versioned reads and conditional writes. */
+export interface SwapTarget<T> {
+  read(key: string): Promise<Versioned<T> | undefined>;
+  insert(key: string, value: T): Promise<Versioned<T> | undefined>;
+  replace(key: string, previous: Versioned<T>, value: T): Promise<Versioned<T> | undefined>;
+}
+
+/**
+ * The one compare-and-swap retry loop: read, let `change` decide the next value (or `undefined` to
+ * write nothing), write it only if nothing changed since the read, and start over when another
+ * writer got there first. Bounded, so a key that never stops changing ends in a typed error.
+ */
+export async function updateWithRetries<T>(
+  target: SwapTarget<T>,
+  key: string,
+  change: (current: T | undefined) => T | undefined,
+): Promise<Versioned<T> | undefined> {
+  for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+    const current = await target.read(key);
+    const next = change(current?.value);
+    if (next === undefined) return current;
+    const written = current ? await target.replace(key, current, next) : await target.insert(key, next);
+    if (written) return written;
+  }
+  throw new ConcurrentModificationError(`Gave up updating ${key} after ${MAX_UPDATE_ATTEMPTS} conflicting writes`);
+}
+
 /**
  * Typed, optimistic-concurrency access to an adapter: every write names the version it replaces,
  * so concurrent writers never lose each other's updates silently.
@@ -49,15 +76,16 @@ export class VersionedStore {
    * Read-modify-write with retries. `change` gets the current value (or `undefined`) and returns
    * the next one, or `undefined` to write nothing. Returns what is stored afterwards.
    */
-  async update<T>(key: string, change: (current: T | undefined) => T | undefined): Promise<Versioned<T> | undefined> {
-    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
-      const current = await this.read<T>(key);
-      const next = change(current?.value);
-      if (next === undefined) return current;
-      const written = current ? await this.replace(key, current, next) : await this.insert(key, next);
-      if (written) return written;
-    }
-    throw new ConcurrentModificationError(`Gave up updating a record after ${MAX_UPDATE_ATTEMPTS} conflicting writes`);
+  update<T>(key: string, change: (current: T | undefined) => T | undefined): Promise<Versioned<T> | undefined> {
+    return updateWithRetries(
+      {
+        read: (k) => this.read<T>(k),
+        insert: (k, value) => this.insert(k, value),
+        replace: (k, previous, value) => this.replace(k, previous, value),
+      },
+      key,
+      change,
+    );
   }
 
   /** Every stored entry whose key starts with `prefix`. */

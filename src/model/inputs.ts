@@ -1,0 +1,58 @@
+/** What the public operations take: plain input shapes, checked by the operations themselves. */
+import type { EndUser } from './connection.js';
+import { InvalidRequestError } from './errors.js';
+import type { JsonObject } from './json.js';
+
+export interface CreateConnectionInput {
+  connectionId: string;
+  providerConfigKey: string;
+  /** A credential object with a `type`; see the README for each mode's fields. */
+  credentials: Record<string, unknown>;
+  connectionConfig?: JsonObject;
+  metadata?: JsonObject;
+  tags?: Record<string, string>;
+  endUser?: EndUser | null;
+}
+
+export interface AuthorizeInput {
+  providerConfigKey: string;
+  /** The connection to create (or re-authorize) when the user comes back. */
+  connectionId: string;
+  /** Where the provider sends the user back: your callback route. */
+  redirectUri: string;
+  /** Default: the integration's scopes, else the provider's default scopes. */
+  scopes?: string[];
+  /** Fills the provider's URL templates (e.g. `subdomain`) and is stored on the connection. */
+  connectionConfig?: JsonObject;
+  /** Extra authorization parameters for this request (e.g. `login_hint`). */
+  authorizationParams?: Record<string, string>;
+  /** Opaque data returned by `completeCallback` (and on `AuthorizationError`), e.g. where to send the user next. */
+  appState?: JsonObject;
+}
+
+export interface GetConnectionOptions {
+  /** Needed only when the same connection id exists under several integrations. */
+  providerConfigKey?: string;
+  /** Refresh even if the credentials are still fresh (bypasses back-off and exhaustion). */
+  forceRefresh?: boolean;
+  /** Include refresh tokens in the result. Default false, as Nango. */
+  refreshToken?: boolean;
+}
+
+/** A connection: its id alone when unambiguous, or with its integration. */
+export type ConnectionRef = string | { connectionId: string; providerConfigKey?: string };
+
+export interface ListConnectionsFilter {
+  connectionId?: string;
+  providerConfigKey?: string;
+  /** Connections carrying all of these tags (keys compared case-insensitively). */
+  tags?: Record<string, string>;
+}
+
+/** A {@link ConnectionRef} as `[connectionId, providerConfigKey?]`. */
+export function refParts(ref: ConnectionRef): [string, string | undefined] {
+  if (typeof ref === 'string') return [ref, undefined];
+  if (ref === null || typeof ref !== 'object')
+    throw new InvalidRequestError('expected a connection id', 'connectionId');
+  return [ref.connectionId, ref.providerConfigKey];
+}

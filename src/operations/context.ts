@@ -1,0 +1,139 @@
+import { EventEmitter } from 'node:events';
+import { memoryStore } from '../../adapters/memory.js';
+import type { Clock, JsonObject, Logger } from '../model/connection.js';
+import { EncryptionRequiredError, InvalidRequestError } from '../model/errors.js';
+import type { ConnectionEventName, ConnectionEvents } from '../model/events.js';
+import type { StrategyContext } from '../modes/strategy.js';
+import { defaultHttpSettings, type HttpSettings } from '../provider-http/http.js';
+import type { ResolvedIntegration } from '../providers/definition.js';
+import { resolveIntegrations } from '../providers/integrations.js';
+import { defaultFailurePolicy } from '../refresh/failure-policy.js';
+import { Refresher } from '../refresh/refresher.js';
+import type { StorageAdapter } from '../store/adapter.js';
+import { ConnectionDirectory } from '../store/connection-directory.js';
+import { ConnectionRecords } from '../store/connection-records.js';
+import { PendingFlows } from '../store/pending-flows.js';
+import { RecordCipher } from '../store/record-cipher.js';
+import { VersionedStore } from '../store/versioned-store.js';
+import { LastFetchedWriter } from './last-fetched.js';
+import { type ConnectionManagerOptions, consoleLogger, nonNegative } from './options.js';
+
+/**
+ * Everything the public operations share, assembled once per manager from its options. Each
+ * operation is a function of this context; `ConnectionManager` only holds one and delegates.
+ */
+export interface OperationContext {
+  readonly store: StorageAdapter;
+  /** Typed, compare-and-swap access to every stored entry. */
+  readonly records: VersionedStore;
+  /** Connection records, with their secrets sealed at rest. */
+  readonly connections: ConnectionRecords;
+  readonly directory: ConnectionDirectory;
+  readonly flows: PendingFlows;
+  readonly cipher: RecordCipher | undefined;
+  readonly integrations: ReadonlyMap<string, ResolvedIntegration>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly http: HttpSettings;
+  readonly refresher: Refresher;
+  readonly lastFetched: LastFetchedWriter;
+  readonly events: EventEmitter;
+  /** How long before expiry a connection of this integration counts as due. */
+  marginMs(providerConfigKey: string): number;
+  /** What a strategy may consult for one connection at `now`. */
+  strategyContext(providerConfigKey: string, connectionConfig: JsonObject, now: number): StrategyContext;
+  /** Reports an event; a listener that throws is logged and never breaks the operation. */
+  emit<E extends ConnectionEventName>(name: E, event: ConnectionEvents[E]): void;
+}
+
+/** The plain-text warning is said once per process, not once per manager. */
+let warnedPlaintext = false;
+
+/** Checks the options and builds the context; throws a typed error naming the bad option. */
+export function createContext(options: ConnectionManagerOptions): OperationContext {
+  const logger = options.logger ?? consoleLogger;
+  const store = options.store ?? memoryStore();
+  const records = new VersionedStore(store);
+  const cipher = cipherFrom(options, logger);
+  const connections = new ConnectionRecords(records, cipher);
+  const integrations = resolveIntegrations(options.integrations ?? {}, options.providers);
+  const clock = options.clock ?? Date.now;
+  const marginSeconds = nonNegative(options.refreshMarginSeconds ?? 900, 'refreshMarginSeconds');
+  const http: HttpSettings = { ...defaultHttpSettings, ...options.http };
+  const leaseMs = nonNegative(options.lock?.leaseMs ?? 30_000, 'lock.leaseMs');
+  if (http.timeoutMs >= leaseMs) {
+    // A token request that can outlast the lease would let a second process start a refresh.
+    throw new InvalidRequestError('http.timeoutMs must be shorter than lock.leaseMs', 'http.timeoutMs');
+  }
+  const events = new EventEmitter();
+
+  const marginMs = (providerConfigKey: string): number => {
+    const integration = integrations.get(providerConfigKey);
+    const seconds =
+      integration?.refreshMarginSeconds ?? integration?.definition.tokenExpirationBufferSeconds ?? marginSeconds;
+    return seconds * 1000;
+  };
+  const strategyContext = (providerConfigKey: string, connectionConfig: JsonObject, now: number) => ({
+    integration: integrations.get(providerConfigKey),
+    connectionConfig,
+    now,
+    marginMs: marginMs(providerConfigKey),
+    http,
+  });
+  const emit = <E extends ConnectionEventName>(name: E, event: ConnectionEvents[E]): void => {
+    try {
+      events.emit(name, event);
+    } catch (error) {
+      logger.warn('latchkey: an event listener threw', { event: name, error: (error as Error).message });
+    }
+  };
+
+  return {
+    store,
+    records,
+    connections,
+    directory: new ConnectionDirectory(records, connections),
+    flows: new PendingFlows(records, cipher),
+    cipher,
+    integrations,
+    clock,
+    logger,
+    http,
+    events,
+    marginMs,
+    strategyContext,
+    emit,
+    lastFetched: new LastFetchedWriter(
+      records,
+      logger,
+      nonNegative(options.lastFetchedWriteIntervalMs ?? 60_000, 'lastFetchedWriteIntervalMs'),
+    ),
+    refresher: new Refresher({
+      records: connections,
+      locks: store.locks,
+      clock,
+      logger,
+      policy: { ...defaultFailurePolicy, ...options.failurePolicy },
+      leaseMs,
+      lockWaitMs: nonNegative(options.lock?.waitMs ?? 15_000, 'lock.waitMs'),
+      contextFor: (record, now) => strategyContext(record.provider_config_key, record.connection_config, now),
+      marginMsFor: (record) => marginMs(record.provider_config_key),
+      emit,
+    }),
+  };
+}
+
+function cipherFrom(options: ConnectionManagerOptions, logger: Logger): RecordCipher | undefined {
+  if (options.encryptionKey !== undefined) return new RecordCipher(options.encryptionKey);
+  if (options.requireEncryption) {
+    throw new EncryptionRequiredError('requireEncryption is set but no encryptionKey was given');
+  }
+  if (!warnedPlaintext) {
+    warnedPlaintext = true;
+    logger.warn(
+      'latchkey: WARNING: no encryptionKey configured — access tokens, refresh tokens and secrets are stored in PLAIN TEXT. ' +
+        'Set encryptionKey (openssl rand -base64 32), or requireEncryption: true to make this an error.',
+    );
+  }
+  return undefined;
+}

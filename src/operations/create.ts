@@ -1,0 +1,52 @@
+import type { ConnectionFull } from '../model/connection.js';
+import { DuplicateConnectionError } from '../model/errors.js';
+import type { CreateConnectionInput } from '../model/inputs.js';
+import { type ConnectionRecord, healthy, subjectOf } from '../model/record.js';
+import { toConnectionFull } from '../modes/present.js';
+import { connectionKey } from '../store/keys.js';
+import type { Versioned } from '../store/versioned-store.js';
+import type { OperationContext } from './context.js';
+import { draftConnection } from './draft.js';
+
+/** `manager.create`: stores a new connection; a duplicate is refused. */
+export async function createConnection(ctx: OperationContext, input: CreateConnectionInput): Promise<ConnectionFull> {
+  const draft = draftConnection(ctx, input);
+  await ctx.directory.add(draft.connection_id, draft.provider_config_key);
+  const record: ConnectionRecord = { ...draft, id: await ctx.directory.nextId() };
+  const key = connectionKey(record.provider_config_key, record.connection_id);
+  const written = await ctx.connections.insert(key, record);
+  if (!written) throw new DuplicateConnectionError(record.connection_id, record.provider_config_key);
+  ctx.emit('connection.created', { ...subjectOf(record), operation: 'creation' });
+  return toConnectionFull(record, ctx.clock(), false);
+}
+
+/**
+ * `manager.upsert`: creates the connection, or replaces the credentials (and whichever of config,
+ * metadata, tags and end user are given) of an existing one, keeping its id and creation time.
+ * New credentials clear any refresh failure, back-off or exhaustion.
+ */
+export async function upsertConnection(ctx: OperationContext, input: CreateConnectionInput): Promise<ConnectionFull> {
+  const draft = draftConnection(ctx, input);
+  const key = connectionKey(draft.provider_config_key, draft.connection_id);
+  await ctx.directory.add(draft.connection_id, draft.provider_config_key);
+  const existing = await ctx.connections.read(key);
+  const id = existing?.value.id ?? (await ctx.directory.nextId());
+  const written = await ctx.connections.update(key, (current) =>
+    current
+      ? {
+          ...current,
+          credentials: draft.credentials,
+          connection_config: input.connectionConfig === undefined ? current.connection_config : draft.connection_config,
+          metadata: input.metadata === undefined ? current.metadata : draft.metadata,
+          tags: input.tags === undefined ? current.tags : draft.tags,
+          end_user: input.endUser === undefined ? current.end_user : draft.end_user,
+          errors: current.errors.filter((error) => error.type !== 'auth'),
+          refresh: healthy,
+          updated_at: draft.updated_at,
+        }
+      : { ...draft, id },
+  );
+  const stored = (written as Versioned<ConnectionRecord>).value;
+  ctx.emit('connection.created', { ...subjectOf(stored), operation: existing ? 'override' : 'creation' });
+  return toConnectionFull(stored, ctx.clock(), false);
+}

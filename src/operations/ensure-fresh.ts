@@ -1,0 +1,45 @@
+import { ProviderError, RefreshBackoffError, RefreshLockTimeoutError } from '../model/errors.js';
+import type { ConnectionRecord } from '../model/record.js';
+import { strategyFor } from '../modes/registry.js';
+import { decideFreshness, freshnessError } from '../refresh/freshness.js';
+import type { Versioned } from '../store/versioned-store.js';
+import type { OperationContext } from './context.js';
+
+/**
+ * The connection with credentials that work: as loaded, or refreshed first when the freshness
+ * decision says so (or `force`). A refresh ahead of expiry that fails for a passing reason still
+ * returns the working credentials, with the failure recorded in `errors`.
+ */
+export async function ensureFresh(
+  ctx: OperationContext,
+  key: string,
+  loaded: Versioned<ConnectionRecord>,
+  force: boolean,
+): Promise<Versioned<ConnectionRecord>> {
+  const record = loaded.value;
+  const strategy = strategyFor(record.credentials.type);
+  const now = ctx.clock();
+  // Usable now: not expired, and (for minted modes) something was minted at all.
+  const usable = !strategy.isRefreshDue(record.credentials, now, 0);
+  const decision = decideFreshness({
+    force,
+    due: strategy.isRefreshDue(record.credentials, now, ctx.marginMs(record.provider_config_key)),
+    usable,
+    canRefresh: strategy.canRefresh(record.credentials),
+    refresh: record.refresh,
+    now,
+  });
+  if (decision.action === 'use') return loaded;
+  if (decision.action === 'fail') throw freshnessError(record, decision, strategy.expiresAt(record.credentials));
+  try {
+    return await ctx.refresher.refresh(key, loaded, force);
+  } catch (error) {
+    const passing =
+      (error instanceof ProviderError && error.kind === 'transient') ||
+      error instanceof RefreshBackoffError ||
+      error instanceof RefreshLockTimeoutError;
+    if (!(passing && usable && !force)) throw error;
+    // Re-read so the caller sees the failure just recorded in `errors`.
+    return (await ctx.connections.read(key)) ?? loaded;
+  }
+}

@@ -1,0 +1,29 @@
+import { EncryptionRequiredError } from '../model/errors.js';
+import type { OperationContext } from './context.js';
+
+/**
+ * `manager.rotateEncryptionKey`: rewrites every connection sealed under an older key (or stored in
+ * the clear) under the current key, `batchSize` at a time.
+ */
+export async function rotateEncryptionKey(
+  ctx: OperationContext,
+  options: { batchSize?: number },
+): Promise<{ rewritten: number; unchanged: number }> {
+  if (!ctx.cipher) throw new EncryptionRequiredError('rotateEncryptionKey needs encryptionKey');
+  const batchSize = Math.max(1, Math.floor(options.batchSize ?? 100));
+  let rewritten = 0;
+  let unchanged = 0;
+  let batch: string[] = [];
+  const flush = async () => {
+    const results = await Promise.all(batch.map((key) => ctx.connections.reseal(key)));
+    rewritten += results.filter(Boolean).length;
+    unchanged += results.filter((done) => !done).length;
+    batch = [];
+  };
+  for await (const [key] of ctx.connections.entries()) {
+    batch.push(key);
+    if (batch.length >= batchSize) await flush();
+  }
+  await flush();
+  return { rewritten, unchanged };
+}
