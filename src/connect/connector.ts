@@ -1,5 +1,4 @@
 import { checkConnectionConfig } from '../providers/connection-config.js';
-import { fetchFor } from '../provider-http/client-tls.js';
 import type { ConnectionRecord } from '../model/record.js';
 import {
   AuthorizationError,
@@ -11,9 +10,9 @@ import {
 import type { AuthorizeInput, CreateConnectionInput } from '../model/inputs.js';
 import type { HttpSettings } from '../provider-http/http.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
-import { buildProxyRequest } from '../proxy/proxy-request.js';
+import { sendProxyRequest } from '../proxy/send.js';
 import { strategyFor } from '../modes/registry.js';
-import { clientCertificateFor, type StrategyContext } from '../modes/strategy.js';
+import type { StrategyContext } from '../modes/strategy.js';
 import type { ConnectionFull, JsonObject } from '../model/connection.js';
 import { assertId, assertJsonObject } from '../model/validation.js';
 import { PendingFlows } from '../store/pending-flows.js';
@@ -153,9 +152,12 @@ export async function connectCredentials(host: ConnectorHost, input: CreateConne
       method: verification.method ?? 'GET',
       ...(verification.headers ? { headers: verification.headers } : {}),
     };
-    const request = buildProxyRequest(proxy, strategy, credentials, context, verification.path, init, host.http);
-    const certificate = clientCertificateFor(strategy, credentials, integration);
-    const response = await fetchFor(host.http, certificate)(request.url, request.init).catch(() => undefined);
+    const response = await sendProxyRequest(credentials, context, {
+      integration,
+      http: host.http,
+      path: verification.path,
+      init,
+    }).catch(() => undefined);
     await response?.body?.cancel();
     if (!response?.ok) {
       throw new AuthorizationError(

@@ -5,6 +5,7 @@ import { tokenShapeOf } from '../provider-http/token-shape.js';
 import { interpolate } from '../providers/template.js';
 import { mintInstallationToken } from '../provider-http/github.js';
 import type { ConnectFlow, FlowFinish } from './connect-flow.js';
+import { GITHUB } from '../providers/github.js';
 
 /**
  * GitHub App installation (APP): the user installs the app from
@@ -41,7 +42,7 @@ export const githubAppOAuthFlow: ConnectFlow = {
     try {
       const user = await authorizationCodeGrant(
         {
-          url: integration.definition.tokenUrl ?? 'https://github.com/login/oauth/access_token',
+          url: integration.definition.tokenUrl ?? GITHUB.tokenUrl,
           clientId: integration.clientId as string,
           clientSecret: integration.clientSecret,
           authMethod: integration.definition.tokenRequestAuthMethod ?? 'client_secret_post',

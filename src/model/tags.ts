@@ -1,4 +1,5 @@
 import { InvalidRequestError } from './errors.js';
+import { isPlainObject } from './json.js';
 
 const MAX_TAGS = 10;
 const MAX_KEY_LENGTH = 64;
@@ -11,7 +12,7 @@ const TAG_KEY = /^[a-zA-Z][a-zA-Z0-9_\-./]*$/;
  * lower-casing are refused rather than silently merged; values are strings of 1–255 characters.
  */
 export function normalizeTags(input: unknown): Record<string, string> {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+  if (!isPlainObject(input)) {
     throw new InvalidRequestError('tags must be an object of string values', 'tags');
   }
   const entries = Object.entries(input);

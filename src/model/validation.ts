@@ -1,5 +1,6 @@
 import { InvalidRequestError } from './errors.js';
 import type { JsonObject } from './connection.js';
+import { isPlainObject } from './json.js';
 
 /** Nango's limit for connection ids and provider config keys. */
 export const MAX_ID_LENGTH = 255;
@@ -25,7 +26,7 @@ export function assertId(value: unknown, field: 'connectionId' | 'providerConfig
 
 /** A plain JSON object (no class instances, functions or cycles) within the size limit; returns a copy. */
 export function assertJsonObject(value: unknown, field: string): JsonObject {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  if (!isPlainObject(value)) {
     throw new InvalidRequestError(`${field} must be a plain object`, field);
   }
   const prototype = Object.getPrototypeOf(value);

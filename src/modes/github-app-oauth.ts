@@ -4,8 +4,7 @@ import { tokenShapeOf } from '../provider-http/token-shape.js';
 import { mintInstallationToken } from '../provider-http/github.js';
 import { type AuthStrategy, dueWithinMargin, field, parseInstant, type StrategyContext } from './strategy.js';
 import type { CustomCredentials, GitHubInstallationToken, GitHubUserToken } from '../model/credentials.js';
-
-const GITHUB_TOKEN_URL = 'https://github.com/login/oauth/access_token';
+import { GITHUB } from '../providers/github.js';
 
 /**
  * GitHub App OAuth: a user-to-server OAuth token and an installation token, each renewed on its
@@ -80,7 +79,7 @@ async function refreshUser(user: GitHubUserToken, context: StrategyContext): Pro
     );
   const response = await refreshTokenGrant(
     {
-      url: integration.definition.tokenUrl ?? GITHUB_TOKEN_URL,
+      url: integration.definition.tokenUrl ?? GITHUB.tokenUrl,
       clientId: integration.clientId,
       clientSecret: integration.clientSecret,
       authMethod: integration.definition.tokenRequestAuthMethod ?? 'client_secret_post',

@@ -1,7 +1,8 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { UnknownIntegrationError } from '../model/errors.js';
-import { interpolateJson } from '../providers/template.js';
-import { assertUsableKey, signJwt } from '../signing/jwt.js';
+import { signJwtFromTemplate } from '../providers/jwt-template.js';
+import { templateMoment } from '../providers/template.js';
+import { assertUsableKey } from '../signing/jwt.js';
 import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';
 import type { JwtCredentials, JwtSigningKey } from '../model/credentials.js';
 
@@ -40,15 +41,7 @@ export const jwt = {
       publicKeyFingerprint:
         typeof credentials.privateKey === 'string' ? publicKeyFingerprint(credentials.privateKey) : undefined,
     };
-    const signed = await signJwt({
-      key: credentials.privateKey,
-      ...(template.algorithm ? { algorithm: template.algorithm } : {}),
-      header: interpolateJson(template.header ?? {}, values) as Record<string, string>,
-      payload: interpolateJson(template.payload, values) as Record<string, unknown>,
-      lifetimeSeconds: template.lifetimeSeconds,
-      now: context.now,
-      ...(template.secretEncoding ? { secretEncoding: template.secretEncoding } : {}),
-    });
+    const signed = await signJwtFromTemplate(template, credentials.privateKey, values, templateMoment(context.now));
     return {
       credentials: { ...credentials, token: signed.token, expires_at: new Date(signed.expiresAt).toISOString() },
     };

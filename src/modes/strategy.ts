@@ -3,6 +3,7 @@ import type { ResolvedIntegration } from '../providers/definition.js';
 import type { ClientCertificate } from '../model/client-certificate.js';
 import type { HttpSettings } from '../provider-http/http.js';
 import type { JsonObject } from '../model/connection.js';
+import { isPlainObject } from '../model/json.js';
 
 /** What a strategy may consult when it checks or renews credentials. */
 export interface StrategyContext {
@@ -197,7 +198,7 @@ export const field = {
   optionalObject(input: Record<string, unknown>, name: string): Record<string, unknown> | undefined {
     const value = input[name];
     if (value === undefined) return undefined;
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    if (!isPlainObject(value)) {
       throw new InvalidCredentialsError(`credentials.${name} must be an object`, `credentials.${name}`);
     }
     return value as Record<string, unknown>;

@@ -6,11 +6,13 @@ import { parseXml, toXml } from '../provider-http/xml.js';
 import { optionalConnectionConfigPaths } from '../providers/connection-config.js';
 import type { JwtTemplate, SamlAssertionTemplate, TwoStepDefinition, TwoStepRequest } from '../providers/definition.js';
 import { interpolate, interpolateJson, lookup, templateMoment, type TemplateMoment } from '../providers/template.js';
-import { signJwt, UnusableKeyError } from '../signing/jwt.js';
+import { UnusableKeyError } from '../signing/jwt.js';
+import { signJwtFromTemplate } from '../providers/jwt-template.js';
 import { signSamlAssertion } from '../signing/saml.js';
 import type { JsonObject } from '../model/connection.js';
 import { type AuthStrategy, mintedUntilExpiry, type StrategyContext } from './strategy.js';
 import type { TwoStepCredentials } from '../model/credentials.js';
+import { isPlainObject } from '../model/json.js';
 
 /**
  * A declarative token exchange, as Nango's TWO_STEP mode: the provider definition's `twoStep`
@@ -157,15 +159,7 @@ async function signAssertion(
   const template = definition.assertion as JwtTemplate;
   const { field, privateKey } = assertionKey(definition, inputs);
   try {
-    const signed = await signJwt({
-      key: privateKey,
-      ...(template.algorithm ? { algorithm: template.algorithm } : {}),
-      header: interpolateJson(template.header ?? {}, values, { moment }) as Record<string, string>,
-      payload: interpolateJson(template.payload, values, { moment }) as Record<string, unknown>,
-      lifetimeSeconds: template.lifetimeSeconds,
-      now: moment.now,
-    });
-    return signed.token;
+    return (await signJwtFromTemplate(template, privateKey, values, moment)).token;
   } catch (error) {
     if (error instanceof UnusableKeyError)
       throw new InvalidCredentialsError(`credentials.${field} ${error.message}`, `credentials.${field}`);
@@ -209,7 +203,7 @@ async function exchange(
   const response = await providerRequest(url.href, { method, headers, ...(body ? { body } : {}) }, context.http);
   const parsed = response.json;
   // JSON, else XML (Sage Intacct); a bare-text answer (Avanan's token) is read through `text`.
-  const json = isObject(parsed) ? parsed : (parseXml(response.text) ?? {});
+  const json = isPlainObject(parsed) ? parsed : (parseXml(response.text) ?? {});
   if (response.status < 200 || response.status >= 300) {
     const { error } = json;
     const permanent = response.status === 400 || response.status === 401 || response.status === 403;
@@ -225,10 +219,6 @@ async function exchange(
     .filter(Boolean)
     .join('; ');
   return { json, text: typeof parsed === 'string' ? parsed : response.text.trim(), cookies: cookies || undefined };
-}
-
-function isObject(value: unknown): value is JsonObject {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function expiryOf(definition: TwoStepDefinition, json: JsonObject, token: string, now: number): number | undefined {

@@ -3,6 +3,7 @@ import { providerFailure, providerRequest, type HttpSettings } from './http.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
 import type { JsonObject } from '../model/connection.js';
 import { signJwt } from '../signing/jwt.js';
+import { GITHUB } from '../providers/github.js';
 
 export interface InstallationToken {
   token: string;
@@ -37,7 +38,7 @@ export async function mintInstallationToken(
     backdateSeconds: 60,
     now,
   });
-  const base = (integration.definition.apiBaseUrl ?? 'https://api.github.com').replace(/\/$/, '');
+  const base = (integration.definition.apiBaseUrl ?? GITHUB.apiBaseUrl).replace(/\/$/, '');
   const response = await providerRequest(
     `${base}/app/installations/${encodeURIComponent(installationId)}/access_tokens`,
     {

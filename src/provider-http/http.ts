@@ -64,12 +64,8 @@ export async function providerRequest(
       signal: AbortSignal.timeout(http.timeoutMs),
     });
   } catch (error) {
-    const timedOut = (error as Error).name === 'TimeoutError';
-    throw new ProviderError({
-      kind: 'transient',
-      error: timedOut ? 'timeout' : 'network_error',
-      errorDescription: timedOut ? undefined : ((error as { cause?: { code?: string } }).cause?.code ?? undefined),
-    });
+    if ((error as Error).name === 'TimeoutError') throw new ProviderError({ kind: 'transient', error: 'timeout' });
+    throw networkFailure(error) ?? error;
   }
   const text = await readCapped(response);
   let json: unknown;
@@ -79,6 +75,21 @@ export async function providerRequest(
     json = undefined;
   }
   return { status: response.status, headers: response.headers, text, json };
+}
+
+/**
+ * The one translation of a request that never got an answer (refused, reset, DNS, TLS): `fetch`
+ * rejects with a `TypeError` whose `cause` carries the system error. It becomes a transient
+ * {@link ProviderError} naming the error code, never the request; anything else is not ours.
+ */
+export function networkFailure(error: unknown): ProviderError | undefined {
+  if (!(error instanceof TypeError) || error.cause === undefined) return undefined;
+  const code = (error.cause as { code?: unknown } | null)?.code;
+  return new ProviderError({
+    kind: 'transient',
+    error: 'network_error',
+    errorDescription: typeof code === 'string' ? code : undefined,
+  });
 }
 
 /** A provider's non-success answer as a {@link ProviderError}: 5xx and 429 transient, other refusals as the caller classifies them. */

@@ -7,7 +7,7 @@ import { redactSecrets } from '../model/redaction.js';
 import type { JsonObject } from '../model/connection.js';
 import type { ClientCertificate } from '../model/client-certificate.js';
 import { fetchFor } from './client-tls.js';
-import { checkedUrl, type HttpSettings, readCapped, safeErrorCode } from './http.js';
+import { checkedUrl, type HttpSettings, networkFailure, readCapped, safeErrorCode } from './http.js';
 import { shapeTokenRequest, shapeTokenResponse, type TokenShape } from './token-shape.js';
 
 /** A token endpoint and how to authenticate to it. */
@@ -245,11 +245,7 @@ function toProviderError(
       retryAfterSeconds,
     });
   }
-  if (error instanceof TypeError && error.message === 'fetch failed') {
-    const code = (error.cause as { code?: string } | undefined)?.code;
-    return new ProviderError({ kind: 'transient', error: 'network_error', errorDescription: code });
-  }
-  return error;
+  return networkFailure(error) ?? error;
 }
 
 /**

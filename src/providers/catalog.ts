@@ -1,4 +1,5 @@
 import type { ProviderDefinition } from './definition.js';
+import { GITHUB } from './github.js';
 
 /**
  * The providers Latchkey knows without Nango's catalog, written from each provider's public API
@@ -11,24 +12,24 @@ export const builtinProviders: Readonly<Record<string, ProviderDefinition>> = {
   // docs.github.com: "Authorizing OAuth apps", "Refreshing user access tokens"
   github: {
     authMode: 'OAUTH2',
-    authorizationUrl: 'https://github.com/login/oauth/authorize',
-    tokenUrl: 'https://github.com/login/oauth/access_token',
-    proxy: { baseUrl: 'https://api.github.com' },
+    authorizationUrl: GITHUB.authorizationUrl,
+    tokenUrl: GITHUB.tokenUrl,
+    proxy: { baseUrl: GITHUB.apiBaseUrl },
   },
   // docs.github.com: "Generating an installation access token for a GitHub App"
   'github-app': {
     authMode: 'APP',
-    apiBaseUrl: 'https://api.github.com',
+    apiBaseUrl: GITHUB.apiBaseUrl,
     connectionConfig: { installation_id: { pattern: '^\\d+$' } },
-    proxy: { baseUrl: 'https://api.github.com' },
+    proxy: { baseUrl: GITHUB.apiBaseUrl },
   },
   // A GitHub App's user-to-server OAuth token plus its installation token.
   'github-app-oauth': {
     authMode: 'CUSTOM',
-    tokenUrl: 'https://github.com/login/oauth/access_token',
-    apiBaseUrl: 'https://api.github.com',
+    tokenUrl: GITHUB.tokenUrl,
+    apiBaseUrl: GITHUB.apiBaseUrl,
     connectionConfig: { installation_id: { pattern: '^\\d+$' } },
-    proxy: { baseUrl: 'https://api.github.com' },
+    proxy: { baseUrl: GITHUB.apiBaseUrl },
   },
   // developers.google.com/identity/protocols/oauth2/web-server: a refresh token only with
   // access_type=offline, and again on re-consent only with prompt=consent.

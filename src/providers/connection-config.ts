@@ -1,6 +1,7 @@
 import { InvalidRequestError } from '../model/errors.js';
 import type { JsonObject } from '../model/connection.js';
 import type { ProviderDefinition } from './definition.js';
+import { isPlainObject } from '../model/json.js';
 
 /** `connectionConfig.<field>` for each optional field: templates leave out what only such a field fills. */
 export function optionalConnectionConfigPaths(definition: ProviderDefinition): Set<string> {
@@ -14,8 +15,7 @@ export function optionalConnectionConfigPaths(definition: ProviderDefinition): S
 /** Credentials with the provider's defaults for fields users are not asked for (only for its own mode). */
 export function withCredentialDefaults(definition: ProviderDefinition, credentials: unknown): unknown {
   const defaults = definition.credentialDefaults;
-  if (!defaults || credentials === null || typeof credentials !== 'object' || Array.isArray(credentials))
-    return credentials;
+  if (!defaults || !isPlainObject(credentials)) return credentials;
   if ((credentials as { type?: unknown }).type !== definition.authMode) return credentials;
   return { ...defaults, ...(credentials as Record<string, unknown>) };
 }

@@ -4,6 +4,7 @@ import type { ProxyDefinition } from '../providers/definition.js';
 import { interpolate, interpolateJson, templateMoment, type TemplateRequest } from '../providers/template.js';
 import type { Credentials } from '../model/credentials.js';
 import type { AuthStrategy, StrategyContext } from '../modes/strategy.js';
+import { isPlainObject } from '../model/json.js';
 
 /** What `manager.fetch` takes besides a path: `fetch`'s init, with a form body signed by OAuth 1.0 modes. */
 export type ProxyInit = Omit<RequestInit, 'body'> & { body?: string | URLSearchParams | Uint8Array | null };
@@ -127,8 +128,7 @@ function setHeader(headers: Headers, name: string, value: string): void {
 
 /** What `fetch` would refuse with a bare TypeError, refused with a typed error before anything is sent. */
 function assertProxyInit(init: ProxyInit): void {
-  if (init === null || typeof init !== 'object' || Array.isArray(init))
-    throw new InvalidRequestError('init must be an object like fetch’s', 'init');
+  if (!isPlainObject(init)) throw new InvalidRequestError('init must be an object like fetch’s', 'init');
   if (init.method !== undefined && (typeof init.method !== 'string' || !/^[A-Za-z]{1,16}$/.test(init.method)))
     throw new InvalidRequestError('init.method must be an HTTP method name', 'init.method');
   const { body } = init;

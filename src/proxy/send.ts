@@ -1,9 +1,10 @@
-import { InvalidRequestError, ProviderError } from '../model/errors.js';
+import type { Credentials } from '../model/credentials.js';
+import { InvalidRequestError, UnknownIntegrationError } from '../model/errors.js';
 import type { ConnectionRecord } from '../model/record.js';
 import { strategyFor } from '../modes/registry.js';
 import { clientCertificateFor, type StrategyContext } from '../modes/strategy.js';
 import { fetchFor } from '../provider-http/client-tls.js';
-import type { HttpSettings } from '../provider-http/http.js';
+import { type HttpSettings, networkFailure } from '../provider-http/http.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
 import { buildProxyRequest, type ProxyInit } from './proxy-request.js';
 
@@ -37,18 +38,27 @@ export async function sendWithRefreshRetry(record: ConnectionRecord, options: Pr
 }
 
 function send(record: ConnectionRecord, options: ProxySendOptions): Promise<Response> {
-  const proxy = options.integration.definition.proxy!;
-  const strategy = strategyFor(record.credentials.type);
-  const request = buildProxyRequest(
-    proxy,
-    strategy,
-    record.credentials,
-    options.strategyContext(record),
-    options.path,
-    options.init,
-    options.http,
-  );
-  const certificate = clientCertificateFor(strategy, record.credentials, options.integration);
+  return sendProxyRequest(record.credentials, options.strategyContext(record), options);
+}
+
+/**
+ * One request to the provider's API with these credentials, built from the provider definition's
+ * proxy section (`manager.fetch`, and the verification request of `manager.connect`).
+ */
+export function sendProxyRequest(
+  credentials: Credentials,
+  context: StrategyContext,
+  options: Pick<ProxySendOptions, 'integration' | 'http' | 'path' | 'init'>,
+): Promise<Response> {
+  const proxy = options.integration.definition.proxy;
+  if (!proxy)
+    throw new UnknownIntegrationError(
+      options.integration.providerConfigKey,
+      'has no proxy base URL in its provider definition',
+    );
+  const strategy = strategyFor(credentials.type);
+  const request = buildProxyRequest(proxy, strategy, credentials, context, options.path, options.init, options.http);
+  const certificate = clientCertificateFor(strategy, credentials, options.integration);
   return fetchFor(options.http, certificate)(request.url, request.init).catch((error: unknown) => {
     throw fetchFailure(error);
   });
@@ -73,12 +83,8 @@ function replayable(init: ProxyInit): boolean {
  */
 function fetchFailure(error: unknown): unknown {
   if (!(error instanceof TypeError)) return error;
-  const cause = (error as { cause?: { code?: unknown } }).cause;
-  if (cause !== undefined)
-    return new ProviderError({
-      kind: 'transient',
-      error: 'network_error',
-      errorDescription: typeof cause?.code === 'string' ? cause.code : undefined,
-    });
-  return new InvalidRequestError('fetch refused this request (an init option it does not accept)', 'init');
+  return (
+    networkFailure(error) ??
+    new InvalidRequestError('fetch refused this request (an init option it does not accept)', 'init')
+  );
 }
