@@ -3,11 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 
-// The schema is the project's shared spec, kept beside the repository (../shared), not copied in.
-const schemaPath = fileURLToPath(new URL('../../../shared/spec/connection-full.schema.json', import.meta.url));
+// Nango's ConnectionFull schema, vendored in spec/ (see spec/README.md for where it comes from).
+const schemaPath = fileURLToPath(new URL('../../spec/connection-full.schema.json', import.meta.url));
 
 function loadSchema(): object {
-  return JSON.parse(readFileSync(process.env.LATCHKEY_SCHEMA ?? schemaPath, 'utf8')) as object;
+  return JSON.parse(readFileSync(schemaPath, 'utf8')) as object;
 }
 
 const ajv = new Ajv2020({ strict: false, allErrors: true });
