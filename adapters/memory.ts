@@ -1,8 +1,10 @@
 import Keyv from 'keyv';
 import type { LockStore, StorageAdapter } from '../src/store/adapter.js';
 
+/** The adapter's name, as `StorageAdapter.name` reports it. */
 export const name = 'memory';
 
+/** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
   /** Milliseconds clock for lock leases; defaults to `Date.now`. */
   now?: () => number;

@@ -4,8 +4,10 @@ import pg from 'pg';
 import type { StorageAdapter } from '../src/store/adapter.js';
 import { assertTableName, createSqlAdapter } from '../src/store/sql-adapter.js';
 
+/** The adapter's name, as `StorageAdapter.name` reports it. */
 export const name = 'postgres';
 
+/** Options of {@link postgresStore}. */
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database` */
   uri: string;

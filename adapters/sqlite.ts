@@ -3,8 +3,10 @@ import Keyv from 'keyv';
 import type { StorageAdapter } from '../src/store/adapter.js';
 import { assertTableName, createSqlAdapter } from '../src/store/sql-adapter.js';
 
+/** The adapter's name, as `StorageAdapter.name` reports it. */
 export const name = 'sqlite';
 
+/** Options of {@link sqliteStore}. */
 export interface SqliteStoreOptions {
   /** Path of the database file (created if missing), or `:memory:`. */
   path: string;

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AuthorizationError, InvalidRequestError, LatchkeyError } from './model/errors.js';
 import type { ConnectionManager } from './manager.js';
 
+/** Options of {@link createConnectHandler}. */
 export interface ConnectHandlerOptions {
   manager: ConnectionManager;
   /** This handler's callback route as the providers know it, e.g. `https://app.example.com/oauth/callback`. */

@@ -48,6 +48,7 @@ export type { ClientCertificate } from './model/client-certificate.js';
 export type {
   ConnectionConfigField,
   IntegrationConfig,
+  ResolvedIntegration,
   ProxyDefinition,
   TokenResponsePaths,
   JwtTemplate,
@@ -83,6 +84,7 @@ export type {
 } from './model/credentials.js';
 export type { AuthStrategy, RefreshOutcome, SignableRequest, StrategyContext } from './modes/strategy.js';
 export type { OAuth1SignatureMethod } from './signing/oauth1.js';
+export type { JwtAlgorithm } from './signing/jwt.js';
 
 export type { LockStore, StorageAdapter } from './store/adapter.js';
 export type { EncryptionKey, EncryptionKeyOption } from './store/record-cipher.js';

@@ -9,12 +9,14 @@ import type { JsonObject } from './json.js';
 
 export type { JsonObject };
 
+/** An active problem of a connection, as Nango lists them in `errors`. */
 export interface ConnectionError {
   type: 'auth' | 'sync';
   /** Find this id in the logs or in the `onRefreshFailure` hook. */
   log_id: string;
 }
 
+/** The end user (and organization) a connection belongs to, as Nango records it. */
 export interface EndUser {
   id: string;
   email?: string | null;
@@ -58,6 +60,11 @@ export type Clock = () => number;
 
 /** Where Latchkey reports what went wrong. Never given a secret. */
 export interface Logger {
+  /**
+   * A problem Latchkey worked around (a lock it could not release, a timestamp it could not
+   * write).
+   */
   warn(message: string, fields?: Record<string, unknown>): void;
+  /** A failure that needs attention (a refresh that failed), with its `log_id`. */
   error(message: string, fields?: Record<string, unknown>): void;
 }

@@ -9,6 +9,7 @@ import type { JsonObject } from './json.js';
 /** A PEM private key (RS256, PS256 or ES256), or an `{ id, secret }` pair signed with HS256 (Ghost's Admin API keys). */
 export type JwtSigningKey = string | { id: string; secret: string };
 
+/** OAUTH2: an access token, usually with a refresh token and an expiry. */
 export interface OAuth2Credentials {
   type: 'OAUTH2';
   access_token: string;
@@ -21,6 +22,7 @@ export interface OAuth2Credentials {
   raw: JsonObject;
 }
 
+/** OAUTH1: an OAuth 1.0a access token and its secret; every request is signed with them. */
 export interface OAuth1Credentials {
   type: 'OAUTH1';
   oauth_token: string;
@@ -28,6 +30,9 @@ export interface OAuth1Credentials {
   raw: JsonObject;
 }
 
+/**
+ * OAUTH2_CC: the client-credentials grant; the token is obtained from the client id and secret.
+ */
 export interface OAuth2ClientCredentials {
   type: 'OAUTH2_CC';
   client_id: string;
@@ -42,11 +47,13 @@ export interface OAuth2ClientCredentials {
   client_private_key?: string;
 }
 
+/** API_KEY: a static key. */
 export interface ApiKeyCredentials {
   type: 'API_KEY';
   apiKey: string;
 }
 
+/** BASIC: a user name and password (HTTP Basic). */
 export interface BasicCredentials {
   type: 'BASIC';
   /** May be empty when the password is not (a token as the password: Azure DevOps, Affinity). */
@@ -55,6 +62,7 @@ export interface BasicCredentials {
   password: string;
 }
 
+/** APP: a GitHub App installation token, minted from the app's private key. */
 export interface AppCredentials {
   type: 'APP';
   /** The installation access token. */
@@ -63,6 +71,7 @@ export interface AppCredentials {
   raw: JsonObject;
 }
 
+/** The user's OAuth token of a GitHub App OAuth (CUSTOM) connection. */
 export interface GitHubUserToken {
   access_token: string;
   refresh_token?: string;
@@ -70,12 +79,16 @@ export interface GitHubUserToken {
   [key: string]: unknown;
 }
 
+/** The installation token of a GitHub App OAuth (CUSTOM) connection. */
 export interface GitHubInstallationToken {
   access_token: string;
   expires_at?: string;
   [key: string]: unknown;
 }
 
+/**
+ * CUSTOM: a GitHub App OAuth connection, a user token and an installation token side by side.
+ */
 export interface CustomCredentials {
   type: 'CUSTOM';
   /**
@@ -86,6 +99,9 @@ export interface CustomCredentials {
   raw: { user: GitHubUserToken; installation: GitHubInstallationToken; expires_at?: string };
 }
 
+/**
+ * JWT: a private key from which Latchkey signs the bearer JWT the provider's template describes.
+ */
 export interface JwtCredentials {
   type: 'JWT';
   /** PEM (RS256/ES256), or `{ id, secret }` for HS256 with `kid` = id (Ghost Admin API keys). */
@@ -97,6 +113,7 @@ export interface JwtCredentials {
   expires_at?: string;
 }
 
+/** APP_STORE: an App Store Connect key and the ES256 JWT signed with it. */
 export interface AppStoreCredentials {
   type: 'APP_STORE';
   /** The signed ES256 JWT: the bearer token for App Store Connect. */
@@ -107,6 +124,9 @@ export interface AppStoreCredentials {
   raw: JsonObject;
 }
 
+/**
+ * TBA: NetSuite token-based authentication; every request is signed with OAuth 1.0a HMAC-SHA256.
+ */
 export interface TbaCredentials {
   type: 'TBA';
   token_id: string;
@@ -115,6 +135,7 @@ export interface TbaCredentials {
   config_override: { client_id?: string; client_secret?: string };
 }
 
+/** BILL: a Bill.com login and the session it buys. */
 export interface BillCredentials {
   type: 'BILL';
   username: string;
@@ -127,6 +148,7 @@ export interface BillCredentials {
   raw: JsonObject;
 }
 
+/** TWO_STEP: what the user submitted and the token a declarative exchange obtained with it. */
 export interface TwoStepCredentials {
   type: 'TWO_STEP';
   /** The token obtained by the exchange. */
@@ -138,6 +160,7 @@ export interface TwoStepCredentials {
   inputs: Record<string, string>;
 }
 
+/** SIGNATURE: a user name and secret from which a WSSE header is minted (Emarsys). */
 export interface SignatureCredentials {
   type: 'SIGNATURE';
   username: string;
@@ -147,6 +170,7 @@ export interface SignatureCredentials {
   expires_at?: string;
 }
 
+/** NONE: a connection without credentials. */
 export interface NoCredentials {
   type: 'NONE';
 }

@@ -27,6 +27,11 @@ export type LatchkeyErrorCode =
   | 'authorization_failed'
   | 'storage_error';
 
+/**
+ * The base of every error Latchkey throws: a stable `code` (on the class and the instance) to
+ * `switch` on, a message that says what to fix and never a secret, and the underlying error as a
+ * non-enumerable `cause`.
+ */
 export class LatchkeyError extends Error {
   static readonly code: LatchkeyErrorCode = 'invalid_request';
   readonly code: LatchkeyErrorCode;
@@ -37,6 +42,10 @@ export class LatchkeyError extends Error {
     this.code = (this.constructor as typeof LatchkeyError).code;
   }
 
+  /**
+   * A plain object for structured logs: name, code, message and the error's own fields; never the
+   * `cause`.
+   */
   toJSON(): Record<string, unknown> {
     const json: Record<string, unknown> = { name: this.name, code: this.code, message: this.message };
     for (const [key, value] of Object.entries(this)) {
@@ -68,6 +77,10 @@ export class InvalidCredentialsError extends LatchkeyError {
   }
 }
 
+/**
+ * No integration is configured under this provider config key, or it lacks what the operation
+ * needs (a proxy base URL, a JWT template…).
+ */
 export class UnknownIntegrationError extends LatchkeyError {
   static override readonly code = 'unknown_integration' as const;
   readonly providerConfigKey: string;
@@ -107,6 +120,10 @@ export class AmbiguousConnectionError extends LatchkeyError {
   }
 }
 
+/**
+ * `create` found a connection with this id under this integration already; use `upsert` to
+ * replace its credentials.
+ */
 export class DuplicateConnectionError extends LatchkeyError {
   static override readonly code = 'duplicate_connection' as const;
   readonly connectionId: string;
@@ -171,6 +188,10 @@ export class RefreshLockTimeoutError extends LatchkeyError {
   static override readonly code = 'refresh_lock_timeout' as const;
 }
 
+/**
+ * How a provider failure counts: `permanent` (the grant or client is dead: the connection is
+ * exhausted) or `transient` (retried with back-off).
+ */
 export type ProviderFailureKind = 'permanent' | 'transient';
 
 /**

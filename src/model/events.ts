@@ -26,5 +26,7 @@ export interface ConnectionEvents {
   'refresh.exhausted': ConnectionEventBase & { logId: string; error: string };
 }
 
+/** The name of a connection event: a key of {@link ConnectionEvents}. */
 export type ConnectionEventName = keyof ConnectionEvents;
+/** A listener for one connection event, given to `manager.on`. */
 export type ConnectionEventListener<E extends ConnectionEventName> = (event: ConnectionEvents[E]) => void;

@@ -3,6 +3,7 @@ import type { EndUser } from './connection.js';
 import { InvalidRequestError } from './errors.js';
 import type { JsonObject } from './json.js';
 
+/** A connection to store: what `create`, `upsert` and `connect` take. */
 export interface CreateConnectionInput {
   connectionId: string;
   providerConfigKey: string;
@@ -14,6 +15,7 @@ export interface CreateConnectionInput {
   endUser?: EndUser | null;
 }
 
+/** What `manager.authorize` takes to start a connect flow. */
 export interface AuthorizeInput {
   providerConfigKey: string;
   /** The connection to create (or re-authorize) when the user comes back. */
@@ -30,6 +32,7 @@ export interface AuthorizeInput {
   appState?: JsonObject;
 }
 
+/** Options of `manager.get`. */
 export interface GetConnectionOptions {
   /** Needed only when the same connection id exists under several integrations. */
   providerConfigKey?: string;
@@ -42,6 +45,7 @@ export interface GetConnectionOptions {
 /** A connection: its id alone when unambiguous, or with its integration. */
 export type ConnectionRef = string | { connectionId: string; providerConfigKey?: string };
 
+/** Which connections `manager.list` returns; every given filter must match. */
 export interface ListConnectionsFilter {
   connectionId?: string;
   providerConfigKey?: string;

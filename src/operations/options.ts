@@ -6,6 +6,7 @@ import type { FailurePolicy } from '../refresh/failure-policy.js';
 import type { StorageAdapter } from '../store/adapter.js';
 import type { Clock, Logger } from '../model/connection.js';
 
+/** Everything a `ConnectionManager` is built from; every field is optional. */
 export interface ConnectionManagerOptions {
   /** Where connections live. Default: in memory (lost on exit). */
   store?: StorageAdapter;

@@ -74,6 +74,9 @@ export interface TwoStepDefinition {
   keepCookies?: boolean;
 }
 
+/**
+ * Where a TWO_STEP token response keeps the token, the refresh token and the expiry (dot paths).
+ */
 export interface TokenResponsePaths {
   accessToken?: string;
   refreshToken?: string;
@@ -83,6 +86,10 @@ export interface TokenResponsePaths {
   expiresAt?: string;
 }
 
+/**
+ * One `connection_config` field a provider's URLs and templates read: whether it is required, its
+ * pattern, its default.
+ */
 export interface ConnectionConfigField {
   /** A regular expression the value must match. */
   pattern?: string;

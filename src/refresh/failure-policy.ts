@@ -1,6 +1,10 @@
 import type { ProviderFailureKind } from '../model/errors.js';
 import type { RefreshFailureState } from '../model/record.js';
 
+/**
+ * How failed refreshes back off and when they exhaust a connection (the manager's `failurePolicy`
+ * option).
+ */
 export interface FailurePolicy {
   /** Wait after the first failure; doubles with each further failure. Default 30 s (Nango's cooldown). */
   backoffBaseMs: number;

@@ -6,6 +6,7 @@ import type { JwtSigningKey } from '../model/credentials.js';
 
 export type { JwtSigningKey };
 
+/** The JWT signature algorithms Latchkey signs with (jose). */
 export type JwtAlgorithm = 'RS256' | 'PS256' | 'ES256' | 'HS256';
 
 export interface JwtSigningInput {
