@@ -7,13 +7,18 @@ export interface BasicCredentials {
   username: string;
   /** May be empty: some APIs take a token as the username and no password. */
   password: string;
+  /**
+   * Latchkey's addition to Nango's shape: the session token of temporary AWS (STS) credentials,
+   * the username and password being its access key id and secret. `awsSigV4` sends it.
+   */
+  sessionToken?: string;
 }
 
 /** HTTP Basic credentials: validated on create, returned as stored, never refreshed. */
 export const basic = {
   mode: 'BASIC',
   parse(input) {
-    field.onlyKnown(input, ['type', 'username', 'password']);
+    field.onlyKnown(input, ['type', 'username', 'password', 'sessionToken']);
     const username = input.username ?? '';
     const password = input.password ?? '';
     for (const [name, value] of [
@@ -27,7 +32,13 @@ export const basic = {
     // the user name), not both.
     if (username === '' && password === '')
       throw new InvalidCredentialsError('credentials.username must be a non-empty string', 'credentials.username');
-    return { type: 'BASIC', username: username as string, password: password as string };
+    const sessionToken = field.optionalString(input, 'sessionToken');
+    return {
+      type: 'BASIC',
+      username: username as string,
+      password: password as string,
+      ...(sessionToken === undefined ? {} : { sessionToken }),
+    };
   },
   ...neverExpires<BasicCredentials>(),
   sign: (credentials) => ({

@@ -145,7 +145,7 @@ function convert(original: Entry): ProviderDefinition {
   if (credentialDefaults) definition.credentialDefaults = credentialDefaults;
   if (isObject(entry.proxy) && typeof entry.proxy.base_url === 'string') {
     const proxy: ProviderDefinition['proxy'] = { baseUrl: entry.proxy.base_url };
-    const proxyHeaders = stringRecord(entry.proxy.headers);
+    const proxyHeaders = mapValues(stringRecord(entry.proxy.headers), withAwsSessionToken);
     const proxyQuery = stringRecord(entry.proxy.query);
     if (proxyHeaders) proxy.headers = proxyHeaders;
     if (proxyQuery) proxy.query = proxyQuery;
@@ -406,6 +406,39 @@ function originOf(template: string): string {
   } catch {
     throw new UnsupportedEntryError(`token_url ${template} is not a URL`);
   }
+}
+
+/**
+ * Nango's AWS entries sign with `awsSigV4(keyId, secret, region, service[, host])`. Latchkey also
+ * signs with temporary credentials: a first alternative passes the BASIC connection's
+ * `sessionToken`, and is taken when the connection has one.
+ */
+function withAwsSessionToken(template: string): string {
+  const inner = /^\$\{awsSigV4\((.*)\)\}$/s.exec(template)?.[1];
+  if (inner === undefined) return template;
+  const args: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let index = 0; index < inner.length; index += 1) {
+    const char = inner[index];
+    if (char === '(') depth += 1;
+    else if (char === ')') depth -= 1;
+    else if (char === ',' && depth === 0) {
+      args.push(inner.slice(start, index).trim());
+      start = index + 1;
+    }
+  }
+  args.push(inner.slice(start).trim());
+  if (args.length !== 4 && args.length !== 5) return template;
+  const host = args[4] ?? '';
+  return `\${awsSigV4(${[...args.slice(0, 4), host, '${credentials.sessionToken}'].join(', ')})} || ${template}`;
+}
+
+function mapValues(
+  record: Record<string, string> | undefined,
+  map: (value: string) => string,
+): Record<string, string> | undefined {
+  return record && Object.fromEntries(Object.entries(record).map(([key, value]) => [key, map(value)]));
 }
 
 function withoutGrantType(params: Record<string, string> | undefined): Record<string, string> | undefined {

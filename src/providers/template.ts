@@ -40,7 +40,7 @@ export function templateMoment(now = Date.now()): TemplateMoment {
  * - `${now}` (ISO 8601), `${now:FORMAT}`, `${now+7:days:FORMAT}` — Day.js tokens, in UTC;
  * - `${random}` — a UUID, the same for every template of one request; `{{$guid}}` — a fresh UUID;
  * - `${base64(…)}`, `${sha256Hex(…)}`, `${sha256Base64(…)}`, `${hmacSha1Hex(message, key)}`,
- *   `${ed25519Sign(message, key)}`, `${awsSigV4(keyId, secret, region, service)}` — nestable;
+ *   `${ed25519Sign(message, key)}`, `${awsSigV4(keyId, secret, region, service[, host[, sessionToken]])}` — nestable;
  * - in API requests, `${method}`, `${host}`, `${path}`, `${params}` (canonical parameters),
  *   `${urlCanonicalParams}`, `${bodyCanonicalParams}` (the raw body), `${contentType}`, `${endpoint}`.
  */

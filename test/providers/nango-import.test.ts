@@ -250,6 +250,10 @@ describe("Nango's provider catalog", () => {
       payload: { aud: '/admin/' },
     });
     expect(providers.emarsys?.authMode).toBe('SIGNATURE');
+    // AWS entries also sign with a BASIC connection's session token, when it has one.
+    expect(providers['aws-iam']?.proxy?.headers?.authorization).toBe(
+      '${awsSigV4(${credentials.username}, ${credentials.password}, us-east-1, iam, , ${credentials.sessionToken})} || ${awsSigV4(${credentials.username}, ${credentials.password}, us-east-1, iam)}',
+    );
     // An alias inherits its parent's endpoints.
     expect(providers.confluence?.tokenUrl).toBe(providers.jira?.tokenUrl);
     // grant_type is openid-client's to set; Nango's copies are dropped.

@@ -13,7 +13,16 @@ const fill = (template: string, request?: TemplateRequest) =>
   interpolate(template, values, { encode: false, moment, ...(request ? { request } : {}) });
 
 function requestTo(url: string, extra: Partial<TemplateRequest> = {}): TemplateRequest {
-  return { method: 'GET', url: new URL(url), endpoint: '/', body: '', contentType: '', formBody: false, ...extra };
+  return {
+    method: 'GET',
+    url: new URL(url),
+    endpoint: '/',
+    body: '',
+    contentType: '',
+    formBody: false,
+    addedHeaders: {},
+    ...extra,
+  };
 }
 
 describe('the template language of provider definitions', () => {
@@ -136,7 +145,7 @@ describe('the template language of provider definitions', () => {
   it.each([
     ['${unknownFn(x)}', /Unknown template function unknownFn/],
     ['${base64(a, b)}', /base64\(\) takes 1 argument/],
-    ['${awsSigV4(a, b, c)}', /awsSigV4\(\) takes 4 to 5 arguments/],
+    ['${awsSigV4(a, b, c)}', /awsSigV4\(\) takes 4 to 6 arguments/],
     ['${now+1:fortnights:X}', /Unknown time unit/],
     ['${credentials.username', /Expected }/],
     ['${sha256Hex(x}', /Expected \) closing sha256Hex/],
