@@ -1,6 +1,11 @@
 export { ConnectionManager } from './manager.js';
 export type { ProxyInit } from './proxy/proxy-request.js';
-export type { ConnectionEventBase, ConnectionEventListener, ConnectionEventName, ConnectionEvents } from './model/events.js';
+export type {
+  ConnectionEventBase,
+  ConnectionEventListener,
+  ConnectionEventName,
+  ConnectionEvents,
+} from './model/events.js';
 export type {
   AuthorizeInput,
   ConnectionManagerOptions,
@@ -35,6 +40,8 @@ export {
   UnknownIntegrationError,
 } from './model/errors.js';
 export type { LatchkeyErrorCode, ProviderFailureKind } from './model/errors.js';
+
+export { nangoIdProblem } from './model/validation.js';
 
 export { builtinProviders } from './providers/catalog.js';
 export { fromNangoProviders } from './providers/nango.js';
