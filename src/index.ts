@@ -41,6 +41,8 @@ export {
 } from './model/errors.js';
 export type { LatchkeyErrorCode, ProviderFailureKind } from './model/errors.js';
 
+export { nangoIdProblem } from './model/validation.js';
+
 export { builtinProviders } from './providers/catalog.js';
 export { fromNangoProviders } from './providers/nango.js';
 export type { NangoImport } from './providers/nango.js';

@@ -6,9 +6,11 @@ import {
   InvalidRequestError,
   type LatchkeyError,
   MissingTemplateValueError,
+  nangoIdProblem,
   UnknownConnectionError,
   UnknownIntegrationError,
 } from '../src/index.js';
+import { assertId } from '../src/model/validation.js';
 import { captureLogs } from './support/logs.js';
 
 function manager() {
@@ -167,6 +169,103 @@ describe('tags follow Nango’s rules', () => {
     const m = manager();
     await expect(m.create(input(tags))).rejects.toBeInstanceOf(InvalidRequestError);
     expect((await m.list()).connections).toEqual([]);
+  });
+
+  it.each(['user@example.com', 'a@b.co', "o'neil+tag@mail.example-corp.io", 'x_y-z.w@a1.b2.museum'])(
+    'takes %s as end_user_email',
+    async (email) => {
+      const m = manager();
+      await m.create(input({ End_User_Email: email }));
+      expect((await m.get('c')).tags).toEqual({ end_user_email: email });
+    },
+  );
+
+  // Nango checks end_user_email with Zod's email(): ASCII local part without leading, trailing
+  // or doubled dots, a domain of labels ending in two or more letters.
+  it.each([
+    'not-an-email',
+    'user@localhost',
+    'user@example.c',
+    '.user@example.com',
+    'user.@example.com',
+    'us..er@example.com',
+    'user@-example.com',
+    'user@example.com ',
+    'ü@example.com',
+    'user@exämple.com',
+    'a@b@example.com',
+  ])('refuses %s as end_user_email, in any case of the key, saying what to fix', async (email) => {
+    const m = manager();
+    for (const key of ['end_user_email', 'END_USER_EMAIL']) {
+      const error = await rejection(m.create(input({ [key]: email })));
+      expect(error).toMatchObject({
+        code: 'invalid_request',
+        field: 'tags.end_user_email',
+        message: expect.stringContaining('must be an email address'),
+      });
+    }
+    // Other keys take any text.
+    await m.create(input({ email }));
+    expect((await m.get('c')).tags).toEqual({ email });
+  });
+});
+
+describe('connection ids and Nango’s API', () => {
+  // Nango's API takes these characters in connection ids (packages/server/lib/helpers/validation.ts,
+  // connectionIdSchema) and these in provider config keys (providerConfigKeySchema).
+  const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  const NANGO_TAKES = {
+    connectionId: `${ALPHANUMERIC} ,.;:=+~[]|@\${}"'\\/_-`,
+    providerConfigKey: `${ALPHANUMERIC} ~:.@_-`,
+  };
+
+  it.each(['connectionId', 'providerConfigKey'] as const)(
+    'nangoIdProblem takes exactly the characters Nango takes in a %s, and names the first it refuses',
+    (field) => {
+      const others = ['ä', 'é', '€', '😀', '\u00a0', '\u200b', '\t', '\n'];
+      for (const char of [...Array.from({ length: 128 }, (_, code) => String.fromCharCode(code)), ...others]) {
+        const problem = nangoIdProblem(`ok${char}ok`, field);
+        if (NANGO_TAKES[field].includes(char)) expect(problem).toBeUndefined();
+        else expect(problem).toContain(`for Nango; ${JSON.stringify(char)} is not one of them`);
+      }
+      expect(nangoIdProblem('', field)).toMatch(/1 to 255 characters/);
+      expect(nangoIdProblem('x'.repeat(255), field)).toBeUndefined();
+      expect(nangoIdProblem('x'.repeat(256), field)).toMatch(/1 to 255 characters/);
+    },
+  );
+
+  it('takes typical ids: emails, UUIDs, stringified JSON', () => {
+    for (const id of [
+      'user@example.com',
+      '6f1c0b8e-1c2d-4e5f-8a9b-0c1d2e3f4a5b',
+      '{"org":"acme","user":42}',
+      'a b/c\\d',
+    ])
+      expect(nangoIdProblem(id, 'connectionId')).toBeUndefined();
+  });
+
+  it('assertId with Nango’s rules refuses what Nango refuses, with a typed error naming the field', () => {
+    expect(assertId('user@example.com', 'connectionId', 'nango')).toBe('user@example.com');
+    expect(() => assertId('user:1/ä', 'connectionId', 'nango')).toThrow(
+      expect.objectContaining({
+        code: 'invalid_request',
+        field: 'connectionId',
+        message: expect.stringContaining('"ä"'),
+      }),
+    );
+    expect(() => assertId('hubspot#2', 'providerConfigKey', 'nango')).toThrow(
+      expect.objectContaining({ code: 'invalid_request', field: 'providerConfigKey' }),
+    );
+  });
+
+  it('the manager itself keeps taking ids beyond Nango’s set, so stored ones stay reachable', async () => {
+    const m = manager();
+    await m.create({
+      connectionId: 'user:1/ä#2',
+      providerConfigKey: 'keys',
+      credentials: { type: 'API_KEY', apiKey: 'k' },
+    });
+    expect((await m.get('user:1/ä#2')).connection_id).toBe('user:1/ä#2');
   });
 });
 

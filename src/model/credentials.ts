@@ -60,6 +60,11 @@ export interface BasicCredentials {
   username: string;
   /** May be empty: some APIs take a token as the username and no password. */
   password: string;
+  /**
+   * Latchkey's addition to Nango's shape: the session token of temporary AWS (STS) credentials,
+   * the username and password being its access key id and secret. `awsSigV4` sends it.
+   */
+  sessionToken?: string;
 }
 
 /** APP: a GitHub App installation token, minted from the app's private key. */

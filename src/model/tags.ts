@@ -5,11 +5,15 @@ const MAX_TAGS = 10;
 const MAX_KEY_LENGTH = 64;
 const MAX_VALUE_LENGTH = 255;
 const TAG_KEY = /^[a-zA-Z][a-zA-Z0-9_\-./]*$/;
+// Zod's `email()` (4.x), which Nango's tags schema applies to `end_user_email`.
+const EMAIL = /^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9-]*\.)+[A-Za-z]{2,}$/;
 
 /**
- * Validates tags as Nango does and returns them with lower-cased keys: at most 10; a key starts
- * with a letter, then letters, digits or `_-./`, at most 64 characters; two keys equal after
- * lower-casing are refused rather than silently merged; values are strings of 1–255 characters.
+ * Validates tags as Nango does (its tags schema, packages/shared/lib/services/tags/schema.ts) and
+ * returns them with lower-cased keys: at most 10; a key starts with a letter, then letters, digits
+ * or `_-./`, at most 64 characters; two keys equal after lower-casing are refused rather than
+ * silently merged; values are strings of 1–255 characters; `end_user_email` (in any case) is an
+ * email address: ASCII, a dot-separated domain ending in two or more letters.
  */
 export function normalizeTags(input: unknown): Record<string, string> {
   if (!isPlainObject(input)) {
@@ -34,6 +38,12 @@ export function normalizeTags(input: unknown): Record<string, string> {
     if (typeof value !== 'string' || value.length === 0 || value.length > MAX_VALUE_LENGTH) {
       throw new InvalidRequestError(
         `tag values must be strings of 1 to ${MAX_VALUE_LENGTH} characters`,
+        `tags.${normalized}`,
+      );
+    }
+    if (normalized === 'end_user_email' && !EMAIL.test(value)) {
+      throw new InvalidRequestError(
+        `tag end_user_email must be an email address such as user@example.com`,
         `tags.${normalized}`,
       );
     }

@@ -6,7 +6,7 @@ import type { BasicCredentials } from '../model/credentials.js';
 export const basic = {
   mode: 'BASIC',
   parse(input) {
-    field.onlyKnown(input, ['type', 'username', 'password']);
+    field.onlyKnown(input, ['type', 'username', 'password', 'sessionToken']);
     const username = input.username ?? '';
     const password = input.password ?? '';
     for (const [name, value] of [
@@ -20,7 +20,13 @@ export const basic = {
     // the user name), not both.
     if (username === '' && password === '')
       throw new InvalidCredentialsError('credentials.username must be a non-empty string', 'credentials.username');
-    return { type: 'BASIC', username: username as string, password: password as string };
+    const sessionToken = field.optionalString(input, 'sessionToken');
+    return {
+      type: 'BASIC',
+      username: username as string,
+      password: password as string,
+      ...(sessionToken === undefined ? {} : { sessionToken }),
+    };
   },
   ...neverExpires<BasicCredentials>(),
   sign: (credentials) => ({

@@ -1,4 +1,5 @@
 import { isAuthMode, type AuthMode } from '../model/auth-modes.js';
+import { InvalidTemplateError } from '../model/errors.js';
 import { assertValidTemplate } from './template.js';
 import type {
   ConnectionConfigField,
@@ -40,18 +41,25 @@ export function fromNangoProviders(catalog: Record<string, unknown>): NangoImpor
     try {
       providers[name] = convert(resolveAlias(catalog, name, []));
     } catch (error) {
-      skipped.push({ name, reason: (error as Error).message });
+      // Only a deliberate refusal skips an entry; anything else is a bug in the converter.
+      if (!(error instanceof UnsupportedEntryError)) throw error;
+      skipped.push({ name, reason: error.message });
     }
   }
   return { providers, skipped };
 }
 
+/** Why an entry cannot be used: its mode, format or data is one Latchkey does not take. */
+class UnsupportedEntryError extends Error {
+  override name = 'UnsupportedEntryError';
+}
+
 function resolveAlias(catalog: Record<string, unknown>, name: string, seen: string[]): Entry {
   const entry = catalog[name];
-  if (entry === null || typeof entry !== 'object') throw new Error('not an object');
+  if (entry === null || typeof entry !== 'object') throw new UnsupportedEntryError('not an object');
   const { alias } = entry as Entry;
   if (typeof alias !== 'string') return entry as Entry;
-  if (seen.includes(alias)) throw new Error(`alias cycle through ${alias}`);
+  if (seen.includes(alias)) throw new UnsupportedEntryError(`alias cycle through ${alias}`);
   const parent = resolveAlias(catalog, alias, [...seen, name]);
   const merged: Entry = { ...parent, ...(entry as Entry) };
   if (isObject(parent.proxy) && isObject((entry as Entry).proxy))
@@ -62,13 +70,13 @@ function resolveAlias(catalog: Record<string, unknown>, name: string, seen: stri
 function convert(original: Entry): ProviderDefinition {
   const entry = normalizedTemplates(original);
   const mode = entry.auth_mode;
-  if (!isAuthMode(mode)) throw new Error(`auth mode ${String(mode)} is not supported`);
+  if (!isAuthMode(mode)) throw new UnsupportedEntryError(`auth mode ${String(mode)} is not supported`);
   // Sign a JWT, then trade it for an access token (RFC 7523 §2.1): TWO_STEP's assertion.
   if (
     JSON.stringify(entry.token_params ?? {}).includes('${token}') &&
     !(mode === 'TWO_STEP' && isObject(entry.token))
   ) {
-    throw new Error('a JWT-bearer token exchange outside TWO_STEP is not supported');
+    throw new UnsupportedEntryError('a JWT-bearer token exchange outside TWO_STEP is not supported');
   }
   const definition: ProviderDefinition = { authMode: mode };
   const tokenUrl = entry.token_url;
@@ -76,11 +84,9 @@ function convert(original: Entry): ProviderDefinition {
   else if (isObject(tokenUrl)) {
     // GitHub App OAuth: one token URL per credential.
     if (typeof tokenUrl.OAUTH2 === 'string') definition.tokenUrl = tokenUrl.OAUTH2;
-    if (typeof tokenUrl.APP === 'string')
-      definition.apiBaseUrl = new URL(tokenUrl.APP.replace(/\$\{[^}]+\}/g, 'x')).origin;
+    if (typeof tokenUrl.APP === 'string') definition.apiBaseUrl = originOf(tokenUrl.APP);
   }
-  if (mode === 'APP' && typeof tokenUrl === 'string')
-    definition.apiBaseUrl = new URL(tokenUrl.replace(/\$\{[^}]+\}/g, 'x')).origin;
+  if (mode === 'APP' && typeof tokenUrl === 'string') definition.apiBaseUrl = originOf(tokenUrl);
   setString(definition, 'authorizationUrl', entry.authorization_url);
   setString(definition, 'requestTokenUrl', entry.request_url);
   const requestTokenParams = stringRecord(entry.request_params);
@@ -110,7 +116,7 @@ function convert(original: Entry): ProviderDefinition {
     !['json', 'form', 'query'].includes(String(entry.body_format)) &&
     mode !== 'TWO_STEP'
   ) {
-    throw new Error(`token body format ${String(entry.body_format)} is not supported`);
+    throw new UnsupportedEntryError(`token body format ${String(entry.body_format)} is not supported`);
   }
   setString(definition, 'alternateAccessTokenResponsePath', entry.alternate_access_token_response_path);
   if (entry.expires_in_unit === 'milliseconds') definition.tokenExpiresInMs = true;
@@ -131,7 +137,7 @@ function convert(original: Entry): ProviderDefinition {
   if (signatureMethod === 'HMAC-SHA1' || signatureMethod === 'HMAC-SHA256' || signatureMethod === 'PLAINTEXT')
     definition.signatureMethod = signatureMethod;
   else if (signatureMethod !== undefined)
-    throw new Error(`OAuth 1.0 signature method ${String(signatureMethod)} is not supported`);
+    throw new UnsupportedEntryError(`OAuth 1.0 signature method ${String(signatureMethod)} is not supported`);
   if (entry.require_client_certificate === true) definition.requiresClientCertificate = true;
   const connectionConfig = connectionConfigOf(entry.connection_config);
   if (connectionConfig) definition.connectionConfig = connectionConfig;
@@ -139,7 +145,7 @@ function convert(original: Entry): ProviderDefinition {
   if (credentialDefaults) definition.credentialDefaults = credentialDefaults;
   if (isObject(entry.proxy) && typeof entry.proxy.base_url === 'string') {
     const proxy: ProviderDefinition['proxy'] = { baseUrl: entry.proxy.base_url };
-    const proxyHeaders = stringRecord(entry.proxy.headers);
+    const proxyHeaders = mapValues(stringRecord(entry.proxy.headers), withAwsSessionToken);
     const proxyQuery = stringRecord(entry.proxy.query);
     if (proxyHeaders) proxy.headers = proxyHeaders;
     if (proxyQuery) proxy.query = proxyQuery;
@@ -186,7 +192,7 @@ function authMethodOf(value: unknown): TokenRequestAuthMethod {
   if (value === 'basic') return 'client_secret_basic';
   if (value === 'private_key_jwt') return 'private_key_jwt';
   if (value === 'custom') return 'username_password';
-  throw new Error(`token request auth method ${String(value)} is not supported`);
+  throw new UnsupportedEntryError(`token request auth method ${String(value)} is not supported`);
 }
 
 function tokenResponsePaths(response: Entry): ProviderDefinition['tokenResponse'] {
@@ -202,7 +208,8 @@ function tokenResponsePaths(response: Entry): ProviderDefinition['tokenResponse'
 
 function jwtTemplateOf(entry: Entry): JwtTemplate {
   const token = entry.token;
-  if (!isObject(token) || !isObject(token.payload)) throw new Error('JWT entry without a token template');
+  if (!isObject(token) || !isObject(token.payload))
+    throw new UnsupportedEntryError('JWT entry without a token template');
   const header = { ...(stringRecord(token.header) ?? {}) };
   const algorithm = header.alg;
   delete header.alg;
@@ -221,17 +228,18 @@ function jwtTemplateOf(entry: Entry): JwtTemplate {
   };
   if (algorithm === 'RS256' || algorithm === 'PS256' || algorithm === 'ES256' || algorithm === 'HS256')
     template.algorithm = algorithm;
-  else if (algorithm !== undefined) throw new Error(`JWT algorithm ${algorithm} is not supported`);
+  else if (algorithm !== undefined) throw new UnsupportedEntryError(`JWT algorithm ${algorithm} is not supported`);
   return template;
 }
 
 function twoStepOf(entry: Entry): TwoStepDefinition {
-  if (typeof entry.token_url !== 'string') throw new Error('TWO_STEP entry without a token_url');
+  if (typeof entry.token_url !== 'string') throw new UnsupportedEntryError('TWO_STEP entry without a token_url');
   const format = entry.body_format ?? 'json';
   if (format !== 'json' && format !== 'form' && format !== 'xml')
-    throw new Error(`TWO_STEP body format ${String(format)} is not supported`);
+    throw new UnsupportedEntryError(`TWO_STEP body format ${String(format)} is not supported`);
   const response = isObject(entry.token_response) ? entry.token_response : {};
-  if (typeof response.token !== 'string') throw new Error('TWO_STEP entry without token_response.token');
+  if (typeof response.token !== 'string')
+    throw new UnsupportedEntryError('TWO_STEP entry without token_response.token');
   const definition: TwoStepDefinition = { tokenRequest: requestOf(entry, format), tokenPath: response.token };
   if (typeof response.refresh_token === 'string') definition.refreshTokenPath = response.refresh_token;
   if (typeof response.token_expiration === 'string') {
@@ -243,7 +251,8 @@ function twoStepOf(entry: Entry): TwoStepDefinition {
   if (isObject(entry.token)) definition.assertion = jwtTemplateOf(entry);
   if (isObject(entry.assertion)) {
     const keyField = /^\$\{credentials\.([\w-]+)\}$/.exec(String(entry.assertion.key))?.[1];
-    if (!keyField) throw new Error('an assertion key that is not a submitted credential is not supported');
+    if (!keyField)
+      throw new UnsupportedEntryError('an assertion key that is not a submitted credential is not supported');
     if (keyField !== 'privateKey') definition.assertionKeyField = keyField;
     if (entry.assertion.type === 'saml') definition.samlAssertion = samlAssertionOf(entry.assertion);
     else definition.assertion = assertionOf(entry.assertion);
@@ -251,14 +260,14 @@ function twoStepOf(entry: Entry): TwoStepDefinition {
   if (Array.isArray(entry.additional_steps)) {
     definition.additionalSteps = entry.additional_steps.map((step: unknown) => {
       if (!isObject(step) || typeof step.token_url !== 'string')
-        throw new Error('an additional step without a token_url');
+        throw new UnsupportedEntryError('an additional step without a token_url');
       return requestOf(step, format);
     });
   }
   if (entry.token_response_headers !== undefined) {
     const headers = Array.isArray(entry.token_response_headers) ? entry.token_response_headers : [];
     if (headers.length !== 1 || String(headers[0]).toLowerCase() !== 'set-cookie')
-      throw new Error('token response headers other than set-cookie are not supported');
+      throw new UnsupportedEntryError('token response headers other than set-cookie are not supported');
     definition.keepCookies = true;
   }
   if (typeof entry.refresh_url === 'string') {
@@ -282,14 +291,15 @@ function twoStepOf(entry: Entry): TwoStepDefinition {
  * or `${credentials.privateKey}`), offered to the token request as `${credentials.assertion}`.
  */
 function assertionOf(assertion: Entry): JwtTemplate {
-  if (assertion.type !== 'jwt') throw new Error(`a ${String(assertion.type).toUpperCase()} assertion is not supported`);
-  if (!isObject(assertion.payload)) throw new Error('a JWT assertion without a payload');
+  if (assertion.type !== 'jwt')
+    throw new UnsupportedEntryError(`a ${String(assertion.type).toUpperCase()} assertion is not supported`);
+  if (!isObject(assertion.payload)) throw new UnsupportedEntryError('a JWT assertion without a payload');
   const header = { ...(stringRecord(assertion.header) ?? {}) };
   const algorithm = header.alg;
   delete header.alg;
   const template: JwtTemplate = { payload: assertion.payload, header, lifetimeSeconds: lifetimeOf(assertion) };
   if (algorithm === 'RS256' || algorithm === 'PS256' || algorithm === 'ES256') template.algorithm = algorithm;
-  else if (algorithm !== undefined) throw new Error(`JWT algorithm ${algorithm} is not supported`);
+  else if (algorithm !== undefined) throw new UnsupportedEntryError(`JWT algorithm ${algorithm} is not supported`);
   return template;
 }
 
@@ -297,7 +307,7 @@ function assertionOf(assertion: Entry): JwtTemplate {
 function samlAssertionOf(assertion: Entry): SamlAssertionTemplate {
   const text = (name: string) => {
     const value = assertion[name];
-    if (typeof value !== 'string' || value === '') throw new Error(`a SAML assertion without ${name}`);
+    if (typeof value !== 'string' || value === '') throw new UnsupportedEntryError(`a SAML assertion without ${name}`);
     return value;
   };
   return {
@@ -335,7 +345,7 @@ function normalizedTemplates(entry: Entry): Entry {
 function requestOf(step: Entry, inheritedFormat: 'json' | 'form' | 'xml'): TwoStepRequest {
   const format = step.body_format ?? inheritedFormat;
   if (format !== 'json' && format !== 'form' && format !== 'xml')
-    throw new Error(`TWO_STEP body format ${String(format)} is not supported`);
+    throw new UnsupportedEntryError(`TWO_STEP body format ${String(format)} is not supported`);
   return {
     method: step.token_request_method === 'GET' ? 'GET' : 'POST',
     url: step.token_url as string,
@@ -347,13 +357,20 @@ function requestOf(step: Entry, inheritedFormat: 'json' | 'form' | 'xml'): TwoSt
 
 function requireWhatTheModeNeeds(mode: AuthMode, definition: ProviderDefinition): void {
   const needsTokenUrl: AuthMode[] = ['OAUTH2', 'BILL'];
-  if (needsTokenUrl.includes(mode) && !definition.tokenUrl) throw new Error(`${mode} entry without a token_url`);
+  if (needsTokenUrl.includes(mode) && !definition.tokenUrl)
+    throw new UnsupportedEntryError(`${mode} entry without a token_url`);
 }
 
 /** Every template in the entry must parse: known functions, right argument counts. */
 function assertKnownTemplates(value: unknown): void {
   if (typeof value === 'string') {
-    if (value.includes('${') || value.includes('{{$')) assertValidTemplate(value);
+    if (!value.includes('${') && !value.includes('{{$')) return;
+    try {
+      assertValidTemplate(value);
+    } catch (error) {
+      if (error instanceof InvalidTemplateError) throw new UnsupportedEntryError(error.message);
+      throw error;
+    }
   } else if (value !== null && typeof value === 'object') {
     for (const item of Object.values(value)) assertKnownTemplates(item);
   }
@@ -380,6 +397,48 @@ function credentialDefaultsOf(value: unknown): Record<string, string> | undefine
     isObject(spec) && typeof spec.default_value === 'string' ? [[name, spec.default_value] as const] : [],
   );
   return defaults.length > 0 ? Object.fromEntries(defaults) : undefined;
+}
+
+/** The origin of a URL template (`https://${connectionConfig.host}/…`), placeholders filled with `x`. */
+function originOf(template: string): string {
+  try {
+    return new URL(template.replace(/\$\{[^}]+\}/g, 'x')).origin;
+  } catch {
+    throw new UnsupportedEntryError(`token_url ${template} is not a URL`);
+  }
+}
+
+/**
+ * Nango's AWS entries sign with `awsSigV4(keyId, secret, region, service[, host])`. Latchkey also
+ * signs with temporary credentials: a first alternative passes the BASIC connection's
+ * `sessionToken`, and is taken when the connection has one.
+ */
+function withAwsSessionToken(template: string): string {
+  const inner = /^\$\{awsSigV4\((.*)\)\}$/s.exec(template)?.[1];
+  if (inner === undefined) return template;
+  const args: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let index = 0; index < inner.length; index += 1) {
+    const char = inner[index];
+    if (char === '(') depth += 1;
+    else if (char === ')') depth -= 1;
+    else if (char === ',' && depth === 0) {
+      args.push(inner.slice(start, index).trim());
+      start = index + 1;
+    }
+  }
+  args.push(inner.slice(start).trim());
+  if (args.length !== 4 && args.length !== 5) return template;
+  const host = args[4] ?? '';
+  return `\${awsSigV4(${[...args.slice(0, 4), host, '${credentials.sessionToken}'].join(', ')})} || ${template}`;
+}
+
+function mapValues(
+  record: Record<string, string> | undefined,
+  map: (value: string) => string,
+): Record<string, string> | undefined {
+  return record && Object.fromEntries(Object.entries(record).map(([key, value]) => [key, map(value)]));
 }
 
 function withoutGrantType(params: Record<string, string> | undefined): Record<string, string> | undefined {

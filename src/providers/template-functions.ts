@@ -11,9 +11,16 @@ export interface TemplateRequest {
   endpoint: string;
   /** The body as sent ('' without one). */
   body: string;
+  /** The body's bytes when it is binary: a payload hash must cover them, not their UTF-8 reading. */
+  bodyBytes?: Uint8Array;
   contentType: string;
   /** The request is a form post, so Duo-style canonical parameters come from the body. */
   formBody: boolean;
+  /**
+   * Filled by functions whose value is only valid with other headers sent beside it (awsSigV4's
+   * `x-amz-date`, `x-amz-content-sha256`, `x-amz-security-token`); whoever sends the request sends them.
+   */
+  addedHeaders: Record<string, string>;
 }
 
 /** The instant and random id one request's templates share, so a signature and its headers agree. */
@@ -48,23 +55,28 @@ export const TEMPLATE_FUNCTIONS: Record<string, { arity: [number, number]; call:
     call: ([message, key]) =>
       sign(null, Buffer.from(message as string, 'utf8'), cachedEd25519Key(key as string)).toString('base64'),
   },
-  // `awsSigV4(accessKeyId, secretAccessKey, region, service[, host])`: the Authorization header.
-  // The request's own host is signed, as AWS checks what arrives; the host argument is informative.
+  // `awsSigV4(accessKeyId, secretAccessKey, region, service[, host[, sessionToken]])`: the
+  // Authorization header; the x-amz-* headers it signed go into `request.addedHeaders`. The
+  // request's own host is signed, as AWS checks what arrives; the host argument is informative.
+  // An empty session token is none.
   awsSigV4: {
-    arity: [4, 5],
-    call: ([accessKeyId, secretAccessKey, region, service], moment, request) => {
+    arity: [4, 6],
+    call: ([accessKeyId, secretAccessKey, region, service, , sessionToken], moment, request) => {
       if (!request) throw new InvalidTemplateError('awsSigV4() signs API requests: use it in proxy.headers only');
-      return signAwsV4({
+      const signed = signAwsV4({
         method: request.method,
         url: request.url,
         contentType: request.contentType,
-        body: request.body,
+        body: request.bodyBytes ?? request.body,
         amzDate: formatUtc(moment.now, 'YYYYMMDDTHHmmss[Z]'),
         accessKeyId: accessKeyId as string,
         secretAccessKey: secretAccessKey as string,
+        ...(sessionToken ? { sessionToken } : {}),
         region: region as string,
         service: service as string,
       });
+      Object.assign(request.addedHeaders, signed.headers);
+      return signed.authorization;
     },
   },
 };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidTemplateError, MissingTemplateValueError } from '../model/errors.js';
 import { canonicalQuery } from '../signing/canonical-query.js';
-import { formatUtc, offsetMs } from './date-format.js';
+import { formatUtc, offsetUnit, shiftUtc, type OffsetUnit } from './date-format.js';
 import { TEMPLATE_FUNCTIONS, type TemplateMoment, type TemplateRequest } from './template-functions.js';
 
 export type { TemplateMoment, TemplateRequest } from './template-functions.js';
@@ -13,7 +13,7 @@ export type { TemplateMoment, TemplateRequest } from './template-functions.js';
 type TemplateNode =
   | { kind: 'text'; text: string }
   | { kind: 'value'; path: string }
-  | { kind: 'now'; offsetMs: number; format: string | undefined }
+  | { kind: 'now'; offset: { amount: number; unit: OffsetUnit } | undefined; format: string | undefined }
   | { kind: 'random' }
   | { kind: 'guid' }
   | { kind: 'call'; name: string; args: TemplateNode[][] };
@@ -37,10 +37,11 @@ export function templateMoment(now = Date.now()): TemplateMoment {
  * - `${connectionConfig.x}`, `${credentials.x}`, `${accessToken}`… — a missing or empty value is
  *   an error naming it, never a URL with a hole in it; in URLs (`encode`), values are URI-encoded;
  * - `a || b` — the first alternative whose values are all present (a tenant URL, else the global one);
- * - `${now}` (ISO 8601), `${now:FORMAT}`, `${now+7:days:FORMAT}` — Day.js tokens, in UTC;
+ * - `${now}` (ISO 8601), `${now:FORMAT}`, `${now+7:days:FORMAT}` — Day.js tokens and `add` units
+ *   (milliseconds to years; months and years by the calendar), in UTC;
  * - `${random}` — a UUID, the same for every template of one request; `{{$guid}}` — a fresh UUID;
  * - `${base64(…)}`, `${sha256Hex(…)}`, `${sha256Base64(…)}`, `${hmacSha1Hex(message, key)}`,
- *   `${ed25519Sign(message, key)}`, `${awsSigV4(keyId, secret, region, service)}` — nestable;
+ *   `${ed25519Sign(message, key)}`, `${awsSigV4(keyId, secret, region, service[, host[, sessionToken]])}` — nestable;
  * - in API requests, `${method}`, `${host}`, `${path}`, `${params}` (canonical parameters),
  *   `${urlCanonicalParams}`, `${bodyCanonicalParams}` (the raw body), `${contentType}`, `${endpoint}`.
  */
@@ -166,7 +167,10 @@ function evaluate(
         break;
       }
       case 'now': {
-        const instant = moment.now + node.offsetMs;
+        const instant = node.offset ? shiftUtc(moment.now, node.offset.amount, node.offset.unit) : moment.now;
+        // Past ±8.64e15 ms (year ±275760) a Date is invalid.
+        if (!(Math.abs(instant) <= 8.64e15))
+          throw new InvalidTemplateError('A ${now…} offset puts the date outside what a date can hold');
         out += node.format === undefined ? new Date(instant).toISOString() : formatUtc(instant, node.format);
         break;
       }
@@ -237,7 +241,7 @@ function parseTemplate(template: string): TemplateNode[] {
 }
 
 const NAME = /[A-Za-z_][\w.-]*/y;
-const NOW_SPEC = /^(?:([+-]\d+):([a-z]+))?(?::(.*))?$/s;
+const NOW_SPEC = /^(?:([+-]\d+):([A-Za-z]+))?(?::(.*))?$/s;
 
 class Parser {
   #at = 0;
@@ -291,7 +295,7 @@ class Parser {
       this.#at = end + 1;
       return {
         kind: 'now',
-        offsetMs: spec[1] ? offsetMs(Number(spec[1]), spec[2] as string) : 0,
+        offset: spec[1] ? { amount: Number(spec[1]), unit: offsetUnit(spec[2] as string) } : undefined,
         format: spec[3] || undefined,
       };
     }
@@ -318,7 +322,7 @@ class Parser {
     }
     if (next !== '}') throw this.#error(`} after \${${name}`);
     this.#at += 1;
-    if (name === 'now') return { kind: 'now', offsetMs: 0, format: undefined };
+    if (name === 'now') return { kind: 'now', offset: undefined, format: undefined };
     if (name === 'random') return { kind: 'random' };
     return { kind: 'value', path: name };
   }

@@ -97,6 +97,8 @@ export function buildProxyRequest(
       : undefined;
   for (const [name, template] of headerTemplates)
     setHeader(headers, name, interpolate(template, values, { encode: false, moment, ...(request ? { request } : {}) }));
+  // Headers a signature covers besides its own (AWS's x-amz-content-sha256, x-amz-security-token).
+  for (const [name, value] of Object.entries(request?.addedHeaders ?? {})) setHeader(headers, name, value);
   return {
     url: url.href,
     init: {
@@ -187,5 +189,14 @@ function templateRequest(
           ? body.toString()
           : Buffer.from(body).toString('utf8');
   const formBody = body instanceof URLSearchParams || contentType.startsWith('application/x-www-form-urlencoded');
-  return { method, url, endpoint: `/${endpoint.replace(/^\//, '')}`, body: text, contentType, formBody };
+  return {
+    method,
+    url,
+    endpoint: `/${endpoint.replace(/^\//, '')}`,
+    body: text,
+    ...(body instanceof Uint8Array ? { bodyBytes: body } : {}),
+    contentType,
+    formBody,
+    addedHeaders: {},
+  };
 }

@@ -160,6 +160,35 @@ describe("Nango's provider catalog", () => {
     );
   });
 
+  it('skips only entries it cannot use; an error of the converter itself fails the import', () => {
+    const { providers, skipped } = fromNangoProviders({
+      ok: { auth_mode: 'API_KEY', proxy: { base_url: 'https://api.example.com' } },
+      mcp: { auth_mode: 'MCP_OAUTH2' },
+      text: 'not an entry',
+      orphan: { alias: 'nobody' },
+      loop: { alias: 'loop' },
+      unknownFunction: { auth_mode: 'API_KEY', proxy: { base_url: 'https://x.example.com/${unknownFn(a)}' } },
+      appWithoutUrl: { auth_mode: 'APP', token_url: 'not a url' },
+    });
+    expect(Object.keys(providers)).toEqual(['ok']);
+    expect(Object.fromEntries(skipped.map(({ name, reason }) => [name, reason]))).toEqual({
+      mcp: 'auth mode MCP_OAUTH2 is not supported',
+      text: 'not an object',
+      orphan: 'not an object',
+      loop: 'alias cycle through loop',
+      unknownFunction: expect.stringMatching(/^Unknown template function unknownFn\(\)/),
+      appWithoutUrl: 'token_url not a url is not a URL',
+    });
+    // Reading the entry throws a TypeError: a fault, not an unsupported provider.
+    const faulty = {
+      auth_mode: 'API_KEY',
+      get proxy(): never {
+        throw new TypeError('Cannot read properties of undefined');
+      },
+    };
+    expect(() => fromNangoProviders({ ok: { auth_mode: 'NONE' }, faulty })).toThrow(TypeError);
+  });
+
   it('every OAuth 2.0 entry starts a connect flow, or names the connection field it still needs', async () => {
     const started: string[] = [];
     const needs: string[] = [];
@@ -221,6 +250,10 @@ describe("Nango's provider catalog", () => {
       payload: { aud: '/admin/' },
     });
     expect(providers.emarsys?.authMode).toBe('SIGNATURE');
+    // AWS entries also sign with a BASIC connection's session token, when it has one.
+    expect(providers['aws-iam']?.proxy?.headers?.authorization).toBe(
+      '${awsSigV4(${credentials.username}, ${credentials.password}, us-east-1, iam, , ${credentials.sessionToken})} || ${awsSigV4(${credentials.username}, ${credentials.password}, us-east-1, iam)}',
+    );
     // An alias inherits its parent's endpoints.
     expect(providers.confluence?.tokenUrl).toBe(providers.jira?.tokenUrl);
     // grant_type is openid-client's to set; Nango's copies are dropped.

@@ -1,4 +1,5 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import aws4 from 'aws4';
 import { describe, expect, it } from 'vitest';
 import { type IntegrationConfig, type ProviderDefinition } from '../../src/index.js';
 import { startClientCredentialsServer } from '../support/client-credentials-server.js';
@@ -64,6 +65,58 @@ describe('AWS SigV4 (aws-multi-service, aws-iam)', () => {
     expect(aws.refusals).toEqual([]);
     expect([get.status, post.status]).toEqual([200, 200]);
     expect(aws.accepted[1]?.headers.authorization).toContain('SignedHeaders=content-type;host;x-amz-date');
+  });
+
+  it('signs S3 requests with temporary credentials as S3 checks them: path encoded once, payload hash and session token sent and signed', async () => {
+    const sessionToken = 'FwoGZXIvYXdzEXAMPLE//session+token/with=padding==';
+    // The stand-in recomputes the signature with aws4 from the request as it arrived.
+    const s3 = await serve(
+      startApi((request) => {
+        const authorization = String(request.headers.authorization ?? '');
+        const signed = (/SignedHeaders=([a-z0-9;-]+)/.exec(authorization)?.[1] ?? '').split(';');
+        const headers = Object.fromEntries(signed.map((name) => [name, String(request.headers[name] ?? '')]));
+        const expected = aws4.sign(
+          {
+            method: request.method,
+            path: request.target,
+            headers,
+            body: request.bytes,
+            service: 's3',
+            region: 'eu-west-1',
+            extraHeadersToIgnore: { 'content-length': true, 'content-type': !signed.includes('content-type') },
+          } as aws4.Request,
+          { ...account, sessionToken },
+        ).headers?.Authorization;
+        const refusals = [
+          authorization === expected ? undefined : 'SignatureDoesNotMatch',
+          headers['x-amz-security-token'] === sessionToken ? undefined : 'InvalidToken',
+          headers['x-amz-content-sha256'] === createHash('sha256').update(request.bytes).digest('hex')
+            ? undefined
+            : 'XAmzContentSHA256Mismatch',
+        ].filter(Boolean);
+        return refusals.length > 0
+          ? { status: 403, body: JSON.stringify({ error: refusals.join(', ') }) }
+          : { status: 200, body: '{}' };
+      }),
+    );
+    const manager = scope.managerWith({ s3: local('aws-multi-service', s3.url) });
+    await manager.create({
+      connectionId: 'bucket',
+      providerConfigKey: 's3',
+      credentials: { type: 'BASIC', username: account.accessKeyId, password: account.secretAccessKey, sessionToken },
+      connectionConfig: { service: 's3', region: 'eu-west-1' },
+    });
+    const put = await manager.fetch('bucket', '/reports/Q1 summary (final)*.bin', {
+      method: 'PUT',
+      body: new Uint8Array([0xff, 0x00, 0x80, 0x41]),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    const list = await manager.fetch('bucket', '/?list-type=2&prefix=a b&prefix=c&encoding-type=url');
+    expect(s3.refusals).toEqual([]);
+    expect([put.status, list.status]).toEqual([200, 200]);
+    expect(s3.accepted[0]?.headers.authorization).toContain(
+      'SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token',
+    );
   });
 
   it('is refused with a wrong secret; the secret appears nowhere', async () => {

@@ -1,8 +1,12 @@
 import { createHash, createHmac, generateKeyPairSync, verify } from 'node:crypto';
+import dayjs from 'dayjs';
+import utc from 'dayjs/plugin/utc.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LatchkeyError } from '../../src/index.js';
 import { interpolate, interpolateJson, type TemplateRequest } from '../../src/providers/template.js';
+
+dayjs.extend(utc);
 
 const moment = { now: Date.parse('2026-03-02T14:30:55.123Z'), random: '6f1c0b8e-request-id' };
 const values = {
@@ -13,7 +17,16 @@ const fill = (template: string, request?: TemplateRequest) =>
   interpolate(template, values, { encode: false, moment, ...(request ? { request } : {}) });
 
 function requestTo(url: string, extra: Partial<TemplateRequest> = {}): TemplateRequest {
-  return { method: 'GET', url: new URL(url), endpoint: '/', body: '', contentType: '', formBody: false, ...extra };
+  return {
+    method: 'GET',
+    url: new URL(url),
+    endpoint: '/',
+    body: '',
+    contentType: '',
+    formBody: false,
+    addedHeaders: {},
+    ...extra,
+  };
 }
 
 describe('the template language of provider definitions', () => {
@@ -29,8 +42,75 @@ describe('the template language of provider definitions', () => {
     ['${now+1:minutes:X}', '1772461915'],
     ['${now-2:hours:H:mm A}', '12:30 PM'],
     ['${now+30:days:dddd D MMMM YY}', 'Wednesday 1 April 26'],
+    ['${now:d dd ddd}', '1 Mo Mon'],
+    ['${now+5:d:d dd}', '6 Sa'],
+    ['${now+1:months:YYYY-MM-DD HH:mm}', '2026-04-02 14:30'],
+    ['${now-3:M:YYYY-MM-DD}', '2025-12-02'],
+    ['${now+1:year:YYYY-MM-DD}', '2027-03-02'],
+    ['${now-2:Years:YYYY}', '2024'],
+    ['${now+1:y:YYYY}', '2027'],
+    ['${now+1:w:YYYY-MM-DD}', '2026-03-09'],
+    ['${now+500:ms:ss.SSS}', '55.623'],
+    ['${now+1:months}', '2026-04-02T14:30:55.123Z'],
+    ['${now:[]YYYY}', '[]2026'],
   ])('formats %s as %s, in UTC', (template, expected) => {
     expect(fill(template)).toBe(expected);
+  });
+
+  // Day.js's `add`: the day of the month is kept, clamped to the target month's last day.
+  it.each([
+    ['2025-01-31T10:00:00Z', '${now+1:month:YYYY-MM-DD HH:mm}', '2025-02-28 10:00'],
+    ['2024-01-31T10:00:00Z', '${now+1:month:YYYY-MM-DD HH:mm}', '2024-02-29 10:00'],
+    ['2025-03-31T23:59:59Z', '${now-1:month:YYYY-MM-DD HH:mm:ss}', '2025-02-28 23:59:59'],
+    ['2025-01-31T00:00:00Z', '${now+13:months:YYYY-MM-DD}', '2026-02-28'],
+    ['2024-02-29T12:00:00Z', '${now+1:year:YYYY-MM-DD}', '2025-02-28'],
+    ['2024-02-29T12:00:00Z', '${now+4:years:YYYY-MM-DD}', '2028-02-29'],
+    ['2025-08-31T00:00:00Z', '${now+1:month:YYYY-MM-DD}', '2025-09-30'],
+  ])('from %s, %s is %s (calendar arithmetic in UTC)', (instant, template, expected) => {
+    expect(interpolate(template, {}, { encode: false, moment: { now: Date.parse(instant), random: '' } })).toBe(
+      expected,
+    );
+  });
+
+  // Nango fills these templates with Day.js (`dayjs.utc(now).add(N, unit).format(FORMAT)`, and
+  // `X`/`x` as epoch seconds/milliseconds); Day.js is a devDependency here, used as the oracle.
+  it('formats and offsets dates as Day.js does, for random instants, offsets, units and formats (fast-check)', () => {
+    const token = fc.constantFrom(
+      ...['YYYY', 'YY', 'MMMM', 'MMM', 'MM', 'M', 'DD', 'D', 'dddd', 'ddd', 'dd', 'd', 'HH', 'H', 'hh', 'h'],
+      ...['mm', 'm', 'ss', 's', 'SSS', 'A', 'a', 'ZZ', 'Z', '[T]', '[at X]', 'T', 'x1'],
+    );
+    const separator = fc.constantFrom(' ', '-', ':', '/', ', ', '.', '|', 'T', '');
+    const format = fc.oneof(
+      { weight: 9, arbitrary: fc.array(fc.tuple(token, separator), { minLength: 1, maxLength: 8 }) },
+      { weight: 1, arbitrary: fc.constantFrom([['X', '']], [['x', '']]) },
+    );
+    const unit = fc.constantFrom(
+      ...['ms', 'millisecond', 'milliseconds', 's', 'second', 'seconds', 'm', 'minute', 'minutes', 'h', 'hour'],
+      ...['hours', 'd', 'day', 'days', 'Days', 'w', 'week', 'weeks', 'M', 'month', 'months', 'Months', 'y', 'year'],
+      'years',
+    );
+    fc.assert(
+      fc.property(
+        fc.date({ min: new Date('1900-01-01'), max: new Date('2200-12-31'), noInvalidDate: true }),
+        fc.option(fc.tuple(fc.integer({ min: -1500, max: 1500 }), unit), { nil: undefined }),
+        format,
+        (instant, offset, pieces) => {
+          // Tokens are joined so that two never run into a longer one (M then MM is not MMM).
+          const text = pieces
+            .map(([t, sep], i) => t + (sep === '' && /^[A-Za-z]/.test(pieces[i + 1]?.[0] ?? '') ? ' ' : sep))
+            .join('');
+          const shifted = offset
+            ? dayjs.utc(instant).add(offset[0], offset[1] as dayjs.ManipulateType)
+            : dayjs.utc(instant);
+          const expected =
+            text === 'X' ? String(shifted.unix()) : text === 'x' ? String(shifted.valueOf()) : shifted.format(text);
+          const spec = offset ? `now${offset[0] < 0 ? '' : '+'}${offset[0]}:${offset[1]}:${text}` : `now:${text}`;
+          const moment = { now: instant.getTime(), random: '' };
+          expect(interpolate(`\${${spec}}`, {}, { encode: false, moment })).toBe(expected);
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 
   it('gives every template of one request the same ${random} and ${now}', () => {
@@ -136,8 +216,14 @@ describe('the template language of provider definitions', () => {
   it.each([
     ['${unknownFn(x)}', /Unknown template function unknownFn/],
     ['${base64(a, b)}', /base64\(\) takes 1 argument/],
-    ['${awsSigV4(a, b, c)}', /awsSigV4\(\) takes 4 to 5 arguments/],
+    ['${awsSigV4(a, b, c)}', /awsSigV4\(\) takes 4 to 6 arguments/],
     ['${now+1:fortnights:X}', /Unknown time unit/],
+    // Day.js would add milliseconds for these; Latchkey refuses them.
+    ['${now+1:D:X}', /Unknown time unit "D"/],
+    ['${now+1:quarter:X}', /Unknown time unit "quarter"/],
+    ['${now+1:constructor:X}', /Unknown time unit/],
+    ['${now+300000:years:X}', /outside what a date can hold/],
+    ['${now+99999999999999999999:days}', /outside what a date can hold/],
     ['${credentials.username', /Expected }/],
     ['${sha256Hex(x}', /Expected \) closing sha256Hex/],
   ])('refuses %s with invalid_template', (template, message) => {

@@ -18,6 +18,8 @@ export interface Received {
   host: string;
   headers: IncomingHttpHeaders;
   body: string;
+  /** The body's bytes, for checks that hash them. */
+  bytes: Buffer;
 }
 export type Reply = { status: number; body: string; type?: string; cookies?: string[] };
 export type Handler = (request: Received) => Reply | Promise<Reply>;
@@ -43,6 +45,7 @@ export async function startApi(handler: Handler): Promise<SignedApi> {
       host: req.headers.host ?? '',
       headers: req.headers,
       body: Buffer.concat(chunks).toString('utf8'),
+      bytes: Buffer.concat(chunks),
     };
     let reply: Reply;
     try {
