@@ -80,7 +80,12 @@ describe('layers', () => {
   it('the model floor imports nothing outside itself', () => {
     const outside = files
       .filter((file) => file.startsWith('src/model/'))
-      .flatMap((file) => graph.get(file)!.filter((target) => !target.startsWith('src/model/')).map((t) => `${file} -> ${t}`));
+      .flatMap((file) =>
+        graph
+          .get(file)!
+          .filter((target) => !target.startsWith('src/model/'))
+          .map((t) => `${file} -> ${t}`),
+      );
     expect(outside).toEqual([]);
   });
 

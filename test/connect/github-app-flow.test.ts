@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startGitHubFake } from '../examples/support/github-fake.js';
-import { AuthorizationError, ConnectionManager } from '../src/index.js';
-import { pemKeyPair } from './support/keys.js';
-import { captureLogs } from './support/logs.js';
-import { actAsUser } from './support/user-agent.js';
+import { startGitHubFake } from '../../examples/support/github-fake.js';
+import { AuthorizationError, ConnectionManager } from '../../src/index.js';
+import { pemKeyPair } from '../support/keys.js';
+import { captureLogs } from '../support/logs.js';
+import { actAsUser } from '../support/user-agent.js';
 
 const CALLBACK = 'http://127.0.0.1:1/github/setup';
 const cleanups: Array<() => Promise<void>> = [];

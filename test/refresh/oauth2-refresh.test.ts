@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memoryStore } from '../adapters/memory.js';
-import { type LocalAuthorizationServer, startAuthorizationServer } from '../examples/support/authorization-server.js';
-import { ConnectionManager, type ProviderError, RefreshExhaustedError } from '../src/index.js';
-import { connectionFullErrors } from './support/schema.js';
-import { captureLogs } from './support/logs.js';
-import { strategySuite } from './strategies/strategy-suite.js';
+import { memoryStore } from '../../adapters/memory.js';
+import {
+  type LocalAuthorizationServer,
+  startAuthorizationServer,
+} from '../../examples/support/authorization-server.js';
+import { ConnectionManager, type ProviderError, RefreshExhaustedError } from '../../src/index.js';
+import { connectionFullErrors } from '../support/schema.js';
+import { captureLogs } from '../support/logs.js';
+import { strategySuite } from '../modes/strategy-suite.js';
 
 let server: LocalAuthorizationServer;
 beforeAll(async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { builtinProviders, type ConnectionManager } from '../src/index.js';
-import { testScope } from './support/scope.js';
-import { type SignedApi, startApi } from './support/signed-apis.js';
-import { nangoEntry } from './support/nango.js';
+import { builtinProviders, type ConnectionManager } from '../../src/index.js';
+import { testScope } from '../support/scope.js';
+import { type SignedApi, startApi } from '../support/signed-apis.js';
+import { nangoEntry } from '../support/nango.js';
 
 /**
  * Connect flows of providers that depart from RFC 6749 in their authorization URL or callback,

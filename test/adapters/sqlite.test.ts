@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sqliteStore } from '../adapters/sqlite.js';
-import { ConnectionManager } from '../src/index.js';
-import { storageConformanceSuite } from './storage-conformance.js';
+import { sqliteStore } from '../../adapters/sqlite.js';
+import { ConnectionManager } from '../../src/index.js';
+import { storageConformanceSuite } from '../store/storage-conformance.js';
 
 let directory: string;
 let files = 0;

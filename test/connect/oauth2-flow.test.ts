@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memoryStore } from '../adapters/memory.js';
-import { type LocalAuthorizationServer, startAuthorizationServer } from '../examples/support/authorization-server.js';
-import { AuthorizationError, ConnectionManager, type ConnectionEvents, InvalidStateError } from '../src/index.js';
-import { captureLogs } from './support/logs.js';
-import { connectionFullErrors } from './support/schema.js';
-import { actAsUser } from './support/user-agent.js';
+import { memoryStore } from '../../adapters/memory.js';
+import {
+  type LocalAuthorizationServer,
+  startAuthorizationServer,
+} from '../../examples/support/authorization-server.js';
+import { AuthorizationError, ConnectionManager, type ConnectionEvents, InvalidStateError } from '../../src/index.js';
+import { captureLogs } from '../support/logs.js';
+import { connectionFullErrors } from '../support/schema.js';
+import { actAsUser } from '../support/user-agent.js';
 
 const CALLBACK = 'http://127.0.0.1:1/oauth/callback';
 let server: LocalAuthorizationServer;

@@ -3,10 +3,10 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { InvalidRequestError } from '../src/index.js';
-import { testScope } from './support/scope.js';
-import { startOAuth1Api } from './support/oauth1-verifier.js';
-import { startTokenServer } from './support/token-server.js';
+import { InvalidRequestError } from '../../src/index.js';
+import { testScope } from '../support/scope.js';
+import { startOAuth1Api } from '../support/oauth1-verifier.js';
+import { startTokenServer } from '../support/token-server.js';
 
 interface Seen {
   method: string;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { memoryStore } from '../adapters/memory.js';
+import { memoryStore } from '../../adapters/memory.js';
 import {
   AccessTokenExpiredError,
   ConnectionManager,
@@ -9,10 +9,10 @@ import {
   RefreshBackoffError,
   RefreshExhaustedError,
   type StorageAdapter,
-} from '../src/index.js';
-import { captureLogs } from './support/logs.js';
-import { connectionFullErrors } from './support/schema.js';
-import { startTokenServer, type TokenServer } from './support/token-server.js';
+} from '../../src/index.js';
+import { captureLogs } from '../support/logs.js';
+import { connectionFullErrors } from '../support/schema.js';
+import { startTokenServer, type TokenServer } from '../support/token-server.js';
 
 const MINUTE = 60_000;
 let server: TokenServer;

@@ -1,6 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalAuthorizationServer, startAuthorizationServer } from '../examples/support/authorization-server.js';
+import {
+  type LocalAuthorizationServer,
+  startAuthorizationServer,
+} from '../../examples/support/authorization-server.js';
 import {
   AmbiguousConnectionError,
   ConnectionManager,
@@ -9,8 +12,8 @@ import {
   InvalidRequestError,
   type StorageAdapter,
   UnknownConnectionError,
-} from '../src/index.js';
-import { captureLogs } from './support/logs.js';
+} from '../../src/index.js';
+import { captureLogs } from '../support/logs.js';
 
 export interface StorageUnderTest {
   /** A fresh, empty store. */

@@ -2,9 +2,9 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { AuthorizationError } from '../src/index.js';
-import { testScope } from './support/scope.js';
-import { startOAuth1Api } from './support/oauth1-verifier.js';
+import { AuthorizationError } from '../../src/index.js';
+import { testScope } from '../support/scope.js';
+import { startOAuth1Api } from '../support/oauth1-verifier.js';
 
 const { defer, managerWith } = testScope();
 

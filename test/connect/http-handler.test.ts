@@ -2,11 +2,14 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalAuthorizationServer, startAuthorizationServer } from '../examples/support/authorization-server.js';
-import { createConnectHandler, toNodeListener } from '../src/http.js';
-import { ConnectionManager } from '../src/index.js';
-import { captureLogs } from './support/logs.js';
-import { actAsUser } from './support/user-agent.js';
+import {
+  type LocalAuthorizationServer,
+  startAuthorizationServer,
+} from '../../examples/support/authorization-server.js';
+import { createConnectHandler, toNodeListener } from '../../src/http.js';
+import { ConnectionManager } from '../../src/index.js';
+import { captureLogs } from '../support/logs.js';
+import { actAsUser } from '../support/user-agent.js';
 
 let app: Server;
 let appUrl: string;

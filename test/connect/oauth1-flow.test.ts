@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuthorizationError, ConnectionManager } from '../src/index.js';
-import { captureLogs } from './support/logs.js';
-import { startOAuth1Provider } from './support/oauth1-provider.js';
-import { actAsUser } from './support/user-agent.js';
+import { AuthorizationError, ConnectionManager } from '../../src/index.js';
+import { captureLogs } from '../support/logs.js';
+import { startOAuth1Provider } from '../support/oauth1-provider.js';
+import { actAsUser } from '../support/user-agent.js';
 
 const CALLBACK = 'http://127.0.0.1:1/oauth/callback';
 const consumer = { key: 'consumer-key', secret: 'consumer-secret' };

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postgresStore } from '../adapters/postgres.js';
-import { ConnectionManager } from '../src/index.js';
-import { type RunningPostgres, startPostgres } from './support/postgres.js';
-import { storageConformanceSuite } from './storage-conformance.js';
+import { postgresStore } from '../../adapters/postgres.js';
+import { ConnectionManager } from '../../src/index.js';
+import { type RunningPostgres, startPostgres } from '../support/postgres.js';
+import { storageConformanceSuite } from '../store/storage-conformance.js';
 
 let postgres: RunningPostgres;
 beforeAll(async () => {
