@@ -3,8 +3,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionManager } from '../../src/index.js';
-import { captureLogs } from '../support/logs.js';
+import type { Clock } from '../../src/index.js';
+import { testClock, testManager } from '../support/manager.js';
 import { strategySuite } from './strategy-suite.js';
 
 const account = {
@@ -78,9 +78,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-async function setup(clock: () => number = Date.now) {
+async function setup(clock: Clock = testClock()) {
   const bill = await startBill(clock);
-  const manager = new ConnectionManager({
+  const manager = testManager({
     integrations: {
       bill: {
         provider: 'bill-sandbox',
@@ -88,14 +88,9 @@ async function setup(clock: () => number = Date.now) {
         definition: { authMode: 'BILL', tokenUrl: `${bill.url}/v3/login` },
       },
     },
-    http: { allowInsecureLoopback: true },
-    logger: captureLogs().logger,
     clock,
   });
-  cleanups.push(async () => {
-    await manager.close();
-    await bill.close();
-  });
+  cleanups.push(() => bill.close());
   return { bill, manager };
 }
 

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionManager } from '../../src/index.js';
 import { type ClientAuthMethod, startClientCredentialsServer } from '../support/client-credentials-server.js';
 import { pemKeyPair } from '../support/keys.js';
-import { captureLogs } from '../support/logs.js';
+import { testManager } from '../support/manager.js';
 import { strategySuite } from './strategy-suite.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -19,7 +18,7 @@ async function setup(method: ClientAuthMethod, options: { expiresIn?: number | u
     publicKey: keys.publicKey,
     expiresIn: 'expiresIn' in options ? options.expiresIn : 3600,
   });
-  const manager = new ConnectionManager({
+  const manager = testManager({
     integrations: {
       api: {
         provider: 'machine-api',
@@ -34,14 +33,9 @@ async function setup(method: ClientAuthMethod, options: { expiresIn?: number | u
         },
       },
     },
-    http: { allowInsecureLoopback: true },
-    logger: captureLogs().logger,
-    ...(options.clock ? { clock: options.clock } : {}),
+    clock: options.clock,
   });
-  cleanups.push(async () => {
-    await manager.close();
-    await server.close();
-  });
+  cleanups.push(() => server.close());
   return { manager, server };
 }
 
