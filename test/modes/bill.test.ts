@@ -100,8 +100,8 @@ async function vendors(url: string, sessionId: string) {
 
 describe('BILL', () => {
   it('logs in with the JSON body Bill expects and renews the session before it idles out', async () => {
-    let now = Date.now();
-    const { bill, manager } = await setup(() => now);
+    const clock = testClock();
+    const { bill, manager } = await setup(clock);
     const { dev_key: _devKey, ...withoutDevKey } = account;
     await manager.create({
       connectionId: 'acme',
@@ -120,14 +120,14 @@ describe('BILL', () => {
     expect(first).toMatchObject({ user_id: '00601USER', dev_key: account.dev_key });
     expect(await vendors(bill.url, first.session_id)).toBe(200);
 
-    now += 19 * 60_000;
+    clock.advance(19 * 60_000);
     expect(((await manager.get('acme')).credentials as { session_id: string }).session_id).toBe(first.session_id);
-    now += 2 * 60_000; // 21 minutes in: within 15 minutes of the 35-minute idle limit
+    clock.advance(2 * 60_000); // 21 minutes in: within 15 minutes of the 35-minute idle limit
     const renewed = (await manager.get('acme')).credentials as { session_id: string };
     expect(renewed.session_id).not.toBe(first.session_id);
     expect(bill.logins).toHaveLength(2);
 
-    now += 40 * 60_000; // a session left unused past 35 minutes is refused as Bill refuses it
+    clock.advance(40 * 60_000); // a session left unused past 35 minutes is refused as Bill refuses it
     expect(await vendors(bill.url, renewed.session_id)).toBe(401);
     const again = (await manager.get('acme')).credentials as { session_id: string };
     expect(await vendors(bill.url, again.session_id)).toBe(200);
