@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { getProviders } from '@nangohq/providers';
 import { jwtVerify } from 'jose';
 import { afterEach, expect, it } from 'vitest';
-import { ConnectionManager, fromNangoProviders, type ProviderDefinition } from '../../src/index.js';
+import { fromNangoProviders, type ProviderDefinition } from '../../src/index.js';
 import { pemKeyPair, type PublicKey } from '../support/keys.js';
-import { captureLogs } from '../support/logs.js';
+import { testManager } from '../support/manager.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -48,7 +48,7 @@ it("Nango's google-service-account entry: a signed JWT assertion traded for an a
     'google-service-account'
   ] as ProviderDefinition;
   const twoStep = imported.twoStep as NonNullable<ProviderDefinition['twoStep']>;
-  const manager = new ConnectionManager({
+  const manager = testManager({
     integrations: {
       gsa: {
         provider: 'google-service-account',
@@ -58,10 +58,7 @@ it("Nango's google-service-account entry: a signed JWT assertion traded for an a
         },
       },
     },
-    http: { allowInsecureLoopback: true },
-    logger: captureLogs().logger,
   });
-  cleanups.push(() => manager.close());
   await manager.create({
     connectionId: 'sa',
     providerConfigKey: 'gsa',

@@ -6,8 +6,8 @@ import type { TLSSocket } from 'node:tls';
 import { getProviders } from '@nangohq/providers';
 import selfsigned from 'selfsigned';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionManager, fromNangoProviders, type IntegrationConfig } from '../../src/index.js';
-import { captureLogs } from '../support/logs.js';
+import { fromNangoProviders, type IntegrationConfig } from '../../src/index.js';
+import { testManager } from '../support/manager.js';
 
 /**
  * ADP's token and API endpoints, reached over mutual TLS as ADP requires: an HTTPS server that
@@ -83,7 +83,7 @@ async function startAdp() {
 }
 
 function managerFor(url: string, integration: Partial<IntegrationConfig> = {}, trust = true) {
-  const manager = new ConnectionManager({
+  return testManager({
     integrations: {
       adp: {
         provider: 'adp',
@@ -94,11 +94,8 @@ function managerFor(url: string, integration: Partial<IntegrationConfig> = {}, t
       },
     },
     // The test server's own CA; no plain-HTTP switch is needed: this is HTTPS.
-    ...(trust ? { http: { trustedCertificates: [serverPem.cert] } } : {}),
-    logger: captureLogs().logger,
+    http: { allowInsecureLoopback: false, ...(trust ? { trustedCertificates: [serverPem.cert] } : {}) },
   });
-  cleanups.push(() => manager.close());
-  return manager;
 }
 
 describe('ADP (adp): mutual TLS', () => {

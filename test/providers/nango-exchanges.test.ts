@@ -3,6 +3,7 @@ import { importSPKI, jwtVerify, decodeProtectedHeader } from 'jose';
 import selfsigned from 'selfsigned';
 import { describe, expect, it } from 'vitest';
 import { type ProviderDefinition } from '../../src/index.js';
+import { testManager } from '../support/manager.js';
 import { testScope } from '../support/scope.js';
 import { type Received, type SignedApi, startApi } from '../support/signed-apis.js';
 import { nangoEntry } from '../support/nango.js';
@@ -57,10 +58,12 @@ describe('client assertions signed from the entry’s assertion block', () => {
       );
       return json({ access_token: 'ns-access-token', expires_in: 3600, token_type: 'bearer' });
     });
-    const manager = scope.managerWith({
-      netsuite: {
-        provider: 'netsuite-client-credentials',
-        definition: firstRequestTo('netsuite-client-credentials', `${netsuite.url}/token`),
+    const manager = testManager({
+      integrations: {
+        netsuite: {
+          provider: 'netsuite-client-credentials',
+          definition: firstRequestTo('netsuite-client-credentials', `${netsuite.url}/token`),
+        },
       },
     });
     await manager.create({
@@ -97,10 +100,12 @@ describe('client assertions signed from the entry’s assertion block', () => {
         return refuse(400, 'invalid_request');
       return json({ access_token: 'graph-token', expires_in: 3599, token_type: 'Bearer' });
     });
-    const manager = scope.managerWith({
-      graph: {
-        provider: 'microsoft-oauth2-cc-cert',
-        definition: firstRequestTo('microsoft-oauth2-cc-cert', microsoft.url),
+    const manager = testManager({
+      integrations: {
+        graph: {
+          provider: 'microsoft-oauth2-cc-cert',
+          definition: firstRequestTo('microsoft-oauth2-cc-cert', microsoft.url),
+        },
       },
     });
     await manager.create({
@@ -119,10 +124,12 @@ describe('client assertions signed from the entry’s assertion block', () => {
   });
 
   it('a private key that cannot sign is refused by name, without the key in the error', async () => {
-    const manager = scope.managerWith({
-      graph: {
-        provider: 'microsoft-oauth2-cc-cert',
-        definition: firstRequestTo('microsoft-oauth2-cc-cert', 'http://127.0.0.1:9/'),
+    const manager = testManager({
+      integrations: {
+        graph: {
+          provider: 'microsoft-oauth2-cc-cert',
+          definition: firstRequestTo('microsoft-oauth2-cc-cert', 'http://127.0.0.1:9/'),
+        },
       },
     });
     const error = await manager
@@ -166,10 +173,12 @@ describe('chained requests (additional_steps)', () => {
       }
       return refuse(404, 'not_found');
     });
-    const manager = scope.managerWith({
-      docuware: {
-        provider: 'docuware',
-        definition: firstRequestTo('docuware', `${docuware.url}/DocuWare/Platform/Home/IdentityServiceInfo`),
+    const manager = testManager({
+      integrations: {
+        docuware: {
+          provider: 'docuware',
+          definition: firstRequestTo('docuware', `${docuware.url}/DocuWare/Platform/Home/IdentityServiceInfo`),
+        },
       },
     });
     await manager.create({
@@ -200,13 +209,15 @@ describe('chained requests (additional_steps)', () => {
         return json({ Items: [] });
       return refuse(401, 'unauthorized');
     });
-    const manager = scope.managerWith({
-      sellercloud: {
-        provider: 'sellercloud',
-        definition: firstRequestTo(
-          'sellercloud',
-          `${sellercloud.url}/api/server-by-team/?team=\${credentials.teamName}`,
-        ),
+    const manager = testManager({
+      integrations: {
+        sellercloud: {
+          provider: 'sellercloud',
+          definition: firstRequestTo(
+            'sellercloud',
+            `${sellercloud.url}/api/server-by-team/?team=\${credentials.teamName}`,
+          ),
+        },
       },
     });
     await manager.create({
@@ -237,8 +248,10 @@ it('SAP Business One (sap-business-one): the session cookies of the login go bac
     if (request.headers.cookie !== 'B1SESSION=b1-session; ROUTEID=.node1') return refuse(401, 'Invalid session');
     return json({ value: [] });
   });
-  const manager = scope.managerWith({
-    b1: { provider: 'sap-business-one', definition: firstRequestTo('sap-business-one', `${b1.url}/Login`, b1.url) },
+  const manager = testManager({
+    integrations: {
+      b1: { provider: 'sap-business-one', definition: firstRequestTo('sap-business-one', `${b1.url}/Login`, b1.url) },
+    },
   });
   await manager.create({
     connectionId: 'company',
@@ -262,12 +275,14 @@ it('Salesforce client credentials (salesforce-cc): the instance_url of the token
     if (request.headers.authorization !== 'Bearer sf-token') return refuse(401, 'INVALID_SESSION_ID');
     return json({ records: [] });
   });
-  const manager = scope.managerWith({
-    sf: {
-      provider: 'salesforce-cc',
-      clientId: 'sf-client',
-      clientSecret: 'sf-secret',
-      definition: { ...nangoEntry('salesforce-cc'), tokenUrl: `${salesforce.url}/services/oauth2/token` },
+  const manager = testManager({
+    integrations: {
+      sf: {
+        provider: 'salesforce-cc',
+        clientId: 'sf-client',
+        clientSecret: 'sf-secret',
+        definition: { ...nangoEntry('salesforce-cc'), tokenUrl: `${salesforce.url}/services/oauth2/token` },
+      },
     },
   });
   await manager.create({
@@ -297,10 +312,12 @@ describe("defaults for what users are not asked (Nango's default_value)", () => 
         return refuse(400, 'invalid_grant');
       return json({ access_token: 'datto-token', expires_in: 360000 });
     });
-    const manager = scope.managerWith({
-      datto: {
-        provider: 'datto-rmm-password-grant',
-        definition: firstRequestTo('datto-rmm-password-grant', `${datto.url}/auth/oauth/token`),
+    const manager = testManager({
+      integrations: {
+        datto: {
+          provider: 'datto-rmm-password-grant',
+          definition: firstRequestTo('datto-rmm-password-grant', `${datto.url}/auth/oauth/token`),
+        },
       },
     });
     await manager.create({
@@ -313,10 +330,12 @@ describe("defaults for what users are not asked (Nango's default_value)", () => 
   });
 
   it('Freshdesk takes the API key as user name with the password X; Azure DevOps a token as the password', async () => {
-    const manager = scope.managerWith({
-      freshdesk: { provider: 'freshdesk', definition: nangoEntry('freshdesk') },
-      devops: { provider: 'azure-devops', definition: nangoEntry('azure-devops') },
-      tripletex: { provider: 'tripletex', definition: nangoEntry('tripletex') },
+    const manager = testManager({
+      integrations: {
+        freshdesk: { provider: 'freshdesk', definition: nangoEntry('freshdesk') },
+        devops: { provider: 'azure-devops', definition: nangoEntry('azure-devops') },
+        tripletex: { provider: 'tripletex', definition: nangoEntry('tripletex') },
+      },
     });
     const freshdesk = await manager.create({
       connectionId: 'helpdesk',
@@ -400,10 +419,12 @@ describe('SAML 2.0 bearer assertions (sap-success-factors)', () => {
   /** A SuccessFactors connection that signs with `privateKey`, the provider trusting `registeredCert`. */
   async function connectionSigningWith(privateKey: string, registeredCert: string) {
     const sf = await startSuccessFactors(registeredCert);
-    const manager = scope.managerWith({
-      sf: {
-        provider: 'sap-success-factors',
-        definition: firstRequestTo('sap-success-factors', `${sf.url}/oauth/token`),
+    const manager = testManager({
+      integrations: {
+        sf: {
+          provider: 'sap-success-factors',
+          definition: firstRequestTo('sap-success-factors', `${sf.url}/oauth/token`),
+        },
       },
     });
     await manager.create({
@@ -454,12 +475,14 @@ describe('Veeva Vault (veeva-vault-oauth): an OAuth token, then a Vault session 
     const definition = firstRequestTo('veeva-vault-oauth', `${url}/oauth2/token`);
     const twoStep = definition.twoStep as NonNullable<ProviderDefinition['twoStep']>;
     const [session] = twoStep.additionalSteps ?? [];
-    return scope.managerWith({
-      veeva: {
-        provider: 'veeva-vault-oauth',
-        definition: {
-          ...definition,
-          twoStep: { ...twoStep, additionalSteps: [{ ...session, url: `${url}/auth/oauth/session/profile-7` }] },
+    return testManager({
+      integrations: {
+        veeva: {
+          provider: 'veeva-vault-oauth',
+          definition: {
+            ...definition,
+            twoStep: { ...twoStep, additionalSteps: [{ ...session, url: `${url}/auth/oauth/session/profile-7` }] },
+          },
         },
       },
     });

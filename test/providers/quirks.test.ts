@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionManager, type ConnectionFull, type ProviderDefinition } from '../../src/index.js';
-import { captureLogs } from '../support/logs.js';
+import type { ConnectionFull, ProviderDefinition } from '../../src/index.js';
+import { testManager } from '../support/manager.js';
 import { startTokenServer, type TokenReply, type TokenRequest, type TokenServer } from '../support/token-server.js';
 
 const NOW = Date.parse('2026-11-23T12:00:00.000Z');
@@ -138,7 +138,7 @@ describe.each(QUIRKS)('quirk: $name', (quirk) => {
     });
     servers.push(server);
     server.reply(quirk.reply);
-    const manager = new ConnectionManager({
+    const manager = testManager({
       integrations: {
         quirky: {
           provider: 'quirky',
@@ -152,9 +152,7 @@ describe.each(QUIRKS)('quirk: $name', (quirk) => {
           },
         },
       },
-      http: { allowInsecureLoopback: true },
       clock: () => NOW,
-      logger: captureLogs().logger,
     });
     await manager.create({
       connectionId: 'c',
@@ -183,7 +181,7 @@ describe('quirks on the client-credentials path', () => {
     });
     servers.push(server);
     server.reply(() => ({ json: { data: { token: 'cc-nested', ttl: 600 } } }));
-    const manager = new ConnectionManager({
+    const manager = testManager({
       integrations: {
         svc: {
           provider: 'svc',
@@ -198,9 +196,7 @@ describe('quirks on the client-credentials path', () => {
           },
         },
       },
-      http: { allowInsecureLoopback: true },
       clock: () => NOW,
-      logger: captureLogs().logger,
     });
     await manager.create({ connectionId: 'c', providerConfigKey: 'svc', credentials: { type: 'OAUTH2_CC' } });
     const connection = await manager.get('c');

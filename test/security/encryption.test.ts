@@ -19,6 +19,7 @@ import {
 } from '../../src/index.js';
 import { pemKeyPair } from '../support/keys.js';
 import { captureLogs } from '../support/logs.js';
+import { testManager } from '../support/manager.js';
 import { type RunningPostgres, startPostgres } from '../support/postgres.js';
 
 const key1 = randomBytes(32).toString('base64');
@@ -69,7 +70,7 @@ async function storeSecrets(manager: ConnectionManager): Promise<string[]> {
 }
 
 function managerOn(store: StorageAdapter, extra: Partial<ConnectionManagerOptions> = {}) {
-  return new ConnectionManager({ store, integrations, logger: captureLogs().logger, ...extra });
+  return testManager({ store, integrations, ...extra });
 }
 
 async function sqliteRows(path: string): Promise<string> {
@@ -135,7 +136,7 @@ describe('encryption at rest', () => {
   it('without a key the same rows are readable in plain text — which is why the library warns', async () => {
     const path = join(directory, 'plain.db');
     const { logger, lines } = captureLogs();
-    const manager = new ConnectionManager({ store: sqliteStore(path), integrations, logger });
+    const manager = testManager({ store: sqliteStore(path), integrations, logger });
     const secrets = await storeSecrets(manager);
     await manager.close();
     expect(await sqliteRows(path)).toContain(secrets[1]);

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/memory.js';
-import { ConnectionManager, LatchkeyError, ProviderError, type StorageAdapter } from '../../src/index.js';
-import { captureLogs } from '../support/logs.js';
+import { type ConnectionManager, LatchkeyError, ProviderError, type StorageAdapter } from '../../src/index.js';
+import { testManager } from '../support/manager.js';
 import { startApi } from '../support/signed-apis.js';
 import { startTokenServer, type TokenServer } from '../support/token-server.js';
 
@@ -42,7 +42,7 @@ async function snapshot(store: StorageAdapter): Promise<string> {
 
 async function freshManager() {
   const store = memoryStore();
-  const manager = new ConnectionManager({
+  const manager = testManager({
     store,
     integrations: {
       keys: { provider: 'k', definition: { authMode: 'API_KEY' } },
@@ -53,8 +53,7 @@ async function freshManager() {
         definition: { authMode: 'OAUTH2', tokenUrl: 'http://127.0.0.1:9/token' },
       },
     },
-    http: { allowInsecureLoopback: true, timeoutMs: 2000 },
-    logger: captureLogs().logger,
+    http: { timeoutMs: 2000 },
   });
   await manager.create({
     connectionId: 'base',
@@ -200,7 +199,7 @@ describe('hostile token responses', () => {
 
   it.each(responses)('%s: a typed transient ProviderError, credentials unchanged', async (_name, reply) => {
     server.reply(reply);
-    const manager = new ConnectionManager({
+    const manager = testManager({
       integrations: {
         crm: {
           provider: 'crm',
@@ -209,8 +208,6 @@ describe('hostile token responses', () => {
           definition: { authMode: 'OAUTH2', tokenUrl: server.url },
         },
       },
-      http: { allowInsecureLoopback: true },
-      logger: captureLogs().logger,
     });
     await manager.create({
       connectionId: 'c',
@@ -251,12 +248,11 @@ describe('hostile input to manager.fetch', () => {
   );
 
   it('answers, or refuses with a typed LatchkeyError; nothing reaches a host but the provider’s', async () => {
-    const manager = new ConnectionManager({
+    const manager = testManager({
       integrations: {
         api: { provider: 'a', definition: { authMode: 'API_KEY', proxy: { baseUrl: `${api.url}/v1` } } },
       },
-      http: { allowInsecureLoopback: true, timeoutMs: 2000 },
-      logger: captureLogs().logger,
+      http: { timeoutMs: 2000 },
     });
     await manager.create({
       connectionId: 'c',

@@ -3,9 +3,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ConnectionManager, type CreateConnectionInput } from '../../src/index.js';
+import type { CreateConnectionInput } from '../../src/index.js';
 import { pemKeyPair } from '../support/keys.js';
 import { captureLogs } from '../support/logs.js';
+import { testManager } from '../support/manager.js';
 
 /**
  * A provider at its worst: every endpoint refuses, echoing back everything it was sent — body,
@@ -62,7 +63,7 @@ it('no error message, error JSON, inspected error, log line or inspected manager
   };
   const { logger, lines } = captureLogs();
   const echo = provider.url;
-  const manager = new ConnectionManager({
+  const manager = testManager({
     integrations: {
       oauth2: {
         provider: 'p',
@@ -118,7 +119,6 @@ it('no error message, error JSON, inspected error, log line or inspected manager
       basic: { provider: 'b', definition: { authMode: 'BASIC' } },
       none: { provider: 'n', definition: { authMode: 'NONE' } },
     },
-    http: { allowInsecureLoopback: true },
     logger,
   });
   const past = new Date(Date.now() - 60_000).toISOString();

@@ -1,9 +1,9 @@
 import { afterEach } from 'vitest';
-import { ConnectionManager, type IntegrationConfig } from '../../src/index.js';
-import { captureLogs } from './logs.js';
+import type { ConnectionManager, IntegrationConfig } from '../../src/index.js';
+import { testManager } from './manager.js';
 
 /**
- * Things a test started (servers, managers), closed after each test. Call once per test file.
+ * Things a test started (servers), closed after each test. Call once per test file.
  */
 export function testScope() {
   const cleanups: Array<() => Promise<void>> = [];
@@ -14,15 +14,9 @@ export function testScope() {
     defer(cleanup: () => Promise<void>): void {
       cleanups.push(cleanup);
     },
-    /** A manager allowed to reach loopback test servers over plain HTTP, closed after the test. */
+    /** `testManager({ integrations })`, kept for the files that still call it. */
     managerWith(integrations: Record<string, IntegrationConfig>): ConnectionManager {
-      const manager = new ConnectionManager({
-        integrations,
-        http: { allowInsecureLoopback: true },
-        logger: captureLogs().logger,
-      });
-      cleanups.push(() => manager.close());
-      return manager;
+      return testManager({ integrations });
     },
   };
 }

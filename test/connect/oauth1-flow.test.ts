@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuthorizationError, ConnectionManager } from '../src/index.js';
-import { captureLogs } from './support/logs.js';
-import { startOAuth1Provider } from './support/oauth1-provider.js';
-import { actAsUser } from './support/user-agent.js';
+import { AuthorizationError } from '../../src/index.js';
+import { testManager } from '../support/manager.js';
+import { startOAuth1Provider } from '../support/oauth1-provider.js';
+import { actAsUser } from '../support/user-agent.js';
 
 const CALLBACK = 'http://127.0.0.1:1/oauth/callback';
 const consumer = { key: 'consumer-key', secret: 'consumer-secret' };
@@ -13,7 +13,7 @@ afterEach(async () => {
 
 async function setup(options: { deny?: boolean; requestTokenParams?: Record<string, string> } = {}) {
   const provider = await startOAuth1Provider(consumer, options);
-  const manager = new ConnectionManager({
+  const manager = testManager({
     integrations: {
       x: {
         provider: 'x-oauth1',
@@ -29,13 +29,8 @@ async function setup(options: { deny?: boolean; requestTokenParams?: Record<stri
         },
       },
     },
-    http: { allowInsecureLoopback: true },
-    logger: captureLogs().logger,
   });
-  cleanups.push(async () => {
-    await manager.close();
-    await provider.close();
-  });
+  cleanups.push(() => provider.close());
   return { provider, manager };
 }
 

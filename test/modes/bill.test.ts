@@ -3,8 +3,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionManager } from '../../src/index.js';
-import { captureLogs } from '../support/logs.js';
+import type { Clock } from '../../src/index.js';
+import { testClock, testManager } from '../support/manager.js';
 import { strategySuite } from './strategy-suite.js';
 
 const account = {
@@ -78,9 +78,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-async function setup(clock: () => number = Date.now) {
+async function setup(clock: Clock = testClock()) {
   const bill = await startBill(clock);
-  const manager = new ConnectionManager({
+  const manager = testManager({
     integrations: {
       bill: {
         provider: 'bill-sandbox',
@@ -88,14 +88,9 @@ async function setup(clock: () => number = Date.now) {
         definition: { authMode: 'BILL', tokenUrl: `${bill.url}/v3/login` },
       },
     },
-    http: { allowInsecureLoopback: true },
-    logger: captureLogs().logger,
     clock,
   });
-  cleanups.push(async () => {
-    await manager.close();
-    await bill.close();
-  });
+  cleanups.push(() => bill.close());
   return { bill, manager };
 }
 
@@ -105,8 +100,8 @@ async function vendors(url: string, sessionId: string) {
 
 describe('BILL', () => {
   it('logs in with the JSON body Bill expects and renews the session before it idles out', async () => {
-    let now = Date.now();
-    const { bill, manager } = await setup(() => now);
+    const clock = testClock();
+    const { bill, manager } = await setup(clock);
     const { dev_key: _devKey, ...withoutDevKey } = account;
     await manager.create({
       connectionId: 'acme',
@@ -125,14 +120,14 @@ describe('BILL', () => {
     expect(first).toMatchObject({ user_id: '00601USER', dev_key: account.dev_key });
     expect(await vendors(bill.url, first.session_id)).toBe(200);
 
-    now += 19 * 60_000;
+    clock.advance(19 * 60_000);
     expect(((await manager.get('acme')).credentials as { session_id: string }).session_id).toBe(first.session_id);
-    now += 2 * 60_000; // 21 minutes in: within 15 minutes of the 35-minute idle limit
+    clock.advance(2 * 60_000); // 21 minutes in: within 15 minutes of the 35-minute idle limit
     const renewed = (await manager.get('acme')).credentials as { session_id: string };
     expect(renewed.session_id).not.toBe(first.session_id);
     expect(bill.logins).toHaveLength(2);
 
-    now += 40 * 60_000; // a session left unused past 35 minutes is refused as Bill refuses it
+    clock.advance(40 * 60_000); // a session left unused past 35 minutes is refused as Bill refuses it
     expect(await vendors(bill.url, renewed.session_id)).toBe(401);
     const again = (await manager.get('acme')).credentials as { session_id: string };
     expect(await vendors(bill.url, again.session_id)).toBe(200);

@@ -1,9 +1,9 @@
 import { expect } from 'vitest';
-import { ConnectionManager } from '../../src/index.js';
+import { testManager } from '../support/manager.js';
 import { strategySuite } from './strategy-suite.js';
 
 function manager() {
-  return new ConnectionManager({
+  return testManager({
     integrations: {
       keys: { provider: 'openai', definition: { authMode: 'API_KEY' } },
       basic: { provider: 'jira-basic', definition: { authMode: 'BASIC' } },

@@ -2,11 +2,14 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalAuthorizationServer, startAuthorizationServer } from '../examples/support/authorization-server.js';
-import { createConnectHandler, toNodeListener } from '../src/http.js';
-import { ConnectionManager } from '../src/index.js';
-import { captureLogs } from './support/logs.js';
-import { actAsUser } from './support/user-agent.js';
+import {
+  type LocalAuthorizationServer,
+  startAuthorizationServer,
+} from '../../examples/support/authorization-server.js';
+import { createConnectHandler, toNodeListener } from '../../src/http.js';
+import { ConnectionManager } from '../../src/index.js';
+import { testManagerOptions } from '../support/manager.js';
+import { actAsUser } from '../support/user-agent.js';
 
 let app: Server;
 let appUrl: string;
@@ -19,23 +22,24 @@ beforeAll(async () => {
   await once(app, 'listening');
   appUrl = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
   authServer = await startAuthorizationServer({ redirectUris: [`${appUrl}/oauth/callback`] });
-  manager = new ConnectionManager({
-    integrations: {
-      idp: {
-        provider: 'local-idp',
-        clientId: authServer.postClient.clientId,
-        clientSecret: authServer.postClient.clientSecret,
-        definition: {
-          authMode: 'OAUTH2',
-          authorizationUrl: `${authServer.issuer}/auth`,
-          tokenUrl: authServer.tokenUrl,
-          authorizationParams: { prompt: 'consent' },
+  // One manager behind the app's handler for the whole file, so built here and closed in afterAll.
+  manager = new ConnectionManager(
+    testManagerOptions({
+      integrations: {
+        idp: {
+          provider: 'local-idp',
+          clientId: authServer.postClient.clientId,
+          clientSecret: authServer.postClient.clientSecret,
+          definition: {
+            authMode: 'OAUTH2',
+            authorizationUrl: `${authServer.issuer}/auth`,
+            tokenUrl: authServer.tokenUrl,
+            authorizationParams: { prompt: 'consent' },
+          },
         },
       },
-    },
-    http: { allowInsecureLoopback: true },
-    logger: captureLogs().logger,
-  });
+    }),
+  );
   const handler = createConnectHandler({
     manager,
     callbackUrl: `${appUrl}/oauth/callback`,

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type GitHubFake, startGitHubFake } from '../../examples/support/github-fake.js';
-import { ConnectionManager, type ProviderError, RefreshExhaustedError } from '../../src/index.js';
+import { type ProviderError, RefreshExhaustedError } from '../../src/index.js';
 import { pemKeyPair } from '../support/keys.js';
-import { captureLogs } from '../support/logs.js';
+import { testManager } from '../support/manager.js';
 import { startTokenServer, type TokenServer } from '../support/token-server.js';
 import { strategySuite } from './strategy-suite.js';
 
@@ -20,7 +20,7 @@ async function githubApp(options: { now?: () => number; tokenServer?: TokenServe
     installations: ['987'],
     ...(options.now ? { now: options.now } : {}),
   });
-  const manager = new ConnectionManager({
+  const manager = testManager({
     integrations: {
       'github-app': {
         provider: 'github-app',
@@ -41,14 +41,9 @@ async function githubApp(options: { now?: () => number; tokenServer?: TokenServe
         },
       },
     },
-    http: { allowInsecureLoopback: true },
-    logger: captureLogs().logger,
-    ...(options.now ? { clock: options.now } : {}),
+    clock: options.now,
   });
-  cleanups.push(async () => {
-    await manager.close();
-    await fake.close();
-  });
+  cleanups.push(() => fake.close());
   return { manager, fake };
 }
 

@@ -1,16 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalAuthorizationServer, startAuthorizationServer } from '../examples/support/authorization-server.js';
+import {
+  type LocalAuthorizationServer,
+  startAuthorizationServer,
+} from '../../examples/support/authorization-server.js';
 import {
   AmbiguousConnectionError,
-  ConnectionManager,
+  type ConnectionManager,
   type ConnectionManagerOptions,
   DuplicateConnectionError,
   InvalidRequestError,
   type StorageAdapter,
   UnknownConnectionError,
-} from '../src/index.js';
-import { captureLogs } from './support/logs.js';
+} from '../../src/index.js';
+import { testManager } from '../support/manager.js';
 
 export interface StorageUnderTest {
   /** A fresh, empty store. */
@@ -28,13 +31,11 @@ export function storageConformanceSuite(name: string, open: () => Promise<Storag
   describe(`${name} storage adapter conformance`, () => {
     let server: LocalAuthorizationServer;
     const opened: StorageUnderTest[] = [];
-    const managers: ConnectionManager[] = [];
 
     beforeAll(async () => {
       server = await startAuthorizationServer();
     });
     afterAll(async () => {
-      for (const manager of managers) await manager.close().catch(() => {});
       for (const backend of opened) await backend.cleanup?.();
       await server.close();
     });
@@ -46,7 +47,7 @@ export function storageConformanceSuite(name: string, open: () => Promise<Storag
     }
 
     function manager(store: StorageAdapter, options: Partial<ConnectionManagerOptions> = {}): ConnectionManager {
-      const created = new ConnectionManager({
+      return testManager({
         store,
         integrations: {
           local: {
@@ -62,12 +63,8 @@ export function storageConformanceSuite(name: string, open: () => Promise<Storag
           'api-key': { provider: 'any-api', definition: { authMode: 'API_KEY' } },
           'basic-auth': { provider: 'any-basic', definition: { authMode: 'BASIC' } },
         },
-        http: { allowInsecureLoopback: true },
-        logger: captureLogs().logger,
         ...options,
       });
-      managers.push(created);
-      return created;
     }
 
     describe('compare-and-swap', () => {

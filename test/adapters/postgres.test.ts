@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postgresStore } from '../adapters/postgres.js';
-import { ConnectionManager } from '../src/index.js';
-import { type RunningPostgres, startPostgres } from './support/postgres.js';
-import { storageConformanceSuite } from './storage-conformance.js';
+import { postgresStore } from '../../adapters/postgres.js';
+import { testManager } from '../support/manager.js';
+import { type RunningPostgres, startPostgres } from '../support/postgres.js';
+import { storageConformanceSuite } from '../store/storage-conformance.js';
 
 let postgres: RunningPostgres;
 beforeAll(async () => {
@@ -22,14 +22,14 @@ describe('postgres adapter', () => {
   it('keeps connections in the database across reopening, in the table it was given', async () => {
     const uri = await postgres.createDatabase();
     const integrations = { keys: { provider: 'any', definition: { authMode: 'API_KEY' as const } } };
-    const writer = new ConnectionManager({ store: postgresStore({ uri, table: 'creds' }), integrations });
+    const writer = testManager({ store: postgresStore({ uri, table: 'creds' }), integrations });
     await writer.create({
       connectionId: 'persisted',
       providerConfigKey: 'keys',
       credentials: { type: 'API_KEY', apiKey: 'k-1' },
     });
     await writer.close();
-    const reader = new ConnectionManager({ store: postgresStore({ uri, table: 'creds' }), integrations });
+    const reader = testManager({ store: postgresStore({ uri, table: 'creds' }), integrations });
     expect((await reader.get('persisted')).credentials).toEqual({ type: 'API_KEY', apiKey: 'k-1' });
     await reader.close();
   });

@@ -1,13 +1,14 @@
 import { jwtVerify } from 'jose';
 import { expect, it } from 'vitest';
-import { ConnectionManager } from '../../src/index.js';
+import type { Clock } from '../../src/index.js';
 import { type PublicKey, pemKeyPair } from '../support/keys.js';
+import { testManager } from '../support/manager.js';
 import { strategySuite } from './strategy-suite.js';
 
 const config = { privateKeyId: '2X9R4HXF34', issuerId: '57246542-96fe-1a63-e053-0824d011072a' };
 
-function appStoreManager(clock: () => number = Date.now) {
-  return new ConnectionManager({
+function appStoreManager(clock?: Clock) {
+  return testManager({
     integrations: { asc: { provider: 'app-store-connect', definition: { authMode: 'APP_STORE' } } },
     clock,
   });

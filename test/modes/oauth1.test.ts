@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionManager } from '../../src/index.js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ConnectionManager } from '../../src/index.js';
 import { oauth1AuthorizationHeader, oauth1BaseString } from '../../src/signing/oauth1.js';
+import { testManager } from '../support/manager.js';
 import {
   baseString,
   expectedSignature,
@@ -59,7 +60,9 @@ describe.each(['HMAC-SHA1', 'HMAC-SHA256', 'PLAINTEXT'] as const)(
     let manager: ConnectionManager;
     beforeAll(async () => {
       api = await startOAuth1Api({ ...consumer, ...token, signatureMethod });
-      manager = new ConnectionManager({
+    });
+    beforeEach(async () => {
+      manager = testManager({
         integrations: {
           twitter: {
             provider: 'twitter-v1',
@@ -76,7 +79,6 @@ describe.each(['HMAC-SHA1', 'HMAC-SHA256', 'PLAINTEXT'] as const)(
       });
     });
     afterAll(async () => {
-      await manager.close();
       await api.close();
     });
 
@@ -116,7 +118,7 @@ strategySuite(
   'OAUTH1',
   async () => {
     const api = await startOAuth1Api({ ...consumer, ...token, signatureMethod: 'HMAC-SHA1' });
-    const manager = new ConnectionManager({
+    const manager = testManager({
       integrations: {
         twitter: {
           provider: 'twitter-v1',

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/memory.js';
-import { ConnectionManager } from '../../src/index.js';
 import { wsseHeader } from '../../src/signing/wsse.js';
 import { countingWrites } from '../support/keys.js';
+import { testManager } from '../support/manager.js';
 import { strategySuite } from './strategy-suite.js';
 
 /**
@@ -21,7 +21,7 @@ function emarsysAccepts(header: string, username: string, secret: string, now: n
 }
 
 function signatureManager(clock: () => number, store = memoryStore()) {
-  return new ConnectionManager({
+  return testManager({
     store,
     integrations: { emarsys: { provider: 'emarsys', definition: { authMode: 'SIGNATURE' } } },
     clock,

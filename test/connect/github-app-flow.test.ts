@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startGitHubFake } from '../examples/support/github-fake.js';
-import { AuthorizationError, ConnectionManager } from '../src/index.js';
-import { pemKeyPair } from './support/keys.js';
-import { captureLogs } from './support/logs.js';
-import { actAsUser } from './support/user-agent.js';
+import { startGitHubFake } from '../../examples/support/github-fake.js';
+import { AuthorizationError } from '../../src/index.js';
+import { pemKeyPair } from '../support/keys.js';
+import { testManager } from '../support/manager.js';
+import { actAsUser } from '../support/user-agent.js';
 
 const CALLBACK = 'http://127.0.0.1:1/github/setup';
 const cleanups: Array<() => Promise<void>> = [];
@@ -25,7 +25,7 @@ async function setup() {
     apiBaseUrl: github.apiBaseUrl,
     authorizationUrl: `${github.apiBaseUrl}/apps/latchkey-demo/installations/new`,
   };
-  const manager = new ConnectionManager({
+  const manager = testManager({
     integrations: {
       app: { provider: 'github-app', appId: '42', appPrivateKey: keys.privateKey, definition },
       appOAuth: {
@@ -36,13 +36,8 @@ async function setup() {
         definition: { ...definition, tokenUrl: `${github.apiBaseUrl}/login/oauth/access_token` },
       },
     },
-    http: { allowInsecureLoopback: true },
-    logger: captureLogs().logger,
   });
-  cleanups.push(async () => {
-    await manager.close();
-    await github.close();
-  });
+  cleanups.push(() => github.close());
   return { manager, github };
 }
 

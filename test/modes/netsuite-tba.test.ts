@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConnectionManager } from '../../src/index.js';
 import { netsuiteRealm } from '../../src/modes/netsuite-tba.js';
+import { testManager } from '../support/manager.js';
 import { startOAuth1Api } from '../support/oauth1-verifier.js';
 import { strategySuite } from './strategy-suite.js';
 
@@ -8,7 +8,7 @@ const integrationConsumer = { consumerKey: 'integration-consumer', consumerSecre
 const tokens = { token: 'token-id-1', tokenSecret: 'token-secret-1' };
 
 function netsuite(consumer = integrationConsumer) {
-  return new ConnectionManager({
+  return testManager({
     integrations: {
       netsuite: {
         provider: 'netsuite-tba',

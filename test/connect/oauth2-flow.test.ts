@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memoryStore } from '../adapters/memory.js';
-import { type LocalAuthorizationServer, startAuthorizationServer } from '../examples/support/authorization-server.js';
-import { AuthorizationError, ConnectionManager, type ConnectionEvents, InvalidStateError } from '../src/index.js';
-import { captureLogs } from './support/logs.js';
-import { connectionFullErrors } from './support/schema.js';
-import { actAsUser } from './support/user-agent.js';
+import { memoryStore } from '../../adapters/memory.js';
+import {
+  type LocalAuthorizationServer,
+  startAuthorizationServer,
+} from '../../examples/support/authorization-server.js';
+import { AuthorizationError, type ConnectionEvents, InvalidStateError } from '../../src/index.js';
+import { testManager } from '../support/manager.js';
+import { connectionFullErrors } from '../support/schema.js';
+import { actAsUser } from '../support/user-agent.js';
 
 const CALLBACK = 'http://127.0.0.1:1/oauth/callback';
 let server: LocalAuthorizationServer;
@@ -18,7 +21,7 @@ afterAll(async () => {
 function setup() {
   const store = memoryStore();
   const events: Array<[string, unknown]> = [];
-  const manager = new ConnectionManager({
+  const manager = testManager({
     store,
     integrations: {
       idp: {
@@ -36,8 +39,6 @@ function setup() {
         },
       },
     },
-    http: { allowInsecureLoopback: true },
-    logger: captureLogs().logger,
   });
   for (const name of ['connection.created', 'connection.refreshed', 'refresh.failed', 'refresh.exhausted'] as const) {
     manager.on(name, (event: ConnectionEvents[typeof name]) => events.push([name, event]));
@@ -156,7 +157,7 @@ describe('OAuth 2.0 connect flow against a real authorization server', () => {
 describe('flow state at rest', () => {
   it('is sealed like credentials when an encryption key is configured', async () => {
     const store = memoryStore();
-    const manager = new ConnectionManager({
+    const manager = testManager({
       store,
       encryptionKey: Buffer.alloc(32, 7).toString('base64'),
       integrations: {
@@ -167,8 +168,6 @@ describe('flow state at rest', () => {
           definition: { authMode: 'OAUTH2', authorizationUrl: `${server.issuer}/auth`, tokenUrl: server.tokenUrl },
         },
       },
-      http: { allowInsecureLoopback: true },
-      logger: captureLogs().logger,
     });
     const { state } = await manager.authorize({
       providerConfigKey: 'idp',
@@ -185,7 +184,7 @@ describe('flow state at rest', () => {
 describe('flow expiry', () => {
   it('refuses a callback that comes back after the 10-minute window', async () => {
     let now = Date.now();
-    const manager = new ConnectionManager({
+    const manager = testManager({
       integrations: {
         idp: {
           provider: 'local-idp',
@@ -195,9 +194,7 @@ describe('flow expiry', () => {
           definition: { authMode: 'OAUTH2', authorizationUrl: `${server.issuer}/auth`, tokenUrl: server.tokenUrl },
         },
       },
-      http: { allowInsecureLoopback: true },
       clock: () => now,
-      logger: captureLogs().logger,
     });
     const { url } = await manager.authorize({ providerConfigKey: 'idp', connectionId: 'slow', redirectUri: CALLBACK });
     const callback = await actAsUser(url);

@@ -3,10 +3,11 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { InvalidRequestError } from '../src/index.js';
-import { testScope } from './support/scope.js';
-import { startOAuth1Api } from './support/oauth1-verifier.js';
-import { startTokenServer } from './support/token-server.js';
+import { InvalidRequestError } from '../../src/index.js';
+import { testManager } from '../support/manager.js';
+import { testScope } from '../support/scope.js';
+import { startOAuth1Api } from '../support/oauth1-verifier.js';
+import { startTokenServer } from '../support/token-server.js';
 
 interface Seen {
   method: string;
@@ -40,7 +41,7 @@ async function startApi(accept: (request: Seen) => boolean | Promise<boolean>) {
   return { url, seen };
 }
 
-const { defer, managerWith } = testScope();
+const { defer } = testScope();
 
 describe('manager.fetch', () => {
   it('sends a Bearer token, and on a 401 forces one refresh and retries once', async () => {
@@ -48,15 +49,17 @@ describe('manager.fetch', () => {
     defer(() => tokens.close());
     tokens.reply(() => ({ json: { access_token: 'fresh-token', token_type: 'Bearer', expires_in: 3600 } }));
     const api = await startApi((r) => r.headers.authorization === 'Bearer fresh-token');
-    const manager = managerWith({
-      crm: {
-        provider: 'crm',
-        clientId: tokens.clientId,
-        clientSecret: tokens.clientSecret,
-        definition: {
-          authMode: 'OAUTH2',
-          tokenUrl: tokens.url,
-          proxy: { baseUrl: `${api.url}/v3`, headers: { 'X-Api-Version': '2026-01' } },
+    const manager = testManager({
+      integrations: {
+        crm: {
+          provider: 'crm',
+          clientId: tokens.clientId,
+          clientSecret: tokens.clientSecret,
+          definition: {
+            authMode: 'OAUTH2',
+            tokenUrl: tokens.url,
+            proxy: { baseUrl: `${api.url}/v3`, headers: { 'X-Api-Version': '2026-01' } },
+          },
         },
       },
     });
@@ -78,12 +81,14 @@ describe('manager.fetch', () => {
     const tokens = await startTokenServer('client_secret_post');
     defer(() => tokens.close());
     const api = await startApi(() => false);
-    const manager = managerWith({
-      crm: {
-        provider: 'crm',
-        clientId: tokens.clientId,
-        clientSecret: tokens.clientSecret,
-        definition: { authMode: 'OAUTH2', tokenUrl: tokens.url, proxy: { baseUrl: api.url } },
+    const manager = testManager({
+      integrations: {
+        crm: {
+          provider: 'crm',
+          clientId: tokens.clientId,
+          clientSecret: tokens.clientSecret,
+          definition: { authMode: 'OAUTH2', tokenUrl: tokens.url, proxy: { baseUrl: api.url } },
+        },
       },
     });
     await manager.create({
@@ -100,14 +105,16 @@ describe('manager.fetch', () => {
     const api = await startApi(
       (r) => r.headers['x-shopify-access-token'] === 'shpat_1' && r.path === '/admin/api/2024-10/shop.json',
     );
-    const manager = managerWith({
-      shop: {
-        provider: 'shop',
-        definition: {
-          authMode: 'OAUTH2',
-          proxy: {
-            baseUrl: '${connectionConfig.instance_url}',
-            headers: { 'X-Shopify-Access-Token': '${accessToken}' },
+    const manager = testManager({
+      integrations: {
+        shop: {
+          provider: 'shop',
+          definition: {
+            authMode: 'OAUTH2',
+            proxy: {
+              baseUrl: '${connectionConfig.instance_url}',
+              headers: { 'X-Shopify-Access-Token': '${accessToken}' },
+            },
           },
         },
       },
@@ -129,16 +136,18 @@ describe('manager.fetch', () => {
         r.headers['x-api-key'] === 'k-123' ||
         r.headers.authorization === `Basic ${Buffer.from('me:pw').toString('base64')}`,
     );
-    const manager = managerWith({
-      query: {
-        provider: 'q',
-        definition: { authMode: 'API_KEY', proxy: { baseUrl: api.url, query: { api_key: '${apiKey}' } } },
+    const manager = testManager({
+      integrations: {
+        query: {
+          provider: 'q',
+          definition: { authMode: 'API_KEY', proxy: { baseUrl: api.url, query: { api_key: '${apiKey}' } } },
+        },
+        header: {
+          provider: 'h',
+          definition: { authMode: 'API_KEY', proxy: { baseUrl: api.url, headers: { 'X-Api-Key': '${apiKey}' } } },
+        },
+        basic: { provider: 'b', definition: { authMode: 'BASIC', proxy: { baseUrl: api.url } } },
       },
-      header: {
-        provider: 'h',
-        definition: { authMode: 'API_KEY', proxy: { baseUrl: api.url, headers: { 'X-Api-Key': '${apiKey}' } } },
-      },
-      basic: { provider: 'b', definition: { authMode: 'BASIC', proxy: { baseUrl: api.url } } },
     });
     await manager.create({
       connectionId: 'c',
@@ -170,12 +179,14 @@ describe('manager.fetch', () => {
       signatureMethod: 'HMAC-SHA1',
     });
     defer(() => api.close());
-    const manager = managerWith({
-      x: {
-        provider: 'x',
-        clientId: 'ck',
-        clientSecret: 'cs',
-        definition: { authMode: 'OAUTH1', proxy: { baseUrl: `${api.url}/1.1` } },
+    const manager = testManager({
+      integrations: {
+        x: {
+          provider: 'x',
+          clientId: 'ck',
+          clientSecret: 'cs',
+          definition: { authMode: 'OAUTH1', proxy: { baseUrl: `${api.url}/1.1` } },
+        },
       },
     });
     await manager.create({
@@ -204,14 +215,16 @@ describe('manager.fetch', () => {
         )) && String(r.headers.authorization).startsWith('Ghost ')
       );
     });
-    const manager = managerWith({
-      ghost: {
-        provider: 'ghost-admin',
-        definition: {
-          proxy: { baseUrl: `${api.url}/ghost/api/admin`, headers: { Authorization: 'Ghost ${accessToken}' } },
+    const manager = testManager({
+      integrations: {
+        ghost: {
+          provider: 'ghost-admin',
+          definition: {
+            proxy: { baseUrl: `${api.url}/ghost/api/admin`, headers: { Authorization: 'Ghost ${accessToken}' } },
+          },
         },
+        emarsys: { provider: 'emarsys', definition: { proxy: { baseUrl: api.url } } },
       },
-      emarsys: { provider: 'emarsys', definition: { proxy: { baseUrl: api.url } } },
     });
     await manager.create({
       connectionId: 'blog',
@@ -238,12 +251,14 @@ describe('manager.fetch', () => {
       realm: '1234_SB1',
     });
     defer(() => api.close());
-    const manager = managerWith({
-      ns: {
-        provider: 'netsuite-tba',
-        clientId: 'nck',
-        clientSecret: 'ncs',
-        definition: { proxy: { baseUrl: `${api.url}/services/rest` } },
+    const manager = testManager({
+      integrations: {
+        ns: {
+          provider: 'netsuite-tba',
+          clientId: 'nck',
+          clientSecret: 'ncs',
+          definition: { proxy: { baseUrl: `${api.url}/services/rest` } },
+        },
       },
     });
     await manager.create({
@@ -258,8 +273,10 @@ describe('manager.fetch', () => {
 
   it('refuses a path that would send the credentials to another host', async () => {
     const api = await startApi(() => true);
-    const manager = managerWith({
-      k: { provider: 'k', definition: { authMode: 'API_KEY', proxy: { baseUrl: api.url } } },
+    const manager = testManager({
+      integrations: {
+        k: { provider: 'k', definition: { authMode: 'API_KEY', proxy: { baseUrl: api.url } } },
+      },
     });
     await manager.create({
       connectionId: 'c',
@@ -274,8 +291,10 @@ describe('manager.fetch', () => {
 
   it('refuses a path that climbs out of the base path, plainly or percent-encoded', async () => {
     const api = await startApi(() => true);
-    const manager = managerWith({
-      k: { provider: 'k', definition: { authMode: 'API_KEY', proxy: { baseUrl: `${api.url}/tenants/acme` } } },
+    const manager = testManager({
+      integrations: {
+        k: { provider: 'k', definition: { authMode: 'API_KEY', proxy: { baseUrl: `${api.url}/tenants/acme` } } },
+      },
     });
     await manager.create({
       connectionId: 'c',
@@ -290,8 +309,10 @@ describe('manager.fetch', () => {
   });
 
   it('an unreachable provider is a transient ProviderError, not a bare TypeError', async () => {
-    const manager = managerWith({
-      k: { provider: 'k', definition: { authMode: 'API_KEY', proxy: { baseUrl: 'http://127.0.0.1:9' } } },
+    const manager = testManager({
+      integrations: {
+        k: { provider: 'k', definition: { authMode: 'API_KEY', proxy: { baseUrl: 'http://127.0.0.1:9' } } },
+      },
     });
     await manager.create({
       connectionId: 'c',

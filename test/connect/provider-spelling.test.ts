@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { builtinProviders, type ConnectionManager } from '../src/index.js';
-import { testScope } from './support/scope.js';
-import { type SignedApi, startApi } from './support/signed-apis.js';
-import { nangoEntry } from './support/nango.js';
+import { builtinProviders, type ConnectionManager } from '../../src/index.js';
+import { testManager } from '../support/manager.js';
+import { testScope } from '../support/scope.js';
+import { type SignedApi, startApi } from '../support/signed-apis.js';
+import { nangoEntry } from '../support/nango.js';
 
 /**
  * Connect flows of providers that depart from RFC 6749 in their authorization URL or callback,
@@ -38,12 +39,14 @@ async function startTokenEndpoint(expectedCode: string): Promise<SignedApi> {
 describe('callbacks that carry more than a code', () => {
   it('Amazon SP-API (amazon-selling-partner): the code as spapi_oauth_code, the seller id kept', async () => {
     const token = await startTokenEndpoint('amazon-code');
-    const manager = scope.managerWith({
-      amazon: {
-        provider: 'amazon-selling-partner',
-        clientId: 'amzn1.app',
-        clientSecret: 'secret',
-        definition: { ...nangoEntry('amazon-selling-partner'), tokenUrl: token.url },
+    const manager = testManager({
+      integrations: {
+        amazon: {
+          provider: 'amazon-selling-partner',
+          clientId: 'amzn1.app',
+          clientSecret: 'secret',
+          definition: { ...nangoEntry('amazon-selling-partner'), tokenUrl: token.url },
+        },
       },
     });
     const url = await authorizeUrl(manager, {
@@ -80,12 +83,14 @@ describe('callbacks that carry more than a code', () => {
 
   it("QuickBooks (built-in): the company's realmId from the callback is kept", async () => {
     const token = await startTokenEndpoint('intuit-code');
-    const manager = scope.managerWith({
-      qb: {
-        provider: 'quickbooks',
-        clientId: 'qb-client',
-        clientSecret: 'qb-secret',
-        definition: { tokenUrl: token.url },
+    const manager = testManager({
+      integrations: {
+        qb: {
+          provider: 'quickbooks',
+          clientId: 'qb-client',
+          clientSecret: 'qb-secret',
+          definition: { tokenUrl: token.url },
+        },
       },
     });
     expect(builtinProviders.quickbooks?.callbackMetadata).toEqual(['realmId']);
@@ -101,13 +106,15 @@ describe('callbacks that carry more than a code', () => {
 
 describe('authorization URLs spelled the provider’s way', () => {
   const authorizeWith = async (name: string, connectionConfig: Record<string, string> = {}, scopes?: string[]) => {
-    const manager = scope.managerWith({
-      p: {
-        provider: name,
-        clientId: 'the-client',
-        clientSecret: 's',
-        ...(scopes ? { scopes } : {}),
-        definition: nangoEntry(name),
+    const manager = testManager({
+      integrations: {
+        p: {
+          provider: name,
+          clientId: 'the-client',
+          clientSecret: 's',
+          ...(scopes ? { scopes } : {}),
+          definition: nangoEntry(name),
+        },
       },
     });
     return authorizeUrl(manager, {

@@ -1,5 +1,5 @@
-import { memoryStore } from '../adapters/memory.js';
-import { storageConformanceSuite } from './storage-conformance.js';
+import { memoryStore } from '../../adapters/memory.js';
+import { storageConformanceSuite } from '../store/storage-conformance.js';
 
 storageConformanceSuite('memory', async () => {
   const store = memoryStore();

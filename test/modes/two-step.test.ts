@@ -2,8 +2,8 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionManager, type TwoStepDefinition } from '../../src/index.js';
-import { captureLogs } from '../support/logs.js';
+import type { Clock, TwoStepDefinition } from '../../src/index.js';
+import { testClock, testManager } from '../support/manager.js';
 import { strategySuite } from './strategy-suite.js';
 
 interface Received {
@@ -60,20 +60,15 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
-async function setup(definitionFor: (url: string) => TwoStepDefinition, clock: () => number = Date.now) {
+async function setup(definitionFor: (url: string) => TwoStepDefinition, clock: Clock = testClock()) {
   const exchange = await startExchange(clock);
-  const manager = new ConnectionManager({
+  const manager = testManager({
     integrations: {
       vendor: { provider: 'vendor', definition: { authMode: 'TWO_STEP', twoStep: definitionFor(exchange.url) } },
     },
-    http: { allowInsecureLoopback: true },
-    logger: captureLogs().logger,
     clock,
   });
-  cleanups.push(async () => {
-    await manager.close();
-    await exchange.close();
-  });
+  cleanups.push(() => exchange.close());
   return { exchange, manager };
 }
 

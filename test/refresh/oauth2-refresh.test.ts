@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memoryStore } from '../adapters/memory.js';
-import { type LocalAuthorizationServer, startAuthorizationServer } from '../examples/support/authorization-server.js';
-import { ConnectionManager, type ProviderError, RefreshExhaustedError } from '../src/index.js';
-import { connectionFullErrors } from './support/schema.js';
-import { captureLogs } from './support/logs.js';
-import { strategySuite } from './strategies/strategy-suite.js';
+import { memoryStore } from '../../adapters/memory.js';
+import {
+  type LocalAuthorizationServer,
+  startAuthorizationServer,
+} from '../../examples/support/authorization-server.js';
+import { type ConnectionManagerOptions, type ProviderError, RefreshExhaustedError } from '../../src/index.js';
+import { connectionFullErrors } from '../support/schema.js';
+import { captureLogs } from '../support/logs.js';
+import { testManager } from '../support/manager.js';
 
 let server: LocalAuthorizationServer;
 beforeAll(async () => {
@@ -16,10 +19,10 @@ afterAll(async () => {
 
 function managerFor(
   authMethod: 'client_secret_basic' | 'client_secret_post',
-  extra: Partial<ConstructorParameters<typeof ConnectionManager>[0]> = {},
+  extra: Partial<ConnectionManagerOptions> = {},
 ) {
   const client = authMethod === 'client_secret_basic' ? server.basicClient : server.postClient;
-  return new ConnectionManager({
+  return testManager({
     store: memoryStore(),
     integrations: {
       local: {
@@ -34,8 +37,6 @@ function managerFor(
         },
       },
     },
-    http: { allowInsecureLoopback: true },
-    logger: captureLogs().logger,
     ...extra,
   });
 }
@@ -130,7 +131,7 @@ describe('OAuth2 refresh', () => {
   });
 
   it('a wrong client secret is a permanent invalid_client failure and leaves the credentials untouched', async () => {
-    const manager = new ConnectionManager({
+    const manager = testManager({
       integrations: {
         local: {
           provider: 'local-idp',
@@ -139,8 +140,6 @@ describe('OAuth2 refresh', () => {
           definition: { authMode: 'OAUTH2', tokenUrl: server.tokenUrl, tokenRequestAuthMethod: 'client_secret_basic' },
         },
       },
-      http: { allowInsecureLoopback: true },
-      logger: captureLogs().logger,
     });
     const { refreshToken } = await server.issueRefreshToken(server.basicClient.clientId);
     await manager.create({
@@ -159,32 +158,3 @@ describe('OAuth2 refresh', () => {
     await manager.close();
   });
 });
-
-strategySuite(
-  'OAUTH2',
-  async () => {
-    const manager = managerFor('client_secret_post');
-    const { refreshToken } = await server.issueRefreshToken(server.postClient.clientId);
-    return {
-      manager,
-      input: {
-        connectionId: 'suite',
-        providerConfigKey: 'local',
-        credentials: { type: 'OAUTH2', access_token: 'expired', refresh_token: refreshToken, expires_at: expiredAt() },
-      },
-      async verify(connection) {
-        // The authorization server's own userinfo endpoint accepts the refreshed token.
-        const token = (connection.credentials as { access_token: string }).access_token;
-        const response = await fetch(`${server.issuer}/me`, { headers: { Authorization: `Bearer ${token}` } });
-        expect(response.status).toBe(200);
-        expect(await response.json()).toEqual({ sub: 'user-1' });
-      },
-      close: () => manager.close(),
-    };
-  },
-  [
-    ['a missing access token', { type: 'OAUTH2', refresh_token: 'r' }, 'credentials.access_token'],
-    ['an unparseable expiry', { type: 'OAUTH2', access_token: 'a', expires_at: 'tomorrow' }, 'credentials.expires_at'],
-    ['a negative expires_in', { type: 'OAUTH2', access_token: 'a', expires_in: -5 }, 'credentials.expires_in'],
-  ],
-);

@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sqliteStore } from '../adapters/sqlite.js';
-import { ConnectionManager } from '../src/index.js';
-import { storageConformanceSuite } from './storage-conformance.js';
+import { sqliteStore } from '../../adapters/sqlite.js';
+import { testManager } from '../support/manager.js';
+import { storageConformanceSuite } from '../store/storage-conformance.js';
 
 let directory: string;
 let files = 0;
@@ -25,14 +25,14 @@ describe('sqlite adapter', () => {
   it('keeps connections in the file across reopening', async () => {
     const path = join(directory, 'persist.db');
     const integrations = { keys: { provider: 'any', definition: { authMode: 'API_KEY' as const } } };
-    const writer = new ConnectionManager({ store: sqliteStore(path), integrations });
+    const writer = testManager({ store: sqliteStore(path), integrations });
     await writer.create({
       connectionId: 'persisted',
       providerConfigKey: 'keys',
       credentials: { type: 'API_KEY', apiKey: 'k-1' },
     });
     await writer.close();
-    const reader = new ConnectionManager({ store: sqliteStore({ path, table: 'latchkey' }), integrations });
+    const reader = testManager({ store: sqliteStore({ path, table: 'latchkey' }), integrations });
     expect((await reader.get('persisted')).credentials).toEqual({ type: 'API_KEY', apiKey: 'k-1' });
     await reader.close();
   });

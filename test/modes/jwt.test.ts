@@ -1,14 +1,15 @@
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/memory.js';
-import { ConnectionManager, type JwtTemplate } from '../../src/index.js';
+import type { JwtTemplate } from '../../src/index.js';
 import { countingWrites, pemKeyPair } from '../support/keys.js';
+import { testManager } from '../support/manager.js';
 import { strategySuite } from './strategy-suite.js';
 
 const tokenOf = (connection: { credentials: unknown }) => (connection.credentials as { token: string }).token;
 
 function jwtManager(template: JwtTemplate, clock: () => number, store = memoryStore()) {
-  return new ConnectionManager({
+  return testManager({
     store,
     integrations: { signer: { provider: 'jwt-provider', definition: { authMode: 'JWT', jwt: template } } },
     clock,

@@ -2,11 +2,12 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { AuthorizationError } from '../src/index.js';
-import { testScope } from './support/scope.js';
-import { startOAuth1Api } from './support/oauth1-verifier.js';
+import { AuthorizationError } from '../../src/index.js';
+import { testManager } from '../support/manager.js';
+import { testScope } from '../support/scope.js';
+import { startOAuth1Api } from '../support/oauth1-verifier.js';
 
-const { defer, managerWith } = testScope();
+const { defer } = testScope();
 
 /** An API whose verification endpoint accepts only the given credentials. */
 async function startApi(accepts: (headers: IncomingMessage['headers'], path: string) => boolean) {
@@ -25,10 +26,12 @@ async function startApi(accepts: (headers: IncomingMessage['headers'], path: str
 describe('connect: submitted credentials are checked before they are stored', () => {
   it('API_KEY: stores a key the verification request accepts, refuses one it does not', async () => {
     const api = await startApi((headers) => headers.authorization === 'Bearer sk-good');
-    const manager = managerWith({
-      openai: {
-        provider: 'openai',
-        definition: { authMode: 'API_KEY', proxy: { baseUrl: api }, verification: { path: '/v1/models' } },
+    const manager = testManager({
+      integrations: {
+        openai: {
+          provider: 'openai',
+          definition: { authMode: 'API_KEY', proxy: { baseUrl: api }, verification: { path: '/v1/models' } },
+        },
       },
     });
     const refused = (await manager
@@ -50,10 +53,12 @@ describe('connect: submitted credentials are checked before they are stored', ()
     const api = await startApi(
       (headers) => headers.authorization === `Basic ${Buffer.from('me@acme.test:token-1').toString('base64')}`,
     );
-    const manager = managerWith({
-      jira: {
-        provider: 'jira-basic',
-        definition: { authMode: 'BASIC', proxy: { baseUrl: api }, verification: { path: '/rest/api/3/myself' } },
+    const manager = testManager({
+      integrations: {
+        jira: {
+          provider: 'jira-basic',
+          definition: { authMode: 'BASIC', proxy: { baseUrl: api }, verification: { path: '/rest/api/3/myself' } },
+        },
       },
     });
     await expect(
@@ -82,19 +87,21 @@ describe('connect: submitted credentials are checked before they are stored', ()
     });
     defer(() => netsuite.close());
     const emarsys = await startApi((headers) => String(headers['x-wsse']).includes('Username="acme001"'));
-    const manager = managerWith({
-      ns: {
-        provider: 'netsuite-tba',
-        clientId: 'ck',
-        clientSecret: 'cs',
-        definition: {
-          proxy: { baseUrl: netsuite.url },
-          verification: { path: '/services/rest/record/v1/metadata-catalog' },
+    const manager = testManager({
+      integrations: {
+        ns: {
+          provider: 'netsuite-tba',
+          clientId: 'ck',
+          clientSecret: 'cs',
+          definition: {
+            proxy: { baseUrl: netsuite.url },
+            verification: { path: '/services/rest/record/v1/metadata-catalog' },
+          },
         },
-      },
-      em: {
-        provider: 'emarsys',
-        definition: { proxy: { baseUrl: emarsys }, verification: { path: '/api/v2/settings' } },
+        em: {
+          provider: 'emarsys',
+          definition: { proxy: { baseUrl: emarsys }, verification: { path: '/api/v2/settings' } },
+        },
       },
     });
     await expect(
@@ -121,18 +128,20 @@ describe('connect: submitted credentials are checked before they are stored', ()
 
   it('modes that mint (TWO_STEP here) prove the credentials by minting, and store nothing when refused', async () => {
     const exchange = await startApi((headers) => headers['x-api-key'] === 'good-key');
-    const manager = managerWith({
-      vendor: {
-        provider: 'vendor',
-        definition: {
-          authMode: 'TWO_STEP',
-          twoStep: {
-            tokenRequest: {
-              url: `${exchange}/token`,
-              method: 'GET',
-              headers: { 'X-Api-Key': '${credentials.apiKey}' },
+    const manager = testManager({
+      integrations: {
+        vendor: {
+          provider: 'vendor',
+          definition: {
+            authMode: 'TWO_STEP',
+            twoStep: {
+              tokenRequest: {
+                url: `${exchange}/token`,
+                method: 'GET',
+                headers: { 'X-Api-Key': '${credentials.apiKey}' },
+              },
+              tokenPath: 'ok',
             },
-            tokenPath: 'ok',
           },
         },
       },

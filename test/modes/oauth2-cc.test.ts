@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConnectionManager } from '../../src/index.js';
 import { type ClientAuthMethod, startClientCredentialsServer } from '../support/client-credentials-server.js';
 import { pemKeyPair } from '../support/keys.js';
-import { captureLogs } from '../support/logs.js';
+import { testClock, testManager } from '../support/manager.js';
 import { strategySuite } from './strategy-suite.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -19,7 +18,7 @@ async function setup(method: ClientAuthMethod, options: { expiresIn?: number | u
     publicKey: keys.publicKey,
     expiresIn: 'expiresIn' in options ? options.expiresIn : 3600,
   });
-  const manager = new ConnectionManager({
+  const manager = testManager({
     integrations: {
       api: {
         provider: 'machine-api',
@@ -34,14 +33,9 @@ async function setup(method: ClientAuthMethod, options: { expiresIn?: number | u
         },
       },
     },
-    http: { allowInsecureLoopback: true },
-    logger: captureLogs().logger,
-    ...(options.clock ? { clock: options.clock } : {}),
+    clock: options.clock,
   });
-  cleanups.push(async () => {
-    await manager.close();
-    await server.close();
-  });
+  cleanups.push(() => server.close());
   return { manager, server };
 }
 
@@ -64,15 +58,15 @@ describe.each(['client_secret_post', 'client_secret_basic', 'private_key_jwt'] a
 
 describe('OAUTH2_CC timing', () => {
   it('reuses the token until it expires within the margin, then obtains a new one; concurrent gets ask once', async () => {
-    let now = Date.parse('2026-11-23T12:00:00.000Z');
-    const { manager, server } = await setup('client_secret_post', { clock: () => now });
+    const clock = testClock('2026-11-23T12:00:00.000Z');
+    const { manager, server } = await setup('client_secret_post', { clock });
     await manager.create({ connectionId: 'svc', providerConfigKey: 'api', credentials: { type: 'OAUTH2_CC' } });
     const concurrent = await Promise.all(Array.from({ length: 10 }, () => manager.get('svc')));
     expect(new Set(concurrent.map(tokenOf))).toEqual(new Set(['cc-token-1']));
     expect(server.granted).toHaveLength(1);
-    now += 44 * 60_000;
+    clock.advance(44 * 60_000);
     expect(tokenOf(await manager.get('svc'))).toBe('cc-token-1');
-    now += 2 * 60_000; // 14 minutes left of the hour
+    clock.advance(2 * 60_000); // 14 minutes left of the hour
     expect(tokenOf(await manager.get('svc'))).toBe('cc-token-2');
     expect(server.granted).toHaveLength(2);
   });

@@ -1,36 +1,35 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { memoryStore } from '../adapters/memory.js';
+import { memoryStore } from '../../adapters/memory.js';
 import {
   AccessTokenExpiredError,
-  ConnectionManager,
+  type ConnectionManager,
   type ConnectionManagerOptions,
   type IntegrationConfig,
   ProviderError,
   RefreshBackoffError,
   RefreshExhaustedError,
   type StorageAdapter,
-} from '../src/index.js';
-import { captureLogs } from './support/logs.js';
-import { connectionFullErrors } from './support/schema.js';
-import { startTokenServer, type TokenServer } from './support/token-server.js';
+} from '../../src/index.js';
+import { captureLogs } from '../support/logs.js';
+import { testManager } from '../support/manager.js';
+import { connectionFullErrors } from '../support/schema.js';
+import { startTokenServer, type TokenServer } from '../support/token-server.js';
 
 const MINUTE = 60_000;
 let server: TokenServer;
 let now: number;
-const managers: ConnectionManager[] = [];
 
 beforeEach(async () => {
   server = await startTokenServer('client_secret_post');
   now = Date.parse('2026-11-23T12:00:00.000Z');
 });
 afterEach(async () => {
-  for (const manager of managers.splice(0)) await manager.close();
   await server.close();
 });
 
 function setup(options: Partial<ConnectionManagerOptions> = {}, integration: Partial<IntegrationConfig> = {}) {
   const logs = captureLogs();
-  const manager = new ConnectionManager({
+  const manager = testManager({
     integrations: {
       crm: {
         provider: 'crm',
@@ -40,12 +39,10 @@ function setup(options: Partial<ConnectionManagerOptions> = {}, integration: Par
         ...integration,
       },
     },
-    http: { allowInsecureLoopback: true },
     clock: () => now,
     logger: logs.logger,
     ...options,
   });
-  managers.push(manager);
   return { manager, logs };
 }
 
@@ -225,13 +222,12 @@ describe('what get returns', () => {
   });
 
   it('returns API_KEY and BASIC credentials as stored, matching the schema', async () => {
-    const manager = new ConnectionManager({
+    const manager = testManager({
       integrations: {
         keys: { provider: 'any', definition: { authMode: 'API_KEY' } },
         basic: { provider: 'any', definition: { authMode: 'BASIC' } },
       },
     });
-    managers.push(manager);
     await manager.create({
       connectionId: 'k',
       providerConfigKey: 'keys',
