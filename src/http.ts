@@ -107,6 +107,8 @@ async function startConnect(
       connectionId,
       redirectUri: options.callbackUrl,
       connectionConfig,
+      // Only the fields the provider declares as the user's to give.
+      connectionConfigSource: 'end-user',
       ...(scopes ? { scopes: scopes.split(/[,\s]+/).filter(Boolean) } : {}),
       appState: { ...appState },
     });

@@ -25,6 +25,7 @@ export {
   EncryptionRequiredError,
   DuplicateConnectionError,
   InsecureRequestError,
+  DisallowedHostError,
   InvalidCredentialsError,
   InvalidRequestError,
   LatchkeyError,

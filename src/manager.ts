@@ -278,7 +278,7 @@ export class ConnectionManager {
    * ```
    */
   async updateConnectionConfig(ref: ConnectionRef, config: JsonObject): Promise<void> {
-    return modifyConnection(this.#ctx, ref, connectionChanges.updateConnectionConfig(config));
+    return modifyConnection(this.#ctx, ref, connectionChanges.updateConnectionConfig(config, this.#ctx.integrations));
   }
 
   /**

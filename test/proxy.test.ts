@@ -103,6 +103,7 @@ describe('manager.fetch', () => {
     const manager = managerWith({
       shop: {
         provider: 'shop',
+        allowedHosts: ['127.0.0.1'],
         definition: {
           authMode: 'OAUTH2',
           proxy: {

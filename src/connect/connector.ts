@@ -9,7 +9,7 @@ import {
 } from '../model/errors.js';
 import type { AuthorizeInput, CreateConnectionInput } from '../model/inputs.js';
 import type { HttpSettings } from '../provider-http/http.js';
-import type { ResolvedIntegration } from '../providers/definition.js';
+import type { ProviderDefinition, ResolvedIntegration } from '../providers/definition.js';
 import { sendProxyRequest } from '../proxy/send.js';
 import { strategyFor } from '../modes/registry.js';
 import type { StrategyContext } from '../modes/strategy.js';
@@ -48,6 +48,9 @@ export async function authorize(host: ConnectorHost, input: AuthorizeInput): Pro
     );
   }
   const redirectUri = assertRedirectUri(input.redirectUri);
+  if (input.connectionConfigSource === 'end-user' && input.connectionConfig !== undefined) {
+    assertUserSupplied(integration.definition, input.connectionConfig, flow.brings);
+  }
   // Refused now, not after the user has consented and the connection cannot be stored.
   const connectionConfig = checkConnectionConfig(
     integration.definition,
@@ -85,6 +88,29 @@ export async function authorize(host: ConnectorHost, input: AuthorizeInput): Pro
     ...(appState ? { appState } : {}),
   });
   return { url: started.url.href, state };
+}
+
+/**
+ * An end user may set only the fields the provider declares, and of those not the ones its
+ * callback or token response bring: an undeclared field could fill a template the app never
+ * meant users to reach, and a brought one (Salesforce's `instance_url`) names the API host.
+ */
+function assertUserSupplied(definition: ProviderDefinition, config: unknown, brings: string[] | undefined): void {
+  if (config === null || typeof config !== 'object') return;
+  const declared = definition.connectionConfig ?? {};
+  const brought = new Set([
+    ...(brings ?? []),
+    ...(definition.callbackMetadata ?? []),
+    ...(definition.tokenResponseMetadata ?? []),
+  ]);
+  for (const name of Object.keys(config)) {
+    if (!Object.hasOwn(declared, name) || brought.has(name)) {
+      throw new InvalidRequestError(
+        `connectionConfig.${name} is not a field this provider lets users set`,
+        `connectionConfig.${name}`,
+      );
+    }
+  }
 }
 
 /** `manager.completeCallback`: the stored connection, or a typed refusal with nothing stored. */

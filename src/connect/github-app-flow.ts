@@ -2,7 +2,7 @@ import { AuthorizationError, LatchkeyError } from '../model/errors.js';
 import { checkedUrl } from '../provider-http/http.js';
 import { authorizationCodeGrant } from '../provider-http/token-client.js';
 import { tokenShapeOf } from '../provider-http/token-shape.js';
-import { interpolate } from '../providers/template.js';
+import { providerUrl } from '../providers/provider-url.js';
 import { mintInstallationToken } from '../provider-http/github.js';
 import type { ConnectFlow, FlowFinish } from './connect-flow.js';
 import { GITHUB } from '../providers/github.js';
@@ -81,7 +81,9 @@ async function installUrl({ integration, connectionConfig, state, http }: Parame
     );
   }
   const url = checkedUrl(
-    interpolate(integration.definition.authorizationUrl, { connectionConfig }, { encode: false }),
+    providerUrl(integration.definition.authorizationUrl, { connectionConfig }, integration.definition, {
+      encode: false,
+    }),
     http,
   );
   url.searchParams.set('state', state);

@@ -26,6 +26,12 @@ export interface AuthorizeInput {
   scopes?: string[];
   /** Fills the provider's URL templates (e.g. `subdomain`) and is stored on the connection. */
   connectionConfig?: JsonObject;
+  /**
+   * Who wrote `connectionConfig`. `end-user` (what the connect handler passes for `params[…]`)
+   * accepts only the fields the provider declares and the user supplies: not the ones its
+   * callback or token response bring (`instance_url`, `accounts-server`). Default `app`.
+   */
+  connectionConfigSource?: 'app' | 'end-user';
   /** Extra authorization parameters for this request (e.g. `login_hint`). */
   authorizationParams?: Record<string, string>;
   /** Opaque data returned by `completeCallback` (and on `AuthorizationError`), e.g. where to send the user next. */

@@ -200,6 +200,14 @@ export interface ProviderDefinition {
   requiresClientCertificate?: boolean;
   /** API root for providers whose token minting is an API call (GitHub App: `https://api.github.com`). */
   apiBaseUrl?: string;
+  /**
+   * Hosts credentials and users may be sent to when a URL's host comes from `connection_config`
+   * (`https://${connectionConfig.hostname}/oauth/token`, Salesforce's `instance_url`): exact
+   * hosts, or `*.example.com` for any host under `example.com`. Without a match such a URL is
+   * refused with a `DisallowedHostError`. A host with a literal domain
+   * (`https://${connectionConfig.subdomain}.zendesk.com`) needs no entry. See docs/security-model.md.
+   */
+  allowedHosts?: string[];
 }
 
 /** An integration as configured by the app: a provider plus the app's client credentials. */
@@ -221,6 +229,12 @@ export interface IntegrationConfig {
   refreshMarginSeconds?: number;
   /** A TLS client certificate for token requests and `manager.fetch` (mutual TLS: ADP). */
   clientCertificate?: ClientCertificate;
+  /**
+   * The hosts this integration's connections may reach when the provider's URLs take their host
+   * from `connection_config` (an on-premise server, a region): replaces the definition's
+   * `allowedHosts`. `*.example.com` allows any host under `example.com`.
+   */
+  allowedHosts?: string[];
 }
 
 /** An integration with its provider definition merged in. */

@@ -169,6 +169,7 @@ describe('chained requests (additional_steps)', () => {
     const manager = scope.managerWith({
       docuware: {
         provider: 'docuware',
+        allowedHosts: ['127.0.0.1'],
         definition: firstRequestTo('docuware', `${docuware.url}/DocuWare/Platform/Home/IdentityServiceInfo`),
       },
     });
@@ -203,6 +204,7 @@ describe('chained requests (additional_steps)', () => {
     const manager = scope.managerWith({
       sellercloud: {
         provider: 'sellercloud',
+        allowedHosts: ['127.0.0.1'],
         definition: firstRequestTo(
           'sellercloud',
           `${sellercloud.url}/api/server-by-team/?team=\${credentials.teamName}`,
@@ -265,6 +267,7 @@ it('Salesforce client credentials (salesforce-cc): the instance_url of the token
   const manager = scope.managerWith({
     sf: {
       provider: 'salesforce-cc',
+      allowedHosts: ['127.0.0.1'],
       clientId: 'sf-client',
       clientSecret: 'sf-secret',
       definition: { ...nangoEntry('salesforce-cc'), tokenUrl: `${salesforce.url}/services/oauth2/token` },
