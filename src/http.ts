@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AuthorizationError, InvalidRequestError, LatchkeyError } from './model/errors.js';
 import type { ConnectionManager } from './manager.js';
+import type { Logger } from './model/connection.js';
+import { randomUUID } from 'node:crypto';
 
 /** Options of {@link createConnectHandler}. */
 export interface ConnectHandlerOptions {
@@ -28,6 +30,11 @@ export interface ConnectHandlerOptions {
   defaultRedirectUrl?: string;
   /** Prefix of the two routes. Default none: `/oauth/connect/:providerConfigKey` and `/oauth/callback`. */
   basePath?: string;
+  /**
+   * Where a failed connect is logged with its `log_id` and the (redacted) error. The browser gets
+   * only a fixed description and that `log_id`, never provider text. Default: `console`.
+   */
+  logger?: Logger;
 }
 
 /** The result Nango's frontend SDK receives from a popup, and the query of a redirect. */
@@ -37,6 +44,8 @@ export interface ConnectResult {
   connection_id?: string;
   error_type?: string;
   error_desc?: string;
+  /** On errors: the id under which the handler's logger recorded the details. */
+  log_id?: string;
 }
 
 interface AppState {
@@ -114,7 +123,7 @@ async function startConnect(
     });
     return Response.redirect(providerUrl, 302);
   } catch (error) {
-    return result(appState, failure(error, providerConfigKey));
+    return result(appState, failure(options, error, providerConfigKey));
   }
 }
 
@@ -132,32 +141,60 @@ async function finishConnect(options: ConnectHandlerOptions, url: URL): Promise<
       // No flow to report to (a forged, replayed or expired state): the app's default page hears of it.
       const fallback = options.defaultRedirectUrl ?? options.allowedRedirectUrls[0];
       if (!fallback) return page(400, 'This authorization link is invalid or was already used.');
-      return result({ returnTo: fallback }, failure(error));
+      return result({ returnTo: fallback }, failure(options, error));
     }
-    return result(appState, failure(error));
+    return result(appState, failure(options, error));
   }
 }
 
-function failure(error: unknown, providerConfigKey?: string): ConnectResult {
-  if (error instanceof AuthorizationError) {
-    return {
-      message_type: 'error',
-      error_type: error.errorType,
-      error_desc: error.message,
-      ...(error.providerConfigKey ? { provider_config_key: error.providerConfigKey } : {}),
-      ...(error.connectionId ? { connection_id: error.connectionId } : {}),
-    };
-  }
-  if (error instanceof LatchkeyError) {
-    return {
-      message_type: 'error',
-      error_type: error.code,
-      error_desc: error.message,
-      ...(providerConfigKey ? { provider_config_key: providerConfigKey } : {}),
-    };
-  }
-  return { message_type: 'error', error_type: 'internal_error', error_desc: 'Something went wrong while connecting.' };
+/**
+ * What the browser is told: a fixed description per error type and a `log_id`; the error itself
+ * (which may hold provider text) goes only to the logger. A provider that echoes the request
+ * cannot put anything into the end user's URL or page.
+ */
+function failure(options: ConnectHandlerOptions, error: unknown, providerConfigKey?: string): ConnectResult {
+  const logId = randomUUID();
+  const errorType =
+    error instanceof AuthorizationError
+      ? safeType(error.errorType)
+      : error instanceof LatchkeyError
+        ? error.code
+        : 'internal_error';
+  (options.logger ?? consoleLogger).error('latchkey: a connect flow failed', {
+    log_id: logId,
+    error_type: errorType,
+    error: error instanceof LatchkeyError ? error.toJSON() : { name: (error as Error | undefined)?.name },
+  });
+  const flowKey = error instanceof AuthorizationError ? error.providerConfigKey : providerConfigKey;
+  return {
+    message_type: 'error',
+    error_type: errorType,
+    error_desc: DESCRIPTIONS[errorType] ?? 'The connection could not be completed.',
+    log_id: logId,
+    ...(flowKey ? { provider_config_key: flowKey } : {}),
+    ...(error instanceof AuthorizationError && error.connectionId ? { connection_id: error.connectionId } : {}),
+  };
 }
+
+const DESCRIPTIONS: Record<string, string> = {
+  access_denied: 'The authorization was refused.',
+  token_exchange_failed: 'The provider did not issue a token.',
+  invalid_state: 'This authorization link is invalid, expired or was already used.',
+  invalid_request: 'The connection request is not valid.',
+  disallowed_host: 'The connection request names a host this integration does not allow.',
+  unknown_integration: 'This integration is not configured.',
+  internal_error: 'Something went wrong while connecting.',
+};
+
+/** A provider's error code as sent back: a short token, or `provider_error`. */
+function safeType(type: string): string {
+  return /^[A-Za-z0-9_.:-]{1,100}$/.test(type) ? type : 'provider_error';
+}
+
+const consoleLogger: Logger = {
+  warn: (message, fields) => console.warn(message, fields),
+  error: (message, fields) => console.error(message, fields),
+};
 
 function result(appState: AppState, outcome: ConnectResult): Response {
   if (appState.returnTo) {
@@ -169,6 +206,7 @@ function result(appState: AppState, outcome: ConnectResult): Response {
       target.searchParams.set('message_type', 'error');
       target.searchParams.set('error_type', outcome.error_type ?? 'unknown_error');
       target.searchParams.set('error_desc', outcome.error_desc ?? '');
+      if (outcome.log_id) target.searchParams.set('log_id', outcome.log_id);
     }
     return Response.redirect(target.href, 302);
   }
