@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AuthorizationError, InvalidRequestError, LatchkeyError } from './model/errors.js';
 import type { ConnectionManager } from './manager.js';
 import type { Logger } from './model/connection.js';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
 /** Options of {@link createConnectHandler}. */
 export interface ConnectHandlerOptions {
@@ -83,7 +83,7 @@ export function createConnectHandler(options: ConnectHandlerOptions): (request: 
       ? decodeURIComponent(url.pathname.slice(`${base}/oauth/connect/`.length))
       : undefined;
     if (connect !== undefined) return startConnect(options, request, url, connect);
-    if (url.pathname === callbackPath) return finishConnect(options, url);
+    if (url.pathname === callbackPath) return finishConnect(options, request, url);
     return new Response('Not found', { status: 404 });
   };
 }
@@ -111,7 +111,9 @@ async function startConnect(
       if (field) connectionConfig[field] = value;
     }
     const scopes = url.searchParams.get('scopes');
-    const { url: providerUrl } = await options.manager.authorize({
+    // The flow belongs to this browser: a nonce in an HttpOnly cookie, its hash stored with the flow.
+    const nonce = randomBytes(32).toString('base64url');
+    const { url: providerUrl, state } = await options.manager.authorize({
       providerConfigKey,
       connectionId,
       redirectUri: options.callbackUrl,
@@ -120,16 +122,55 @@ async function startConnect(
       connectionConfigSource: 'end-user',
       ...(scopes ? { scopes: scopes.split(/[,\s]+/).filter(Boolean) } : {}),
       appState: { ...appState },
+      browserBinding: nonce,
     });
-    return Response.redirect(providerUrl, 302);
+    return new Response(null, {
+      status: 302,
+      headers: {
+        location: providerUrl,
+        'set-cookie': `${bindingCookie(state)}=${nonce}; Path=${new URL(options.callbackUrl).pathname}; Max-Age=600; HttpOnly; Secure; SameSite=Lax`,
+      },
+    });
   } catch (error) {
     return result(appState, failure(options, error, providerConfigKey));
   }
 }
 
-async function finishConnect(options: ConnectHandlerOptions, url: URL): Promise<Response> {
+/** One cookie per flow, named after its state, so two flows in one browser do not overwrite each other. */
+function bindingCookie(state: string): string {
+  return `latchkey_connect_${createHash('sha256').update(state).digest('hex').slice(0, 16)}`;
+}
+
+function cookie(request: Request, name: string): string | undefined {
+  for (const part of (request.headers.get('cookie') ?? '').split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return value.join('=');
+  }
+  return undefined;
+}
+
+async function finishConnect(options: ConnectHandlerOptions, request: Request, url: URL): Promise<Response> {
+  const response = await completeConnect(options, request, url);
+  // The flow is used up either way: forget its cookie.
+  const headers = new Headers(response.headers);
+  headers.append(
+    'set-cookie',
+    `${bindingCookie(url.searchParams.get('state') ?? '')}=; Path=${url.pathname}; Max-Age=0; HttpOnly; Secure; SameSite=Lax`,
+  );
+  return new Response(response.body, { status: response.status, headers });
+}
+
+async function completeConnect(options: ConnectHandlerOptions, request: Request, url: URL): Promise<Response> {
   try {
-    const { connection, appState } = await options.manager.completeCallback(url.searchParams);
+    const { connection, appState } = await options.manager.completeCallback(url.searchParams, {
+      browserBinding: cookie(request, bindingCookie(url.searchParams.get('state') ?? '')),
+      // The user completing the flow must still be allowed to connect the flow's connection id.
+      authorizeFlow: async (flow) =>
+        (await options.authorizeConnection(request, {
+          providerConfigKey: flow.providerConfigKey,
+          connectionId: flow.connectionId,
+        })) === flow.connectionId,
+    });
     return result((appState ?? {}) as AppState, {
       message_type: 'success',
       provider_config_key: connection.provider_config_key,
@@ -177,6 +218,8 @@ function failure(options: ConnectHandlerOptions, error: unknown, providerConfigK
 }
 
 const DESCRIPTIONS: Record<string, string> = {
+  browser_mismatch: 'This connect flow was started in another browser.',
+  not_authorized: 'You may not connect this account.',
   access_denied: 'The authorization was refused.',
   token_exchange_failed: 'The provider did not issue a token.',
   invalid_state: 'This authorization link is invalid, expired or was already used.',

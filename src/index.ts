@@ -8,6 +8,7 @@ export type {
 } from './model/events.js';
 export type {
   AuthorizeInput,
+  CallbackOptions,
   ConnectionRef,
   CreateConnectionInput,
   GetConnectionOptions,

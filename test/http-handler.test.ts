@@ -55,8 +55,24 @@ afterAll(async () => {
   await new Promise((resolve) => app.close(resolve));
 });
 
+/**
+ * One browser: it keeps the cookies the handler sets (the flow's binding nonce) and its session
+ * (the `x-session-user` header standing in for a session cookie) across requests.
+ */
+const browser = { cookies: new Map<string, string>(), session: {} as Record<string, string> };
 async function get(url: string, headers: Record<string, string> = {}) {
-  return fetch(url, { redirect: 'manual', headers });
+  if (headers['x-session-user']) browser.session = { 'x-session-user': headers['x-session-user'] };
+  const cookie = [...browser.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  const response = await fetch(url, {
+    redirect: 'manual',
+    headers: { ...browser.session, ...(cookie ? { cookie } : {}), ...headers },
+  });
+  for (const line of response.headers.getSetCookie()) {
+    const [name = '', ...value] = (line.split(';')[0] ?? '').split('=');
+    if (value.join('=')) browser.cookies.set(name, value.join('='));
+    else browser.cookies.delete(name);
+  }
+  return response;
 }
 
 describe('the connect HTTP handler', () => {

@@ -125,7 +125,9 @@ describe('an echoing provider cannot leak the client secret through an error', (
       ),
     );
     const state = new URL(start.headers.get('location') as string).searchParams.get('state') as string;
-    const finish = await handler(new Request(`${CALLBACK}?state=${state}&code=a-code`));
+    // The same browser comes back, with the cookie the handler set.
+    const cookie = (start.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const finish = await handler(new Request(`${CALLBACK}?state=${state}&code=a-code`, { headers: { cookie } }));
     const back = new URL(finish.headers.get('location') as string);
     expect(back.searchParams.get('message_type')).toBe('error');
     // Before: error_desc carried the provider's description, echo and all.
