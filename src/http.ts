@@ -25,7 +25,8 @@ export interface ConnectHandlerOptions {
   ): Promise<string | null> | string | null;
   /**
    * Where a callback that belongs to no known flow (a forged, replayed or expired state) is sent
-   * with `message_type=error&error_type=invalid_state`. Default: the first allowed redirect URL.
+   * with `message_type=error&error_type=invalid_state`. Default none: a plain 400 page that
+   * redirects nowhere.
    */
   defaultRedirectUrl?: string;
   /** Prefix of the two routes. Default none: `/oauth/connect/:providerConfigKey` and `/oauth/callback`. */
@@ -76,16 +77,43 @@ interface AppState {
 export function createConnectHandler(options: ConnectHandlerOptions): (request: Request) => Promise<Response> {
   const base = (options.basePath ?? '').replace(/\/$/, '');
   const callbackPath = new URL(options.callbackUrl).pathname;
-  return async (request) => {
-    const url = new URL(request.url);
-    if (request.method !== 'GET') return new Response('Method not allowed', { status: 405 });
-    const connect = url.pathname.startsWith(`${base}/oauth/connect/`)
-      ? decodeURIComponent(url.pathname.slice(`${base}/oauth/connect/`.length))
-      : undefined;
-    if (connect !== undefined) return startConnect(options, request, url, connect);
-    if (url.pathname === callbackPath) return finishConnect(options, request, url);
-    return new Response('Not found', { status: 404 });
-  };
+  return async (request) => hardened(await route(options, base, callbackPath, request));
+}
+
+async function route(options: ConnectHandlerOptions, base: string, callbackPath: string, request: Request) {
+  const url = new URL(request.url);
+  if (request.method !== 'GET') return page(405, 'Method not allowed.');
+  let connect: string | undefined;
+  if (url.pathname.startsWith(`${base}/oauth/connect/`)) {
+    try {
+      connect = decodeURIComponent(url.pathname.slice(`${base}/oauth/connect/`.length));
+    } catch {
+      // A malformed percent-encoding (`%E0%A4%A`) is the client's mistake, not a server error.
+      return page(400, 'This connect URL is malformed.');
+    }
+  }
+  if (connect !== undefined) return startConnect(options, request, url, connect);
+  if (url.pathname === callbackPath) return finishConnect(options, request, url);
+  return page(404, 'Not found.');
+}
+
+/**
+ * Headers on every answer: each carries a state (the provider redirect) or a result, so none is
+ * cached or leaks its URL through a Referer; pages are never framed.
+ */
+function hardened(response: Response): Response {
+  const headers = new Headers(response.headers);
+  headers.set('cache-control', 'no-store');
+  headers.set('referrer-policy', 'no-referrer');
+  headers.set('x-content-type-options', 'nosniff');
+  if (!headers.has('content-security-policy')) {
+    headers.set(
+      'content-security-policy',
+      "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    );
+  }
+  headers.set('x-frame-options', 'DENY');
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
 async function startConnect(
@@ -179,8 +207,9 @@ async function completeConnect(options: ConnectHandlerOptions, request: Request,
   } catch (error) {
     const appState = error instanceof AuthorizationError ? ((error.appState ?? {}) as AppState) : {};
     if (!appState.returnTo && !appState.popupOrigin) {
-      // No flow to report to (a forged, replayed or expired state): the app's default page hears of it.
-      const fallback = options.defaultRedirectUrl ?? options.allowedRedirectUrls[0];
+      // No flow to report to (a forged, replayed or expired state): a plain 400 page, redirecting
+      // nowhere — unless the app named a page for it.
+      const fallback = options.defaultRedirectUrl;
       if (!fallback) return page(400, 'This authorization link is invalid or was already used.');
       return result({ returnTo: fallback }, failure(options, error));
     }
@@ -253,15 +282,18 @@ function result(appState: AppState, outcome: ConnectResult): Response {
     }
     return Response.redirect(target.href, 302);
   }
-  return popupPage(outcome, appState.popupOrigin ?? '*');
+  // Never `"*"`: without an allowed origin to post to, a plain page.
+  if (!appState.popupOrigin) return page(400, 'This authorization link is invalid or was already used.');
+  return popupPage(outcome, appState.popupOrigin);
 }
 
 /** A page that hands the result to the window that opened the popup, then closes. */
 function popupPage(outcome: ConnectResult, targetOrigin: string): Response {
   const json = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
+  const nonce = randomBytes(16).toString('base64');
   const html = `<!doctype html><html><head><meta charset="utf-8"><title>Connecting…</title></head><body>
 <p id="status">${outcome.message_type === 'success' ? 'Connected. You can close this window.' : 'The connection failed. You can close this window.'}</p>
-<script>
+<script nonce="${nonce}">
 (function () {
   var message = ${json(outcome)};
   if (window.opener) { window.opener.postMessage(message, ${json(targetOrigin)}); window.close(); }
@@ -269,7 +301,11 @@ function popupPage(outcome: ConnectResult, targetOrigin: string): Response {
 </script></body></html>`;
   return new Response(html, {
     status: 200,
-    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      // Only this page's own script runs; no other site may frame it.
+      'content-security-policy': `default-src 'none'; script-src 'nonce-${nonce}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+    },
   });
 }
 
