@@ -109,6 +109,11 @@ export interface ProxyDefinition {
   query?: Record<string, string>;
   /** Fields added to each request's JSON or form body (Mandrill's API key goes in the body). */
   body?: Record<string, unknown>;
+  /**
+   * API answers that mean "the token expired": `manager.fetch` refreshes once and retries on them.
+   * Default `[401]`; Jira-style APIs answer 403 too.
+   */
+  expiredStatuses?: number[];
 }
 
 /**
