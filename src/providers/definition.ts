@@ -235,6 +235,16 @@ export interface IntegrationConfig {
   /** A TLS client certificate for token requests and `manager.fetch` (mutual TLS: ADP). */
   clientCertificate?: ClientCertificate;
   /**
+   * GitHub App (APP): decides whether the installation a callback names may be connected — GitHub
+   * warns that `installation_id` in the query can be spoofed. Without it (and without user
+   * authorization during installation, i.e. a `code` with `clientId`/`clientSecret`), an APP
+   * callback is refused. See docs/security-model.md.
+   */
+  verifyInstallation?: (
+    installationId: string,
+    flow: { providerConfigKey: string; connectionId: string },
+  ) => boolean | Promise<boolean>;
+  /**
    * The hosts this integration's connections may reach when the provider's URLs take their host
    * from `connection_config` (an on-premise server, a region): replaces the definition's
    * `allowedHosts`. `*.example.com` allows any host under `example.com`.
@@ -254,4 +264,5 @@ export interface ResolvedIntegration {
   appPrivateKey: string | undefined;
   refreshMarginSeconds: number | undefined;
   clientCertificate: ClientCertificate | undefined;
+  verifyInstallation: IntegrationConfig['verifyInstallation'];
 }

@@ -46,6 +46,7 @@ export function resolveIntegrations(
       appPrivateKey: config.appPrivateKey,
       refreshMarginSeconds: config.refreshMarginSeconds,
       clientCertificate: config.clientCertificate,
+      verifyInstallation: config.verifyInstallation,
     });
   }
   return resolved;
