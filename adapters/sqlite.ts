@@ -42,7 +42,11 @@ export function sqliteStore(pathOrOptions: string | SqliteStoreOptions): Storage
   const query = (sql: string, params: unknown[]) =>
     store.query(sql, ...params) as Promise<Array<Record<string, unknown>>>;
   // WAL lets readers proceed while another connection writes; the setting sticks to the file.
-  const walReady = options.path === ':memory:' ? Promise.resolve() : enableWal(query);
+  // secure_delete (per connection) zeroes what a delete or an update frees, so a plaintext record
+  // rewritten sealed (encryption turned on, a key rotated) does not survive in free pages.
+  const walReady = (options.path === ':memory:' ? Promise.resolve() : enableWal(query)).then(() =>
+    query('PRAGMA secure_delete = ON', []),
+  );
   // Surfaced by the first query, which awaits it; never an unhandled rejection.
   walReady.catch(() => {});
 

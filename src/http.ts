@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AuthorizationError, InvalidRequestError, LatchkeyError } from './model/errors.js';
 import type { ConnectionManager } from './manager.js';
+import type { Logger } from './model/connection.js';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
 /** Options of {@link createConnectHandler}. */
 export interface ConnectHandlerOptions {
@@ -23,11 +25,17 @@ export interface ConnectHandlerOptions {
   ): Promise<string | null> | string | null;
   /**
    * Where a callback that belongs to no known flow (a forged, replayed or expired state) is sent
-   * with `message_type=error&error_type=invalid_state`. Default: the first allowed redirect URL.
+   * with `message_type=error&error_type=invalid_state`. Default none: a plain 400 page that
+   * redirects nowhere.
    */
   defaultRedirectUrl?: string;
   /** Prefix of the two routes. Default none: `/oauth/connect/:providerConfigKey` and `/oauth/callback`. */
   basePath?: string;
+  /**
+   * Where a failed connect is logged with its `log_id` and the (redacted) error. The browser gets
+   * only a fixed description and that `log_id`, never provider text. Default: `console`.
+   */
+  logger?: Logger;
 }
 
 /** The result Nango's frontend SDK receives from a popup, and the query of a redirect. */
@@ -37,6 +45,8 @@ export interface ConnectResult {
   connection_id?: string;
   error_type?: string;
   error_desc?: string;
+  /** On errors: the id under which the handler's logger recorded the details. */
+  log_id?: string;
 }
 
 interface AppState {
@@ -67,16 +77,43 @@ interface AppState {
 export function createConnectHandler(options: ConnectHandlerOptions): (request: Request) => Promise<Response> {
   const base = (options.basePath ?? '').replace(/\/$/, '');
   const callbackPath = new URL(options.callbackUrl).pathname;
-  return async (request) => {
-    const url = new URL(request.url);
-    if (request.method !== 'GET') return new Response('Method not allowed', { status: 405 });
-    const connect = url.pathname.startsWith(`${base}/oauth/connect/`)
-      ? decodeURIComponent(url.pathname.slice(`${base}/oauth/connect/`.length))
-      : undefined;
-    if (connect !== undefined) return startConnect(options, request, url, connect);
-    if (url.pathname === callbackPath) return finishConnect(options, url);
-    return new Response('Not found', { status: 404 });
-  };
+  return async (request) => hardened(await route(options, base, callbackPath, request));
+}
+
+async function route(options: ConnectHandlerOptions, base: string, callbackPath: string, request: Request) {
+  const url = new URL(request.url);
+  if (request.method !== 'GET') return page(405, 'Method not allowed.');
+  let connect: string | undefined;
+  if (url.pathname.startsWith(`${base}/oauth/connect/`)) {
+    try {
+      connect = decodeURIComponent(url.pathname.slice(`${base}/oauth/connect/`.length));
+    } catch {
+      // A malformed percent-encoding (`%E0%A4%A`) is the client's mistake, not a server error.
+      return page(400, 'This connect URL is malformed.');
+    }
+  }
+  if (connect !== undefined) return startConnect(options, request, url, connect);
+  if (url.pathname === callbackPath) return finishConnect(options, request, url);
+  return page(404, 'Not found.');
+}
+
+/**
+ * Headers on every answer: each carries a state (the provider redirect) or a result, so none is
+ * cached or leaks its URL through a Referer; pages are never framed.
+ */
+function hardened(response: Response): Response {
+  const headers = new Headers(response.headers);
+  headers.set('cache-control', 'no-store');
+  headers.set('referrer-policy', 'no-referrer');
+  headers.set('x-content-type-options', 'nosniff');
+  if (!headers.has('content-security-policy')) {
+    headers.set(
+      'content-security-policy',
+      "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    );
+  }
+  headers.set('x-frame-options', 'DENY');
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
 async function startConnect(
@@ -102,23 +139,66 @@ async function startConnect(
       if (field) connectionConfig[field] = value;
     }
     const scopes = url.searchParams.get('scopes');
-    const { url: providerUrl } = await options.manager.authorize({
+    // The flow belongs to this browser: a nonce in an HttpOnly cookie, its hash stored with the flow.
+    const nonce = randomBytes(32).toString('base64url');
+    const { url: providerUrl, state } = await options.manager.authorize({
       providerConfigKey,
       connectionId,
       redirectUri: options.callbackUrl,
       connectionConfig,
+      // Only the fields the provider declares as the user's to give.
+      connectionConfigSource: 'end-user',
       ...(scopes ? { scopes: scopes.split(/[,\s]+/).filter(Boolean) } : {}),
       appState: { ...appState },
+      browserBinding: nonce,
     });
-    return Response.redirect(providerUrl, 302);
+    return new Response(null, {
+      status: 302,
+      headers: {
+        location: providerUrl,
+        'set-cookie': `${bindingCookie(state)}=${nonce}; Path=${new URL(options.callbackUrl).pathname}; Max-Age=600; HttpOnly; Secure; SameSite=Lax`,
+      },
+    });
   } catch (error) {
-    return result(appState, failure(error, providerConfigKey));
+    return result(appState, failure(options, error, providerConfigKey));
   }
 }
 
-async function finishConnect(options: ConnectHandlerOptions, url: URL): Promise<Response> {
+/** One cookie per flow, named after its state, so two flows in one browser do not overwrite each other. */
+function bindingCookie(state: string): string {
+  return `latchkey_connect_${createHash('sha256').update(state).digest('hex').slice(0, 16)}`;
+}
+
+function cookie(request: Request, name: string): string | undefined {
+  for (const part of (request.headers.get('cookie') ?? '').split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return value.join('=');
+  }
+  return undefined;
+}
+
+async function finishConnect(options: ConnectHandlerOptions, request: Request, url: URL): Promise<Response> {
+  const response = await completeConnect(options, request, url);
+  // The flow is used up either way: forget its cookie.
+  const headers = new Headers(response.headers);
+  headers.append(
+    'set-cookie',
+    `${bindingCookie(url.searchParams.get('state') ?? '')}=; Path=${url.pathname}; Max-Age=0; HttpOnly; Secure; SameSite=Lax`,
+  );
+  return new Response(response.body, { status: response.status, headers });
+}
+
+async function completeConnect(options: ConnectHandlerOptions, request: Request, url: URL): Promise<Response> {
   try {
-    const { connection, appState } = await options.manager.completeCallback(url.searchParams);
+    const { connection, appState } = await options.manager.completeCallback(url.searchParams, {
+      browserBinding: cookie(request, bindingCookie(url.searchParams.get('state') ?? '')),
+      // The user completing the flow must still be allowed to connect the flow's connection id.
+      authorizeFlow: async (flow) =>
+        (await options.authorizeConnection(request, {
+          providerConfigKey: flow.providerConfigKey,
+          connectionId: flow.connectionId,
+        })) === flow.connectionId,
+    });
     return result((appState ?? {}) as AppState, {
       message_type: 'success',
       provider_config_key: connection.provider_config_key,
@@ -127,35 +207,66 @@ async function finishConnect(options: ConnectHandlerOptions, url: URL): Promise<
   } catch (error) {
     const appState = error instanceof AuthorizationError ? ((error.appState ?? {}) as AppState) : {};
     if (!appState.returnTo && !appState.popupOrigin) {
-      // No flow to report to (a forged, replayed or expired state): the app's default page hears of it.
-      const fallback = options.defaultRedirectUrl ?? options.allowedRedirectUrls[0];
+      // No flow to report to (a forged, replayed or expired state): a plain 400 page, redirecting
+      // nowhere — unless the app named a page for it.
+      const fallback = options.defaultRedirectUrl;
       if (!fallback) return page(400, 'This authorization link is invalid or was already used.');
-      return result({ returnTo: fallback }, failure(error));
+      return result({ returnTo: fallback }, failure(options, error));
     }
-    return result(appState, failure(error));
+    return result(appState, failure(options, error));
   }
 }
 
-function failure(error: unknown, providerConfigKey?: string): ConnectResult {
-  if (error instanceof AuthorizationError) {
-    return {
-      message_type: 'error',
-      error_type: error.errorType,
-      error_desc: error.message,
-      ...(error.providerConfigKey ? { provider_config_key: error.providerConfigKey } : {}),
-      ...(error.connectionId ? { connection_id: error.connectionId } : {}),
-    };
-  }
-  if (error instanceof LatchkeyError) {
-    return {
-      message_type: 'error',
-      error_type: error.code,
-      error_desc: error.message,
-      ...(providerConfigKey ? { provider_config_key: providerConfigKey } : {}),
-    };
-  }
-  return { message_type: 'error', error_type: 'internal_error', error_desc: 'Something went wrong while connecting.' };
+/**
+ * What the browser is told: a fixed description per error type and a `log_id`; the error itself
+ * (which may hold provider text) goes only to the logger. A provider that echoes the request
+ * cannot put anything into the end user's URL or page.
+ */
+function failure(options: ConnectHandlerOptions, error: unknown, providerConfigKey?: string): ConnectResult {
+  const logId = randomUUID();
+  const errorType =
+    error instanceof AuthorizationError
+      ? safeType(error.errorType)
+      : error instanceof LatchkeyError
+        ? error.code
+        : 'internal_error';
+  (options.logger ?? consoleLogger).error('latchkey: a connect flow failed', {
+    log_id: logId,
+    error_type: errorType,
+    error: error instanceof LatchkeyError ? error.toJSON() : { name: (error as Error | undefined)?.name },
+  });
+  const flowKey = error instanceof AuthorizationError ? error.providerConfigKey : providerConfigKey;
+  return {
+    message_type: 'error',
+    error_type: errorType,
+    error_desc: DESCRIPTIONS[errorType] ?? 'The connection could not be completed.',
+    log_id: logId,
+    ...(flowKey ? { provider_config_key: flowKey } : {}),
+    ...(error instanceof AuthorizationError && error.connectionId ? { connection_id: error.connectionId } : {}),
+  };
 }
+
+const DESCRIPTIONS: Record<string, string> = {
+  browser_mismatch: 'This connect flow was started in another browser.',
+  not_authorized: 'You may not connect this account.',
+  access_denied: 'The authorization was refused.',
+  token_exchange_failed: 'The provider did not issue a token.',
+  invalid_state: 'This authorization link is invalid, expired or was already used.',
+  invalid_request: 'The connection request is not valid.',
+  disallowed_host: 'The connection request names a host this integration does not allow.',
+  unknown_integration: 'This integration is not configured.',
+  internal_error: 'Something went wrong while connecting.',
+};
+
+/** A provider's error code as sent back: a short token, or `provider_error`. */
+function safeType(type: string): string {
+  return /^[A-Za-z0-9_.:-]{1,100}$/.test(type) ? type : 'provider_error';
+}
+
+const consoleLogger: Logger = {
+  warn: (message, fields) => console.warn(message, fields),
+  error: (message, fields) => console.error(message, fields),
+};
 
 function result(appState: AppState, outcome: ConnectResult): Response {
   if (appState.returnTo) {
@@ -167,18 +278,22 @@ function result(appState: AppState, outcome: ConnectResult): Response {
       target.searchParams.set('message_type', 'error');
       target.searchParams.set('error_type', outcome.error_type ?? 'unknown_error');
       target.searchParams.set('error_desc', outcome.error_desc ?? '');
+      if (outcome.log_id) target.searchParams.set('log_id', outcome.log_id);
     }
     return Response.redirect(target.href, 302);
   }
-  return popupPage(outcome, appState.popupOrigin ?? '*');
+  // Never `"*"`: without an allowed origin to post to, a plain page.
+  if (!appState.popupOrigin) return page(400, 'This authorization link is invalid or was already used.');
+  return popupPage(outcome, appState.popupOrigin);
 }
 
 /** A page that hands the result to the window that opened the popup, then closes. */
 function popupPage(outcome: ConnectResult, targetOrigin: string): Response {
   const json = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
+  const nonce = randomBytes(16).toString('base64');
   const html = `<!doctype html><html><head><meta charset="utf-8"><title>Connecting…</title></head><body>
 <p id="status">${outcome.message_type === 'success' ? 'Connected. You can close this window.' : 'The connection failed. You can close this window.'}</p>
-<script>
+<script nonce="${nonce}">
 (function () {
   var message = ${json(outcome)};
   if (window.opener) { window.opener.postMessage(message, ${json(targetOrigin)}); window.close(); }
@@ -186,7 +301,11 @@ function popupPage(outcome: ConnectResult, targetOrigin: string): Response {
 </script></body></html>`;
   return new Response(html, {
     status: 200,
-    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      // Only this page's own script runs; no other site may frame it.
+      'content-security-policy': `default-src 'none'; script-src 'nonce-${nonce}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+    },
   });
 }
 

@@ -8,6 +8,7 @@ export type {
 } from './model/events.js';
 export type {
   AuthorizeInput,
+  CallbackOptions,
   ConnectionRef,
   CreateConnectionInput,
   GetConnectionOptions,
@@ -25,6 +26,7 @@ export {
   EncryptionRequiredError,
   DuplicateConnectionError,
   InsecureRequestError,
+  DisallowedHostError,
   InvalidCredentialsError,
   InvalidRequestError,
   LatchkeyError,

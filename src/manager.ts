@@ -3,6 +3,7 @@ import type { ConnectionFull, ConnectionListItem, JsonObject } from './model/con
 import type { ConnectionEventListener, ConnectionEventName } from './model/events.js';
 import type {
   AuthorizeInput,
+  CallbackOptions,
   ConnectionRef,
   CreateConnectionInput,
   GetConnectionOptions,
@@ -190,8 +191,11 @@ export class ConnectionManager {
    * const connection = await manager.handleCallback(new URL(request.url).searchParams);
    * ```
    */
-  async handleCallback(query: URLSearchParams | Record<string, string>): Promise<ConnectionFull> {
-    return (await this.completeCallback(query)).connection;
+  async handleCallback(
+    query: URLSearchParams | Record<string, string>,
+    options: CallbackOptions = {},
+  ): Promise<ConnectionFull> {
+    return (await this.completeCallback(query, options)).connection;
   }
 
   /**
@@ -205,8 +209,9 @@ export class ConnectionManager {
    */
   async completeCallback(
     query: URLSearchParams | Record<string, string>,
+    options: CallbackOptions = {},
   ): Promise<{ connection: ConnectionFull; appState: JsonObject | undefined }> {
-    return completeCallback(connectorHost(this.#ctx), query);
+    return completeCallback(connectorHost(this.#ctx), query, options);
   }
 
   /**
@@ -278,7 +283,7 @@ export class ConnectionManager {
    * ```
    */
   async updateConnectionConfig(ref: ConnectionRef, config: JsonObject): Promise<void> {
-    return modifyConnection(this.#ctx, ref, connectionChanges.updateConnectionConfig(config));
+    return modifyConnection(this.#ctx, ref, connectionChanges.updateConnectionConfig(config, this.#ctx.integrations));
   }
 
   /**

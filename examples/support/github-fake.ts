@@ -25,6 +25,11 @@ export interface GitHubFakeOptions {
   setupUrl?: string;
   /** With an OAuth client, installing also authorizes the user (GitHub's "Request user authorization during installation"). */
   oauthClient?: { clientId: string; clientSecret: string };
+  /**
+   * The installations the installing user can access (`GET /user/installations`). Default: the
+   * first of `installations` — the others belong to other customers.
+   */
+  userInstallations?: string[];
 }
 
 /**
@@ -40,6 +45,7 @@ export async function startGitHubFake(options: GitHubFakeOptions): Promise<GitHu
   const tokens = new Map<string, number>();
   const refusals: string[] = [];
   const codes = new Set<string>();
+  const userTokens = new Set<string>();
   let issued = 0;
 
   const server = createServer(async (req, res) => {
@@ -111,13 +117,26 @@ export async function startGitHubFake(options: GitHubFakeOptions): Promise<GitHu
       if (form.get('grant_type') !== 'authorization_code' || !codes.delete(form.get('code') ?? ''))
         return send(400, { error: 'bad_verification_code' });
       issued++;
+      const userToken = `ghu_${randomBytes(10).toString('hex')}`;
+      userTokens.add(userToken);
       return send(200, {
-        access_token: `ghu_${randomBytes(10).toString('hex')}`,
+        access_token: userToken,
         refresh_token: `ghr_${randomBytes(10).toString('hex')}`,
         expires_in: 28_800,
         refresh_token_expires_in: 15_811_200,
         token_type: 'bearer',
         scope: '',
+      });
+    }
+
+    // The installations the user behind a user-to-server token can access.
+    if (req.method === 'GET' && path === '/user/installations') {
+      const token = req.headers.authorization?.match(/^(?:Bearer|token) (.+)$/)?.[1];
+      if (!token || !userTokens.has(token)) return refuse(401, 'Bad credentials');
+      const mine = options.userInstallations ?? options.installations.slice(0, 1);
+      return send(200, {
+        total_count: mine.length,
+        installations: mine.map((id) => ({ id: Number(id), account: { login: `owner-of-${id}` } })),
       });
     }
 

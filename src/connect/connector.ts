@@ -7,9 +7,10 @@ import {
   LatchkeyError,
   UnknownIntegrationError,
 } from '../model/errors.js';
-import type { AuthorizeInput, CreateConnectionInput } from '../model/inputs.js';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { AuthorizeInput, CallbackOptions, CreateConnectionInput } from '../model/inputs.js';
 import type { HttpSettings } from '../provider-http/http.js';
-import type { ResolvedIntegration } from '../providers/definition.js';
+import type { ProviderDefinition, ResolvedIntegration } from '../providers/definition.js';
 import { sendProxyRequest } from '../proxy/send.js';
 import { strategyFor } from '../modes/registry.js';
 import type { StrategyContext } from '../modes/strategy.js';
@@ -48,6 +49,9 @@ export async function authorize(host: ConnectorHost, input: AuthorizeInput): Pro
     );
   }
   const redirectUri = assertRedirectUri(input.redirectUri);
+  if (input.connectionConfigSource === 'end-user' && input.connectionConfig !== undefined) {
+    assertUserSupplied(integration.definition, input.connectionConfig, flow.brings);
+  }
   // Refused now, not after the user has consented and the connection cannot be stored.
   const connectionConfig = checkConnectionConfig(
     integration.definition,
@@ -64,6 +68,12 @@ export async function authorize(host: ConnectorHost, input: AuthorizeInput): Pro
       ? {}
       : (assertJsonObject(input.authorizationParams, 'authorizationParams') as Record<string, string>);
   const appState = input.appState === undefined ? undefined : assertJsonObject(input.appState, 'appState');
+  if (
+    input.browserBinding !== undefined &&
+    (typeof input.browserBinding !== 'string' || input.browserBinding.length < 16)
+  ) {
+    throw new InvalidRequestError('browserBinding must be a string of at least 16 characters', 'browserBinding');
+  }
   const state = PendingFlows.newState();
   const started = await flow.start({
     integration,
@@ -83,19 +93,67 @@ export async function authorize(host: ConnectorHost, input: AuthorizeInput): Pro
     ...(started.codeVerifier ? { codeVerifier: started.codeVerifier } : {}),
     ...(started.extra ? { extra: started.extra } : {}),
     ...(appState ? { appState } : {}),
+    ...(input.browserBinding !== undefined ? { browserBindingHash: bindingHash(input.browserBinding) } : {}),
   });
   return { url: started.url.href, state };
+}
+
+/**
+ * An end user may set only the fields the provider declares, and of those not the ones its
+ * callback or token response bring: an undeclared field could fill a template the app never
+ * meant users to reach, and a brought one (Salesforce's `instance_url`) names the API host.
+ */
+function assertUserSupplied(definition: ProviderDefinition, config: unknown, brings: string[] | undefined): void {
+  if (config === null || typeof config !== 'object') return;
+  const declared = definition.connectionConfig ?? {};
+  const brought = new Set([
+    ...(brings ?? []),
+    ...(definition.callbackMetadata ?? []),
+    ...(definition.tokenResponseMetadata ?? []),
+  ]);
+  for (const name of Object.keys(config)) {
+    if (!Object.hasOwn(declared, name) || brought.has(name)) {
+      throw new InvalidRequestError(
+        `connectionConfig.${name} is not a field this provider lets users set`,
+        `connectionConfig.${name}`,
+      );
+    }
+  }
+}
+
+function bindingHash(binding: string): string {
+  return createHash('sha256').update(binding, 'utf8').digest('hex');
+}
+
+/** Constant-time comparison of a stored binding hash with the hash of what the browser presented. */
+function sameHash(stored: string, presented: string | undefined): boolean {
+  if (typeof presented !== 'string' || presented === '') return false;
+  const expected = Buffer.from(stored, 'hex');
+  const actual = Buffer.from(bindingHash(presented), 'hex');
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
 /** `manager.completeCallback`: the stored connection, or a typed refusal with nothing stored. */
 export async function completeCallback(
   host: ConnectorHost,
   query: URLSearchParams | Record<string, string>,
+  options: CallbackOptions = {},
 ): Promise<{ connection: ConnectionFull; appState: JsonObject | undefined }> {
   const callback = callbackParams(query);
   const state = callback.get('state') ?? '';
   const pending = await host.flows.take(state, host.clock());
   if (!pending) throw new InvalidStateError('Unknown, expired or already used state');
+  // A flow started with a browser binding completes only in that browser (the flow is used up
+  // either way, so a forwarded provider URL is dead for everyone).
+  if (pending.browserBindingHash !== undefined && !sameHash(pending.browserBindingHash, options.browserBinding)) {
+    throw new AuthorizationError('browser_mismatch', 'This connect flow was started in another browser', pending);
+  }
+  if (
+    options.authorizeFlow &&
+    !(await options.authorizeFlow({ providerConfigKey: pending.providerConfigKey, connectionId: pending.connectionId }))
+  ) {
+    throw new AuthorizationError('not_authorized', 'The current user may not complete this connect flow', pending);
+  }
   // OAuth 2.0 says `error`; OAuth 1.0 providers such as X say `denied`.
   const error = callback.get('error') ?? (callback.get('denied') ? 'access_denied' : null);
   if (error) {

@@ -1,7 +1,7 @@
 import { AuthorizationError, ProviderError } from '../model/errors.js';
 import { providerFailure, providerRequest } from '../provider-http/http.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
-import { interpolate } from '../providers/template.js';
+import { providerUrl } from '../providers/provider-url.js';
 import { oauth1AuthorizationHeader } from '../signing/oauth1.js';
 import type { HttpSettings } from '../provider-http/http.js';
 import { type ConnectFlow, definitionAuthorizationParams } from './connect-flow.js';
@@ -24,7 +24,7 @@ export const oauth1Flow: ConnectFlow = {
     callback.searchParams.set('state', state);
     const values = { connectionConfig };
     // Extra request-token parameters (X's x_auth_access_type) go in the query, so they are signed.
-    const requestTokenUrl = new URL(interpolate(definition.requestTokenUrl, values, { encode: false }));
+    const requestTokenUrl = new URL(providerUrl(definition.requestTokenUrl, values, definition, { encode: false }));
     for (const [name, value] of Object.entries(definition.requestTokenParams ?? {}))
       requestTokenUrl.searchParams.set(name, value);
     const temporary = await signedTokenRequest(integration, requestTokenUrl.href, http, {
@@ -37,7 +37,7 @@ export const oauth1Flow: ConnectFlow = {
     ) {
       throw new AuthorizationError('invalid_request_token', 'The provider did not confirm the request token');
     }
-    const url = new URL(interpolate(definition.authorizationUrl, values, { encode: false }));
+    const url = new URL(providerUrl(definition.authorizationUrl, values, definition, { encode: false }));
     url.searchParams.set('oauth_token', temporary.get('oauth_token') as string);
     for (const [name, value] of Object.entries(definitionAuthorizationParams(definition, connectionConfig)))
       url.searchParams.set(name, value);
@@ -61,9 +61,10 @@ export const oauth1Flow: ConnectFlow = {
     try {
       const access = await signedTokenRequest(
         integration,
-        interpolate(
+        providerUrl(
           integration.definition.tokenUrl as string,
           { connectionConfig: flow.connectionConfig },
+          integration.definition,
           { encode: false },
         ),
         http,

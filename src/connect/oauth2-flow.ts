@@ -3,7 +3,7 @@ import { AuthorizationError, ProviderError } from '../model/errors.js';
 import { checkedUrl } from '../provider-http/http.js';
 import { authorizationCodeGrant } from '../provider-http/token-client.js';
 import { liftedMetadata, tokenShapeOf } from '../provider-http/token-shape.js';
-import { interpolate } from '../providers/template.js';
+import { providerUrl } from '../providers/provider-url.js';
 import type { ProviderDefinition } from '../providers/definition.js';
 import { type ConnectFlow, definitionAuthorizationParams } from './connect-flow.js';
 
@@ -23,7 +23,10 @@ export const oauth2Flow: ConnectFlow = {
       );
     }
     const values = { connectionConfig };
-    const authorizationEndpoint = checkedUrl(interpolate(definition.authorizationUrl, values, { encode: false }), http);
+    const authorizationEndpoint = checkedUrl(
+      providerUrl(definition.authorizationUrl, values, definition, { encode: false }),
+      http,
+    );
     const config = new client.Configuration(
       { issuer: definition.issuer ?? authorizationEndpoint.origin, authorization_endpoint: authorizationEndpoint.href },
       integration.clientId,
@@ -63,7 +66,7 @@ export const oauth2Flow: ConnectFlow = {
     try {
       const response = await authorizationCodeGrant(
         {
-          url: interpolate(definition.tokenUrl as string, { connectionConfig: flow.connectionConfig }),
+          url: providerUrl(definition.tokenUrl as string, { connectionConfig: flow.connectionConfig }, definition),
           issuer: definition.issuer,
           clientId: integration.clientId as string,
           clientSecret: integration.clientSecret,

@@ -20,6 +20,7 @@ export type LatchkeyErrorCode =
   | 'missing_template_value'
   | 'invalid_template'
   | 'insecure_request'
+  | 'disallowed_host'
   | 'unknown_encryption_key'
   | 'decryption_failed'
   | 'encryption_required'
@@ -251,6 +252,24 @@ export class InvalidTemplateError extends LatchkeyError {
 /** A plain-HTTP URL was about to be called without the loopback-only test switch. */
 export class InsecureRequestError extends LatchkeyError {
   static override readonly code = 'insecure_request' as const;
+}
+
+/**
+ * A URL filled in from `connection_config` would send credentials or a user to a host the
+ * provider does not own: it does not end with the template's literal domain, or its whole host
+ * comes from configuration and is not in the integration's `allowedHosts`. Nothing was sent.
+ */
+export class DisallowedHostError extends LatchkeyError {
+  static override readonly code = 'disallowed_host' as const;
+  /** The `connection_config` field(s) the host came from, e.g. `connectionConfig.hostname`. */
+  readonly field: string | undefined;
+  /** The host that was refused. */
+  readonly host: string;
+  constructor(host: string, field: string | undefined, detail: string) {
+    super(`Refusing to send credentials or a user to ${host}${field ? ` (from ${field})` : ''}: ${detail}`);
+    this.host = host;
+    this.field = field;
+  }
 }
 
 /** A stored record was sealed under a key this manager was not given. */

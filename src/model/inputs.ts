@@ -26,10 +26,35 @@ export interface AuthorizeInput {
   scopes?: string[];
   /** Fills the provider's URL templates (e.g. `subdomain`) and is stored on the connection. */
   connectionConfig?: JsonObject;
+  /**
+   * Who wrote `connectionConfig`. `end-user` (what the connect handler passes for `params[…]`)
+   * accepts only the fields the provider declares and the user supplies: not the ones its
+   * callback or token response bring (`instance_url`, `accounts-server`). Default `app`.
+   */
+  connectionConfigSource?: 'app' | 'end-user';
+  /**
+   * A secret only the browser that starts the flow holds (the connect handler puts a random nonce
+   * in an HttpOnly cookie). Stored hashed with the flow; the callback must then present the same
+   * value (`completeCallback(query, { browserBinding })`), so a provider URL forwarded to someone
+   * else cannot land their account on this connection.
+   */
+  browserBinding?: string;
   /** Extra authorization parameters for this request (e.g. `login_hint`). */
   authorizationParams?: Record<string, string>;
   /** Opaque data returned by `completeCallback` (and on `AuthorizationError`), e.g. where to send the user next. */
   appState?: JsonObject;
+}
+
+/** Options of `manager.completeCallback` / `handleCallback`. */
+export interface CallbackOptions {
+  /** The value given as `browserBinding` to `authorize`, read back from the browser (its cookie). */
+  browserBinding?: string;
+  /**
+   * Checked after the state and before the code is exchanged: whether the current user may
+   * complete this flow (the connect handler re-runs `authorizeConnection` and requires the flow's
+   * connection id). `false` refuses with an `AuthorizationError` and nothing is stored.
+   */
+  authorizeFlow?: (flow: { providerConfigKey: string; connectionId: string }) => Promise<boolean> | boolean;
 }
 
 /** Options of `manager.get`. */

@@ -26,11 +26,60 @@ export function copyJson<T>(value: T, dropRefreshTokens = false): T {
   return copy as T;
 }
 
-/** Replaces every occurrence of each secret in `text` (e.g. a provider echoing a token back). */
+/**
+ * Replaces every occurrence of each secret in `text` (e.g. a provider echoing a token back) — in
+ * every encoding a request carries it: as is, URL- and form-encoded (`%2B%2F%3D`, `+` for a space,
+ * whatever the case of the hex digits), and base64/base64url. Give {@link basicCredentialForms}
+ * for the Basic header of a client id and secret.
+ */
 export function redactSecrets(text: string, secrets: Array<string | undefined>): string {
   let result = text;
   for (const secret of secrets) {
-    if (secret && secret.length >= 4) result = result.split(secret).join('[redacted]');
+    if (!secret || secret.length < 4) continue;
+    for (const form of encodedForms(secret)) {
+      if (form === secret || /^[A-Za-z0-9+/=_-]+$/.test(form)) result = result.split(form).join('[redacted]');
+      else result = result.replace(new RegExp(escapeRegExp(form), 'gi'), '[redacted]');
+    }
   }
   return result;
+}
+
+/**
+ * What a client id and secret look like in an `Authorization: Basic` header: base64 (and
+ * base64url) of `id:secret`, raw and with both parts form-encoded first (RFC 6749 §2.3.1).
+ */
+export function basicCredentialForms(id: string | undefined, secret: string | undefined): string[] {
+  if (!id || !secret) return [];
+  const pairs = new Set([`${id}:${secret}`, ...URL_ENCODINGS.map((encode) => `${encode(id)}:${encode(secret)}`)]);
+  return [...pairs].flatMap((pair) => {
+    const bytes = Buffer.from(pair, 'utf8');
+    return [bytes.toString('base64'), bytes.toString('base64url')];
+  });
+}
+
+/** Percent-encodings in use: JavaScript's, HTML forms' (`URLSearchParams`), and OAuth's stricter one. */
+const URL_ENCODINGS: Array<(value: string) => string> = [
+  encodeURIComponent,
+  (value) => new URLSearchParams({ v: value }).toString().slice(2),
+  (value) =>
+    encodeURIComponent(value)
+      .replace(/[!'()*~._-]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`)
+      .replace(/%20/g, '+'),
+];
+
+function encodedForms(secret: string): string[] {
+  const bytes = Buffer.from(secret, 'utf8');
+  const forms = new Set([
+    secret,
+    ...URL_ENCODINGS.map((encode) => encode(secret)),
+    bytes.toString('base64'),
+    bytes.toString('base64url'),
+    bytes.toString('base64').replace(/=+$/, ''),
+  ]);
+  // Longest first, so a shorter form never leaves part of a longer one behind.
+  return [...forms].filter((form) => form.length >= 4).sort((a, b) => b.length - a.length);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -3,7 +3,7 @@ import { InvalidCredentialsError, UnknownIntegrationError } from '../model/error
 import type { ClientCertificate } from '../model/client-certificate.js';
 import { clientCredentialsGrant } from '../provider-http/token-client.js';
 import { assertUsableKey } from '../signing/jwt.js';
-import { interpolate } from '../providers/template.js';
+import { providerUrl } from '../providers/provider-url.js';
 import { liftedMetadata, tokenShapeOf } from '../provider-http/token-shape.js';
 import { type AuthStrategy, field, mintedUntilExpiry } from './strategy.js';
 import type { OAuth2ClientCredentials } from '../model/credentials.js';
@@ -78,7 +78,7 @@ export const oauth2ClientCredentials = {
     if (integration.scopes.length > 0) parameters.scope = integration.scopes.join(definition.scopeSeparator ?? ' ');
     const response = await clientCredentialsGrant(
       {
-        url: interpolate(tokenUrl, { connectionConfig: context.connectionConfig }),
+        url: providerUrl(tokenUrl, { connectionConfig: context.connectionConfig }, definition),
         issuer: definition.issuer,
         clientId: credentials.client_id,
         clientSecret: credentials.client_secret,

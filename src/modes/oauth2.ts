@@ -1,6 +1,6 @@
 import { InvalidCredentialsError, UnknownIntegrationError } from '../model/errors.js';
 import { refreshTokenGrant } from '../provider-http/token-client.js';
-import { interpolate } from '../providers/template.js';
+import { providerUrl } from '../providers/provider-url.js';
 import { liftedMetadata, tokenShapeOf } from '../provider-http/token-shape.js';
 import { dueWithinMargin, field, type AuthStrategy } from './strategy.js';
 import type { OAuth2Credentials } from '../model/credentials.js';
@@ -46,7 +46,7 @@ export const oauth2 = {
     if (!clientId) throw new UnknownIntegrationError(integration.providerConfigKey, 'has no clientId');
     const response = await refreshTokenGrant(
       {
-        url: interpolate(tokenUrl, { connectionConfig: context.connectionConfig }),
+        url: providerUrl(tokenUrl, { connectionConfig: context.connectionConfig }, definition),
         issuer: definition.issuer,
         clientId,
         clientSecret: credentials.config_override?.client_secret ?? integration.clientSecret,

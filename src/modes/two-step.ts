@@ -5,6 +5,7 @@ import { liftedMetadata } from '../provider-http/token-shape.js';
 import { parseXml, toXml } from '../provider-http/xml.js';
 import { optionalConnectionConfigPaths } from '../providers/connection-config.js';
 import type { JwtTemplate, SamlAssertionTemplate, TwoStepDefinition, TwoStepRequest } from '../providers/definition.js';
+import { providerUrl } from '../providers/provider-url.js';
 import { interpolate, interpolateJson, lookup, templateMoment, type TemplateMoment } from '../providers/template.js';
 import { UnusableKeyError } from '../signing/jwt.js';
 import { signJwtFromTemplate } from '../providers/jwt-template.js';
@@ -194,7 +195,7 @@ async function exchange(
     }
   }
   headers.accept ??= request.bodyFormat === 'xml' ? 'application/xml' : 'application/json';
-  const url = new URL(interpolate(request.url, values, { moment }));
+  const url = new URL(providerUrl(request.url, values, context.integration?.definition ?? {}, { moment }));
   // A GET carries its parameters in the query.
   if (method === 'GET' && request.body) {
     const filled = interpolateJson(request.body, values, { moment, optional }) as Record<string, unknown>;

@@ -38,6 +38,11 @@ export interface OperationContext {
   readonly refresher: Refresher;
   readonly lastFetched: LastFetchedWriter;
   readonly events: EventEmitter;
+  /**
+   * When each connection last had a refresh forced by an "expired" answer of its API (a 401):
+   * an API that always answers 401 gets at most one such refresh per minute, not one per call.
+   */
+  readonly unauthorizedRefreshAt: Map<string, number>;
   /** How long before expiry a connection of this integration counts as due. */
   marginMs(providerConfigKey: string): number;
   /** What a strategy may consult for one connection at `now`. */
@@ -100,6 +105,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     logger,
     http,
     events,
+    unauthorizedRefreshAt: new Map(),
     marginMs,
     strategyContext,
     emit,

@@ -5,6 +5,9 @@ import { sendWithRefreshRetry } from '../proxy/send.js';
 import type { OperationContext } from './context.js';
 import { ensureFresh } from './ensure-fresh.js';
 
+/** The least time between two refreshes forced by a connection's API answering 401. */
+const UNAUTHORIZED_REFRESH_INTERVAL_MS = 60_000;
+
 /** `manager.fetch`: a request to the provider's API with the connection's fresh credentials. */
 export async function proxyFetch(
   ctx: OperationContext,
@@ -26,6 +29,23 @@ export async function proxyFetch(
     init,
     strategyContext: (current) =>
       ctx.strategyContext(current.provider_config_key, current.connection_config, ctx.clock()),
-    forceRefresh: async () => (await ensureFresh(ctx, key, (await ctx.connections.read(key)) ?? loaded, true)).value,
+    forceRefresh: async () => {
+      const current = (await ctx.connections.read(key)) ?? loaded;
+      const now = ctx.clock();
+      const refresh = current.value.refresh;
+      // An expired-looking answer does not override the refresh back-off or exhaustion, and an
+      // API that always answers 401 gets at most one forced refresh a minute.
+      const last = ctx.unauthorizedRefreshAt.get(key);
+      if (
+        refresh.exhausted ||
+        (refresh.retry_at !== undefined && Date.parse(refresh.retry_at) > now) ||
+        (last !== undefined && now - last < UNAUTHORIZED_REFRESH_INTERVAL_MS)
+      ) {
+        return undefined;
+      }
+      if (ctx.unauthorizedRefreshAt.size > 10_000) ctx.unauthorizedRefreshAt.clear();
+      ctx.unauthorizedRefreshAt.set(key, now);
+      return (await ensureFresh(ctx, key, current, true)).value;
+    },
   });
 }

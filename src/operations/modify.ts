@@ -5,6 +5,7 @@ import type { ConnectionRecord } from '../model/record.js';
 import { normalizeTags } from '../model/tags.js';
 import { assertJsonObject } from '../model/validation.js';
 import type { OperationContext } from './context.js';
+import { checkConnectionConfig } from '../providers/connection-config.js';
 
 /**
  * The fields of a connection an app may change besides its credentials, each as a change of the
@@ -26,12 +27,20 @@ export const connectionChanges = {
     const value = normalizeTags(tags);
     return (record: ConnectionRecord): ConnectionRecord => ({ ...record, tags: value });
   },
-  updateConnectionConfig(config: JsonObject) {
+  /**
+   * Merged, then checked against the provider's fields like on create (patterns, listed values):
+   * a subdomain of `evil.example#` is refused here, not turned into a request to another host.
+   */
+  updateConnectionConfig(config: JsonObject, integrations: OperationContext['integrations']) {
     const value = assertJsonObject(config, 'connectionConfig');
-    return (record: ConnectionRecord): ConnectionRecord => ({
-      ...record,
-      connection_config: assertJsonObject({ ...record.connection_config, ...value }, 'connectionConfig'),
-    });
+    return (record: ConnectionRecord): ConnectionRecord => {
+      const merged = assertJsonObject({ ...record.connection_config, ...value }, 'connectionConfig');
+      const integration = integrations.get(record.provider_config_key);
+      return {
+        ...record,
+        connection_config: integration ? checkConnectionConfig(integration.definition, merged) : merged,
+      };
+    };
   },
 };
 

@@ -68,3 +68,39 @@ export async function mintInstallationToken(
   }
   return { token: body.token, expiresAt: new Date(body.expires_at).toISOString(), raw: body as JsonObject };
 }
+
+/**
+ * Whether the user behind a user-to-server token can access this installation: GitHub's
+ * `GET /user/installations` (paged, 100 a page). `installation_id` in a setup callback comes from
+ * the browser and "can be spoofed" (GitHub's words); this is the check GitHub recommends.
+ */
+export async function userCanAccessInstallation(
+  integration: ResolvedIntegration,
+  userToken: string,
+  installationId: string,
+  http: HttpSettings,
+): Promise<boolean> {
+  const base = (integration.definition.apiBaseUrl ?? GITHUB.apiBaseUrl).replace(/\/$/, '');
+  for (let page = 1; page <= 10; page++) {
+    const response = await providerRequest(
+      `${base}/user/installations?per_page=100&page=${page}`,
+      {
+        method: 'GET',
+        headers: {
+          Accept: 'application/vnd.github+json',
+          Authorization: `Bearer ${userToken}`,
+          'X-GitHub-Api-Version': '2022-11-28',
+          'User-Agent': 'latchkey',
+        },
+      },
+      http,
+    );
+    const body = response.json as { installations?: Array<{ id?: unknown }> } | undefined;
+    if (response.status !== 200 || !Array.isArray(body?.installations)) {
+      throw providerFailure(response, 'installations_unavailable', response.status === 401, undefined, [userToken]);
+    }
+    if (body.installations.some((installation) => String(installation.id) === installationId)) return true;
+    if (body.installations.length < 100) return false;
+  }
+  return false;
+}

@@ -3,7 +3,7 @@ import { createPublicKey } from 'node:crypto';
 import * as client from 'openid-client';
 import { ProviderError, type ProviderFailureKind } from '../model/errors.js';
 import type { TokenRequestAuthMethod } from '../providers/definition.js';
-import { redactSecrets } from '../model/redaction.js';
+import { basicCredentialForms, redactSecrets } from '../model/redaction.js';
 import type { JsonObject } from '../model/connection.js';
 import type { ClientCertificate } from '../model/client-certificate.js';
 import { fetchFor } from './client-tls.js';
@@ -48,7 +48,11 @@ export async function authorizationCodeGrant(
     );
     return toTokenResponse(response, exchange.body());
   } catch (error) {
-    throw toProviderError(error, exchange.retryAfterSeconds(), [endpoint.clientSecret, checks.codeVerifier]);
+    throw toProviderError(error, exchange.retryAfterSeconds(), [
+      endpoint.clientSecret,
+      checks.codeVerifier,
+      ...basicCredentialForms(endpoint.clientId, endpoint.clientSecret),
+    ]);
   }
 }
 
@@ -88,7 +92,11 @@ export async function refreshTokenGrant(
   try {
     return toTokenResponse(await client.refreshTokenGrant(exchange.config, refreshToken, parameters), exchange.body());
   } catch (error) {
-    throw toProviderError(error, exchange.retryAfterSeconds(), [refreshToken, endpoint.clientSecret]);
+    throw toProviderError(error, exchange.retryAfterSeconds(), [
+      refreshToken,
+      endpoint.clientSecret,
+      ...basicCredentialForms(endpoint.clientId, endpoint.clientSecret),
+    ]);
   }
 }
 
@@ -105,7 +113,10 @@ export async function clientCredentialsGrant(
   try {
     return toTokenResponse(await client.clientCredentialsGrant(exchange.config, parameters), exchange.body());
   } catch (error) {
-    throw toProviderError(error, exchange.retryAfterSeconds(), [endpoint.clientSecret]);
+    throw toProviderError(error, exchange.retryAfterSeconds(), [
+      endpoint.clientSecret,
+      ...basicCredentialForms(endpoint.clientId, endpoint.clientSecret),
+    ]);
   }
 }
 

@@ -1,11 +1,13 @@
 import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import type { JsonObject } from '../model/connection.js';
+import { ProviderError } from '../model/errors.js';
 
 // `$name` keys become attributes (`{ function: { $controlid: 'x' } }` → `<function controlid="x">`),
 // the convention of Sage Intacct's entry in Nango's provider file.
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '$', suppressEmptyNode: false });
-// Text stays text (a session id of digits must not become a number); DOCTYPE entities are not
-// expanded, so a hostile response cannot blow up into gigabytes.
+// Text stays text (a session id of digits must not become a number). Documents with a DOCTYPE are
+// refused before parsing (parseXml), so no entity is ever declared, let alone expanded; the
+// predefined ones (`&amp;`…) are still decoded.
 const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, processEntities: true });
 
 /** An XML document from a JSON template: values are escaped, booleans and numbers written as text. */
@@ -13,9 +15,21 @@ export function toXml(document: JsonObject): string {
   return `<?xml version="1.0" encoding="UTF-8"?>${builder.build(document) as string}`;
 }
 
-/** An XML response as a JSON object (elements by name, text as strings), or undefined if it is not XML. */
+/**
+ * An XML response as a JSON object (elements by name, text as strings), or undefined if it is not
+ * XML. A document with a `<!DOCTYPE` (or any `<!ENTITY`) is refused with a permanent
+ * {@link ProviderError}: no token response needs one, and entity expansion is how a hostile
+ * endpoint turns a small answer into a huge one or pulls in other text.
+ */
 export function parseXml(text: string): JsonObject | undefined {
   if (!text.trimStart().startsWith('<')) return undefined;
+  if (/<!(?:DOCTYPE|ENTITY)/i.test(text)) {
+    throw new ProviderError({
+      kind: 'permanent',
+      error: 'invalid_response',
+      errorDescription: 'an XML response with a DOCTYPE is refused',
+    });
+  }
   try {
     const parsed = parser.parse(text) as JsonObject;
     delete parsed['?xml'];

@@ -59,7 +59,9 @@ export const builtinProviders: Readonly<Record<string, ProviderDefinition>> = {
     defaultScopes: ['offline_access'],
     tokenResponseMetadata: ['instance_url'],
     defaultTokenLifetimeSeconds: 2 * 3600,
-    connectionConfig: { instance_url: { pattern: '^https://.*$', optional: true } },
+    // An origin and nothing else; its host must be Salesforce's own (allowedHosts).
+    connectionConfig: { instance_url: { pattern: '^https://[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+/?$', optional: true } },
+    allowedHosts: ['*.salesforce.com', '*.force.com', '*.my.salesforce.com'],
     proxy: { baseUrl: '${connectionConfig.instance_url}' },
   },
   // developers.hubspot.com/docs/api/oauth-quickstart-guide
@@ -223,7 +225,8 @@ export const builtinProviders: Readonly<Record<string, ProviderDefinition>> = {
     tokenRequestAuthMethod: 'client_secret_basic',
     pkce: false,
     tokenResponseMetadata: ['api_domain'],
-    connectionConfig: { api_domain: { pattern: '^https://.*$', optional: true } },
+    connectionConfig: { api_domain: { pattern: '^https://[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+/?$', optional: true } },
+    allowedHosts: ['*.pipedrive.com'],
     proxy: { baseUrl: '${connectionConfig.api_domain}/api' },
   },
   // developer.x.com: "OAuth 2.0 Authorization Code Flow with PKCE"; confidential clients use Basic.
@@ -300,7 +303,14 @@ export const builtinProviders: Readonly<Record<string, ProviderDefinition>> = {
       },
       lifetimeSeconds: 3600,
     },
-    connectionConfig: { account: { pattern: '^[A-Z0-9_.-]+$' }, user: { pattern: '^[A-Z0-9_.@-]+$' }, subdomain: {} },
+    connectionConfig: {
+      account: { pattern: '^[A-Z0-9_.-]+$' },
+      user: { pattern: '^[A-Z0-9_.@-]+$' },
+      // An account locator with its region (`xy12345.us-east-2.aws`): host labels only.
+      subdomain: {
+        pattern: '^[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9])?)*$',
+      },
+    },
     proxy: {
       baseUrl: 'https://${connectionConfig.subdomain}.snowflakecomputing.com',
       headers: { Authorization: 'Bearer ${accessToken}', 'X-Snowflake-Authorization-Token-Type': 'KEYPAIR_JWT' },

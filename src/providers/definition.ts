@@ -109,6 +109,11 @@ export interface ProxyDefinition {
   query?: Record<string, string>;
   /** Fields added to each request's JSON or form body (Mandrill's API key goes in the body). */
   body?: Record<string, unknown>;
+  /**
+   * API answers that mean "the token expired": `manager.fetch` refreshes once and retries on them.
+   * Default `[401]`; Jira-style APIs answer 403 too.
+   */
+  expiredStatuses?: number[];
 }
 
 /**
@@ -200,6 +205,14 @@ export interface ProviderDefinition {
   requiresClientCertificate?: boolean;
   /** API root for providers whose token minting is an API call (GitHub App: `https://api.github.com`). */
   apiBaseUrl?: string;
+  /**
+   * Hosts credentials and users may be sent to when a URL's host comes from `connection_config`
+   * (`https://${connectionConfig.hostname}/oauth/token`, Salesforce's `instance_url`): exact
+   * hosts, or `*.example.com` for any host under `example.com`. Without a match such a URL is
+   * refused with a `DisallowedHostError`. A host with a literal domain
+   * (`https://${connectionConfig.subdomain}.zendesk.com`) needs no entry. See docs/security-model.md.
+   */
+  allowedHosts?: string[];
 }
 
 /** An integration as configured by the app: a provider plus the app's client credentials. */
@@ -221,6 +234,22 @@ export interface IntegrationConfig {
   refreshMarginSeconds?: number;
   /** A TLS client certificate for token requests and `manager.fetch` (mutual TLS: ADP). */
   clientCertificate?: ClientCertificate;
+  /**
+   * GitHub App (APP): decides whether the installation a callback names may be connected — GitHub
+   * warns that `installation_id` in the query can be spoofed. Without it (and without user
+   * authorization during installation, i.e. a `code` with `clientId`/`clientSecret`), an APP
+   * callback is refused. See docs/security-model.md.
+   */
+  verifyInstallation?: (
+    installationId: string,
+    flow: { providerConfigKey: string; connectionId: string },
+  ) => boolean | Promise<boolean>;
+  /**
+   * The hosts this integration's connections may reach when the provider's URLs take their host
+   * from `connection_config` (an on-premise server, a region): replaces the definition's
+   * `allowedHosts`. `*.example.com` allows any host under `example.com`.
+   */
+  allowedHosts?: string[];
 }
 
 /** An integration with its provider definition merged in. */
@@ -235,4 +264,6 @@ export interface ResolvedIntegration {
   appPrivateKey: string | undefined;
   refreshMarginSeconds: number | undefined;
   clientCertificate: ClientCertificate | undefined;
+  /** The integration's {@link IntegrationConfig.verifyInstallation} hook, if any. */
+  verifyInstallation: IntegrationConfig['verifyInstallation'];
 }

@@ -20,6 +20,15 @@ export function resolveIntegrations(
         ? builtinProviders[config.provider]
         : undefined;
     const definition = { ...base, ...config.definition } as Partial<ProviderDefinition>;
+    if (config.allowedHosts !== undefined) {
+      if (!Array.isArray(config.allowedHosts) || config.allowedHosts.some((host) => typeof host !== 'string')) {
+        throw new InvalidRequestError(
+          `integration "${providerConfigKey}": allowedHosts must be strings`,
+          'allowedHosts',
+        );
+      }
+      definition.allowedHosts = config.allowedHosts;
+    }
     if (!definition.authMode || !isAuthMode(definition.authMode)) {
       throw new UnknownIntegrationError(
         providerConfigKey,
@@ -37,6 +46,7 @@ export function resolveIntegrations(
       appPrivateKey: config.appPrivateKey,
       refreshMarginSeconds: config.refreshMarginSeconds,
       clientCertificate: config.clientCertificate,
+      verifyInstallation: config.verifyInstallation,
     });
   }
   return resolved;

@@ -1,6 +1,7 @@
 import { isAuthMode, type AuthMode } from '../model/auth-modes.js';
 import { InvalidTemplateError } from '../model/errors.js';
 import { assertValidTemplate } from './template.js';
+import { nangoAllowedHosts, nangoFieldPattern } from './nango-fields.js';
 import type {
   ConnectionConfigField,
   JwtTemplate,
@@ -39,7 +40,12 @@ export function fromNangoProviders(catalog: Record<string, unknown>): NangoImpor
   const skipped: NangoImport['skipped'] = [];
   for (const name of Object.keys(catalog)) {
     try {
-      providers[name] = convert(resolveAlias(catalog, name, []));
+      const entry = resolveAlias(catalog, name, []);
+      const definition = convert(entry);
+      // Hosts a URL may take from the connection: the field's listed values, or known defaults.
+      const allowedHosts = nangoAllowedHosts(name, definition, entry.connection_config);
+      if (allowedHosts) definition.allowedHosts = allowedHosts;
+      providers[name] = definition;
     } catch (error) {
       // Only a deliberate refusal skips an entry; anything else is a bug in the converter.
       if (!(error instanceof UnsupportedEntryError)) throw error;
@@ -382,7 +388,9 @@ function connectionConfigOf(value: unknown): Record<string, ConnectionConfigFiel
   for (const [name, spec] of Object.entries(value)) {
     if (!isObject(spec)) continue;
     const field: ConnectionConfigField = {};
-    if (typeof spec.pattern === 'string') field.pattern = spec.pattern;
+    // pattern, enum, format, prefix and suffix, as one expression.
+    const pattern = nangoFieldPattern(spec);
+    if (pattern !== undefined) field.pattern = pattern;
     if (typeof spec.default_value === 'string' && spec.default_value !== '') field.default = spec.default_value;
     // Nango marks hidden/automatic fields (filled from the token response) as such: not asked of the user.
     if (spec.optional === true || spec.automated === true || spec.hidden === true) field.optional = true;

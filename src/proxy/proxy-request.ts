@@ -1,6 +1,7 @@
 import { InvalidCredentialsError, InvalidRequestError } from '../model/errors.js';
 import { checkedUrl, type HttpSettings } from '../provider-http/http.js';
 import type { ProxyDefinition } from '../providers/definition.js';
+import { providerUrl } from '../providers/provider-url.js';
 import { interpolate, interpolateJson, templateMoment, type TemplateRequest } from '../providers/template.js';
 import type { Credentials } from '../model/credentials.js';
 import type { AuthStrategy, StrategyContext } from '../modes/strategy.js';
@@ -53,7 +54,10 @@ export function buildProxyRequest(
   // Every template of this request sees the same instant and random id, so a signature matches
   // the date and request-id headers sent beside it.
   const moment = templateMoment(context.now);
-  const base = checkedUrl(interpolate(proxy.baseUrl, values, { encode: false, moment }), http);
+  const base = checkedUrl(
+    providerUrl(proxy.baseUrl, values, context.integration?.definition ?? {}, { encode: false, moment }),
+    http,
+  );
   const url = new URL(`${base.href.replace(/\/$/, '')}/${path.replace(/^\//, '')}`);
   // `..` segments (plain or percent-encoded) could climb out of the base path, to another
   // tenant's prefix on a shared host, carrying this connection's credentials.

@@ -4,7 +4,7 @@ import type { ConnectionRecord } from '../model/record.js';
 import { strategyFor } from '../modes/registry.js';
 import { clientCertificateFor, type StrategyContext } from '../modes/strategy.js';
 import { fetchFor } from '../provider-http/client-tls.js';
-import { type HttpSettings, networkFailure } from '../provider-http/http.js';
+import { checkedUrl, type HttpSettings, networkFailure } from '../provider-http/http.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
 import { buildProxyRequest, type ProxyInit } from './proxy-request.js';
 
@@ -14,8 +14,11 @@ export interface ProxySendOptions {
   path: string;
   init: ProxyInit;
   strategyContext(record: ConnectionRecord): StrategyContext;
-  /** Renews the connection's credentials (a forced refresh) and returns the record after it. */
-  forceRefresh(): Promise<ConnectionRecord>;
+  /**
+   * Renews the connection's credentials (a forced refresh) and returns the record after it, or
+   * `undefined` when no refresh may be forced now (back-off, exhaustion, one too recently).
+   */
+  forceRefresh(): Promise<ConnectionRecord | undefined>;
 }
 
 /**
@@ -24,14 +27,16 @@ export interface ProxySendOptions {
  */
 export async function sendWithRefreshRetry(record: ConnectionRecord, options: ProxySendOptions): Promise<Response> {
   const response = await send(record, options);
+  const expired = options.integration.definition.proxy?.expiredStatuses ?? [401];
   if (
-    response.status !== 401 ||
+    !expired.includes(response.status) ||
     !replayable(options.init) ||
     !strategyFor(record.credentials.type).canRefresh(record.credentials)
   ) {
     return response;
   }
   const refreshed = await options.forceRefresh();
+  if (!refreshed) return response;
   if (JSON.stringify(refreshed.credentials) === JSON.stringify(record.credentials)) return response;
   await response.body?.cancel();
   return send(refreshed, options);
@@ -57,11 +62,61 @@ export function sendProxyRequest(
       'has no proxy base URL in its provider definition',
     );
   const strategy = strategyFor(credentials.type);
-  const request = buildProxyRequest(proxy, strategy, credentials, context, options.path, options.init, options.http);
+  // Read defensively: buildProxyRequest refuses an init that is not an object, with a typed error.
+  const follow = (options.init as ProxyInit | null | undefined)?.redirect === 'follow';
+  const init = follow ? { ...options.init, redirect: 'manual' as const } : options.init;
+  const request = buildProxyRequest(proxy, strategy, credentials, context, options.path, init, options.http);
   const certificate = clientCertificateFor(strategy, credentials, options.integration);
-  return fetchFor(options.http, certificate)(request.url, request.init).catch((error: unknown) => {
-    throw fetchFailure(error);
-  });
+  const send = (url: string, requestInit: RequestInit) =>
+    fetchFor(options.http, certificate)(url, requestInit).catch((error: unknown) => {
+      throw fetchFailure(error);
+    });
+  const first = send(request.url, request.init);
+  return follow ? first.then((response) => followRedirects(response, request, proxy, options, send)) : first;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * `redirect: 'follow'`, done here rather than by `fetch`: on the provider's origin the request
+ * keeps its credentials; once a redirect leaves that origin, everything the definition injected
+ * goes — every header (not only `Authorization`: `X-Api-Key`, `X-Shopify-Access-Token`…), the
+ * query parameters its `proxy.query` names, and its body fields — and never comes back.
+ */
+async function followRedirects(
+  response: Response,
+  request: { url: string; init: RequestInit },
+  proxy: NonNullable<ResolvedIntegration['definition']['proxy']>,
+  options: Pick<ProxySendOptions, 'http' | 'init'>,
+  send: (url: string, init: RequestInit) => Promise<Response>,
+): Promise<Response> {
+  const origin = new URL(request.url).origin;
+  let current = response;
+  let url = new URL(request.url);
+  let init: RequestInit = { ...request.init, redirect: 'manual' };
+  let stripped = false;
+  for (let hop = 0; hop < 20; hop++) {
+    const location = current.headers.get('location');
+    if (!REDIRECTS.has(current.status) || !location) return current;
+    await current.body?.cancel();
+    url = checkedUrl(new URL(location, url).href, options.http);
+    const method = String(init.method ?? 'GET').toUpperCase();
+    if (current.status === 303 || ((current.status === 301 || current.status === 302) && method === 'POST')) {
+      init = { ...init, method: method === 'HEAD' ? 'HEAD' : 'GET', body: null };
+    }
+    if (!stripped && url.origin !== origin) {
+      stripped = true;
+      const headers = new Headers(options.init.headers as HeadersInit | undefined);
+      for (const name of ['authorization', 'cookie', 'proxy-authorization', ...Object.keys(proxy.headers ?? {})])
+        headers.delete(name);
+      for (const name of Object.keys(proxy.query ?? {})) url.searchParams.delete(name);
+      // The caller's own body without the definition's fields (a GET after a 303 has none).
+      const body = init.body === null || init.body === undefined ? null : (options.init.body ?? null);
+      init = { ...init, headers, body: body as BodyInit | null };
+    }
+    current = await send(url.href, init);
+  }
+  return current;
 }
 
 /** A body that can be sent a second time (a stream cannot). */

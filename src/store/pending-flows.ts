@@ -17,6 +17,8 @@ export interface PendingFlow {
   connectionConfig: JsonObject;
   /** Epoch ms after which the callback is refused. */
   expiresAt: number;
+  /** SHA-256 (hex) of the `browserBinding` given to `authorize`; the callback must present it. */
+  browserBindingHash?: string;
 }
 
 type StoredFlow = PendingFlow | { sealed: string; expiresAt: number };

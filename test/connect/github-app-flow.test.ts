@@ -27,7 +27,14 @@ async function setup() {
   };
   const manager = testManager({
     integrations: {
-      app: { provider: 'github-app', appId: '42', appPrivateKey: keys.privateKey, definition },
+      app: {
+        provider: 'github-app',
+        appId: '42',
+        appPrivateKey: keys.privateKey,
+        definition,
+        // The app's own record of which installation belongs to whom (APP refuses unverified ones).
+        verifyInstallation: (installationId) => installationId === '987',
+      },
       appOAuth: {
         provider: 'github-app-oauth',
         appId: '42',

@@ -59,8 +59,24 @@ afterAll(async () => {
   await new Promise((resolve) => app.close(resolve));
 });
 
+/**
+ * One browser: it keeps the cookies the handler sets (the flow's binding nonce) and its session
+ * (the `x-session-user` header standing in for a session cookie) across requests.
+ */
+const browser = { cookies: new Map<string, string>(), session: {} as Record<string, string> };
 async function get(url: string, headers: Record<string, string> = {}) {
-  return fetch(url, { redirect: 'manual', headers });
+  if (headers['x-session-user']) browser.session = { 'x-session-user': headers['x-session-user'] };
+  const cookie = [...browser.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  const response = await fetch(url, {
+    redirect: 'manual',
+    headers: { ...browser.session, ...(cookie ? { cookie } : {}), ...headers },
+  });
+  for (const line of response.headers.getSetCookie()) {
+    const [name = '', ...value] = (line.split(';')[0] ?? '').split('=');
+    if (value.join('=')) browser.cookies.set(name, value.join('='));
+    else browser.cookies.delete(name);
+  }
+  return response;
 }
 
 describe('the connect HTTP handler', () => {
@@ -124,11 +140,10 @@ describe('the connect HTTP handler', () => {
       { 'x-session-user': 'mallory' },
     );
     expect(impostor.status).toBe(403);
+    // As the README says: a plain 400 page that redirects nowhere (unless defaultRedirectUrl is set).
     const forged = await get(`${appUrl}/oauth/callback?code=abc&state=${'y'.repeat(43)}`);
-    const back = new URL(forged.headers.get('location') as string);
-    expect(`${back.origin}${back.pathname}`).toBe(`${appUrl}/done`);
-    expect(Object.fromEntries(back.searchParams)).toMatchObject({ message_type: 'error', error_type: 'invalid_state' });
-    expect(back.searchParams.has('connection_id')).toBe(false);
+    expect(forged.status).toBe(400);
+    expect(forged.headers.get('location')).toBeNull();
   });
 
   it('reports a code the provider refuses to the app, and stores nothing', async () => {

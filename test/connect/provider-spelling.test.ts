@@ -43,6 +43,7 @@ describe('callbacks that carry more than a code', () => {
       integrations: {
         amazon: {
           provider: 'amazon-selling-partner',
+          allowedHosts: ['sellercentral.amazon.com'],
           clientId: 'amzn1.app',
           clientSecret: 'secret',
           definition: { ...nangoEntry('amazon-selling-partner'), tokenUrl: token.url },

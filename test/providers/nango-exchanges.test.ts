@@ -177,6 +177,7 @@ describe('chained requests (additional_steps)', () => {
       integrations: {
         docuware: {
           provider: 'docuware',
+          allowedHosts: ['127.0.0.1'],
           definition: firstRequestTo('docuware', `${docuware.url}/DocuWare/Platform/Home/IdentityServiceInfo`),
         },
       },
@@ -213,6 +214,7 @@ describe('chained requests (additional_steps)', () => {
       integrations: {
         sellercloud: {
           provider: 'sellercloud',
+          allowedHosts: ['127.0.0.1'],
           definition: firstRequestTo(
             'sellercloud',
             `${sellercloud.url}/api/server-by-team/?team=\${credentials.teamName}`,
@@ -279,6 +281,7 @@ it('Salesforce client credentials (salesforce-cc): the instance_url of the token
     integrations: {
       sf: {
         provider: 'salesforce-cc',
+        allowedHosts: ['127.0.0.1'],
         clientId: 'sf-client',
         clientSecret: 'sf-secret',
         definition: { ...nangoEntry('salesforce-cc'), tokenUrl: `${salesforce.url}/services/oauth2/token` },

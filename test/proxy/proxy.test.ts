@@ -109,6 +109,7 @@ describe('manager.fetch', () => {
       integrations: {
         shop: {
           provider: 'shop',
+          allowedHosts: ['127.0.0.1'],
           definition: {
             authMode: 'OAUTH2',
             proxy: {
