@@ -2,15 +2,10 @@ import { isAuthMode, type AuthMode } from '../model/auth-modes.js';
 import { InvalidTemplateError } from '../model/errors.js';
 import { assertValidTemplate } from './template.js';
 import { nangoAllowedHosts, nangoFieldPattern } from './nango-fields.js';
-import type {
-  ConnectionConfigField,
-  JwtTemplate,
-  ProviderDefinition,
-  TokenRequestAuthMethod,
-  SamlAssertionTemplate,
-  TwoStepDefinition,
-  TwoStepRequest,
-} from './definition.js';
+import { isPlainObject } from '../model/json.js';
+import { type Entry, stringRecord, UnsupportedEntryError } from './nango-entry.js';
+import { jwtTemplateOf, twoStepOf } from './nango-exchanges.js';
+import type { ConnectionConfigField, ProviderDefinition, TokenRequestAuthMethod } from './definition.js';
 
 /** What `fromNangoProviders` made of a Nango provider file. */
 export interface NangoImport {
@@ -19,8 +14,6 @@ export interface NangoImport {
   /** Entries left out, with the reason. */
   skipped: Array<{ name: string; reason: string }>;
 }
-
-type Entry = Record<string, unknown>;
 
 /**
  * Reads Nango's provider catalog — the object `getProviders()` of the `@nangohq/providers`
@@ -55,11 +48,6 @@ export function fromNangoProviders(catalog: Record<string, unknown>): NangoImpor
   return { providers, skipped };
 }
 
-/** Why an entry cannot be used: its mode, format or data is one Latchkey does not take. */
-class UnsupportedEntryError extends Error {
-  override name = 'UnsupportedEntryError';
-}
-
 function resolveAlias(catalog: Record<string, unknown>, name: string, seen: string[]): Entry {
   const entry = catalog[name];
   if (entry === null || typeof entry !== 'object') throw new UnsupportedEntryError('not an object');
@@ -68,7 +56,7 @@ function resolveAlias(catalog: Record<string, unknown>, name: string, seen: stri
   if (seen.includes(alias)) throw new UnsupportedEntryError(`alias cycle through ${alias}`);
   const parent = resolveAlias(catalog, alias, [...seen, name]);
   const merged: Entry = { ...parent, ...(entry as Entry) };
-  if (isObject(parent.proxy) && isObject((entry as Entry).proxy))
+  if (isPlainObject(parent.proxy) && isPlainObject((entry as Entry).proxy))
     merged.proxy = { ...parent.proxy, ...((entry as Entry).proxy as Entry) };
   return merged;
 }
@@ -80,14 +68,14 @@ function convert(original: Entry): ProviderDefinition {
   // Sign a JWT, then trade it for an access token (RFC 7523 §2.1): TWO_STEP's assertion.
   if (
     JSON.stringify(entry.token_params ?? {}).includes('${token}') &&
-    !(mode === 'TWO_STEP' && isObject(entry.token))
+    !(mode === 'TWO_STEP' && isPlainObject(entry.token))
   ) {
     throw new UnsupportedEntryError('a JWT-bearer token exchange outside TWO_STEP is not supported');
   }
   const definition: ProviderDefinition = { authMode: mode };
   const tokenUrl = entry.token_url;
   if (typeof tokenUrl === 'string') definition.tokenUrl = tokenUrl;
-  else if (isObject(tokenUrl)) {
+  else if (isPlainObject(tokenUrl)) {
     // GitHub App OAuth: one token URL per credential.
     if (typeof tokenUrl.OAUTH2 === 'string') definition.tokenUrl = tokenUrl.OAUTH2;
     if (typeof tokenUrl.APP === 'string') definition.apiBaseUrl = originOf(tokenUrl.APP);
@@ -137,7 +125,7 @@ function convert(original: Entry): ProviderDefinition {
     Array.isArray(list) ? list.map(String) : [],
   );
   if (metadata.length > 0) definition.tokenResponseMetadata = [...new Set(metadata)];
-  if (isObject(entry.token_response) && mode !== 'TWO_STEP')
+  if (isPlainObject(entry.token_response) && mode !== 'TWO_STEP')
     definition.tokenResponse = tokenResponsePaths(entry.token_response);
   const signatureMethod = entry.signature_method;
   if (signatureMethod === 'HMAC-SHA1' || signatureMethod === 'HMAC-SHA256' || signatureMethod === 'PLAINTEXT')
@@ -149,17 +137,17 @@ function convert(original: Entry): ProviderDefinition {
   if (connectionConfig) definition.connectionConfig = connectionConfig;
   const credentialDefaults = credentialDefaultsOf(entry.credentials);
   if (credentialDefaults) definition.credentialDefaults = credentialDefaults;
-  if (isObject(entry.proxy) && typeof entry.proxy.base_url === 'string') {
+  if (isPlainObject(entry.proxy) && typeof entry.proxy.base_url === 'string') {
     const proxy: ProviderDefinition['proxy'] = { baseUrl: entry.proxy.base_url };
     const proxyHeaders = mapValues(stringRecord(entry.proxy.headers), withAwsSessionToken);
     const proxyQuery = stringRecord(entry.proxy.query);
     if (proxyHeaders) proxy.headers = proxyHeaders;
     if (proxyQuery) proxy.query = proxyQuery;
-    if (isObject(entry.proxy.body)) proxy.body = entry.proxy.body;
+    if (isPlainObject(entry.proxy.body)) proxy.body = entry.proxy.body;
     definition.proxy = proxy;
     const verification = entry.proxy.verification;
     if (
-      isObject(verification) &&
+      isPlainObject(verification) &&
       Array.isArray(verification.endpoints) &&
       typeof verification.endpoints[0] === 'string'
     ) {
@@ -212,133 +200,13 @@ function tokenResponsePaths(response: Entry): ProviderDefinition['tokenResponse'
   return paths;
 }
 
-function jwtTemplateOf(entry: Entry): JwtTemplate {
-  const token = entry.token;
-  if (!isObject(token) || !isObject(token.payload))
-    throw new UnsupportedEntryError('JWT entry without a token template');
-  const header = { ...(stringRecord(token.header) ?? {}) };
-  const algorithm = header.alg;
-  delete header.alg;
-  // Latchkey's signer sets kid from an { id, secret } key itself.
-  if (header.kid === '${credentials.privateKey.id}') delete header.kid;
-  const payload = JSON.parse(
-    JSON.stringify(token.payload).replace(
-      /\$\{fingerprint\(\$\{credentials\.privateKey\}\)\}/g,
-      'SHA256:${publicKeyFingerprint}',
-    ),
-  ) as Record<string, unknown>;
-  const template: JwtTemplate = {
-    payload,
-    lifetimeSeconds: typeof token.expires_in_ms === 'number' ? token.expires_in_ms / 1000 : 3600,
-    header,
-  };
-  if (algorithm === 'RS256' || algorithm === 'PS256' || algorithm === 'ES256' || algorithm === 'HS256')
-    template.algorithm = algorithm;
-  else if (algorithm !== undefined) throw new UnsupportedEntryError(`JWT algorithm ${algorithm} is not supported`);
-  return template;
-}
-
-function twoStepOf(entry: Entry): TwoStepDefinition {
-  if (typeof entry.token_url !== 'string') throw new UnsupportedEntryError('TWO_STEP entry without a token_url');
-  const format = entry.body_format ?? 'json';
-  if (format !== 'json' && format !== 'form' && format !== 'xml')
-    throw new UnsupportedEntryError(`TWO_STEP body format ${String(format)} is not supported`);
-  const response = isObject(entry.token_response) ? entry.token_response : {};
-  if (typeof response.token !== 'string')
-    throw new UnsupportedEntryError('TWO_STEP entry without token_response.token');
-  const definition: TwoStepDefinition = { tokenRequest: requestOf(entry, format), tokenPath: response.token };
-  if (typeof response.refresh_token === 'string') definition.refreshTokenPath = response.refresh_token;
-  if (typeof response.token_expiration === 'string') {
-    definition.expiry = {
-      strategy: response.token_expiration_strategy === 'expireAt' ? 'expireAt' : 'expireIn',
-      path: response.token_expiration,
-    };
-  }
-  if (isObject(entry.token)) definition.assertion = jwtTemplateOf(entry);
-  if (isObject(entry.assertion)) {
-    const keyField = /^\$\{credentials\.([\w-]+)\}$/.exec(String(entry.assertion.key))?.[1];
-    if (!keyField)
-      throw new UnsupportedEntryError('an assertion key that is not a submitted credential is not supported');
-    if (keyField !== 'privateKey') definition.assertionKeyField = keyField;
-    if (entry.assertion.type === 'saml') definition.samlAssertion = samlAssertionOf(entry.assertion);
-    else definition.assertion = assertionOf(entry.assertion);
-  }
-  if (Array.isArray(entry.additional_steps)) {
-    definition.additionalSteps = entry.additional_steps.map((step: unknown) => {
-      if (!isObject(step) || typeof step.token_url !== 'string')
-        throw new UnsupportedEntryError('an additional step without a token_url');
-      return requestOf(step, format);
-    });
-  }
-  if (entry.token_response_headers !== undefined) {
-    const headers = Array.isArray(entry.token_response_headers) ? entry.token_response_headers : [];
-    if (headers.length !== 1 || String(headers[0]).toLowerCase() !== 'set-cookie')
-      throw new UnsupportedEntryError('token response headers other than set-cookie are not supported');
-    definition.keepCookies = true;
-  }
-  if (typeof entry.refresh_url === 'string') {
-    definition.refreshRequest = {
-      method: 'POST',
-      url: entry.refresh_url,
-      bodyFormat: format,
-      ...(isObject(entry.refresh_token_params) ? { body: entry.refresh_token_params } : {}),
-      ...(stringRecord(entry.refresh_token_headers ?? entry.token_headers)
-        ? { headers: stringRecord(entry.refresh_token_headers ?? entry.token_headers) }
-        : {}),
-    };
-  }
-  return definition;
-}
-
-// OAUTH2_CC may lack one (certn-partner): its connections can still be imported with a token,
-// and an integration can supply `definition.tokenUrl`; minting without one fails, naming it.
-/**
- * Nango's `assertion` block: a JWT signed with a submitted key (`${assertionOption.privateKey}`
- * or `${credentials.privateKey}`), offered to the token request as `${credentials.assertion}`.
- */
-function assertionOf(assertion: Entry): JwtTemplate {
-  if (assertion.type !== 'jwt')
-    throw new UnsupportedEntryError(`a ${String(assertion.type).toUpperCase()} assertion is not supported`);
-  if (!isObject(assertion.payload)) throw new UnsupportedEntryError('a JWT assertion without a payload');
-  const header = { ...(stringRecord(assertion.header) ?? {}) };
-  const algorithm = header.alg;
-  delete header.alg;
-  const template: JwtTemplate = { payload: assertion.payload, header, lifetimeSeconds: lifetimeOf(assertion) };
-  if (algorithm === 'RS256' || algorithm === 'PS256' || algorithm === 'ES256') template.algorithm = algorithm;
-  else if (algorithm !== undefined) throw new UnsupportedEntryError(`JWT algorithm ${algorithm} is not supported`);
-  return template;
-}
-
-/** Nango's SAML assertion block (SAP SuccessFactors' saml2-bearer grant). */
-function samlAssertionOf(assertion: Entry): SamlAssertionTemplate {
-  const text = (name: string) => {
-    const value = assertion[name];
-    if (typeof value !== 'string' || value === '') throw new UnsupportedEntryError(`a SAML assertion without ${name}`);
-    return value;
-  };
-  return {
-    issuer: text('issuer'),
-    audience: text('audiences'),
-    subject: text('nameIdentifier'),
-    recipient: text('recipient'),
-    ...(typeof assertion.sessionIndex === 'string' ? { sessionIndex: assertion.sessionIndex } : {}),
-    attributes: stringRecord(assertion.attributes) ?? {},
-    lifetimeSeconds: lifetimeOf(assertion),
-  };
-}
-
-function lifetimeOf(assertion: Entry): number {
-  const lifetime = Number(assertion.lifetimeInSeconds);
-  return Number.isFinite(lifetime) && lifetime > 0 ? lifetime : 300;
-}
-
 /**
  * Spellings Nango's file uses for values Latchkey keeps under one name: `${assertionOption.x}` (a
  * value the user submits to sign an assertion) is a credential, and a bare `${field}` naming one
  * of the entry's `connection_config` fields is that field.
  */
 function normalizedTemplates(entry: Entry): Entry {
-  const fields = isObject(entry.connection_config) ? Object.keys(entry.connection_config) : [];
+  const fields = isPlainObject(entry.connection_config) ? Object.keys(entry.connection_config) : [];
   const text = JSON.stringify(entry)
     .replace(/\$\{assertionOption\./g, '${credentials.')
     .replace(/\$\{([A-Za-z_][\w-]*)\}/g, (whole, name: string) =>
@@ -347,20 +215,8 @@ function normalizedTemplates(entry: Entry): Entry {
   return JSON.parse(text) as Entry;
 }
 
-/** One request of a TWO_STEP exchange: the entry itself, or one of its `additional_steps`. */
-function requestOf(step: Entry, inheritedFormat: 'json' | 'form' | 'xml'): TwoStepRequest {
-  const format = step.body_format ?? inheritedFormat;
-  if (format !== 'json' && format !== 'form' && format !== 'xml')
-    throw new UnsupportedEntryError(`TWO_STEP body format ${String(format)} is not supported`);
-  return {
-    method: step.token_request_method === 'GET' ? 'GET' : 'POST',
-    url: step.token_url as string,
-    bodyFormat: format,
-    ...(isObject(step.token_params) ? { body: step.token_params } : {}),
-    ...(stringRecord(step.token_headers) ? { headers: stringRecord(step.token_headers) } : {}),
-  };
-}
-
+// OAUTH2_CC may lack one (certn-partner): its connections can still be imported with a token,
+// and an integration can supply `definition.tokenUrl`; minting without one fails, naming it.
 function requireWhatTheModeNeeds(mode: AuthMode, definition: ProviderDefinition): void {
   const needsTokenUrl: AuthMode[] = ['OAUTH2', 'BILL'];
   if (needsTokenUrl.includes(mode) && !definition.tokenUrl)
@@ -383,10 +239,10 @@ function assertKnownTemplates(value: unknown): void {
 }
 
 function connectionConfigOf(value: unknown): Record<string, ConnectionConfigField> | undefined {
-  if (!isObject(value)) return undefined;
+  if (!isPlainObject(value)) return undefined;
   const fields: Record<string, ConnectionConfigField> = {};
   for (const [name, spec] of Object.entries(value)) {
-    if (!isObject(spec)) continue;
+    if (!isPlainObject(spec)) continue;
     const field: ConnectionConfigField = {};
     // pattern, enum, format, prefix and suffix, as one expression.
     const pattern = nangoFieldPattern(spec);
@@ -400,9 +256,9 @@ function connectionConfigOf(value: unknown): Record<string, ConnectionConfigFiel
 }
 
 function credentialDefaultsOf(value: unknown): Record<string, string> | undefined {
-  if (!isObject(value)) return undefined;
+  if (!isPlainObject(value)) return undefined;
   const defaults = Object.entries(value).flatMap(([name, spec]) =>
-    isObject(spec) && typeof spec.default_value === 'string' ? [[name, spec.default_value] as const] : [],
+    isPlainObject(spec) && typeof spec.default_value === 'string' ? [[name, spec.default_value] as const] : [],
   );
   return defaults.length > 0 ? Object.fromEntries(defaults) : undefined;
 }
@@ -455,19 +311,6 @@ function withoutGrantType(params: Record<string, string> | undefined): Record<st
   return Object.keys(rest).length > 0 ? rest : undefined;
 }
 
-function stringRecord(value: unknown): Record<string, string> | undefined {
-  if (!isObject(value)) return undefined;
-  return Object.fromEntries(
-    Object.entries(value)
-      .filter(([, v]) => v !== null && typeof v !== 'object')
-      .map(([k, v]) => [k, String(v)]),
-  );
-}
-
 function setString<K extends keyof ProviderDefinition>(definition: ProviderDefinition, key: K, value: unknown): void {
   if (typeof value === 'string') (definition as Record<K, unknown>)[key] = value;
-}
-
-function isObject(value: unknown): value is Entry {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
