@@ -306,6 +306,7 @@ export class ConnectionManager {
    */
   async close(): Promise<void> {
     await this.#ctx.lastFetched.settle();
+    await this.#ctx.pending.close();
     await this.#ctx.store.close();
   }
 }

@@ -8,6 +8,7 @@ import { defaultHttpSettings, type HttpSettings } from '../provider-http/http.js
 import type { ResolvedIntegration } from '../providers/definition.js';
 import { resolveIntegrations } from '../providers/integrations.js';
 import { defaultFailurePolicy } from '../refresh/failure-policy.js';
+import { defaultStorageRetryPolicy, PendingWrites } from '../refresh/pending-writes.js';
 import { Refresher } from '../refresh/refresher.js';
 import type { StorageAdapter } from '../store/adapter.js';
 import { ConnectionDirectory } from '../store/connection-directory.js';
@@ -37,6 +38,8 @@ export interface OperationContext {
   readonly http: HttpSettings;
   readonly refresher: Refresher;
   readonly lastFetched: LastFetchedWriter;
+  /** Refreshed credentials the store refused, served from memory until a write succeeds. */
+  readonly pending: PendingWrites;
   readonly events: EventEmitter;
   /** How long before expiry a connection of this integration counts as due. */
   marginMs(providerConfigKey: string): number;
@@ -66,6 +69,10 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     throw new InvalidRequestError('http.timeoutMs must be shorter than lock.leaseMs', 'http.timeoutMs');
   }
   const events = new EventEmitter();
+  const retry = { ...defaultStorageRetryPolicy, ...options.storageRetry };
+  nonNegative(retry.initialDelayMs, 'storageRetry.initialDelayMs');
+  nonNegative(retry.maxDelayMs, 'storageRetry.maxDelayMs');
+  const pending = new PendingWrites(connections, logger, retry);
 
   const marginMs = (providerConfigKey: string): number => {
     const integration = integrations.get(providerConfigKey);
@@ -103,6 +110,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     marginMs,
     strategyContext,
     emit,
+    pending,
     lastFetched: new LastFetchedWriter(
       records,
       logger,
@@ -119,6 +127,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
       contextFor: (record, now) => strategyContext(record.provider_config_key, record.connection_config, now),
       marginMsFor: (record) => marginMs(record.provider_config_key),
       emit,
+      pending,
     }),
   };
 }

@@ -16,6 +16,8 @@ export async function ensureFresh(
   loaded: Versioned<ConnectionRecord>,
   force: boolean,
 ): Promise<Versioned<ConnectionRecord>> {
+  // Refreshed credentials the store has not taken yet replace the spent ones it still holds.
+  loaded = ctx.pending.overlay(key, loaded);
   const record = loaded.value;
   const strategy = strategyFor(record.credentials.type);
   const now = ctx.clock();
@@ -40,6 +42,7 @@ export async function ensureFresh(
       error instanceof RefreshLockTimeoutError;
     if (!(passing && usable && !force)) throw error;
     // Re-read so the caller sees the failure just recorded in `errors`.
-    return (await ctx.connections.read(key)) ?? loaded;
+    const reread = await ctx.connections.read(key);
+    return reread ? ctx.pending.overlay(key, reread) : loaded;
   }
 }

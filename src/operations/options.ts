@@ -3,6 +3,7 @@ import { InvalidRequestError } from '../model/errors.js';
 import type { HttpSettings } from '../provider-http/http.js';
 import type { IntegrationConfig, ProviderDefinition } from '../providers/definition.js';
 import type { FailurePolicy } from '../refresh/failure-policy.js';
+import type { StorageRetryPolicy } from '../refresh/pending-writes.js';
 import type { StorageAdapter } from '../store/adapter.js';
 import type { Clock, Logger } from '../model/connection.js';
 
@@ -22,6 +23,12 @@ export interface ConnectionManagerOptions {
   lock?: { leaseMs?: number; waitMs?: number };
   /** Token request timeout (default 10 s) and the test-only loopback switch. */
   http?: Partial<HttpSettings>;
+  /**
+   * Refreshed credentials the store refused to take are served from memory and written again in
+   * the background, first after `initialDelayMs` (default 1 s), doubling up to `maxDelayMs`
+   * (default 60 s).
+   */
+  storageRetry?: Partial<StorageRetryPolicy>;
   /** `last_fetched_at` is persisted at most this often per connection. Default 60 s. */
   lastFetchedWriteIntervalMs?: number;
   /**
