@@ -305,4 +305,11 @@ export class AuthorizationError extends LatchkeyError {
 /** The storage backend failed or returned something unreadable. */
 export class StorageError extends LatchkeyError {
   static override readonly code = 'storage_error' as const;
+  /** Whether retrying later may succeed (the database is unreachable, restarting or busy). */
+  readonly transient: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; transient?: boolean }) {
+    super(message, options);
+    this.transient = options?.transient ?? false;
+  }
 }

@@ -13,6 +13,7 @@ import { Refresher } from '../refresh/refresher.js';
 import type { StorageAdapter } from '../store/adapter.js';
 import { ConnectionDirectory } from '../store/connection-directory.js';
 import { ConnectionRecords } from '../store/connection-records.js';
+import { guardAdapter } from '../store/guarded-adapter.js';
 import { PendingFlows } from '../store/pending-flows.js';
 import { RecordCipher } from '../store/record-cipher.js';
 import { VersionedStore } from '../store/versioned-store.js';
@@ -55,7 +56,7 @@ let warnedPlaintext = false;
 /** Checks the options and builds the context; throws a typed error naming the bad option. */
 export function createContext(options: ConnectionManagerOptions): OperationContext {
   const logger = options.logger ?? consoleLogger;
-  const store = options.store ?? memoryStore();
+  const store = guardAdapter(options.store ?? memoryStore(), logger);
   const records = new VersionedStore(store);
   const cipher = cipherFrom(options, logger);
   const connections = new ConnectionRecords(records, cipher);

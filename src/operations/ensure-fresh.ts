@@ -1,4 +1,4 @@
-import { ProviderError, RefreshBackoffError, RefreshLockTimeoutError } from '../model/errors.js';
+import { ProviderError, RefreshBackoffError, RefreshLockTimeoutError, StorageError } from '../model/errors.js';
 import type { ConnectionRecord } from '../model/record.js';
 import { strategyFor } from '../modes/registry.js';
 import { decideFreshness, freshnessError } from '../refresh/freshness.js';
@@ -39,10 +39,12 @@ export async function ensureFresh(
     const passing =
       (error instanceof ProviderError && error.kind === 'transient') ||
       error instanceof RefreshBackoffError ||
-      error instanceof RefreshLockTimeoutError;
+      error instanceof RefreshLockTimeoutError ||
+      // The store blinked (lock or record unreachable): the loaded credentials still work.
+      (error instanceof StorageError && error.transient);
     if (!(passing && usable && !force)) throw error;
     // Re-read so the caller sees the failure just recorded in `errors`.
-    const reread = await ctx.connections.read(key);
+    const reread = await ctx.connections.read(key).catch(() => undefined);
     return reread ? ctx.pending.overlay(key, reread) : loaded;
   }
 }

@@ -1,5 +1,5 @@
 import type { ConnectionFull } from '../model/connection.js';
-import { InvalidRequestError, LatchkeyError } from '../model/errors.js';
+import { InvalidRequestError, StorageError } from '../model/errors.js';
 import { strategyFor } from '../modes/registry.js';
 import type { GetConnectionOptions } from '../model/inputs.js';
 import { toConnectionFull } from '../modes/present.js';
@@ -26,7 +26,7 @@ export async function getConnection(
   } catch (error) {
     // The store cannot be read, but this process holds refreshed credentials it could not store:
     // they are the only working ones, so they are served while they last.
-    const held = error instanceof LatchkeyError ? undefined : ctx.pending.find(connectionId, providerConfigKey);
+    const held = error instanceof StorageError ? ctx.pending.find(connectionId, providerConfigKey) : undefined;
     const now = ctx.clock();
     if (!held || strategyFor(held.credentials.type).isRefreshDue(held.credentials, now, 0)) throw error;
     return toConnectionFull(held, now, refreshToken === true);
