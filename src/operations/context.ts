@@ -10,6 +10,9 @@ import { resolveIntegrations } from '../providers/integrations.js';
 import { defaultFailurePolicy } from '../refresh/failure-policy.js';
 import { defaultStorageRetryPolicy, PendingWrites } from '../refresh/pending-writes.js';
 import { Refresher } from '../refresh/refresher.js';
+import { effectiveMarginMs } from '../refresh/freshness.js';
+import { strategyFor } from '../modes/registry.js';
+import type { ConnectionRecord } from '../model/record.js';
 import type { StorageAdapter } from '../store/adapter.js';
 import { ConnectionDirectory } from '../store/connection-directory.js';
 import { ConnectionRecords } from '../store/connection-records.js';
@@ -44,6 +47,8 @@ export interface OperationContext {
   readonly events: EventEmitter;
   /** How long before expiry a connection of this integration counts as due. */
   marginMs(providerConfigKey: string): number;
+  /** The margin for one connection: {@link marginMs}, capped at a fraction of its credentials' lifetime. */
+  marginFor(record: ConnectionRecord): number;
   /** What a strategy may consult for one connection at `now`. */
   strategyContext(providerConfigKey: string, connectionConfig: JsonObject, now: number): StrategyContext;
   /** Reports an event; a listener that throws is logged and never breaks the operation. */
@@ -81,6 +86,17 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
       integration?.refreshMarginSeconds ?? integration?.definition.tokenExpirationBufferSeconds ?? marginSeconds;
     return seconds * 1000;
   };
+  const lifetimeFraction = options.refreshLifetimeFraction ?? 0.5;
+  if (typeof lifetimeFraction !== 'number' || !(lifetimeFraction > 0 && lifetimeFraction <= 1)) {
+    throw new InvalidRequestError('refreshLifetimeFraction must be a number in (0, 1]', 'refreshLifetimeFraction');
+  }
+  const marginFor = (record: ConnectionRecord): number =>
+    effectiveMarginMs(
+      record,
+      strategyFor(record.credentials.type).expiresAt(record.credentials),
+      marginMs(record.provider_config_key),
+      lifetimeFraction,
+    );
   const strategyContext = (providerConfigKey: string, connectionConfig: JsonObject, now: number) => ({
     integration: integrations.get(providerConfigKey),
     connectionConfig,
@@ -109,6 +125,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     http,
     events,
     marginMs,
+    marginFor,
     strategyContext,
     emit,
     pending,
@@ -126,7 +143,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
       leaseMs,
       lockWaitMs: nonNegative(options.lock?.waitMs ?? 15_000, 'lock.waitMs'),
       contextFor: (record, now) => strategyContext(record.provider_config_key, record.connection_config, now),
-      marginMsFor: (record) => marginMs(record.provider_config_key),
+      marginMsFor: marginFor,
       emit,
       pending,
     }),

@@ -25,7 +25,7 @@ export async function ensureFresh(
   const usable = !strategy.isRefreshDue(record.credentials, now, 0);
   const decision = decideFreshness({
     force,
-    due: strategy.isRefreshDue(record.credentials, now, ctx.marginMs(record.provider_config_key)),
+    due: strategy.isRefreshDue(record.credentials, now, ctx.marginFor(record)),
     usable,
     canRefresh: strategy.canRefresh(record.credentials),
     refresh: record.refresh,

@@ -17,6 +17,12 @@ export interface ConnectionManagerOptions {
   providers?: Record<string, ProviderDefinition>;
   /** Refresh this long before expiry. Default 900 s (15 minutes, as Nango). */
   refreshMarginSeconds?: number;
+  /**
+   * Caps the margin for short-lived credentials: a refresh starts once less than this fraction
+   * of the credentials' lifetime (issue to expiry) is left, if that is later than the margin.
+   * Default 0.5; a number in (0, 1].
+   */
+  refreshLifetimeFraction?: number;
   /** How refresh failures back off and when they exhaust a connection. */
   failurePolicy?: Partial<FailurePolicy>;
   /** Refresh lock lease and how long to wait for another process's refresh. Default 30 s and 15 s. */

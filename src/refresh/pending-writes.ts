@@ -63,7 +63,9 @@ export class PendingWrites {
       this.#cancel(key);
       return stored;
     }
-    return { value: { ...stored.value, ...secretsOf(held.record), refresh: held.record.refresh }, raw: stored.raw };
+    const { refresh, credentials_issued_at: issuedAt } = held.record;
+    const value = { ...stored.value, ...secretsOf(held.record), refresh };
+    return { value: issuedAt === undefined ? value : { ...value, credentials_issued_at: issuedAt }, raw: stored.raw };
   }
 
   /** Held credentials for a connection when the store cannot even be read. */
@@ -138,6 +140,9 @@ export class PendingWrites {
         errors: current.errors.filter((error) => error.type !== 'auth'),
         refresh: held.record.refresh,
         updated_at: held.record.updated_at,
+        ...(held.record.credentials_issued_at === undefined
+          ? {}
+          : { credentials_issued_at: held.record.credentials_issued_at }),
       };
     });
   }

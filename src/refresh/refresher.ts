@@ -163,6 +163,7 @@ export class Refresher {
       errors: current.errors.filter((error) => error.type !== 'auth'),
       refresh: healthy,
       updated_at: new Date(now).toISOString(),
+      credentials_issued_at: new Date(now).toISOString(),
     });
     let newerStored = false;
     const write = () =>

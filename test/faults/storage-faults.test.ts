@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { postgresStore } from '../../adapters/postgres.js';
 import { sqliteStore } from '../../adapters/sqlite.js';
 import { ConnectionManager, type StorageAdapter, StorageError } from '../../src/index.js';
@@ -76,17 +76,13 @@ describe('postgres faults', () => {
 
   it('recovers from a restart mid-run; while it is down, calls fail with a transient StorageError', async () => {
     await postgres.start();
-    const { manager, logs } = managerOn(postgresStore(postgres.uri));
+    const { manager } = managerOn(postgresStore(postgres.uri));
     await createKey(manager, 'conn');
     expect((await manager.get('conn')).credentials).toEqual({ type: 'API_KEY', apiKey: 'k-1' });
 
     await postgres.stop();
     const down = await storageErrorOf(manager.get('conn'));
     expect(down.transient).toBe(true);
-    // The pool's idle clients were cut off: reported to the logger, not swallowed.
-    await vi.waitFor(() => expect(logs.lines.some((l) => l.includes('the store reported an error'))).toBe(true), {
-      timeout: 10_000,
-    });
 
     await postgres.start();
     expect((await manager.get('conn')).credentials).toEqual({ type: 'API_KEY', apiKey: 'k-1' });
