@@ -25,6 +25,7 @@ export {
   EncryptionRequiredError,
   DuplicateConnectionError,
   InsecureRequestError,
+  IntegrationError,
   InvalidCredentialsError,
   InvalidRequestError,
   LatchkeyError,

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryStore } from '../adapters/memory.js';
 import { type LocalAuthorizationServer, startAuthorizationServer } from '../examples/support/authorization-server.js';
-import { ConnectionManager, type ProviderError, RefreshExhaustedError } from '../src/index.js';
+import {
+  ConnectionManager,
+  type IntegrationError,
+  type ProviderError,
+  RefreshBackoffError,
+  RefreshExhaustedError,
+} from '../src/index.js';
 import { connectionFullErrors } from './support/schema.js';
 import { captureLogs } from './support/logs.js';
 import { strategySuite } from './strategies/strategy-suite.js';
@@ -129,7 +135,7 @@ describe('OAuth2 refresh', () => {
     await manager.close();
   });
 
-  it('a wrong client secret is a permanent invalid_client failure and leaves the credentials untouched', async () => {
+  it('a wrong client secret is an invalid_client integration error and leaves the credentials untouched', async () => {
     const manager = new ConnectionManager({
       integrations: {
         local: {
@@ -148,14 +154,15 @@ describe('OAuth2 refresh', () => {
       providerConfigKey: 'local',
       credentials: { type: 'OAUTH2', access_token: 'kept', refresh_token: refreshToken, expires_at: expiredAt() },
     });
-    const failure = (await manager.get('bad-secret').catch((e: unknown) => e)) as RefreshExhaustedError;
-    expect(failure.providerError).toBe('invalid_client');
+    // Issue 12: the app's client was refused, not the user's grant: the connection is not exhausted.
+    const failure = (await manager.get('bad-secret').catch((e: unknown) => e)) as IntegrationError;
+    expect(failure).toMatchObject({ code: 'integration_error', error: 'invalid_client', providerConfigKey: 'local' });
     expect(failure.message).not.toContain('not-the-secret');
     expect(failure.message).not.toContain(refreshToken);
     const stored = await manager
       .get('bad-secret', { forceRefresh: false, refreshToken: true })
       .catch((e: unknown) => e);
-    expect(stored).toBeInstanceOf(RefreshExhaustedError);
+    expect(stored).toBeInstanceOf(RefreshBackoffError);
     await manager.close();
   });
 });

@@ -1,4 +1,10 @@
-import { ProviderError, RefreshBackoffError, RefreshLockTimeoutError, StorageError } from '../model/errors.js';
+import {
+  IntegrationError,
+  ProviderError,
+  RefreshBackoffError,
+  RefreshLockTimeoutError,
+  StorageError,
+} from '../model/errors.js';
 import type { ConnectionRecord } from '../model/record.js';
 import { strategyFor } from '../modes/registry.js';
 import { decideFreshness, freshnessError } from '../refresh/freshness.js';
@@ -40,6 +46,7 @@ export async function ensureFresh(
       (error instanceof ProviderError && error.kind === 'transient') ||
       error instanceof RefreshBackoffError ||
       error instanceof RefreshLockTimeoutError ||
+      error instanceof IntegrationError ||
       // The store blinked (lock or record unreachable): the loaded credentials still work.
       (error instanceof StorageError && error.transient);
     if (!(passing && usable && !force)) throw error;

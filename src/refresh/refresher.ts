@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ConnectionRecord, healthy, subjectOf } from '../model/record.js';
 import {
+  IntegrationError,
   ProviderError,
   RefreshExhaustedError,
   RefreshLockTimeoutError,
@@ -19,6 +20,12 @@ import { afterFailure, type FailurePolicy } from './failure-policy.js';
 import { decideFreshness, freshnessError } from './freshness.js';
 import type { ConnectionEventName, ConnectionEvents } from '../model/events.js';
 import { type PendingWrites, sameCredentials } from './pending-writes.js';
+
+/**
+ * Refusals of the app's client, not of the user's grant (RFC 6749 §5.2, and Slack's names): a
+ * configuration mistake, reported as an {@link IntegrationError} that never exhausts a connection.
+ */
+const INTEGRATION_ERRORS = new Set(['invalid_client', 'unauthorized_client', 'invalid_client_id', 'bad_client_secret']);
 
 /** Attempts at storing refreshed credentials while the lease lasts, before holding them in memory. */
 const WRITE_ATTEMPTS = 5;
@@ -228,11 +235,12 @@ export class Refresher {
     if (!(error instanceof ProviderError)) return error;
     const logId = randomBytes(10).toString('hex');
     error.logId = logId;
+    const integration = INTEGRATION_ERRORS.has(error.error);
     const updated = await this.#options.records.update(key, (record) => {
       if (!record || !sameCredentials(record.credentials, attempted.credentials)) return undefined;
       return {
         ...record,
-        refresh: afterFailure(record.refresh, { ...error, logId }, now, this.#options.policy),
+        refresh: afterFailure(record.refresh, { ...error, logId, integration }, now, this.#options.policy),
         errors: [...record.errors.filter((e) => e.type !== 'auth'), { type: 'auth', log_id: logId }],
       };
     });
@@ -254,6 +262,12 @@ export class Refresher {
       ...(error.status === undefined ? {} : { status: error.status }),
     };
     this.#options.emit('refresh.failed', failure);
+    if (integration) {
+      this.#options.emit('integration.failed', { ...subjectOf(attempted), logId, error: error.error });
+      const integrationError = new IntegrationError(attempted.provider_config_key, error.error, logId);
+      Object.defineProperty(integrationError, 'cause', { value: error, enumerable: false });
+      return integrationError;
+    }
     if (exhausted) this.#options.emit('refresh.exhausted', { ...subjectOf(attempted), logId, error: error.error });
     if (!exhausted) return error;
     const exhaustedError = new RefreshExhaustedError(attempted.connection_id, error.error, logId);
