@@ -292,7 +292,9 @@ export class ConnectionManager {
    * const { rewritten } = await manager.rotateEncryptionKey();
    * ```
    */
-  async rotateEncryptionKey(options: { batchSize?: number } = {}): Promise<{ rewritten: number; unchanged: number }> {
+  async rotateEncryptionKey(
+    options: { batchSize?: number } = {},
+  ): Promise<{ rewritten: number; unchanged: number; contended: number }> {
     return rotateEncryptionKey(this.#ctx, options);
   }
 
