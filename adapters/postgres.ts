@@ -35,11 +35,13 @@ export function postgresStore(uriOrOptions: string | PostgresStoreOptions): Stor
   // @keyv/postgres keeps one module-wide pool per URI, so two stores on one database would share
   // (and close) each other's connections; this store owns its pool instead.
   const pool = new pg.Pool({ connectionString: options.uri, max: options.maxConnections ?? 10 });
-  pool.on('error', () => {});
   const poolQuery = async (sql: string, values?: unknown[]) => (await pool.query(sql, values)).rows;
   const store = new OwnPoolKeyvPostgres({ uri: options.uri, table, keySize: 2048, iterationLimit: 500, pool });
   const keyv = new Keyv({ store, namespace: '', useKeyPrefix: false, throwOnErrors: true });
+  // Never an unhandled 'error' event; the manager adds a listener that logs them.
   keyv.on('error', () => {});
+  // An idle client losing its connection (a database restart): reported, never thrown.
+  pool.on('error', (error) => keyv.emit('error', error));
 
   return createSqlAdapter({
     name,
@@ -52,7 +54,7 @@ export function postgresStore(uriOrOptions: string | PostgresStoreOptions): Stor
       isCreateRace: (error) => ['23505', '42710', '42P07'].includes((error as { code?: string }).code ?? ''),
     },
     query: async (sql, params) => {
-      await store.ready;
+      await store.ensureTable();
       return poolQuery(toNumberedPlaceholders(sql), params);
     },
     readRaw: async (key) => (await store.get(key)) as string | undefined,
@@ -63,17 +65,68 @@ export function postgresStore(uriOrOptions: string | PostgresStoreOptions): Stor
 export default postgresStore;
 
 class OwnPoolKeyvPostgres extends KeyvPostgres {
-  /** Resolves once Keyv has created its table. */
-  readonly ready: Promise<unknown>;
+  /** Set once the records table exists; cleared after a failed attempt so the next call retries. */
+  tableReady: Promise<void> | undefined;
 
   constructor(options: ConstructorParameters<typeof KeyvPostgres>[0] & { pool: pg.Pool }) {
     super(options);
-    this.ready = this.query('SELECT 1');
+  }
+
+  /**
+   * Creates the records table on first use and again after a failure. @keyv/postgres tries once,
+   * at construction: with the database not up yet, the table would never exist.
+   */
+  ensureTable(): Promise<void> {
+    const { pool, table, keySize } = this.opts as { pool: pg.Pool; table: string; keySize: number };
+    this.tableReady ??= pool
+      .query(`CREATE TABLE IF NOT EXISTS ${table}(key VARCHAR(${Number(keySize)}) PRIMARY KEY, value TEXT )`)
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          // Two processes racing CREATE TABLE IF NOT EXISTS: the table exists either way.
+          if (['23505', '42710', '42P07'].includes((error as { code?: string }).code ?? '')) return;
+          this.tableReady = undefined;
+          throw error;
+        },
+      );
+    return this.tableReady;
   }
 
   override async connect() {
     const { pool } = this.opts as { pool: pg.Pool };
-    return async (sql: string, values?: unknown[]) => (await pool.query(sql, values)).rows;
+    return async (sql: string, values?: unknown[]) => {
+      await this.ensureTable();
+      return (await pool.query(sql, values)).rows;
+    };
+  }
+
+  /**
+   * @keyv/postgres's iterator ends quietly when a query fails, so `list` would answer an empty
+   * page while the database is down; this one throws instead.
+   */
+  override async *iterator(namespace?: string): AsyncGenerator<string[]> {
+    const { pool, table, iterationLimit } = this.opts as { pool: pg.Pool; table: string; iterationLimit?: number };
+    const limit = Number(iterationLimit) || 500;
+    const pattern = namespace ? `${namespace.replace(/[%_\\]/g, '\\$&')}:%` : '%';
+    await this.ensureTable();
+    let lastKey: string | null = null;
+    for (;;) {
+      const page: pg.QueryResult<{ key: string; value: string }> =
+        lastKey === null
+          ? await pool.query(`SELECT key, value FROM ${table} WHERE key LIKE $1 ORDER BY key LIMIT $2`, [
+              pattern,
+              limit,
+            ])
+          : await pool.query(`SELECT key, value FROM ${table} WHERE key LIKE $1 AND key > $2 ORDER BY key LIMIT $3`, [
+              pattern,
+              lastKey,
+              limit,
+            ]);
+      const rows = page.rows;
+      for (const row of rows) yield [row.key, row.value];
+      if (rows.length < limit) return;
+      lastKey = rows[rows.length - 1]!.key;
+    }
   }
 
   override async disconnect() {

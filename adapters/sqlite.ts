@@ -1,5 +1,8 @@
 import KeyvSqlite from '@keyv/sqlite';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Keyv from 'keyv';
+import { StorageError } from '../src/model/errors.js';
 import type { StorageAdapter } from '../src/store/adapter.js';
 import { assertTableName, createSqlAdapter } from '../src/store/sql-adapter.js';
 
@@ -30,6 +33,7 @@ export interface SqliteStoreOptions {
 export function sqliteStore(pathOrOptions: string | SqliteStoreOptions): StorageAdapter {
   const options = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions;
   const table = assertTableName(options.table ?? 'latchkey');
+  if (options.path !== ':memory:') assertUsablePath(options.path);
   const store = new KeyvSqlite({
     uri: `sqlite://${options.path}`,
     table,
@@ -38,17 +42,23 @@ export function sqliteStore(pathOrOptions: string | SqliteStoreOptions): Storage
     iterationLimit: 500,
   });
   const keyv = new Keyv({ store, namespace: '', useKeyPrefix: false, throwOnErrors: true });
+  // Never an unhandled 'error' event; the manager adds a listener that logs them.
   keyv.on('error', () => {});
   const query = (sql: string, params: unknown[]) =>
     store.query(sql, ...params) as Promise<Array<Record<string, unknown>>>;
   // WAL lets readers proceed while another connection writes; the setting sticks to the file.
+  // Switched on first use (a failure is surfaced by that call and tried again by the next).
   // secure_delete (per connection) zeroes what a delete or an update frees, so a plaintext record
   // rewritten sealed (encryption turned on, a key rotated) does not survive in free pages.
-  const walReady = (options.path === ':memory:' ? Promise.resolve() : enableWal(query)).then(() =>
-    query('PRAGMA secure_delete = ON', []),
-  );
-  // Surfaced by the first query, which awaits it; never an unhandled rejection.
-  walReady.catch(() => {});
+  let walReady: Promise<void> | undefined;
+  const ensureWal = () =>
+    (walReady ??= (options.path === ':memory:' ? Promise.resolve() : enableWal(query))
+      .then(() => query('PRAGMA secure_delete = ON', []))
+      .then(() => undefined)
+      .catch((error: unknown) => {
+        walReady = undefined;
+        throw error;
+      }));
 
   return createSqlAdapter({
     name,
@@ -56,12 +66,30 @@ export function sqliteStore(pathOrOptions: string | SqliteStoreOptions): Storage
     table,
     dialect: { nowMs: `CAST(unixepoch('subsec') * 1000 AS INTEGER)` },
     query: async (sql, params) => {
-      await walReady;
+      await ensureWal();
       return query(sql, params);
     },
     readRaw: async (key) => (await store.get(key)) as string | undefined,
     close: () => store.disconnect(),
   });
+}
+
+/**
+ * Refuses, synchronously, a path SQLite could not open: the driver would otherwise fail in the
+ * background with nobody awaiting it, an unhandled rejection that ends the process.
+ */
+function assertUsablePath(path: string): void {
+  const directory = dirname(resolve(path));
+  try {
+    if (!statSync(directory).isDirectory()) throw new Error(`${directory} is not a directory`);
+    accessSync(directory, constants.R_OK | constants.W_OK);
+    if (existsSync(path)) accessSync(path, constants.R_OK | constants.W_OK);
+  } catch (error) {
+    throw new StorageError(
+      `sqliteStore cannot open ${path}: ${(error as Error).message}. Create the directory, or give a path the process may write.`,
+      { cause: error, transient: false },
+    );
+  }
 }
 
 /**

@@ -27,6 +27,7 @@ export {
   DuplicateConnectionError,
   InsecureRequestError,
   DisallowedHostError,
+  IntegrationError,
   InvalidCredentialsError,
   InvalidRequestError,
   LatchkeyError,
@@ -93,6 +94,7 @@ export type { JwtAlgorithm } from './signing/jwt.js';
 export type { LockStore, StorageAdapter } from './store/adapter.js';
 export type { EncryptionKey, EncryptionKeyOption } from './store/record-cipher.js';
 export type { FailurePolicy } from './refresh/failure-policy.js';
+export type { StorageRetryPolicy } from './refresh/pending-writes.js';
 export type { HttpSettings } from './provider-http/http.js';
 export type {
   Clock,

@@ -297,7 +297,9 @@ export class ConnectionManager {
    * const { rewritten } = await manager.rotateEncryptionKey();
    * ```
    */
-  async rotateEncryptionKey(options: { batchSize?: number } = {}): Promise<{ rewritten: number; unchanged: number }> {
+  async rotateEncryptionKey(
+    options: { batchSize?: number } = {},
+  ): Promise<{ rewritten: number; unchanged: number; contended: number }> {
     return rotateEncryptionKey(this.#ctx, options);
   }
 
@@ -311,6 +313,7 @@ export class ConnectionManager {
    */
   async close(): Promise<void> {
     await this.#ctx.lastFetched.settle();
+    await this.#ctx.pending.close();
     await this.#ctx.store.close();
   }
 }

@@ -26,7 +26,8 @@ export type LatchkeyErrorCode =
   | 'encryption_required'
   | 'invalid_state'
   | 'authorization_failed'
-  | 'storage_error';
+  | 'storage_error'
+  | 'integration_error';
 
 /**
  * The base of every error Latchkey throws: a stable `code` (on the class and the instance) to
@@ -324,4 +325,35 @@ export class AuthorizationError extends LatchkeyError {
 /** The storage backend failed or returned something unreadable. */
 export class StorageError extends LatchkeyError {
   static override readonly code = 'storage_error' as const;
+  /** Whether retrying later may succeed (the database is unreachable, restarting or busy). */
+  readonly transient: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; transient?: boolean }) {
+    super(message, options);
+    this.transient = options?.transient ?? false;
+  }
+}
+
+/**
+ * The provider refused the app's client, not the user's grant (`invalid_client`,
+ * `unauthorized_client`): a configuration mistake such as a missing or wrong client secret. The
+ * connection is not exhausted; refreshes back off and resume once the integration is fixed.
+ */
+export class IntegrationError extends LatchkeyError {
+  static override readonly code = 'integration_error' as const;
+  readonly providerConfigKey: string;
+  /** The provider's OAuth `error` value. */
+  readonly error: string;
+  readonly logId: string;
+  constructor(providerConfigKey: string, error: string, logId: string, options?: { cause?: unknown }) {
+    super(
+      `The provider refused integration "${providerConfigKey}"'s client with ${error}: check its clientId, ` +
+        `clientSecret and token endpoint auth method. The connection is kept; refreshes back off and ` +
+        `resume once the integration is fixed (log_id ${logId}).`,
+      options,
+    );
+    this.providerConfigKey = providerConfigKey;
+    this.error = error;
+    this.logId = logId;
+  }
 }

@@ -22,6 +22,11 @@ export interface ConnectionEvents {
     kind: 'permanent' | 'transient';
     status?: number;
   };
+  /**
+   * The provider refused the app's client (`invalid_client`, `unauthorized_client`): fix the
+   * integration's configuration. The connection is not exhausted.
+   */
+  'integration.failed': ConnectionEventBase & { logId: string; error: string };
   /** The grant is dead: prompt the user to reconnect. */
   'refresh.exhausted': ConnectionEventBase & { logId: string; error: string };
 }

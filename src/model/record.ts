@@ -19,6 +19,12 @@ export interface ConnectionRecord {
   /** Persisted at most once a minute per connection, off the caller's path. */
   last_fetched_at: string | null;
   refresh: RefreshFailureState;
+  /**
+   * When Latchkey obtained the current credentials (refreshed or minted); with their expiry, their
+   * lifetime, which caps the refresh margin for short-lived tokens. Absent for credentials given
+   * to `create` (their issue time is unknown) and on older records.
+   */
+  credentials_issued_at?: string;
 }
 
 /** Who an event is about: ids and mode, never a credential. */

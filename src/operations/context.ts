@@ -8,10 +8,15 @@ import { defaultHttpSettings, type HttpSettings } from '../provider-http/http.js
 import type { ResolvedIntegration } from '../providers/definition.js';
 import { resolveIntegrations } from '../providers/integrations.js';
 import { defaultFailurePolicy } from '../refresh/failure-policy.js';
+import { defaultStorageRetryPolicy, PendingWrites } from '../refresh/pending-writes.js';
 import { Refresher } from '../refresh/refresher.js';
+import { effectiveMarginMs } from '../refresh/freshness.js';
+import { strategyFor } from '../modes/registry.js';
+import type { ConnectionRecord } from '../model/record.js';
 import type { StorageAdapter } from '../store/adapter.js';
 import { ConnectionDirectory } from '../store/connection-directory.js';
 import { ConnectionRecords } from '../store/connection-records.js';
+import { guardAdapter } from '../store/guarded-adapter.js';
 import { PendingFlows } from '../store/pending-flows.js';
 import { RecordCipher } from '../store/record-cipher.js';
 import { VersionedStore } from '../store/versioned-store.js';
@@ -37,6 +42,8 @@ export interface OperationContext {
   readonly http: HttpSettings;
   readonly refresher: Refresher;
   readonly lastFetched: LastFetchedWriter;
+  /** Refreshed credentials the store refused, served from memory until a write succeeds. */
+  readonly pending: PendingWrites;
   readonly events: EventEmitter;
   /**
    * When each connection last had a refresh forced by an "expired" answer of its API (a 401):
@@ -45,6 +52,8 @@ export interface OperationContext {
   readonly unauthorizedRefreshAt: Map<string, number>;
   /** How long before expiry a connection of this integration counts as due. */
   marginMs(providerConfigKey: string): number;
+  /** The margin for one connection: {@link marginMs}, capped at a fraction of its credentials' lifetime. */
+  marginFor(record: ConnectionRecord): number;
   /** What a strategy may consult for one connection at `now`. */
   strategyContext(providerConfigKey: string, connectionConfig: JsonObject, now: number): StrategyContext;
   /** Reports an event; a listener that throws is logged and never breaks the operation. */
@@ -57,7 +66,7 @@ let warnedPlaintext = false;
 /** Checks the options and builds the context; throws a typed error naming the bad option. */
 export function createContext(options: ConnectionManagerOptions): OperationContext {
   const logger = options.logger ?? consoleLogger;
-  const store = options.store ?? memoryStore();
+  const store = guardAdapter(options.store ?? memoryStore(), logger);
   const records = new VersionedStore(store);
   const cipher = cipherFrom(options, logger);
   const connections = new ConnectionRecords(records, cipher);
@@ -71,6 +80,10 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     throw new InvalidRequestError('http.timeoutMs must be shorter than lock.leaseMs', 'http.timeoutMs');
   }
   const events = new EventEmitter();
+  const retry = { ...defaultStorageRetryPolicy, ...options.storageRetry };
+  nonNegative(retry.initialDelayMs, 'storageRetry.initialDelayMs');
+  nonNegative(retry.maxDelayMs, 'storageRetry.maxDelayMs');
+  const pending = new PendingWrites(connections, logger, retry);
 
   const marginMs = (providerConfigKey: string): number => {
     const integration = integrations.get(providerConfigKey);
@@ -78,6 +91,17 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
       integration?.refreshMarginSeconds ?? integration?.definition.tokenExpirationBufferSeconds ?? marginSeconds;
     return seconds * 1000;
   };
+  const lifetimeFraction = options.refreshLifetimeFraction ?? 0.5;
+  if (typeof lifetimeFraction !== 'number' || !(lifetimeFraction > 0 && lifetimeFraction <= 1)) {
+    throw new InvalidRequestError('refreshLifetimeFraction must be a number in (0, 1]', 'refreshLifetimeFraction');
+  }
+  const marginFor = (record: ConnectionRecord): number =>
+    effectiveMarginMs(
+      record,
+      strategyFor(record.credentials.type).expiresAt(record.credentials),
+      marginMs(record.provider_config_key),
+      lifetimeFraction,
+    );
   const strategyContext = (providerConfigKey: string, connectionConfig: JsonObject, now: number) => ({
     integration: integrations.get(providerConfigKey),
     connectionConfig,
@@ -107,8 +131,10 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     events,
     unauthorizedRefreshAt: new Map(),
     marginMs,
+    marginFor,
     strategyContext,
     emit,
+    pending,
     lastFetched: new LastFetchedWriter(
       records,
       logger,
@@ -123,8 +149,9 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
       leaseMs,
       lockWaitMs: nonNegative(options.lock?.waitMs ?? 15_000, 'lock.waitMs'),
       contextFor: (record, now) => strategyContext(record.provider_config_key, record.connection_config, now),
-      marginMsFor: (record) => marginMs(record.provider_config_key),
+      marginMsFor: marginFor,
       emit,
+      pending,
     }),
   };
 }

@@ -43,6 +43,7 @@ export async function upsertConnection(ctx: OperationContext, input: CreateConne
           errors: current.errors.filter((error) => error.type !== 'auth'),
           refresh: healthy,
           updated_at: draft.updated_at,
+          credentials_issued_at: undefined,
         }
       : { ...draft, id },
   );

@@ -1,4 +1,10 @@
-import { ProviderError, RefreshBackoffError, RefreshLockTimeoutError } from '../model/errors.js';
+import {
+  IntegrationError,
+  ProviderError,
+  RefreshBackoffError,
+  RefreshLockTimeoutError,
+  StorageError,
+} from '../model/errors.js';
 import type { ConnectionRecord } from '../model/record.js';
 import { strategyFor } from '../modes/registry.js';
 import { decideFreshness, freshnessError } from '../refresh/freshness.js';
@@ -16,6 +22,8 @@ export async function ensureFresh(
   loaded: Versioned<ConnectionRecord>,
   force: boolean,
 ): Promise<Versioned<ConnectionRecord>> {
+  // Refreshed credentials the store has not taken yet replace the spent ones it still holds.
+  loaded = ctx.pending.overlay(key, loaded);
   const record = loaded.value;
   const strategy = strategyFor(record.credentials.type);
   const now = ctx.clock();
@@ -23,7 +31,7 @@ export async function ensureFresh(
   const usable = !strategy.isRefreshDue(record.credentials, now, 0);
   const decision = decideFreshness({
     force,
-    due: strategy.isRefreshDue(record.credentials, now, ctx.marginMs(record.provider_config_key)),
+    due: strategy.isRefreshDue(record.credentials, now, ctx.marginFor(record)),
     usable,
     canRefresh: strategy.canRefresh(record.credentials),
     refresh: record.refresh,
@@ -37,9 +45,13 @@ export async function ensureFresh(
     const passing =
       (error instanceof ProviderError && error.kind === 'transient') ||
       error instanceof RefreshBackoffError ||
-      error instanceof RefreshLockTimeoutError;
+      error instanceof RefreshLockTimeoutError ||
+      error instanceof IntegrationError ||
+      // The store blinked (lock or record unreachable): the loaded credentials still work.
+      (error instanceof StorageError && error.transient);
     if (!(passing && usable && !force)) throw error;
     // Re-read so the caller sees the failure just recorded in `errors`.
-    return (await ctx.connections.read(key)) ?? loaded;
+    const reread = await ctx.connections.read(key).catch(() => undefined);
+    return reread ? ctx.pending.overlay(key, reread) : loaded;
   }
 }

@@ -1,5 +1,6 @@
 import type { ConnectionFull } from '../model/connection.js';
-import { InvalidRequestError } from '../model/errors.js';
+import { InvalidRequestError, StorageError } from '../model/errors.js';
+import { strategyFor } from '../modes/registry.js';
 import type { GetConnectionOptions } from '../model/inputs.js';
 import { toConnectionFull } from '../modes/present.js';
 import type { OperationContext } from './context.js';
@@ -19,7 +20,18 @@ export async function getConnection(
     refreshToken = false,
     providerConfigKey,
   } = typeof options === 'boolean' ? { forceRefresh: options } : options;
-  const { key, loaded } = await ctx.directory.locate(connectionId, providerConfigKey);
+  let located: Awaited<ReturnType<typeof ctx.directory.locate>>;
+  try {
+    located = await ctx.directory.locate(connectionId, providerConfigKey);
+  } catch (error) {
+    // The store cannot be read, but this process holds refreshed credentials it could not store:
+    // they are the only working ones, so they are served while they last.
+    const held = error instanceof StorageError ? ctx.pending.find(connectionId, providerConfigKey) : undefined;
+    const now = ctx.clock();
+    if (!held || strategyFor(held.credentials.type).isRefreshDue(held.credentials, now, 0)) throw error;
+    return toConnectionFull(held, now, refreshToken === true);
+  }
+  const { key, loaded } = located;
   const fresh = await ensureFresh(ctx, key, loaded, forceRefresh === true);
   const now = ctx.clock();
   ctx.lastFetched.note(key, now);

@@ -3,6 +3,7 @@ import { InvalidRequestError } from '../model/errors.js';
 import type { HttpSettings } from '../provider-http/http.js';
 import type { IntegrationConfig, ProviderDefinition } from '../providers/definition.js';
 import type { FailurePolicy } from '../refresh/failure-policy.js';
+import type { StorageRetryPolicy } from '../refresh/pending-writes.js';
 import type { StorageAdapter } from '../store/adapter.js';
 import type { Clock, Logger } from '../model/connection.js';
 
@@ -16,12 +17,24 @@ export interface ConnectionManagerOptions {
   providers?: Record<string, ProviderDefinition>;
   /** Refresh this long before expiry. Default 900 s (15 minutes, as Nango). */
   refreshMarginSeconds?: number;
+  /**
+   * Caps the margin for short-lived credentials: a refresh starts once less than this fraction
+   * of the credentials' lifetime (issue to expiry) is left, if that is later than the margin.
+   * Default 0.5; a number in (0, 1].
+   */
+  refreshLifetimeFraction?: number;
   /** How refresh failures back off and when they exhaust a connection. */
   failurePolicy?: Partial<FailurePolicy>;
   /** Refresh lock lease and how long to wait for another process's refresh. Default 30 s and 15 s. */
   lock?: { leaseMs?: number; waitMs?: number };
   /** Token request timeout (default 10 s) and the test-only loopback switch. */
   http?: Partial<HttpSettings>;
+  /**
+   * Refreshed credentials the store refused to take are served from memory and written again in
+   * the background, first after `initialDelayMs` (default 1 s), doubling up to `maxDelayMs`
+   * (default 60 s).
+   */
+  storageRetry?: Partial<StorageRetryPolicy>;
   /** `last_fetched_at` is persisted at most this often per connection. Default 60 s. */
   lastFetchedWriteIntervalMs?: number;
   /**

@@ -3,21 +3,26 @@ import type { OperationContext } from './context.js';
 
 /**
  * `manager.rotateEncryptionKey`: rewrites every connection sealed under an older key (or stored in
- * the clear) under the current key, `batchSize` at a time.
+ * the clear) under the current key, `batchSize` at a time. A record a concurrent write changed is
+ * re-read and retried until it is under the current key. `rewritten`: rewritten by this call;
+ * `unchanged`: already under the current key; `contended`: records that needed more than one
+ * attempt (counted in one of the other two as well).
  */
 export async function rotateEncryptionKey(
   ctx: OperationContext,
   options: { batchSize?: number },
-): Promise<{ rewritten: number; unchanged: number }> {
+): Promise<{ rewritten: number; unchanged: number; contended: number }> {
   if (!ctx.cipher) throw new EncryptionRequiredError('rotateEncryptionKey needs encryptionKey');
   const batchSize = Math.max(1, Math.floor(options.batchSize ?? 100));
   let rewritten = 0;
   let unchanged = 0;
+  let contended = 0;
   let batch: string[] = [];
   const flush = async () => {
     const results = await Promise.all(batch.map((key) => ctx.connections.reseal(key)));
-    rewritten += results.filter(Boolean).length;
-    unchanged += results.filter((done) => !done).length;
+    rewritten += results.filter((r) => r.outcome === 'rewritten').length;
+    unchanged += results.filter((r) => r.outcome === 'current').length;
+    contended += results.filter((r) => r.contended > 0).length;
     batch = [];
   };
   for await (const [key] of ctx.connections.entries()) {
@@ -25,5 +30,5 @@ export async function rotateEncryptionKey(
     if (batch.length >= batchSize) await flush();
   }
   await flush();
-  return { rewritten, unchanged };
+  return { rewritten, unchanged, contended };
 }

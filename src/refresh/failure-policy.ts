@@ -26,6 +26,8 @@ export interface RefreshFailure {
   status?: number | undefined;
   retryAfterSeconds?: number | undefined;
   logId: string;
+  /** The app's client was refused (a configuration mistake): back off, never exhaust. */
+  integration?: boolean;
 }
 
 /**
@@ -46,7 +48,7 @@ export function afterFailure(
   const persisted = now - Date.parse(firstFailureAt) >= policy.exhaustAfterMs;
   return {
     failures,
-    exhausted: failure.kind === 'permanent' || persisted,
+    exhausted: failure.integration !== true && (failure.kind === 'permanent' || persisted),
     first_failure_at: firstFailureAt,
     retry_at: new Date(now + wait).toISOString(),
     last_error: {

@@ -67,3 +67,24 @@ export function freshnessError(
       return new RefreshBackoffError(record.connection_id, new Date(decision.until).toISOString(), lastError?.log_id);
   }
 }
+
+/**
+ * The refresh margin for one connection: the configured margin, capped at `fraction` of the
+ * credentials' own lifetime (issue to expiry). A provider issuing 5-minute tokens under a
+ * 15-minute margin would otherwise be asked for a new token on every read. The cap never lets a
+ * token be handed out past its expiry: it only shortens how early a refresh starts.
+ */
+export function effectiveMarginMs(
+  record: Pick<ConnectionRecord, 'credentials_issued_at'>,
+  expiresAt: number | undefined,
+  marginMs: number,
+  fraction: number,
+): number {
+  // Only known for credentials Latchkey obtained itself: a token handed to `create` may have been
+  // issued long before, so its remaining time says nothing of its lifetime.
+  if (expiresAt === undefined || record.credentials_issued_at === undefined) return marginMs;
+  const issuedAt = Date.parse(record.credentials_issued_at);
+  const lifetime = expiresAt - issuedAt;
+  if (!Number.isFinite(lifetime) || lifetime <= 0) return marginMs;
+  return Math.min(marginMs, lifetime * fraction);
+}

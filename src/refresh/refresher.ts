@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ConnectionRecord, healthy, subjectOf } from '../model/record.js';
 import {
+  IntegrationError,
   ProviderError,
   RefreshExhaustedError,
   RefreshLockTimeoutError,
@@ -18,6 +19,16 @@ import type { Clock, Logger } from '../model/connection.js';
 import { afterFailure, type FailurePolicy } from './failure-policy.js';
 import { decideFreshness, freshnessError } from './freshness.js';
 import type { ConnectionEventName, ConnectionEvents } from '../model/events.js';
+import { type PendingWrites, sameCredentials } from './pending-writes.js';
+
+/**
+ * Refusals of the app's client, not of the user's grant (RFC 6749 §5.2, and Slack's names): a
+ * configuration mistake, reported as an {@link IntegrationError} that never exhausts a connection.
+ */
+const INTEGRATION_ERRORS = new Set(['invalid_client', 'unauthorized_client', 'invalid_client_id', 'bad_client_secret']);
+
+/** Attempts at storing refreshed credentials while the lease lasts, before holding them in memory. */
+const WRITE_ATTEMPTS = 5;
 
 export interface RefresherOptions {
   records: ConnectionRecords;
@@ -32,6 +43,8 @@ export interface RefresherOptions {
   contextFor(record: ConnectionRecord, now: number): StrategyContext;
   emit: <E extends ConnectionEventName>(name: E, event: ConnectionEvents[E]) => void;
   marginMsFor(record: ConnectionRecord): number;
+  /** Refreshed credentials the store refused, served from memory until a write succeeds. */
+  pending: PendingWrites;
 }
 
 /**
@@ -43,6 +56,9 @@ export interface RefresherOptions {
  *    spending the (possibly rotated) refresh token a second time.
  * 3. The result is written with compare-and-swap against the version read under the lock, so even
  *    a holder whose lease ran out mid-request can never overwrite newer credentials with older ones.
+ * 4. A failed write is retried while the lease lasts (extending it); if the store still refuses,
+ *    the new credentials — the only ones left once a rotating provider has spent the old refresh
+ *    token — are held in this process, served, and written again in the background.
  */
 export class Refresher {
   readonly #options: RefresherOptions;
@@ -66,9 +82,11 @@ export class Refresher {
     const lockName = refreshLockName(providerConfigKey, connectionId);
     const owner = randomUUID();
     const acquired = await this.#acquire(locks, lockName, owner);
+    const lease = { name: lockName, owner, endsAt: Date.now() + this.#options.leaseMs };
     try {
-      const current = await records.read(key);
-      if (!current) throw new UnknownConnectionError(connectionId, providerConfigKey);
+      const stored = await records.read(key);
+      if (!stored) throw new UnknownConnectionError(connectionId, providerConfigKey);
+      const current = this.#options.pending.overlay(key, stored);
       const record = current.value;
       const strategy = strategyFor(record.credentials.type);
       const now = clock();
@@ -94,7 +112,15 @@ export class Refresher {
       } catch (error) {
         throw await this.#recordFailure(key, record, error, now);
       }
-      const committed = await this.#commit(key, current, outcome.credentials, outcome.connectionConfig ?? {}, now);
+      const committed = await this.#commit(
+        key,
+        stored.value.credentials,
+        current,
+        outcome.credentials,
+        outcome.connectionConfig ?? {},
+        now,
+        lease,
+      );
       this.#options.emit('connection.refreshed', subjectOf(record));
       return committed;
     } finally {
@@ -121,36 +147,58 @@ export class Refresher {
   }
 
   /**
-   * Stores new credentials against the version read under the lock. If only other fields changed
-   * meanwhile (metadata, last_fetched_at), the new credentials are applied on top; if the
-   * credentials themselves changed, the newer ones already stored win.
+   * Stores new credentials over `spent` (the credentials in the store when the refresh began). If
+   * only other fields changed meanwhile (metadata, last_fetched_at), the new credentials are
+   * applied on top; if the credentials themselves changed, the newer ones already stored win. A
+   * write that fails is retried while the lease lasts; if it still fails, the new credentials are
+   * held in memory and returned (see {@link PendingWrites}).
    */
   async #commit(
     key: string,
+    spent: Credentials,
     base: Versioned<ConnectionRecord>,
     credentials: Credentials,
     connectionConfig: object,
     now: number,
+    lease: { name: string; owner: string; endsAt: number },
   ): Promise<Versioned<ConnectionRecord>> {
     const { records, logger } = this.#options;
-    const refreshedFrom = base.value.credentials;
-    let newerStored = false;
-    const written = await records.update(key, (current) => {
-      if (!current) throw new UnknownConnectionError(base.value.connection_id, base.value.provider_config_key);
-      // Only other fields changed meanwhile (metadata, last_fetched_at): apply on top of them.
-      if (!sameCredentials(current.credentials, refreshedFrom)) {
-        newerStored = true;
-        return undefined;
-      }
-      return {
-        ...current,
-        credentials,
-        connection_config: { ...current.connection_config, ...connectionConfig },
-        errors: current.errors.filter((error) => error.type !== 'auth'),
-        refresh: healthy,
-        updated_at: new Date(now).toISOString(),
-      };
+    const renewed = (current: ConnectionRecord): ConnectionRecord => ({
+      ...current,
+      credentials,
+      connection_config: { ...current.connection_config, ...connectionConfig },
+      errors: current.errors.filter((error) => error.type !== 'auth'),
+      refresh: healthy,
+      updated_at: new Date(now).toISOString(),
+      credentials_issued_at: new Date(now).toISOString(),
     });
+    let newerStored = false;
+    const write = () =>
+      records.update(key, (current) => {
+        if (!current) throw new UnknownConnectionError(base.value.connection_id, base.value.provider_config_key);
+        // Only other fields changed meanwhile (metadata, last_fetched_at): apply on top of them.
+        if (!sameCredentials(current.credentials, spent)) {
+          newerStored = true;
+          return undefined;
+        }
+        return renewed(current);
+      });
+    let written: Versioned<ConnectionRecord> | undefined;
+    try {
+      written = await this.#writeWithinLease(write, lease);
+    } catch (error) {
+      if (error instanceof UnknownConnectionError) throw error;
+      const logId = randomBytes(10).toString('hex');
+      const record = renewed(base.value);
+      this.#options.pending.hold(key, spent, record, logId);
+      logger.error('latchkey: refreshed credentials could not be stored; serving them from memory and retrying', {
+        log_id: logId,
+        connection_id: base.value.connection_id,
+        provider_config_key: base.value.provider_config_key,
+        error: (error as Error).message,
+      });
+      return { value: record, raw: base.raw };
+    }
     if (newerStored) {
       logger.warn('latchkey: newer credentials were stored during a refresh; keeping them', {
         connection_id: base.value.connection_id,
@@ -160,16 +208,39 @@ export class Refresher {
     return written as Versioned<ConnectionRecord>;
   }
 
+  /** Runs `write`, retrying failures with back-off while the refresh lease lasts (extending it). */
+  async #writeWithinLease<T>(write: () => Promise<T>, lease: { name: string; owner: string; endsAt: number }) {
+    const { locks, leaseMs } = this.#options;
+    for (let attempt = 1, delay = 50; ; attempt++, delay *= 2) {
+      try {
+        return await write();
+      } catch (error) {
+        if (error instanceof UnknownConnectionError || attempt >= WRITE_ATTEMPTS) throw error;
+        if (Date.now() + delay >= lease.endsAt) throw error;
+        this.#options.logger.warn('latchkey: could not store refreshed credentials; retrying within the lease', {
+          lock: lease.name,
+          attempt,
+          error: (error as Error).message,
+        });
+        await sleep(delay);
+        // Best effort: a store that cannot write may not extend the lease either.
+        const extended = await locks.tryAcquire(lease.name, lease.owner, leaseMs).catch(() => false);
+        if (extended) lease.endsAt = Date.now() + leaseMs;
+      }
+    }
+  }
+
   /** Records the failure on the connection (never touching its credentials) and returns what to throw. */
   async #recordFailure(key: string, attempted: ConnectionRecord, error: unknown, now: number): Promise<unknown> {
     if (!(error instanceof ProviderError)) return error;
     const logId = randomBytes(10).toString('hex');
     error.logId = logId;
+    const integration = INTEGRATION_ERRORS.has(error.error);
     const updated = await this.#options.records.update(key, (record) => {
       if (!record || !sameCredentials(record.credentials, attempted.credentials)) return undefined;
       return {
         ...record,
-        refresh: afterFailure(record.refresh, { ...error, logId }, now, this.#options.policy),
+        refresh: afterFailure(record.refresh, { ...error, logId, integration }, now, this.#options.policy),
         errors: [...record.errors.filter((e) => e.type !== 'auth'), { type: 'auth', log_id: logId }],
       };
     });
@@ -191,6 +262,12 @@ export class Refresher {
       ...(error.status === undefined ? {} : { status: error.status }),
     };
     this.#options.emit('refresh.failed', failure);
+    if (integration) {
+      this.#options.emit('integration.failed', { ...subjectOf(attempted), logId, error: error.error });
+      const integrationError = new IntegrationError(attempted.provider_config_key, error.error, logId);
+      Object.defineProperty(integrationError, 'cause', { value: error, enumerable: false });
+      return integrationError;
+    }
     if (exhausted) this.#options.emit('refresh.exhausted', { ...subjectOf(attempted), logId, error: error.error });
     if (!exhausted) return error;
     const exhaustedError = new RefreshExhaustedError(attempted.connection_id, error.error, logId);
@@ -199,6 +276,4 @@ export class Refresher {
   }
 }
 
-export function sameCredentials(a: Credentials, b: Credentials): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
+export { sameCredentials };

@@ -1,8 +1,10 @@
 import type { ConnectionRecord } from '../model/record.js';
-import { EncryptionRequiredError } from '../model/errors.js';
+import { ConcurrentModificationError, EncryptionRequiredError } from '../model/errors.js';
 import { CONNECTION_PREFIX } from './keys.js';
 import { RecordCipher } from './record-cipher.js';
 import { updateWithRetries, type Versioned, type VersionedStore } from './versioned-store.js';
+
+const MAX_RESEAL_ATTEMPTS = 50;
 
 /** The secret part of a record: sealed together when an encryption key is configured. */
 type Secrets = Pick<ConnectionRecord, 'credentials' | 'connection_config'>;
@@ -61,17 +63,29 @@ export class ConnectionRecords {
   }
 
   /**
-   * Rewrites one record under the current key if it is sealed under another key or not at all.
-   * Returns whether it rewrote. A concurrent writer wins the race and has sealed with the
-   * current key anyway, so a lost compare-and-swap needs no retry.
+   * Rewrites one record under the current key if it is sealed under another key or not at all,
+   * re-reading and retrying when a concurrent write wins the compare-and-swap: a background
+   * `last_fetched_at` write keeps the sealed blob it read, so losing the race does not mean the
+   * record is now under the current key. `rewritten`: this call rewrote it; `current`: it already
+   * was; `absent`: deleted meanwhile. `contended` counts the lost races.
    */
-  async reseal(key: string): Promise<boolean> {
-    const stored = await this.#store.read<StoredConnection>(key);
-    if (!stored || !this.#cipher) return false;
-    if ('sealed' in stored.value && RecordCipher.keyIdOf(stored.value.sealed) === this.#cipher.currentKeyId)
-      return false;
-    const record = await this.#open(key, stored.value);
-    return (await this.#store.replace(key, stored, await this.#seal(key, record))) !== undefined;
+  async reseal(key: string): Promise<{ outcome: 'rewritten' | 'current' | 'absent'; contended: number }> {
+    for (let contended = 0; ; contended++) {
+      const stored = await this.#store.read<StoredConnection>(key);
+      if (!stored || !this.#cipher) return { outcome: 'absent', contended };
+      if ('sealed' in stored.value && RecordCipher.keyIdOf(stored.value.sealed) === this.#cipher.currentKeyId) {
+        return { outcome: 'current', contended };
+      }
+      const record = await this.#open(key, stored.value);
+      if (await this.#store.replace(key, stored, await this.#seal(key, record))) {
+        return { outcome: 'rewritten', contended };
+      }
+      if (contended >= MAX_RESEAL_ATTEMPTS) {
+        throw new ConcurrentModificationError(
+          `Gave up re-sealing ${key} after ${MAX_RESEAL_ATTEMPTS} conflicting writes`,
+        );
+      }
+    }
   }
 
   async #seal(key: string, record: ConnectionRecord): Promise<StoredConnection> {

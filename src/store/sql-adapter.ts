@@ -41,15 +41,24 @@ export function assertTableName(table: string): string {
 export function createSqlAdapter(parts: SqlAdapterParts): StorageAdapter {
   const { table, query, dialect } = parts;
   const locks = `${table}_locks`;
-  const ready = query(
-    `CREATE TABLE IF NOT EXISTS ${locks} (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at BIGINT NOT NULL)`,
-    [],
-  ).catch((error: unknown) => {
-    if (!dialect.isCreateRace?.(error)) throw error;
-  });
+  // Created on first use, not at construction: a database that starts after the app is not an
+  // unhandled rejection, and a failed attempt is tried again on the next call.
+  let ready: Promise<void> | undefined;
+  const ensureReady = () =>
+    (ready ??= query(
+      `CREATE TABLE IF NOT EXISTS ${locks} (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at BIGINT NOT NULL)`,
+      [],
+    ).then(
+      () => undefined,
+      (error: unknown) => {
+        if (dialect.isCreateRace?.(error)) return;
+        ready = undefined;
+        throw error;
+      },
+    ));
   let closing: Promise<void> | undefined;
   const run: SqlQuery = async (sql, params) => {
-    await ready;
+    await ensureReady();
     return query(sql, params);
   };
 

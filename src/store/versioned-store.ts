@@ -1,5 +1,6 @@
 import { ConcurrentModificationError, StorageError } from '../model/errors.js';
 import type { StorageAdapter } from './adapter.js';
+import { toStorageError } from './guarded-adapter.js';
 
 /** A value together with the exact stored text it was read from: the token for compare-and-swap. */
 export interface Versioned<T> {
@@ -94,7 +95,18 @@ export class VersionedStore {
     if (typeof iterate !== 'function') {
       throw new StorageError(`The ${this.#adapter.name} adapter's Keyv store cannot be iterated`);
     }
-    for await (const [key, value] of iterate.call(this.#adapter.keyv, undefined) as AsyncIterable<[string, T]>) {
+    const iterator = (iterate.call(this.#adapter.keyv, undefined) as AsyncIterable<[string, T]>)[
+      Symbol.asyncIterator
+    ]();
+    for (;;) {
+      let step: IteratorResult<[string, T]>;
+      try {
+        step = await iterator.next();
+      } catch (error) {
+        throw toStorageError(error, this.#adapter.name, 'list records');
+      }
+      if (step.done) return;
+      const [key, value] = step.value;
       if (key.startsWith(prefix)) yield [key, value];
     }
   }

@@ -89,7 +89,8 @@ describe('OAUTH2_CC timing', () => {
       credentials: { type: 'OAUTH2_CC', client_id: 'machine-client', client_secret: 'wrong-secret' },
     });
     const error = await manager.get('svc').catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'refresh_exhausted', providerError: 'invalid_client' });
+    // Issue 12: a configuration mistake, not a dead grant: an integration error, never exhaustion.
+    expect(error).toMatchObject({ code: 'integration_error', error: 'invalid_client' });
     expect(JSON.stringify(error)).not.toContain('wrong-secret');
   });
 });

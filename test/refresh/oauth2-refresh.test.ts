@@ -4,7 +4,13 @@ import {
   type LocalAuthorizationServer,
   startAuthorizationServer,
 } from '../../examples/support/authorization-server.js';
-import { type ConnectionManagerOptions, type ProviderError, RefreshExhaustedError } from '../../src/index.js';
+import {
+  type ConnectionManagerOptions,
+  type IntegrationError,
+  type ProviderError,
+  RefreshBackoffError,
+  RefreshExhaustedError,
+} from '../../src/index.js';
 import { connectionFullErrors } from '../support/schema.js';
 import { captureLogs } from '../support/logs.js';
 import { testManager } from '../support/manager.js';
@@ -130,7 +136,7 @@ describe('OAuth2 refresh', () => {
     await manager.close();
   });
 
-  it('a wrong client secret is a permanent invalid_client failure and leaves the credentials untouched', async () => {
+  it('a wrong client secret is an invalid_client integration error and leaves the credentials untouched', async () => {
     const manager = testManager({
       integrations: {
         local: {
@@ -147,14 +153,14 @@ describe('OAuth2 refresh', () => {
       providerConfigKey: 'local',
       credentials: { type: 'OAUTH2', access_token: 'kept', refresh_token: refreshToken, expires_at: expiredAt() },
     });
-    const failure = (await manager.get('bad-secret').catch((e: unknown) => e)) as RefreshExhaustedError;
-    expect(failure.providerError).toBe('invalid_client');
+    // Issue 12: the app's client was refused, not the user's grant: the connection is not exhausted.
+    const failure = (await manager.get('bad-secret').catch((e: unknown) => e)) as IntegrationError;
+    expect(failure).toMatchObject({ code: 'integration_error', error: 'invalid_client', providerConfigKey: 'local' });
     expect(failure.message).not.toContain('not-the-secret');
     expect(failure.message).not.toContain(refreshToken);
     const stored = await manager
       .get('bad-secret', { forceRefresh: false, refreshToken: true })
       .catch((e: unknown) => e);
-    expect(stored).toBeInstanceOf(RefreshExhaustedError);
-    await manager.close();
+    expect(stored).toBeInstanceOf(RefreshBackoffError);
   });
 });

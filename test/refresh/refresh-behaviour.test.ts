@@ -386,7 +386,7 @@ describe('failures', () => {
     expect(accessToken(await manager.get('conn', true))).toBe('revived');
     expect((await manager.get('conn')).errors).toEqual([]);
 
-    server.reply(() => ({ status: 401, json: { error: 'invalid_client' } }));
+    server.reply(() => ({ status: 400, json: { error: 'invalid_grant' } }));
     await expect(manager.get('conn', true)).rejects.toBeInstanceOf(RefreshExhaustedError);
     await manager.upsert({
       connectionId: 'conn',

@@ -172,8 +172,8 @@ describe('key rotation', () => {
       providerConfigKey: 'basic',
       credentials: { type: 'BASIC', username: 'n', password: 'p' },
     });
-    expect(await rotating.rotateEncryptionKey({ batchSize: 2 })).toEqual({ rewritten: 5, unchanged: 1 });
-    expect(await rotating.rotateEncryptionKey({ batchSize: 2 })).toEqual({ rewritten: 0, unchanged: 6 });
+    expect(await rotating.rotateEncryptionKey({ batchSize: 2 })).toEqual({ rewritten: 5, unchanged: 1, contended: 0 });
+    expect(await rotating.rotateEncryptionKey({ batchSize: 2 })).toEqual({ rewritten: 0, unchanged: 6, contended: 0 });
 
     const onlyNew = managerOn(store, { encryptionKey: key2 });
     expect((await onlyNew.get('c0')).credentials).toEqual({ type: 'BASIC', username: 'u', password: 'pw-0' });
@@ -194,7 +194,7 @@ describe('key rotation', () => {
     });
     const sealed = managerOn(store, { encryptionKey: { id: 'primary-2026', key: key1 } });
     expect((await sealed.get('legacy')).credentials).toMatchObject({ password: 'legacy-password' });
-    expect(await sealed.rotateEncryptionKey()).toEqual({ rewritten: 1, unchanged: 0 });
+    expect(await sealed.rotateEncryptionKey()).toEqual({ rewritten: 1, unchanged: 0, contended: 0 });
     expect(await store.readRaw('connection:basic:legacy')).not.toContain('legacy-password');
     expect(await store.readRaw('connection:basic:legacy')).toContain('"sealed"');
     await expect(plain.get('legacy')).rejects.toBeInstanceOf(EncryptionRequiredError);

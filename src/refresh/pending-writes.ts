@@ -1,0 +1,163 @@
+import type { Logger } from '../model/connection.js';
+import type { Credentials } from '../model/credentials.js';
+import type { ConnectionRecord } from '../model/record.js';
+import type { ConnectionRecords } from '../store/connection-records.js';
+import type { Versioned } from '../store/versioned-store.js';
+
+/** How often refreshed credentials that could not be stored are written again. */
+export interface StorageRetryPolicy {
+  /** First background retry after this long; doubles up to `maxDelayMs`. Default 1000 ms. */
+  initialDelayMs: number;
+  /** Longest wait between background retries. Default 60 000 ms. */
+  maxDelayMs: number;
+}
+
+export const defaultStorageRetryPolicy: StorageRetryPolicy = { initialDelayMs: 1000, maxDelayMs: 60_000 };
+
+interface Held {
+  /** The credentials still in the store, whose refresh token the provider has already spent. */
+  spent: Credentials;
+  /** The record as it would have been stored, with the new credentials. */
+  record: ConnectionRecord;
+  logId: string;
+  delayMs: number;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * Refreshed credentials the store refused to take. After a rotating provider answers, the old
+ * refresh token is spent, so the new credentials are the only ones that still work: they are kept
+ * here, served in place of the stored (spent) ones, and written again in the background until a
+ * write succeeds — or until the store shows newer credentials from elsewhere.
+ */
+export class PendingWrites {
+  readonly #held = new Map<string, Held>();
+  readonly #records: ConnectionRecords;
+  readonly #logger: Logger;
+  readonly #policy: StorageRetryPolicy;
+  #closed = false;
+
+  constructor(records: ConnectionRecords, logger: Logger, policy: StorageRetryPolicy) {
+    this.#records = records;
+    this.#logger = logger;
+    this.#policy = policy;
+  }
+
+  /** Keeps `record` (refreshed from `spent`) in this process and starts writing it in the background. */
+  hold(key: string, spent: Credentials, record: ConnectionRecord, logId: string): void {
+    this.#cancel(key);
+    const held: Held = { spent, record, logId, delayMs: this.#policy.initialDelayMs };
+    this.#held.set(key, held);
+    this.#schedule(key, held);
+  }
+
+  /**
+   * The stored record with held credentials in place of the spent ones. Drops what is held once
+   * the store shows other credentials (written by the background retry, or newer ones from
+   * another process).
+   */
+  overlay(key: string, stored: Versioned<ConnectionRecord>): Versioned<ConnectionRecord> {
+    const held = this.#held.get(key);
+    if (!held) return stored;
+    if (!sameCredentials(stored.value.credentials, held.spent)) {
+      this.#cancel(key);
+      return stored;
+    }
+    const { refresh, credentials_issued_at: issuedAt } = held.record;
+    const value = { ...stored.value, ...secretsOf(held.record), refresh };
+    return { value: issuedAt === undefined ? value : { ...value, credentials_issued_at: issuedAt }, raw: stored.raw };
+  }
+
+  /** Held credentials for a connection when the store cannot even be read. */
+  find(connectionId: string, providerConfigKey: string | undefined): ConnectionRecord | undefined {
+    for (const held of this.#held.values()) {
+      const record = held.record;
+      if (
+        record.connection_id === connectionId &&
+        (providerConfigKey === undefined || record.provider_config_key === providerConfigKey)
+      ) {
+        return record;
+      }
+    }
+    return undefined;
+  }
+
+  /** One last write of everything held, then no more retries. What still fails is logged. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const [key, held] of [...this.#held]) {
+      if (held.timer) clearTimeout(held.timer);
+      const stored = await this.#persist(key, held).catch((error: unknown) => error as Error);
+      if (stored instanceof Error) {
+        this.#logger.error('latchkey: refreshed credentials were never stored; the connection may need reconnecting', {
+          log_id: held.logId,
+          connection_id: held.record.connection_id,
+          provider_config_key: held.record.provider_config_key,
+          error: stored.message,
+        });
+      }
+    }
+    this.#held.clear();
+  }
+
+  #schedule(key: string, held: Held): void {
+    if (this.#closed) return;
+    held.timer = setTimeout(() => {
+      held.timer = undefined;
+      this.#persist(key, held).then(
+        () => {
+          if (this.#held.get(key) === held) this.#held.delete(key);
+          this.#logger.warn('latchkey: refreshed credentials held in memory are now stored', {
+            log_id: held.logId,
+            connection_id: held.record.connection_id,
+            provider_config_key: held.record.provider_config_key,
+          });
+        },
+        (error: unknown) => {
+          if (this.#held.get(key) !== held) return;
+          held.delayMs = Math.min(held.delayMs * 2, this.#policy.maxDelayMs);
+          this.#logger.warn('latchkey: still cannot store refreshed credentials; retrying', {
+            log_id: held.logId,
+            connection_id: held.record.connection_id,
+            provider_config_key: held.record.provider_config_key,
+            error: (error as Error).message,
+            retry_in_ms: held.delayMs,
+          });
+          this.#schedule(key, held);
+        },
+      );
+    }, held.delayMs);
+    held.timer.unref();
+  }
+
+  /** Writes the held credentials over the spent ones; writes nothing if the store moved on. */
+  async #persist(key: string, held: Held): Promise<void> {
+    await this.#records.update(key, (current) => {
+      if (!current || !sameCredentials(current.credentials, held.spent)) return undefined;
+      return {
+        ...current,
+        ...secretsOf(held.record),
+        errors: current.errors.filter((error) => error.type !== 'auth'),
+        refresh: held.record.refresh,
+        updated_at: held.record.updated_at,
+        ...(held.record.credentials_issued_at === undefined
+          ? {}
+          : { credentials_issued_at: held.record.credentials_issued_at }),
+      };
+    });
+  }
+
+  #cancel(key: string): void {
+    const held = this.#held.get(key);
+    if (held?.timer) clearTimeout(held.timer);
+    this.#held.delete(key);
+  }
+}
+
+function secretsOf(record: ConnectionRecord): Pick<ConnectionRecord, 'credentials' | 'connection_config'> {
+  return { credentials: record.credentials, connection_config: record.connection_config };
+}
+
+export function sameCredentials(a: Credentials, b: Credentials): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

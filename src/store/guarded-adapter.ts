@@ -1,0 +1,91 @@
+import type { Logger } from '../model/connection.js';
+import { LatchkeyError, StorageError } from '../model/errors.js';
+import type { StorageAdapter } from './adapter.js';
+
+/** Driver error codes after which a later retry may succeed. */
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+  '53300', // too_many_connections
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+]);
+const TRANSIENT_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i;
+
+/** The driver's error code (`ECONNREFUSED`, `SQLITE_BUSY`, a SQLSTATE), if it has one. */
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string') return code;
+  // AggregateError from a dual-stack connect: the first inner error's code.
+  const inner = (error as { errors?: unknown[] } | undefined)?.errors?.[0];
+  return inner === undefined ? undefined : codeOf(inner);
+}
+
+/** A driver's message, with any credentials in a connection string taken out. */
+export function driverMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/\/\/[^/@\s]*@/g, '//***@');
+}
+
+/** Translates any failure of a store into a {@link StorageError}; Latchkey's own errors pass through. */
+export function toStorageError(error: unknown, adapterName: string, action: string): unknown {
+  if (error instanceof LatchkeyError) return error;
+  const code = codeOf(error);
+  const transient =
+    (code !== undefined && (TRANSIENT_CODES.has(code) || code.startsWith('08'))) ||
+    TRANSIENT_MESSAGES.test(driverMessage(error));
+  const detail = driverMessage(error) || code || 'unknown error';
+  return new StorageError(
+    `The ${adapterName} store could not ${action}: ${detail}${code && !detail.includes(code) ? ` (${code})` : ''}` +
+      (transient ? '; this may pass, retry later' : ''),
+    { cause: error, transient },
+  );
+}
+
+/**
+ * The adapter as the manager uses it: every failure is a typed {@link StorageError} (never a raw
+ * `ECONNREFUSED` or `SQLITE_BUSY`), and the Keyv store's `error` events go to the logger.
+ */
+export function guardAdapter(adapter: StorageAdapter, logger: Logger): StorageAdapter {
+  const guard =
+    <A extends unknown[], R>(action: string, run: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await run(...args);
+      } catch (error) {
+        throw toStorageError(error, adapter.name, action);
+      }
+    };
+  adapter.keyv.on('error', (error: unknown) => {
+    logger.warn('latchkey: the store reported an error', {
+      adapter: adapter.name,
+      error: driverMessage(error),
+      code: codeOf(error),
+    });
+  });
+  return {
+    name: adapter.name,
+    keyv: adapter.keyv,
+    readRaw: guard('read a record', (key) => adapter.readRaw(key)),
+    compareAndSwap: guard('write a record', (key, expected, next) => adapter.compareAndSwap(key, expected, next)),
+    compareAndDelete: guard('delete a record', (key, expected) => adapter.compareAndDelete(key, expected)),
+    locks: {
+      tryAcquire: guard('take a refresh lock', (name, owner, leaseMs) =>
+        adapter.locks.tryAcquire(name, owner, leaseMs),
+      ),
+      release: guard('release a refresh lock', (name, owner) => adapter.locks.release(name, owner)),
+    },
+    close: guard('close', () => adapter.close()),
+  };
+}
