@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ConnectionRecord, healthy, subjectOf } from '../model/record.js';
 import {
+  LatchkeyError,
   IntegrationError,
   ProviderError,
   RefreshExhaustedError,
@@ -15,11 +16,12 @@ import type { Versioned } from '../store/versioned-store.js';
 import type { Credentials } from '../model/credentials.js';
 import { strategyFor } from '../modes/registry.js';
 import type { StrategyContext } from '../modes/strategy.js';
-import type { Clock, Logger } from '../model/connection.js';
+import type { Clock, JsonObject, Logger } from '../model/connection.js';
 import { afterFailure, type FailurePolicy } from './failure-policy.js';
 import { decideFreshness, freshnessError } from './freshness.js';
 import type { ConnectionEventName, ConnectionEvents } from '../model/events.js';
 import { type PendingWrites, sameCredentials } from './pending-writes.js';
+import { checkConnectionConfig } from '../providers/connection-config.js';
 
 /**
  * Refusals of the app's client, not of the user's grant (RFC 6749 §5.2, and Slack's names): a
@@ -117,7 +119,7 @@ export class Refresher {
         stored.value.credentials,
         current,
         outcome.credentials,
-        outcome.connectionConfig ?? {},
+        this.#acceptedMetadata(record, outcome.connectionConfig, now),
         now,
         lease,
       );
@@ -227,6 +229,31 @@ export class Refresher {
         const extended = await locks.tryAcquire(lease.name, lease.owner, leaseMs).catch(() => false);
         if (extended) lease.endsAt = Date.now() + leaseMs;
       }
+    }
+  }
+
+  /**
+   * Token-response metadata (Salesforce's `instance_url`…) goes through the same validation as
+   * every other change of `connection_config`. Values the provider definition refuses are not
+   * stored — the new credentials still are, since a rotated refresh token must never be dropped.
+   */
+  #acceptedMetadata(record: ConnectionRecord, metadata: JsonObject | undefined, now: number): JsonObject {
+    const integration = this.#options.contextFor(record, now).integration;
+    if (!metadata || Object.keys(metadata).length === 0 || !integration) return metadata ?? {};
+    try {
+      checkConnectionConfig(integration.definition, { ...record.connection_config, ...metadata });
+      return metadata;
+    } catch (error) {
+      if (!(error instanceof LatchkeyError)) throw error;
+      this.#options.logger.error(
+        'latchkey: a refresh response carried connection_config the provider definition refuses; not stored',
+        {
+          connection_id: record.connection_id,
+          provider_config_key: record.provider_config_key,
+          field: (error as { field?: string }).field,
+        },
+      );
+      return {};
     }
   }
 
