@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, expect } from 'vitest';
-import { memoryStore } from '../../adapters/memory.js';
 import {
   type LocalAuthorizationServer,
   startAuthorizationServer,
 } from '../../examples/support/authorization-server.js';
-import { testManager } from '../support/manager.js';
+import { authorizationServerManager } from '../support/manager.js';
 import { strategySuite } from './strategy-suite.js';
 
 // The OAuth 2.0 refresh itself is tested in test/refresh/oauth2-refresh.test.ts, against the same server.
@@ -17,23 +16,7 @@ afterAll(async () => {
 });
 
 function managerFor(authMethod: 'client_secret_basic' | 'client_secret_post') {
-  const client = authMethod === 'client_secret_basic' ? server.basicClient : server.postClient;
-  return testManager({
-    store: memoryStore(),
-    integrations: {
-      local: {
-        provider: 'local-idp',
-        clientId: client.clientId,
-        clientSecret: client.clientSecret,
-        definition: {
-          authMode: 'OAUTH2',
-          tokenUrl: server.tokenUrl,
-          issuer: server.issuer,
-          tokenRequestAuthMethod: authMethod,
-        },
-      },
-    },
-  });
+  return authorizationServerManager(server, authMethod);
 }
 
 const expiredAt = () => new Date(Date.now() - 60_000).toISOString();

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memoryStore } from '../../adapters/memory.js';
 import {
   type LocalAuthorizationServer,
   startAuthorizationServer,
@@ -13,7 +12,7 @@ import {
 } from '../../src/index.js';
 import { connectionFullErrors } from '../support/schema.js';
 import { captureLogs } from '../support/logs.js';
-import { testManager } from '../support/manager.js';
+import { authorizationServerManager, testManager } from '../support/manager.js';
 
 let server: LocalAuthorizationServer;
 beforeAll(async () => {
@@ -27,24 +26,7 @@ function managerFor(
   authMethod: 'client_secret_basic' | 'client_secret_post',
   extra: Partial<ConnectionManagerOptions> = {},
 ) {
-  const client = authMethod === 'client_secret_basic' ? server.basicClient : server.postClient;
-  return testManager({
-    store: memoryStore(),
-    integrations: {
-      local: {
-        provider: 'local-idp',
-        clientId: client.clientId,
-        clientSecret: client.clientSecret,
-        definition: {
-          authMode: 'OAUTH2',
-          tokenUrl: server.tokenUrl,
-          issuer: server.issuer,
-          tokenRequestAuthMethod: authMethod,
-        },
-      },
-    },
-    ...extra,
-  });
+  return authorizationServerManager(server, authMethod, extra);
 }
 
 const expiredAt = () => new Date(Date.now() - 60_000).toISOString();

@@ -11,28 +11,34 @@ import { testScope } from '../support/scope.js';
 
 const scope = testScope();
 
+/** A Salesforce integration at a local token server, and one connection due for a refresh. */
+async function salesforceConnection(connectionId: string, logger = captureLogs().logger) {
+  const tokens = await startTokenServer('client_secret_post');
+  scope.defer(() => tokens.close());
+  const manager = testManager({
+    logger,
+    integrations: {
+      sf: {
+        provider: 'salesforce',
+        clientId: tokens.clientId,
+        clientSecret: tokens.clientSecret,
+        definition: { tokenUrl: tokens.url },
+      },
+    },
+  });
+  await manager.create({
+    connectionId,
+    providerConfigKey: 'sf',
+    credentials: { type: 'OAUTH2', access_token: 'old', refresh_token: 'refresh-0', expires_in: 60 },
+    connectionConfig: { instance_url: 'https://acme.my.salesforce.com' },
+  });
+  return { tokens, manager };
+}
+
 describe('connection_config from a refresh response', () => {
   it('a refused instance_url is not stored, the refreshed tokens are, and the refusal is logged', async () => {
-    const tokens = await startTokenServer('client_secret_post');
-    scope.defer(() => tokens.close());
     const logs = captureLogs();
-    const manager = testManager({
-      logger: logs.logger,
-      integrations: {
-        sf: {
-          provider: 'salesforce',
-          clientId: tokens.clientId,
-          clientSecret: tokens.clientSecret,
-          definition: { tokenUrl: tokens.url },
-        },
-      },
-    });
-    await manager.create({
-      connectionId: 'org-1',
-      providerConfigKey: 'sf',
-      credentials: { type: 'OAUTH2', access_token: 'old', refresh_token: 'refresh-0', expires_in: 60 },
-      connectionConfig: { instance_url: 'https://acme.my.salesforce.com' },
-    });
+    const { tokens, manager } = await salesforceConnection('org-1', logs.logger);
     tokens.reply(() => ({
       json: {
         access_token: 'new-access',
@@ -51,24 +57,7 @@ describe('connection_config from a refresh response', () => {
   });
 
   it('an accepted instance_url from a refresh is stored', async () => {
-    const tokens = await startTokenServer('client_secret_post');
-    scope.defer(() => tokens.close());
-    const manager = testManager({
-      integrations: {
-        sf: {
-          provider: 'salesforce',
-          clientId: tokens.clientId,
-          clientSecret: tokens.clientSecret,
-          definition: { tokenUrl: tokens.url },
-        },
-      },
-    });
-    await manager.create({
-      connectionId: 'org-2',
-      providerConfigKey: 'sf',
-      credentials: { type: 'OAUTH2', access_token: 'old', refresh_token: 'refresh-0', expires_in: 60 },
-      connectionConfig: { instance_url: 'https://acme.my.salesforce.com' },
-    });
+    const { tokens, manager } = await salesforceConnection('org-2');
     tokens.reply(() => ({
       json: {
         access_token: 'new',
