@@ -1,10 +1,9 @@
-import KeyvSqlite from '@keyv/sqlite';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import Keyv from 'keyv';
 import { StorageError } from '../src/model/errors.js';
 import type { StorageAdapter } from '../src/store/adapter.js';
-import { assertTableName, createSqlAdapter } from '../src/store/sql-adapter.js';
+import { loadDriver } from '../src/store/optional-driver.js';
+import { assertTableName, createSqlAdapter, type SqlDialect, type SqlQuery } from '../src/store/sql-adapter.js';
 
 /** The adapter's name, as `StorageAdapter.name` reports it. */
 export const name = 'sqlite';
@@ -13,16 +12,16 @@ export const name = 'sqlite';
 export interface SqliteStoreOptions {
   /** Path of the database file (created if missing), or `:memory:`. */
   path: string;
-  /** Table for connection records; locks live in `<table>_locks`. Default `latchkey`. */
+  /** Table for connection records; locks live in `<table>_locks`, counters in `<table>_counters`. Default `latchkey`. */
   table?: string;
   /** How long a statement waits for another process's write lock. Default 5000 ms. */
   busyTimeoutMs?: number;
 }
 
 /**
- * Stores connections in a SQLite file through `@keyv/sqlite`. Several processes may share the
- * file: compare-and-swap and refresh locks are single statements, serialized by SQLite's own
- * write lock.
+ * Stores connections in a SQLite file through `@keyv/sqlite` (install it and `sqlite3`: they are
+ * optional peer dependencies). Several processes may share the file: every write is one
+ * statement, serialized by SQLite's own write lock.
  *
  * @example
  * ```ts
@@ -34,44 +33,70 @@ export function sqliteStore(pathOrOptions: string | SqliteStoreOptions): Storage
   const options = typeof pathOrOptions === 'string' ? { path: pathOrOptions } : pathOrOptions;
   const table = assertTableName(options.table ?? 'latchkey');
   if (options.path !== ':memory:') assertUsablePath(options.path);
-  const store = new KeyvSqlite({
-    uri: `sqlite://${options.path}`,
-    table,
-    keySize: 2048,
-    busyTimeout: options.busyTimeoutMs ?? 5000,
-    iterationLimit: 500,
-  });
-  const keyv = new Keyv({ store, namespace: '', useKeyPrefix: false, throwOnErrors: true });
-  // Never an unhandled 'error' event; the manager adds a listener that logs them.
-  keyv.on('error', () => {});
-  const query = (sql: string, params: unknown[]) =>
-    store.query(sql, ...params) as Promise<Array<Record<string, unknown>>>;
-  // WAL lets readers proceed while another connection writes; the setting sticks to the file.
-  // Switched on first use (a failure is surfaced by that call and tried again by the next).
-  // secure_delete (per connection) zeroes what a delete or an update frees, so a plaintext record
-  // rewritten sealed (encryption turned on, a key rotated) does not survive in free pages.
-  let walReady: Promise<void> | undefined;
-  const ensureWal = () =>
-    (walReady ??= (options.path === ':memory:' ? Promise.resolve() : enableWal(query))
-      .then(() => query('PRAGMA secure_delete = ON', []))
-      .then(() => undefined)
-      .catch((error: unknown) => {
-        walReady = undefined;
-        throw error;
-      }));
+  let driver: Promise<{ query: SqlQuery; close: () => Promise<void> }> | undefined;
+  const errorListeners: Array<(error: unknown) => void> = [];
+  const connect = () =>
+    (driver ??= loadDriver(() => import('@keyv/sqlite'), name, '@keyv/sqlite sqlite3').then(
+      async ({ default: KeyvSqlite }) => {
+        // Keyv's store owns the connection and creates the records table (key, value).
+        const store = new KeyvSqlite({
+          uri: `sqlite://${options.path}`,
+          table,
+          keySize: 2048,
+          busyTimeout: options.busyTimeoutMs ?? 5000,
+        });
+        store.on('error', (error: unknown) => {
+          for (const listener of errorListeners) listener(error);
+        });
+        const query: SqlQuery = (sql, params) => store.query(sql, ...params) as Promise<Array<Record<string, unknown>>>;
+        // WAL lets readers proceed while another connection writes; the setting sticks to the file.
+        // secure_delete (per connection) zeroes what a delete or an update frees, so a plaintext
+        // record rewritten sealed (encryption turned on, a key rotated) does not survive in free pages.
+        if (options.path !== ':memory:') await enableWal(query);
+        await query('PRAGMA secure_delete = ON', []);
+        return { query, close: () => store.disconnect() };
+      },
+    )).catch((error: unknown) => {
+      // A failure is surfaced by the call that met it, and tried again by the next.
+      driver = undefined;
+      throw error;
+    });
 
   return createSqlAdapter({
     name,
-    keyv,
     table,
-    dialect: { nowMs: `CAST(unixepoch('subsec') * 1000 AS INTEGER)` },
-    query: async (sql, params) => {
-      await ensureWal();
-      return query(sql, params);
+    dialect: sqliteDialect(table),
+    query: async (sql, params) => (await connect()).query(sql, params),
+    close: async () => {
+      if (driver) await (await driver).close();
     },
-    readRaw: async (key) => (await store.get(key)) as string | undefined,
-    close: () => store.disconnect(),
+    onError: (listener) => errorListeners.push(listener),
   });
+}
+
+function sqliteDialect(table: string): SqlDialect {
+  return {
+    nowMs: `CAST(unixepoch('subsec') * 1000 AS INTEGER)`,
+    key: 'key',
+    tagsType: 'TEXT',
+    tagsMatch: (tags) => ({
+      sql: Object.keys(tags)
+        .map(() => `EXISTS (SELECT 1 FROM json_each(${table}.tags) AS tag WHERE tag.key = ? AND tag.value = ?)`)
+        .join(' AND '),
+      params: Object.entries(tags).flat(),
+    }),
+    async addColumns(query, t, columns) {
+      const existing = new Set((await query(`PRAGMA table_info(${t})`, [])).map((row) => String(row.name)));
+      for (const [column, type] of columns) {
+        if (existing.has(column)) continue;
+        // Another process may add it between the PRAGMA and here.
+        await query(`ALTER TABLE ${t} ADD COLUMN ${column} ${type}`, []).catch((error: unknown) => {
+          if (!/duplicate column/i.test(String((error as Error).message))) throw error;
+        });
+      }
+    },
+    extraIndexes: () => [],
+  };
 }
 
 /**
@@ -97,7 +122,7 @@ function assertUsablePath(path: string): void {
  * answers SQLITE_BUSY at once, without its busy timeout, while another process has it open — so
  * the mode is read first (a file already in WAL needs nothing) and a busy answer is retried.
  */
-async function enableWal(query: (sql: string, params: unknown[]) => Promise<Array<Record<string, unknown>>>) {
+async function enableWal(query: SqlQuery) {
   for (let attempt = 1; ; attempt++) {
     try {
       const [current] = await query('PRAGMA journal_mode', []);

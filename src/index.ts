@@ -12,6 +12,7 @@ export type {
   ConnectionRef,
   CreateConnectionInput,
   GetConnectionOptions,
+  ConnectionListPage,
   ListConnectionsFilter,
 } from './model/inputs.js';
 export type { ConnectionManagerOptions } from './operations/options.js';
@@ -91,7 +92,15 @@ export type { AuthStrategy, RefreshOutcome, SignableRequest, StrategyContext } f
 export type { OAuth1SignatureMethod } from './signing/oauth1.js';
 export type { JwtAlgorithm } from './signing/jwt.js';
 
-export type { LockStore, StorageAdapter } from './store/adapter.js';
+export type {
+  AttentionCursor,
+  ConnectionIndex,
+  ConnectionQuery,
+  LockStore,
+  StorageAdapter,
+  StoredEntry,
+  WriteOptions,
+} from './store/adapter.js';
 export type { EncryptionKey, EncryptionKeyOption } from './store/record-cipher.js';
 export type { FailurePolicy } from './refresh/failure-policy.js';
 export type { StorageRetryPolicy } from './refresh/pending-writes.js';

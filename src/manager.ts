@@ -7,6 +7,7 @@ import type {
   ConnectionRef,
   CreateConnectionInput,
   GetConnectionOptions,
+  ConnectionListPage,
   ListConnectionsFilter,
 } from './model/inputs.js';
 import type { SignableRequest } from './modes/strategy.js';
@@ -215,14 +216,18 @@ export class ConnectionManager {
   }
 
   /**
-   * Connections without credentials, never refreshed (Nango's list shape).
+   * Connections without credentials, never refreshed (Nango's list shape), in creation order.
+   * Filters and pages are evaluated by the store; with `limit`, one page and a `nextCursor` while
+   * more match.
    *
    * @example
    * ```ts
    * const { connections } = await manager.list({ providerConfigKey: 'hubspot-prod', tags: { plan: 'pro' } });
+   * let page = await manager.list({ providerConfigKeys: ['github', 'slack'], limit: 100 });
+   * while (page.nextCursor) page = await manager.list({ providerConfigKeys: ['github', 'slack'], limit: 100, cursor: page.nextCursor });
    * ```
    */
-  async list(filter: ListConnectionsFilter = {}): Promise<{ connections: ConnectionListItem[] }> {
+  async list(filter: ListConnectionsFilter = {}): Promise<ConnectionListPage<ConnectionListItem>> {
     return listConnections(this.#ctx, filter);
   }
 

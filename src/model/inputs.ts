@@ -74,8 +74,28 @@ export type ConnectionRef = string | { connectionId: string; providerConfigKey?:
 export interface ListConnectionsFilter {
   connectionId?: string;
   providerConfigKey?: string;
+  /** Connections of any of these integrations (Nango's `integrationId`, comma-separated there). */
+  providerConfigKeys?: string[];
   /** Connections carrying all of these tags (keys compared case-insensitively). */
   tags?: Record<string, string>;
+  /** Connections of this end user (`end_user.id`). */
+  endUserId?: string;
+  /** A case-insensitive part of the connection id, the end user's id or the end user's email. */
+  search?: string;
+  /**
+   * Most connections in one page (1–1000). Without it, every match is returned, fetched from the
+   * store a page at a time.
+   */
+  limit?: number;
+  /** The `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+/** One page of {@link ListConnectionsFilter} results. */
+export interface ConnectionListPage<Item> {
+  connections: Item[];
+  /** Present when more connections match: pass it as `cursor` for the next page. */
+  nextCursor?: string;
 }
 
 /** A {@link ConnectionRef} as `[connectionId, providerConfigKey?]`. */

@@ -28,7 +28,7 @@ const NANGO_ID_CHARACTERS = {
  */
 export function assertId(
   value: unknown,
-  field: 'connectionId' | 'providerConfigKey',
+  field: 'connectionId' | 'providerConfigKey' | 'providerConfigKeys' | 'endUserId',
   rules: 'latchkey' | 'nango' = 'latchkey',
 ): string {
   if (typeof value !== 'string' || value.length === 0) {
@@ -40,7 +40,10 @@ export function assertId(
   if (CONTROL_CHARACTERS.test(value)) {
     throw new InvalidRequestError(`${field} must not contain control characters`, field);
   }
-  const problem = rules === 'nango' ? nangoIdProblem(value, field) : undefined;
+  const problem =
+    rules === 'nango' && (field === 'connectionId' || field === 'providerConfigKey')
+      ? nangoIdProblem(value, field)
+      : undefined;
   if (problem) throw new InvalidRequestError(problem, field);
   return value;
 }

@@ -69,7 +69,15 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
   const store = guardAdapter(options.store ?? memoryStore(), logger);
   const records = new VersionedStore(store);
   const cipher = cipherFrom(options, logger);
-  const connections = new ConnectionRecords(records, cipher);
+  // When each connection next needs the refresher's attention, kept in the store's index on every
+  // write; the margin it uses is defined below (called only once records are written).
+  const attentionOf = (record: ConnectionRecord): number | null => {
+    if (record.refresh.exhausted) return null;
+    if (record.refresh.retry_at !== undefined) return Date.parse(record.refresh.retry_at);
+    const expiresAt = strategyFor(record.credentials.type).expiresAt(record.credentials);
+    return expiresAt === undefined ? null : expiresAt - marginFor(record);
+  };
+  const connections = new ConnectionRecords(records, cipher, attentionOf);
   const integrations = resolveIntegrations(options.integrations ?? {}, options.providers);
   const clock = options.clock ?? Date.now;
   const marginSeconds = nonNegative(options.refreshMarginSeconds ?? 900, 'refreshMarginSeconds');
@@ -121,7 +129,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     store,
     records,
     connections,
-    directory: new ConnectionDirectory(records, connections),
+    directory: new ConnectionDirectory(store, connections),
     flows: new PendingFlows(records, cipher),
     cipher,
     integrations,

@@ -11,7 +11,6 @@ import { draftConnection } from './draft.js';
 /** `manager.create`: stores a new connection; a duplicate is refused. */
 export async function createConnection(ctx: OperationContext, input: CreateConnectionInput): Promise<ConnectionFull> {
   const draft = draftConnection(ctx, input);
-  await ctx.directory.add(draft.connection_id, draft.provider_config_key);
   const record: ConnectionRecord = { ...draft, id: await ctx.directory.nextId() };
   const key = connectionKey(record.provider_config_key, record.connection_id);
   const written = await ctx.connections.insert(key, record);
@@ -28,7 +27,6 @@ export async function createConnection(ctx: OperationContext, input: CreateConne
 export async function upsertConnection(ctx: OperationContext, input: CreateConnectionInput): Promise<ConnectionFull> {
   const draft = draftConnection(ctx, input);
   const key = connectionKey(draft.provider_config_key, draft.connection_id);
-  await ctx.directory.add(draft.connection_id, draft.provider_config_key);
   const existing = await ctx.connections.read(key);
   const id = existing?.value.id ?? (await ctx.directory.nextId());
   const written = await ctx.connections.update(key, (current) =>

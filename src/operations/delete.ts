@@ -3,14 +3,12 @@ import type { ConnectionRecord } from '../model/record.js';
 import type { Versioned } from '../store/versioned-store.js';
 import type { OperationContext } from './context.js';
 
-/** `manager.delete`: removes the connection and its id-index entry. */
+/** `manager.delete`: removes the connection (the store's indexes with it). */
 export async function deleteConnection(ctx: OperationContext, ref: ConnectionRef): Promise<void> {
   const { key, loaded } = await ctx.directory.locate(...refParts(ref));
   let current: Versioned<ConnectionRecord> | undefined = loaded;
   while (current && !(await ctx.connections.remove(key, current))) {
     current = await ctx.connections.read(key);
   }
-  const { connection_id: connectionId, provider_config_key: providerConfigKey } = loaded.value;
-  await ctx.directory.remove(connectionId, providerConfigKey);
   ctx.lastFetched.forget(key);
 }

@@ -1,39 +1,93 @@
 import type { ConnectionListItem } from '../model/connection.js';
 import { InvalidRequestError } from '../model/errors.js';
-import type { ListConnectionsFilter } from '../model/inputs.js';
+import type { ConnectionListPage, ListConnectionsFilter } from '../model/inputs.js';
 import { isPlainObject } from '../model/json.js';
-import type { ConnectionRecord } from '../model/record.js';
 import { normalizeTags } from '../model/tags.js';
 import { assertId } from '../model/validation.js';
 import { toListItem } from '../modes/present.js';
-import type { StoredConnection } from '../store/connection-records.js';
-import { connectionKey } from '../store/keys.js';
+import type { ConnectionQuery } from '../store/adapter.js';
 import type { OperationContext } from './context.js';
 
-/** `manager.list`: connections without credentials, never refreshed, in id order. */
+const MAX_PAGE = 1000;
+/** Rows per store round trip when the caller asked for every match. */
+const WALK_PAGE = 500;
+const CURSOR_PREFIX = 'c1.';
+
+/**
+ * `manager.list`: connections without credentials, never refreshed, in creation (`id`) order. The
+ * filters are evaluated by the store (SQL over indexed columns; the memory store's own indexes),
+ * and pages are keyset-paged on `id`, so a page costs the same at the end of the store as at the
+ * start. Without `limit`, every match is returned, read a page at a time.
+ */
 export async function listConnections(
   ctx: OperationContext,
   filter: ListConnectionsFilter,
-): Promise<{ connections: ConnectionListItem[] }> {
-  if (!isPlainObject(filter)) throw new InvalidRequestError('filter must be an object', 'filter');
-  const wantedTags = filter.tags === undefined ? undefined : normalizeTags(filter.tags);
-  const providerConfigKey =
-    filter.providerConfigKey === undefined ? undefined : assertId(filter.providerConfigKey, 'providerConfigKey');
-  const records: Array<Omit<ConnectionRecord, 'credentials' | 'connection_config'>> = [];
-  if (filter.connectionId !== undefined) {
-    const connectionId = assertId(filter.connectionId, 'connectionId');
-    const keys = providerConfigKey ? [providerConfigKey] : await ctx.directory.integrationsOf(connectionId);
-    for (const key of keys) {
-      const found = await ctx.records.read<StoredConnection>(connectionKey(key, connectionId));
-      if (found) records.push(found.value);
+): Promise<ConnectionListPage<ConnectionListItem>> {
+  const query = toQuery(filter);
+  if (filter.limit === undefined) {
+    const connections: ConnectionListItem[] = [];
+    for (;;) {
+      const page = await ctx.directory.find({ ...query, limit: WALK_PAGE });
+      connections.push(...page.map(toListItem));
+      if (page.length < WALK_PAGE) return { connections };
+      query.afterId = page[page.length - 1]!.id;
     }
-  } else {
-    for await (const [, record] of ctx.connections.entries()) records.push(record);
   }
-  const connections = records
-    .filter((record) => providerConfigKey === undefined || record.provider_config_key === providerConfigKey)
-    .filter((record) => !wantedTags || Object.entries(wantedTags).every(([k, v]) => record.tags[k] === v))
-    .sort((a, b) => a.id - b.id)
-    .map(toListItem);
-  return { connections };
+  // One more than asked tells whether another page exists without a second query.
+  const page = await ctx.directory.find({ ...query, limit: query.limit + 1 });
+  const connections = page.slice(0, query.limit).map(toListItem);
+  const last = page.length > query.limit ? page[query.limit - 1] : undefined;
+  return last ? { connections, nextCursor: `${CURSOR_PREFIX}${last.id}` } : { connections };
+}
+
+/** Checks a filter and turns it into the store's query; a bad filter names the field to fix. */
+function toQuery(input: ListConnectionsFilter): ConnectionQuery {
+  if (!isPlainObject(input)) throw new InvalidRequestError('filter must be an object', 'filter');
+  const filter = input as ListConnectionsFilter;
+  const query: ConnectionQuery = { limit: MAX_PAGE };
+  if (filter.connectionId !== undefined) query.connectionId = assertId(filter.connectionId, 'connectionId');
+  const integrations: string[] = [];
+  if (filter.providerConfigKey !== undefined)
+    integrations.push(assertId(filter.providerConfigKey, 'providerConfigKey'));
+  if (filter.providerConfigKeys !== undefined) {
+    if (!Array.isArray(filter.providerConfigKeys)) {
+      throw new InvalidRequestError('providerConfigKeys must be an array of strings', 'providerConfigKeys');
+    }
+    integrations.push(...filter.providerConfigKeys.map((key) => assertId(key, 'providerConfigKeys')));
+  }
+  if (filter.providerConfigKey !== undefined && filter.providerConfigKeys !== undefined) {
+    // Both given: a connection must satisfy both, so only the integration they share remains.
+    query.providerConfigKeys = filter.providerConfigKeys.includes(filter.providerConfigKey)
+      ? [filter.providerConfigKey]
+      : [];
+  } else if (integrations.length > 0) {
+    query.providerConfigKeys = [...new Set(integrations)];
+  }
+  if (filter.tags !== undefined) query.tags = normalizeTags(filter.tags);
+  if (filter.endUserId !== undefined) query.endUserId = assertId(filter.endUserId, 'endUserId');
+  if (filter.search !== undefined) {
+    if (typeof filter.search !== 'string' || filter.search.length > 255) {
+      throw new InvalidRequestError('search must be a string of at most 255 characters', 'search');
+    }
+    if (filter.search !== '') query.search = filter.search;
+  }
+  if (filter.limit !== undefined) {
+    if (!Number.isInteger(filter.limit) || filter.limit < 1 || filter.limit > MAX_PAGE) {
+      throw new InvalidRequestError(`limit must be an integer from 1 to ${MAX_PAGE}`, 'limit');
+    }
+    query.limit = filter.limit;
+  }
+  if (filter.cursor !== undefined) query.afterId = parseCursor(filter.cursor);
+  return query;
+}
+
+function parseCursor(cursor: unknown): number {
+  const id = typeof cursor === 'string' && cursor.startsWith(CURSOR_PREFIX) ? Number(cursor.slice(3)) : NaN;
+  if (!Number.isSafeInteger(id) || id < 0) {
+    throw new InvalidRequestError(
+      'cursor is not one this store returned; pass the nextCursor of the previous page',
+      'cursor',
+    );
+  }
+  return id;
 }

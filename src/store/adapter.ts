@@ -1,31 +1,114 @@
-import type Keyv from 'keyv';
-
 /**
- * What Latchkey needs from storage: a Keyv instance for the records, plus the two things Keyv
- * lacks — an atomic compare-and-swap (so no writer ever overwrites a newer record with an older
- * one) and a lock with an owner and a lease (so two processes do not spend one refresh token
- * twice). Each adapter in `adapters/` implements this over one backend.
+ * The storage contract: what Latchkey needs from a backend, and nothing about how the backend
+ * lays it out. Each adapter in `adapters/` implements it over one Keyv store (memory, SQLite,
+ * Postgres, Redis), doing what Keyv lacks the backend's own way.
  *
- * Records are stored as Keyv serializes them; `compareAndSwap` compares that serialized text, so
- * the adapters need not know the record format.
+ * Values are opaque text (Latchkey's plain JSON codec lives above this layer): compare-and-swap
+ * compares that exact text, so an adapter never parses what it stores. What an adapter must be
+ * able to filter and order on is handed to it beside the text, as a {@link ConnectionIndex}.
  */
 export interface StorageAdapter {
   /** Short backend name, e.g. `postgres`. */
   readonly name: string;
-  /** Holds the records under un-prefixed keys; use it for plain reads and iteration. */
-  readonly keyv: Keyv;
-  /** The stored serialized text of `key`, or `undefined` when absent. */
-  readRaw(key: string): Promise<string | undefined>;
+
+  /** The stored text of `key`, or `undefined` when absent or past its `expiresAt`. */
+  get(key: string): Promise<string | undefined>;
+  /** Writes `value` only if `key` is absent (an entry past its `expiresAt` counts as absent). */
+  insert(key: string, value: string, options?: WriteOptions): Promise<boolean>;
+  /** Writes `next` only if `key` holds exactly `expected`. */
+  replace(key: string, expected: string, next: string, options?: WriteOptions): Promise<boolean>;
   /**
-   * Atomically writes `next` if `key` currently holds exactly `expected` (`undefined`: only if
-   * absent). Returns whether it wrote.
+   * Deletes `key` only if it holds exactly `expected`; without `expected`, whatever it holds.
+   * Deleting an absent key is not an error: it answers `false`.
    */
-  compareAndSwap(key: string, expected: string | undefined, next: string): Promise<boolean>;
-  /** Atomically deletes `key` if it holds exactly `expected`. Returns whether it deleted. */
-  compareAndDelete(key: string, expected: string): Promise<boolean>;
+  delete(key: string, expected?: string): Promise<boolean>;
+
+  /**
+   * Up to `limit` entries whose keys start with `prefix`, in ascending key order (JavaScript
+   * string order of the keys, which are ASCII), strictly after `after` when given: keyset paging
+   * pushed down to the backend's key index, never `OFFSET`. Expired entries are left out.
+   */
+  scan(prefix: string, page: { after?: string; limit: number }): Promise<StoredEntry[]>;
+
+  /**
+   * Connection records (entries written with a {@link ConnectionIndex}) matching every given
+   * filter, in ascending `id` order, strictly after `afterId`, at most `limit`.
+   */
+  findConnections(query: ConnectionQuery): Promise<StoredEntry[]>;
+
+  /**
+   * Keys of connection records whose `attentionAt` is at or before `before`, in ascending
+   * `(attentionAt, key)` order, strictly after `after`, at most `limit`. Costs O(result): this is
+   * how the background refresher finds due connections without reading the others.
+   */
+  dueForAttention(
+    before: number,
+    page: { after?: AttentionCursor; limit: number },
+  ): Promise<Array<{ key: string; attentionAt: number }>>;
+
+  /** Atomically adds one to the counter `name` (starting from 0) and returns the new value. */
+  increment(name: string): Promise<number>;
+
   readonly locks: LockStore;
-  /** Releases connections and handles. The adapter is unusable afterwards. */
+  /**
+   * Registers a listener for failures nobody awaits (an idle pooled connection dropped by a
+   * database restart); the manager logs them. Optional: adapters without such failures omit it.
+   */
+  onError?(listener: (error: unknown) => void): void;
+  /** Releases connections and handles. Calling it again is harmless; other calls fail afterwards. */
   close(): Promise<void>;
+}
+
+/** One stored entry. */
+export interface StoredEntry {
+  key: string;
+  value: string;
+}
+
+/** Options of a write. */
+export interface WriteOptions {
+  /** Epoch ms after which the entry reads as absent and may be purged (pending connect flows). */
+  expiresAt?: number;
+  /**
+   * What `findConnections` and `dueForAttention` use; given on every write that may change them.
+   * A `replace` without it keeps the entry's index as it was (a `last_fetched_at` write).
+   */
+  index?: ConnectionIndex;
+}
+
+/** The fields of a connection record a backend indexes, handed over with each write of it. */
+export interface ConnectionIndex {
+  /** The record's integer id (creation order); the listing order. */
+  id: number;
+  providerConfigKey: string;
+  connectionId: string;
+  endUserId?: string;
+  endUserEmail?: string;
+  /** Normalized tags (lower-case keys, string values). */
+  tags: Readonly<Record<string, string>>;
+  /** Epoch ms when the credentials next need attention (refresh, back-off end, health check); `null`: never. */
+  attentionAt: number | null;
+}
+
+/** Filters of {@link StorageAdapter.findConnections}; all given ones must match. */
+export interface ConnectionQuery {
+  connectionId?: string;
+  /** Any of these integrations. */
+  providerConfigKeys?: readonly string[];
+  endUserId?: string;
+  /** Every one of these tags, exactly. */
+  tags?: Readonly<Record<string, string>>;
+  /** Case-insensitive substring of the connection id, the end user's id or the end user's email. */
+  search?: string;
+  /** Only ids greater than this one (the keyset cursor). */
+  afterId?: number;
+  limit: number;
+}
+
+/** Where a page of {@link StorageAdapter.dueForAttention} ended. */
+export interface AttentionCursor {
+  attentionAt: number;
+  key: string;
 }
 
 /**
@@ -34,7 +117,10 @@ export interface StorageAdapter {
  * release someone else's lock.
  */
 export interface LockStore {
-  /** Takes `name` for `owner` unless another owner holds an unexpired lease. */
+  /**
+   * Takes `name` for `owner` unless another owner holds an unexpired lease. The owner that holds
+   * it may call again to extend its lease to `leaseMs` from now.
+   */
   tryAcquire(name: string, owner: string, leaseMs: number): Promise<boolean>;
   /** Removes `name` if `owner` holds it. Returns whether it did. */
   release(name: string, owner: string): Promise<boolean>;

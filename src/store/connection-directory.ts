@@ -1,20 +1,22 @@
 import type { ConnectionRecord } from '../model/record.js';
 import { AmbiguousConnectionError, UnknownConnectionError } from '../model/errors.js';
 import { assertId } from '../model/validation.js';
-import type { ConnectionRecords } from './connection-records.js';
-import { CONNECTION_SEQUENCE_KEY, connectionIdIndexKey, connectionKey } from './keys.js';
-import type { Versioned, VersionedStore } from './versioned-store.js';
+import type { AttentionCursor, ConnectionQuery, StorageAdapter } from './adapter.js';
+import type { ConnectionRecords, StoredConnection } from './connection-records.js';
+import { CONNECTION_SEQUENCE, connectionKey } from './keys.js';
+import type { Versioned } from './versioned-store.js';
+import { decodeStored } from './versioned-store.js';
 
 /**
- * Finding connections: by (integration, id) in one read, by id alone through an index of the
- * integrations that hold that id, and the sequence that numbers them.
+ * Finding connections: by (integration, id) in one read, by id alone or by filters through the
+ * backend's index of connection records, and the sequence that numbers them.
  */
 export class ConnectionDirectory {
-  readonly #store: VersionedStore;
+  readonly #adapter: StorageAdapter;
   readonly #connections: ConnectionRecords;
 
-  constructor(store: VersionedStore, connections: ConnectionRecords) {
-    this.#store = store;
+  constructor(adapter: StorageAdapter, connections: ConnectionRecords) {
+    this.#adapter = adapter;
     this.#connections = connections;
   }
 
@@ -30,43 +32,31 @@ export class ConnectionDirectory {
       if (!loaded) throw new UnknownConnectionError(id, providerConfigKey);
       return { key, loaded };
     }
-    const found: Array<{ key: string; loaded: Versioned<ConnectionRecord> }> = [];
-    for (const candidate of await this.integrationsOf(id)) {
-      const key = connectionKey(candidate, id);
-      const loaded = await this.#connections.read(key);
-      if (loaded) found.push({ key, loaded });
-    }
-    if (found.length > 1)
+    const candidates = await this.#adapter.findConnections({ connectionId: id, limit: 2 });
+    if (candidates.length > 1) {
       throw new AmbiguousConnectionError(
         id,
-        found.map((f) => f.loaded.value.provider_config_key),
+        candidates.map((entry) => decodeStored<StoredConnection>(entry.key, entry.value).provider_config_key),
       );
-    const [only] = found;
+    }
+    const [only] = candidates;
     if (!only) throw new UnknownConnectionError(id);
-    return only;
+    return { key: only.key, loaded: await this.#connections.fromEntry(only) };
   }
 
-  /** Integrations that may hold `connectionId`. */
-  async integrationsOf(connectionId: string): Promise<string[]> {
-    return (await this.#store.read<string[]>(connectionIdIndexKey(connectionId)))?.value ?? [];
+  /** One page of connection records matching `query`, secrets still sealed, in id order. */
+  async find(query: ConnectionQuery): Promise<StoredConnection[]> {
+    const page = await this.#adapter.findConnections(query);
+    return page.map((entry) => decodeStored<StoredConnection>(entry.key, entry.value));
   }
 
-  /** Written before the record, so the index may list an integration whose record is gone; readers skip those. */
-  async add(connectionId: string, providerConfigKey: string): Promise<void> {
-    await this.#store.update<string[]>(connectionIdIndexKey(connectionId), (keys = []) =>
-      keys.includes(providerConfigKey) ? undefined : [...keys, providerConfigKey],
-    );
+  /** Keys of connections whose credentials need attention by `before`, soonest first; O(result). */
+  due(before: number, page: { after?: AttentionCursor; limit: number }) {
+    return this.#adapter.dueForAttention(before, page);
   }
 
-  async remove(connectionId: string, providerConfigKey: string): Promise<void> {
-    await this.#store.update<string[]>(connectionIdIndexKey(connectionId), (keys) =>
-      keys?.includes(providerConfigKey) ? keys.filter((k) => k !== providerConfigKey) : undefined,
-    );
-  }
-
-  /** The next connection id number (the schema's integer `id`). */
-  async nextId(): Promise<number> {
-    const written = await this.#store.update<number>(CONNECTION_SEQUENCE_KEY, (last = 0) => last + 1);
-    return (written as Versioned<number>).value;
+  /** The next connection id number (the schema's integer `id`): one atomic increment, never a retry loop. */
+  nextId(): Promise<number> {
+    return this.#adapter.increment(CONNECTION_SEQUENCE);
   }
 }

@@ -1,8 +1,9 @@
 import type { ConnectionRecord } from '../model/record.js';
 import { ConcurrentModificationError, EncryptionRequiredError } from '../model/errors.js';
+import type { ConnectionIndex } from './adapter.js';
 import { CONNECTION_PREFIX } from './keys.js';
 import { RecordCipher } from './record-cipher.js';
-import { updateWithRetries, type Versioned, type VersionedStore } from './versioned-store.js';
+import { decodeStored, updateWithRetries, type Versioned, type VersionedStore } from './versioned-store.js';
 
 const MAX_RESEAL_ATTEMPTS = 50;
 
@@ -12,6 +13,23 @@ type Secrets = Pick<ConnectionRecord, 'credentials' | 'connection_config'>;
 /** A record as stored: either in the clear, or with its secrets in `sealed`. */
 export type StoredConnection = Omit<ConnectionRecord, keyof Secrets> & (Secrets | { sealed: string });
 
+/** When a record's credentials next need attention (refresh, back-off end, check); decided above this layer. */
+export type AttentionOf = (record: ConnectionRecord) => number | null;
+
+/** The fields of a record the backend indexes, for listing and for finding due connections. */
+export function indexOf(record: ConnectionRecord, attentionOf: AttentionOf): ConnectionIndex {
+  const index: ConnectionIndex = {
+    id: record.id,
+    providerConfigKey: record.provider_config_key,
+    connectionId: record.connection_id,
+    tags: record.tags,
+    attentionAt: attentionOf(record),
+  };
+  if (record.end_user?.id) index.endUserId = record.end_user.id;
+  if (record.end_user?.email) index.endUserEmail = record.end_user.email;
+  return index;
+}
+
 /**
  * Connection records with their secrets sealed at rest. Ids, provider config keys, tags,
  * metadata and timestamps stay readable, so `list` and its filters never decrypt; credentials
@@ -20,10 +38,12 @@ export type StoredConnection = Omit<ConnectionRecord, keyof Secrets> & (Secrets 
 export class ConnectionRecords {
   readonly #store: VersionedStore;
   readonly #cipher: RecordCipher | undefined;
+  readonly #attentionOf: AttentionOf;
 
-  constructor(store: VersionedStore, cipher: RecordCipher | undefined) {
+  constructor(store: VersionedStore, cipher: RecordCipher | undefined, attentionOf: AttentionOf = () => null) {
     this.#store = store;
     this.#cipher = cipher;
+    this.#attentionOf = attentionOf;
   }
 
   async read(key: string): Promise<Versioned<ConnectionRecord> | undefined> {
@@ -31,8 +51,18 @@ export class ConnectionRecords {
     return stored && { value: await this.#open(key, stored.value), raw: stored.raw };
   }
 
+  /** A record from an entry the backend returned (a listing, an index lookup), opened like {@link read}. */
+  async fromEntry(entry: { key: string; value: string }): Promise<Versioned<ConnectionRecord>> {
+    return {
+      value: await this.#open(entry.key, decodeStored<StoredConnection>(entry.key, entry.value)),
+      raw: entry.value,
+    };
+  }
+
   async insert(key: string, record: ConnectionRecord): Promise<Versioned<ConnectionRecord> | undefined> {
-    const written = await this.#store.insert(key, await this.#seal(key, record));
+    const written = await this.#store.insert(key, await this.#seal(key, record), {
+      index: indexOf(record, this.#attentionOf),
+    });
     return written && { value: record, raw: written.raw };
   }
 
@@ -41,7 +71,9 @@ export class ConnectionRecords {
     previous: Versioned<ConnectionRecord>,
     record: ConnectionRecord,
   ): Promise<Versioned<ConnectionRecord> | undefined> {
-    const written = await this.#store.replace(key, previous, await this.#seal(key, record));
+    const written = await this.#store.replace(key, previous, await this.#seal(key, record), {
+      index: indexOf(record, this.#attentionOf),
+    });
     return written && { value: record, raw: written.raw };
   }
 
@@ -57,9 +89,14 @@ export class ConnectionRecords {
     return updateWithRetries(this, key, change);
   }
 
-  /** Every record as stored, secrets still sealed: enough for listing. */
+  /** Every record as stored, secrets still sealed, in key order, a page at a time. */
   entries(): AsyncGenerator<[string, StoredConnection]> {
     return this.#store.entries<StoredConnection>(CONNECTION_PREFIX);
+  }
+
+  /** A record as stored, secrets still sealed: enough for listing. */
+  async readStored(key: string): Promise<StoredConnection | undefined> {
+    return (await this.#store.read<StoredConnection>(key))?.value;
   }
 
   /**
@@ -77,7 +114,11 @@ export class ConnectionRecords {
         return { outcome: 'current', contended };
       }
       const record = await this.#open(key, stored.value);
-      if (await this.#store.replace(key, stored, await this.#seal(key, record))) {
+      if (
+        await this.#store.replace(key, stored, await this.#seal(key, record), {
+          index: indexOf(record, this.#attentionOf),
+        })
+      ) {
         return { outcome: 'rewritten', contended };
       }
       if (contended >= MAX_RESEAL_ATTEMPTS) {

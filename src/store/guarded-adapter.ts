@@ -55,7 +55,8 @@ export function toStorageError(error: unknown, adapterName: string, action: stri
 
 /**
  * The adapter as the manager uses it: every failure is a typed {@link StorageError} (never a raw
- * `ECONNREFUSED` or `SQLITE_BUSY`), and the Keyv store's `error` events go to the logger.
+ * `ECONNREFUSED` or `SQLITE_BUSY`), and failures nobody awaits (the adapter's `onError`) go to
+ * the logger.
  */
 export function guardAdapter(adapter: StorageAdapter, logger: Logger): StorageAdapter {
   const guard =
@@ -67,7 +68,7 @@ export function guardAdapter(adapter: StorageAdapter, logger: Logger): StorageAd
         throw toStorageError(error, adapter.name, action);
       }
     };
-  adapter.keyv.on('error', (error: unknown) => {
+  adapter.onError?.((error: unknown) => {
     logger.warn('latchkey: the store reported an error', {
       adapter: adapter.name,
       error: driverMessage(error),
@@ -76,10 +77,14 @@ export function guardAdapter(adapter: StorageAdapter, logger: Logger): StorageAd
   });
   return {
     name: adapter.name,
-    keyv: adapter.keyv,
-    readRaw: guard('read a record', (key) => adapter.readRaw(key)),
-    compareAndSwap: guard('write a record', (key, expected, next) => adapter.compareAndSwap(key, expected, next)),
-    compareAndDelete: guard('delete a record', (key, expected) => adapter.compareAndDelete(key, expected)),
+    get: guard('read a record', (key) => adapter.get(key)),
+    insert: guard('write a record', (key, value, options) => adapter.insert(key, value, options)),
+    replace: guard('write a record', (key, expected, next, options) => adapter.replace(key, expected, next, options)),
+    delete: guard('delete a record', (key, expected) => adapter.delete(key, expected)),
+    scan: guard('list records', (prefix, page) => adapter.scan(prefix, page)),
+    findConnections: guard('list connections', (query) => adapter.findConnections(query)),
+    dueForAttention: guard('list due connections', (before, page) => adapter.dueForAttention(before, page)),
+    increment: guard('allocate an id', (name) => adapter.increment(name)),
     locks: {
       tryAcquire: guard('take a refresh lock', (name, owner, leaseMs) =>
         adapter.locks.tryAcquire(name, owner, leaseMs),

@@ -10,12 +10,8 @@ export function connectionKey(providerConfigKey: string, connectionId: string): 
   return `${CONNECTION_PREFIX}${encode(providerConfigKey)}:${encode(connectionId)}`;
 }
 
-/** Which integrations hold a given connection id: lets `get(id)` work without a provider config key. */
-export function connectionIdIndexKey(connectionId: string): string {
-  return `connection-id:${encode(connectionId)}`;
-}
-
-export const CONNECTION_SEQUENCE_KEY = 'sequence:connection';
+/** The counter that numbers connections (the schema's integer `id`). */
+export const CONNECTION_SEQUENCE = 'connection';
 
 export function refreshLockName(providerConfigKey: string, connectionId: string): string {
   return `refresh:${encode(providerConfigKey)}:${encode(connectionId)}`;

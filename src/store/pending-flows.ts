@@ -49,8 +49,8 @@ export class PendingFlows {
     const stored: StoredFlow = this.#cipher
       ? { sealed: await this.#cipher.seal(flow, key), expiresAt: flow.expiresAt }
       : flow;
-    // The Keyv TTL cleans up flows nobody came back from; expiresAt (on the manager's clock) decides validity.
-    await this.#store.insert(key, stored, Math.max(1000, flow.expiresAt - Date.now()) + 60_000);
+    // The store's expiry cleans up flows nobody came back from; expiresAt (on the manager's clock) decides validity.
+    await this.#store.insert(key, stored, { ttlMs: Math.max(1000, flow.expiresAt - Date.now()) + 60_000 });
   }
 
   /** The flow for `state`, removed so it can never be used again; `undefined` if unknown, used or expired. */

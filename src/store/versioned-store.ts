@@ -1,6 +1,5 @@
 import { ConcurrentModificationError, StorageError } from '../model/errors.js';
-import type { StorageAdapter } from './adapter.js';
-import { toStorageError } from './guarded-adapter.js';
+import type { ConnectionIndex, StorageAdapter } from './adapter.js';
 
 /** A value together with the exact stored text it was read from: the token for compare-and-swap. */
 export interface Versioned<T> {
@@ -9,12 +8,22 @@ export interface Versioned<T> {
 }
 
 const MAX_UPDATE_ATTEMPTS = 20;
+/** Entries per backend round trip when walking a prefix. */
+const SCAN_PAGE = 500;
 
 /** What a read-modify-write needs: versioned reads and conditional writes. */
 export interface SwapTarget<T> {
   read(key: string): Promise<Versioned<T> | undefined>;
   insert(key: string, value: T): Promise<Versioned<T> | undefined>;
   replace(key: string, previous: Versioned<T>, value: T): Promise<Versioned<T> | undefined>;
+}
+
+/** Options of a versioned write. */
+export interface VersionedWriteOptions {
+  /** Time to live: the entry reads as absent afterwards (pending connect flows). */
+  ttlMs?: number;
+  /** The connection record's index fields (see {@link ConnectionIndex}). */
+  index?: ConnectionIndex;
 }
 
 /**
@@ -38,39 +47,65 @@ export async function updateWithRetries<T>(
 }
 
 /**
+ * Latchkey's codec: plain JSON, no reviver (Keyv's default reviver inspects every string and was
+ * half the cost of an in-memory read). Entries written by earlier versions through Keyv's
+ * serializer (`{"value":…,"expires":…}`) still decode: no record of Latchkey's has a top-level
+ * `value` field.
+ */
+export function decodeStored<T>(key: string, raw: string): T {
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch (error) {
+    throw new StorageError(`Stored record ${key} is unreadable`, { cause: error, transient: false });
+  }
+  if (data !== null && typeof data === 'object' && 'value' in data && !Array.isArray(data)) {
+    return (data as { value: T }).value;
+  }
+  return data as T;
+}
+
+/**
  * Typed, optimistic-concurrency access to an adapter: every write names the version it replaces,
  * so concurrent writers never lose each other's updates silently.
  */
 export class VersionedStore {
   readonly #adapter: StorageAdapter;
+  readonly #now: () => number;
 
-  constructor(adapter: StorageAdapter) {
+  constructor(adapter: StorageAdapter, now: () => number = Date.now) {
     this.#adapter = adapter;
+    this.#now = now;
   }
 
   async read<T>(key: string): Promise<Versioned<T> | undefined> {
-    const raw = await this.#adapter.readRaw(key);
+    const raw = await this.#adapter.get(key);
     if (raw === undefined) return undefined;
-    const { value, expires } = await this.#decode<T>(key, raw);
-    // Past its Keyv TTL: treated as absent (Keyv's iterator deletes it on the next pass).
-    if (typeof expires === 'number' && expires <= Date.now()) return undefined;
-    return { value, raw };
+    return { value: decodeStored<T>(key, raw), raw };
   }
 
-  /** Writes `value` only if `key` is absent; with `ttlMs`, Keyv expires it. */
-  async insert<T>(key: string, value: T, ttlMs?: number): Promise<Versioned<T> | undefined> {
-    const raw = await this.#encode(value, ttlMs === undefined ? undefined : Date.now() + ttlMs);
-    return (await this.#adapter.compareAndSwap(key, undefined, raw)) ? { value, raw } : undefined;
+  /** Writes `value` only if `key` is absent. */
+  async insert<T>(key: string, value: T, options: VersionedWriteOptions = {}): Promise<Versioned<T> | undefined> {
+    const raw = JSON.stringify(value);
+    const expiresAt = options.ttlMs === undefined ? undefined : this.#now() + options.ttlMs;
+    const written = await this.#adapter.insert(key, raw, { expiresAt, index: options.index });
+    return written ? { value, raw } : undefined;
   }
 
   /** Writes `value` only if `key` still holds `previous`. */
-  async replace<T>(key: string, previous: { raw: string }, value: T): Promise<Versioned<T> | undefined> {
-    const raw = await this.#encode(value);
-    return (await this.#adapter.compareAndSwap(key, previous.raw, raw)) ? { value, raw } : undefined;
+  async replace<T>(
+    key: string,
+    previous: { raw: string },
+    value: T,
+    options: VersionedWriteOptions = {},
+  ): Promise<Versioned<T> | undefined> {
+    const raw = JSON.stringify(value);
+    const written = await this.#adapter.replace(key, previous.raw, raw, { index: options.index });
+    return written ? { value, raw } : undefined;
   }
 
   async remove(key: string, previous: { raw: string }): Promise<boolean> {
-    return this.#adapter.compareAndDelete(key, previous.raw);
+    return this.#adapter.delete(key, previous.raw);
   }
 
   /**
@@ -89,41 +124,17 @@ export class VersionedStore {
     );
   }
 
-  /** Every stored entry whose key starts with `prefix`. */
+  /**
+   * Every stored entry whose key starts with `prefix`, in key order, fetched a page at a time
+   * (keyset paging in the backend), so a walk of the whole store never holds it all at once.
+   */
   async *entries<T>(prefix: string): AsyncGenerator<[string, T]> {
-    const iterate = this.#adapter.keyv.iterator;
-    if (typeof iterate !== 'function') {
-      throw new StorageError(`The ${this.#adapter.name} adapter's Keyv store cannot be iterated`);
-    }
-    const iterator = (iterate.call(this.#adapter.keyv, undefined) as AsyncIterable<[string, T]>)[
-      Symbol.asyncIterator
-    ]();
+    let after: string | undefined;
     for (;;) {
-      let step: IteratorResult<[string, T]>;
-      try {
-        step = await iterator.next();
-      } catch (error) {
-        throw toStorageError(error, this.#adapter.name, 'list records');
-      }
-      if (step.done) return;
-      const [key, value] = step.value;
-      if (key.startsWith(prefix)) yield [key, value];
-    }
-  }
-
-  async #encode(value: unknown, expires?: number): Promise<string> {
-    const raw = await this.#adapter.keyv.serialize?.({ value, expires });
-    if (typeof raw !== 'string') throw new StorageError('The Keyv serializer must produce a string');
-    return raw;
-  }
-
-  async #decode<T>(key: string, raw: string): Promise<{ value: T; expires: unknown }> {
-    try {
-      const data = (await this.#adapter.keyv.deserialize?.(raw)) as { value?: T; expires?: unknown } | undefined;
-      if (data?.value === undefined) throw new Error('empty');
-      return { value: data.value, expires: data.expires };
-    } catch (error) {
-      throw new StorageError(`Stored record ${key} is unreadable`, { cause: error });
+      const page = await this.#adapter.scan(prefix, { after, limit: SCAN_PAGE });
+      for (const { key, value } of page) yield [key, decodeStored<T>(key, value)];
+      if (page.length < SCAN_PAGE) return;
+      after = page[page.length - 1]!.key;
     }
   }
 }

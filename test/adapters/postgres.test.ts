@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresStore } from '../../adapters/postgres.js';
 import { testManager } from '../support/manager.js';
 import { type RunningPostgres, startPostgres } from '../support/postgres.js';
-import { storageConformanceSuite } from '../store/storage-conformance.js';
+import { storageConformance } from '../../src/testing/index.js';
 
 let postgres: RunningPostgres;
 beforeAll(async () => {
@@ -12,7 +12,7 @@ afterAll(async () => {
   await postgres?.stop();
 });
 
-storageConformanceSuite('postgres', async () => {
+storageConformance({ describe, it, beforeAll, afterAll }, 'postgres', async () => {
   const uri = await postgres.createDatabase();
   const store = postgresStore(uri);
   return { store, openAgain: () => postgresStore(uri), cleanup: () => store.close() };

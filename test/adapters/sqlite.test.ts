@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqliteStore } from '../../adapters/sqlite.js';
 import { testManager } from '../support/manager.js';
-import { storageConformanceSuite } from '../store/storage-conformance.js';
+import { storageConformance } from '../../src/testing/index.js';
 
 let directory: string;
 let files = 0;
@@ -15,7 +15,7 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-storageConformanceSuite('sqlite', async () => {
+storageConformance({ describe, it, beforeAll, afterAll }, 'sqlite', async () => {
   const path = join(directory, `store-${++files}.db`);
   const store = sqliteStore(path);
   return { store, openAgain: () => sqliteStore(path), cleanup: () => store.close() };

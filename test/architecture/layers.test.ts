@@ -22,6 +22,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['src/proxy', 'src/connect'],
   ['src/operations'],
   ['src'], // the entry points and the facade: index.ts, manager.ts, http.ts
+  ['src/testing'], // latchkey/testing: the conformance suite, which drives a whole manager
 ];
 
 /** Modules of src/modes/ that every mode may use; the rest are modes, which never import each other. */

@@ -174,7 +174,7 @@ describe('flow state at rest', () => {
       connectionId: 'sealed',
       redirectUri: CALLBACK,
     });
-    const raw = (await store.readRaw(`flow:${state}`)) as string;
+    const raw = (await store.get(`flow:${state}`)) as string;
     expect(raw).toContain('"sealed"');
     expect(raw).not.toContain('codeVerifier');
     expect(raw).not.toContain('"connectionId"');

@@ -441,8 +441,8 @@ describe('failures', () => {
 function countingWrites(store: StorageAdapter, onWrite: () => void): StorageAdapter {
   return {
     ...store,
-    async compareAndSwap(key, expected, next) {
-      const written = await store.compareAndSwap(key, expected, next);
+    async replace(key, expected, next, options) {
+      const written = await store.replace(key, expected, next, options);
       if (written && key.startsWith('connection:')) onWrite();
       return written;
     },

@@ -195,8 +195,8 @@ describe('key rotation', () => {
     const sealed = managerOn(store, { encryptionKey: { id: 'primary-2026', key: key1 } });
     expect((await sealed.get('legacy')).credentials).toMatchObject({ password: 'legacy-password' });
     expect(await sealed.rotateEncryptionKey()).toEqual({ rewritten: 1, unchanged: 0, contended: 0 });
-    expect(await store.readRaw('connection:basic:legacy')).not.toContain('legacy-password');
-    expect(await store.readRaw('connection:basic:legacy')).toContain('"sealed"');
+    expect(await store.get('connection:basic:legacy')).not.toContain('legacy-password');
+    expect(await store.get('connection:basic:legacy')).toContain('"sealed"');
     await expect(plain.get('legacy')).rejects.toBeInstanceOf(EncryptionRequiredError);
   });
 });
@@ -211,17 +211,17 @@ describe('tampering', () => {
       credentials: { type: 'BASIC', username: 'u', password: 'p' },
     });
     const key = 'connection:basic:victim';
-    const raw = (await store.readRaw(key)) as string;
+    const raw = (await store.get(key)) as string;
     const sealed = /"sealed":"([^"]+)"/.exec(raw)?.[1] as string;
     const parts = sealed.split('.');
     const ciphertext = parts[3] as string;
     parts[3] = (ciphertext[0] === 'A' ? 'B' : 'A') + ciphertext.slice(1);
     const tampered = raw.replace(sealed, parts.join('.'));
-    expect(await store.compareAndSwap(key, raw, tampered)).toBe(true);
+    expect(await store.replace(key, raw, tampered)).toBe(true);
 
     await expect(manager.get('victim')).rejects.toBeInstanceOf(DecryptionError);
     await expect(manager.updateConnectionConfig('victim', { a: 1 })).rejects.toBeInstanceOf(DecryptionError);
-    expect(await store.readRaw(key)).toBe(tampered);
+    expect(await store.get(key)).toBe(tampered);
   });
 
   it('refuses sealed secrets moved onto another connection’s record', async () => {
@@ -237,11 +237,11 @@ describe('tampering', () => {
       providerConfigKey: 'basic',
       credentials: { type: 'BASIC', username: 'mallory', password: 'm' },
     });
-    const alice = (await store.readRaw('connection:basic:alice')) as string;
-    const mallory = (await store.readRaw('connection:basic:mallory')) as string;
+    const alice = (await store.get('connection:basic:alice')) as string;
+    const mallory = (await store.get('connection:basic:mallory')) as string;
     const aliceSealed = /"sealed":"([^"]+)"/.exec(alice)?.[1] as string;
     const swapped = mallory.replace(/"sealed":"[^"]+"/, `"sealed":"${aliceSealed}"`);
-    await store.compareAndSwap('connection:basic:mallory', mallory, swapped);
+    await store.replace('connection:basic:mallory', mallory, swapped);
     await expect(manager.get('mallory')).rejects.toBeInstanceOf(DecryptionError);
   });
 });

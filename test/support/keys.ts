@@ -21,8 +21,13 @@ export function countingWrites(store: StorageAdapter): { store: StorageAdapter; 
   return {
     store: {
       ...store,
-      async compareAndSwap(key, expected, next) {
-        const written = await store.compareAndSwap(key, expected, next);
+      async insert(key, value, options) {
+        const written = await store.insert(key, value, options);
+        if (written && key.startsWith('connection:')) writes++;
+        return written;
+      },
+      async replace(key, expected, next, options) {
+        const written = await store.replace(key, expected, next, options);
         if (written && key.startsWith('connection:')) writes++;
         return written;
       },
