@@ -16,6 +16,10 @@ export type {
   ListConnectionsFilter,
 } from './model/inputs.js';
 export type { ConnectionManagerOptions } from './operations/options.js';
+export { verifyWebhookSignature, signWebhookBody } from './webhooks/signature.js';
+export type { WebhookOptions, WebhookSender } from './webhooks/sender.js';
+export type { AuthWebhookBody } from './webhooks/payload.js';
+export type { WebhookRetryPolicy } from './webhooks/outbox.js';
 
 export {
   AccessTokenExpiredError,

@@ -10,6 +10,7 @@ import type {
   ConnectionListPage,
   ListConnectionsFilter,
 } from './model/inputs.js';
+import { InvalidRequestError } from './model/errors.js';
 import type { SignableRequest } from './modes/strategy.js';
 import { connectorHost } from './operations/connect.js';
 import { createContext, type OperationContext } from './operations/context.js';
@@ -23,6 +24,7 @@ import type { ConnectionManagerOptions } from './operations/options.js';
 import { rotateEncryptionKey } from './operations/rotate-encryption-key.js';
 import { signRequest } from './operations/sign-request.js';
 import type { ProxyInit } from './proxy/proxy-request.js';
+import { startWebhooks, type WebhookOptions, type WebhookSender } from './webhooks/sender.js';
 
 /**
  * Holds an app's connections to third-party APIs and hands back working credentials, refreshing
@@ -41,6 +43,7 @@ import type { ProxyInit } from './proxy/proxy-request.js';
 export class ConnectionManager {
   // Private state, as openid-client keeps its own: nothing here is part of the public API.
   readonly #ctx: OperationContext;
+  #webhooks: WebhookSender | undefined;
 
   /**
    * Checks the options and assembles the storage stack, encryption, integrations and refresher.
@@ -309,6 +312,30 @@ export class ConnectionManager {
   }
 
   /**
+   * Sends Nango-shaped auth webhooks to `url` on connection creation and override, refresh
+   * failure (one per failed attempt; the one that exhausts the grant says `refresh_exhausted`) and
+   * recovery, each body signed with HMAC-SHA256 under `secret` in `X-Nango-Hmac-Sha256`. Each
+   * webhook is written to an outbox in the store before it is sent and deleted once the receiver
+   * answers 2xx, retried with exponential back-off and jitter until then: a webhook survives a
+   * restart, and processes sharing the store deliver each one once between them (at least once).
+   * Bodies never hold a credential. Timers do not keep the process alive; `close()` stops it. One sender per manager: a second
+   * call while one runs throws {@link InvalidRequestError}. See
+   * `docs/webhooks.md`.
+   *
+   * @example
+   * ```ts
+   * manager.startWebhooks({ url: 'https://app.example.com/webhooks/latchkey', secret: process.env.WEBHOOK_SECRET! });
+   * ```
+   */
+  startWebhooks(options: WebhookOptions): WebhookSender {
+    if (this.#webhooks?.running) {
+      throw new InvalidRequestError('webhooks are already being sent; stop the sender first', 'options');
+    }
+    this.#webhooks = startWebhooks(this.#ctx, options);
+    return this.#webhooks;
+  }
+
+  /**
    * Waits for background writes, then closes the store.
    *
    * @example
@@ -317,6 +344,7 @@ export class ConnectionManager {
    * ```
    */
   async close(): Promise<void> {
+    await this.#webhooks?.stop();
     await this.#ctx.lastFetched.settle();
     await this.#ctx.pending.close();
     await this.#ctx.store.close();

@@ -21,8 +21,10 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['src/refresh'],
   ['src/proxy', 'src/connect'],
   ['src/operations'],
+  ['src/webhooks'], // auth webhooks: an outbox and a sender over the operations' context
   ['src'], // the entry points and the facade: index.ts, manager.ts, http.ts
   ['src/testing'], // latchkey/testing: the conformance suite, which drives a whole manager
+  ['src/cli', 'src/cli/commands'], // the latchkey command: operator commands over a manager
 ];
 
 /** Modules of src/modes/ that every mode may use; the rest are modes, which never import each other. */

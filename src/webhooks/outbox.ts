@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto';
+
+/** Every outbox entry's key starts with this; the sender's name and the creation time follow. */
+export const WEBHOOK_PREFIX = 'webhook:';
+
+/** One webhook waiting for delivery, as stored. The body is kept as the exact text that is signed and sent. */
+export interface OutboxEntry {
+  /** Constant across attempts and restarts: sent as `X-Latchkey-Webhook-Id`. */
+  id: string;
+  body: string;
+  /** Epoch ms, real time. */
+  createdAt: number;
+  /** Failed attempts so far. */
+  attempts: number;
+  /** Epoch ms before which no process attempts it again. */
+  nextAttemptAt: number;
+  /** Why the last attempt failed (`status 500`, `timeout`…): never a response body. */
+  lastError?: string;
+}
+
+/** The key prefix of one sender's outbox. */
+export function outboxPrefix(name: string): string {
+  return `${WEBHOOK_PREFIX}${encodeURIComponent(name)}:`;
+}
+
+/** A new entry and its key; keys sort by creation time, so older webhooks are attempted first. */
+export function newEntry(name: string, body: string, now: number): { key: string; entry: OutboxEntry } {
+  const id = randomUUID();
+  // 15 digits keep the keys in time order (string order) until the year 33658.
+  const key = `${outboxPrefix(name)}${String(now).padStart(15, '0')}:${id}`;
+  return { key, entry: { id, body, createdAt: now, attempts: 0, nextAttemptAt: now } };
+}
+
+/** The lease a process holds on one entry while it delivers it. */
+export function deliveryLockName(entry: OutboxEntry): string {
+  return `webhook:${entry.id}`;
+}
+
+/** How retries are spaced. */
+export interface WebhookRetryPolicy {
+  /** Attempts in all, the first included, before the webhook is dropped (and logged). Default 12. */
+  maxAttempts: number;
+  /** Delay after the first failure, in ms. Default 1 000. */
+  initialDelayMs: number;
+  /** Longest delay between two attempts, in ms. Default 1 hour. */
+  maxDelayMs: number;
+}
+
+export const defaultWebhookRetryPolicy: WebhookRetryPolicy = {
+  maxAttempts: 12,
+  initialDelayMs: 1000,
+  maxDelayMs: 3_600_000,
+};
+
+/**
+ * Exponential back-off with jitter after `attempts` failures: doubling from `initialDelayMs`,
+ * capped at `maxDelayMs`, then a random 50–100 % of it, so receivers that come back are not hit by
+ * every process's retries in the same instant.
+ */
+export function retryDelayMs(attempts: number, policy: WebhookRetryPolicy, random: () => number = Math.random): number {
+  const exponential = policy.initialDelayMs * 2 ** Math.max(0, attempts - 1);
+  const capped = Math.min(policy.maxDelayMs, exponential);
+  return Math.round(capped * (0.5 + random() * 0.5));
+}
