@@ -16,6 +16,7 @@ export type {
   ListConnectionsFilter,
 } from './model/inputs.js';
 export type { ConnectionManagerOptions } from './operations/options.js';
+export type { RotateEncryptionKeyOptions } from './operations/rotate-encryption-key.js';
 export { verifyWebhookSignature, signWebhookBody } from './webhooks/signature.js';
 export type { WebhookOptions, WebhookSender } from './webhooks/sender.js';
 export type { AuthWebhookBody } from './webhooks/payload.js';

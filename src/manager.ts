@@ -21,7 +21,7 @@ import { getConnection } from './operations/get.js';
 import { listConnections } from './operations/list.js';
 import { connectionChanges, modifyConnection } from './operations/modify.js';
 import type { ConnectionManagerOptions } from './operations/options.js';
-import { rotateEncryptionKey } from './operations/rotate-encryption-key.js';
+import { rotateEncryptionKey, type RotateEncryptionKeyOptions } from './operations/rotate-encryption-key.js';
 import { signRequest } from './operations/sign-request.js';
 import type { ProxyInit } from './proxy/proxy-request.js';
 import { startWebhooks, type WebhookOptions, type WebhookSender } from './webhooks/sender.js';
@@ -306,7 +306,7 @@ export class ConnectionManager {
    * ```
    */
   async rotateEncryptionKey(
-    options: { batchSize?: number } = {},
+    options: RotateEncryptionKeyOptions = {},
   ): Promise<{ rewritten: number; unchanged: number; contended: number }> {
     return rotateEncryptionKey(this.#ctx, options);
   }
