@@ -22,6 +22,8 @@ export interface ImportFromNangoOptions {
   pageSize?: number;
   /** Connections fetched and stored at once (`--concurrency`). Default 4. */
   concurrency?: number;
+  /** Tries of a request Nango failed (no answer, 5xx, 429) before the import stops (`--retries`). Default 3. */
+  retries?: number;
   /** The summary as one JSON document on stdout (`--json`). */
   json?: boolean;
 }
@@ -65,7 +67,7 @@ export async function importFromNangoCommand(
   const checked = checkOptions(options, io);
   if (typeof checked === 'number') return checked;
   const { base, pageSize, concurrency } = checked;
-  const api = new NangoApi(base, options.secretKey);
+  const api = new NangoApi(base, options.secretKey, { retries: options.retries });
   let checkpoint: ImportCheckpoint;
   try {
     checkpoint = ImportCheckpoint.open(

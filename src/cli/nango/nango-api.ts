@@ -38,7 +38,7 @@ export class NangoApi {
   readonly #timeoutMs: number;
   readonly #retries: number;
 
-  constructor(baseUrl: URL, secretKey: string, options: { timeoutMs?: number; retries?: number } = {}) {
+  constructor(baseUrl: URL, secretKey: string, options: { timeoutMs?: number; retries?: number | undefined } = {}) {
     this.#base = baseUrl;
     this.#secretKey = secretKey;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
