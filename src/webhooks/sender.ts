@@ -194,7 +194,11 @@ class Sender implements WebhookSender {
       this.#kick();
     })();
     this.#writes.add(task);
-    void task.finally(() => this.#writes.delete(task));
+    void task
+      .catch((error: unknown) => {
+        this.#ctx.logger.error('latchkey: a webhook could not be prepared', { error: (error as Error).message });
+      })
+      .finally(() => this.#writes.delete(task));
   }
 
   /** Runs a pass now, or right after the one in progress. */
