@@ -17,7 +17,7 @@ export type {
 } from './model/inputs.js';
 export type { ConnectionManagerOptions } from './operations/options.js';
 export type { RotateEncryptionKeyOptions } from './operations/rotate-encryption-key.js';
-export { verifyWebhookSignature, signWebhookBody } from './webhooks/signature.js';
+export { verifyWebhookSignature } from './webhooks/signature.js';
 export type { WebhookOptions, WebhookSender } from './webhooks/sender.js';
 export type { AuthWebhookBody } from './webhooks/payload.js';
 export type { WebhookRetryPolicy } from './webhooks/outbox.js';
