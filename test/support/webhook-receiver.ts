@@ -17,6 +17,8 @@ export interface WebhookReceiver {
   answer(status: (webhook: ReceivedWebhook, index: number) => number): void;
   /** Hold each answer this long (a slow receiver). */
   delay(ms: number): void;
+  /** Runs before each answer is sent, after the webhook was recorded (to inject a fault there). */
+  beforeAnswer(hook: (index: number) => Promise<void>): void;
   /** Stops listening: later connections are refused (the receiver is down). */
   close(): Promise<void>;
   /** Listens again on the same port. */
@@ -28,6 +30,7 @@ export async function startWebhookReceiver(path = '/webhooks/latchkey'): Promise
   const received: ReceivedWebhook[] = [];
   let status = (_webhook: ReceivedWebhook, _index: number) => 200;
   let delayMs = 0;
+  let hook = async (_index: number) => {};
   const handler: RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -38,8 +41,11 @@ export async function startWebhookReceiver(path = '/webhooks/latchkey'): Promise
       }
       const webhook = { raw: Buffer.concat(chunks).toString('utf8'), headers: req.headers };
       received.push(webhook);
-      const code = status(webhook, received.length - 1);
-      setTimeout(() => res.writeHead(code, { 'content-type': 'text/plain' }).end('ok'), delayMs);
+      const index = received.length - 1;
+      const code = status(webhook, index);
+      void hook(index).then(() =>
+        setTimeout(() => res.writeHead(code, { 'content-type': 'text/plain' }).end('ok'), delayMs),
+      );
     });
   };
   let server: Server = createServer(handler);
@@ -55,6 +61,9 @@ export async function startWebhookReceiver(path = '/webhooks/latchkey'): Promise
     },
     delay(ms) {
       delayMs = ms;
+    },
+    beforeAnswer(next) {
+      hook = next;
     },
     async close() {
       server.closeAllConnections();
