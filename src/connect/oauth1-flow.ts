@@ -85,8 +85,11 @@ export const oauth1Flow: ConnectFlow = {
         connectionConfig: {},
       };
     } catch (error) {
-      if (error instanceof ProviderError) throw new AuthorizationError('token_exchange_failed', error.message, flow);
-      throw error;
+      if (!(error instanceof ProviderError)) throw error;
+      // The provider's failure (transient or not) stays reachable for the caller deciding to retry.
+      const failure = new AuthorizationError('token_exchange_failed', error.message, flow);
+      Object.defineProperty(failure, 'cause', { value: error, enumerable: false });
+      throw failure;
     }
   },
 };
