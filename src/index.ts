@@ -28,6 +28,7 @@ export {
   InsecureRequestError,
   DisallowedHostError,
   IntegrationError,
+  InvalidIntegrationError,
   InvalidCredentialsError,
   InvalidRequestError,
   LatchkeyError,

@@ -15,9 +15,12 @@ export const oauth1Flow: ConnectFlow = {
   async start({ integration, connectionConfig, redirectUri, scopes, state, authorizationParams, http }) {
     const { definition } = integration;
     if (!definition.requestTokenUrl || !definition.authorizationUrl || !definition.tokenUrl) {
+      const missing = (['requestTokenUrl', 'authorizationUrl', 'tokenUrl'] as const).filter(
+        (name) => !definition[name],
+      );
       throw new AuthorizationError(
         'invalid_integration',
-        `Integration "${integration.providerConfigKey}" needs requestTokenUrl, authorizationUrl and tokenUrl`,
+        `Integration "${integration.providerConfigKey}" cannot start a connect flow: it has no ${missing.map((name) => `definition.${name}`).join(', no ')}`,
       );
     }
     const callback = new URL(redirectUri);

@@ -132,6 +132,8 @@ function toTokenResponse(response: client.TokenEndpointResponse, body: JsonObjec
 async function clientAuthentication(endpoint: TokenEndpoint, tokenUrl: string): Promise<client.ClientAuth> {
   if (endpoint.clientSecret === undefined) return client.None();
   switch (endpoint.authMethod) {
+    case 'none':
+      return client.None();
     case 'client_secret_basic':
       return client.ClientSecretBasic(endpoint.clientSecret);
     case 'client_secret_post':
