@@ -20,7 +20,7 @@ export const oauth1Flow: ConnectFlow = {
       );
       throw new AuthorizationError(
         'invalid_integration',
-        `Integration "${integration.providerConfigKey}" cannot start a connect flow: it has no ${missing.map((name) => `definition.${name}`).join(', no ')}`,
+        `Integration "${integration.providerConfigKey}" cannot start a connect flow: it lacks ${missing.map((name) => `definition.${name}`).join(' and ')}`,
       );
     }
     const callback = new URL(redirectUri);

@@ -24,7 +24,7 @@ export const oauth2Flow: ConnectFlow = {
     if (!definition.authorizationUrl || !definition.tokenUrl || !clientId) {
       throw new AuthorizationError(
         'invalid_integration',
-        `Integration "${integration.providerConfigKey}" cannot start a connect flow: it has no ${missing.join(', no ')}`,
+        `Integration "${integration.providerConfigKey}" cannot start a connect flow: it lacks ${missing.join(' and ')}`,
       );
     }
     const values = { connectionConfig };
