@@ -199,8 +199,9 @@ export class Refresher {
       });
     };
     const timer = setInterval(() => {
-      // One renewal at a time; each is awaited by the next and by stop().
-      running = running.then(renew);
+      // One renewal at a time; each is awaited by the next and by stop(). A logger that throws
+      // must not become an unhandled rejection of this background work.
+      running = running.then(renew).catch(() => {});
     }, leaseMs / 3);
     timer.unref();
     return async () => {
