@@ -29,6 +29,7 @@ export {
   InsecureRequestError,
   DisallowedHostError,
   IntegrationError,
+  InvalidIntegrationError,
   InvalidCredentialsError,
   InvalidRequestError,
   LatchkeyError,

@@ -133,6 +133,12 @@ export function dueWithinMargin(expiresAt: number | undefined, now: number, marg
   return expiresAt !== undefined && expiresAt - marginMs <= now;
 }
 
+/**
+ * Epoch milliseconds below this (1e11: 3 March 1973) are taken for epoch seconds and refused; in
+ * seconds, 1e11 is the year 5138.
+ */
+export const EPOCH_SECONDS_LIMIT = 1e11;
+
 /** Field checks shared by the strategies' `parse`. */
 export const field = {
   /** Rejects keys the mode's schema does not define, so what `get` returns always matches it. */
@@ -156,10 +162,22 @@ export const field = {
   optionalString(input: Record<string, unknown>, name: string): string | undefined {
     return input[name] === undefined ? undefined : field.requiredString(input, name);
   },
-  /** An instant given as an ISO 8601 string, a Date or epoch milliseconds; returned as ISO 8601. */
+  /**
+   * An instant given as an ISO 8601 string, a Date or epoch milliseconds; returned as ISO 8601. A
+   * number below {@link EPOCH_SECONDS_LIMIT} is refused: read as milliseconds it is a moment in
+   * 1970–1973, so it is almost surely epoch seconds (what OAuth responses and JWTs count in), and
+   * guessing would silently accept both units.
+   */
   optionalInstant(input: Record<string, unknown>, name: string): string | undefined {
     const value = input[name];
     if (value === undefined) return undefined;
+    if (typeof value === 'number' && Math.abs(value) < EPOCH_SECONDS_LIMIT) {
+      throw new InvalidCredentialsError(
+        `credentials.${name} looks like epoch seconds (${value}); give epoch milliseconds ` +
+          `(seconds × 1000), an ISO 8601 string or a Date`,
+        `credentials.${name}`,
+      );
+    }
     const time =
       value instanceof Date
         ? value.getTime()
@@ -167,7 +185,10 @@ export const field = {
           ? new Date(value).getTime()
           : Number.NaN;
     if (!Number.isFinite(time)) {
-      throw new InvalidCredentialsError(`credentials.${name} must be an ISO 8601 date-time`, `credentials.${name}`);
+      throw new InvalidCredentialsError(
+        `credentials.${name} must be an ISO 8601 date-time, a Date or epoch milliseconds`,
+        `credentials.${name}`,
+      );
     }
     return new Date(time).toISOString();
   },

@@ -32,6 +32,15 @@ const INTEGRATION_ERRORS = new Set(['invalid_client', 'unauthorized_client', 'in
 /** Attempts at storing refreshed credentials while the lease lasts, before holding them in memory. */
 const WRITE_ATTEMPTS = 5;
 
+/** The refresh lock this process holds, and until when (as far as it knows). */
+interface Lease {
+  name: string;
+  owner: string;
+  endsAt: number;
+  /** A renewal was refused or failed: the lock may be another process's now. */
+  lost: boolean;
+}
+
 export interface RefresherOptions {
   records: ConnectionRecords;
   locks: LockStore;
@@ -84,7 +93,8 @@ export class Refresher {
     const lockName = refreshLockName(providerConfigKey, connectionId);
     const owner = randomUUID();
     const acquired = await this.#acquire(locks, lockName, owner);
-    const lease = { name: lockName, owner, endsAt: Date.now() + this.#options.leaseMs };
+    const lease: Lease = { name: lockName, owner, endsAt: Date.now() + this.#options.leaseMs, lost: false };
+    const stopRenewing = acquired ? this.#keepRenewing(lease) : () => {};
     try {
       const stored = await records.read(key);
       if (!stored) throw new UnknownConnectionError(connectionId, providerConfigKey);
@@ -126,7 +136,9 @@ export class Refresher {
       this.#options.emit('connection.refreshed', subjectOf(record));
       return committed;
     } finally {
-      if (acquired) {
+      await stopRenewing();
+      // A lost lease may be someone else's lock now: leave it alone.
+      if (acquired && !lease.lost) {
         await locks.release(lockName, owner).catch((error: unknown) => {
           this.#options.logger.warn('latchkey: could not release a refresh lock; it lapses with its lease', {
             connection_id: connectionId,
@@ -149,6 +161,56 @@ export class Refresher {
   }
 
   /**
+   * Extends the lease every third of its length while the refresh runs, so a slow exchange (a
+   * TWO_STEP definition with additional steps takes up to (1 + steps) × the request timeout) never
+   * outlives it and lets another process start a second refresh with the same grant. The lock
+   * contract lets the owner extend its own lease with `tryAcquire`. A refused renewal, or failed
+   * renewals until the lease ran out, mean the lease is lost: renewing stops, the lock is not
+   * released (it may be another's now), and the write relies on compare-and-swap alone (the
+   * exchange under way cannot be recalled).
+   * Returns the function that stops renewing and waits for a renewal under way.
+   */
+  #keepRenewing(lease: Lease): () => Promise<void> {
+    const { locks, leaseMs, logger } = this.#options;
+    let running: Promise<void> = Promise.resolve();
+    const renew = async () => {
+      if (lease.lost) return;
+      let renewed: boolean;
+      try {
+        renewed = await locks.tryAcquire(lease.name, lease.owner, leaseMs);
+      } catch (error) {
+        // Not proof the lease is gone: it still ends when it ended; the next tick tries again.
+        logger.warn('latchkey: could not renew a refresh lease; retrying', {
+          lock: lease.name,
+          error: (error as Error).message,
+        });
+        renewed = false;
+        if (Date.now() < lease.endsAt) return;
+      }
+      if (renewed) {
+        lease.endsAt = Date.now() + leaseMs;
+        return;
+      }
+      lease.lost = true;
+      lease.endsAt = Date.now();
+      clearInterval(timer);
+      logger.warn('latchkey: lost a refresh lease while refreshing; another process may refresh too', {
+        lock: lease.name,
+      });
+    };
+    const timer = setInterval(() => {
+      // One renewal at a time; each is awaited by the next and by stop(). A logger that throws
+      // must not become an unhandled rejection of this background work.
+      running = running.then(renew).catch(() => {});
+    }, leaseMs / 3);
+    timer.unref();
+    return async () => {
+      clearInterval(timer);
+      await running;
+    };
+  }
+
+  /**
    * Stores new credentials over `spent` (the credentials in the store when the refresh began). If
    * only other fields changed meanwhile (metadata, last_fetched_at), the new credentials are
    * applied on top; if the credentials themselves changed, the newer ones already stored win. A
@@ -162,7 +224,7 @@ export class Refresher {
     credentials: Credentials,
     connectionConfig: object,
     now: number,
-    lease: { name: string; owner: string; endsAt: number },
+    lease: Lease,
   ): Promise<Versioned<ConnectionRecord>> {
     const { records, logger } = this.#options;
     const renewed = (current: ConnectionRecord): ConnectionRecord => ({
@@ -211,7 +273,7 @@ export class Refresher {
   }
 
   /** Runs `write`, retrying failures with back-off while the refresh lease lasts (extending it). */
-  async #writeWithinLease<T>(write: () => Promise<T>, lease: { name: string; owner: string; endsAt: number }) {
+  async #writeWithinLease<T>(write: () => Promise<T>, lease: Lease) {
     const { locks, leaseMs } = this.#options;
     for (let attempt = 1, delay = 50; ; attempt++, delay *= 2) {
       try {
@@ -226,7 +288,7 @@ export class Refresher {
         });
         await sleep(delay);
         // Best effort: a store that cannot write may not extend the lease either.
-        const extended = await locks.tryAcquire(lease.name, lease.owner, leaseMs).catch(() => false);
+        const extended = !lease.lost && (await locks.tryAcquire(lease.name, lease.owner, leaseMs).catch(() => false));
         if (extended) lease.endsAt = Date.now() + leaseMs;
       }
     }
