@@ -21,7 +21,8 @@ import { PendingFlows } from '../store/pending-flows.js';
 import { RecordCipher } from '../store/record-cipher.js';
 import { VersionedStore } from '../store/versioned-store.js';
 import { LastFetchedWriter } from './last-fetched.js';
-import { type ConnectionManagerOptions, consoleLogger, nonNegative } from './options.js';
+import { attentionFor, type AttentionPolicy } from '../refresh/attention.js';
+import { type ConnectionManagerOptions, consoleLogger, keepAlivePolicy, nonNegative } from './options.js';
 
 /**
  * Everything the public operations share, assembled once per manager from its options. Each
@@ -54,6 +55,13 @@ export interface OperationContext {
   marginMs(providerConfigKey: string): number;
   /** The margin for one connection: {@link marginMs}, capped at a fraction of its credentials' lifetime. */
   marginFor(record: ConnectionRecord): number;
+  /** How often unused connections are refreshed or checked (the `keepAlive` option, checked). */
+  readonly keepAlive: AttentionPolicy;
+  /**
+   * When a connection's credentials next need the background refresher's attention (a refresh,
+   * the end of a back-off, a health check), in epoch ms; `null`: never.
+   */
+  attentionAt(record: ConnectionRecord): number | null;
   /** What a strategy may consult for one connection at `now`. */
   strategyContext(providerConfigKey: string, connectionConfig: JsonObject, now: number): StrategyContext;
   /** Reports an event; a listener that throws is logged and never breaks the operation. */
@@ -102,6 +110,14 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
       marginMs(record.provider_config_key),
       lifetimeFraction,
     );
+  const keepAlive: AttentionPolicy = {
+    ...keepAlivePolicy(options.keepAlive),
+    marginFor,
+    canVerify: (providerConfigKey) => {
+      const definition = integrations.get(providerConfigKey)?.definition;
+      return definition?.verification !== undefined && definition.proxy !== undefined;
+    },
+  };
   const strategyContext = (providerConfigKey: string, connectionConfig: JsonObject, now: number) => ({
     integration: integrations.get(providerConfigKey),
     connectionConfig,
@@ -132,6 +148,8 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     unauthorizedRefreshAt: new Map(),
     marginMs,
     marginFor,
+    keepAlive,
+    attentionAt: attentionFor(keepAlive),
     strategyContext,
     emit,
     pending,

@@ -1,5 +1,5 @@
 import { type ConnectionRef, refParts } from '../model/inputs.js';
-import type { ConnectionRecord } from '../model/record.js';
+import { type ConnectionRecord, subjectOf } from '../model/record.js';
 import type { Versioned } from '../store/versioned-store.js';
 import type { OperationContext } from './context.js';
 
@@ -13,4 +13,5 @@ export async function deleteConnection(ctx: OperationContext, ref: ConnectionRef
   const { connection_id: connectionId, provider_config_key: providerConfigKey } = loaded.value;
   await ctx.directory.remove(connectionId, providerConfigKey);
   ctx.lastFetched.forget(key);
+  ctx.emit('connection.deleted', subjectOf(loaded.value));
 }
