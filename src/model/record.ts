@@ -37,8 +37,8 @@ export interface ConnectionRecord {
 
 /** Stored per connection: what the periodic verification request last said. */
 export interface HealthCheckState {
-  /** When the provider last answered the verification request (valid or not). */
-  checked_at: string;
+  /** When the provider last gave a verdict (valid or not); absent while it never answered. */
+  checked_at?: string;
   /** Set while the provider refuses the credentials (401/403): since when, and its answer. */
   invalid?: { since: string; status: number; log_id: string };
   /** After a network error or a 5xx: check again then, the verdict unchanged. */

@@ -69,7 +69,7 @@ export function statusOf(record: Pick<ConnectionRecord, 'refresh' | 'health_chec
     };
     status.state = 'failing';
   }
-  if (check) {
+  if (check?.checked_at !== undefined) {
     status.credentials_check = {
       valid: check.invalid === undefined,
       checked_at: check.checked_at,

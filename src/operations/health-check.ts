@@ -117,7 +117,7 @@ async function recordVerdict(
         return {
           ...current,
           health_check: {
-            ...(current.health_check ?? { checked_at: at }),
+            ...current.health_check,
             retry_at: new Date(now + wait).toISOString(),
             transient_failures: failures,
           },
