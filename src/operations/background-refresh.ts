@@ -1,4 +1,5 @@
 import {
+  ConcurrentModificationError,
   IntegrationError,
   InvalidRequestError,
   ProviderError,
@@ -187,7 +188,9 @@ class Scheduler implements BackgroundRefresh {
       const worker = async () => {
         while (!this.#stopped && next < due.length) {
           const item = due[next++] as DueConnection;
-          await this.#handle(item.key, counts).catch((error: unknown) => this.#unexpected(item.key, error, counts));
+          await this.#handle(item.key, counts).catch((error: unknown) =>
+            this.#failed(item.key, undefined, error, counts),
+          );
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.#settings.concurrency, due.length) }, worker));
@@ -277,7 +280,7 @@ class Scheduler implements BackgroundRefresh {
   }
 
   /** Counts a failed refresh or check; the refresher has already recorded what the provider said. */
-  #failed(key: string, record: ConnectionRecord, error: unknown, counts: Counts): void {
+  #failed(key: string, record: ConnectionRecord | undefined, error: unknown, counts: Counts): void {
     if (error instanceof RefreshBackoffError) counts.skippedBackoff += 1;
     else if (error instanceof RefreshLockTimeoutError) counts.skippedBusy += 1;
     else if (error instanceof UnknownConnectionError)
@@ -286,7 +289,9 @@ class Scheduler implements BackgroundRefresh {
       error instanceof ProviderError ||
       error instanceof IntegrationError ||
       error instanceof RefreshExhaustedError ||
-      error instanceof StorageError
+      // The store blinked or was contended: the next pass finds the connection again.
+      error instanceof StorageError ||
+      error instanceof ConcurrentModificationError
     )
       counts.failed += 1;
     else this.#unexpected(key, error, counts, record);

@@ -26,6 +26,9 @@ export function keepAliveKind(record: ConnectionRecord, policy: AttentionPolicy)
   const canRefresh = strategy.canRefresh(record.credentials);
   const keepAlive = strategy.keepAlive ?? (canRefresh ? 'refresh' : 'verify');
   if (keepAlive === 'refresh' && canRefresh) return 'refresh';
+  // A token that expires and cannot be renewed (OAuth without a refresh token) lives until its
+  // expiry whatever a check says; only what lives until revoked is worth checking.
+  if (!canRefresh && strategy.expiresAt(record.credentials) !== undefined) return undefined;
   return policy.canVerify(record.provider_config_key) ? 'health-check' : undefined;
 }
 
@@ -38,8 +41,8 @@ export function keepAliveKind(record: ConnectionRecord, policy: AttentionPolicy)
  * | exhausted                                    | never (only the user reconnecting helps)                 |
  * | refreshable, backing off after failures      | the end of the back-off                                  |
  * | refreshable                                  | expiry − margin, or last refresh + keep-alive age if sooner |
- * | verifiable (a key, a password, a signing key) | last check (or storing) + health-check interval; after a transient failure, its retry |
- * | anything else                                | never                                                    |
+ * | verifiable (a key, a password, a signing key, a token without expiry) | last check (or storing) + health-check interval; after a transient failure, its retry |
+ * | anything else (an expiring token without a refresh token…) | never                                        |
  */
 export function attentionAt(record: ConnectionRecord, policy: AttentionPolicy): number | null {
   if (record.refresh.exhausted) return null;

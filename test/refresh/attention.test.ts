@@ -70,6 +70,8 @@ describe('attentionAt: when a connection next needs the background refresher', (
 
   it('an OAuth token without a refresh token is checked like a key when its provider can verify it, else never', () => {
     expect(attentionAt(recordWith(oauth2(undefined, null)), policy)).toBe(T + 12 * HOUR);
+    // One that expires lives until then whatever a check says: nothing to keep alive.
+    expect(attentionAt(recordWith(oauth2(T + HOUR, null)), policy)).toBe(null);
     expect(attentionAt(recordWith(oauth2(undefined, null), { provider_config_key: 'unverifiable' }), policy)).toBe(
       null,
     );

@@ -7,6 +7,7 @@ import {
   InvalidRequestError,
 } from '../../src/index.js';
 import { memoryStore } from '../../adapters/memory.js';
+import { captureLogs } from '../support/logs.js';
 import { testClock, testManager, type TestClock } from '../support/manager.js';
 import { startRotatingGrantsServer, type RotatingGrantsServer } from '../support/rotating-grants-server.js';
 import { startTokenServer } from '../support/token-server.js';
@@ -257,6 +258,40 @@ describe('failures, back-off and exhaustion in the background', () => {
 });
 
 describe('running it', () => {
+  it('a connection of an integration this manager does not configure is logged and left alone, not retried every pass', async () => {
+    const server = await grantsServer(3600);
+    const clock = testClock();
+    const store = memoryStore();
+    const logs = captureLogs();
+    const crm = {
+      provider: 'crm',
+      clientId: server.clientId,
+      clientSecret: server.clientSecret,
+      definition: { authMode: 'OAUTH2' as const, tokenUrl: server.url },
+    };
+    // Another app (or an older configuration) stored a connection under an integration this one lacks.
+    const other = testManager({ store, clock, integrations: { crm, legacy: crm } });
+    const { refreshToken } = server.grant('legacy-conn');
+    await other.create({
+      connectionId: 'legacy-conn',
+      providerConfigKey: 'legacy',
+      credentials: {
+        type: 'OAUTH2',
+        access_token: 'a',
+        refresh_token: refreshToken,
+        expires_at: new Date(clock.now() + 60_000).toISOString(),
+      },
+    });
+    const manager = testManager({ store, clock, logger: logs.logger, integrations: { crm } });
+    await createGrant(manager, server, 'mine', clock.now() + 60_000);
+    const refresher = manager.startBackgroundRefresh();
+    expect(await refresher.tick()).toMatchObject({ due: 2, refreshed: 1 });
+    expect(logs.lines.join('\n')).toContain('is not configured in this manager');
+    expect(server.refreshes('legacy-conn')).toBe(0);
+    clock.advance(60_000);
+    expect(await refresher.tick()).toMatchObject({ due: 0 });
+  });
+
   it('listeners that throw never stop the passes, and the timers run them on their own', async () => {
     const server = await grantsServer(3600);
     const clock = testClock();
