@@ -6,6 +6,7 @@ import type { ConnectionEvents, ConnectionManager, ConnectionManagerOptions } fr
 import { memoryStore } from '../../adapters/memory.js';
 import { captureLogs } from '../support/logs.js';
 import { testClock, testManager, type TestClock } from '../support/manager.js';
+import { startClientCredentialsServer } from '../support/client-credentials-server.js';
 
 const HOUR = 60 * 60_000;
 const DAY = 24 * HOUR;
@@ -230,5 +231,80 @@ describe('health checks of credentials that do not expire', () => {
     clock.advance(10 * DAY);
     expect(await refresher.tick()).toMatchObject({ due: 0, healthChecked: 0 });
     expect(api.requests).toBe(0);
+  });
+});
+
+describe('health checks of minted credentials', () => {
+  it('OAUTH2_CC mints a token through the on-read path, then verifies it; a failed mint is recorded as on get', async () => {
+    const tokens = await startClientCredentialsServer({
+      method: 'client_secret_post',
+      clientId: 'machine',
+      clientSecret: 'machine-secret',
+      expiresIn: 3600,
+    });
+    let tokensUp = true;
+    cleanups.push(async () => {
+      if (tokensUp) await tokens.close();
+    });
+    // An API that accepts the tokens the token server issues, until it refuses every one.
+    let refuse = false;
+    const seen: string[] = [];
+    const api = createServer((req, res) => {
+      seen.push(req.headers.authorization ?? '');
+      const ok = !refuse && /^Bearer cc-token-\d+$/.test(req.headers.authorization ?? '');
+      res.writeHead(ok ? 200 : 401).end();
+    });
+    api.listen(0, '127.0.0.1');
+    await once(api, 'listening');
+    cleanups.push(async () => {
+      api.closeAllConnections();
+      await new Promise((resolve) => api.close(resolve));
+    });
+    const clock = testClock();
+    const manager = testManager({
+      clock,
+      integrations: {
+        machine: {
+          provider: 'machine-api',
+          clientId: 'machine',
+          clientSecret: 'machine-secret',
+          definition: {
+            authMode: 'OAUTH2_CC',
+            tokenUrl: tokens.url,
+            tokenRequestAuthMethod: 'client_secret_post',
+            proxy: { baseUrl: `http://127.0.0.1:${(api.address() as AddressInfo).port}` },
+            verification: { path: '/whoami' },
+          },
+        },
+      },
+    });
+    await manager.create({ connectionId: 'm', providerConfigKey: 'machine', credentials: { type: 'OAUTH2_CC' } });
+    const events: string[] = [];
+    for (const name of ['credentials.invalid', 'refresh.failed'] as const) manager.on(name, () => events.push(name));
+    const refresher = manager.startBackgroundRefresh();
+
+    clock.advance(DAY);
+    expect(await refresher.tick()).toMatchObject({ healthChecked: 1, invalid: 0, failed: 0 });
+    expect(tokens.granted).toHaveLength(1);
+    expect(seen).toEqual(['Bearer cc-token-1']);
+
+    refuse = true;
+    clock.advance(DAY);
+    expect(await refresher.tick()).toMatchObject({ healthChecked: 1, invalid: 1 });
+    expect(events).toEqual(['credentials.invalid']);
+
+    // The token endpoint is down when the next check needs a new token: a transient refresh
+    // failure, recorded and backed off as on get; the verdict is untouched.
+    await tokens.close();
+    tokensUp = false;
+    clock.advance(DAY);
+    expect(await refresher.tick()).toMatchObject({ healthChecked: 1, failed: 1 });
+    expect(events).toEqual(['credentials.invalid', 'refresh.failed']);
+    const status = (await manager.list()).connections[0]?.status;
+    expect(status).toMatchObject({
+      state: 'needs_reconnect',
+      refresh: { error: 'network_error', exhausted: false },
+      credentials_check: { valid: false },
+    });
   });
 });
