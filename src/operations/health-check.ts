@@ -46,6 +46,8 @@ export async function checkCredentials(
         init: {
           method: verification.method ?? 'GET',
           ...(verification.headers ? { headers: verification.headers } : {}),
+          // A provider that never answers must not hold up the pass (and `stop()`) forever.
+          signal: AbortSignal.timeout(ctx.http.timeoutMs),
         },
       },
     );
@@ -54,11 +56,11 @@ export async function checkCredentials(
   } catch (error) {
     // Unreachable provider (a transient ProviderError) or a request the definition cannot build:
     // nothing learnt about the credentials.
-    if (!(error instanceof LatchkeyError)) throw error;
+    if (!(error instanceof LatchkeyError) && (error as Error | undefined)?.name !== 'TimeoutError') throw error;
     ctx.logger.warn('latchkey: a health check got no answer; the verdict stands', {
       connection_id: record.connection_id,
       provider_config_key: record.provider_config_key,
-      error: error.code,
+      error: error instanceof LatchkeyError ? error.code : 'timeout',
     });
   }
   const verdict: HealthVerdict =

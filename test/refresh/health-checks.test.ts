@@ -19,7 +19,7 @@ const KEY = 'sk-live-key-0123456789';
 interface LocalApi {
   url: string;
   accepted: Set<string>;
-  answer: 'check' | 'forbid' | 'fail';
+  answer: 'check' | 'forbid' | 'fail' | 'hang';
   requests: number;
   server: Server;
 }
@@ -32,6 +32,7 @@ async function startApi(): Promise<LocalApi> {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (req.url !== '/v1/me' || req.method !== 'GET') return json(404, { error: 'not_found' });
     if (api.answer === 'fail') return json(503, { error: 'maintenance' });
+    if (api.answer === 'hang') return undefined; // never answers
     if (api.answer === 'forbid') return json(403, { error: 'key disabled' });
     const key = req.headers['x-api-key'];
     return typeof key === 'string' && api.accepted.has(key) ? json(200, { id: 'acct-1' }) : json(401, {});
@@ -173,6 +174,17 @@ describe('health checks of credentials that do not expire', () => {
     expect(await refresher.tick()).toMatchObject({ due: 0 });
     clock.advance(5 * 60_000);
     expect(await refresher.tick()).toMatchObject({ due: 1, healthChecked: 1 });
+  });
+
+  it('an API that never answers times out like a network error: no verdict, and the pass ends', async () => {
+    const { api, clock, manager, events } = await setup({ http: { allowInsecureLoopback: true, timeoutMs: 200 } });
+    const refresher = manager.startBackgroundRefresh();
+    clock.advance(DAY);
+    api.answer = 'hang';
+    expect(await refresher.tick()).toMatchObject({ healthChecked: 1, invalid: 0, failed: 0 });
+    expect(api.requests).toBe(1);
+    expect(events).toEqual([]);
+    expect(await statusOf(manager)).toMatchObject({ errors: [], status: { state: 'ok' } });
   });
 
   it('the check goes through the proxy path: a host the manager may not reach gets no request and no verdict', async () => {
