@@ -1,6 +1,7 @@
 export { ConnectionManager } from './manager.js';
 export type { ProxyInit } from './proxy/proxy-request.js';
 export type {
+  BackgroundTickStats,
   ConnectionEventBase,
   ConnectionEventListener,
   ConnectionEventName,
@@ -15,7 +16,12 @@ export type {
   ConnectionListPage,
   ListConnectionsFilter,
 } from './model/inputs.js';
-export type { ConnectionManagerOptions } from './operations/options.js';
+export type { ConnectionManagerOptions, KeepAliveOptions } from './operations/options.js';
+export type {
+  BackgroundRefresh,
+  BackgroundRefreshOptions,
+  BackgroundRefreshStats,
+} from './operations/background-refresh.js';
 
 export {
   AccessTokenExpiredError,
@@ -111,6 +117,7 @@ export type {
   ConnectionError,
   ConnectionFull,
   ConnectionListItem,
+  ConnectionStatus,
   EndUser,
   JsonObject,
   Logger,

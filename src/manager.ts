@@ -11,6 +11,11 @@ import type {
   ListConnectionsFilter,
 } from './model/inputs.js';
 import type { SignableRequest } from './modes/strategy.js';
+import {
+  type BackgroundRefresh,
+  type BackgroundRefreshOptions,
+  startBackgroundRefresh,
+} from './operations/background-refresh.js';
 import { connectorHost } from './operations/connect.js';
 import { createContext, type OperationContext } from './operations/context.js';
 import { createConnection, upsertConnection } from './operations/create.js';
@@ -23,6 +28,7 @@ import type { ConnectionManagerOptions } from './operations/options.js';
 import { rotateEncryptionKey } from './operations/rotate-encryption-key.js';
 import { signRequest } from './operations/sign-request.js';
 import type { ProxyInit } from './proxy/proxy-request.js';
+import { InvalidRequestError } from './model/errors.js';
 
 /**
  * Holds an app's connections to third-party APIs and hands back working credentials, refreshing
@@ -41,6 +47,7 @@ import type { ProxyInit } from './proxy/proxy-request.js';
 export class ConnectionManager {
   // Private state, as openid-client keeps its own: nothing here is part of the public API.
   readonly #ctx: OperationContext;
+  #background: BackgroundRefresh | undefined;
 
   /**
    * Checks the options and assembles the storage stack, encryption, integrations and refresher.
@@ -148,7 +155,9 @@ export class ConnectionManager {
 
   /**
    * Listens for connection events: created (or overridden), refreshed, refresh failed, refresh
-   * exhausted — so an app can alert a user to reconnect. Payloads hold no secret.
+   * exhausted, recovered, credentials invalid or valid again (health checks), deleted, and the
+   * background refresher's `refresh.tick` — so an app can alert a user to reconnect. Payloads
+   * hold no secret.
    *
    * @example
    * ```ts
@@ -309,7 +318,35 @@ export class ConnectionManager {
   }
 
   /**
-   * Waits for background writes, then closes the store.
+   * Starts refreshing and checking connections in the background, so that unused grants are not
+   * revoked, `get` rarely waits for a token request, and refused keys are noticed before a user
+   * needs them: every `intervalMs` (default 60 s), connections whose credentials enter the refresh
+   * margin before the next pass, or were not refreshed for `keepAlive.refreshAfterMs` (default
+   * 24 h), are refreshed with the same lock and compare-and-swap as `get` (safe in any number of
+   * processes); credentials that do not expire are checked with their provider's verification
+   * request every `keepAlive.healthCheckEveryMs`. Timers do not keep the process alive; `close()`
+   * stops it. One refresher per manager: a second call throws {@link InvalidRequestError}.
+   * See `docs/keeping-connections-alive.md`.
+   *
+   * @example
+   * ```ts
+   * const refresher = manager.startBackgroundRefresh({ intervalMs: 60_000, concurrency: 4 });
+   * manager.on('refresh.tick', (tick) => metrics.gauge('latchkey.due', tick.due));
+   * manager.on('refresh.exhausted', ({ connectionId }) => askUserToReconnect(connectionId));
+   * // later: await refresher.stop();
+   * ```
+   */
+  startBackgroundRefresh(options: BackgroundRefreshOptions = {}): BackgroundRefresh {
+    if (this.#background?.stats().running) {
+      throw new InvalidRequestError('the background refresher is already running; stop it first', 'options');
+    }
+    this.#background = startBackgroundRefresh(this.#ctx, options);
+    return this.#background;
+  }
+
+  /**
+   * Stops the background refresher (waiting for its pass in progress), waits for background
+   * writes, then closes the store.
    *
    * @example
    * ```ts
@@ -317,6 +354,7 @@ export class ConnectionManager {
    * ```
    */
   async close(): Promise<void> {
+    await this.#background?.stop();
     await this.#ctx.lastFetched.settle();
     await this.#ctx.pending.close();
     await this.#ctx.store.close();

@@ -49,6 +49,14 @@ export interface AuthStrategy<C extends { type: string }> {
   isRefreshDue(credentials: C, now: number, marginMs: number): boolean;
   /** Whether these credentials carry what a refresh needs (e.g. a refresh token). */
   canRefresh(credentials: C): boolean;
+  /**
+   * What keeps unused credentials working: `refresh` — a grant providers let lapse when unused
+   * (Google's refresh tokens after six months, Xero's after 60 days), so the background refresher
+   * renews it now and then; `verify` — a secret that lives until revoked (keys, passwords,
+   * signing keys, and tokens minted from them), so a health check asks the provider now and then
+   * whether it still works. Default: `refresh` when the credentials can be refreshed, else `verify`.
+   */
+  readonly keepAlive?: 'refresh' | 'verify';
   /** Renews the credentials. Throws `ProviderError` when the provider refuses or fails. */
   refresh(credentials: C, context: StrategyContext): Promise<RefreshOutcome<C>>;
   /**
@@ -114,8 +122,10 @@ export function neverExpires<C>(): Pick<
 export function mintedUntilExpiry<C extends { expires_at?: string }>(
   mintedValue: (credentials: C) => string | undefined,
   options: { locallySigned?: boolean } = {},
-): Pick<AuthStrategy<C & { type: string }>, 'expiresAt' | 'isRefreshDue' | 'canRefresh'> {
+): Pick<AuthStrategy<C & { type: string }>, 'expiresAt' | 'isRefreshDue' | 'canRefresh' | 'keepAlive'> {
   return {
+    // Minting again keeps nothing alive: the stored secret lives until revoked.
+    keepAlive: 'verify',
     expiresAt: (credentials) => parseInstant(credentials.expires_at),
     isRefreshDue: (credentials, now, marginMs) =>
       mintDue(

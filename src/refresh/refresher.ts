@@ -79,15 +79,30 @@ export class Refresher {
     this.#options = options;
   }
 
-  refresh(key: string, seen: Versioned<ConnectionRecord>, force: boolean): Promise<Versioned<ConnectionRecord>> {
+  /**
+   * `alsoDue`: the background refresher's own reason to refresh (the keep-alive age, a refresh
+   * ahead of the next tick), judged again on the record read under the lock — unlike `force`, it
+   * does not bypass back-off or exhaustion, and another process's refresh meanwhile satisfies it.
+   */
+  refresh(
+    key: string,
+    seen: Versioned<ConnectionRecord>,
+    force: boolean,
+    alsoDue?: (record: ConnectionRecord, now: number) => boolean,
+  ): Promise<Versioned<ConnectionRecord>> {
     const running = this.#inflight.get(key);
     if (running) return running;
-    const started = this.#refreshUnderLock(key, seen, force).finally(() => this.#inflight.delete(key));
+    const started = this.#refreshUnderLock(key, seen, force, alsoDue).finally(() => this.#inflight.delete(key));
     this.#inflight.set(key, started);
     return started;
   }
 
-  async #refreshUnderLock(key: string, seen: Versioned<ConnectionRecord>, force: boolean) {
+  async #refreshUnderLock(
+    key: string,
+    seen: Versioned<ConnectionRecord>,
+    force: boolean,
+    alsoDue: ((record: ConnectionRecord, now: number) => boolean) | undefined,
+  ) {
     const { records, locks, clock } = this.#options;
     const { provider_config_key: providerConfigKey, connection_id: connectionId } = seen.value;
     const lockName = refreshLockName(providerConfigKey, connectionId);
@@ -102,7 +117,9 @@ export class Refresher {
       const record = current.value;
       const strategy = strategyFor(record.credentials.type);
       const now = clock();
-      const due = strategy.isRefreshDue(record.credentials, now, this.#options.marginMsFor(record));
+      const due =
+        strategy.isRefreshDue(record.credentials, now, this.#options.marginMsFor(record)) ||
+        alsoDue?.(record, now) === true;
       const renewedMeanwhile = !sameCredentials(record.credentials, seen.value.credentials);
       if (!due && (renewedMeanwhile || !force)) return current;
       if (!acquired) {
@@ -134,6 +151,14 @@ export class Refresher {
         lease,
       );
       this.#options.emit('connection.refreshed', subjectOf(record));
+      if (record.refresh.failures > 0) {
+        const logId = record.refresh.last_error?.log_id;
+        this.#options.emit('connection.recovered', {
+          ...subjectOf(record),
+          failures: record.refresh.failures,
+          ...(logId === undefined ? {} : { logId }),
+        });
+      }
       return committed;
     } finally {
       await stopRenewing();
