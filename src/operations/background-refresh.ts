@@ -65,6 +65,7 @@ export interface BackgroundRefresh {
   stop(): Promise<void>;
   /** Runs one pass now (after the one in progress, if any) and returns what it did. */
   tick(): Promise<BackgroundTickStats>;
+  /** Totals since the start, and the last pass's counts. */
   stats(): BackgroundRefreshStats;
 }
 
