@@ -256,9 +256,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): StorageAdapter {
       }
       return found;
     },
-    async increment(counter) {
+    async increment(counter, by = 1) {
       assertOpen();
-      const next = (counters.get(counter) ?? 0) + 1;
+      const next = (counters.get(counter) ?? 0) + by;
       counters.set(counter, next);
       return next;
     },

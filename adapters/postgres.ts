@@ -37,6 +37,7 @@ export function postgresStore(uriOrOptions: string | PostgresStoreOptions): Stor
   const options = typeof uriOrOptions === 'string' ? { uri: uriOrOptions } : uriOrOptions;
   const table = assertTableName(options.table ?? 'latchkey');
   let driver: Promise<{ query: SqlQuery; close: () => Promise<void> }> | undefined;
+  let connected: { query: SqlQuery } | undefined;
   let closed = false;
   const connect = () =>
     (driver ??= Promise.all([
@@ -52,10 +53,13 @@ export function postgresStore(uriOrOptions: string | PostgresStoreOptions): Stor
       store.on('error', (error: unknown) => reportError(error));
       const query: SqlQuery = (sql, params) => store.query(toNumberedPlaceholders(sql), params);
       return { query, close: () => pool.end() };
-    })).catch((error: unknown) => {
-      driver = undefined;
-      throw error;
-    });
+    })).then(
+      (ready) => (connected = ready),
+      (error: unknown) => {
+        driver = undefined;
+        throw error;
+      },
+    );
   const errorListeners: Array<(error: unknown) => void> = [];
   const reportError = (error: unknown) => {
     for (const listener of errorListeners) listener(error);
@@ -65,9 +69,10 @@ export function postgresStore(uriOrOptions: string | PostgresStoreOptions): Stor
     name,
     table,
     dialect: postgresDialect,
-    query: async (sql, params) => {
-      if (closed) throw new Error('the store is closed');
-      return (await connect()).query(sql, params);
+    query: (sql, params) => {
+      if (closed) return Promise.reject(new Error('the store is closed'));
+      // Once connected, statements go straight to the driver.
+      return connected ? connected.query(sql, params) : connect().then((d) => d.query(sql, params));
     },
     close: async () => {
       closed = true;

@@ -34,6 +34,7 @@ export function sqliteStore(pathOrOptions: string | SqliteStoreOptions): Storage
   const table = assertTableName(options.table ?? 'latchkey');
   if (options.path !== ':memory:') assertUsablePath(options.path);
   let driver: Promise<{ query: SqlQuery; close: () => Promise<void> }> | undefined;
+  let connected: { query: SqlQuery } | undefined;
   const errorListeners: Array<(error: unknown) => void> = [];
   const connect = () =>
     (driver ??= loadDriver(() => import('@keyv/sqlite'), name, '@keyv/sqlite sqlite3').then(
@@ -56,17 +57,21 @@ export function sqliteStore(pathOrOptions: string | SqliteStoreOptions): Storage
         await query('PRAGMA secure_delete = ON', []);
         return { query, close: () => store.disconnect() };
       },
-    )).catch((error: unknown) => {
-      // A failure is surfaced by the call that met it, and tried again by the next.
-      driver = undefined;
-      throw error;
-    });
+    )).then(
+      (ready) => (connected = ready),
+      (error: unknown) => {
+        // A failure is surfaced by the call that met it, and tried again by the next.
+        driver = undefined;
+        throw error;
+      },
+    );
 
   return createSqlAdapter({
     name,
     table,
     dialect: sqliteDialect(table),
-    query: async (sql, params) => (await connect()).query(sql, params),
+    // Once connected, statements go straight to the driver.
+    query: (sql, params) => (connected ? connected.query(sql, params) : connect().then((d) => d.query(sql, params))),
     close: async () => {
       if (driver) await (await driver).close();
     },

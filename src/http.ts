@@ -75,9 +75,44 @@ interface AppState {
  * ```
  */
 export function createConnectHandler(options: ConnectHandlerOptions): (request: Request) => Promise<Response> {
+  checkHandlerOptions(options);
   const base = (options.basePath ?? '').replace(/\/$/, '');
   const callbackPath = new URL(options.callbackUrl).pathname;
   return async (request) => hardened(await route(options, base, callbackPath, request));
+}
+
+/**
+ * Mistakes in the handler's own options fail when it is built, not on a user's first connect:
+ * providers redirect browsers to `callbackUrl`, so it must be absolute; with no
+ * `allowedRedirectUrls` no user could ever be sent back, and every entry must parse.
+ */
+function checkHandlerOptions(options: ConnectHandlerOptions): void {
+  const absolute = (value: unknown) =>
+    typeof value === 'string' && /^https?:$/.test(URL.canParse(value) ? new URL(value).protocol : '');
+  if (!absolute(options.callbackUrl))
+    throw new InvalidRequestError(
+      'callbackUrl must be an absolute http(s) URL, as registered with the providers (https://app.example.com/oauth/callback)',
+      'callbackUrl',
+    );
+  if (!Array.isArray(options.allowedRedirectUrls) || options.allowedRedirectUrls.length === 0)
+    throw new InvalidRequestError(
+      'allowedRedirectUrls needs at least one absolute URL prefix users may be sent back to (https://app.example.com/)',
+      'allowedRedirectUrls',
+    );
+  options.allowedRedirectUrls.forEach((prefix, index) => {
+    if (!absolute(prefix))
+      throw new InvalidRequestError(
+        `allowedRedirectUrls[${index}] must be an absolute http(s) URL prefix (https://app.example.com/)`,
+        `allowedRedirectUrls[${index}]`,
+      );
+  });
+  if (options.defaultRedirectUrl !== undefined && !absolute(options.defaultRedirectUrl))
+    throw new InvalidRequestError('defaultRedirectUrl must be an absolute http(s) URL', 'defaultRedirectUrl');
+  if (typeof options.authorizeConnection !== 'function')
+    throw new InvalidRequestError(
+      'authorizeConnection must be a function deciding which connection id the signed-in user may connect',
+      'authorizeConnection',
+    );
 }
 
 async function route(options: ConnectHandlerOptions, base: string, callbackPath: string, request: Request) {

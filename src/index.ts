@@ -1,6 +1,7 @@
 export { ConnectionManager } from './manager.js';
 export type { ProxyInit } from './proxy/proxy-request.js';
 export type {
+  BackgroundTickStats,
   ConnectionEventBase,
   ConnectionEventListener,
   ConnectionEventName,
@@ -15,7 +16,12 @@ export type {
   ConnectionListPage,
   ListConnectionsFilter,
 } from './model/inputs.js';
-export type { ConnectionManagerOptions } from './operations/options.js';
+export type { ConnectionManagerOptions, KeepAliveOptions } from './operations/options.js';
+export type {
+  BackgroundRefresh,
+  BackgroundRefreshOptions,
+  BackgroundRefreshStats,
+} from './operations/background-refresh.js';
 export type { RotateEncryptionKeyOptions } from './operations/rotate-encryption-key.js';
 export { verifyWebhookSignature } from './webhooks/signature.js';
 export type { WebhookOptions, WebhookSender } from './webhooks/sender.js';
@@ -34,6 +40,7 @@ export {
   InsecureRequestError,
   DisallowedHostError,
   IntegrationError,
+  InvalidIntegrationError,
   InvalidCredentialsError,
   InvalidRequestError,
   LatchkeyError,
@@ -115,6 +122,7 @@ export type {
   ConnectionError,
   ConnectionFull,
   ConnectionListItem,
+  ConnectionStatus,
   EndUser,
   JsonObject,
   Logger,

@@ -12,6 +12,11 @@ import type {
 } from './model/inputs.js';
 import { InvalidRequestError } from './model/errors.js';
 import type { SignableRequest } from './modes/strategy.js';
+import {
+  type BackgroundRefresh,
+  type BackgroundRefreshOptions,
+  startBackgroundRefresh,
+} from './operations/background-refresh.js';
 import { connectorHost } from './operations/connect.js';
 import { createContext, type OperationContext } from './operations/context.js';
 import { createConnection, upsertConnection } from './operations/create.js';
@@ -43,6 +48,7 @@ import { startWebhooks, type WebhookOptions, type WebhookSender } from './webhoo
 export class ConnectionManager {
   // Private state, as openid-client keeps its own: nothing here is part of the public API.
   readonly #ctx: OperationContext;
+  #background: BackgroundRefresh | undefined;
   #webhooks: WebhookSender | undefined;
 
   /**
@@ -151,7 +157,9 @@ export class ConnectionManager {
 
   /**
    * Listens for connection events: created (or overridden), refreshed, refresh failed, refresh
-   * exhausted — so an app can alert a user to reconnect. Payloads hold no secret.
+   * exhausted, recovered, credentials invalid or valid again (health checks), deleted, and the
+   * background refresher's `refresh.tick` — so an app can alert a user to reconnect. Payloads
+   * hold no secret.
    *
    * @example
    * ```ts
@@ -336,7 +344,35 @@ export class ConnectionManager {
   }
 
   /**
-   * Waits for background writes, then closes the store.
+   * Starts refreshing and checking connections in the background, so that unused grants are not
+   * revoked, `get` rarely waits for a token request, and refused keys are noticed before a user
+   * needs them: every `intervalMs` (default 60 s), connections whose credentials enter the refresh
+   * margin before the next pass, or were not refreshed for `keepAlive.refreshAfterMs` (default
+   * 24 h), are refreshed with the same lock and compare-and-swap as `get` (safe in any number of
+   * processes); credentials that do not expire are checked with their provider's verification
+   * request every `keepAlive.healthCheckEveryMs`. Timers do not keep the process alive; `close()`
+   * stops it. One refresher per manager: a second call throws {@link InvalidRequestError}.
+   * See `docs/keeping-connections-alive.md`.
+   *
+   * @example
+   * ```ts
+   * const refresher = manager.startBackgroundRefresh({ intervalMs: 60_000, concurrency: 4 });
+   * manager.on('refresh.tick', (tick) => metrics.gauge('latchkey.due', tick.due));
+   * manager.on('refresh.exhausted', ({ connectionId }) => askUserToReconnect(connectionId));
+   * // later: await refresher.stop();
+   * ```
+   */
+  startBackgroundRefresh(options: BackgroundRefreshOptions = {}): BackgroundRefresh {
+    if (this.#background?.stats().running) {
+      throw new InvalidRequestError('the background refresher is already running; stop it first', 'options');
+    }
+    this.#background = startBackgroundRefresh(this.#ctx, options);
+    return this.#background;
+  }
+
+  /**
+   * Stops the background refresher (waiting for its pass in progress), waits for background
+   * writes, then closes the store.
    *
    * @example
    * ```ts
@@ -344,6 +380,7 @@ export class ConnectionManager {
    * ```
    */
   async close(): Promise<void> {
+    await this.#background?.stop();
     await this.#webhooks?.stop();
     await this.#ctx.lastFetched.settle();
     await this.#ctx.pending.close();

@@ -15,9 +15,12 @@ export const oauth1Flow: ConnectFlow = {
   async start({ integration, connectionConfig, redirectUri, scopes, state, authorizationParams, http }) {
     const { definition } = integration;
     if (!definition.requestTokenUrl || !definition.authorizationUrl || !definition.tokenUrl) {
+      const missing = (['requestTokenUrl', 'authorizationUrl', 'tokenUrl'] as const).filter(
+        (name) => !definition[name],
+      );
       throw new AuthorizationError(
         'invalid_integration',
-        `Integration "${integration.providerConfigKey}" needs requestTokenUrl, authorizationUrl and tokenUrl`,
+        `Integration "${integration.providerConfigKey}" cannot start a connect flow: it lacks ${missing.map((name) => `definition.${name}`).join(' and ')}`,
       );
     }
     const callback = new URL(redirectUri);
@@ -85,8 +88,11 @@ export const oauth1Flow: ConnectFlow = {
         connectionConfig: {},
       };
     } catch (error) {
-      if (error instanceof ProviderError) throw new AuthorizationError('token_exchange_failed', error.message, flow);
-      throw error;
+      if (!(error instanceof ProviderError)) throw error;
+      // The provider's failure (transient or not) stays reachable for the caller deciding to retry.
+      const failure = new AuthorizationError('token_exchange_failed', error.message, flow);
+      Object.defineProperty(failure, 'cause', { value: error, enumerable: false });
+      throw failure;
     }
   },
 };

@@ -15,11 +15,16 @@ import { type ConnectFlow, definitionAuthorizationParams } from './connect-flow.
  */
 export const oauth2Flow: ConnectFlow = {
   async start({ integration, connectionConfig, redirectUri, scopes, state, authorizationParams, http }) {
-    const { definition } = integration;
-    if (!definition.authorizationUrl || !definition.tokenUrl || !integration.clientId) {
+    const { definition, clientId } = integration;
+    const missing = [
+      definition.authorizationUrl ? undefined : 'an authorization URL (definition.authorizationUrl)',
+      definition.tokenUrl ? undefined : 'a token URL (definition.tokenUrl)',
+      clientId ? undefined : 'a client id (clientId)',
+    ].filter((what) => what !== undefined);
+    if (!definition.authorizationUrl || !definition.tokenUrl || !clientId) {
       throw new AuthorizationError(
         'invalid_integration',
-        `Integration "${integration.providerConfigKey}" needs an authorization URL, a token URL and a clientId`,
+        `Integration "${integration.providerConfigKey}" cannot start a connect flow: it lacks ${missing.join(' and ')}`,
       );
     }
     const values = { connectionConfig };
@@ -29,7 +34,7 @@ export const oauth2Flow: ConnectFlow = {
     );
     const config = new client.Configuration(
       { issuer: definition.issuer ?? authorizationEndpoint.origin, authorization_endpoint: authorizationEndpoint.href },
-      integration.clientId,
+      clientId,
     );
     // checkedUrl let plain HTTP through only for loopback with the test switch on.
     if (authorizationEndpoint.protocol === 'http:') client.allowInsecureRequests(config);

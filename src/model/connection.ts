@@ -40,6 +40,42 @@ export interface ConnectionFull<C extends Credentials = Credentials> {
   updated_at: string;
   last_fetched_at: string;
   credentials: C;
+  /** Why the connection is unhealthy, if it is (never a credential). */
+  status: ConnectionStatus;
+}
+
+/**
+ * A connection's health, enough for a "reconnect" banner without reading credentials: the last
+ * refresh failure (with its code, since when, the next automatic retry, and whether the grant is
+ * dead) and the last health check's verdict.
+ */
+export interface ConnectionStatus {
+  /** `ok`; `failing` (refreshes fail but may recover); `needs_reconnect` (exhausted, or the credentials were refused). */
+  state: 'ok' | 'failing' | 'needs_reconnect';
+  /** Present while refreshes fail. */
+  refresh?: {
+    /** The provider's error code (`invalid_grant`…) or Latchkey's (`network_error`…). */
+    error: string;
+    kind: 'permanent' | 'transient';
+    status?: number;
+    log_id: string;
+    /** The first failure of this run of failures. */
+    since: string;
+    failures: number;
+    /** No automatic refresh before this instant. */
+    retry_at?: string;
+    /** The grant is dead: only the user reconnecting fixes it. */
+    exhausted: boolean;
+  };
+  /** Present once a health check ran (credentials that do not expire, with a verification request). */
+  credentials_check?: {
+    valid: boolean;
+    checked_at: string;
+    /** While invalid: since when, the provider's HTTP status, and the log id. */
+    invalid_since?: string;
+    status?: number;
+    log_id?: string;
+  };
 }
 
 /** What `list` returns per connection: no credentials, never refreshed. */
@@ -53,6 +89,8 @@ export interface ConnectionListItem {
   tags: Record<string, string>;
   errors: ConnectionError[];
   end_user: EndUser | null;
+  /** Why the connection is unhealthy, if it is. */
+  status: ConnectionStatus;
 }
 
 /** Milliseconds since the epoch. Injectable so tests can move time. */

@@ -27,7 +27,8 @@ export type LatchkeyErrorCode =
   | 'invalid_state'
   | 'authorization_failed'
   | 'storage_error'
-  | 'integration_error';
+  | 'integration_error'
+  | 'invalid_integration';
 
 /**
  * The base of every error Latchkey throws: a stable `code` (on the class and the instance) to
@@ -355,5 +356,23 @@ export class IntegrationError extends LatchkeyError {
     this.providerConfigKey = providerConfigKey;
     this.error = error;
     this.logId = logId;
+  }
+}
+
+/**
+ * An integration's configuration cannot work, found when the manager is built: a client secret
+ * missing where its token endpoint's auth method sends one (an unset environment variable), an
+ * empty client id, a URL or template that cannot be read. `field` names what to fix
+ * (`clientSecret`, `definition.tokenUrl`…); the message never quotes a secret.
+ */
+export class InvalidIntegrationError extends LatchkeyError {
+  static override readonly code = 'invalid_integration' as const;
+  readonly providerConfigKey: string;
+  /** The integration field at fault: `clientSecret`, `definition.tokenUrl`, `definition.twoStep.tokenRequest.url`… */
+  readonly field: string;
+  constructor(providerConfigKey: string, field: string, problem: string) {
+    super(`Integration "${providerConfigKey}": ${field} ${problem}`);
+    this.providerConfigKey = providerConfigKey;
+    this.field = field;
   }
 }

@@ -29,6 +29,42 @@ export interface ConnectionEvents {
   'integration.failed': ConnectionEventBase & { logId: string; error: string };
   /** The grant is dead: prompt the user to reconnect. */
   'refresh.exhausted': ConnectionEventBase & { logId: string; error: string };
+  /**
+   * A connection whose refreshes were failing was refreshed again (Nango's recovery webhook):
+   * clear a "reconnect" banner. `logId` is the last failure's.
+   */
+  'connection.recovered': ConnectionEventBase & { logId?: string; failures: number };
+  /** A health check's verification request was refused (401/403): the key or password no longer works. */
+  'credentials.invalid': ConnectionEventBase & { logId: string; status: number };
+  /** A health check succeeded again after the credentials had been refused. */
+  'credentials.valid': ConnectionEventBase;
+  /** `manager.delete` removed the connection. */
+  'connection.deleted': ConnectionEventBase;
+  /** One pass of the background refresher (`startBackgroundRefresh`): what it found and did. */
+  'refresh.tick': BackgroundTickStats;
+}
+
+/** What one pass of the background refresher did. */
+export interface BackgroundTickStats {
+  /** When the pass started (the manager's clock, epoch ms). */
+  startedAt: number;
+  /** Connections that needed attention before the next pass. */
+  due: number;
+  refreshed: number;
+  /** Refreshes or health checks that failed (recorded on the connection as an on-read failure is). */
+  failed: number;
+  /** Due connections left alone because they are backing off after failures. */
+  skippedBackoff: number;
+  /** Due connections another process was refreshing, or that changed meanwhile and are no longer due. */
+  skippedBusy: number;
+  /** Health checks that ran (whatever they found). */
+  healthChecked: number;
+  /** Health checks the provider refused (401/403). */
+  invalid: number;
+  /** Due connections left for the next pass by the provider rate limit. */
+  deferred: number;
+  /** How long the pass took, in real milliseconds. */
+  durationMs: number;
 }
 
 /** The name of a connection event: a key of {@link ConnectionEvents}. */

@@ -25,6 +25,26 @@ export interface ConnectionRecord {
    * to `create` (their issue time is unknown) and on older records.
    */
   credentials_issued_at?: string;
+  /**
+   * When the app last gave this connection credentials (create, upsert, connect). With
+   * `credentials_issued_at`, when the grant was last exercised: what the keep-alive refresh
+   * counts from. Absent on records written before it existed (`created_at` stands in).
+   */
+  credentials_stored_at?: string;
+  /** The last health check of credentials that do not expire; absent until one ran. */
+  health_check?: HealthCheckState;
+}
+
+/** Stored per connection: what the periodic verification request last said. */
+export interface HealthCheckState {
+  /** When the provider last gave a verdict (valid or not); absent while it never answered. */
+  checked_at?: string;
+  /** Set while the provider refuses the credentials (401/403): since when, and its answer. */
+  invalid?: { since: string; status: number; log_id: string };
+  /** After a network error or a 5xx: check again then, the verdict unchanged. */
+  retry_at?: string;
+  /** Consecutive checks without an answer (network errors, 5xx); sets how long `retry_at` waits. */
+  transient_failures?: number;
 }
 
 /** Who an event is about: ids and mode, never a credential. */

@@ -27,7 +27,7 @@ export function normalizeTags(input: unknown): Record<string, string> {
   for (const [key, value] of entries) {
     if (key.length > MAX_KEY_LENGTH || !TAG_KEY.test(key)) {
       throw new InvalidRequestError(
-        `tag key must start with a letter, contain only letters, digits, _ - . /, and be at most ${MAX_KEY_LENGTH} characters`,
+        `tag key ${quoted(key)} is not allowed: a key starts with a letter, contains only letters, digits, _ - . /, and is at most ${MAX_KEY_LENGTH} characters`,
         'tags',
       );
     }
@@ -37,7 +37,7 @@ export function normalizeTags(input: unknown): Record<string, string> {
     }
     if (typeof value !== 'string' || value.length === 0 || value.length > MAX_VALUE_LENGTH) {
       throw new InvalidRequestError(
-        `tag values must be strings of 1 to ${MAX_VALUE_LENGTH} characters`,
+        `tag "${normalized}" must be a string of 1 to ${MAX_VALUE_LENGTH} characters (got ${describe(value)})`,
         `tags.${normalized}`,
       );
     }
@@ -50,4 +50,16 @@ export function normalizeTags(input: unknown): Record<string, string> {
     tags[normalized] = value;
   }
   return tags;
+}
+
+/** A tag key for a message: quoted, control characters escaped, long keys cut. */
+function quoted(key: string): string {
+  const shown = key.length > 80 ? `${key.slice(0, 80)}…` : key;
+  return JSON.stringify(shown);
+}
+
+/** What a refused tag value was, without quoting it (a value may be anything the caller passed). */
+function describe(value: unknown): string {
+  if (typeof value === 'string') return value.length === 0 ? 'an empty string' : `${value.length} characters`;
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }

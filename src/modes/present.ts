@@ -1,4 +1,4 @@
-import type { ConnectionFull, ConnectionListItem } from '../model/connection.js';
+import type { ConnectionFull, ConnectionListItem, ConnectionStatus } from '../model/connection.js';
 import type { Credentials } from '../model/credentials.js';
 import type { ConnectionRecord } from '../model/record.js';
 import { copyJson } from '../model/redaction.js';
@@ -28,6 +28,7 @@ export function toConnectionFull(
     updated_at: record.updated_at,
     last_fetched_at: new Date(fetchedAt).toISOString(),
     credentials: copyJson(presented(record.credentials), dropRefreshTokens) as Credentials,
+    status: statusOf(record),
   };
 }
 
@@ -43,7 +44,42 @@ export function toListItem(record: Omit<ConnectionRecord, 'credentials' | 'conne
     tags: { ...record.tags },
     errors: copyJson(record.errors),
     end_user: copyJson(record.end_user),
+    status: statusOf(record),
   };
+}
+
+/**
+ * Why a connection is unhealthy, from its refresh failure state and its last health check: codes,
+ * instants and log ids, never a credential.
+ */
+export function statusOf(record: Pick<ConnectionRecord, 'refresh' | 'health_check'>): ConnectionStatus {
+  const status: ConnectionStatus = { state: 'ok' };
+  const { refresh, health_check: check } = record;
+  if (refresh.failures > 0 && refresh.last_error) {
+    const { error, kind, status: httpStatus, log_id } = refresh.last_error;
+    status.refresh = {
+      error,
+      kind,
+      ...(httpStatus === undefined ? {} : { status: httpStatus }),
+      log_id,
+      since: refresh.first_failure_at ?? '',
+      failures: refresh.failures,
+      ...(refresh.retry_at === undefined || refresh.exhausted ? {} : { retry_at: refresh.retry_at }),
+      exhausted: refresh.exhausted,
+    };
+    status.state = 'failing';
+  }
+  if (check?.checked_at !== undefined) {
+    status.credentials_check = {
+      valid: check.invalid === undefined,
+      checked_at: check.checked_at,
+      ...(check.invalid
+        ? { invalid_since: check.invalid.since, status: check.invalid.status, log_id: check.invalid.log_id }
+        : {}),
+    };
+  }
+  if (refresh.exhausted || check?.invalid) status.state = 'needs_reconnect';
+  return status;
 }
 
 /** The credentials in the shape the seeds' schema gives their mode. */

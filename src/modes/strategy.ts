@@ -49,6 +49,14 @@ export interface AuthStrategy<C extends { type: string }> {
   isRefreshDue(credentials: C, now: number, marginMs: number): boolean;
   /** Whether these credentials carry what a refresh needs (e.g. a refresh token). */
   canRefresh(credentials: C): boolean;
+  /**
+   * What keeps unused credentials working: `refresh` — a grant providers let lapse when unused
+   * (Google's refresh tokens after six months, Xero's after 60 days), so the background refresher
+   * renews it now and then; `verify` — a secret that lives until revoked (keys, passwords,
+   * signing keys, and tokens minted from them), so a health check asks the provider now and then
+   * whether it still works. Default: `refresh` when the credentials can be refreshed, else `verify`.
+   */
+  readonly keepAlive?: 'refresh' | 'verify';
   /** Renews the credentials. Throws `ProviderError` when the provider refuses or fails. */
   refresh(credentials: C, context: StrategyContext): Promise<RefreshOutcome<C>>;
   /**
@@ -114,8 +122,10 @@ export function neverExpires<C>(): Pick<
 export function mintedUntilExpiry<C extends { expires_at?: string }>(
   mintedValue: (credentials: C) => string | undefined,
   options: { locallySigned?: boolean } = {},
-): Pick<AuthStrategy<C & { type: string }>, 'expiresAt' | 'isRefreshDue' | 'canRefresh'> {
+): Pick<AuthStrategy<C & { type: string }>, 'expiresAt' | 'isRefreshDue' | 'canRefresh' | 'keepAlive'> {
   return {
+    // Minting again keeps nothing alive: the stored secret lives until revoked.
+    keepAlive: 'verify',
     expiresAt: (credentials) => parseInstant(credentials.expires_at),
     isRefreshDue: (credentials, now, marginMs) =>
       mintDue(
@@ -132,6 +142,12 @@ export function mintedUntilExpiry<C extends { expires_at?: string }>(
 export function dueWithinMargin(expiresAt: number | undefined, now: number, marginMs: number): boolean {
   return expiresAt !== undefined && expiresAt - marginMs <= now;
 }
+
+/**
+ * Epoch milliseconds below this (1e11: 3 March 1973) are taken for epoch seconds and refused; in
+ * seconds, 1e11 is the year 5138.
+ */
+export const EPOCH_SECONDS_LIMIT = 1e11;
 
 /** Field checks shared by the strategies' `parse`. */
 export const field = {
@@ -156,10 +172,22 @@ export const field = {
   optionalString(input: Record<string, unknown>, name: string): string | undefined {
     return input[name] === undefined ? undefined : field.requiredString(input, name);
   },
-  /** An instant given as an ISO 8601 string, a Date or epoch milliseconds; returned as ISO 8601. */
+  /**
+   * An instant given as an ISO 8601 string, a Date or epoch milliseconds; returned as ISO 8601. A
+   * number below {@link EPOCH_SECONDS_LIMIT} is refused: read as milliseconds it is a moment in
+   * 1970–1973, so it is almost surely epoch seconds (what OAuth responses and JWTs count in), and
+   * guessing would silently accept both units.
+   */
   optionalInstant(input: Record<string, unknown>, name: string): string | undefined {
     const value = input[name];
     if (value === undefined) return undefined;
+    if (typeof value === 'number' && Math.abs(value) < EPOCH_SECONDS_LIMIT) {
+      throw new InvalidCredentialsError(
+        `credentials.${name} looks like epoch seconds (${value}); give epoch milliseconds ` +
+          `(seconds × 1000), an ISO 8601 string or a Date`,
+        `credentials.${name}`,
+      );
+    }
     const time =
       value instanceof Date
         ? value.getTime()
@@ -167,7 +195,10 @@ export const field = {
           ? new Date(value).getTime()
           : Number.NaN;
     if (!Number.isFinite(time)) {
-      throw new InvalidCredentialsError(`credentials.${name} must be an ISO 8601 date-time`, `credentials.${name}`);
+      throw new InvalidCredentialsError(
+        `credentials.${name} must be an ISO 8601 date-time, a Date or epoch milliseconds`,
+        `credentials.${name}`,
+      );
     }
     return new Date(time).toISOString();
   },

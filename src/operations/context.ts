@@ -21,7 +21,8 @@ import { PendingFlows } from '../store/pending-flows.js';
 import { RecordCipher } from '../store/record-cipher.js';
 import { VersionedStore } from '../store/versioned-store.js';
 import { LastFetchedWriter } from './last-fetched.js';
-import { type ConnectionManagerOptions, consoleLogger, nonNegative } from './options.js';
+import { attentionFor, type AttentionPolicy } from '../refresh/attention.js';
+import { type ConnectionManagerOptions, consoleLogger, keepAlivePolicy, nonNegative } from './options.js';
 
 /**
  * Everything the public operations share, assembled once per manager from its options. Each
@@ -54,6 +55,13 @@ export interface OperationContext {
   marginMs(providerConfigKey: string): number;
   /** The margin for one connection: {@link marginMs}, capped at a fraction of its credentials' lifetime. */
   marginFor(record: ConnectionRecord): number;
+  /** How often unused connections are refreshed or checked (the `keepAlive` option, checked). */
+  readonly keepAlive: AttentionPolicy;
+  /**
+   * When a connection's credentials next need the background refresher's attention (a refresh,
+   * the end of a back-off, a health check), in epoch ms; `null`: never.
+   */
+  attentionAt(record: ConnectionRecord): number | null;
   /** What a strategy may consult for one connection at `now`. */
   strategyContext(providerConfigKey: string, connectionConfig: JsonObject, now: number): StrategyContext;
   /** Reports an event; a listener that throws is logged and never breaks the operation. */
@@ -69,14 +77,9 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
   const store = guardAdapter(options.store ?? memoryStore(), logger);
   const records = new VersionedStore(store);
   const cipher = cipherFrom(options, logger);
-  // When each connection next needs the refresher's attention, kept in the store's index on every
-  // write; the margin it uses is defined below (called only once records are written).
-  const attentionOf = (record: ConnectionRecord): number | null => {
-    if (record.refresh.exhausted) return null;
-    if (record.refresh.retry_at !== undefined) return Date.parse(record.refresh.retry_at);
-    const expiresAt = strategyFor(record.credentials.type).expiresAt(record.credentials);
-    return expiresAt === undefined ? null : expiresAt - marginFor(record);
-  };
+  // When each connection next needs the background refresher's attention, kept in the store's
+  // index on every write; the policy it uses is assembled below (called only once records are written).
+  const attentionOf = (record: ConnectionRecord): number | null => attentionAt(record);
   const connections = new ConnectionRecords(records, cipher, attentionOf);
   const integrations = resolveIntegrations(options.integrations ?? {}, options.providers);
   const clock = options.clock ?? Date.now;
@@ -110,6 +113,15 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
       marginMs(record.provider_config_key),
       lifetimeFraction,
     );
+  const keepAlive: AttentionPolicy = {
+    ...keepAlivePolicy(options.keepAlive),
+    marginFor,
+    canVerify: (providerConfigKey) => {
+      const definition = integrations.get(providerConfigKey)?.definition;
+      return definition?.verification !== undefined && definition.proxy !== undefined;
+    },
+  };
+  const attentionAt = attentionFor(keepAlive);
   const strategyContext = (providerConfigKey: string, connectionConfig: JsonObject, now: number) => ({
     integration: integrations.get(providerConfigKey),
     connectionConfig,
@@ -140,6 +152,8 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     unauthorizedRefreshAt: new Map(),
     marginMs,
     marginFor,
+    keepAlive,
+    attentionAt,
     strategyContext,
     emit,
     pending,

@@ -42,6 +42,9 @@ export async function upsertConnection(ctx: OperationContext, input: CreateConne
           refresh: healthy,
           updated_at: draft.updated_at,
           credentials_issued_at: undefined,
+          credentials_stored_at: draft.credentials_stored_at,
+          // The verdict was about the credentials just replaced.
+          health_check: undefined,
         }
       : { ...draft, id },
   );

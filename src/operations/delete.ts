@@ -1,5 +1,5 @@
 import { type ConnectionRef, refParts } from '../model/inputs.js';
-import type { ConnectionRecord } from '../model/record.js';
+import { type ConnectionRecord, subjectOf } from '../model/record.js';
 import type { Versioned } from '../store/versioned-store.js';
 import type { OperationContext } from './context.js';
 
@@ -11,4 +11,5 @@ export async function deleteConnection(ctx: OperationContext, ref: ConnectionRef
     current = await ctx.connections.read(key);
   }
   ctx.lastFetched.forget(key);
+  ctx.emit('connection.deleted', subjectOf(loaded.value));
 }

@@ -43,6 +43,7 @@ export function draftConnection(ctx: OperationContext, input: CreateConnectionIn
     updated_at: timestamp,
     last_fetched_at: null,
     refresh: healthy,
+    credentials_stored_at: timestamp,
   };
 }
 

@@ -35,6 +35,12 @@ export interface ConnectionManagerOptions {
    * (default 60 s).
    */
   storageRetry?: Partial<StorageRetryPolicy>;
+  /**
+   * What the background refresher (`startBackgroundRefresh`) keeps alive, and how often. Known
+   * here rather than when it starts because every write of a connection records when it next
+   * needs attention.
+   */
+  keepAlive?: KeepAliveOptions;
   /** `last_fetched_at` is persisted at most this often per connection. Default 60 s. */
   lastFetchedWriteIntervalMs?: number;
   /**
@@ -49,6 +55,33 @@ export interface ConnectionManagerOptions {
   logger?: Logger;
 }
 
+/** How often unused connections are exercised; see `docs/keeping-connections-alive.md`. */
+export interface KeepAliveOptions {
+  /**
+   * Refresh a refreshable connection that has not been refreshed for this long, so that the
+   * provider does not revoke an unused grant. Default 24 hours, as Nango.
+   */
+  refreshAfterMs?: number;
+  /**
+   * Check credentials that do not expire (API keys, passwords, signing keys) this often, with
+   * their provider's verification request, when the provider definition has one. Default 24 hours.
+   */
+  healthCheckEveryMs?: number;
+}
+
+export const DAY_MS = 24 * 60 * 60_000;
+
+/** The keep-alive option checked: positive, finite durations; a typed error names the bad one. */
+export function keepAlivePolicy(options: KeepAliveOptions | undefined): Required<KeepAliveOptions> {
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
+    throw new InvalidRequestError('keepAlive must be an object', 'keepAlive');
+  }
+  return {
+    refreshAfterMs: positive(options?.refreshAfterMs ?? DAY_MS, 'keepAlive.refreshAfterMs'),
+    healthCheckEveryMs: positive(options?.healthCheckEveryMs ?? DAY_MS, 'keepAlive.healthCheckEveryMs'),
+  };
+}
+
 export const consoleLogger: Logger = {
   warn: (message, fields) => console.warn(message, fields ?? {}),
   error: (message, fields) => console.error(message, fields ?? {}),
@@ -57,6 +90,13 @@ export const consoleLogger: Logger = {
 export function nonNegative(value: number, field: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
     throw new InvalidRequestError(`${field} must be a non-negative number`, field);
+  }
+  return value;
+}
+
+export function positive(value: number, field: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidRequestError(`${field} must be a positive number`, field);
   }
   return value;
 }

@@ -48,7 +48,8 @@ export interface ProviderResponse {
 
 /**
  * One HTTP call to a provider for modes whose token exchange is not plain OAuth (GitHub App,
- * Bill, two-step). Network failures and timeouts become transient {@link ProviderError}s.
+ * Bill, two-step, the OAuth 1.0 connect flow). Failures before the whole body is read become
+ * transient {@link ProviderError}s (see {@link sendAndRead}).
  */
 export async function providerRequest(
   url: string,
@@ -56,18 +57,11 @@ export async function providerRequest(
   http: HttpSettings,
 ): Promise<ProviderResponse> {
   const target = checkedUrl(url, http);
-  let response: Response;
-  try {
-    response = await fetchFor(http)(target, {
-      ...init,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(http.timeoutMs),
-    });
-  } catch (error) {
-    if ((error as Error).name === 'TimeoutError') throw new ProviderError({ kind: 'transient', error: 'timeout' });
-    throw networkFailure(error) ?? error;
-  }
-  const text = await readCapped(response);
+  const { response, text } = await sendAndRead(fetchFor(http), target, {
+    ...init,
+    redirect: 'manual',
+    signal: AbortSignal.timeout(http.timeoutMs),
+  });
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -78,17 +72,70 @@ export async function providerRequest(
 }
 
 /**
- * The one translation of a request that never got an answer (refused, reset, DNS, TLS): `fetch`
- * rejects with a `TypeError` whose `cause` carries the system error. It becomes a transient
- * {@link ProviderError} naming the error code, never the request; anything else is not ours.
+ * Sends one request and reads its whole (capped) body inside one error handling: every provider
+ * call goes through here, the token client's included. An answer whose headers arrived but whose
+ * body then stalls past the timeout, or whose connection is cut mid-body, fails in the body read,
+ * not in `fetch` — reading it outside this handling let a bare `DOMException`/`TypeError` escape
+ * with no back-off recorded. `init.signal` is the request timeout, covering the read as well.
  */
-export function networkFailure(error: unknown): ProviderError | undefined {
+export async function sendAndRead(
+  send: typeof fetch,
+  target: URL,
+  init: RequestInit,
+): Promise<{ response: Response; text: string }> {
+  let response: Response | undefined;
+  try {
+    response = await send(target, init);
+    return { response, text: await readCapped(response) };
+  } catch (error) {
+    throw transportFailure(error, target, response === undefined ? 'request' : 'body') ?? error;
+  }
+}
+
+/**
+ * The one translation of a transport failure into a transient {@link ProviderError} naming the
+ * host and the system error code, never the request: the timeout firing (before the answer or
+ * mid-body), and everything {@link networkFailure} covers. Anything else is not ours: `undefined`.
+ */
+export function transportFailure(error: unknown, target: URL, phase: 'request' | 'body'): ProviderError | undefined {
+  if (error instanceof ProviderError) return error;
+  if ((error as Error | null)?.name === 'TimeoutError') {
+    return new ProviderError({
+      kind: 'transient',
+      error: 'timeout',
+      errorDescription:
+        phase === 'body'
+          ? `${target.host} sent headers but not the whole body within the request timeout`
+          : `no answer from ${target.host} within the request timeout`,
+    });
+  }
+  return networkFailure(error, target, phase);
+}
+
+/**
+ * The translation of a request that never got a (whole) answer — refused, reset, DNS, TLS, a
+ * connection cut mid-body: `fetch` rejects (or its body read does) with a `TypeError` whose
+ * `cause` carries the system error. It becomes a transient {@link ProviderError} naming the
+ * error code and, when known, the host — never the path or query, which may carry values.
+ */
+export function networkFailure(
+  error: unknown,
+  target?: URL,
+  phase: 'request' | 'body' = 'request',
+): ProviderError | undefined {
   if (!(error instanceof TypeError) || error.cause === undefined) return undefined;
   const code = (error.cause as { code?: unknown } | null)?.code;
+  const label = typeof code === 'string' ? code : undefined;
+  const where =
+    target === undefined
+      ? undefined
+      : phase === 'body'
+        ? `the connection to ${target.host} was cut before the whole body arrived`
+        : `could not reach ${target.host}`;
   return new ProviderError({
     kind: 'transient',
     error: 'network_error',
-    errorDescription: typeof code === 'string' ? code : undefined,
+    errorDescription: where === undefined ? label : label === undefined ? where : `${where} (${label})`,
   });
 }
 

@@ -7,7 +7,7 @@ import { basicCredentialForms, redactSecrets } from '../model/redaction.js';
 import type { JsonObject } from '../model/connection.js';
 import type { ClientCertificate } from '../model/client-certificate.js';
 import { fetchFor } from './client-tls.js';
-import { checkedUrl, type HttpSettings, networkFailure, readCapped, safeErrorCode } from './http.js';
+import { checkedUrl, type HttpSettings, networkFailure, safeErrorCode, sendAndRead } from './http.js';
 import { shapeTokenRequest, shapeTokenResponse, type TokenShape } from './token-shape.js';
 
 /** A token endpoint and how to authenticate to it. */
@@ -132,6 +132,8 @@ function toTokenResponse(response: client.TokenEndpointResponse, body: JsonObjec
 async function clientAuthentication(endpoint: TokenEndpoint, tokenUrl: string): Promise<client.ClientAuth> {
   if (endpoint.clientSecret === undefined) return client.None();
   switch (endpoint.authMethod) {
+    case 'none':
+      return client.None();
     case 'client_secret_basic':
       return client.ClientSecretBasic(endpoint.clientSecret);
     case 'client_secret_post':
@@ -181,9 +183,9 @@ async function prepare(endpoint: TokenEndpoint, http: HttpSettings) {
   const shape = endpoint.shape ?? {};
   const send = fetchFor(http, endpoint.clientCertificate);
   config[client.customFetch] = async (input, init) => {
-    const response = await send(...shapeTokenRequest(input, init as RequestInit, shape));
+    const [target, shapedInit] = shapeTokenRequest(input, init as RequestInit, shape);
+    const { response, text } = await sendAndRead(send, new URL(target), shapedInit);
     retryAfter = parseRetryAfter(response.headers.get('retry-after'));
-    const text = await readCapped(response);
     const json = parseObject(text);
     if (!json)
       return new Response(text, {
@@ -217,6 +219,8 @@ function toProviderError(
   secrets: Array<string | undefined>,
 ): unknown {
   if (error instanceof ProviderError) return error;
+  // What customFetch threw (sendAndRead's translation), wrapped by openid-client.
+  if (error instanceof client.ClientError && error.cause instanceof ProviderError) return error.cause;
   const clean = (text: string | undefined) => (text === undefined ? undefined : redactSecrets(text, secrets));
   if (error instanceof client.ResponseBodyError) {
     return new ProviderError({

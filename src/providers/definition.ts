@@ -6,9 +6,10 @@ import type { ClientCertificate } from '../model/client-certificate.js';
 /**
  * How a token endpoint wants the client authenticated. `username_password` sends the client id
  * and secret as `username` and `password` body fields (ZoomInfo's `/authenticate`; Nango's `custom`).
+ * `none`: a public client (RFC 6749 §2.1) that sends only its `client_id` and has no secret.
  */
 export type TokenRequestAuthMethod =
-  'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'username_password';
+  'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'username_password' | 'none';
 
 /** How a JWT-mode provider wants its bearer JWT built. Values may use `${credentials.x}` and `${connectionConfig.x}`. */
 export interface JwtTemplate {
@@ -133,7 +134,10 @@ export interface ProviderDefinition {
   tokenUrl?: string;
   /** Where refresh requests go when not to `tokenUrl`. */
   refreshUrl?: string;
-  /** Default `client_secret_post` (credentials in the form body), as Nango's default. */
+  /**
+   * Default `client_secret_post` (credentials in the form body), as Nango's default. Every method
+   * but `none` needs the integration's `clientSecret` (for `private_key_jwt`, the key as PEM).
+   */
   tokenRequestAuthMethod?: TokenRequestAuthMethod;
   /** Extra parameters for client-credentials token requests (e.g. `audience`). */
   tokenParams?: Record<string, string>;

@@ -1,6 +1,7 @@
 import { InvalidRequestError, UnknownIntegrationError } from '../model/errors.js';
 import { isAuthMode } from '../model/auth-modes.js';
 import { builtinProviders } from './catalog.js';
+import { checkIntegration } from './integration-checks.js';
 import type { IntegrationConfig, ProviderDefinition, ResolvedIntegration } from './definition.js';
 
 /** Merges each integration with its provider definition, failing at construction on a bad one. */
@@ -35,6 +36,7 @@ export function resolveIntegrations(
         `uses provider "${config.provider}", which is not in the catalog; give its definition (at least authMode)`,
       );
     }
+    checkIntegration(providerConfigKey, config, definition as ProviderDefinition);
     resolved.set(providerConfigKey, {
       providerConfigKey,
       provider: config.provider,

@@ -1,5 +1,6 @@
 import { isAuthMode, type AuthMode } from '../model/auth-modes.js';
-import { InvalidTemplateError } from '../model/errors.js';
+import { InvalidIntegrationError, InvalidTemplateError } from '../model/errors.js';
+import { checkIntegration } from './integration-checks.js';
 import { assertValidTemplate } from './template.js';
 import { nangoAllowedHosts, nangoFieldPattern } from './nango-fields.js';
 import { isPlainObject } from '../model/json.js';
@@ -162,6 +163,14 @@ function convert(original: Entry): ProviderDefinition {
   if (mode === 'TWO_STEP') definition.twoStep = twoStepOf(entry);
   requireWhatTheModeNeeds(mode, definition);
   assertKnownTemplates(definition);
+  // What a manager would refuse at construction (a URL that does not parse) is skipped here, by name.
+  try {
+    checkIntegration('entry', { provider: 'entry' }, definition);
+  } catch (error) {
+    if (error instanceof InvalidIntegrationError)
+      throw new UnsupportedEntryError(error.message.replace('Integration "entry": ', ''));
+    throw error;
+  }
   return definition;
 }
 

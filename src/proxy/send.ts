@@ -69,7 +69,7 @@ export function sendProxyRequest(
   const certificate = clientCertificateFor(strategy, credentials, options.integration);
   const send = (url: string, requestInit: RequestInit) =>
     fetchFor(options.http, certificate)(url, requestInit).catch((error: unknown) => {
-      throw fetchFailure(error);
+      throw fetchFailure(error, url);
     });
   const first = send(request.url, request.init);
   return follow ? first.then((response) => followRedirects(response, request, proxy, options, send)) : first;
@@ -136,10 +136,10 @@ function replayable(init: ProxyInit): boolean {
  * (as on token requests), an init `fetch` refuses an `InvalidRequestError` (its message can quote a
  * header value, so it is not passed on). The caller's own abort stays an `AbortError`.
  */
-function fetchFailure(error: unknown): unknown {
+function fetchFailure(error: unknown, url: string): unknown {
   if (!(error instanceof TypeError)) return error;
   return (
-    networkFailure(error) ??
+    networkFailure(error, new URL(url)) ??
     new InvalidRequestError('fetch refused this request (an init option it does not accept)', 'init')
   );
 }

@@ -32,6 +32,15 @@ const INTEGRATION_ERRORS = new Set(['invalid_client', 'unauthorized_client', 'in
 /** Attempts at storing refreshed credentials while the lease lasts, before holding them in memory. */
 const WRITE_ATTEMPTS = 5;
 
+/** The refresh lock this process holds, and until when (as far as it knows). */
+interface Lease {
+  name: string;
+  owner: string;
+  endsAt: number;
+  /** A renewal was refused or failed: the lock may be another process's now. */
+  lost: boolean;
+}
+
 export interface RefresherOptions {
   records: ConnectionRecords;
   locks: LockStore;
@@ -70,21 +79,37 @@ export class Refresher {
     this.#options = options;
   }
 
-  refresh(key: string, seen: Versioned<ConnectionRecord>, force: boolean): Promise<Versioned<ConnectionRecord>> {
+  /**
+   * `alsoDue`: the background refresher's own reason to refresh (the keep-alive age, a refresh
+   * ahead of the next tick), judged again on the record read under the lock — unlike `force`, it
+   * does not bypass back-off or exhaustion, and another process's refresh meanwhile satisfies it.
+   */
+  refresh(
+    key: string,
+    seen: Versioned<ConnectionRecord>,
+    force: boolean,
+    alsoDue?: (record: ConnectionRecord, now: number) => boolean,
+  ): Promise<Versioned<ConnectionRecord>> {
     const running = this.#inflight.get(key);
     if (running) return running;
-    const started = this.#refreshUnderLock(key, seen, force).finally(() => this.#inflight.delete(key));
+    const started = this.#refreshUnderLock(key, seen, force, alsoDue).finally(() => this.#inflight.delete(key));
     this.#inflight.set(key, started);
     return started;
   }
 
-  async #refreshUnderLock(key: string, seen: Versioned<ConnectionRecord>, force: boolean) {
+  async #refreshUnderLock(
+    key: string,
+    seen: Versioned<ConnectionRecord>,
+    force: boolean,
+    alsoDue: ((record: ConnectionRecord, now: number) => boolean) | undefined,
+  ) {
     const { records, locks, clock } = this.#options;
     const { provider_config_key: providerConfigKey, connection_id: connectionId } = seen.value;
     const lockName = refreshLockName(providerConfigKey, connectionId);
     const owner = randomUUID();
     const acquired = await this.#acquire(locks, lockName, owner);
-    const lease = { name: lockName, owner, endsAt: Date.now() + this.#options.leaseMs };
+    const lease: Lease = { name: lockName, owner, endsAt: Date.now() + this.#options.leaseMs, lost: false };
+    const stopRenewing = acquired ? this.#keepRenewing(lease) : () => {};
     try {
       const stored = await records.read(key);
       if (!stored) throw new UnknownConnectionError(connectionId, providerConfigKey);
@@ -92,7 +117,9 @@ export class Refresher {
       const record = current.value;
       const strategy = strategyFor(record.credentials.type);
       const now = clock();
-      const due = strategy.isRefreshDue(record.credentials, now, this.#options.marginMsFor(record));
+      const due =
+        strategy.isRefreshDue(record.credentials, now, this.#options.marginMsFor(record)) ||
+        alsoDue?.(record, now) === true;
       const renewedMeanwhile = !sameCredentials(record.credentials, seen.value.credentials);
       if (!due && (renewedMeanwhile || !force)) return current;
       if (!acquired) {
@@ -124,9 +151,19 @@ export class Refresher {
         lease,
       );
       this.#options.emit('connection.refreshed', subjectOf(record));
+      if (record.refresh.failures > 0) {
+        const logId = record.refresh.last_error?.log_id;
+        this.#options.emit('connection.recovered', {
+          ...subjectOf(record),
+          failures: record.refresh.failures,
+          ...(logId === undefined ? {} : { logId }),
+        });
+      }
       return committed;
     } finally {
-      if (acquired) {
+      await stopRenewing();
+      // A lost lease may be someone else's lock now: leave it alone.
+      if (acquired && !lease.lost) {
         await locks.release(lockName, owner).catch((error: unknown) => {
           this.#options.logger.warn('latchkey: could not release a refresh lock; it lapses with its lease', {
             connection_id: connectionId,
@@ -149,6 +186,56 @@ export class Refresher {
   }
 
   /**
+   * Extends the lease every third of its length while the refresh runs, so a slow exchange (a
+   * TWO_STEP definition with additional steps takes up to (1 + steps) × the request timeout) never
+   * outlives it and lets another process start a second refresh with the same grant. The lock
+   * contract lets the owner extend its own lease with `tryAcquire`. A refused renewal, or failed
+   * renewals until the lease ran out, mean the lease is lost: renewing stops, the lock is not
+   * released (it may be another's now), and the write relies on compare-and-swap alone (the
+   * exchange under way cannot be recalled).
+   * Returns the function that stops renewing and waits for a renewal under way.
+   */
+  #keepRenewing(lease: Lease): () => Promise<void> {
+    const { locks, leaseMs, logger } = this.#options;
+    let running: Promise<void> = Promise.resolve();
+    const renew = async () => {
+      if (lease.lost) return;
+      let renewed: boolean;
+      try {
+        renewed = await locks.tryAcquire(lease.name, lease.owner, leaseMs);
+      } catch (error) {
+        // Not proof the lease is gone: it still ends when it ended; the next tick tries again.
+        logger.warn('latchkey: could not renew a refresh lease; retrying', {
+          lock: lease.name,
+          error: (error as Error).message,
+        });
+        renewed = false;
+        if (Date.now() < lease.endsAt) return;
+      }
+      if (renewed) {
+        lease.endsAt = Date.now() + leaseMs;
+        return;
+      }
+      lease.lost = true;
+      lease.endsAt = Date.now();
+      clearInterval(timer);
+      logger.warn('latchkey: lost a refresh lease while refreshing; another process may refresh too', {
+        lock: lease.name,
+      });
+    };
+    const timer = setInterval(() => {
+      // One renewal at a time; each is awaited by the next and by stop(). A logger that throws
+      // must not become an unhandled rejection of this background work.
+      running = running.then(renew).catch(() => {});
+    }, leaseMs / 3);
+    timer.unref();
+    return async () => {
+      clearInterval(timer);
+      await running;
+    };
+  }
+
+  /**
    * Stores new credentials over `spent` (the credentials in the store when the refresh began). If
    * only other fields changed meanwhile (metadata, last_fetched_at), the new credentials are
    * applied on top; if the credentials themselves changed, the newer ones already stored win. A
@@ -162,7 +249,7 @@ export class Refresher {
     credentials: Credentials,
     connectionConfig: object,
     now: number,
-    lease: { name: string; owner: string; endsAt: number },
+    lease: Lease,
   ): Promise<Versioned<ConnectionRecord>> {
     const { records, logger } = this.#options;
     const renewed = (current: ConnectionRecord): ConnectionRecord => ({
@@ -211,7 +298,7 @@ export class Refresher {
   }
 
   /** Runs `write`, retrying failures with back-off while the refresh lease lasts (extending it). */
-  async #writeWithinLease<T>(write: () => Promise<T>, lease: { name: string; owner: string; endsAt: number }) {
+  async #writeWithinLease<T>(write: () => Promise<T>, lease: Lease) {
     const { locks, leaseMs } = this.#options;
     for (let attempt = 1, delay = 50; ; attempt++, delay *= 2) {
       try {
@@ -226,7 +313,7 @@ export class Refresher {
         });
         await sleep(delay);
         // Best effort: a store that cannot write may not extend the lease either.
-        const extended = await locks.tryAcquire(lease.name, lease.owner, leaseMs).catch(() => false);
+        const extended = !lease.lost && (await locks.tryAcquire(lease.name, lease.owner, leaseMs).catch(() => false));
         if (extended) lease.endsAt = Date.now() + leaseMs;
       }
     }

@@ -46,8 +46,11 @@ export interface StorageAdapter {
     page: { after?: AttentionCursor; limit: number },
   ): Promise<Array<{ key: string; attentionAt: number }>>;
 
-  /** Atomically adds one to the counter `name` (starting from 0) and returns the new value. */
-  increment(name: string): Promise<number>;
+  /**
+   * Atomically adds `by` (default 1) to the counter `name` (starting from 0) and returns the new
+   * value: one step, never a read-compare-swap loop on a hot key.
+   */
+  increment(name: string, by?: number): Promise<number>;
 
   readonly locks: LockStore;
   /**

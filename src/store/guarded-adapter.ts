@@ -84,7 +84,7 @@ export function guardAdapter(adapter: StorageAdapter, logger: Logger): StorageAd
     scan: guard('list records', (prefix, page) => adapter.scan(prefix, page)),
     findConnections: guard('list connections', (query) => adapter.findConnections(query)),
     dueForAttention: guard('list due connections', (before, page) => adapter.dueForAttention(before, page)),
-    increment: guard('allocate an id', (name) => adapter.increment(name)),
+    increment: guard('allocate an id', (name, by) => adapter.increment(name, by)),
     locks: {
       tryAcquire: guard('take a refresh lock', (name, owner, leaseMs) =>
         adapter.locks.tryAcquire(name, owner, leaseMs),

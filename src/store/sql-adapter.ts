@@ -127,15 +127,19 @@ export function createSqlAdapter(parts: SqlAdapterParts): StorageAdapter {
     ];
     for (const statement of statements) await query(statement, []).catch(tolerateRace);
   };
+  let isReady = false;
   const ensureReady = () =>
-    (ready ??= prepare().catch((error: unknown) => {
-      ready = undefined;
-      throw error;
-    }));
-  const run: SqlQuery = async (sql, params) => {
-    await ensureReady();
-    return query(sql, params);
-  };
+    (ready ??= prepare().then(
+      () => {
+        isReady = true;
+      },
+      (error: unknown) => {
+        ready = undefined;
+        throw error;
+      },
+    ));
+  // Once the schema is in place, statements go straight to the driver: no await on the hot path.
+  const run: SqlQuery = (sql, params) => (isReady ? query(sql, params) : ensureReady().then(() => query(sql, params)));
   const live = `(expires_at IS NULL OR expires_at > ?)`;
   const insertColumns = ['key', 'value', 'expires_at', ...INDEX_COLUMNS];
   const insertSql = `INSERT INTO ${table} (${insertColumns.join(', ')}) VALUES (${insertColumns.map(() => '?').join(', ')})
@@ -250,11 +254,11 @@ export function createSqlAdapter(parts: SqlAdapterParts): StorageAdapter {
       );
       return rows.map((row) => ({ key: String(row.key), attentionAt: Number(row.attention_at) }));
     },
-    async increment(name) {
+    async increment(name, by = 1) {
       const rows = await run(
-        `INSERT INTO ${counters} (name, value) VALUES (?, 1)
-         ON CONFLICT (name) DO UPDATE SET value = ${counters}.value + 1 RETURNING value`,
-        [name],
+        `INSERT INTO ${counters} (name, value) VALUES (?, ?)
+         ON CONFLICT (name) DO UPDATE SET value = ${counters}.value + excluded.value RETURNING value`,
+        [name, by],
       );
       return Number(rows[0]!.value);
     },

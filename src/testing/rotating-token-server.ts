@@ -14,6 +14,7 @@ export interface RotatingTokenServer {
   tokenRequests(): number;
   /** `invalid_grant` answers so far: a spent or revoked refresh token was presented. */
   invalidGrants(): number;
+  /** Stops the server. */
   close(): Promise<void>;
 }
 

@@ -6,9 +6,13 @@ import type { StorageAdapter } from '../store/adapter.js';
  * Assertions are `node:assert`'s.
  */
 export interface TestRunner {
+  /** Groups cases under a name. */
   describe(name: string, body: () => void): unknown;
+  /** One case; it fails when `body` rejects. */
   it(name: string, body: () => Promise<void>, timeoutMs?: number): unknown;
+  /** Runs once before the cases of the enclosing group. */
   beforeAll(body: () => Promise<void> | void, timeoutMs?: number): unknown;
+  /** Runs once after the cases of the enclosing group. */
   afterAll(body: () => Promise<void> | void, timeoutMs?: number): unknown;
 }
 

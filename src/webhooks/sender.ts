@@ -107,13 +107,10 @@ class Sender implements WebhookSender {
     );
     this.#listen('refresh.failed', (event: ConnectionEvents['refresh.failed']) => this.#failed(event, false));
     this.#listen('refresh.exhausted', (event: ConnectionEvents['refresh.exhausted']) => this.#failed(event, true));
-    // MAPPING POINT for the recovery event (Nango's `refresh` + `success: true`, its PR #7202). The
-    // lifecycle work adds 'connection.recovered' to ConnectionEvents; until it lands this subscribes
-    // by name on the untyped emitter and simply never fires. Once it has landed, move this to
-    // #listen with the typed event.
-    const recovered = (event: ConnectionEventBase) => this.#write(event, (context) => recoveredBody(event, context));
-    ctx.events.on('connection.recovered', recovered);
-    this.#listeners.push(['connection.recovered', recovered]);
+    // Nango's recovery webhook (`refresh` with `success: true`, its PR #7202).
+    this.#listen('connection.recovered', (event: ConnectionEvents['connection.recovered']) =>
+      this.#write(event, (context) => recoveredBody(event, context)),
+    );
     // Webhooks left by an earlier run (or another process) go out now.
     this.#kick();
   }

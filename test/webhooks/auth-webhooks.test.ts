@@ -109,6 +109,7 @@ describe('auth webhooks', () => {
       await tokens.close();
     });
 
+    const managers: ConnectionManager[] = [];
     async function failingConnection(reply: { status: number; json: unknown }) {
       const manager = testManager({
         store: memoryStore(),
@@ -131,6 +132,7 @@ describe('auth webhooks', () => {
           expires_at: new Date(Date.now() - 60_000).toISOString(),
         },
       });
+      managers.push(manager);
       manager.startWebhooks({ url: receiver.url, secret });
       tokens.reply(() => reply);
       await manager.get('user-3').catch(() => undefined);
@@ -145,6 +147,27 @@ describe('auth webhooks', () => {
       expect(body.error?.description).toMatch(/Log id [0-9a-f]{20}/);
       expect(receiver.received[0]!.raw).not.toContain('refresh-token-value');
       expect(receiver.received[0]!.raw).not.toContain('stale-access-token');
+    });
+
+    it('a connection that recovers after a failed refresh sends refresh with success true (Nango’s recovery webhook)', async () => {
+      await failingConnection({ status: 503, json: { error: 'temporarily_unavailable' } });
+      tokens.reply(() => ({ json: { access_token: 'new-access-token', expires_in: 3600, token_type: 'Bearer' } }));
+      const manager = managers.at(-1)!;
+      await manager.get('user-3', { forceRefresh: true });
+      await vi.waitFor(() => expect(receiver.received).toHaveLength(2));
+      expect(bodies()[1]).toEqual({
+        from: 'latchkey',
+        type: 'auth',
+        operation: 'refresh',
+        success: true,
+        connectionId: 'user-3',
+        providerConfigKey: 'local',
+        provider: 'local-idp',
+        authMode: 'OAUTH2',
+        environment: 'prod',
+        tags: {},
+      });
+      expect(receiver.received[1]!.raw).not.toContain('new-access-token');
     });
 
     it('the failure that kills the grant sends one webhook, marked refresh_exhausted, not two', async () => {

@@ -60,7 +60,7 @@ export async function showCommand(
     ['tags', JSON.stringify(item.tags)],
     ['metadata', JSON.stringify(item.metadata)],
   ];
-  if ('status' in item) fields.push(['status', JSON.stringify((item as { status: unknown }).status)]);
+  if (item.status.state !== 'ok') fields.push(['status', JSON.stringify(item.status)]);
   const width = Math.max(...fields.map(([name]) => name.length));
   for (const [name, value] of fields) if (value !== '') line(io.stdout, `${name.padEnd(width)}  ${value}`);
   return EXIT_CODES.ok;

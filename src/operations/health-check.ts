@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import { LatchkeyError } from '../model/errors.js';
+import type { ConnectionRecord, HealthCheckState } from '../model/record.js';
+import { subjectOf } from '../model/record.js';
+import { sendProxyRequest } from '../proxy/send.js';
+import type { Versioned } from '../store/versioned-store.js';
+import type { OperationContext } from './context.js';
+import { ensureFresh } from './ensure-fresh.js';
+
+/** What one health check found. */
+export type HealthVerdict = 'valid' | 'invalid' | 'transient' | 'skipped';
+
+/** The first retry after a check without an answer; doubles per further one, up to the check interval. */
+const TRANSIENT_RETRY_MS = 5 * 60_000;
+
+/**
+ * Asks the provider whether a connection's long-lived credentials still work, with the
+ * verification request of its provider definition (Nango's `proxy.verification`), sent through
+ * the proxy path so the same URL and host rules apply as to `manager.fetch`. A 401 or 403 marks
+ * the credentials invalid (in `errors`, `credentials.invalid` once); a success after that marks
+ * them valid again (`credentials.valid`). A network error, a 5xx or any other answer says nothing
+ * about the credentials: the verdict stays, and the check is retried sooner than the interval.
+ *
+ * Minted modes (JWT, APP, SIGNATURE…) mint first through the on-read path, so a refused secret
+ * there is recorded as a refresh failure, exactly as on `get`; that failure propagates.
+ */
+export async function checkCredentials(
+  ctx: OperationContext,
+  key: string,
+  loaded: Versioned<ConnectionRecord>,
+): Promise<HealthVerdict> {
+  const integration = ctx.integrations.get(loaded.value.provider_config_key);
+  const verification = integration?.definition.verification;
+  if (!integration || !verification || !integration.definition.proxy) return 'skipped';
+  const record = (await ensureFresh(ctx, key, loaded, false)).value;
+  const now = ctx.clock();
+  let status: number | undefined;
+  try {
+    const response = await sendProxyRequest(
+      record.credentials,
+      ctx.strategyContext(record.provider_config_key, record.connection_config, now),
+      {
+        integration,
+        http: ctx.http,
+        path: verification.path,
+        init: {
+          method: verification.method ?? 'GET',
+          ...(verification.headers ? { headers: verification.headers } : {}),
+          // A provider that never answers must not hold up the pass (and `stop()`) forever.
+          signal: AbortSignal.timeout(ctx.http.timeoutMs),
+        },
+      },
+    );
+    status = response.status;
+    await response.body?.cancel().catch(() => undefined);
+  } catch (error) {
+    // Unreachable provider (a transient ProviderError) or a request the definition cannot build:
+    // nothing learnt about the credentials.
+    if (!(error instanceof LatchkeyError) && (error as Error | undefined)?.name !== 'TimeoutError') throw error;
+    ctx.logger.warn('latchkey: a health check got no answer; the verdict stands', {
+      connection_id: record.connection_id,
+      provider_config_key: record.provider_config_key,
+      error: error instanceof LatchkeyError ? error.code : 'timeout',
+    });
+  }
+  const verdict: HealthVerdict =
+    status === undefined
+      ? 'transient'
+      : status >= 200 && status < 300
+        ? 'valid'
+        : status === 401 || status === 403
+          ? 'invalid'
+          : 'transient';
+  if (verdict === 'transient' && status !== undefined) {
+    ctx.logger.warn('latchkey: a health check got an answer that says nothing of the credentials', {
+      connection_id: record.connection_id,
+      provider_config_key: record.provider_config_key,
+      status,
+    });
+  }
+  await recordVerdict(ctx, key, record, verdict, status, now);
+  return verdict;
+}
+
+async function recordVerdict(
+  ctx: OperationContext,
+  key: string,
+  checked: ConnectionRecord,
+  verdict: Exclude<HealthVerdict, 'skipped'>,
+  status: number | undefined,
+  now: number,
+): Promise<void> {
+  const at = new Date(now).toISOString();
+  const logId = randomBytes(10).toString('hex');
+  let before: HealthCheckState | undefined;
+  let written = false;
+  await ctx.connections.update(key, (current) => {
+    // Runs again on a lost compare-and-swap: what the winning attempt saw is what counts.
+    written = false;
+    before = undefined;
+    // New credentials were stored meanwhile (upsert, connect): this verdict was about the old ones.
+    if (!current || current.credentials_stored_at !== checked.credentials_stored_at) return undefined;
+    before = current.health_check;
+    written = true;
+    const previous = current.health_check?.invalid;
+    const withoutOld = current.errors.filter((error) => error.log_id !== previous?.log_id);
+    switch (verdict) {
+      case 'valid':
+        return { ...current, errors: withoutOld, health_check: { checked_at: at } };
+      case 'invalid':
+        return {
+          ...current,
+          errors: [...withoutOld, { type: 'auth', log_id: logId }],
+          health_check: { checked_at: at, invalid: { since: previous?.since ?? at, status: status!, log_id: logId } },
+        };
+      case 'transient': {
+        const failures = (current.health_check?.transient_failures ?? 0) + 1;
+        const wait = Math.min(ctx.keepAlive.healthCheckEveryMs, TRANSIENT_RETRY_MS * 2 ** Math.min(failures - 1, 20));
+        return {
+          ...current,
+          health_check: {
+            ...current.health_check,
+            retry_at: new Date(now + wait).toISOString(),
+            transient_failures: failures,
+          },
+        };
+      }
+    }
+  });
+  if (!written) return;
+  const subject = subjectOf(checked);
+  if (verdict === 'invalid') {
+    ctx.logger.error('latchkey: the provider refused a connection’s credentials in a health check', {
+      log_id: logId,
+      connection_id: checked.connection_id,
+      provider_config_key: checked.provider_config_key,
+      status,
+    });
+    if (before?.invalid === undefined) ctx.emit('credentials.invalid', { ...subject, logId, status: status! });
+  }
+  if (verdict === 'valid' && before?.invalid !== undefined) ctx.emit('credentials.valid', subject);
+}
