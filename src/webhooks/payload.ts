@@ -109,3 +109,22 @@ export function refreshFailedBody(
 export function recoveredBody(event: ConnectionEventBase, context: PayloadContext): AuthWebhookBody {
   return { ...base(event, context), operation: 'refresh', success: true };
 }
+
+/**
+ * `credentials.invalid` (a health check refused the key or password) → `refresh`, unsuccessful, as
+ * Nango reports a failed connection test through its refresh-failure webhook.
+ */
+export function credentialsInvalidBody(
+  event: ConnectionEventBase & { logId: string; status: number },
+  context: PayloadContext,
+): AuthWebhookBody {
+  return {
+    ...base(event, context),
+    operation: 'refresh',
+    success: false,
+    error: {
+      type: 'invalid_credentials',
+      description: `The provider refused the credentials in a health check (HTTP ${event.status}): the user must update them. Log id ${event.logId}.`,
+    },
+  };
+}

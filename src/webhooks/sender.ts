@@ -13,7 +13,14 @@ import {
   retryDelayMs,
   type WebhookRetryPolicy,
 } from './outbox.js';
-import { type AuthWebhookBody, createdBody, type PayloadContext, recoveredBody, refreshFailedBody } from './payload.js';
+import {
+  type AuthWebhookBody,
+  createdBody,
+  credentialsInvalidBody,
+  type PayloadContext,
+  recoveredBody,
+  refreshFailedBody,
+} from './payload.js';
 import { ATTEMPT_HEADER, SIGNATURE_HEADER, signWebhookBody, WEBHOOK_ID_HEADER } from './signature.js';
 
 /** Options of `manager.startWebhooks`. */
@@ -109,6 +116,14 @@ class Sender implements WebhookSender {
     this.#listen('refresh.exhausted', (event: ConnectionEvents['refresh.exhausted']) => this.#failed(event, true));
     // Nango's recovery webhook (`refresh` with `success: true`, its PR #7202).
     this.#listen('connection.recovered', (event: ConnectionEvents['connection.recovered']) =>
+      this.#write(event, (context) => recoveredBody(event, context)),
+    );
+    // Nango reports a failed connection test through the refresh webhook too; a passing one after
+    // it is a recovery.
+    this.#listen('credentials.invalid', (event: ConnectionEvents['credentials.invalid']) =>
+      this.#write(event, (context) => credentialsInvalidBody(event, context)),
+    );
+    this.#listen('credentials.valid', (event: ConnectionEvents['credentials.valid']) =>
       this.#write(event, (context) => recoveredBody(event, context)),
     );
     // Webhooks left by an earlier run (or another process) go out now.
