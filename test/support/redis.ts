@@ -7,7 +7,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 
 /**
  * Real Redis for the tests: a `redis-server` from the machine (Debian's `redis-server` package)
@@ -172,4 +172,63 @@ export function freePort(): Promise<number> {
       );
     });
   });
+}
+
+/**
+ * The Redis a test file uses: the server at `REDIS_URL` when set (point it at Valkey to test
+ * Valkey), otherwise a `redis-server` started for this file and stopped after it. Call at the top
+ * level of the file; the returned function gives the URL inside tests.
+ */
+export function useRedis(): () => string {
+  let server: RunningRedis | undefined;
+  let url = process.env.REDIS_URL;
+  beforeAll(async () => {
+    if (url) return;
+    server = await startRedisServer();
+    url = server.url;
+  });
+  afterAll(async () => {
+    await server?.destroy();
+  });
+  return () => {
+    if (!url) throw new Error('useRedis(): no Redis yet (call the function inside a test)');
+    return url;
+  };
+}
+
+/** The keys under `prefix` on the server at `url`, read with a plain client (for assertions). */
+export async function keysUnder(url: string, prefix: string): Promise<string[]> {
+  return withRawClient(url, async (send) => {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = (await send([
+        'SCAN',
+        cursor,
+        'MATCH',
+        `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`,
+        'COUNT',
+        '1000',
+      ])) as [string, string[]];
+      keys.push(...batch);
+      cursor = next;
+    } while (cursor !== '0');
+    return keys.sort();
+  });
+}
+
+/** Runs `body` with a plain `@redis/client` connection to `url` (for the bench and assertions). */
+export async function withRawClient<T>(
+  url: string,
+  body: (send: (args: string[]) => Promise<unknown>) => Promise<T>,
+): Promise<T> {
+  const { createClient } = await import('@keyv/redis');
+  const client = createClient({ url, socket: { reconnectStrategy: false } });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return await body((args) => client.sendCommand(args));
+  } finally {
+    client.destroy();
+  }
 }
