@@ -388,7 +388,6 @@ export function redisStore(urlOrOptions: string | RedisStoreOptions): StorageAda
           },
           // A command sent while disconnected fails at once instead of waiting for a reconnect.
           disableOfflineQueue: true,
-          commandOptions: { timeout: commandTimeoutMs },
         });
         // Keyv's store takes the client as is; it forwards the client's errors as its own.
         const keyv = new KeyvRedis<string>(client, { throwOnErrors: true, throwOnConnectError: true });
@@ -449,7 +448,7 @@ export function redisStore(urlOrOptions: string | RedisStoreOptions): StorageAda
   const checkPersistence = async (d: Driver) => {
     let settings: Reply;
     try {
-      settings = (await d.client.sendCommand(['CONFIG', 'GET', 'append*'])) as Reply;
+      settings = (await bounded(d, d.client.sendCommand(['CONFIG', 'GET', 'append*']))) as Reply;
     } catch {
       return; // Managed services often disable CONFIG; nothing to tell then.
     }
@@ -470,23 +469,27 @@ export function redisStore(urlOrOptions: string | RedisStoreOptions): StorageAda
     else report(codedError(message, 'REDIS_NOT_PERSISTENT'));
   };
 
-  /** Runs one command: straight to the client once connected; a timeout drops the connection. */
+  /**
+   * `command`, failing with ETIMEDOUT when no answer comes within `commandTimeoutMs`.
+   * `@redis/client`'s own command timeout only covers the wait to be written, not the reply. A
+   * connection that stopped answering (a paused or partitioned server, a half-open socket) is
+   * dropped then, failing its other commands too, and the next call opens a new one.
+   */
+  const bounded = <T>(d: Driver, command: Promise<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(codedError(`Redis did not answer within ${commandTimeoutMs} ms`, 'ETIMEDOUT'));
+        // After the rejection, so the race reports the timeout rather than the dropped connection.
+        d.client.destroy();
+      }, commandTimeoutMs);
+    });
+    return Promise.race([command, timeout]).finally(() => clearTimeout(timer));
+  };
+  /** Runs one command: straight to the client once connected. */
   const send = async (args: string[]): Promise<Reply> => {
     const d = loaded?.client.isReady ? loaded : await connected();
-    try {
-      return (await d.client.sendCommand(args)) as Reply;
-    } catch (error) {
-      throw translate(d, error);
-    }
-  };
-  const translate = (d: Driver, error: unknown): unknown => {
-    if (isCommandTimeout(error)) {
-      // A connection that stopped answering (a half-open socket) is not waited out: the next
-      // call opens a new one.
-      d.client.destroy();
-      return codedError(`Redis did not answer within ${commandTimeoutMs} ms`, 'ETIMEDOUT', error);
-    }
-    return error;
+    return (await bounded(d, d.client.sendCommand(args))) as Reply;
   };
   const evalScript = async (s: Script, args: string[]): Promise<Reply> => {
     try {
@@ -568,11 +571,7 @@ export function redisStore(urlOrOptions: string | RedisStoreOptions): StorageAda
     name,
     async get(key) {
       const d = loaded?.client.isReady ? loaded : await connected();
-      try {
-        return await d.keyv.get(`${prefix}v:${key}`);
-      } catch (error) {
-        throw translate(d, error);
-      }
+      return bounded(d, d.keyv.get(`${prefix}v:${key}`));
     },
     async insert(key, value, writeOptions: WriteOptions = {}) {
       let px = '';
@@ -646,19 +645,18 @@ export function redisStore(urlOrOptions: string | RedisStoreOptions): StorageAda
       closed = true;
       const d = loaded ?? (driver ? await driver.catch(() => undefined) : undefined);
       if (!d?.client.isOpen) return;
-      // Pending commands get their answers first; a server that is gone is not waited for.
-      if (d.client.isReady) await d.disconnect().catch(() => d.client.destroy());
-      else d.client.destroy();
+      // Pending commands get their answers first, for at most a command timeout.
+      if (d.client.isReady) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          d.disconnect().catch(() => {}),
+          new Promise((resolve) => (timer = setTimeout(resolve, commandTimeoutMs))),
+        ]);
+        clearTimeout(timer);
+      }
+      if (d.client.isOpen) d.client.destroy();
     },
   };
-}
-
-/**
- * Whether `error` is `@redis/client`'s `TimeoutError` (a command not answered in time). Told by
- * its class name: `@redis/client` is `@keyv/redis`'s dependency, not one this package imports.
- */
-function isCommandTimeout(error: unknown): boolean {
-  return error instanceof Error && error.constructor.name === 'TimeoutError';
 }
 
 export default redisStore;

@@ -21,7 +21,12 @@ const TRANSIENT_CODES = new Set([
   '57P03', // cannot_connect_now
 ]);
 const TRANSIENT_MESSAGES =
-  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i;
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|The client is offline|Socket closed unexpectedly|Connection timeout|Disconnects client|Redis client is not connected/i;
+/**
+ * Redis (and Valkey) error replies that pass: a server still loading its data after a restart, a
+ * script running long, a replica promoted or a failover under way.
+ */
+const TRANSIENT_REPLIES = /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN|READONLY|CLUSTERDOWN|NOREPLICAS)\b/;
 
 /** The driver's error code (`ECONNREFUSED`, `SQLITE_BUSY`, a SQLSTATE), if it has one. */
 function codeOf(error: unknown): string | undefined {
@@ -44,7 +49,8 @@ export function toStorageError(error: unknown, adapterName: string, action: stri
   const code = codeOf(error);
   const transient =
     (code !== undefined && (TRANSIENT_CODES.has(code) || code.startsWith('08'))) ||
-    TRANSIENT_MESSAGES.test(driverMessage(error));
+    TRANSIENT_MESSAGES.test(driverMessage(error)) ||
+    TRANSIENT_REPLIES.test(driverMessage(error));
   const detail = driverMessage(error) || code || 'unknown error';
   return new StorageError(
     `The ${adapterName} store could not ${action}: ${detail}${code && !detail.includes(code) ? ` (${code})` : ''}` +

@@ -76,6 +76,8 @@ export interface RunningRedis {
   kill(): Promise<void>;
   /** Stops the server and removes its directory. */
   destroy(): Promise<void>;
+  /** The running server's process id (to pause it with SIGSTOP), if it runs. */
+  pid(): number | undefined;
 }
 
 export interface RedisServerOptions {
@@ -132,6 +134,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       }
     },
     stop: () => stopChild('SIGTERM'),
+    pid: () => child?.pid,
     kill: () => stopChild('SIGKILL'),
     async destroy() {
       await stopChild('SIGTERM');
