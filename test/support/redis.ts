@@ -2,9 +2,10 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
@@ -85,6 +86,8 @@ export interface RedisServerOptions {
   start?: boolean;
   /** `appendonly yes` (default) or no persistence at all. */
   appendOnly?: boolean;
+  /** Serve TLS only (`rediss://`), with this certificate and key (PEM); clients need no certificate. */
+  tls?: { cert: string; key: string };
 }
 
 /** Starts a throwaway `redis-server` on a random free loopback port in a temporary directory. */
@@ -92,9 +95,26 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const directory = await mkdtemp(join(tmpdir(), 'latchkey-redis-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
+  if (options.tls) {
+    await writeFile(join(directory, 'server.crt'), options.tls.cert);
+    await writeFile(join(directory, 'server.key'), options.tls.key);
+  }
+  const tlsArgs = options.tls
+    ? [
+        '--tls-port',
+        String(port),
+        '--tls-cert-file',
+        'server.crt',
+        '--tls-key-file',
+        'server.key',
+        '--tls-auth-clients',
+        'no',
+      ]
+    : [];
   const args = [
     '--port',
-    String(port),
+    options.tls ? '0' : String(port),
+    ...tlsArgs,
     '--bind',
     '127.0.0.1',
     '--dir',
@@ -117,7 +137,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     await exited;
   };
   const server: RunningRedis = {
-    url: `redis://127.0.0.1:${port}`,
+    url: `${options.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     port,
     async start() {
       if (child) return;
@@ -128,7 +148,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       // Ready once it accepts a connection and answers PING (the AOF may take a moment to load).
       for (let attempt = 0; ; attempt++) {
         if (started.exitCode !== null) throw new Error(`redis-server exited: ${stderr.trim()}`);
-        if (await answersPing(port)) return;
+        if (await answersPing(port, options.tls !== undefined)) return;
         if (attempt > 200) throw new Error(`redis-server did not start on port ${port}: ${stderr.trim()}`);
         await sleep(25);
       }
@@ -146,9 +166,11 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 }
 
 /** One PING over a raw socket: `+PONG` means ready (`-LOADING` while the AOF loads does not). */
-function answersPing(port: number): Promise<boolean> {
+function answersPing(port: number, secure: boolean): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' });
+    const socket = secure
+      ? tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false })
+      : connect({ port, host: '127.0.0.1' });
     let reply = '';
     const done = (ready: boolean) => {
       socket.destroy();
@@ -156,7 +178,7 @@ function answersPing(port: number): Promise<boolean> {
     };
     socket.setTimeout(1000, () => done(false));
     socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once(secure ? 'secureConnect' : 'connect', () => socket.write('PING\r\n'));
     socket.on('data', (chunk) => {
       reply += chunk.toString();
       if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
