@@ -354,8 +354,9 @@ function codedError(message: string, code: string, cause?: unknown): Error {
 export function redisStore(urlOrOptions: string | RedisStoreOptions): StorageAdapter {
   const options = typeof urlOrOptions === 'string' ? { url: urlOrOptions } : urlOrOptions;
   const url = options.url;
-  if (typeof url !== 'string' || !/^(redis|rediss):\/\//.test(url)) {
-    throw new InvalidRequestError('redisStore needs a redis:// or rediss:// URL', 'url');
+  if (typeof url !== 'string' || !/^(redis|rediss):\/\//.test(url) || !URL.canParse(url)) {
+    // The URL is not repeated: it may hold a password.
+    throw new InvalidRequestError('redisStore needs a valid redis:// or rediss:// URL', 'url');
   }
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   if (typeof prefix !== 'string') throw new InvalidRequestError('prefix must be a string', 'prefix');
@@ -406,6 +407,15 @@ export function redisStore(urlOrOptions: string | RedisStoreOptions): StorageAda
       },
     );
 
+  /** Closes the connection at once, failing its pending commands; a closed one is left alone. */
+  const drop = (d: Driver) => {
+    try {
+      if (d.client.isOpen) d.client.destroy();
+    } catch {
+      // Already closed by the driver in the meantime.
+    }
+  };
+
   /** Opens the connection if it is not open: one attempt shared by the calls that wait for it. */
   const connected = async (): Promise<Driver> => {
     if (closed) throw new StorageError('The redis store is closed', { transient: false });
@@ -419,7 +429,7 @@ export function redisStore(urlOrOptions: string | RedisStoreOptions): StorageAda
             d.client.connect(),
             new Promise((_, reject) => {
               timer = setTimeout(() => {
-                d.client.destroy();
+                drop(d);
                 reject(
                   codedError(`Redis at ${redactedUrl(url)} did not answer within ${connectTimeoutMs} ms`, 'ETIMEDOUT'),
                 );
@@ -481,7 +491,7 @@ export function redisStore(urlOrOptions: string | RedisStoreOptions): StorageAda
       timer = setTimeout(() => {
         reject(codedError(`Redis did not answer within ${commandTimeoutMs} ms`, 'ETIMEDOUT'));
         // After the rejection, so the race reports the timeout rather than the dropped connection.
-        d.client.destroy();
+        drop(d);
       }, commandTimeoutMs);
     });
     return Promise.race([command, timeout]).finally(() => clearTimeout(timer));
@@ -654,7 +664,7 @@ export function redisStore(urlOrOptions: string | RedisStoreOptions): StorageAda
         ]);
         clearTimeout(timer);
       }
-      if (d.client.isOpen) d.client.destroy();
+      drop(d);
     },
   };
 }
