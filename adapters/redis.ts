@@ -586,7 +586,9 @@ export function redisStore(urlOrOptions: string | RedisStoreOptions): StorageAda
     async insert(key, value, writeOptions: WriteOptions = {}) {
       let px = '';
       if (writeOptions.expiresAt !== undefined) {
-        // Relative to this process's clock, as the caller's expiresAt is.
+        // Relative to this process's clock, as the caller's expiresAt is: the server counts PX from
+        // when the SET arrives (late by that one trip at most), where PXAT would need both clocks
+        // to agree.
         px = String(Math.max(1, Math.ceil(writeOptions.expiresAt - Date.now())));
       }
       const index = writeOptions.index ? indexArgs(writeOptions.index) : [];

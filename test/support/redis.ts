@@ -62,8 +62,12 @@ export function redisSuiteNotRun(needs = 'redis-server or REDIS_URL'): void {
 
 /** A key prefix no other test uses, so each store opened on a shared server starts empty. */
 export function freshPrefix(label = 't'): string {
-  return `${label}-${randomBytes(6).toString('hex')}:`;
+  const prefix = `${label}-${randomBytes(6).toString('hex')}:`;
+  usedPrefixes.push(prefix);
+  return prefix;
 }
+/** Every prefix handed out in this file, so a shared server's keys can be removed after it. */
+const usedPrefixes: string[] = [];
 
 export interface RunningRedis {
   /** `redis://127.0.0.1:<port>`; the same across restarts. */
@@ -213,7 +217,9 @@ export function useRedis(): () => string {
     url = server.url;
   });
   afterAll(async () => {
-    await server?.destroy();
+    if (server) await server.destroy();
+    // A shared server (REDIS_URL) is left as it was found.
+    else if (url) for (const prefix of usedPrefixes.splice(0)) await deleteKeysUnder(url, prefix);
   });
   return () => {
     if (!url) throw new Error('useRedis(): no Redis yet (call the function inside a test)');
@@ -239,6 +245,14 @@ export async function keysUnder(url: string, prefix: string): Promise<string[]> 
       cursor = next;
     } while (cursor !== '0');
     return keys.sort();
+  });
+}
+
+/** Deletes the keys under `prefix` (what a test left on a shared server at `REDIS_URL`). */
+export async function deleteKeysUnder(url: string, prefix: string): Promise<void> {
+  const keys = await keysUnder(url, prefix);
+  await withRawClient(url, async (send) => {
+    for (let i = 0; i < keys.length; i += 500) await send(['DEL', ...keys.slice(i, i + 500)]);
   });
 }
 
