@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type * as Undici from 'undici';
 import type { Agent } from 'undici';
 import type { ClientCertificate } from '../model/client-certificate.js';
 
@@ -11,7 +12,7 @@ const MAX_AGENTS = 64;
  * undici is loaded on the first request that needs it: it is the largest module Latchkey uses
  * (~75 ms to import) and only client certificates and extra CAs need it.
  */
-let undici: Promise<Pick<typeof import('undici'), 'Agent' | 'fetch'>> | undefined;
+let undici: Promise<Pick<typeof Undici, 'Agent' | 'fetch'>> | undefined;
 const loadUndici = () => (undici ??= import('undici').then(({ Agent, fetch }) => ({ Agent, fetch })));
 
 /**

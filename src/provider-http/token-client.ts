@@ -90,7 +90,10 @@ export async function refreshTokenGrant(
 ): Promise<TokenResponse> {
   const exchange = await prepare(endpoint, http);
   try {
-    return toTokenResponse(await exchange.oidc.refreshTokenGrant(exchange.config, refreshToken, parameters), exchange.body());
+    return toTokenResponse(
+      await exchange.oidc.refreshTokenGrant(exchange.config, refreshToken, parameters),
+      exchange.body(),
+    );
   } catch (error) {
     throw toProviderError(exchange.oidc, error, exchange.retryAfterSeconds(), [
       refreshToken,

@@ -1,4 +1,5 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
+import type * as Jose from 'jose';
 
 /** A PEM private key (RS256, PS256 or ES256), or an `{ id, secret }` pair signed with HS256 (Ghost's Admin API keys). */
 import type { JwtSigningKey } from '../model/credentials.js';
@@ -27,7 +28,7 @@ export interface JwtSigningInput {
 export class UnusableKeyError extends Error {}
 
 /** jose is loaded on the first JWT signed (~35 ms to import in full): most integrations never sign one. */
-let jose: Promise<typeof import('jose')> | undefined;
+let jose: Promise<typeof Jose> | undefined;
 
 /** Signs a JWT with jose; `iat`/`exp` come from `now` so an injected clock controls them. */
 export async function signJwt(input: JwtSigningInput): Promise<{ token: string; expiresAt: number }> {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { XMLBuilder } from 'fast-xml-parser';
+import type { SignedXml as SignedXmlClass } from 'xml-crypto';
 
 /** What a SAML 2.0 bearer assertion (RFC 7522) says; values are filled in already. */
 export interface SamlAssertionInput {
@@ -22,12 +23,14 @@ export interface SamlAssertionInput {
  * fast-xml-parser and xml-crypto are loaded on the first assertion signed (~60 ms to import
  * together): only SAML-bearer providers need them.
  */
-let libraries: Promise<{ builder: XMLBuilder; SignedXml: typeof import('xml-crypto').SignedXml }> | undefined;
+let libraries: Promise<{ builder: XMLBuilder; SignedXml: typeof SignedXmlClass }> | undefined;
 const loadLibraries = () =>
-  (libraries ??= Promise.all([import('fast-xml-parser'), import('xml-crypto')]).then(([{ XMLBuilder }, { SignedXml }]) => ({
-    builder: new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@', suppressEmptyNode: true }),
-    SignedXml,
-  })));
+  (libraries ??= Promise.all([import('fast-xml-parser'), import('xml-crypto')]).then(
+    ([{ XMLBuilder }, { SignedXml }]) => ({
+      builder: new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@', suppressEmptyNode: true }),
+      SignedXml,
+    }),
+  ));
 const ASSERTION = "/*[local-name(.)='Assertion']";
 
 /**
