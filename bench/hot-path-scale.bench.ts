@@ -22,6 +22,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type * as MemoryAdapter from '../adapters/memory.js';
+import type * as SqliteAdapter from '../adapters/sqlite.js';
+import type * as Latchkey from '../src/index.js';
 import type { ConnectionManager, ConnectionManagerOptions, StorageAdapter } from '../src/index.js';
 
 const args = process.argv.slice(2);
@@ -46,9 +49,9 @@ interface Implementation {
 
 async function load(label: string, directory: string): Promise<Implementation> {
   const at = (path: string) => pathToFileURL(join(directory, path)).href;
-  const index = (await import(at('src/index.ts'))) as typeof import('../src/index.js');
-  const memory = (await import(at('adapters/memory.ts'))) as typeof import('../adapters/memory.js');
-  const sqlite = (await import(at('adapters/sqlite.ts'))) as typeof import('../adapters/sqlite.js');
+  const index = (await import(at('src/index.ts'))) as typeof Latchkey;
+  const memory = (await import(at('adapters/memory.ts'))) as typeof MemoryAdapter;
+  const sqlite = (await import(at('adapters/sqlite.ts'))) as typeof SqliteAdapter;
   return {
     label,
     ConnectionManager: index.ConnectionManager,
