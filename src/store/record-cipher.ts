@@ -31,6 +31,17 @@ interface OpenedEntry {
 /** Default budget of the cache of opened values: ~16,000 typical connection records. */
 export const DEFAULT_OPENED_CACHE_BYTES = 32 * 1024 * 1024;
 
+/**
+ * Once the cache is full, one new record in this many is let in (evicting the least recently
+ * used); the others are opened and not kept. When more records are in use than the budget holds,
+ * letting every miss in makes the cache churn without hits, and the churn (entries promoted to
+ * the old generation, then dropped) cost more than the AES-GCM it was meant to save: measured,
+ * 59 µs per `get` with 100,000 records in use against 36 µs with no cache at all. Sampled
+ * admission keeps a stable subset that still hits, and a working set that fits still moves in,
+ * a little slower.
+ */
+const ADMIT_ONE_IN = 32;
+
 const BASE64URL = /^[\w-]*$/;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -54,11 +65,12 @@ export class RecordCipher {
    * (a `Map` keeps insertion order; a hit re-inserts). An entry serves a hit only when the sealed
    * text is identical to the one it was opened from, so a rewritten, altered or moved value never
    * gets an old plaintext; and a rewrite of a record replaces its entry instead of adding one.
-   * Bounded by bytes, not entries: a miss costs one AES-GCM open, so the cache is a saving, never
-   * a cliff, when more records are in use than it holds.
+   * Bounded by bytes, not entries; once full, new records are admitted by sampling
+   * ({@link ADMIT_ONE_IN}). A miss costs one AES-GCM open (~12 µs with the parse), a hit ~1 µs.
    */
   readonly #opened = new Map<string, OpenedEntry>();
   #openedBytes = 0;
+  #missesWhileFull = 0;
 
   /** @param cacheBytes budget of the cache of opened values (approximate, UTF-16 sizes); 0 disables it. */
   constructor(option: EncryptionKeyOption, cacheBytes: number = DEFAULT_OPENED_CACHE_BYTES) {
@@ -126,12 +138,16 @@ export class RecordCipher {
   }
 
   #remember(recordKey: string, sealed: string, text: string): void {
+    const bytes = 2 * (recordKey.length + sealed.length + text.length);
     const previous = this.#opened.get(recordKey);
     if (previous !== undefined) {
+      // A record rewritten: its new text replaces the old one, whatever the admission rule says.
       this.#opened.delete(recordKey);
       this.#openedBytes -= previous.bytes;
+    } else if (this.#openedBytes + bytes > this.#cacheBytes && this.#missesWhileFull++ % ADMIT_ONE_IN !== 0) {
+      // Full: most new records are not let in (see ADMIT_ONE_IN).
+      return;
     }
-    const bytes = 2 * (recordKey.length + sealed.length + text.length);
     if (bytes > this.#cacheBytes) return;
     this.#opened.set(recordKey, { sealed, text, bytes });
     this.#openedBytes += bytes;

@@ -87,17 +87,37 @@ describe('RecordCipher: the cache of opened values', () => {
     const sealed = await Promise.all([0, 1, 2, 3, 4].map((i) => writer.seal(value(i), `connection:r${i}`)));
     for (const i of [0, 1, 2]) expect(await cipher.open(sealed[i] as string, `connection:r${i}`)).toEqual(value(i));
     expect(cipher.cacheStats().recordKeys).toEqual(['connection:r0', 'connection:r1', 'connection:r2']);
-    // A hit makes r0 the most recently used, so opening r3 evicts r1, then r4 evicts r2.
+    // A hit makes r0 the most recently used, so letting r3 in evicts r1.
     await cipher.open(sealed[0] as string, 'connection:r0');
     await cipher.open(sealed[3] as string, 'connection:r3');
     expect(cipher.cacheStats().recordKeys).toEqual(['connection:r2', 'connection:r0', 'connection:r3']);
-    await cipher.open(sealed[4] as string, 'connection:r4');
     const stats = cipher.cacheStats();
-    expect(stats.recordKeys).toEqual(['connection:r0', 'connection:r3', 'connection:r4']);
     expect(stats.bytes).toBeLessThanOrEqual(stats.limit);
-    // Evicted records still open (a miss decrypts), and come back in.
+    // Evicted records still open (a miss decrypts).
     expect(await cipher.open(sealed[1] as string, 'connection:r1')).toEqual(value(1));
-    expect(cipher.cacheStats().recordKeys).toEqual(['connection:r3', 'connection:r4', 'connection:r1']);
+    expect(await cipher.open(sealed[4] as string, 'connection:r4')).toEqual(value(4));
+  });
+
+  it('once full, lets only one new record in 32 in, so more records in use than it holds do not churn it', async () => {
+    // Records of one size: ids and values padded to two digits.
+    const id = (i: number) => `connection:r${String(i).padStart(2, '0')}`;
+    const valueOf = (i: number) => value(10 + i);
+    const probe = new RecordCipher(ring, 1_000_000);
+    await probe.seal(valueOf(0), id(0));
+    const cipher = new RecordCipher(ring, probe.cacheStats().bytes * 10);
+    const writer = new RecordCipher(ring, 0);
+    const sealed = await Promise.all(Array.from({ length: 74 }, (_, i) => writer.seal(valueOf(i), id(i))));
+    for (let i = 0; i < 10; i++) await cipher.open(sealed[i] as string, id(i));
+    expect(cipher.cacheStats().recordKeys).toHaveLength(10);
+    // 64 more records while full: two are let in (the 1st and the 33rd), each evicting the oldest.
+    for (let i = 10; i < 74; i++) expect(await cipher.open(sealed[i] as string, id(i))).toEqual(valueOf(i));
+    const { recordKeys, bytes, limit } = cipher.cacheStats();
+    expect(recordKeys).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 42].map(id));
+    expect(bytes).toBeLessThanOrEqual(limit);
+    // A record already held is always replaced by its rewrite, full or not.
+    const rewritten = await writer.seal(valueOf(50), id(5));
+    expect(await cipher.open(rewritten, id(5))).toEqual(valueOf(50));
+    expect(cipher.cacheStats().recordKeys.at(-1)).toBe(id(5));
   });
 
   it('holds one entry per record, whatever the number of rewrites, and never more than the budget', async () => {
