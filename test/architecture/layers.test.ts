@@ -22,7 +22,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['src/proxy', 'src/connect'],
   ['src/operations'],
   ['src', 'src/api'], // the entry points and the facade: index.ts, manager.ts, http.ts; the HTTP API
-  ['src/cli'], // the `latchkey` command, over everything
+  ['src/cli', 'src/cli/commands'], // the `latchkey` command, over everything
 ];
 
 /** Modules of src/modes/ that every mode may use; the rest are modes, which never import each other. */
