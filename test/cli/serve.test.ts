@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -206,6 +207,24 @@ describe('latchkey serve', () => {
     const noEncryption = join(dir, 'no-encryption.json');
     await writeFile(noEncryption, JSON.stringify({ apiKeys: [{ key: API_KEY }] }));
     expect(await runCli(['serve', '--config', noEncryption]).exited).toBe(3);
+
+    // The port is taken: exit 4, with the reason logged.
+    const blocker = createServer();
+    blocker.listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    cleanups.push(() => new Promise((resolve) => blocker.close(resolve)));
+    const taken = join(dir, 'taken.json');
+    await writeFile(
+      taken,
+      JSON.stringify({
+        apiKeys: [{ key: API_KEY }],
+        requireEncryption: false,
+        server: { port: (blocker.address() as AddressInfo).port },
+      }),
+    );
+    const busy = runCli(['serve', '--config', taken]);
+    expect(await busy.exited).toBe(4);
+    expect(busy.stdout()).toContain('EADDRINUSE');
   });
 });
 
