@@ -9,6 +9,7 @@ import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { memoryStore } from '../../adapters/memory.js';
 import { type ApiKey, API_SCOPES } from '../api/access.js';
+import type { ConnectHandlerOptions } from '../http.js';
 import { ConnectionManager } from '../manager.js';
 import type { Logger } from '../model/connection.js';
 import { isPlainObject } from '../model/json.js';
@@ -51,6 +52,12 @@ export interface LatchkeyConfigFile {
   apiKeys?: ApiKey[];
   /** Serve without keys; only accepted when `server.host` is a loopback address. */
   allowNoKeysOnLoopback?: boolean;
+  /**
+   * Serve the OAuth connect routes too (`/oauth/connect/…`, `/oauth/callback`): the connect
+   * handler's options without `manager`. Needs a `.js`/`.mjs` config, since `authorizeConnection`
+   * is a function (it decides who the end user is, from your session cookie).
+   */
+  connect?: Omit<ConnectHandlerOptions, 'manager' | 'logger'>;
   server?: {
     /** Default `127.0.0.1`. Env: `LATCHKEY_HOST`. */
     host?: string;
@@ -71,6 +78,7 @@ export interface ServerConfig {
   shutdownTimeoutMs: number;
   apiKeys: ApiKey[];
   allowNoKeysOnLoopback: boolean;
+  connect?: Omit<ConnectHandlerOptions, 'manager' | 'logger'>;
 }
 
 /** What {@link loadConfig} returns: checked, with the environment applied. */
@@ -95,6 +103,7 @@ const TOP_LEVEL = new Set([
   'http',
   'apiKeys',
   'allowNoKeysOnLoopback',
+  'connect',
   'server',
 ]);
 const SERVER_FIELDS = new Set(['host', 'port', 'basePath', 'maxBodyBytes', 'shutdownTimeoutMs']);
@@ -217,6 +226,21 @@ function checkConfig(file: Record<string, unknown>, path: string, env: NodeJS.Pr
     apiKeys: apiKeys as ApiKey[],
     allowNoKeysOnLoopback,
   };
+  if (file.connect !== undefined) {
+    const connect = file.connect;
+    if (
+      !isPlainObject(connect) ||
+      typeof connect.callbackUrl !== 'string' ||
+      !Array.isArray(connect.allowedRedirectUrls) ||
+      typeof connect.authorizeConnection !== 'function'
+    ) {
+      throw new ConfigError(
+        'connect needs callbackUrl, allowedRedirectUrls and an authorizeConnection function (a .js config)',
+        'connect',
+      );
+    }
+    serverConfig.connect = connect as unknown as Omit<ConnectHandlerOptions, 'manager' | 'logger'>;
+  }
   if (server.basePath !== undefined) serverConfig.basePath = String(server.basePath);
   if (server.maxBodyBytes !== undefined) serverConfig.maxBodyBytes = server.maxBodyBytes as number;
   return { path, store, manager, server: serverConfig };

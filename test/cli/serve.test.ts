@@ -15,6 +15,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { sqliteStore } from '../../adapters/sqlite.js';
 import { ConnectionManager } from '../../src/index.js';
 import { loadConfig } from '../../src/cli/config.js';
+import { startServer } from '../../src/cli/commands/serve.js';
+import { jsonLogger } from '../../src/cli/log.js';
 import { captureLogs } from '../support/logs.js';
 import { startTokenServer } from '../support/token-server.js';
 
@@ -264,5 +266,47 @@ describe('loadConfig', () => {
     }
     await writeFile(bad, '{ nope');
     await expect(loadConfig(bad, {})).rejects.toMatchObject({ code: 'invalid_config', field: 'config' });
+  });
+
+  it('a .mjs config can add the OAuth connect routes, served without an API key', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'latchkey.config.mjs');
+    await writeFile(
+      path,
+      `export default {
+  requireEncryption: false,
+  apiKeys: [{ key: '${API_KEY}' }],
+  integrations: { github: { provider: 'github', clientId: 'id', clientSecret: 'secret' } },
+  connect: {
+    callbackUrl: 'https://app.example.com/oauth/callback',
+    allowedRedirectUrls: ['https://app.example.com/'],
+    authorizeConnection: (request) => (request.headers.get('cookie') === 'session=alice' ? 'alice' : null),
+  },
+  server: { port: 0 },
+};`,
+    );
+    const config = await loadConfig(path, {});
+    const lines: string[] = [];
+    const running = await startServer(
+      config,
+      jsonLogger((line) => lines.push(line)),
+    );
+    try {
+      const refused = await fetch(`${running.url}/oauth/connect/github`, { redirect: 'manual' });
+      expect(refused.status).toBe(403);
+      const started = await fetch(`${running.url}/oauth/connect/github`, {
+        redirect: 'manual',
+        headers: { cookie: 'session=alice' },
+      });
+      expect(started.status).toBe(302);
+      expect(new URL(started.headers.get('location')!).origin).toBe('https://github.com');
+      // The API beside it still wants a key.
+      expect((await fetch(`${running.url}/connections`)).status).toBe(401);
+    } finally {
+      await running.stop();
+    }
+    const bad = join(dir, 'bad-connect.json');
+    await writeFile(bad, JSON.stringify({ apiKeys: [{ key: API_KEY }], connect: { callbackUrl: 'https://x/cb' } }));
+    await expect(loadConfig(bad, {})).rejects.toMatchObject({ code: 'invalid_config', field: 'connect' });
   });
 });

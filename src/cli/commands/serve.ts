@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
 import { createApiHandler } from '../../api/handler.js';
-import { toNodeListener } from '../../http.js';
+import { createConnectHandler, toNodeListener } from '../../http.js';
 import type { ConnectionManager } from '../../manager.js';
 import { type LatchkeyConfig, createManagerFromConfig, loadConfig } from '../config.js';
 import type { CliLogger } from '../log.js';
@@ -35,6 +35,9 @@ export async function startServer(config: LatchkeyConfig, logger: CliLogger): Pr
       logger,
       ...(config.server.basePath ? { basePath: config.server.basePath } : {}),
       ...(config.server.maxBodyBytes ? { maxBodyBytes: config.server.maxBodyBytes } : {}),
+      ...(config.server.connect
+        ? { connect: createConnectHandler({ ...config.server.connect, manager, logger }) }
+        : {}),
     });
   } catch (error) {
     await manager.close();
