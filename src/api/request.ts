@@ -127,27 +127,24 @@ export function listQuery(url: URL): ListQuery {
 }
 
 /**
- * What of a {@link ListQuery} `manager.list` can apply today, and what it cannot (answered 400,
- * never silently ignored: a filter that is dropped would widen the result).
+ * A {@link ListQuery} as `manager.list`'s filter, evaluated in the store. What it cannot apply
+ * (an end user's organization, which the store does not index) is answered 400, never silently
+ * ignored: a dropped filter would widen the result. Nango's `page` (an offset in pages) is
+ * walked with cursors, so page N costs N pages; `cursor` (the `next_cursor` of an answer) costs one.
  */
 export function listFilter(query: ListQuery): { filter: ListConnectionsFilter; unsupported: string[] } {
   const filter: ListConnectionsFilter = {};
   const unsupported: string[] = [];
   if (query.connectionId !== undefined) filter.connectionId = query.connectionId;
   if (query.tags !== undefined) filter.tags = query.tags;
-  if (query.integrationIds !== undefined) {
-    if (query.integrationIds.length === 1) filter.providerConfigKey = query.integrationIds[0]!;
-    else if (query.integrationIds.length > 1) unsupported.push('integrationId (several)');
+  if (query.integrationIds !== undefined && query.integrationIds.length > 0) {
+    filter.providerConfigKeys = query.integrationIds;
   }
-  // ─── PENDING manager.list({ providerConfigKeys, endUserId, search, limit, cursor }) ───
-  // The storage issue's list takes these; until it lands they are refused here. When it does:
-  // map integrationIds → providerConfigKeys, endUserId, search, limit, cursor (and page → an
-  // offset cursor) into `filter`, and drop them from `unsupported`.
-  if (query.endUserId !== undefined) unsupported.push('endUserId');
+  if (query.endUserId !== undefined) filter.endUserId = query.endUserId;
+  if (query.search !== undefined) filter.search = query.search;
+  if (query.limit !== undefined) filter.limit = query.limit;
+  if (query.cursor !== undefined) filter.cursor = query.cursor;
   if (query.endUserOrganizationId !== undefined) unsupported.push('endUserOrganizationId');
-  if (query.search !== undefined) unsupported.push('search');
-  if (query.cursor !== undefined) unsupported.push('cursor');
-  if (query.page !== undefined && query.page > 1) unsupported.push('page');
   return { filter, unsupported };
 }
 

@@ -61,9 +61,13 @@ async function getConnection({ manager, url, params, caller }: RouteContext): Pr
   return json(200, present(connection, caller));
 }
 
+/** Connections per page when a `page` is asked for without a `limit`. */
+const DEFAULT_PAGE = 100;
+
 async function listConnections({ manager, url }: RouteContext): Promise<Response> {
   const query = listQuery(url);
   const { filter, unsupported } = listFilter(query);
+  if (query.page !== undefined && filter.limit === undefined) filter.limit = DEFAULT_PAGE;
   if (unsupported.length > 0) {
     throw new ApiFailure(
       400,
@@ -71,8 +75,16 @@ async function listConnections({ manager, url }: RouteContext): Promise<Response
       `This server cannot filter connections by ${unsupported.join(', ')} yet.`,
     );
   }
-  const { connections } = await manager.list(filter);
-  return json(200, { connections: query.limit === undefined ? connections : connections.slice(0, query.limit) });
+  if (query.page !== undefined && query.page > 1 && query.cursor !== undefined) {
+    throw new ApiFailure(400, 'invalid_query_params', 'Give either page or cursor, not both.');
+  }
+  let page = await manager.list(filter);
+  // Nango's page numbers, walked with the store's cursors: page N costs N pages.
+  for (let number = 1; number < (query.page ?? 1); number++) {
+    if (!page.nextCursor) return json(200, { connections: [] });
+    page = await manager.list({ ...filter, limit: filter.limit ?? DEFAULT_PAGE, cursor: page.nextCursor });
+  }
+  return json(200, { connections: page.connections, ...(page.nextCursor && { next_cursor: page.nextCursor }) });
 }
 
 async function createConnection({ manager, request, caller, maxBodyBytes }: RouteContext): Promise<Response> {

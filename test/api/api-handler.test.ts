@@ -106,9 +106,22 @@ describe('API handler: Nango routes', () => {
     expect(limited.body.connections).toHaveLength(1);
     const badLimit = await call('/connections?limit=abc');
     expect(badLimit.status).toBe(400);
-    const notYet = await call('/connections?search=user');
-    expect(notYet.status).toBe(400);
-    expect(notYet.body.error.code).toBe('unsupported_filter');
+    const searched = await call('/connections?search=USER-2');
+    expect(searched.body.connections.map((c: { connection_id: string }) => c.connection_id)).toEqual(['user-2']);
+    const several = await call('/connections?integrationId=github,nowhere');
+    expect(several.body.connections.length).toBeGreaterThan(0);
+    // Pages: by cursor (next_cursor), and by Nango's page numbers, walked with cursors.
+    const first = await call('/connections?limit=1');
+    expect(first.body.next_cursor).toEqual(expect.any(String));
+    const second = await call(`/connections?limit=1&cursor=${encodeURIComponent(first.body.next_cursor)}`);
+    const byPage = await call('/connections?limit=1&page=2');
+    expect(second.body.connections).toEqual(byPage.body.connections);
+    expect(second.body.connections[0].connection_id).not.toBe(first.body.connections[0].connection_id);
+    const badCursor = await call('/connections?cursor=forged');
+    expect(badCursor.status).toBe(400);
+    const notIndexed = await call('/connections?endUserOrganizationId=org-1');
+    expect(notIndexed.status).toBe(400);
+    expect(notIndexed.body.error.code).toBe('unsupported_filter');
   });
 
   it('creates (imports), sets and updates metadata, tags and deletes, as @nangohq/node sends them', async () => {
