@@ -67,11 +67,11 @@ export function queryBoolean(url: URL, name: string): boolean {
   throw badQuery(name, 'must be true or false');
 }
 
-function queryPositiveInt(url: URL, name: string, max: number): number | undefined {
+function queryPositiveInt(url: URL, name: string, max: number, min = 1): number | undefined {
   const value = queryString(url, name);
   if (value === undefined) return undefined;
-  if (!/^\d{1,9}$/.test(value) || Number(value) < 1 || Number(value) > max) {
-    throw badQuery(name, `must be a whole number from 1 to ${max}`);
+  if (!/^\d{1,9}$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw badQuery(name, `must be a whole number from ${min} to ${max}`);
   }
   return Number(value);
 }
@@ -121,7 +121,8 @@ export function listQuery(url: URL): ListQuery {
   }
   const limit = queryPositiveInt(url, 'limit', MAX_LIST_LIMIT);
   if (limit !== undefined) query.limit = limit;
-  const page = queryPositiveInt(url, 'page', 1_000_000);
+  // Nango's pages are 0-based.
+  const page = queryPositiveInt(url, 'page', 1_000_000, 0);
   if (page !== undefined) query.page = page;
   return query;
 }

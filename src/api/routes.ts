@@ -75,12 +75,12 @@ async function listConnections({ manager, url }: RouteContext): Promise<Response
       `This server cannot filter connections by ${unsupported.join(', ')} yet.`,
     );
   }
-  if (query.page !== undefined && query.page > 1 && query.cursor !== undefined) {
+  if (query.page !== undefined && query.page > 0 && query.cursor !== undefined) {
     throw new ApiFailure(400, 'invalid_query_params', 'Give either page or cursor, not both.');
   }
   let page = await manager.list(filter);
-  // Nango's page numbers, walked with the store's cursors: page N costs N pages.
-  for (let number = 1; number < (query.page ?? 1); number++) {
+  // Nango's page numbers (0-based), walked with the store's cursors: page N costs N + 1 pages.
+  for (let number = 0; number < (query.page ?? 0); number++) {
     if (!page.nextCursor) return json(200, { connections: [] });
     page = await manager.list({ ...filter, limit: filter.limit ?? DEFAULT_PAGE, cursor: page.nextCursor });
   }

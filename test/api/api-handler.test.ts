@@ -114,7 +114,7 @@ describe('API handler: Nango routes', () => {
     const first = await call('/connections?limit=1');
     expect(first.body.next_cursor).toEqual(expect.any(String));
     const second = await call(`/connections?limit=1&cursor=${encodeURIComponent(first.body.next_cursor)}`);
-    const byPage = await call('/connections?limit=1&page=2');
+    const byPage = await call('/connections?limit=1&page=1'); // Nango's pages are 0-based
     expect(second.body.connections).toEqual(byPage.body.connections);
     expect(second.body.connections[0].connection_id).not.toBe(first.body.connections[0].connection_id);
     const badCursor = await call('/connections?cursor=forged');
