@@ -14,7 +14,9 @@ import { ConnectionManager } from '../manager.js';
 import type { Logger } from '../model/connection.js';
 import { isPlainObject } from '../model/json.js';
 import type { ConnectionManagerOptions } from '../operations/options.js';
+import type { BackgroundRefreshOptions } from '../operations/background-refresh.js';
 import type { StorageAdapter } from '../store/adapter.js';
+import type { WebhookOptions } from '../webhooks/sender.js';
 
 /** The configuration is missing, unreadable or invalid. `field` names the culprit; never a value. */
 export class ConfigError extends Error {
@@ -58,6 +60,15 @@ export interface LatchkeyConfigFile {
    * is a function (it decides who the end user is, from your session cookie).
    */
   connect?: Omit<ConnectHandlerOptions, 'manager' | 'logger'>;
+  /** How often unused connections are refreshed or checked (the manager's `keepAlive`). */
+  keepAlive?: ConnectionManagerOptions['keepAlive'];
+  /** Run the background refresher in this server (`true`, or its options). Default false. */
+  backgroundRefresh?: boolean | BackgroundRefreshOptions;
+  /**
+   * POST Nango-shaped auth webhooks to your app. `secret` may come from `LATCHKEY_WEBHOOK_SECRET`
+   * (better than writing it in the file).
+   */
+  webhooks?: Partial<WebhookOptions> & { url: string };
   server?: {
     /** Default `127.0.0.1`. Env: `LATCHKEY_HOST`. */
     host?: string;
@@ -89,6 +100,10 @@ export interface LatchkeyConfig {
   /** Options for the manager, except `store` and `logger` (see {@link createManagerFromConfig}). */
   manager: Omit<ConnectionManagerOptions, 'store' | 'logger'>;
   server: ServerConfig;
+  /** Started by `serve` when set. */
+  backgroundRefresh?: BackgroundRefreshOptions;
+  /** Started by `serve` when set. */
+  webhooks?: WebhookOptions;
 }
 
 const TOP_LEVEL = new Set([
@@ -104,6 +119,9 @@ const TOP_LEVEL = new Set([
   'apiKeys',
   'allowNoKeysOnLoopback',
   'connect',
+  'keepAlive',
+  'backgroundRefresh',
+  'webhooks',
   'server',
 ]);
 const SERVER_FIELDS = new Set(['host', 'port', 'basePath', 'maxBodyBytes', 'shutdownTimeoutMs']);
@@ -218,6 +236,7 @@ function checkConfig(file: Record<string, unknown>, path: string, env: NodeJS.Pr
     manager.failurePolicy = file.failurePolicy as ConnectionManagerOptions['failurePolicy'];
   if (file.lock !== undefined) manager.lock = file.lock as ConnectionManagerOptions['lock'];
   if (file.http !== undefined) manager.http = file.http as ConnectionManagerOptions['http'];
+  if (file.keepAlive !== undefined) manager.keepAlive = file.keepAlive as ConnectionManagerOptions['keepAlive'];
 
   const serverConfig: ServerConfig = {
     host,
@@ -243,7 +262,24 @@ function checkConfig(file: Record<string, unknown>, path: string, env: NodeJS.Pr
   }
   if (server.basePath !== undefined) serverConfig.basePath = String(server.basePath);
   if (server.maxBodyBytes !== undefined) serverConfig.maxBodyBytes = server.maxBodyBytes as number;
-  return { path, store, manager, server: serverConfig };
+  const config: LatchkeyConfig = { path, store, manager, server: serverConfig };
+  // The manager checks the options themselves when each is started; here only their shape.
+  if (file.backgroundRefresh !== undefined && file.backgroundRefresh !== false) {
+    if (file.backgroundRefresh !== true && !isPlainObject(file.backgroundRefresh)) {
+      throw new ConfigError('backgroundRefresh must be true or an object of options', 'backgroundRefresh');
+    }
+    config.backgroundRefresh =
+      file.backgroundRefresh === true ? {} : (file.backgroundRefresh as BackgroundRefreshOptions);
+  }
+  if (file.webhooks !== undefined) {
+    const webhooks = file.webhooks;
+    const secret = env.LATCHKEY_WEBHOOK_SECRET ?? (isPlainObject(webhooks) ? webhooks.secret : undefined);
+    if (!isPlainObject(webhooks) || typeof webhooks.url !== 'string' || typeof secret !== 'string' || secret === '') {
+      throw new ConfigError('webhooks needs a url, and a secret (or LATCHKEY_WEBHOOK_SECRET)', 'webhooks');
+    }
+    config.webhooks = { ...(webhooks as unknown as WebhookOptions), secret };
+  }
+  return config;
 }
 
 function isStringOrStrings(value: unknown): boolean {

@@ -19,6 +19,8 @@ import { startServer } from '../../src/cli/commands/serve.js';
 import { jsonLogger } from '../../src/cli/log.js';
 import { captureLogs } from '../support/logs.js';
 import { startTokenServer } from '../support/token-server.js';
+import { startWebhookReceiver } from '../support/webhook-receiver.js';
+import { verifyWebhookSignature } from '../../src/index.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
 const API_KEY = 'serve-test-api-key-0123456789';
@@ -308,5 +310,58 @@ describe('loadConfig', () => {
     const bad = join(dir, 'bad-connect.json');
     await writeFile(bad, JSON.stringify({ apiKeys: [{ key: API_KEY }], connect: { callbackUrl: 'https://x/cb' } }));
     await expect(loadConfig(bad, {})).rejects.toMatchObject({ code: 'invalid_config', field: 'connect' });
+  });
+});
+
+describe('serve with the background refresher and webhooks from the configuration', () => {
+  it('starts both, sends a signed webhook for a connection created through the API, and stops both', async () => {
+    const receiver = await startWebhookReceiver();
+    cleanups.push(() => receiver.close());
+    const dir = await tempDir();
+    const path = join(dir, 'latchkey.config.json');
+    await writeFile(
+      path,
+      JSON.stringify({
+        store: 'memory',
+        encryptionKey: randomBytes(32).toString('base64'),
+        integrations: { keys: { provider: 'any-api', definition: { authMode: 'API_KEY' } } },
+        apiKeys: [{ key: API_KEY }],
+        backgroundRefresh: { intervalMs: 60_000 },
+        webhooks: { url: receiver.url },
+        server: { port: 0 },
+      }),
+    );
+    await expect(loadConfig(path, {})).rejects.toMatchObject({ code: 'invalid_config', field: 'webhooks' });
+    const config = await loadConfig(path, { LATCHKEY_WEBHOOK_SECRET: 'webhook-secret-from-env' });
+    expect(config.backgroundRefresh).toEqual({ intervalMs: 60_000 });
+    const running = await startServer(
+      config,
+      jsonLogger(() => {}),
+    );
+    try {
+      const created = await fetch(`${running.url}/connections`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          connection_id: 'acct-1',
+          provider_config_key: 'keys',
+          credentials: { type: 'API_KEY', apiKey: 'sk-created-through-the-api' },
+        }),
+      });
+      expect(created.status).toBe(201);
+      await expect.poll(() => receiver.received.length, { timeout: 10_000 }).toBe(1);
+      const [webhook] = receiver.received;
+      expect(JSON.parse(webhook!.raw)).toMatchObject({ type: 'auth', operation: 'creation', connectionId: 'acct-1' });
+      expect(
+        verifyWebhookSignature(
+          'webhook-secret-from-env',
+          webhook!.raw,
+          webhook!.headers['x-nango-hmac-sha256'] as string,
+        ),
+      ).toBe(true);
+      expect(webhook!.raw).not.toContain('sk-created-through-the-api');
+    } finally {
+      await running.stop();
+    }
   });
 });

@@ -25,6 +25,14 @@ export interface RunningServer {
 /** Starts the server a configuration describes. Used by the command and by tests/embedders. */
 export async function startServer(config: LatchkeyConfig, logger: CliLogger): Promise<RunningServer> {
   const manager = await createManagerFromConfig(config, { logger });
+  try {
+    // Both are stopped by manager.close() on shutdown.
+    if (config.backgroundRefresh) manager.startBackgroundRefresh(config.backgroundRefresh);
+    if (config.webhooks) manager.startWebhooks(config.webhooks);
+  } catch (error) {
+    await manager.close();
+    throw error;
+  }
   let stopping = false;
   let api: (request: Request) => Promise<Response>;
   try {
