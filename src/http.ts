@@ -3,6 +3,12 @@ import { AuthorizationError, InvalidRequestError, LatchkeyError } from './model/
 import type { ConnectionManager } from './manager.js';
 import type { Logger } from './model/connection.js';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+
+export { createApiHandler } from './api/handler.js';
+export type { ApiHandlerOptions } from './api/handler.js';
+export { API_SCOPES } from './api/access.js';
+export type { ApiKey, ApiScope } from './api/access.js';
 
 /** Options of {@link createConnectHandler}. */
 export interface ConnectHandlerOptions {
@@ -391,7 +397,27 @@ export function toNodeListener(
       if (typeof value === 'string') headers.set(name, value);
       else if (Array.isArray(value)) for (const item of value) headers.append(name, item);
     }
-    const request = new Request(`http://${host}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers });
+    const method = req.method ?? 'GET';
+    // The body streams through, so the handler's size limit stops reading instead of buffering it all.
+    const hasBody = method !== 'GET' && method !== 'HEAD';
+    let request: Request;
+    try {
+      request = new Request(`http://${host}${req.url ?? '/'}`, {
+        method,
+        headers,
+        ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: 'half' } : {}),
+      } as RequestInit);
+    } catch {
+      // A request line `URL` refuses (`//host` tricks, bad characters) is the client's mistake.
+      res.writeHead(400, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(
+        JSON.stringify({
+          error: { code: 'invalid_request', message: 'Malformed request.' },
+          message: 'Malformed request.',
+        }),
+      );
+      return;
+    }
     handler(request)
       .then(async (response) => {
         res.writeHead(response.status, Object.fromEntries(response.headers));

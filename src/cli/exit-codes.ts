@@ -5,16 +5,29 @@ import { LatchkeyError } from '../model/errors.js';
  * thing, whichever command returns it. Documented in docs/cli.md.
  */
 export const EXIT_CODES = {
-  /** Done. */
+  /** Done (for `serve`: stopped cleanly on SIGTERM/SIGINT). */
   ok: 0,
   /** Failed at run time: the store, the network, a provider or Nango failed. Running it again may work. */
   failure: 1,
-  /** The command line or the configuration is wrong (a missing option, a bad URL, no encryption key). Fix it first. */
+  /** The command line is wrong (an unknown command or option, a missing argument, a bad value). Fix it first. */
   usage: 2,
   /** The connection named does not exist. */
   notFound: 3,
   /** Finished, but some items were skipped (an import); the summary says which and why. */
   partial: 4,
+  /** The configuration file or environment is invalid or unreadable (no encryption key, a bad store URL). */
+  config: 5,
+  /** Something the command needs is unavailable: the port is taken, the store unreachable at start. */
+  unavailable: 6,
+} as const;
+
+/** The same codes under the names `serve` uses. */
+export const EXIT = {
+  OK: EXIT_CODES.ok,
+  FAILURE: EXIT_CODES.failure,
+  USAGE: EXIT_CODES.usage,
+  CONFIG: EXIT_CODES.config,
+  UNAVAILABLE: EXIT_CODES.unavailable,
 } as const;
 
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
@@ -27,10 +40,12 @@ export function exitCodeFor(error: unknown): ExitCode {
       return EXIT_CODES.notFound;
     case 'invalid_request':
     case 'ambiguous_connection':
+      return EXIT_CODES.usage;
+    case 'invalid_integration':
     case 'unknown_integration':
     case 'encryption_required':
     case 'unknown_encryption_key':
-      return EXIT_CODES.usage;
+      return EXIT_CODES.config;
     default:
       return EXIT_CODES.failure;
   }

@@ -1,4 +1,4 @@
-import * as client from 'openid-client';
+import { loadOpenidClient } from '../provider-http/openid-client.js';
 import { AuthorizationError, ProviderError } from '../model/errors.js';
 import { checkedUrl } from '../provider-http/http.js';
 import { authorizationCodeGrant } from '../provider-http/token-client.js';
@@ -32,6 +32,7 @@ export const oauth2Flow: ConnectFlow = {
       providerUrl(definition.authorizationUrl, values, definition, { encode: false }),
       http,
     );
+    const client = await loadOpenidClient();
     const config = new client.Configuration(
       { issuer: definition.issuer ?? authorizationEndpoint.origin, authorization_endpoint: authorizationEndpoint.href },
       clientId,
@@ -100,6 +101,7 @@ export const oauth2Flow: ConnectFlow = {
       if (error instanceof ProviderError) {
         throw new AuthorizationError('token_exchange_failed', error.message, flow);
       }
+      const client = await loadOpenidClient();
       if (error instanceof client.ClientError || error instanceof client.AuthorizationResponseError) {
         throw new AuthorizationError(
           'invalid_callback',

@@ -83,7 +83,7 @@ export interface ListConnectionsFilter {
   /** A case-insensitive part of the connection id, the end user's id or the end user's email. */
   search?: string;
   /**
-   * Most connections in one page (1–1000). Without it, every match is returned, fetched from the
+   * Most connections in one page (1–2000). Without it, every match is returned, fetched from the
    * store a page at a time.
    */
   limit?: number;

@@ -57,7 +57,7 @@ export const twoStep = {
     const moment = templateMoment(context.now);
     if (definition.assertion || definition.samlAssertion) {
       const assertion = definition.samlAssertion
-        ? signSaml(definition, definition.samlAssertion, credentials.inputs, values, moment)
+        ? await signSaml(definition, definition.samlAssertion, credentials.inputs, values, moment)
         : await signAssertion(definition, credentials.inputs, values, moment);
       values.token = assertion;
       values.credentials = { ...credentials.inputs, assertion };
@@ -112,7 +112,7 @@ function signSaml(
   inputs: Record<string, string>,
   values: Record<string, unknown>,
   moment: TemplateMoment,
-): string {
+): Promise<string> {
   const { field, privateKey } = assertionKey(definition, inputs);
   const fill = (text: string) => interpolate(text, values, { encode: false, moment });
   if (!isRsaPrivateKey(privateKey))
@@ -184,7 +184,7 @@ async function exchange(
   if (method === 'POST' && request.body) {
     const filled = interpolateJson(request.body, values, { moment, optional }) as Record<string, unknown>;
     if (request.bodyFormat === 'xml') {
-      body = toXml(filled as JsonObject);
+      body = await toXml(filled as JsonObject);
       headers['content-type'] ??= 'application/xml';
     } else if (request.bodyFormat === 'form') {
       body = new URLSearchParams(Object.entries(filled).map(([k, v]): [string, string] => [k, String(v)])).toString();
@@ -204,7 +204,7 @@ async function exchange(
   const response = await providerRequest(url.href, { method, headers, ...(body ? { body } : {}) }, context.http);
   const parsed = response.json;
   // JSON, else XML (Sage Intacct); a bare-text answer (Avanan's token) is read through `text`.
-  const json = isPlainObject(parsed) ? parsed : (parseXml(response.text) ?? {});
+  const json = isPlainObject(parsed) ? parsed : ((await parseXml(response.text)) ?? {});
   if (response.status < 200 || response.status >= 300) {
     const { error } = json;
     const permanent = response.status === 400 || response.status === 401 || response.status === 403;

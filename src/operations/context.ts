@@ -179,7 +179,9 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
 }
 
 function cipherFrom(options: ConnectionManagerOptions, logger: Logger): RecordCipher | undefined {
-  if (options.encryptionKey !== undefined) return new RecordCipher(options.encryptionKey);
+  if (options.encryptionKey !== undefined) {
+    return new RecordCipher(options.encryptionKey, options.encryptionCacheBytes);
+  }
   if (options.requireEncryption) {
     throw new EncryptionRequiredError('requireEncryption is set but no encryptionKey was given');
   }

@@ -8,7 +8,7 @@ import { toListItem } from '../modes/present.js';
 import type { ConnectionQuery } from '../store/adapter.js';
 import type { OperationContext } from './context.js';
 
-const MAX_PAGE = 1000;
+const MAX_PAGE = 2000;
 /** Rows per store round trip when the caller asked for every match. */
 const WALK_PAGE = 500;
 const CURSOR_PREFIX = 'c1.';

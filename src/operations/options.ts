@@ -48,6 +48,12 @@ export interface ConnectionManagerOptions {
    * base64), or a ring whose first key encrypts and whose others still decrypt during a rotation.
    */
   encryptionKey?: EncryptionKeyOption;
+  /**
+   * Memory for decrypted secrets of recently read connections, in bytes (approximate). A hit
+   * saves one AES-GCM open (~6 µs) per `get`; a miss costs nothing more. Default 32 MB (about
+   * 16,000 connections); 0 keeps no decrypted secret in memory between calls.
+   */
+  encryptionCacheBytes?: number;
   /** Refuse to start without `encryptionKey` instead of warning. */
   requireEncryption?: boolean;
   clock?: Clock;

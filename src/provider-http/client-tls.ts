@@ -1,11 +1,19 @@
 import { createHash } from 'node:crypto';
-import { Agent, fetch as undiciFetch } from 'undici';
+import type * as Undici from 'undici';
+import type { Agent } from 'undici';
 import type { ClientCertificate } from '../model/client-certificate.js';
 
 // One connection pool per certificate and CA set, shared by every manager in the process and
 // keyed by a digest so the map holds no key text. Idle sockets do not keep the process alive.
 const agents = new Map<string, Agent>();
 const MAX_AGENTS = 64;
+
+/**
+ * undici is loaded on the first request that needs it: it is the largest module Latchkey uses
+ * (~75 ms to import) and only client certificates and extra CAs need it.
+ */
+let undici: Promise<Pick<typeof Undici, 'Agent' | 'fetch'>> | undefined;
+const loadUndici = () => (undici ??= import('undici').then(({ Agent, fetch }) => ({ Agent, fetch })));
 
 /**
  * The `fetch` for a provider request: the global one, or undici's (Node's own HTTP client, as a
@@ -20,18 +28,18 @@ export function fetchFor(
   if (!certificate && !ca) return fetch;
   const tls = { ...certificate, ...(ca ? { ca } : {}) };
   const id = createHash('sha256').update(JSON.stringify(tls)).digest('base64');
-  let agent = agents.get(id);
-  if (!agent) {
-    agent = new Agent({ connect: tls });
-    if (agents.size >= MAX_AGENTS) {
-      const [oldest, pool] = agents.entries().next().value as [string, Agent];
-      agents.delete(oldest);
-      void pool.close();
-    }
-    agents.set(id, agent);
-  }
-  const dispatcher = agent;
   return (async (input: string | URL, init: RequestInit = {}) => {
+    const { Agent, fetch: undiciFetch } = await loadUndici();
+    let dispatcher = agents.get(id);
+    if (!dispatcher) {
+      dispatcher = new Agent({ connect: tls });
+      if (agents.size >= MAX_AGENTS) {
+        const [oldest, pool] = agents.entries().next().value as [string, Agent];
+        agents.delete(oldest);
+        void pool.close().catch(() => {});
+      }
+      agents.set(id, dispatcher);
+    }
     const response = await undiciFetch(input, { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1]);
     return new Response(response.body as ReadableStream | null, {
       status: response.status,

@@ -1,12 +1,12 @@
-import { calculateJwkThumbprint, exportJWK, importPKCS8 } from 'jose';
 import { createPublicKey } from 'node:crypto';
-import * as client from 'openid-client';
+import type * as client from 'openid-client';
 import { ProviderError, type ProviderFailureKind } from '../model/errors.js';
 import type { TokenRequestAuthMethod } from '../providers/definition.js';
 import { basicCredentialForms, redactSecrets } from '../model/redaction.js';
 import type { JsonObject } from '../model/connection.js';
 import type { ClientCertificate } from '../model/client-certificate.js';
 import { fetchFor } from './client-tls.js';
+import { loadOpenidClient } from './openid-client.js';
 import { checkedUrl, type HttpSettings, networkFailure, safeErrorCode, sendAndRead } from './http.js';
 import { shapeTokenRequest, shapeTokenResponse, type TokenShape } from './token-shape.js';
 
@@ -40,7 +40,7 @@ export async function authorizationCodeGrant(
 ): Promise<TokenResponse> {
   const exchange = await prepare(endpoint, http);
   try {
-    const response = await client.authorizationCodeGrant(
+    const response = await exchange.oidc.authorizationCodeGrant(
       exchange.config,
       callbackUrl,
       { expectedState: checks.state, ...(checks.codeVerifier ? { pkceCodeVerifier: checks.codeVerifier } : {}) },
@@ -48,7 +48,7 @@ export async function authorizationCodeGrant(
     );
     return toTokenResponse(response, exchange.body());
   } catch (error) {
-    throw toProviderError(error, exchange.retryAfterSeconds(), [
+    throw toProviderError(exchange.oidc, error, exchange.retryAfterSeconds(), [
       endpoint.clientSecret,
       checks.codeVerifier,
       ...basicCredentialForms(endpoint.clientId, endpoint.clientSecret),
@@ -90,9 +90,12 @@ export async function refreshTokenGrant(
 ): Promise<TokenResponse> {
   const exchange = await prepare(endpoint, http);
   try {
-    return toTokenResponse(await client.refreshTokenGrant(exchange.config, refreshToken, parameters), exchange.body());
+    return toTokenResponse(
+      await exchange.oidc.refreshTokenGrant(exchange.config, refreshToken, parameters),
+      exchange.body(),
+    );
   } catch (error) {
-    throw toProviderError(error, exchange.retryAfterSeconds(), [
+    throw toProviderError(exchange.oidc, error, exchange.retryAfterSeconds(), [
       refreshToken,
       endpoint.clientSecret,
       ...basicCredentialForms(endpoint.clientId, endpoint.clientSecret),
@@ -111,9 +114,9 @@ export async function clientCredentialsGrant(
 ): Promise<TokenResponse> {
   const exchange = await prepare(endpoint, http);
   try {
-    return toTokenResponse(await client.clientCredentialsGrant(exchange.config, parameters), exchange.body());
+    return toTokenResponse(await exchange.oidc.clientCredentialsGrant(exchange.config, parameters), exchange.body());
   } catch (error) {
-    throw toProviderError(error, exchange.retryAfterSeconds(), [
+    throw toProviderError(exchange.oidc, error, exchange.retryAfterSeconds(), [
       endpoint.clientSecret,
       ...basicCredentialForms(endpoint.clientId, endpoint.clientSecret),
     ]);
@@ -129,15 +132,19 @@ function toTokenResponse(response: client.TokenEndpointResponse, body: JsonObjec
   };
 }
 
-async function clientAuthentication(endpoint: TokenEndpoint, tokenUrl: string): Promise<client.ClientAuth> {
-  if (endpoint.clientSecret === undefined) return client.None();
+async function clientAuthentication(
+  oidc: typeof client,
+  endpoint: TokenEndpoint,
+  tokenUrl: string,
+): Promise<client.ClientAuth> {
+  if (endpoint.clientSecret === undefined) return oidc.None();
   switch (endpoint.authMethod) {
     case 'none':
-      return client.None();
+      return oidc.None();
     case 'client_secret_basic':
-      return client.ClientSecretBasic(endpoint.clientSecret);
+      return oidc.ClientSecretBasic(endpoint.clientSecret);
     case 'client_secret_post':
-      return client.ClientSecretPost(endpoint.clientSecret);
+      return oidc.ClientSecretPost(endpoint.clientSecret);
     case 'username_password': {
       const { clientId, clientSecret } = endpoint;
       // openid-client's documented extension point for client authentication it does not ship.
@@ -150,12 +157,14 @@ async function clientAuthentication(endpoint: TokenEndpoint, tokenUrl: string): 
     case 'private_key_jwt': {
       // RFC 7523 assertion: iss = sub = client id, aud = the token URL (openid-client's default
       // audience is the issuer), a 5-minute life, a jti; kid is the key's RFC 7638 thumbprint.
+      // jose loads here, on first use: only private_key_jwt clients need it.
+      const { calculateJwkThumbprint, exportJWK, importPKCS8 } = await import('jose');
       const key = await importPKCS8(endpoint.clientSecret, 'RS256');
       const kid = await calculateJwkThumbprint(await exportJWK(createPublicKey(endpoint.clientSecret)));
-      return client.PrivateKeyJwt(
+      return oidc.PrivateKeyJwt(
         { key, kid },
         {
-          [client.modifyAssertion]: (_header, payload) => {
+          [oidc.modifyAssertion]: (_header, payload) => {
             payload.aud = tokenUrl;
             payload.exp = (payload.iat as number) + 300;
           },
@@ -167,22 +176,23 @@ async function clientAuthentication(endpoint: TokenEndpoint, tokenUrl: string): 
 
 async function prepare(endpoint: TokenEndpoint, http: HttpSettings) {
   const url = checkedUrl(endpoint.url, http);
-  const auth = await clientAuthentication(endpoint, url.href);
-  const config = new client.Configuration(
+  const oidc = await loadOpenidClient();
+  const auth = await clientAuthentication(oidc, endpoint, url.href);
+  const config = new oidc.Configuration(
     { issuer: endpoint.issuer ?? url.origin, token_endpoint: url.href },
     endpoint.clientId,
     undefined,
     auth,
   );
   config.timeout = http.timeoutMs / 1000;
-  if (url.protocol === 'http:') client.allowInsecureRequests(config);
+  if (url.protocol === 'http:') oidc.allowInsecureRequests(config);
 
   // Keep the provider's own JSON (openid-client normalizes some fields) and its Retry-After.
   let body: JsonObject | undefined;
   let retryAfter: number | undefined;
   const shape = endpoint.shape ?? {};
   const send = fetchFor(http, endpoint.clientCertificate);
-  config[client.customFetch] = async (input, init) => {
+  config[oidc.customFetch] = async (input, init) => {
     const [target, shapedInit] = shapeTokenRequest(input, init as RequestInit, shape);
     const { response, text } = await sendAndRead(send, new URL(target), shapedInit);
     retryAfter = parseRetryAfter(response.headers.get('retry-after'));
@@ -201,7 +211,7 @@ async function prepare(endpoint: TokenEndpoint, http: HttpSettings) {
       headers: { 'content-type': 'application/json' },
     });
   };
-  return { config, body: () => body, retryAfterSeconds: () => retryAfter };
+  return { oidc, config, body: () => body, retryAfterSeconds: () => retryAfter };
 }
 
 function parseObject(text: string): JsonObject | undefined {
@@ -214,15 +224,16 @@ function parseObject(text: string): JsonObject | undefined {
 }
 
 function toProviderError(
+  oidc: typeof client,
   error: unknown,
   retryAfterSeconds: number | undefined,
   secrets: Array<string | undefined>,
 ): unknown {
   if (error instanceof ProviderError) return error;
   // What customFetch threw (sendAndRead's translation), wrapped by openid-client.
-  if (error instanceof client.ClientError && error.cause instanceof ProviderError) return error.cause;
+  if (error instanceof oidc.ClientError && error.cause instanceof ProviderError) return error.cause;
   const clean = (text: string | undefined) => (text === undefined ? undefined : redactSecrets(text, secrets));
-  if (error instanceof client.ResponseBodyError) {
+  if (error instanceof oidc.ResponseBodyError) {
     return new ProviderError({
       kind: classify(error.error),
       error: safeErrorCode(error.error, secrets),
@@ -231,7 +242,7 @@ function toProviderError(
       retryAfterSeconds,
     });
   }
-  if (error instanceof client.WWWAuthenticateChallengeError) {
+  if (error instanceof oidc.WWWAuthenticateChallengeError) {
     const challenge = error.cause.find((c) => typeof c.parameters.error === 'string');
     const code = challenge?.parameters.error ?? (error.status === 401 ? 'invalid_client' : 'unauthorized');
     return new ProviderError({
@@ -242,7 +253,7 @@ function toProviderError(
       retryAfterSeconds,
     });
   }
-  if (error instanceof client.ClientError) {
+  if (error instanceof oidc.ClientError) {
     const status = error.cause instanceof Response ? error.cause.status : undefined;
     const label =
       error.code === 'OAUTH_TIMEOUT'

@@ -1,5 +1,13 @@
 import { createHmac } from 'node:crypto';
-import OAuth from 'oauth-1.0a';
+import { createRequire } from 'node:module';
+import type OAuth from 'oauth-1.0a';
+
+/**
+ * oauth-1.0a is CommonJS, so it can be loaded synchronously on the first signature (the signing
+ * API stays synchronous) instead of with Latchkey: only OAuth 1.0a and NetSuite TBA need it.
+ */
+let OAuthClass: typeof OAuth | undefined;
+const loadOAuth = (): typeof OAuth => (OAuthClass ??= createRequire(import.meta.url)('oauth-1.0a') as typeof OAuth);
 
 /** Signature methods of RFC 5849 §3.4 that Latchkey signs with (RSA-SHA1 is not offered). */
 export type OAuth1SignatureMethod = 'HMAC-SHA1' | 'HMAC-SHA256' | 'PLAINTEXT';
@@ -53,7 +61,7 @@ export function oauth1BaseString(input: OAuth1SigningInput): string {
 }
 
 function prepare(input: OAuth1SigningInput) {
-  const oauth = new OAuth({
+  const oauth = new (loadOAuth())({
     consumer: { key: input.consumerKey, secret: input.consumerSecret },
     signature_method: input.signatureMethod,
     hash_function: hashFunction(input.signatureMethod),

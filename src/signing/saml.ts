@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { XMLBuilder } from 'fast-xml-parser';
-import { SignedXml } from 'xml-crypto';
+import type { XMLBuilder } from 'fast-xml-parser';
+import type { SignedXml as SignedXmlClass } from 'xml-crypto';
 
 /** What a SAML 2.0 bearer assertion (RFC 7522) says; values are filled in already. */
 export interface SamlAssertionInput {
@@ -19,7 +19,18 @@ export interface SamlAssertionInput {
   privateKey: string;
 }
 
-const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@', suppressEmptyNode: true });
+/**
+ * fast-xml-parser and xml-crypto are loaded on the first assertion signed (~60 ms to import
+ * together): only SAML-bearer providers need them.
+ */
+let libraries: Promise<{ builder: XMLBuilder; SignedXml: typeof SignedXmlClass }> | undefined;
+const loadLibraries = () =>
+  (libraries ??= Promise.all([import('fast-xml-parser'), import('xml-crypto')]).then(
+    ([{ XMLBuilder }, { SignedXml }]) => ({
+      builder: new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@', suppressEmptyNode: true }),
+      SignedXml,
+    }),
+  ));
 const ASSERTION = "/*[local-name(.)='Assertion']";
 
 /**
@@ -27,7 +38,8 @@ const ASSERTION = "/*[local-name(.)='Assertion']";
  * (SAP SuccessFactors), base64-encoded as the grant wants it. Signed with xml-crypto: enveloped
  * RSA-SHA256 over exclusive canonical XML, placed after `Issuer` as the SAML schema requires.
  */
-export function signSamlAssertion(input: SamlAssertionInput): string {
+export async function signSamlAssertion(input: SamlAssertionInput): Promise<string> {
+  const { builder, SignedXml } = await loadLibraries();
   const issued = new Date(input.now).toISOString();
   const expires = new Date(input.now + input.lifetimeSeconds * 1000).toISOString();
   const xml = builder.build({

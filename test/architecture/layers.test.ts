@@ -22,9 +22,9 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['src/proxy', 'src/connect'],
   ['src/operations'],
   ['src/webhooks'], // auth webhooks: an outbox and a sender over the operations' context
-  ['src'], // the entry points and the facade: index.ts, manager.ts, http.ts
+  ['src', 'src/api'], // the entry points and the facade: index.ts, manager.ts, http.ts; the HTTP API
   ['src/testing'], // latchkey/testing: the conformance suite, which drives a whole manager
-  ['src/cli', 'src/cli/commands', 'src/cli/nango'], // the latchkey command: operator commands over a manager
+  ['src/cli', 'src/cli/commands', 'src/cli/nango'], // the `latchkey` command, over everything
 ];
 
 /** Modules of src/modes/ that every mode may use; the rest are modes, which never import each other. */

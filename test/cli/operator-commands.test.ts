@@ -216,10 +216,10 @@ describe('latchkey rotate-key', () => {
     expect(stdout()).toBe('Rewrote 2 connection(s); 0 already under the current key\n');
   });
 
-  it('exits 2 when no encryption key is configured', async () => {
+  it('exits 5 (configuration) when no encryption key is configured', async () => {
     const manager = await seeded();
     const { io, stderr } = capturedIo();
-    expect(await rotateKeyCommand(manager, {}, io)).toBe(EXIT_CODES.usage);
+    expect(await rotateKeyCommand(manager, {}, io)).toBe(EXIT_CODES.config);
     expect(stderr()).toContain('encryption_required');
   });
 });

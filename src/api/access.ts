@@ -1,0 +1,124 @@
+/**
+ * Who may do what through the HTTP API: every route names the scope it needs and goes through
+ * {@link authorize}; whether a response may carry credentials is decided by {@link mayReadCredentials}.
+ * These two functions are the only security decisions of the API.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { InvalidRequestError } from '../model/errors.js';
+
+/** Nango's environment scopes for connections, and `*` for full access. */
+export const API_SCOPES = [
+  'environment:connections:read',
+  'environment:connections:read_credentials',
+  'environment:connections:create',
+  'environment:connections:update',
+  'environment:connections:delete',
+  '*',
+] as const;
+
+/** One of {@link API_SCOPES}: what an API key may do. */
+export type ApiScope = (typeof API_SCOPES)[number];
+
+/** One secret key the API accepts. Several keys let you rotate: add the new one, move clients, drop the old. */
+export interface ApiKey {
+  /** The secret, sent as `Authorization: Bearer <key>`. At least 16 characters. */
+  key: string;
+  /** What it may do. Default `['*']` (full access, like Nango's default key). */
+  scopes?: ApiScope[];
+  /** A name for logs (never the key itself). */
+  name?: string;
+}
+
+/** A key that matched: its name and scopes, never its secret. */
+export interface Caller {
+  name: string;
+  scopes: ReadonlySet<ApiScope>;
+}
+
+/** Why a request was refused (maps to 401 or 403 in one place, `respond.ts`). */
+export type Refusal =
+  | { code: 'missing_auth_header' | 'malformed_auth_header' | 'unknown_api_key'; status: 401 }
+  | { code: 'forbidden'; status: 403; scope: ApiScope };
+
+export interface KeyRing {
+  /** True when the handler was told it runs on loopback without keys (development only). */
+  open: boolean;
+  keys: Array<{ digest: Buffer; caller: Caller }>;
+}
+
+const MIN_KEY_LENGTH = 16;
+
+/**
+ * Checks the configured keys once. No key at all is refused unless `allowNoKeysOnLoopback` is
+ * set: an API that hands out credentials must not be open by accident.
+ */
+export function keyRing(keys: ApiKey[] | undefined, allowNoKeysOnLoopback: boolean | undefined): KeyRing {
+  const list = keys ?? [];
+  if (!Array.isArray(list)) throw new InvalidRequestError('apiKeys must be an array', 'apiKeys');
+  if (list.length === 0) {
+    if (allowNoKeysOnLoopback !== true) {
+      throw new InvalidRequestError(
+        'the API needs at least one key in apiKeys (or allowNoKeysOnLoopback for a development server bound to 127.0.0.1)',
+        'apiKeys',
+      );
+    }
+    return { open: true, keys: [] };
+  }
+  return {
+    open: false,
+    keys: list.map((entry, index) => {
+      const field = `apiKeys[${index}]`;
+      if (typeof entry?.key !== 'string' || entry.key.length < MIN_KEY_LENGTH || /\s/.test(entry.key)) {
+        throw new InvalidRequestError(
+          `${field}.key must be a string of at least ${MIN_KEY_LENGTH} characters without spaces`,
+          `${field}.key`,
+        );
+      }
+      const scopes = entry.scopes ?? ['*'];
+      if (!Array.isArray(scopes) || scopes.some((scope) => !(API_SCOPES as readonly string[]).includes(scope))) {
+        throw new InvalidRequestError(
+          `${field}.scopes must list scopes among ${API_SCOPES.join(', ')}`,
+          `${field}.scopes`,
+        );
+      }
+      return { digest: digest(entry.key), caller: { name: entry.name ?? `key ${index}`, scopes: new Set(scopes) } };
+    }),
+  };
+}
+
+/** Hashing first gives equal-length buffers, so the comparison's time says nothing about the key. */
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+/** The caller behind `Authorization: Bearer <key>`, if it holds `scope`; else why not. */
+export function authorize(ring: KeyRing, header: string | null, scope: ApiScope): Caller | Refusal {
+  if (ring.open) return { name: 'loopback-development', scopes: new Set(['*']) };
+  if (header === null) return { code: 'missing_auth_header', status: 401 };
+  const match = /^Bearer ([^\s]+)$/.exec(header);
+  if (!match) return { code: 'malformed_auth_header', status: 401 };
+  const presented = digest(match[1]!);
+  let found: Caller | undefined;
+  // Every key is compared, whichever matches: no early exit.
+  for (const { digest: expected, caller } of ring.keys) {
+    if (timingSafeEqual(presented, expected)) found ??= caller;
+  }
+  if (!found) return { code: 'unknown_api_key', status: 401 };
+  if (!holds(found, scope)) return { code: 'forbidden', status: 403, scope };
+  return found;
+}
+
+export function isRefusal(value: Caller | Refusal): value is Refusal {
+  return 'code' in value;
+}
+
+/** Whether a response to this caller may carry credentials (tokens, keys, passwords). */
+export function mayReadCredentials(caller: Caller): boolean {
+  return holds(caller, 'environment:connections:read_credentials');
+}
+
+function holds(caller: Caller, scope: ApiScope): boolean {
+  if (caller.scopes.has('*') || caller.scopes.has(scope)) return true;
+  // Reading credentials includes reading the connection without them.
+  return scope === 'environment:connections:read' && caller.scopes.has('environment:connections:read_credentials');
+}

@@ -1,0 +1,93 @@
+import type { ConnectionManager } from '../manager.js';
+import type { Logger } from '../model/connection.js';
+import { InvalidRequestError } from '../model/errors.js';
+import { type ApiKey, authorize, isRefusal, keyRing } from './access.js';
+import { ApiFailure, failed, json, refused } from './respond.js';
+import { DEFAULT_MAX_BODY_BYTES, pathSegments } from './request.js';
+import { matchRoute } from './routes.js';
+
+/** Options of {@link createApiHandler}. */
+export interface ApiHandlerOptions {
+  manager: ConnectionManager;
+  /**
+   * The secret keys clients send as `Authorization: Bearer <key>`, each with Nango's scopes.
+   * Several keys let you rotate them. Required unless `allowNoKeysOnLoopback`.
+   */
+  apiKeys?: ApiKey[];
+  /**
+   * Serve without keys. Only for a development server bound to `127.0.0.1`: anyone who can reach
+   * the port reads every credential. Default false: without keys the handler is not created.
+   */
+  allowNoKeysOnLoopback?: boolean;
+  /** Largest request body accepted, in bytes. Default 256 KiB; larger bodies get 413. */
+  maxBodyBytes?: number;
+  /** Prefix of every route, e.g. `/latchkey`. Default none. */
+  basePath?: string;
+  /**
+   * The connect flow's handler (from `createConnectHandler`), served under `/oauth/…` on the same
+   * router. Those routes are for browsers and authorize the end user themselves (its
+   * `authorizeConnection`), not with API keys.
+   */
+  connect?: (request: Request) => Promise<Response>;
+  /** Where unexpected failures are logged with their `log_id`. Default: the console. */
+  logger?: Logger;
+}
+
+/**
+ * Nango's connections API on the standard `Request`/`Response` — mount it in `node:http` (through
+ * `toNodeListener`), Express, Fastify, Hono or a Next.js route handler, or run `latchkey serve`.
+ * Clients written against `@nangohq/node` or Nango's REST API work unchanged.
+ *
+ * Routes: `GET /connection(s)/:connectionId`, `GET /connection(s)`, `POST /connection(s)`,
+ * `DELETE /connection(s)/:connectionId`, `PATCH /connections/:connectionId` (tags),
+ * `POST`/`PATCH /connection(s)/metadata`, `POST`/`PATCH /connection(s)/:connectionId/metadata`,
+ * and `/oauth/…` when `connect` is given. See docs/http-api.md.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http';
+ * import { createApiHandler, toNodeListener } from 'latchkey/http';
+ * const api = createApiHandler({ manager, apiKeys: [{ key: process.env.LATCHKEY_API_KEY! }] });
+ * createServer(toNodeListener(api)).listen(3003, '127.0.0.1');
+ * ```
+ */
+export function createApiHandler(options: ApiHandlerOptions): (request: Request) => Promise<Response> {
+  if (!options || typeof options.manager?.get !== 'function') {
+    throw new InvalidRequestError('createApiHandler needs a manager', 'manager');
+  }
+  const ring = keyRing(options.apiKeys, options.allowNoKeysOnLoopback);
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isInteger(maxBodyBytes) || maxBodyBytes < 1) {
+    throw new InvalidRequestError('maxBodyBytes must be a positive whole number', 'maxBodyBytes');
+  }
+  const base = (options.basePath ?? '').replace(/\/$/, '');
+  const logger = options.logger ?? { warn: console.warn, error: console.error };
+  return async (request) => {
+    try {
+      const url = new URL(request.url);
+      if (base && url.pathname !== base && !url.pathname.startsWith(`${base}/`)) return notFound();
+      const segments = pathSegments(url.pathname.slice(base.length));
+      if (segments[0] === 'oauth' && options.connect) return await options.connect(request);
+      const matched = matchRoute(request.method, segments);
+      if (matched === undefined) return notFound();
+      if (matched === 'wrong_method')
+        throw new ApiFailure(405, 'method_not_allowed', 'This route does not take this method.');
+      const caller = authorize(ring, request.headers.get('authorization'), matched.route.scope);
+      if (isRefusal(caller)) return refused(caller);
+      return await matched.route.run({
+        manager: options.manager,
+        request,
+        url,
+        caller,
+        params: matched.params,
+        maxBodyBytes,
+      });
+    } catch (error) {
+      return failed(error, logger);
+    }
+  };
+}
+
+function notFound(): Response {
+  return json(404, { error: { code: 'not_found', message: 'No such route.' }, message: 'No such route.' });
+}

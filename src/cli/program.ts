@@ -1,0 +1,101 @@
+/**
+ * The `latchkey` program: commander, built from a list of command modules so each command lives in
+ * its own file (`commands/<name>.ts`) and registers itself. Errors map to the documented exit codes.
+ */
+import { Command, CommanderError } from 'commander';
+import { LatchkeyError } from '../model/errors.js';
+import { ConfigError } from './config.js';
+import { EXIT, EXIT_CODES, type ExitCode } from './exit-codes.js';
+import { type CliLogger, jsonLogger } from './log.js';
+
+/** What every command gets: where to log and how to write output. */
+export interface CliContext {
+  logger: CliLogger;
+  /** Plain output for humans and scripts (stdout). */
+  out(line: string): void;
+  /** Set by a command that should exit with a particular code when it returns. */
+  setExitCode(code: ExitCode): void;
+}
+
+/** One command: adds itself (with its options, `--help` text and action) to the program. */
+export interface CommandModule {
+  register(program: Command, context: CliContext): void;
+}
+
+export function buildProgram(commands: CommandModule[], context: CliContext): Command {
+  const program = new Command('latchkey')
+    .description("Latchkey: connections and fresh credentials for third-party APIs, and Nango's HTTP API")
+    .showHelpAfterError()
+    .exitOverride();
+  program.addHelpText(
+    'after',
+    `\nExit codes: ${EXIT_CODES.ok} ok, ${EXIT_CODES.failure} failure, ${EXIT_CODES.usage} usage error, ${EXIT_CODES.notFound} connection not found, ${EXIT_CODES.partial} finished with skips, ${EXIT_CODES.config} invalid configuration, ${EXIT_CODES.unavailable} port or store unavailable.`,
+  );
+  for (const command of commands) command.register(program, context);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** The exit code for an error a command threw. */
+export function exitCodeOf(error: unknown): ExitCode {
+  if (error instanceof CommanderError) {
+    if (
+      error.code === 'commander.helpDisplayed' ||
+      error.code === 'commander.version' ||
+      error.code === 'commander.help'
+    ) {
+      return EXIT.OK;
+    }
+    return EXIT.USAGE;
+  }
+  if (error instanceof ConfigError) return EXIT.CONFIG;
+  // The manager refusing its options (a bad integration, a malformed key) is a configuration error too.
+  if (
+    error instanceof LatchkeyError &&
+    (error.code === 'invalid_request' || error.code === 'unknown_integration' || error.code === 'encryption_required')
+  ) {
+    return EXIT.CONFIG;
+  }
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (
+    code === 'EADDRINUSE' ||
+    code === 'EACCES' ||
+    code === 'EADDRNOTAVAIL' ||
+    (error instanceof LatchkeyError && error.code === 'storage_error')
+  ) {
+    return EXIT.UNAVAILABLE;
+  }
+  return EXIT.FAILURE;
+}
+
+/** Runs the program on `argv` and resolves with the exit code (the caller exits). */
+export async function runProgram(
+  commands: CommandModule[],
+  argv: string[],
+  context?: Partial<CliContext>,
+): Promise<ExitCode> {
+  let exitCode: ExitCode = EXIT.OK;
+  const logger = context?.logger ?? jsonLogger();
+  const full: CliContext = {
+    logger,
+    out: context?.out ?? ((line) => process.stdout.write(`${line}\n`)),
+    setExitCode: (code) => {
+      exitCode = code;
+    },
+  };
+  const program = buildProgram(commands, full);
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    const code = exitCodeOf(error);
+    if (!(error instanceof CommanderError)) {
+      logger.error(error instanceof Error ? error.message : 'latchkey failed', {
+        code: (error as { code?: unknown }).code,
+        field: (error as { field?: unknown }).field,
+        exit_code: code,
+      });
+    }
+    return code;
+  }
+}
