@@ -149,6 +149,14 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       let stderr = '';
       started.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       child = started;
+      // A test worker that ends without cleaning up (a timed-out hook) takes its server with it,
+      // resumed first in case a test had paused it.
+      const orphaned = () => {
+        started.kill('SIGCONT');
+        started.kill('SIGKILL');
+      };
+      process.once('exit', orphaned);
+      started.once('exit', () => process.off('exit', orphaned));
       // Ready once it accepts a connection and answers PING (the AOF may take a moment to load).
       for (let attempt = 0; ; attempt++) {
         if (started.exitCode !== null) throw new Error(`redis-server exited: ${stderr.trim()}`);
