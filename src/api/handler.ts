@@ -72,7 +72,11 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
       if (matched === undefined) return notFound();
       if (matched === 'wrong_method')
         throw new ApiFailure(405, 'method_not_allowed', 'This route does not take this method.');
-      const caller = authorize(ring, request.headers.get('authorization'), matched.route.scope);
+      const caller = authorize(
+        ring,
+        { host: url.hostname, authorization: request.headers.get('authorization') },
+        matched.route.scope,
+      );
       if (isRefusal(caller)) return refused(caller);
       return await matched.route.run({
         manager: options.manager,

@@ -345,4 +345,49 @@ describe('API handler: an attacker on loopback', () => {
     const answer = await open(new Request('http://127.0.0.1/connections'));
     expect(answer.status).toBe(200);
   });
+
+  it('a keyless development server answers only to loopback host names: a DNS-rebound page is refused', async () => {
+    const manager = testManager({
+      store: memoryStore(),
+      integrations: { github: { provider: 'github', clientId: 'id', clientSecret: 'client-secret-value' } },
+    });
+    await manager.create({
+      connectionId: 'user-1',
+      providerConfigKey: 'github',
+      credentials: { type: 'OAUTH2', access_token: ACCESS, expires_at: '2999-01-01T00:00:00Z' },
+    });
+    const server = await serveOnLoopback(createApiHandler({ manager, allowNoKeysOnLoopback: true }));
+    closers.push(server.close);
+    const { port } = new URL(server.url);
+    // What a browser sends after an attacker re-pointed evil.example at 127.0.0.1: its own name in Host.
+    const get = (host: string) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = httpRequest(
+          { host: '127.0.0.1', port, path: '/connection/user-1?provider_config_key=github', headers: { host } },
+          (res) => {
+            let text = '';
+            res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    for (const host of ['evil.example', `evil.example:${port}`, '127.0.0.1.evil.example', '0.0.0.0']) {
+      const answer = await get(host);
+      expect([host, answer.status]).toEqual([host, 403]);
+      expect(answer.text).not.toContain(ACCESS);
+      expect(JSON.parse(answer.text)).toMatchObject({ error: { code: 'loopback_only' } });
+    }
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]) {
+      expect([host, (await get(host)).status]).toEqual([host, 200]);
+    }
+  });
+
+  it('a 401 names the Bearer scheme (WWW-Authenticate)', async () => {
+    const { call } = await setUp();
+    const answer = await call('/connection/user-1?provider_config_key=github', { key: null });
+    expect(answer.status).toBe(401);
+    expect(answer.headers.get('www-authenticate')).toBe('Bearer');
+  });
 });
