@@ -384,6 +384,13 @@ describe('API handler: an attacker on loopback', () => {
     }
   });
 
+  it('a 405 lists the methods the path takes (Allow)', async () => {
+    const { call } = await setUp();
+    const answer = await call('/connections', { method: 'PUT', body: '{}' });
+    expect(answer.status).toBe(405);
+    expect(answer.headers.get('allow')?.split(', ').sort()).toEqual(['GET', 'POST']);
+  });
+
   it('a 401 names the Bearer scheme (WWW-Authenticate)', async () => {
     const { call } = await setUp();
     const answer = await call('/connection/user-1?provider_config_key=github', { key: null });
