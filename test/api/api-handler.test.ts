@@ -398,3 +398,32 @@ describe('API handler: an attacker on loopback', () => {
     expect(answer.headers.get('www-authenticate')).toBe('Bearer');
   });
 });
+
+describe('toNodeListener', () => {
+  it('sends each Set-Cookie as its own header, and cuts off a body that fails after the head without crashing', async () => {
+    const server = await serveOnLoopback(async (request) => {
+      if (new URL(request.url).pathname === '/cookies') {
+        const headers = new Headers();
+        headers.append('set-cookie', 'a=1; Path=/');
+        headers.append('set-cookie', 'b=2; Path=/');
+        return new Response('ok', { headers });
+      }
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          controller.error(new Error('the body failed'));
+        },
+      });
+      return new Response(body, { status: 200 });
+    });
+    closers.push(server.close);
+    const cookies = await fetch(`${server.url}/cookies`);
+    expect(cookies.headers.getSetCookie()).toEqual(['a=1; Path=/', 'b=2; Path=/']);
+    // The failing body: an answer that is a 500 or a cut connection, and the server still serves.
+    const broken = await fetch(`${server.url}/broken`).then(
+      (response) => response.status,
+      () => 'cut',
+    );
+    expect([500, 'cut']).toContain(broken);
+    expect((await fetch(`${server.url}/cookies`)).status).toBe(200);
+  });
+});
