@@ -420,11 +420,17 @@ export function toNodeListener(
     }
     handler(request)
       .then(async (response) => {
-        res.writeHead(response.status, Object.fromEntries(response.headers));
+        const headers: Record<string, string | string[]> = Object.fromEntries(response.headers);
+        // Headers folds repeated Set-Cookie into one line; each cookie needs its own header.
+        const cookies = response.headers.getSetCookie();
+        if (cookies.length > 0) headers['set-cookie'] = cookies;
+        res.writeHead(response.status, headers);
         res.end(Buffer.from(await response.arrayBuffer()));
       })
       .catch(() => {
-        res.writeHead(500).end();
+        // A body that failed after the head was sent can only be cut off; writeHead again would throw.
+        if (res.headersSent) res.destroy();
+        else res.writeHead(500).end();
       });
   };
 }

@@ -38,7 +38,8 @@ export interface Caller {
 /** Why a request was refused (maps to 401 or 403 in one place, `respond.ts`). */
 export type Refusal =
   | { code: 'missing_auth_header' | 'malformed_auth_header' | 'unknown_api_key'; status: 401 }
-  | { code: 'forbidden'; status: 403; scope: ApiScope };
+  | { code: 'forbidden'; status: 403; scope: ApiScope }
+  | { code: 'loopback_only'; status: 403 };
 
 export interface KeyRing {
   /** True when the handler was told it runs on loopback without keys (development only). */
@@ -92,8 +93,19 @@ function digest(value: string): Buffer {
 }
 
 /** The caller behind `Authorization: Bearer <key>`, if it holds `scope`; else why not. */
-export function authorize(ring: KeyRing, header: string | null, scope: ApiScope): Caller | Refusal {
-  if (ring.open) return { name: 'loopback-development', scopes: new Set(['*']) };
+export function authorize(
+  ring: KeyRing,
+  request: { host: string; authorization: string | null },
+  scope: ApiScope,
+): Caller | Refusal {
+  if (ring.open) {
+    // Binding to 127.0.0.1 is not enough: a web page whose name its attacker re-points at
+    // 127.0.0.1 (DNS rebinding) reaches the server from the developer's own browser, with its own
+    // name in Host. Only loopback names are served.
+    if (!isLoopbackHost(request.host)) return { code: 'loopback_only', status: 403 };
+    return { name: 'loopback-development', scopes: new Set(['*']) };
+  }
+  const header = request.authorization;
   if (header === null) return { code: 'missing_auth_header', status: 401 };
   const match = /^Bearer ([^\s]+)$/.exec(header);
   if (!match) return { code: 'malformed_auth_header', status: 401 };
@@ -121,4 +133,9 @@ function holds(caller: Caller, scope: ApiScope): boolean {
   if (caller.scopes.has('*') || caller.scopes.has(scope)) return true;
   // Reading credentials includes reading the connection without them.
   return scope === 'environment:connections:read' && caller.scopes.has('environment:connections:read_credentials');
+}
+
+/** `localhost`, `127.x.x.x` or `[::1]`: the host names a keyless development server answers to. */
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }

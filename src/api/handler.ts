@@ -70,9 +70,19 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
       if (segments[0] === 'oauth' && options.connect) return await options.connect(request);
       const matched = matchRoute(request.method, segments);
       if (matched === undefined) return notFound();
-      if (matched === 'wrong_method')
-        throw new ApiFailure(405, 'method_not_allowed', 'This route does not take this method.');
-      const caller = authorize(ring, request.headers.get('authorization'), matched.route.scope);
+      if ('wrongMethod' in matched) {
+        const response = failed(
+          new ApiFailure(405, 'method_not_allowed', 'This route does not take this method.'),
+          logger,
+        );
+        response.headers.set('allow', matched.wrongMethod.join(', '));
+        return response;
+      }
+      const caller = authorize(
+        ring,
+        { host: url.hostname, authorization: request.headers.get('authorization') },
+        matched.route.scope,
+      );
       if (isRefusal(caller)) return refused(caller);
       return await matched.route.run({
         manager: options.manager,

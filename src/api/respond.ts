@@ -58,13 +58,17 @@ export function refused(refusal: Refusal): Response {
     malformed_auth_header: 'Authentication failed: the Authorization header must be "Bearer <secret key>".',
     unknown_api_key: 'Authentication failed: this key is not valid.',
     forbidden: 'This key does not have the scope this request needs.',
+    loopback_only: 'This development server has no API keys and answers only to localhost and 127.0.0.1.',
   };
-  return errorBody(
+  const response = errorBody(
     refusal.status,
     refusal.code,
     messages[refusal.code],
     refusal.code === 'forbidden' ? { scope: refusal.scope } : {},
   );
+  // RFC 9110 §11.6.1: a 401 names the scheme the client should use.
+  if (refusal.status === 401) response.headers.set('www-authenticate', 'Bearer');
+  return response;
 }
 
 /**

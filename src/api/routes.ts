@@ -208,8 +208,8 @@ export const ROUTES: Route[] = [
 export function matchRoute(
   method: string,
   segments: string[],
-): { route: Route; params: Record<string, string> } | 'wrong_method' | undefined {
-  let pathKnown = false;
+): { route: Route; params: Record<string, string> } | { wrongMethod: string[] } | undefined {
+  const allowed: string[] = [];
   for (const route of ROUTES) {
     if (route.path.length !== segments.length) continue;
     const params: Record<string, string> = {};
@@ -222,7 +222,8 @@ export function matchRoute(
     });
     if (!matches) continue;
     if (route.method === method) return { route, params };
-    pathKnown = true;
+    if (!allowed.includes(route.method)) allowed.push(route.method);
   }
-  return pathKnown ? 'wrong_method' : undefined;
+  // The methods the path takes, for the 405's Allow header (RFC 9110 §15.5.6).
+  return allowed.length > 0 ? { wrongMethod: allowed } : undefined;
 }

@@ -345,4 +345,85 @@ describe('API handler: an attacker on loopback', () => {
     const answer = await open(new Request('http://127.0.0.1/connections'));
     expect(answer.status).toBe(200);
   });
+
+  it('a keyless development server answers only to loopback host names: a DNS-rebound page is refused', async () => {
+    const manager = testManager({
+      store: memoryStore(),
+      integrations: { github: { provider: 'github', clientId: 'id', clientSecret: 'client-secret-value' } },
+    });
+    await manager.create({
+      connectionId: 'user-1',
+      providerConfigKey: 'github',
+      credentials: { type: 'OAUTH2', access_token: ACCESS, expires_at: '2999-01-01T00:00:00Z' },
+    });
+    const server = await serveOnLoopback(createApiHandler({ manager, allowNoKeysOnLoopback: true }));
+    closers.push(server.close);
+    const { port } = new URL(server.url);
+    // What a browser sends after an attacker re-pointed evil.example at 127.0.0.1: its own name in Host.
+    const get = (host: string) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = httpRequest(
+          { host: '127.0.0.1', port, path: '/connection/user-1?provider_config_key=github', headers: { host } },
+          (res) => {
+            let text = '';
+            res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    for (const host of ['evil.example', `evil.example:${port}`, '127.0.0.1.evil.example', '0.0.0.0']) {
+      const answer = await get(host);
+      expect([host, answer.status]).toEqual([host, 403]);
+      expect(answer.text).not.toContain(ACCESS);
+      expect(JSON.parse(answer.text)).toMatchObject({ error: { code: 'loopback_only' } });
+    }
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]) {
+      expect([host, (await get(host)).status]).toEqual([host, 200]);
+    }
+  });
+
+  it('a 405 lists the methods the path takes (Allow)', async () => {
+    const { call } = await setUp();
+    const answer = await call('/connections', { method: 'PUT', body: '{}' });
+    expect(answer.status).toBe(405);
+    expect(answer.headers.get('allow')?.split(', ').sort()).toEqual(['GET', 'POST']);
+  });
+
+  it('a 401 names the Bearer scheme (WWW-Authenticate)', async () => {
+    const { call } = await setUp();
+    const answer = await call('/connection/user-1?provider_config_key=github', { key: null });
+    expect(answer.status).toBe(401);
+    expect(answer.headers.get('www-authenticate')).toBe('Bearer');
+  });
+});
+
+describe('toNodeListener', () => {
+  it('sends each Set-Cookie as its own header, and cuts off a body that fails after the head without crashing', async () => {
+    const server = await serveOnLoopback(async (request) => {
+      if (new URL(request.url).pathname === '/cookies') {
+        const headers = new Headers();
+        headers.append('set-cookie', 'a=1; Path=/');
+        headers.append('set-cookie', 'b=2; Path=/');
+        return new Response('ok', { headers });
+      }
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          controller.error(new Error('the body failed'));
+        },
+      });
+      return new Response(body, { status: 200 });
+    });
+    closers.push(server.close);
+    const cookies = await fetch(`${server.url}/cookies`);
+    expect(cookies.headers.getSetCookie()).toEqual(['a=1; Path=/', 'b=2; Path=/']);
+    // The failing body: an answer that is a 500 or a cut connection, and the server still serves.
+    const broken = await fetch(`${server.url}/broken`).then(
+      (response) => response.status,
+      () => 'cut',
+    );
+    expect([500, 'cut']).toContain(broken);
+    expect((await fetch(`${server.url}/cookies`)).status).toBe(200);
+  });
 });
