@@ -16,6 +16,8 @@ export interface SqlDialect {
   tagsMatch(tags: Readonly<Record<string, string>>): { sql: string; params: unknown[] };
   /** Adds the index columns to Keyv's `(key, value)` table, where missing. */
   addColumns(query: SqlQuery, table: string, columns: ReadonlyArray<[string, string]>): Promise<void>;
+  /** The columns of the id-ordered index that listing walks (default `conn_id`). */
+  idIndex?: string;
   /** Extra indexes this dialect needs (Postgres: `key` in C order, GIN on tags). */
   extraIndexes(table: string): string[];
   /** SQLSTATE or message fragments that mean "someone else created it first" on `CREATE … IF NOT EXISTS`. */
@@ -117,7 +119,7 @@ export function createSqlAdapter(parts: SqlAdapterParts): StorageAdapter {
     const statements = [
       `CREATE TABLE IF NOT EXISTS ${locks} (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at BIGINT NOT NULL)`,
       `CREATE TABLE IF NOT EXISTS ${counters} (name TEXT PRIMARY KEY, value BIGINT NOT NULL)`,
-      `CREATE INDEX IF NOT EXISTS ${table}_by_id ON ${table} (conn_id) WHERE conn_id IS NOT NULL`,
+      `CREATE INDEX IF NOT EXISTS ${table}_by_id ON ${table} (${dialect.idIndex ?? 'conn_id'}) WHERE conn_id IS NOT NULL`,
       `CREATE INDEX IF NOT EXISTS ${table}_by_integration ON ${table} (integration, conn_id) WHERE conn_id IS NOT NULL`,
       `CREATE INDEX IF NOT EXISTS ${table}_by_connection_id ON ${table} (connection_id) WHERE conn_id IS NOT NULL`,
       `CREATE INDEX IF NOT EXISTS ${table}_by_end_user ON ${table} (end_user_id, conn_id) WHERE end_user_id IS NOT NULL`,
