@@ -4,14 +4,34 @@ import type { ConnectionRecord } from '../model/record.js';
 import { copyJson } from '../model/redaction.js';
 import { strategyFor } from './registry.js';
 
+let lastInstant = NaN;
+let lastIso = '';
+
+/**
+ * `new Date(ms).toISOString()`, remembered for the last instant: formatting costs about as much
+ * as the rest of presenting a connection, and a busy process asks for the same millisecond many
+ * times over.
+ */
+function isoInstant(ms: number): string {
+  if (ms !== lastInstant) {
+    lastIso = new Date(ms).toISOString();
+    lastInstant = ms;
+  }
+  return lastIso;
+}
+
 /**
  * The object `get` hands out: a copy (callers never share or mutate stored state), with every
- * refresh token removed unless asked for.
+ * refresh token removed unless asked for. `owned`: the record was parsed for this call alone and
+ * nothing else holds it, so its plain parts are handed over as they are; credentials and
+ * `connection_config` are always copied (they may come from the decrypt cache, and refresh tokens
+ * are taken out of them).
  */
 export function toConnectionFull(
   record: ConnectionRecord,
   fetchedAt: number,
   includeRefreshToken: boolean,
+  owned = false,
 ): ConnectionFull {
   const dropRefreshTokens = !includeRefreshToken;
   return {
@@ -19,14 +39,14 @@ export function toConnectionFull(
     connection_id: record.connection_id,
     provider_config_key: record.provider_config_key,
     provider: record.provider,
-    errors: copyJson(record.errors),
-    end_user: copyJson(record.end_user),
-    metadata: copyJson(record.metadata),
+    errors: owned ? record.errors : copyJson(record.errors),
+    end_user: owned ? record.end_user : copyJson(record.end_user),
+    metadata: owned ? record.metadata : copyJson(record.metadata),
     connection_config: copyJson(record.connection_config, dropRefreshTokens),
-    tags: { ...record.tags },
+    tags: owned ? record.tags : { ...record.tags },
     created_at: record.created_at,
     updated_at: record.updated_at,
-    last_fetched_at: new Date(fetchedAt).toISOString(),
+    last_fetched_at: isoInstant(fetchedAt),
     credentials: copyJson(presented(record.credentials), dropRefreshTokens) as Credentials,
     status: statusOf(record),
   };

@@ -35,5 +35,7 @@ export async function getConnection(
   const fresh = await ensureFresh(ctx, key, loaded, forceRefresh === true);
   const now = ctx.clock();
   ctx.lastFetched.note(key, now);
-  return toConnectionFull(fresh.value, now, refreshToken === true);
+  // The very object read for this call (not a refresh result shared by concurrent callers, nor
+  // credentials held in memory) is this caller's alone: no defensive copy of its plain parts.
+  return toConnectionFull(fresh.value, now, refreshToken === true, fresh === loaded);
 }

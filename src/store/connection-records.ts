@@ -48,7 +48,10 @@ export class ConnectionRecords {
 
   async read(key: string): Promise<Versioned<ConnectionRecord> | undefined> {
     const stored = await this.#store.read<StoredConnection>(key);
-    return stored && { value: await this.#open(key, stored.value), raw: stored.raw };
+    if (!stored) return undefined;
+    // A record in the clear needs no await (the hot path of an unencrypted store).
+    if (!('sealed' in stored.value)) return stored as Versioned<ConnectionRecord>;
+    return { value: await this.#open(key, stored.value), raw: stored.raw };
   }
 
   /** A record from an entry the backend returned (a listing, an index lookup), opened like {@link read}. */

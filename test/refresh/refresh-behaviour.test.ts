@@ -258,6 +258,17 @@ describe('concurrency in one process', () => {
     // Callers get copies: one caller's mutation never reaches another.
     (results[0]?.credentials as { access_token: string }).access_token = 'mutated';
     expect(accessToken(results[1] as { credentials: unknown })).toBe('once');
+    // Metadata, tags and errors too, whether the result came from the shared refresh or a plain read.
+    (results[0]!.metadata as Record<string, unknown>).touched = true;
+    results[0]!.tags.touched = 'yes';
+    expect(results[1]!.metadata).not.toHaveProperty('touched');
+    expect(results[1]!.tags).not.toHaveProperty('touched');
+    const read = await manager.get('conn');
+    (read.metadata as Record<string, unknown>).touched = true;
+    read.errors.push({ type: 'auth', log_id: 'x' } as never);
+    const again = await manager.get('conn');
+    expect(again.metadata).not.toHaveProperty('touched');
+    expect(again.errors).toEqual([]);
   });
 
   it('a refresh whose lease lapsed cannot overwrite the newer credentials another process stored', async () => {
