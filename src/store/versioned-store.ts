@@ -49,8 +49,8 @@ export async function updateWithRetries<T>(
 /**
  * Latchkey's codec: plain JSON, no reviver (Keyv's default reviver inspects every string and was
  * half the cost of an in-memory read). Entries written by earlier versions through Keyv's
- * serializer (`{"value":…,"expires":…}`) still decode: no record of Latchkey's has a top-level
- * `value` field.
+ * serializer (`{"value":…,"expires":…}`) still decode: an object whose only fields are `value`
+ * and `expires` is such an envelope (no record of Latchkey's has that shape).
  */
 export function decodeStored<T>(key: string, raw: string): T {
   let data: unknown;
@@ -59,10 +59,13 @@ export function decodeStored<T>(key: string, raw: string): T {
   } catch (error) {
     throw new StorageError(`Stored record ${key} is unreadable`, { cause: error, transient: false });
   }
-  if (data !== null && typeof data === 'object' && 'value' in data && !Array.isArray(data)) {
-    return (data as { value: T }).value;
-  }
+  if (isKeyvEnvelope(data)) return data.value as T;
   return data as T;
+}
+
+function isKeyvEnvelope(data: unknown): data is { value: unknown } {
+  if (data === null || typeof data !== 'object' || Array.isArray(data) || !('value' in data)) return false;
+  return Object.keys(data).every((field) => field === 'value' || field === 'expires');
 }
 
 /**
