@@ -236,9 +236,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): StorageAdapter {
       // Ids are integers, so "greater than afterId" is "at least afterId + 1"; a fractional
       // cursor is refused above this layer.
       const found: StoredEntry[] = [];
+      const current = now();
       for (; at < list.length && found.length < query.limit; at++) {
         const key = keyOfId.get(list[at]!);
-        const entry = key === undefined ? undefined : live(key);
+        // Read without purging: dropping an expired entry here would shift the array being walked.
+        const stored = key === undefined ? undefined : entries.get(key);
+        const entry = stored?.expiresAt !== undefined && stored.expiresAt <= current ? undefined : stored;
         if (key !== undefined && entry?.index && matches(entry.index, query, search)) {
           found.push({ key, value: entry.value });
         }

@@ -103,7 +103,7 @@ function sqliteDialect(table: string): SqlDialect {
     // Index columns sit after the record's text in each row (added to Keyv's table), so a filter
     // read from the table walks every record's overflow pages; with every filter column in the
     // id-ordered index, a page is filtered in the index and only matching records are read.
-    idIndex: 'conn_id, integration, connection_id, end_user_id, end_user_email, tags',
+    idIndex: 'conn_id, integration, connection_id, end_user_id, end_user_email, tags, search_text',
     extraIndexes: () => [],
   };
 }

@@ -82,6 +82,8 @@ function badQuery(name: string, problem: string): ApiFailure {
 
 /** Nango's list limit (raised to 2,000 in its PRs #5233/#5334). */
 export const MAX_LIST_LIMIT = 2000;
+/** The deepest `page` served (0-based); past it, `cursor` pages at the same cost as the first. */
+export const MAX_PAGE_NUMBER = 1000;
 
 /** What `GET /connection(s)` asks for, read from the query in full (every Nango filter and paging). */
 export interface ListQuery {
@@ -122,7 +124,8 @@ export function listQuery(url: URL): ListQuery {
   const limit = queryPositiveInt(url, 'limit', MAX_LIST_LIMIT);
   if (limit !== undefined) query.limit = limit;
   // Nango's pages are 0-based.
-  const page = queryPositiveInt(url, 'page', 1_000_000, 0);
+  // Each page is walked with cursors, so the depth is capped: deeper, use next_cursor.
+  const page = queryPositiveInt(url, 'page', MAX_PAGE_NUMBER, 0);
   if (page !== undefined) query.page = page;
   return query;
 }

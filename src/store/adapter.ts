@@ -81,7 +81,11 @@ export interface WriteOptions {
 
 /** The fields of a connection record a backend indexes, handed over with each write of it. */
 export interface ConnectionIndex {
-  /** The record's integer id (creation order); the listing order. */
+  /**
+   * The record's integer id: the listing order. Ids are taken from a counter in blocks per
+   * process, so they follow creation order within a process; a walk of `list` that runs while
+   * another process creates may not see a connection whose id falls behind its cursor.
+   */
   id: number;
   providerConfigKey: string;
   connectionId: string;

@@ -54,6 +54,7 @@ const COLUMNS: ReadonlyArray<[string, string]> = [
   ['end_user_email', 'TEXT'],
   ['tags', '<tags>'],
   ['attention_at', 'BIGINT'],
+  ['search_text', 'TEXT'],
 ];
 
 /** Expired flow states removed per write of a new one: housekeeping bounded per call. */
@@ -68,7 +69,17 @@ function indexValues(index: ConnectionIndex): unknown[] {
     index.endUserEmail?.toLowerCase() ?? null,
     JSON.stringify(index.tags),
     index.attentionAt,
+    searchText(index),
   ];
+}
+
+/**
+ * What `search` looks in, lower-cased by JavaScript when written: SQLite's `lower()` folds ASCII
+ * only and Postgres's depends on the database locale, so the store compares text folded once, the
+ * way every adapter folds it. Ids hold no control characters, so a match never spans two fields.
+ */
+function searchText(index: ConnectionIndex): string {
+  return [index.connectionId, index.endUserId ?? '', index.endUserEmail ?? ''].join('\n').toLowerCase();
 }
 const INDEX_COLUMNS = [
   'conn_id',
@@ -78,6 +89,7 @@ const INDEX_COLUMNS = [
   'end_user_email',
   'tags',
   'attention_at',
+  'search_text',
 ];
 
 /** `%…%` for LIKE, with the pattern's own wildcards escaped. */
@@ -184,8 +196,12 @@ export function createSqlAdapter(parts: SqlAdapterParts): StorageAdapter {
     async delete(k, expected) {
       const rows =
         expected === undefined
-          ? await run(`DELETE FROM ${table} WHERE key = ? RETURNING key`, [k])
-          : await run(`DELETE FROM ${table} WHERE key = ? AND value = ? RETURNING key`, [k, expected]);
+          ? await run(`DELETE FROM ${table} WHERE key = ? AND ${live} RETURNING key`, [k, Date.now()])
+          : await run(`DELETE FROM ${table} WHERE key = ? AND value = ? AND ${live} RETURNING key`, [
+              k,
+              expected,
+              Date.now(),
+            ]);
       return rows.length === 1;
     },
     async scan(prefix, page) {
@@ -232,10 +248,8 @@ export function createSqlAdapter(parts: SqlAdapterParts): StorageAdapter {
       }
       if (q.search !== undefined && q.search !== '') {
         const pattern = containsPattern(q.search);
-        where.push(
-          `(lower(connection_id) LIKE ? ESCAPE '\\' OR lower(end_user_id) LIKE ? ESCAPE '\\' OR end_user_email LIKE ? ESCAPE '\\')`,
-        );
-        params.push(pattern, pattern, pattern);
+        where.push(`search_text LIKE ? ESCAPE '\\'`);
+        params.push(pattern);
       }
       const rows = await run(`SELECT key, value FROM ${table} WHERE ${where.join(' AND ')} ORDER BY conn_id LIMIT ?`, [
         ...params,

@@ -36,7 +36,7 @@ export function adapterCases(runner: TestRunner, name: string, openStorage: Open
         assert.equal(await store.get('k'), undefined);
       });
 
-      it('deletes unconditionally without an expected value, and answers false for an absent key', async () => {
+      it('deletes unconditionally without an expected value, and answers false for an absent or expired key', async () => {
         const { store } = await open();
         assert.equal(await store.delete('never-written'), false);
         assert.equal(await store.delete('never-written', 'x'), false);
@@ -81,6 +81,8 @@ export function adapterCases(runner: TestRunner, name: string, openStorage: Open
         await sleep(expiresAt - Date.now() + 100);
         assert.equal(await store.get('flow:1'), undefined);
         assert.equal(await store.replace('flow:1', 'pending', 'late'), false);
+        assert.equal(await store.delete('flow:1', 'pending'), false);
+        assert.equal(await store.delete('flow:1'), false);
         assert.equal((await store.scan('flow:', { limit: 10 })).length, 0);
         assert.equal(await store.insert('flow:1', 'again'), true);
         assert.equal(await store.get('flow:1'), 'again');
@@ -118,15 +120,18 @@ export function adapterCases(runner: TestRunner, name: string, openStorage: Open
           index: index(3, { providerConfigKey: 'slack', connectionId: 'c1', endUserEmail: 'Ada@Example.com' }),
         });
         await store.insert('r2', 'two', { index: index(2, { tags: { env: 'prod', team: 'a' } }) });
+        await store.insert('r4', 'four', { index: index(4, { connectionId: 'Émile-Ünal' }) });
         await store.insert('plain', 'not a connection');
         const keys = async (query: Parameters<typeof store.findConnections>[0]) =>
           (await store.findConnections(query)).map((entry) => entry.key);
-        assert.deepEqual(await keys({ limit: 10 }), ['r1', 'r2', 'r3']);
+        assert.deepEqual(await keys({ limit: 10 }), ['r1', 'r2', 'r3', 'r4']);
         assert.deepEqual(await keys({ limit: 2 }), ['r1', 'r2']);
-        assert.deepEqual(await keys({ limit: 2, afterId: 2 }), ['r3']);
+        assert.deepEqual(await keys({ limit: 2, afterId: 2 }), ['r3', 'r4']);
+        // Case folded the way JavaScript folds it, beyond ASCII, in every store.
+        assert.deepEqual(await keys({ search: 'émile-ü', limit: 10 }), ['r4']);
         assert.deepEqual(await keys({ connectionId: 'c1', limit: 10 }), ['r1', 'r3']);
         assert.deepEqual(await keys({ providerConfigKeys: ['slack'], limit: 10 }), ['r3']);
-        assert.deepEqual(await keys({ providerConfigKeys: ['slack', 'github'], limit: 10 }), ['r1', 'r2', 'r3']);
+        assert.deepEqual(await keys({ providerConfigKeys: ['slack', 'github'], limit: 10 }), ['r1', 'r2', 'r3', 'r4']);
         assert.deepEqual(await keys({ providerConfigKeys: [], limit: 10 }), []);
         assert.deepEqual(await keys({ endUserId: 'u-1', limit: 10 }), ['r1']);
         assert.deepEqual(await keys({ tags: { env: 'prod' }, limit: 10 }), ['r1', 'r2']);
