@@ -16,6 +16,7 @@ import {
   redisSuiteNotRun,
   startRedisServer,
 } from '../support/redis.js';
+import { storageErrorOf } from '../support/storage-errors.js';
 
 const rejections: unknown[] = [];
 const onRejection = (reason: unknown) => rejections.push(reason);
@@ -41,18 +42,6 @@ function managerOn(store: StorageAdapter, extra: Partial<ConstructorParameters<t
 
 const createKey = (manager: ConnectionManager, connectionId: string) =>
   manager.create({ connectionId, providerConfigKey: 'keys', credentials: { type: 'API_KEY', apiKey: 'k-1' } });
-
-async function storageErrorOf(promise: Promise<unknown>): Promise<StorageError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(StorageError);
-  const storageError = error as StorageError;
-  expect(storageError.code).toBe('storage_error');
-  expect(storageError.cause).toBeDefined();
-  return storageError;
-}
 
 async function redis(options: { start?: boolean } = {}): Promise<RunningRedis> {
   const server = await startRedisServer(options);

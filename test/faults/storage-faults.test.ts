@@ -11,6 +11,7 @@ import { captureLogs } from '../support/logs.js';
 import { type RestartablePostgres, restartablePostgres } from './support/restartable-postgres.js';
 import { type SqliteHolder, startSqliteHolder } from './support/sqlite-holder.js';
 import { type RotatingTokenServer, startRotatingTokenServer } from './support/rotating-token-server.js';
+import { storageErrorOf } from '../support/storage-errors.js';
 
 const rejections: unknown[] = [];
 const onRejection = (reason: unknown) => rejections.push(reason);
@@ -34,19 +35,6 @@ function managerOn(store: StorageAdapter, logs = captureLogs()) {
 
 const createKey = (manager: ConnectionManager, connectionId: string) =>
   manager.create({ connectionId, providerConfigKey: 'keys', credentials: { type: 'API_KEY', apiKey: 'k-1' } });
-
-async function storageErrorOf(promise: Promise<unknown>): Promise<StorageError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(StorageError);
-  const storageError = error as StorageError;
-  expect(storageError.code).toBe('storage_error');
-  expect(Object.keys(storageError)).not.toContain('cause');
-  expect(storageError.cause).toBeDefined();
-  return storageError;
-}
 
 describe('postgres faults', () => {
   let postgres: RestartablePostgres;
