@@ -86,6 +86,7 @@ it('lists, shows, deletes with --yes, and answers with the documented exit codes
   expect(after.stdout).not.toContain('globex');
   expect((await run(['list', '--config', join(dir, 'missing.json')])).code).toBe(EXIT_CODES.config);
   expect((await run(['list', '--bogus-option', '--config', configPath])).code).toBe(EXIT_CODES.usage);
+  expect((await run(['rotate-key', '--batch-size', 'many', '--config', configPath])).code).toBe(EXIT_CODES.usage);
 
   for (const output of [listed, shown, after]) {
     expect(output.stdout + output.stderr).not.toMatch(/sk-acme-secret|sk-globex-secret/);

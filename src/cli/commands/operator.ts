@@ -3,7 +3,7 @@
  * builds a manager on its store, runs one command function of `commands/*.ts` and closes the
  * store. The functions themselves know nothing of commander, so tests call them directly.
  */
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import type { ConnectionManager } from '../../manager.js';
 import { createManagerFromConfig, loadConfig } from '../config.js';
 import type { ExitCode } from '../exit-codes.js';
@@ -44,7 +44,8 @@ function quietLogger(context: CliContext) {
 
 const integer = (value: string) => {
   const parsed = Number(value);
-  if (!Number.isInteger(parsed)) throw new Error(`not an integer: ${value}`);
+  // commander reports it as a usage error (exit code 2), naming the option.
+  if (!Number.isInteger(parsed)) throw new InvalidArgumentError('not a whole number.');
   return parsed;
 };
 const collect = (value: string, previous: string[] = []) => [...previous, value];
