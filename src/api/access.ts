@@ -1,6 +1,7 @@
 /**
  * Who may do what through the HTTP API: every route names the scope it needs and goes through
- * {@link authorize}; whether a response may carry credentials is decided by {@link mayReadCredentials}.
+ * {@link authorize} (the key, the scope, where a keyless request may come from, what a body may
+ * be); whether a response may carry credentials is decided by {@link mayReadCredentials}.
  * These two functions are the only security decisions of the API.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -39,7 +40,8 @@ export interface Caller {
 export type Refusal =
   | { code: 'missing_auth_header' | 'malformed_auth_header' | 'unknown_api_key'; status: 401 }
   | { code: 'forbidden'; status: 403; scope: ApiScope }
-  | { code: 'loopback_only'; status: 403 };
+  | { code: 'loopback_only' | 'cross_site_request'; status: 403 }
+  | { code: 'unsupported_media_type'; status: 415 };
 
 export interface KeyRing {
   /** True when the handler was told it runs on loopback without keys (development only). */
@@ -92,32 +94,71 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
 
-/** The caller behind `Authorization: Bearer <key>`, if it holds `scope`; else why not. */
-export function authorize(
-  ring: KeyRing,
-  request: { host: string; authorization: string | null },
-  scope: ApiScope,
-): Caller | Refusal {
+/**
+ * The caller behind `Authorization: Bearer <key>`, if it holds `scope` and the request is one it
+ * may send; else why not. `url` is the request's URL as routed.
+ *
+ * A keyless (loopback) handler has no key to prove a request came from its user, and a web page
+ * in the developer's browser reaches 127.0.0.1 too: it serves only loopback host names and
+ * refuses every request a browser marks as coming from another site. With keys, the key is the
+ * proof: a page cannot attach it to a request without a CORS preflight, which this API never
+ * grants. In both modes a body must be declared `application/json` — the one kind of body a
+ * page cannot send cross-site without a preflight (forms and `no-cors` fetches send
+ * `text/plain`, `multipart/form-data` or `application/x-www-form-urlencoded`).
+ */
+export function authorize(ring: KeyRing, request: Request, url: URL, scope: ApiScope): Caller | Refusal {
+  let caller: Caller;
   if (ring.open) {
     // Binding to 127.0.0.1 is not enough: a web page whose name its attacker re-points at
     // 127.0.0.1 (DNS rebinding) reaches the server from the developer's own browser, with its own
     // name in Host. Only loopback names are served.
-    if (!isLoopbackHost(request.host)) return { code: 'loopback_only', status: 403 };
-    return { name: 'loopback-development', scopes: new Set(['*']) };
+    if (!isLoopbackHost(url.hostname)) return { code: 'loopback_only', status: 403 };
+    if (fromAnotherSite(request.headers, url)) return { code: 'cross_site_request', status: 403 };
+    caller = { name: 'loopback-development', scopes: new Set(['*']) };
+  } else {
+    const header = request.headers.get('authorization');
+    if (header === null) return { code: 'missing_auth_header', status: 401 };
+    // RFC 9110 §11.1: the scheme is case-insensitive (`bearer` is Bearer).
+    const match = /^Bearer +(\S+)$/i.exec(header);
+    if (!match) return { code: 'malformed_auth_header', status: 401 };
+    const presented = digest(match[1]!);
+    let found: Caller | undefined;
+    // Every key is compared, whichever matches: no early exit.
+    for (const { digest: expected, caller: candidate } of ring.keys) {
+      if (timingSafeEqual(presented, expected)) found ??= candidate;
+    }
+    if (!found) return { code: 'unknown_api_key', status: 401 };
+    if (!holds(found, scope)) return { code: 'forbidden', status: 403, scope };
+    caller = found;
   }
-  const header = request.authorization;
-  if (header === null) return { code: 'missing_auth_header', status: 401 };
-  const match = /^Bearer ([^\s]+)$/.exec(header);
-  if (!match) return { code: 'malformed_auth_header', status: 401 };
-  const presented = digest(match[1]!);
-  let found: Caller | undefined;
-  // Every key is compared, whichever matches: no early exit.
-  for (const { digest: expected, caller } of ring.keys) {
-    if (timingSafeEqual(presented, expected)) found ??= caller;
+  if (carriesBody(request) && !isJson(request.headers.get('content-type'))) {
+    return { code: 'unsupported_media_type', status: 415 };
   }
-  if (!found) return { code: 'unknown_api_key', status: 401 };
-  if (!holds(found, scope)) return { code: 'forbidden', status: 403, scope };
-  return found;
+  return caller;
+}
+
+/**
+ * What a browser says about where a request comes from. `Sec-Fetch-Site` other than
+ * `same-origin` or `none` (typed in the address bar) — `same-site` too, since every port of
+ * `localhost` is the same site; an `Origin` other than this server's own (`null` from a sandboxed
+ * frame included). Clients that are not browsers send neither.
+ */
+function fromAnotherSite(headers: Headers, url: URL): boolean {
+  const site = headers.get('sec-fetch-site');
+  if (site !== null && site !== 'same-origin' && site !== 'none') return true;
+  const origin = headers.get('origin');
+  if (origin === null) return false;
+  return !URL.canParse(origin) || new URL(origin).origin !== url.origin;
+}
+
+/** A body is present unless there is none or it is declared empty. */
+function carriesBody(request: Request): boolean {
+  return request.body !== null && request.headers.get('content-length') !== '0';
+}
+
+/** `application/json`, whatever its parameters (`; charset=utf-8`); media types are case-insensitive. */
+function isJson(contentType: string | null): boolean {
+  return contentType?.split(';')[0]?.trim().toLowerCase() === 'application/json';
 }
 
 export function isRefusal(value: Caller | Refusal): value is Refusal {

@@ -78,11 +78,7 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
         response.headers.set('allow', matched.wrongMethod.join(', '));
         return response;
       }
-      const caller = authorize(
-        ring,
-        { host: url.hostname, authorization: request.headers.get('authorization') },
-        matched.route.scope,
-      );
+      const caller = authorize(ring, request, url, matched.route.scope);
       if (isRefusal(caller)) return refused(caller);
       return await matched.route.run({
         manager: options.manager,
@@ -93,9 +89,17 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
         maxBodyBytes,
       });
     } catch (error) {
+      // The client left before its request was complete (its body read failed): nobody reads
+      // this answer, and nothing failed here, so nothing is logged.
+      if (request.signal.aborted) return clientGone();
       return failed(error, logger);
     }
   };
+}
+
+function clientGone(): Response {
+  const message = 'The client closed the connection before its request was complete.';
+  return json(400, { error: { code: 'request_aborted', message }, message });
 }
 
 function notFound(): Response {

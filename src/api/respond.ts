@@ -59,6 +59,8 @@ export function refused(refusal: Refusal): Response {
     unknown_api_key: 'Authentication failed: this key is not valid.',
     forbidden: 'This key does not have the scope this request needs.',
     loopback_only: 'This development server has no API keys and answers only to localhost and 127.0.0.1.',
+    cross_site_request: 'This development server has no API keys and refuses requests from other sites.',
+    unsupported_media_type: 'The request body must be sent as Content-Type: application/json.',
   };
   const response = errorBody(
     refusal.status,

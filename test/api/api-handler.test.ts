@@ -43,6 +43,8 @@ async function setUp(extra: { maxBodyBytes?: number } = {}) {
   const call = async (path: string, init: RequestInit & { key?: string | null } = {}) => {
     const headers = new Headers(init.headers);
     if (init.key !== null) headers.set('authorization', `Bearer ${init.key ?? FULL}`);
+    // As @nangohq/node and every JSON client send a body (a bare fetch would say text/plain).
+    if (init.body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
     const response = await fetch(`${server.url}${path}`, { ...init, headers });
     const text = await response.text();
     return { status: response.status, headers: response.headers, text, body: text ? JSON.parse(text) : null };
@@ -301,7 +303,7 @@ describe('API handler: an attacker on loopback', () => {
     const status = await new Promise<number>((resolve, reject) => {
       const req = httpRequest(
         `${url}/connections`,
-        { method: 'POST', headers: { authorization: `Bearer ${FULL}` } },
+        { method: 'POST', headers: { authorization: `Bearer ${FULL}`, 'content-type': 'application/json' } },
         (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);

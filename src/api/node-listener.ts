@@ -1,0 +1,149 @@
+/**
+ * Node's `http` request → the standard `Request` a handler routes, and its `Response` back.
+ *
+ * The routed URL is built from the request target alone. Host only names the authority, and is
+ * used only once it is a well-formed host: when the URL was `http://${Host}${target}`, a Host of
+ * `127.0.0.1/connection/x?` turned a request for `/healthz` into a credential read.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIPv6 } from 'node:net';
+import { Readable } from 'node:stream';
+
+/**
+ * Adapts a `Request → Response` handler to Node's `http.createServer`.
+ *
+ * The handler's URL is the request target (origin-form, or absolute-form per RFC 9112 §3.2.2) under
+ * the authority `Host` names; a malformed `Host`, several of them, or any other target gets a 400
+ * before the handler runs. `req.url` is set to the path and query as routed (dot segments
+ * resolved), so an access log that reads it records what was served. When the client goes away
+ * before its request is complete, the request's `signal` aborts.
+ *
+ * @example
+ * ```ts
+ * createServer(toNodeListener(handler)).listen(3000);
+ * ```
+ */
+export function toNodeListener(
+  handler: (request: Request) => Promise<Response>,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const target = routedUrl(req);
+    if (typeof target === 'string') {
+      malformed(res, target);
+      return;
+    }
+    req.url = `${target.pathname}${target.search}`;
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (typeof value === 'string') headers.set(name, value);
+      else if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+    }
+    headers.set('host', target.host);
+    const method = req.method ?? 'GET';
+    const clientGone = new AbortController();
+    // The connection closed before the answer and before the whole request arrived: the client
+    // left. Node closes the response before it fails the body stream, so the signal has aborted
+    // by the time the handler's read fails. (A body the handler cancels itself, as on a 413, ends
+    // with the response finished, so it never counts.)
+    res.once('close', () => {
+      if (!res.writableFinished && !req.complete) {
+        clientGone.abort(new DOMException('The client closed the connection mid-request.', 'AbortError'));
+      }
+    });
+    let request: Request;
+    try {
+      request = new Request(target, {
+        method,
+        headers,
+        signal: clientGone.signal,
+        // The body streams through, so the handler's size limit stops reading instead of buffering it all.
+        ...(carriesBody(req) ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: 'half' } : {}),
+      } as RequestInit);
+    } catch {
+      malformed(res, 'The request is malformed.');
+      return;
+    }
+    handler(request)
+      .then(async (response) => {
+        const headers: Record<string, string | string[]> = Object.fromEntries(response.headers);
+        // Headers folds repeated Set-Cookie into one line; each cookie needs its own header.
+        const cookies = response.headers.getSetCookie();
+        if (cookies.length > 0) headers['set-cookie'] = cookies;
+        res.writeHead(response.status, headers);
+        res.end(Buffer.from(await response.arrayBuffer()));
+      })
+      .catch(() => {
+        // A body that failed after the head was sent can only be cut off; writeHead again would
+        // throw. A client that already left gets nothing.
+        if (res.headersSent || clientGone.signal.aborted) res.destroy();
+        else res.writeHead(500).end();
+      });
+  };
+}
+
+/** The URL to route, or why the request is refused. */
+function routedUrl(req: IncomingMessage): URL | string {
+  // RFC 9112 §3.2: more than one Host is a 400, whatever the target.
+  const hostLines = req.rawHeaders.filter((field, index) => index % 2 === 0 && field.toLowerCase() === 'host');
+  if (hostLines.length > 1) {
+    return 'The request has more than one Host header.';
+  }
+  const target = req.url ?? '';
+  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  if (target.startsWith('/')) {
+    if (target.includes('#')) return 'The request target is malformed.';
+    const host = req.headers.host ?? localAuthority(req);
+    if (!isHost(host)) return 'The Host header is malformed.';
+    return parsed(`${scheme}://${host}${target}`);
+  }
+  // Absolute-form (RFC 9112 §3.2.2): the target's authority replaces Host. No user info, no fragment.
+  const absolute = /^(https?):\/\/([^/?#]*)([/?][^#]*)?$/i.exec(target);
+  if (absolute) {
+    const [, givenScheme, authority, rest = ''] = absolute;
+    if (!isHost(authority!)) return 'The request target names a malformed host.';
+    return parsed(`${givenScheme!.toLowerCase()}://${authority}${rest.startsWith('?') ? `/${rest}` : rest || '/'}`);
+  }
+  // Asterisk-form (OPTIONS *), authority-form (CONNECT) and anything else: nothing here to route.
+  return 'The request target is malformed.';
+}
+
+function parsed(href: string): URL | string {
+  try {
+    return new URL(href);
+  } catch {
+    return 'The request target is malformed.';
+  }
+}
+
+/** HTTP/1.0 may omit Host: the authority is then the address the client connected to. */
+function localAuthority(req: IncomingMessage): string {
+  const { localAddress = '', localPort } = req.socket;
+  const address = isIPv6(localAddress) ? `[${localAddress}]` : localAddress;
+  return localPort === undefined ? address : `${address}:${localPort}`;
+}
+
+/**
+ * RFC 9110 §7.2 / RFC 3986 §3.2.2: `uri-host [ ":" port ]`, where the host is an IP-literal
+ * (IPv6 in brackets), or a reg-name (which covers IPv4). Stricter than RFC 3986 in one place: a
+ * reg-name may not be percent-encoded, since URL parsing would decode it into another name.
+ */
+function isHost(value: string): boolean {
+  const match = /^(\[[^\]]*\]|[A-Za-z0-9\-._~!$&'()*+,;=]+)(?::(\d{0,5}))?$/.exec(value);
+  if (!match) return false;
+  const [, host, port] = match;
+  if (host!.startsWith('[') && !isIPv6(host!.slice(1, -1))) return false;
+  return port === undefined || port === '' || Number(port) <= 65535;
+}
+
+/** RFC 9112 §6.3: without Content-Length or Transfer-Encoding, a request has no body. */
+function carriesBody(req: IncomingMessage): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD') return false;
+  if (req.headers['transfer-encoding'] !== undefined) return true;
+  const length = req.headers['content-length'];
+  return length !== undefined && length !== '0';
+}
+
+function malformed(res: ServerResponse, message: string): void {
+  res.writeHead(400, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  res.end(JSON.stringify({ error: { code: 'invalid_request', message }, message }));
+}
