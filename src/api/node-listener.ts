@@ -144,6 +144,11 @@ function carriesBody(req: IncomingMessage): boolean {
 }
 
 function malformed(res: ServerResponse, message: string): void {
-  res.writeHead(400, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-  res.end(JSON.stringify({ error: { code: 'invalid_request', message }, message }));
+  const body = JSON.stringify({ error: { code: 'invalid_request', message }, message });
+  res.writeHead(400, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
+  res.end(body);
 }
