@@ -159,9 +159,9 @@ describe('a keyless development server and requests from other sites', () => {
   });
 
   it('serves its own origin, the address bar and clients that are not browsers; bodies still must be JSON', async () => {
-    const { call, stored } = await setUp('keyless');
+    const { call, stored, url } = await setUp('keyless');
     const json = { 'content-type': 'application/json' };
-    for (const headers of [{}, { 'sec-fetch-site': 'none' }, { 'sec-fetch-site': 'same-origin' }]) {
+    for (const headers of [{}, { 'sec-fetch-site': 'none' }, { 'sec-fetch-site': 'same-origin', origin: url }]) {
       const answer = await call('/connection/user-1?provider_config_key=github', { headers });
       expect([headers, answer.status]).toEqual([headers, 200]);
     }
