@@ -50,6 +50,9 @@ async function setUp(mode: 'keyed' | 'keyless') {
   return { call, stored, url: server.url };
 }
 
+/** Header sets to try, typed as headers (a literal of mixed shapes is not). */
+const variants = (...sets: Array<Record<string, string>>) => sets;
+
 const plant = JSON.stringify({
   connection_id: 'planted',
   provider_config_key: 'github',
@@ -127,7 +130,7 @@ describe('a keyless development server and requests from other sites', () => {
     const { call, stored, url } = await setUp('keyless');
     const before = await stored();
     const json = { 'content-type': 'application/json' };
-    for (const headers of [
+    for (const headers of variants(
       { 'sec-fetch-site': 'cross-site' },
       // Every port of localhost is the same site: another app on localhost is not this server.
       { 'sec-fetch-site': 'same-site' },
@@ -136,7 +139,7 @@ describe('a keyless development server and requests from other sites', () => {
       // A sandboxed frame, or a page that redirected here.
       { origin: 'null' },
       { origin: url.replace('http:', 'https:') },
-    ]) {
+    )) {
       for (const [method, path, body] of [
         ['POST', '/connections', plant],
         ['POST', '/connections/metadata', overwrite],
@@ -161,7 +164,11 @@ describe('a keyless development server and requests from other sites', () => {
   it('serves its own origin, the address bar and clients that are not browsers; bodies still must be JSON', async () => {
     const { call, stored, url } = await setUp('keyless');
     const json = { 'content-type': 'application/json' };
-    for (const headers of [{}, { 'sec-fetch-site': 'none' }, { 'sec-fetch-site': 'same-origin', origin: url }]) {
+    for (const headers of variants(
+      {},
+      { 'sec-fetch-site': 'none' },
+      { 'sec-fetch-site': 'same-origin', origin: url },
+    )) {
       const answer = await call('/connection/user-1?provider_config_key=github', { headers });
       expect([headers, answer.status]).toEqual([headers, 200]);
     }
