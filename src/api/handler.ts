@@ -1,6 +1,6 @@
 import type { ConnectionManager } from '../manager.js';
 import type { Logger } from '../model/connection.js';
-import { InvalidRequestError } from '../model/errors.js';
+import { InvalidRequestError, LatchkeyError } from '../model/errors.js';
 import { type ApiKey, authorize, isRefusal, keyRing } from './access.js';
 import { ApiFailure, failed, json, refused } from './respond.js';
 import { DEFAULT_MAX_BODY_BYTES, pathSegments } from './request.js';
@@ -16,7 +16,9 @@ export interface ApiHandlerOptions {
   apiKeys?: ApiKey[];
   /**
    * Serve without keys. Only for a development server bound to `127.0.0.1`: anyone who can reach
-   * the port reads every credential. Default false: without keys the handler is not created.
+   * the port reads every credential. It then answers only to loopback host names and refuses
+   * requests a browser sends from another site or origin (`Sec-Fetch-Site`, `Origin`), so a web
+   * page the developer visits cannot use it. Default false: without keys the handler is not created.
    */
   allowNoKeysOnLoopback?: boolean;
   /** Largest request body accepted, in bytes. Default 256 KiB; larger bodies get 413. */
@@ -89,9 +91,10 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
         maxBodyBytes,
       });
     } catch (error) {
-      // The client left before its request was complete (its body read failed): nobody reads
-      // this answer, and nothing failed here, so nothing is logged.
-      if (request.signal.aborted) return clientGone();
+      // The client left before its request was complete, and reading its body failed: nobody
+      // reads this answer and nothing failed here, so nothing is logged. A typed error is still
+      // answered (and logged) as one: the store may have failed while the client was leaving.
+      if (request.signal.aborted && !(error instanceof LatchkeyError)) return clientGone();
       return failed(error, logger);
     }
   };
