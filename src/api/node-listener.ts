@@ -85,11 +85,10 @@ export function toNodeListener(
 function routedUrl(req: IncomingMessage): URL | string {
   // RFC 9112 §3.2: more than one Host is a 400, whatever the target.
   const hostLines = req.rawHeaders.filter((field, index) => index % 2 === 0 && field.toLowerCase() === 'host');
-  if (hostLines.length > 1) {
-    return 'The request has more than one Host header.';
-  }
+  if (hostLines.length > 1) return 'The request has more than one Host header.';
   const target = req.url ?? '';
-  const scheme = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  // A TLS socket (an `https` server) says so; a plain one has no such property.
+  const scheme = 'encrypted' in req.socket && req.socket.encrypted === true ? 'https' : 'http';
   if (target.startsWith('/')) {
     if (target.includes('#')) return 'The request target is malformed.';
     const host = req.headers.host ?? localAuthority(req);

@@ -4,9 +4,13 @@
  * that refuses what a browser marks as coming from another site. (The hostile page itself, in a
  * real browser, is in test/security/cross-site-browser.test.ts.)
  */
+import { once } from 'node:events';
+import { createServer as createTlsServer, request as tlsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import selfsigned from 'selfsigned';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/memory.js';
-import { createApiHandler } from '../../src/http.js';
+import { createApiHandler, toNodeListener } from '../../src/http.js';
 import { serveOnLoopback } from '../support/api-server.js';
 import { testManager } from '../support/manager.js';
 
@@ -183,5 +187,39 @@ describe('a keyless development server and requests from other sites', () => {
     const own = await call('/connections/metadata', { method: 'POST', headers: json, body: overwrite });
     expect(own.status).toBe(200);
     expect((await stored()).metadata).toEqual({ owned: true });
+  });
+
+  it('over TLS its own origin is https: a page of its own is served, the same host over http is another origin', async () => {
+    const pem = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
+      keySize: 2048,
+      algorithm: 'sha256',
+      extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
+    });
+    const manager = testManager({ store: memoryStore() });
+    const server = createTlsServer(
+      { key: pem.private, cert: pem.cert },
+      toNodeListener(createApiHandler({ manager, allowNoKeysOnLoopback: true })),
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    closers.push(async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    const port = (server.address() as AddressInfo).port;
+    const listFrom = (origin: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = tlsRequest(
+          { host: '127.0.0.1', port, path: '/connections', ca: pem.cert, headers: { origin } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await listFrom(`https://127.0.0.1:${port}`)).toBe(200);
+    expect(await listFrom(`http://127.0.0.1:${port}`)).toBe(403);
   });
 });
