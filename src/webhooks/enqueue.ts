@@ -112,7 +112,9 @@ export class OutboxWriter {
       let connection: PayloadContext['connection'];
       try {
         // Stored form: tags and end user are never sealed, so nothing is decrypted here.
-        connection = await this.#host.connections.readStored(connectionKey(event.providerConfigKey, event.connectionId));
+        connection = await this.#host.connections.readStored(
+          connectionKey(event.providerConfigKey, event.connectionId),
+        );
       } catch {
         connection = undefined; // the webhook still goes out, without tags
       }

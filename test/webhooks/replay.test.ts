@@ -107,7 +107,11 @@ describe('timestamped webhook signatures', () => {
     receiver.answer((_webhook, index) => (index === 0 ? 500 : 200));
     const manager = testManager({ store: memoryStore(), integrations: keyed, clock: Date.now });
     manager.startWebhooks({ url: receiver.url, secret, retry: { initialDelayMs: 10, maxDelayMs: 20 } });
-    await manager.create({ connectionId: 'r', providerConfigKey: 'keyed', credentials: { type: 'API_KEY', apiKey: 'k' } });
+    await manager.create({
+      connectionId: 'r',
+      providerConfigKey: 'keyed',
+      credentials: { type: 'API_KEY', apiKey: 'k' },
+    });
     await vi.waitFor(() => expect(receiver.received).toHaveLength(2));
     const results = receiver.received.map((webhook) => verifyWebhook(secret, webhook.raw, webhook.headers));
     expect(results.every((result) => result.valid)).toBe(true);
