@@ -230,9 +230,16 @@ export async function connectCredentials(host: ConnectorHost, input: CreateConne
   return host.upsert(input);
 }
 
-/** Failures that leave the credentials unjudged: the provider unreachable, or a host it may not be sent to. */
+/**
+ * Failures that leave the credentials unjudged: the provider not reached (no answer in time, a
+ * refused connection, DNS), failing (5xx, 429, 408), or a host it may not be sent to. A provider
+ * that answered without a token (an error inside a 200) did judge them: that stays a refusal.
+ */
 function unverified(error: LatchkeyError): boolean {
-  return (error instanceof ProviderError && error.kind === 'transient') || error instanceof DisallowedHostError;
+  if (error instanceof DisallowedHostError) return true;
+  if (!(error instanceof ProviderError) || error.kind !== 'transient') return false;
+  if (error.status === undefined) return error.error === 'timeout' || error.error === 'network_error';
+  return error.status >= 500 || error.status === 429 || error.status === 408;
 }
 
 /** Logs why submitted credentials could not be checked (no secret: codes and host only) and returns the error. */
@@ -245,7 +252,11 @@ function notVerified(
     connection_id: flow.connectionId,
     provider_config_key: flow.providerConfigKey,
     error: error instanceof ProviderError ? error.error : error.code,
-    ...(error instanceof ProviderError && error.errorDescription ? { detail: error.errorDescription } : {}),
+    // Latchkey's own transport text names the host; a provider's description (with a status) may echo the request.
+    ...(error instanceof ProviderError && error.status !== undefined ? { status: error.status } : {}),
+    ...(error instanceof ProviderError && error.status === undefined && error.errorDescription
+      ? { detail: error.errorDescription }
+      : {}),
     ...(error instanceof DisallowedHostError ? { host: error.host } : {}),
   });
   return error;
