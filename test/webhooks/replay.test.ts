@@ -11,6 +11,8 @@ import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-r
 // one connection were byte-identical signed webhooks and a captured one could be replayed for ever.
 
 const secret = 'whsec-0123456789abcdef';
+/** How long to wait for a delivery on a loaded machine: a deadline, not a sleep. */
+const DEADLINE = { timeout: 10_000 };
 const keyed = { keyed: { provider: 'keyed-api', definition: { authMode: 'API_KEY' as const } } };
 let receiver: WebhookReceiver;
 beforeEach(async () => {
@@ -26,10 +28,10 @@ async function twoIdenticalCreations() {
   manager.startWebhooks({ url: receiver.url, secret });
   const input = { connectionId: 'same', providerConfigKey: 'keyed', credentials: { type: 'API_KEY', apiKey: 'k' } };
   await manager.create(input);
-  await vi.waitFor(() => expect(receiver.received).toHaveLength(1));
+  await vi.waitFor(() => expect(receiver.received).toHaveLength(1), DEADLINE);
   await manager.delete({ connectionId: 'same', providerConfigKey: 'keyed' });
   await manager.create(input);
-  await vi.waitFor(() => expect(receiver.received).toHaveLength(2));
+  await vi.waitFor(() => expect(receiver.received).toHaveLength(2), DEADLINE);
   return receiver.received;
 }
 
@@ -112,7 +114,7 @@ describe('timestamped webhook signatures', () => {
       providerConfigKey: 'keyed',
       credentials: { type: 'API_KEY', apiKey: 'k' },
     });
-    await vi.waitFor(() => expect(receiver.received).toHaveLength(2));
+    await vi.waitFor(() => expect(receiver.received).toHaveLength(2), DEADLINE);
     const results = receiver.received.map((webhook) => verifyWebhook(secret, webhook.raw, webhook.headers));
     expect(results.every((result) => result.valid)).toBe(true);
     expect(new Set(results.map((result) => result.valid && result.id)).size).toBe(1);

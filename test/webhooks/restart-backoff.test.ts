@@ -13,6 +13,8 @@ import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-r
 // webhook was dropped, where the back-off promises about four hours of retries.
 
 const secret = 'whsec-0123456789abcdef';
+/** How long to wait for a delivery on a loaded machine: a deadline, not a sleep. */
+const DEADLINE = { timeout: 10_000 };
 let receiver: WebhookReceiver;
 let dir: string;
 beforeEach(async () => {
@@ -47,7 +49,7 @@ it('restarts (one SQLite file, a new manager each time) follow the stored back-o
   first.startWebhooks({ url: receiver.url, secret });
   await create(first, 'watched');
   // Closing while the attempt is in flight would abandon it uncounted: wait until it is recorded.
-  await vi.waitFor(() => expect(logs.lines.some((line) => line.includes('will retry'))).toBe(true));
+  await vi.waitFor(() => expect(logs.lines.some((line) => line.includes('will retry'))).toBe(true), DEADLINE);
   expect(receiver.received).toHaveLength(1);
   const watched = idOf(0);
   await first.close();
@@ -61,10 +63,12 @@ it('restarts (one SQLite file, a new manager each time) follow the stored back-o
       instance.startWebhooks({ url: receiver.url, secret });
       const before = receiver.received.length;
       await create(instance, `marker-${restart}`);
-      await vi.waitFor(() =>
-        expect(receiver.received.slice(before).map((w) => JSON.parse(w.raw) as { connectionId: string })).toEqual(
-          expect.arrayContaining([expect.objectContaining({ connectionId: `marker-${restart}` })]),
-        ),
+      await vi.waitFor(
+        () =>
+          expect(receiver.received.slice(before).map((w) => JSON.parse(w.raw) as { connectionId: string })).toEqual(
+            expect.arrayContaining([expect.objectContaining({ connectionId: `marker-${restart}` })]),
+          ),
+        DEADLINE,
       );
     } finally {
       await instance.close();
@@ -79,7 +83,7 @@ it('restarts (one SQLite file, a new manager each time) follow the stored back-o
   const last = manager();
   try {
     const sender = last.startWebhooks({ url: receiver.url, secret });
-    await vi.waitFor(async () => expect(await sender.pending()).toBe(0));
+    await vi.waitFor(async () => expect(await sender.pending()).toBe(0), DEADLINE);
     const attempts = attemptsAt(watched);
     expect(attempts).toHaveLength(2);
     expect(attempts[1]!.headers['x-latchkey-webhook-attempt']).toBe('2');
