@@ -23,7 +23,8 @@ export type {
   BackgroundRefreshStats,
 } from './operations/background-refresh.js';
 export type { RotateEncryptionKeyOptions } from './operations/rotate-encryption-key.js';
-export { verifyWebhookSignature } from './webhooks/signature.js';
+export { verifyWebhook, verifyWebhookSignature } from './webhooks/signature.js';
+export type { VerifyWebhookOptions, WebhookHeaders, WebhookVerification } from './webhooks/signature.js';
 export type { WebhookOptions, WebhookSender } from './webhooks/sender.js';
 export type { AuthWebhookBody } from './webhooks/payload.js';
 export type { WebhookRetryPolicy } from './webhooks/outbox.js';

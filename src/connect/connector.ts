@@ -2,22 +2,24 @@ import { checkConnectionConfig } from '../providers/connection-config.js';
 import type { ConnectionRecord } from '../model/record.js';
 import {
   AuthorizationError,
+  DisallowedHostError,
   InvalidRequestError,
   InvalidStateError,
   LatchkeyError,
+  ProviderError,
   UnknownIntegrationError,
 } from '../model/errors.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AuthorizeInput, CallbackOptions, CreateConnectionInput } from '../model/inputs.js';
 import type { HttpSettings } from '../provider-http/http.js';
 import type { ProviderDefinition, ResolvedIntegration } from '../providers/definition.js';
-import { sendProxyRequest } from '../proxy/send.js';
 import { strategyFor } from '../modes/registry.js';
 import type { StrategyContext } from '../modes/strategy.js';
-import type { ConnectionFull, JsonObject } from '../model/connection.js';
+import type { ConnectionFull, JsonObject, Logger } from '../model/connection.js';
 import { assertId, assertJsonObject } from '../model/validation.js';
 import { PendingFlows } from '../store/pending-flows.js';
 import { connectFlowFor } from './registry.js';
+import { verifyCredentials } from './verify-credentials.js';
 
 /** How long a user may take between `authorize` and the callback. */
 const FLOW_LIFETIME_MS = 10 * 60_000;
@@ -27,6 +29,7 @@ export interface ConnectorHost {
   integration(providerConfigKey: string): ResolvedIntegration | undefined;
   flows: PendingFlows;
   clock(): number;
+  logger: Logger;
   http: HttpSettings;
   context(providerConfigKey: string, connectionConfig: JsonObject, now: number): StrategyContext;
   /** Validates input into a record without storing it. */
@@ -197,6 +200,8 @@ export async function connectCredentials(host: ConnectorHost, input: CreateConne
       credentials = (await strategy.refresh(credentials, context)).credentials;
     } catch (error) {
       if (!(error instanceof LatchkeyError)) throw error;
+      // The provider was not reached, or may not be: that says nothing of the credentials.
+      if (unverified(error)) throw notVerified(host, flow, error);
       throw new AuthorizationError(
         'invalid_credentials',
         `The provider did not accept these credentials: ${error.message}`,
@@ -204,29 +209,57 @@ export async function connectCredentials(host: ConnectorHost, input: CreateConne
       );
     }
   }
-  const { verification, proxy } = integration.definition;
-  if (verification && proxy) {
-    const init = {
-      method: verification.method ?? 'GET',
-      ...(verification.headers ? { headers: verification.headers } : {}),
-    };
-    const response = await sendProxyRequest(credentials, context, {
-      integration,
-      http: host.http,
-      path: verification.path,
-      init,
-    }).catch(() => undefined);
-    await response?.body?.cancel();
-    if (!response?.ok) {
+  if (integration.definition.verification && integration.definition.proxy) {
+    const verification = await verifyCredentials(credentials, context, integration, host.http).catch(
+      (error: unknown) => {
+        throw error instanceof LatchkeyError && unverified(error) ? notVerified(host, flow, error) : error;
+      },
+    );
+    if (verification.verdict === 'unanswered') throw notVerified(host, flow, verification.error);
+    if (verification.verdict !== 'valid') {
       throw new AuthorizationError(
         'verification_failed',
-        `The provider refused these credentials${response ? ` (HTTP ${response.status})` : ''}`,
+        verification.verdict === 'refused'
+          ? `The provider refused these credentials (HTTP ${verification.status})`
+          : `The provider's verification request answered HTTP ${verification.status}; the credentials were not stored`,
         flow,
       );
     }
   }
   // What was minted only proved the credentials; the first get mints afresh.
   return host.upsert(input);
+}
+
+/**
+ * Failures that leave the credentials unjudged: the provider not reached (no answer in time, a
+ * refused connection, DNS), failing (5xx, 429, 408), or a host it may not be sent to. A provider
+ * that answered without a token (an error inside a 200) did judge them: that stays a refusal.
+ */
+function unverified(error: LatchkeyError): boolean {
+  if (error instanceof DisallowedHostError) return true;
+  if (!(error instanceof ProviderError) || error.kind !== 'transient') return false;
+  if (error.status === undefined) return error.error === 'timeout' || error.error === 'network_error';
+  return error.status >= 500 || error.status === 429 || error.status === 408;
+}
+
+/** Logs why submitted credentials could not be checked (no secret: codes and host only) and returns the error. */
+function notVerified(
+  host: ConnectorHost,
+  flow: { providerConfigKey: string; connectionId: string },
+  error: LatchkeyError,
+): LatchkeyError {
+  host.logger.warn('latchkey: connect could not verify the submitted credentials; nothing stored', {
+    connection_id: flow.connectionId,
+    provider_config_key: flow.providerConfigKey,
+    error: error instanceof ProviderError ? error.error : error.code,
+    // Latchkey's own transport text names the host; a provider's description (with a status) may echo the request.
+    ...(error instanceof ProviderError && error.status !== undefined ? { status: error.status } : {}),
+    ...(error instanceof ProviderError && error.status === undefined && error.errorDescription
+      ? { detail: error.errorDescription }
+      : {}),
+    ...(error instanceof DisallowedHostError ? { host: error.host } : {}),
+  });
+  return error;
 }
 
 /** The callback's query: its `URLSearchParams`, or a record of strings (a framework's parsed query). */

@@ -9,6 +9,7 @@ export function connectorHost(ctx: OperationContext): ConnectorHost {
     integration: (key) => ctx.integrations.get(key),
     flows: ctx.flows,
     clock: ctx.clock,
+    logger: ctx.logger,
     http: ctx.http,
     context: (key, config, now) => ctx.strategyContext(key, config, now),
     draft: (input) => draftConnection(ctx, input),

@@ -7,7 +7,7 @@ import {
 } from '../model/errors.js';
 import type { ConnectionRecord } from '../model/record.js';
 import { strategyFor } from '../modes/registry.js';
-import { decideFreshness, freshnessError } from '../refresh/freshness.js';
+import { decideFreshness, freshnessError, staleAfterFailedRefresh } from '../refresh/freshness.js';
 import type { Versioned } from '../store/versioned-store.js';
 import type { OperationContext } from './context.js';
 
@@ -52,6 +52,11 @@ export async function ensureFresh(
     if (!(passing && usable && !force)) throw error;
     // Re-read so the caller sees the failure just recorded in `errors`.
     const reread = await ctx.connections.read(key).catch(() => undefined);
-    return reread ? ctx.pending.overlay(key, reread) : loaded;
+    const current = reread ? ctx.pending.overlay(key, reread) : loaded;
+    // `usable` was judged before the refresh, which may have taken longer than the token had left
+    // (a stalled token endpoint, a wait for another process's lock): judge it again now.
+    const stale = staleAfterFailedRefresh(current.value, ctx.clock());
+    if (stale) throw stale;
+    return current;
   }
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { LatchkeyError } from '../model/errors.js';
 import type { ConnectionRecord, HealthCheckState } from '../model/record.js';
 import { subjectOf } from '../model/record.js';
-import { sendProxyRequest } from '../proxy/send.js';
+import { type Verification, verifyCredentials } from '../connect/verify-credentials.js';
 import type { Versioned } from '../store/versioned-store.js';
 import type { OperationContext } from './context.js';
 import { ensureFresh } from './ensure-fresh.js';
@@ -15,8 +15,8 @@ const TRANSIENT_RETRY_MS = 5 * 60_000;
 
 /**
  * Asks the provider whether a connection's long-lived credentials still work, with the
- * verification request of its provider definition (Nango's `proxy.verification`), sent through
- * the proxy path so the same URL and host rules apply as to `manager.fetch`. A 401 or 403 marks
+ * verification request of its provider definition (Nango's `proxy.verification`), sent by
+ * `verifyCredentials`, the same check `manager.connect` makes. A 401 or 403 marks
  * the credentials invalid (in `errors`, `credentials.invalid` once); a success after that marks
  * them valid again (`credentials.valid`). A network error, a 5xx or any other answer says nothing
  * about the credentials: the verdict stays, and the check is retried sooner than the interval.
@@ -30,51 +30,35 @@ export async function checkCredentials(
   loaded: Versioned<ConnectionRecord>,
 ): Promise<HealthVerdict> {
   const integration = ctx.integrations.get(loaded.value.provider_config_key);
-  const verification = integration?.definition.verification;
-  if (!integration || !verification || !integration.definition.proxy) return 'skipped';
+  if (!integration?.definition.verification || !integration.definition.proxy) return 'skipped';
   const record = (await ensureFresh(ctx, key, loaded, false)).value;
   const now = ctx.clock();
-  let status: number | undefined;
+  const subject = { connection_id: record.connection_id, provider_config_key: record.provider_config_key };
+  let verification: Verification | undefined;
   try {
-    const response = await sendProxyRequest(
+    verification = await verifyCredentials(
       record.credentials,
       ctx.strategyContext(record.provider_config_key, record.connection_config, now),
-      {
-        integration,
-        http: ctx.http,
-        path: verification.path,
-        init: {
-          method: verification.method ?? 'GET',
-          ...(verification.headers ? { headers: verification.headers } : {}),
-          // A provider that never answers must not hold up the pass (and `stop()`) forever.
-          signal: AbortSignal.timeout(ctx.http.timeoutMs),
-        },
-      },
+      integration,
+      ctx.http,
     );
-    status = response.status;
-    await response.body?.cancel().catch(() => undefined);
   } catch (error) {
-    // Unreachable provider (a transient ProviderError) or a request the definition cannot build:
-    // nothing learnt about the credentials.
-    if (!(error instanceof LatchkeyError) && (error as Error | undefined)?.name !== 'TimeoutError') throw error;
-    ctx.logger.warn('latchkey: a health check got no answer; the verdict stands', {
-      connection_id: record.connection_id,
-      provider_config_key: record.provider_config_key,
-      error: error instanceof LatchkeyError ? error.code : 'timeout',
-    });
+    // A request the definition cannot build or may not send: nothing learnt about the credentials.
+    if (!(error instanceof LatchkeyError)) throw error;
+    ctx.logger.warn('latchkey: a health check got no answer; the verdict stands', { ...subject, error: error.code });
   }
+  const status = verification && 'status' in verification ? verification.status : undefined;
   const verdict: HealthVerdict =
-    status === undefined
-      ? 'transient'
-      : status >= 200 && status < 300
-        ? 'valid'
-        : status === 401 || status === 403
-          ? 'invalid'
-          : 'transient';
-  if (verdict === 'transient' && status !== undefined) {
+    verification?.verdict === 'valid' ? 'valid' : verification?.verdict === 'refused' ? 'invalid' : 'transient';
+  if (verification?.verdict === 'unanswered' && status === undefined) {
+    ctx.logger.warn('latchkey: a health check got no answer; the verdict stands', {
+      ...subject,
+      error: verification.error.error,
+      host: verification.host,
+    });
+  } else if (verdict === 'transient' && status !== undefined) {
     ctx.logger.warn('latchkey: a health check got an answer that says nothing of the credentials', {
-      connection_id: record.connection_id,
-      provider_config_key: record.provider_config_key,
+      ...subject,
       status,
     });
   }

@@ -1,5 +1,6 @@
 import { AccessTokenExpiredError, RefreshBackoffError, RefreshExhaustedError } from '../model/errors.js';
 import type { ConnectionRecord, RefreshFailureState } from '../model/record.js';
+import { strategyFor } from '../modes/registry.js';
 import { backingOffUntil } from './failure-policy.js';
 
 /** What a read must do with a connection's stored credentials. */
@@ -66,6 +67,29 @@ export function freshnessError(
     case 'backoff':
       return new RefreshBackoffError(record.connection_id, new Date(decision.until).toISOString(), lastError?.log_id);
   }
+}
+
+/**
+ * After a refresh failed for a passing reason, the error to throw instead of the credentials held
+ * before it, when they expired while it ran; `undefined` while they still work. The record's
+ * refresh state (back-off just recorded, exhaustion) names the error, as on the next read;
+ * credentials that merely ran out with no back-off recorded (the lock was another process's)
+ * are `expired`. Never hands out a token past its expiry, however long the refresh took.
+ */
+export function staleAfterFailedRefresh(record: ConnectionRecord, now: number): Error | undefined {
+  const strategy = strategyFor(record.credentials.type);
+  if (!strategy.isRefreshDue(record.credentials, now, 0)) return undefined;
+  const decision = decideFreshness({
+    force: false,
+    due: true,
+    usable: false,
+    canRefresh: strategy.canRefresh(record.credentials),
+    refresh: record.refresh,
+    now,
+  });
+  const failure: Extract<Freshness, { action: 'fail' }> =
+    decision.action === 'fail' ? decision : { action: 'fail', reason: 'expired' };
+  return freshnessError(record, failure, strategy.expiresAt(record.credentials));
 }
 
 /**

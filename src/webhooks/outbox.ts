@@ -8,11 +8,14 @@ export interface OutboxEntry {
   /** Constant across attempts and restarts: sent as `X-Latchkey-Webhook-Id`. */
   id: string;
   body: string;
-  /** Epoch ms, real time. */
+  /** Epoch ms, by the manager's clock. */
   createdAt: number;
   /** Failed attempts so far. */
   attempts: number;
-  /** Epoch ms before which no process attempts it again. */
+  /**
+   * Epoch ms (the manager's clock) before which no process attempts it again, a restarted one
+   * included: the back-off schedule lives in the store, not in a process.
+   */
   nextAttemptAt: number;
   /** Why the last attempt failed (`status 500`, `timeout`…): never a response body. */
   lastError?: string;

@@ -14,7 +14,7 @@ import {
   verifyWebhookSignature,
 } from '../../src/index.js';
 import { captureLogs } from '../support/logs.js';
-import { testManager, testManagerOptions } from '../support/manager.js';
+import { testClock, testManager, testManagerOptions } from '../support/manager.js';
 import { startTokenServer, type TokenServer } from '../support/token-server.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
@@ -183,7 +183,8 @@ describe('auth webhooks', () => {
   it('retries after 500s with the same id and signature until the receiver answers 2xx', async () => {
     receiver.answer((_webhook, index) => (index < 2 ? 500 : 204));
     const { logger, lines } = captureLogs();
-    const manager = testManager({ store: memoryStore(), integrations: keyed, logger });
+    // The outbox's back-off runs on the manager's clock: this one moves with real time.
+    const manager = testManager({ store: memoryStore(), integrations: keyed, logger, clock: Date.now });
     const sender = manager.startWebhooks({ url: receiver.url, secret, retry: fast });
     await manager.create(apiKey('user-4'));
 
@@ -202,7 +203,7 @@ describe('auth webhooks', () => {
   it('gives a webhook up after maxAttempts, and says so in the log', async () => {
     receiver.answer(() => 500);
     const { logger, lines } = captureLogs();
-    const manager = testManager({ store: memoryStore(), integrations: keyed, logger });
+    const manager = testManager({ store: memoryStore(), integrations: keyed, logger, clock: Date.now });
     const sender = manager.startWebhooks({ url: receiver.url, secret, retry: { ...fast, maxAttempts: 3 } });
     await manager.create(apiKey('user-5'));
     await vi.waitFor(() => expect(lines.some((line) => line.includes('webhook dropped'))).toBe(true));
@@ -213,7 +214,8 @@ describe('auth webhooks', () => {
   it('survives a restart: written while the receiver is down, delivered by the next manager on the same SQLite file', async () => {
     const file = join(dir, 'store.sqlite');
     await receiver.close();
-    const first = sqliteManager(file);
+    const clock = testClock();
+    const first = sqliteManager(file, { clock });
     const sender = first.startWebhooks({ url: receiver.url, secret, retry: { initialDelayMs: 60_000 } });
     await first.create(apiKey('user-6'));
     await vi.waitFor(async () => expect(await sender.pending()).toBe(1));
@@ -221,9 +223,11 @@ describe('auth webhooks', () => {
     expect(receiver.received).toHaveLength(0);
 
     await receiver.reopen();
-    const second = sqliteManager(file);
+    // The failed first attempt set the next one at most a minute later (the schedule is stored
+    // with the entry): a minute on, the restarted sender finds it due.
+    clock.advance(61_000);
+    const second = sqliteManager(file, { clock });
     try {
-      // Its back-off has a minute to run: a sender's first pass attempts every entry regardless.
       const restarted = second.startWebhooks({ url: receiver.url, secret });
       await vi.waitFor(() => expect(receiver.received).toHaveLength(1));
       await vi.waitFor(async () => expect(await restarted.pending()).toBe(0));
@@ -237,16 +241,18 @@ describe('auth webhooks', () => {
   it('two managers on one SQLite file deliver each pending webhook once between them', async () => {
     const file = join(dir, 'store.sqlite');
     await receiver.close();
-    const writer = sqliteManager(file);
+    const clock = testClock();
+    const writer = sqliteManager(file, { clock });
     const sender = writer.startWebhooks({ url: receiver.url, secret, retry: { initialDelayMs: 60_000 } });
     for (let i = 0; i < 6; i++) await writer.create(apiKey(`user-${i}`));
     await vi.waitFor(async () => expect(await sender.pending()).toBe(6));
     await writer.close();
     await receiver.reopen();
     receiver.delay(30); // slow enough that both first passes overlap
+    clock.advance(61_000); // every entry's next attempt is due
 
-    const a = sqliteManager(file);
-    const b = sqliteManager(file);
+    const a = sqliteManager(file, { clock });
+    const b = sqliteManager(file, { clock });
     try {
       const senders = [a, b].map((manager) => manager.startWebhooks({ url: receiver.url, secret }));
       await vi.waitFor(async () => expect(await senders[0]!.pending()).toBe(0));
