@@ -61,7 +61,7 @@ describe('OAuth 2.0 connect flow against a real authorization server', () => {
 
     const callback = await actAsUser(url, { login: 'alice' });
     expect(callback.href.startsWith(CALLBACK)).toBe(true);
-    const connection = await manager.handleCallback(callback.searchParams);
+    const { connection } = await manager.handleCallback(callback.searchParams);
     expect(connection).toMatchObject({
       connection_id: 'user-42',
       provider_config_key: 'idp',
