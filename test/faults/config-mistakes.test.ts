@@ -3,7 +3,17 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/memory.js';
-import { ConnectionManager, IntegrationError, type IntegrationConfig, InvalidCredentialsError, InvalidIntegrationError, InvalidRequestError, ProviderError, RefreshBackoffError, RefreshExhaustedError } from '../../src/index.js';
+import {
+  ConnectionManager,
+  IntegrationError,
+  type IntegrationConfig,
+  InvalidCredentialsError,
+  InvalidIntegrationError,
+  InvalidRequestError,
+  ProviderError,
+  RefreshBackoffError,
+  RefreshExhaustedError,
+} from '../../src/index.js';
 import type { StorageAdapter } from '../../src/adapter.js';
 import { type ConnectHandlerOptions, createConnectHandler } from '../../src/http.js';
 import { captureLogs } from '../support/logs.js';

@@ -1,6 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/memory.js';
-import { AccessTokenExpiredError, type ConnectionManager, type ConnectionManagerOptions, type IntegrationConfig, ProviderError, RefreshBackoffError, RefreshExhaustedError } from '../../src/index.js';
+import {
+  AccessTokenExpiredError,
+  type ConnectionManager,
+  type ConnectionManagerOptions,
+  type IntegrationConfig,
+  ProviderError,
+  RefreshBackoffError,
+  RefreshExhaustedError,
+} from '../../src/index.js';
 import type { StorageAdapter } from '../../src/adapter.js';
 import { captureLogs } from '../support/logs.js';
 import { testManager } from '../support/manager.js';

@@ -8,7 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/memory.js';
 import { postgresStore } from '../../adapters/postgres.js';
 import { sqliteStore } from '../../adapters/sqlite.js';
-import { ConnectionManager, type ConnectionManagerOptions, DecryptionError, EncryptionRequiredError, InvalidRequestError, UnknownEncryptionKeyError } from '../../src/index.js';
+import {
+  ConnectionManager,
+  type ConnectionManagerOptions,
+  DecryptionError,
+  EncryptionRequiredError,
+  InvalidRequestError,
+  UnknownEncryptionKeyError,
+} from '../../src/index.js';
 import type { StorageAdapter } from '../../src/adapter.js';
 import { pemKeyPair } from '../support/keys.js';
 import { captureLogs } from '../support/logs.js';

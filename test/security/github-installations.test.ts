@@ -114,7 +114,9 @@ describe('GitHub App installations are proven', () => {
       connectionId: 'ok',
       redirectUri: CALLBACK,
     });
-    expect((await verified.manager.handleCallback((await actAsUser(url)).searchParams)).connection.connection_config).toEqual({
+    expect(
+      (await verified.manager.handleCallback((await actAsUser(url)).searchParams)).connection.connection_config,
+    ).toEqual({
       installation_id: '987',
     });
   });
