@@ -87,6 +87,21 @@ describe('OAuth 2.0 connect flow against a real authorization server', () => {
     });
   });
 
+  it('handleCallback gives back the appState given to authorize, with the connection', async () => {
+    const { manager } = setup();
+    const { url } = await manager.authorize({
+      providerConfigKey: 'idp',
+      connectionId: 'with-state',
+      redirectUri: CALLBACK,
+      appState: { returnTo: '/settings/integrations', attempt: 2 },
+    });
+    const { connection, appState } = await manager.handleCallback((await actAsUser(url)).searchParams);
+    expect(connection).toMatchObject({ connection_id: 'with-state', provider_config_key: 'idp' });
+    expect(appState).toEqual({ returnTo: '/settings/integrations', attempt: 2 });
+    // One method completes a flow: the former second name is gone.
+    expect('completeCallback' in manager).toBe(false);
+  });
+
   it('refuses a replayed state: the callback works once', async () => {
     const { manager } = setup();
     const { url } = await manager.authorize({ providerConfigKey: 'idp', connectionId: 'once', redirectUri: CALLBACK });
