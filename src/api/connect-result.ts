@@ -12,11 +12,13 @@ export interface ConnectResult {
   /** On errors: the id under which the handler's logger recorded the details. */
   log_id?: string;
 }
+
 /** What the connect handler keeps in a flow's `appState`: where the result goes. */
 export interface AppState {
   returnTo?: string;
   popupOrigin?: string;
 }
+
 /**
  * What the browser is told: a fixed description per error type and a `log_id`; the error itself
  * (which may hold provider text) goes only to the logger. A provider that echoes the request
