@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { memoryStore } from '../adapters/memory.js';
 import { sqliteStore } from '../adapters/sqlite.js';
 import { createApiHandler } from '../src/http.js';
-import { ConnectionManager, type StorageAdapter } from '../src/index.js';
+import { ConnectionManager } from '../src/index.js';
+import type { StorageAdapter } from '../src/adapter.js';
 import { serveOnLoopback } from '../test/support/api-server.js';
 
 const ROUNDS = 7;

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:tick`: what one pass of the background refresher costs as the store grows, with
- * the same 100 connections due each time — the time to find them (`findDueConnections`), the
+ * the same 100 connections due each time — the time to find them (`dueForAttention`), the
  * time of a whole pass (finding them and refreshing all 100 against a local token server), and
  * how many stored records each reads.
  *
@@ -10,11 +10,11 @@
  * picks the sizes.
  */
 import { memoryStore } from '../adapters/memory.js';
-import type { StorageAdapter } from '../src/index.js';
+import type { StorageAdapter } from '../src/adapter.js';
 import { startBackgroundRefresh } from '../src/operations/background-refresh.js';
 import { createContext } from '../src/operations/context.js';
 import { createConnection } from '../src/operations/create.js';
-import { findDueConnections } from '../src/operations/due-connections.js';
+import { dueForAttention } from '../src/operations/due-connections.js';
 import { startRotatingGrantsServer } from '../test/support/rotating-grants-server.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
@@ -93,7 +93,7 @@ async function measure(size: number): Promise<Row> {
   for (let round = 0; round < ROUNDS; round++) {
     const before = reads();
     const started = performance.now();
-    const found = await findDueConnections(ctx, Date.now() + 60_000, { limit: 1000 });
+    const found = await dueForAttention(ctx, Date.now() + 60_000, { limit: 1000 });
     finds.push(performance.now() - started);
     findReads = reads() - before;
     if (found.length !== DUE) throw new Error(`expected ${DUE} due connections, found ${found.length}`);

@@ -25,7 +25,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as MemoryAdapter from '../adapters/memory.js';
 import type * as SqliteAdapter from '../adapters/sqlite.js';
 import type * as Latchkey from '../src/index.js';
-import type { ConnectionManager, ConnectionManagerOptions, StorageAdapter } from '../src/index.js';
+import type { ConnectionManager, ConnectionManagerOptions } from '../src/index.js';
+import type { StorageAdapter } from '../src/adapter.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {

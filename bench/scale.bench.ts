@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { memoryStore } from '../adapters/memory.js';
 import { postgresStore } from '../adapters/postgres.js';
 import { sqliteStore } from '../adapters/sqlite.js';
-import { ConnectionManager, type StorageAdapter } from '../src/index.js';
+import { ConnectionManager } from '../src/index.js';
+import type { StorageAdapter } from '../src/adapter.js';
 import { connectionKey } from '../src/store/keys.js';
 import { startPostgres } from '../test/support/postgres.js';
 

@@ -58,8 +58,6 @@ export {
 } from './model/errors.js';
 export type { LatchkeyErrorCode, ProviderFailureKind } from './model/errors.js';
 
-export { nangoIdProblem } from './model/validation.js';
-
 export { builtinProviders } from './providers/catalog.js';
 export { fromNangoProviders } from './providers/nango.js';
 export type { NangoImport } from './providers/nango.js';
@@ -67,7 +65,6 @@ export type { ClientCertificate } from './model/client-certificate.js';
 export type {
   ConnectionConfigField,
   IntegrationConfig,
-  ResolvedIntegration,
   ProxyDefinition,
   TokenResponsePaths,
   JwtTemplate,
@@ -101,19 +98,11 @@ export type {
   TbaCredentials,
   TwoStepCredentials,
 } from './model/credentials.js';
-export type { AuthStrategy, RefreshOutcome, SignableRequest, StrategyContext } from './modes/strategy.js';
+// The request `manager.signRequest` signs; the rest of the strategy contract stays internal.
+export type { SignableRequest } from './modes/strategy.js';
 export type { OAuth1SignatureMethod } from './signing/oauth1.js';
 export type { JwtAlgorithm } from './signing/jwt.js';
 
-export type {
-  AttentionCursor,
-  ConnectionIndex,
-  ConnectionQuery,
-  LockStore,
-  StorageAdapter,
-  StoredEntry,
-  WriteOptions,
-} from './store/adapter.js';
 export type { EncryptionKey, EncryptionKeyOption } from './store/record-cipher.js';
 export type { FailurePolicy } from './refresh/failure-policy.js';
 export type { StorageRetryPolicy } from './refresh/pending-writes.js';

@@ -1,4 +1,4 @@
-import { authorize, completeCallback, connectCredentials } from './connect/connector.js';
+import { connectCredentials, type ConnectorHost } from './connect/connector.js';
 import type { ConnectionFull, ConnectionListItem, JsonObject } from './model/connection.js';
 import type { ConnectionEventListener, ConnectionEventName } from './model/events.js';
 import type {
@@ -17,12 +17,14 @@ import {
   type BackgroundRefreshOptions,
   startBackgroundRefresh,
 } from './operations/background-refresh.js';
+import { authorize } from './operations/authorize.js';
 import { connectorHost } from './operations/connect.js';
 import { createContext, type OperationContext } from './operations/context.js';
 import { createConnection, upsertConnection } from './operations/create.js';
 import { deleteConnection } from './operations/delete.js';
 import { proxyFetch } from './operations/fetch.js';
 import { getConnection } from './operations/get.js';
+import { handleCallback } from './operations/handle-callback.js';
 import { listConnections } from './operations/list.js';
 import { connectionChanges, modifyConnection } from './operations/modify.js';
 import type { ConnectionManagerOptions } from './operations/options.js';
@@ -48,6 +50,8 @@ import { startWebhooks, type WebhookOptions, type WebhookSender } from './webhoo
 export class ConnectionManager {
   // Private state, as openid-client keeps its own: nothing here is part of the public API.
   readonly #ctx: OperationContext;
+  /** The slice of the context the connect operations take. */
+  readonly #connector: ConnectorHost;
   #background: BackgroundRefresh | undefined;
   #webhooks: WebhookSender | undefined;
 
@@ -57,6 +61,7 @@ export class ConnectionManager {
    */
   constructor(options: ConnectionManagerOptions = {}) {
     this.#ctx = createContext(options);
+    this.#connector = connectorHost(this.#ctx);
   }
 
   /**
@@ -101,7 +106,7 @@ export class ConnectionManager {
    * ```
    */
   async connect(input: CreateConnectionInput): Promise<ConnectionFull> {
-    return connectCredentials(connectorHost(this.#ctx), input);
+    return connectCredentials(this.#connector, input);
   }
 
   /**
@@ -188,42 +193,28 @@ export class ConnectionManager {
    * ```
    */
   async authorize(input: AuthorizeInput): Promise<{ url: string; state: string }> {
-    return authorize(connectorHost(this.#ctx), input);
+    return authorize(this.#connector, input);
   }
 
   /**
    * Completes a connect flow from the provider's callback query: checks the state (known, unused,
    * unexpired), exchanges the code, and stores the connection (replacing an existing one's
-   * credentials). Throws {@link InvalidStateError} for a forged, replayed or stale state and
-   * {@link AuthorizationError} when the user denied access or the exchange failed; nothing is stored then.
+   * credentials). Returns the connection and the `appState` given to `authorize`. Throws
+   * {@link InvalidStateError} for a forged, replayed or stale state and {@link AuthorizationError}
+   * when the user denied access or the exchange failed; nothing is stored then.
    *
    * @example
    * ```ts
    * // In your callback route:
-   * const connection = await manager.handleCallback(new URL(request.url).searchParams);
+   * const { connection, appState } = await manager.handleCallback(new URL(request.url).searchParams);
+   * redirect(String(appState?.returnTo ?? '/'));
    * ```
    */
   async handleCallback(
     query: URLSearchParams | Record<string, string>,
     options: CallbackOptions = {},
-  ): Promise<ConnectionFull> {
-    return (await this.completeCallback(query, options)).connection;
-  }
-
-  /**
-   * {@link handleCallback}, also returning the `appState` given to `authorize`.
-   *
-   * @example
-   * ```ts
-   * const { connection, appState } = await manager.completeCallback(query);
-   * redirect(String(appState?.returnTo ?? '/'));
-   * ```
-   */
-  async completeCallback(
-    query: URLSearchParams | Record<string, string>,
-    options: CallbackOptions = {},
   ): Promise<{ connection: ConnectionFull; appState: JsonObject | undefined }> {
-    return completeCallback(connectorHost(this.#ctx), query, options);
+    return handleCallback(this.#connector, query, options);
   }
 
   /**

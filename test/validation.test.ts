@@ -6,11 +6,10 @@ import {
   InvalidRequestError,
   type LatchkeyError,
   MissingTemplateValueError,
-  nangoIdProblem,
   UnknownConnectionError,
   UnknownIntegrationError,
 } from '../src/index.js';
-import { assertId } from '../src/model/validation.js';
+import { assertId, nangoIdProblem } from '../src/model/validation.js';
 import { captureLogs } from './support/logs.js';
 
 function manager() {

@@ -35,17 +35,17 @@ export interface AuthorizeInput {
   /**
    * A secret only the browser that starts the flow holds (the connect handler puts a random nonce
    * in an HttpOnly cookie). Stored hashed with the flow; the callback must then present the same
-   * value (`completeCallback(query, { browserBinding })`), so a provider URL forwarded to someone
+   * value (`handleCallback(query, { browserBinding })`), so a provider URL forwarded to someone
    * else cannot land their account on this connection.
    */
   browserBinding?: string;
   /** Extra authorization parameters for this request (e.g. `login_hint`). */
   authorizationParams?: Record<string, string>;
-  /** Opaque data returned by `completeCallback` (and on `AuthorizationError`), e.g. where to send the user next. */
+  /** Opaque data returned by `handleCallback` (and on `AuthorizationError`), e.g. where to send the user next. */
   appState?: JsonObject;
 }
 
-/** Options of `manager.completeCallback` / `handleCallback`. */
+/** Options of `manager.handleCallback`. */
 export interface CallbackOptions {
   /** The value given as `browserBinding` to `authorize`, read back from the browser (its cookie). */
   browserBinding?: string;

@@ -15,7 +15,7 @@ import { keepAliveKind } from '../refresh/attention.js';
 import { backingOffUntil } from '../refresh/failure-policy.js';
 import { sameCredentials } from '../refresh/pending-writes.js';
 import type { OperationContext } from './context.js';
-import { type DueConnection, findDueConnections } from './due-connections.js';
+import { type DueConnection, dueForAttention } from './due-connections.js';
 import { checkCredentials } from './health-check.js';
 import { nonNegative, positive } from './options.js';
 
@@ -87,7 +87,7 @@ const PAGE_SIZE = 200;
 
 /**
  * Starts the background refresher: every `intervalMs`, the connections that need attention
- * before the next pass (`findDueConnections`) are refreshed through the manager's own refresher —
+ * before the next pass (`dueForAttention`) are refreshed through the manager's own refresher —
  * its lock, compare-and-swap and failure recording, as an on-read refresh — or health-checked.
  */
 export function startBackgroundRefresh(
@@ -209,13 +209,13 @@ class Scheduler implements BackgroundRefresh {
     return stats;
   }
 
-  /** The due connections of this pass, up to `maxPerTick`, paging through `findDueConnections`. */
+  /** The due connections of this pass, up to `maxPerTick`, paging through `dueForAttention`. */
   async #due(now: number): Promise<DueConnection[]> {
     const before = now + this.#settings.lookaheadMs;
     const due: DueConnection[] = [];
     let after: DueConnection | undefined;
     for (;;) {
-      const page = await findDueConnections(this.#ctx, before, {
+      const page = await dueForAttention(this.#ctx, before, {
         ...(after ? { after } : {}),
         limit: PAGE_SIZE,
       });

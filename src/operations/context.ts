@@ -25,6 +25,20 @@ import { attentionFor, type AttentionPolicy } from '../refresh/attention.js';
 import { type ConnectionManagerOptions, consoleLogger, keepAlivePolicy, nonNegative } from './options.js';
 
 /**
+ * Where events are published and subscribed: a `node:events` EventEmitter at run time, typed by
+ * what the manager uses so that no public declaration names `node:events` (a consumer without
+ * `@types/node` must still compile against Latchkey's types).
+ */
+export interface EventChannel {
+  on(name: string, listener: ChannelListener): unknown;
+  off(name: string, listener: ChannelListener): unknown;
+  emit(name: string, event: unknown): boolean;
+}
+
+/** A listener of any one event; compared as a method parameter is (bivariantly), as EventEmitter's are. */
+type ChannelListener = { listener(event: unknown): void }['listener'];
+
+/**
  * Everything the public operations share, assembled once per manager from its options. Each
  * operation is a function of this context; `ConnectionManager` only holds one and delegates.
  */
@@ -45,7 +59,7 @@ export interface OperationContext {
   readonly lastFetched: LastFetchedWriter;
   /** Refreshed credentials the store refused, served from memory until a write succeeds. */
   readonly pending: PendingWrites;
-  readonly events: EventEmitter;
+  readonly events: EventChannel;
   /**
    * When each connection last had a refresh forced by an "expired" answer of its API (a 401):
    * an API that always answers 401 gets at most one such refresh per minute, not one per call.

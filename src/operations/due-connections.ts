@@ -14,10 +14,10 @@ export interface DueConnection {
  * (kept current on every write of a record), so a pass costs O(due connections), never a walk of
  * the store.
  */
-export function findDueConnections(
+export function dueForAttention(
   ctx: OperationContext,
   before: number,
   page: { after?: DueConnection; limit: number },
 ): Promise<DueConnection[]> {
-  return ctx.directory.due(before, page);
+  return ctx.directory.dueForAttention(before, page);
 }

@@ -27,7 +27,10 @@ export interface ConnectionManagerOptions {
   failurePolicy?: Partial<FailurePolicy>;
   /** Refresh lock lease and how long to wait for another process's refresh. Default 30 s and 15 s. */
   lock?: { leaseMs?: number; waitMs?: number };
-  /** Token request timeout (default 10 s) and the test-only loopback switch. */
+  /**
+   * Requests to providers: the token request timeout (default 10 s), extra trusted CAs, and
+   * `allowInsecureLoopback` (plain HTTP to loopback hosts only, for tests and local development).
+   */
   http?: Partial<HttpSettings>;
   /**
    * Refreshed credentials the store refused to take are served from memory and written again in

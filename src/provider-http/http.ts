@@ -7,8 +7,10 @@ export interface HttpSettings {
   /** Per-request timeout. */
   timeoutMs: number;
   /**
-   * TEST ONLY. Lets token requests use plain `http:` — and only to loopback hosts (127.0.0.0/8,
-   * `::1`, `localhost`), so it cannot expose a secret on a network even if left on by mistake.
+   * For tests and local development: lets requests to providers (token requests, `manager.fetch`,
+   * verification) use plain `http:` — and only to loopback hosts (127.0.0.0/8, `::1`,
+   * `localhost`), such as a fake provider or a provider's local emulator, so it cannot expose a
+   * secret on a network even if left on by mistake. Default `false`. Every other host needs `https:`.
    */
   allowInsecureLoopback: boolean;
   /**
@@ -29,7 +31,7 @@ export function checkedUrl(url: string, http: HttpSettings): URL {
   if (parsed.protocol === 'https:') return parsed;
   if (parsed.protocol === 'http:' && http.allowInsecureLoopback && isLoopback(parsed.hostname)) return parsed;
   throw new InsecureRequestError(
-    `Refusing to send credentials to ${parsed.protocol}//${parsed.host}: only https is allowed (plain http only to loopback, with the test-only allowInsecureLoopback switch)`,
+    `Refusing to send credentials to ${parsed.protocol}//${parsed.host}: only https is allowed (plain http only to loopback, with http.allowInsecureLoopback, for tests and local development)`,
   );
 }
 

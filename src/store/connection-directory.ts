@@ -56,7 +56,7 @@ export class ConnectionDirectory {
   }
 
   /** Keys of connections whose credentials need attention by `before`, soonest first; O(result). */
-  due(before: number, page: { after?: AttentionCursor; limit: number }) {
+  dueForAttention(before: number, page: { after?: AttentionCursor; limit: number }) {
     return this.#adapter.dueForAttention(before, page);
   }
 

@@ -58,7 +58,7 @@ describe('GitHub App connect flows against the GitHub fake', () => {
     });
     const callback = await actAsUser(url);
     expect(callback.searchParams.get('installation_id')).toBe('987');
-    const connection = await manager.handleCallback(callback.searchParams);
+    const { connection } = await manager.handleCallback(callback.searchParams);
     expect(connection.connection_config).toEqual({ installation_id: '987' });
     const token = (connection.credentials as { access_token: string }).access_token;
     const repos = await fetch(`${github.apiBaseUrl}/installation/repositories`, {

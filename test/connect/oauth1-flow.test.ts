@@ -40,7 +40,7 @@ describe('OAuth 1.0a three-legged connect flow', () => {
     const { url } = await manager.authorize({ providerConfigKey: 'x', connectionId: 'u1', redirectUri: CALLBACK });
     const callback = await actAsUser(url);
     expect(callback.searchParams.get('oauth_verifier')).toEqual(expect.any(String));
-    const connection = await manager.handleCallback(callback.searchParams);
+    const { connection } = await manager.handleCallback(callback.searchParams);
     expect(connection.credentials).toMatchObject({
       type: 'OAUTH1',
       oauth_token: expect.stringMatching(/^at_/),

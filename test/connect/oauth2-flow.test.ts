@@ -61,7 +61,7 @@ describe('OAuth 2.0 connect flow against a real authorization server', () => {
 
     const callback = await actAsUser(url, { login: 'alice' });
     expect(callback.href.startsWith(CALLBACK)).toBe(true);
-    const connection = await manager.handleCallback(callback.searchParams);
+    const { connection } = await manager.handleCallback(callback.searchParams);
     expect(connection).toMatchObject({
       connection_id: 'user-42',
       provider_config_key: 'idp',
@@ -85,6 +85,21 @@ describe('OAuth 2.0 connect flow against a real authorization server', () => {
       authMode: 'OAUTH2',
       operation: 'creation',
     });
+  });
+
+  it('handleCallback gives back the appState given to authorize, with the connection', async () => {
+    const { manager } = setup();
+    const { url } = await manager.authorize({
+      providerConfigKey: 'idp',
+      connectionId: 'with-state',
+      redirectUri: CALLBACK,
+      appState: { returnTo: '/settings/integrations', attempt: 2 },
+    });
+    const { connection, appState } = await manager.handleCallback((await actAsUser(url)).searchParams);
+    expect(connection).toMatchObject({ connection_id: 'with-state', provider_config_key: 'idp' });
+    expect(appState).toEqual({ returnTo: '/settings/integrations', attempt: 2 });
+    // One method completes a flow: the former second name is gone.
+    expect('completeCallback' in manager).toBe(false);
   });
 
   it('refuses a replayed state: the callback works once', async () => {

@@ -72,7 +72,7 @@ describe('callbacks that carry more than a code', () => {
     ).rejects.toMatchObject({ code: 'invalid_request', field: 'connectionConfig.applicationId' });
     expect(url.searchParams.get('application_id')).toBe('amzn1.sp.solution.app-1');
     // What Seller Central sends back: no `code`, its own names.
-    const connection = await manager.handleCallback({
+    const { connection } = await manager.handleCallback({
       state: url.searchParams.get('state') as string,
       spapi_oauth_code: 'amazon-code',
       selling_partner_id: 'A3SELLER',
@@ -96,7 +96,7 @@ describe('callbacks that carry more than a code', () => {
     });
     expect(builtinProviders.quickbooks?.callbackMetadata).toEqual(['realmId']);
     const url = await authorizeUrl(manager, { providerConfigKey: 'qb', connectionId: 'books', redirectUri: CALLBACK });
-    const connection = await manager.handleCallback({
+    const { connection } = await manager.handleCallback({
       code: 'intuit-code',
       state: url.searchParams.get('state') as string,
       realmId: '9130350000000000',

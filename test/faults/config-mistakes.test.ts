@@ -13,8 +13,8 @@ import {
   ProviderError,
   RefreshBackoffError,
   RefreshExhaustedError,
-  type StorageAdapter,
 } from '../../src/index.js';
+import type { StorageAdapter } from '../../src/adapter.js';
 import { type ConnectHandlerOptions, createConnectHandler } from '../../src/http.js';
 import { captureLogs } from '../support/logs.js';
 import { testManager } from '../support/manager.js';

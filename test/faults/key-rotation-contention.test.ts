@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sqliteStore } from '../../adapters/sqlite.js';
 import { setTimeout as delay } from 'node:timers/promises';
-import { ConnectionManager, type StorageAdapter } from '../../src/index.js';
+import { ConnectionManager } from '../../src/index.js';
+import type { StorageAdapter } from '../../src/adapter.js';
 import { RecordCipher } from '../../src/store/record-cipher.js';
 import { captureLogs } from '../support/logs.js';
 

@@ -6,8 +6,8 @@ import {
   type ConnectionManager,
   type ConnectionManagerOptions,
   RefreshBackoffError,
-  type StorageAdapter,
 } from '../../src/index.js';
+import type { StorageAdapter } from '../../src/adapter.js';
 import { serveOnLoopback } from '../support/api-server.js';
 import { captureLogs } from '../support/logs.js';
 import { testManager, testClock, type TestClock } from '../support/manager.js';

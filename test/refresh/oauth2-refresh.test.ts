@@ -91,6 +91,37 @@ describe('OAuth2 refresh', () => {
     await manager.close();
   });
 
+  it("keeps the design card's get(id, forceRefresh) beside the options form", async () => {
+    const manager = managerFor('client_secret_basic');
+    const { refreshToken } = await server.issueRefreshToken(server.basicClient.clientId);
+    await manager.create({
+      connectionId: 'shapes',
+      providerConfigKey: 'local',
+      credentials: { type: 'OAUTH2', access_token: 'a0', refresh_token: refreshToken, expires_in: 3600 },
+    });
+    const requests = server.tokenRequests();
+    const token = (c: { credentials: unknown }) => c.credentials as { access_token: string; refresh_token?: string };
+
+    // A fresh token and `false`: no refresh, and no refresh token handed out.
+    const unforced = token(await manager.get('shapes', false));
+    expect(unforced.access_token).toBe('a0');
+    expect(unforced.refresh_token).toBeUndefined();
+    expect(server.tokenRequests()).toBe(requests);
+
+    const forced = token(await manager.get('shapes', true));
+    expect(forced.access_token).not.toBe('a0');
+    expect(forced.refresh_token).toBeUndefined();
+    expect(server.tokenRequests()).toBe(requests + 1);
+
+    const full = token(
+      await manager.get('shapes', { providerConfigKey: 'local', forceRefresh: true, refreshToken: true }),
+    );
+    expect(full.access_token).not.toBe(forced.access_token);
+    expect(full.refresh_token).toEqual(expect.any(String));
+    expect(server.tokenRequests()).toBe(requests + 2);
+    await manager.close();
+  });
+
   it('a revoked grant marks the connection exhausted and later gets do not call the provider', async () => {
     const { logger, lines } = captureLogs();
     const manager = managerFor('client_secret_post', { logger });

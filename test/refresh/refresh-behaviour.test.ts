@@ -8,8 +8,8 @@ import {
   ProviderError,
   RefreshBackoffError,
   RefreshExhaustedError,
-  type StorageAdapter,
 } from '../../src/index.js';
+import type { StorageAdapter } from '../../src/adapter.js';
 import { captureLogs } from '../support/logs.js';
 import { testManager } from '../support/manager.js';
 import { connectionFullErrors } from '../support/schema.js';

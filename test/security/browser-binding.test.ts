@@ -127,7 +127,7 @@ describe('a connect flow belongs to the browser that started it', () => {
     await expect(manager.get('erin')).rejects.toMatchObject({ code: 'unknown_connection' });
   });
 
-  it('manager.authorize with a browserBinding requires it on completeCallback', async () => {
+  it('manager.authorize with a browserBinding requires it on handleCallback', async () => {
     const binding = 'a-nonce-from-the-apps-own-cookie';
     const { url } = await manager.authorize({
       providerConfigKey: 'idp',
@@ -138,7 +138,7 @@ describe('a connect flow belongs to the browser that started it', () => {
     });
     const callback = await actAsUser(url, { login: 'grace' });
     // Before: browserBinding was ignored and the callback stored the connection.
-    await expect(manager.completeCallback(callback.searchParams)).rejects.toMatchObject({
+    await expect(manager.handleCallback(callback.searchParams)).rejects.toMatchObject({
       code: 'authorization_failed',
       errorType: 'browser_mismatch',
     });
@@ -150,7 +150,7 @@ describe('a connect flow belongs to the browser that started it', () => {
       browserBinding: binding,
     });
     const ok = await actAsUser(again.url, { login: 'grace' });
-    const { connection } = await manager.completeCallback(ok.searchParams, { browserBinding: binding });
+    const { connection } = await manager.handleCallback(ok.searchParams, { browserBinding: binding });
     expect(connection.connection_id).toBe('grace');
   });
 });

@@ -14,9 +14,9 @@ import {
   DecryptionError,
   EncryptionRequiredError,
   InvalidRequestError,
-  type StorageAdapter,
   UnknownEncryptionKeyError,
 } from '../../src/index.js';
+import type { StorageAdapter } from '../../src/adapter.js';
 import { pemKeyPair } from '../support/keys.js';
 import { captureLogs } from '../support/logs.js';
 import { testManager } from '../support/manager.js';

@@ -82,7 +82,7 @@ describe('GitHub App installations are proven', () => {
       connectionId: 'dev',
       redirectUri: CALLBACK,
     });
-    const connection = await manager.handleCallback((await actAsUser(url)).searchParams);
+    const { connection } = await manager.handleCallback((await actAsUser(url)).searchParams);
     expect(connection.connection_config).toEqual({ installation_id: '987' });
   });
 
@@ -114,7 +114,9 @@ describe('GitHub App installations are proven', () => {
       connectionId: 'ok',
       redirectUri: CALLBACK,
     });
-    expect((await verified.manager.handleCallback((await actAsUser(url)).searchParams)).connection_config).toEqual({
+    expect(
+      (await verified.manager.handleCallback((await actAsUser(url)).searchParams)).connection.connection_config,
+    ).toEqual({
       installation_id: '987',
     });
   });

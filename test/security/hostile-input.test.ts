@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/memory.js';
-import { type ConnectionManager, LatchkeyError, ProviderError, type StorageAdapter } from '../../src/index.js';
+import { type ConnectionManager, LatchkeyError, ProviderError } from '../../src/index.js';
+import type { StorageAdapter } from '../../src/adapter.js';
 import { testManager } from '../support/manager.js';
 import { startApi } from '../support/signed-apis.js';
 import { startTokenServer, type TokenServer } from '../support/token-server.js';

@@ -1,5 +1,5 @@
 import { exportPKCS8, exportSPKI, generateKeyPair } from 'jose';
-import type { StorageAdapter } from '../../src/index.js';
+import type { StorageAdapter } from '../../src/adapter.js';
 
 export type PublicKey = Awaited<ReturnType<typeof generateKeyPair>>['publicKey'];
 
