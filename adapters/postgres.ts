@@ -1,6 +1,7 @@
 import type KeyvPostgresStore from '@keyv/postgres';
 import type { Pool } from 'pg';
-import type { StorageAdapter } from '../src/store/adapter.js';
+import type { ErrorClass, StorageAdapter } from '../src/store/adapter.js';
+import { errorCode, errorMessage, isSocketFailure } from '../src/store/network-errors.js';
 import { loadDriver } from '../src/store/optional-driver.js';
 import { assertTableName, createSqlAdapter, type SqlDialect, type SqlQuery } from '../src/store/sql-adapter.js';
 
@@ -79,7 +80,32 @@ export function postgresStore(uriOrOptions: string | PostgresStoreOptions): Stor
       if (driver) await (await driver).close();
     },
     onError: (listener) => errorListeners.push(listener),
+    classifyError,
   });
+}
+
+/** SQLSTATEs that pass: a lost serialization race or deadlock, a full or restarting server. */
+const TRANSIENT_SQLSTATES = new Set([
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+  '53300', // too_many_connections
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+]);
+/** What `pg` says, without a code, when a connection drops or the pool cannot get one in time. */
+const TRANSIENT_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection timeout/i;
+
+/**
+ * A refused or dropped connection, class 08 (connection exception) and the SQLSTATEs above pass;
+ * anything else (a constraint, a permission, a syntax error) does not.
+ */
+export function classifyError(error: unknown): ErrorClass {
+  const code = errorCode(error);
+  if (isSocketFailure(error)) return 'transient';
+  if (code !== undefined && (TRANSIENT_SQLSTATES.has(code) || code.startsWith('08'))) return 'transient';
+  return TRANSIENT_MESSAGES.test(errorMessage(error)) ? 'transient' : 'permanent';
 }
 
 /**

@@ -1,7 +1,8 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { StorageError } from '../src/model/errors.js';
-import type { StorageAdapter } from '../src/store/adapter.js';
+import type { ErrorClass, StorageAdapter } from '../src/store/adapter.js';
+import { errorCode } from '../src/store/network-errors.js';
 import { loadDriver } from '../src/store/optional-driver.js';
 import { assertTableName, createSqlAdapter, type SqlDialect, type SqlQuery } from '../src/store/sql-adapter.js';
 
@@ -76,7 +77,18 @@ export function sqliteStore(pathOrOptions: string | SqliteStoreOptions): Storage
       if (driver) await (await driver).close();
     },
     onError: (listener) => errorListeners.push(listener),
+    classifyError,
   });
+}
+
+/**
+ * Another connection holds the file's write lock past the busy timeout (`SQLITE_BUSY`) or a
+ * table lock (`SQLITE_LOCKED`): it passes once that writer is done. Anything else (a full disk, a
+ * corrupt or read-only file) stays until someone acts.
+ */
+export function classifyError(error: unknown): ErrorClass {
+  const code = errorCode(error);
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' ? 'transient' : 'permanent';
 }
 
 function sqliteDialect(table: string): SqlDialect {
