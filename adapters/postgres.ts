@@ -1,6 +1,8 @@
 import type KeyvPostgresStore from '@keyv/postgres';
 import type { Pool } from 'pg';
+import * as v from 'valibot';
 import type { ErrorClass, StorageAdapter } from '../src/store/adapter.js';
+import { type OpenStoreOptions, urlSettings } from '../src/store/from-url.js';
 import { errorCode, errorMessage, isSocketFailure } from '../src/store/network-errors.js';
 import { loadDriver } from '../src/store/optional-driver.js';
 import { assertTableName, createSqlAdapter, type SqlDialect, type SqlQuery } from '../src/store/sql-adapter.js';
@@ -176,6 +178,22 @@ const postgresDialect: SqlDialect = {
 function toNumberedPlaceholders(sql: string): string {
   let index = 0;
   return sql.replace(/\?/g, () => `$${++index}`);
+}
+
+/**
+ * Opens the store for `postgres://…` or `postgresql://…` (see `openStore` in
+ * `latchkey/adapters/url`). Settings: `table`, `maxConnections`.
+ */
+export function fromUrl(url: string, options: OpenStoreOptions): StorageAdapter {
+  const settings = urlSettings(
+    { table: v.optional(v.string()), maxConnections: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))) },
+    options.settings,
+  );
+  return postgresStore({
+    uri: url,
+    ...(settings.table !== undefined && { table: settings.table }),
+    ...(settings.maxConnections !== undefined && { maxConnections: settings.maxConnections }),
+  });
 }
 
 export default postgresStore;

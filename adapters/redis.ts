@@ -1,4 +1,5 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import * as v from 'valibot';
 import type { Logger } from '../src/model/connection.js';
 import { InvalidRequestError } from '../src/model/errors.js';
 import type {
@@ -9,6 +10,7 @@ import type {
   StoredEntry,
   WriteOptions,
 } from '../src/store/adapter.js';
+import { type OpenStoreOptions, urlSettings } from '../src/store/from-url.js';
 import { errorMessage, isSocketFailure } from '../src/store/network-errors.js';
 import { redisConnection, type Reply } from './internal/redis-connection.js';
 import { scripts } from './internal/redis-scripts.js';
@@ -262,6 +264,24 @@ function classifyError(error: unknown): ErrorClass {
   if (isSocketFailure(error)) return 'transient';
   const message = errorMessage(error);
   return TRANSIENT_REPLIES.test(message) || TRANSIENT_MESSAGES.test(message) ? 'transient' : 'permanent';
+}
+
+/**
+ * Opens the store for `redis://…` or `rediss://…` (TLS) (see `openStore` in
+ * `latchkey/adapters/url`). Settings: `prefix`, `connectTimeoutMs`, `commandTimeoutMs`.
+ */
+export function fromUrl(url: string, options: OpenStoreOptions): StorageAdapter {
+  const ms = v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)));
+  const settings = urlSettings(
+    { prefix: v.optional(v.string()), connectTimeoutMs: ms, commandTimeoutMs: ms },
+    options.settings,
+  );
+  return redisStore({
+    url,
+    ...(settings.prefix !== undefined && { prefix: settings.prefix }),
+    ...(settings.connectTimeoutMs !== undefined && { connectTimeoutMs: settings.connectTimeoutMs }),
+    ...(settings.commandTimeoutMs !== undefined && { commandTimeoutMs: settings.commandTimeoutMs }),
+  });
 }
 
 export default redisStore;

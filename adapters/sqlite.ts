@@ -1,7 +1,9 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { StorageError } from '../src/model/errors.js';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import * as v from 'valibot';
+import { InvalidRequestError, StorageError } from '../src/model/errors.js';
 import type { ErrorClass, StorageAdapter } from '../src/store/adapter.js';
+import { type OpenStoreOptions, urlSettings } from '../src/store/from-url.js';
 import { errorCode } from '../src/store/network-errors.js';
 import { loadDriver } from '../src/store/optional-driver.js';
 import { assertTableName, createSqlAdapter, type SqlDialect, type SqlQuery } from '../src/store/sql-adapter.js';
@@ -154,6 +156,26 @@ async function enableWal(query: SqlQuery) {
       await new Promise((resolve) => setTimeout(resolve, 10 * attempt));
     }
   }
+}
+
+/**
+ * Opens the store for `sqlite:<path>` (see `openStore` in `latchkey/adapters/url`). The path is
+ * what follows `sqlite:`, less a leading `//` (so `sqlite:///var/db.sqlite` is `/var/db.sqlite`
+ * and `sqlite://data.db` is `data.db`, as Keyv writes them); a relative one starts at
+ * `baseDirectory`. `sqlite::memory:` is an in-memory database. Settings: `table`, `busyTimeoutMs`.
+ */
+export function fromUrl(url: string, options: OpenStoreOptions): StorageAdapter {
+  const settings = urlSettings(
+    { table: v.optional(v.string()), busyTimeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))) },
+    options.settings,
+  );
+  const path = url.slice(url.indexOf(':') + 1).replace(/^\/\//, '');
+  if (!path) throw new InvalidRequestError('store sqlite:<path> needs a path', 'store');
+  return sqliteStore({
+    path: path === ':memory:' || isAbsolute(path) ? path : resolve(options.baseDirectory ?? process.cwd(), path),
+    ...(settings.table !== undefined && { table: settings.table }),
+    ...(settings.busyTimeoutMs !== undefined && { busyTimeoutMs: settings.busyTimeoutMs }),
+  });
 }
 
 export default sqliteStore;
