@@ -84,3 +84,23 @@ describe('openStore', () => {
     expect((await refusal(openStore('sqlite:'))).field).toBe('store');
   });
 });
+
+describe('the CLI configuration', () => {
+  it('takes any scheme an adapter opens (redis:// included), and refuses another on the field store', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const { ConfigError, loadConfig } = await import('../../src/cli/config.js');
+    const path = join(directory, 'latchkey.config.json');
+    await writeFile(path, JSON.stringify({ store: 'redis://:pw@127.0.0.1:6379/2' }));
+    expect((await loadConfig(path, {})).store).toEqual({ type: 'redis', url: 'redis://:pw@127.0.0.1:6379/2' });
+    await writeFile(path, JSON.stringify({ store: 'rediss://127.0.0.1:6380' }));
+    expect((await loadConfig(path, {})).store).toMatchObject({ type: 'redis' });
+    const refused = await loadConfig(path, { LATCHKEY_STORE: 'mongodb://user:pw@db/x' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(ConfigError);
+    expect((refused as InstanceType<typeof ConfigError>).field).toBe('store');
+    expect((refused as Error).message).toContain('redis:');
+    expect((refused as Error).message).not.toContain('pw@');
+  });
+});
