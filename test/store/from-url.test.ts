@@ -90,9 +90,10 @@ describe('the CLI configuration', () => {
     const { writeFile } = await import('node:fs/promises');
     const { ConfigError, loadConfig } = await import('../../src/cli/config.js');
     const path = join(directory, 'latchkey.config.json');
-    await writeFile(path, JSON.stringify({ store: 'redis://:pw@127.0.0.1:6379/2' }));
+    const rest = { apiKeys: [{ key: 'config-test-key-0123456789' }], requireEncryption: false };
+    await writeFile(path, JSON.stringify({ ...rest, store: 'redis://:pw@127.0.0.1:6379/2' }));
     expect((await loadConfig(path, {})).store).toEqual({ type: 'redis', url: 'redis://:pw@127.0.0.1:6379/2' });
-    await writeFile(path, JSON.stringify({ store: 'rediss://127.0.0.1:6380' }));
+    await writeFile(path, JSON.stringify({ ...rest, store: 'rediss://127.0.0.1:6380' }));
     expect((await loadConfig(path, {})).store).toMatchObject({ type: 'redis' });
     const refused = await loadConfig(path, { LATCHKEY_STORE: 'mongodb://user:pw@db/x' }).then(
       () => undefined,
