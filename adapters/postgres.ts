@@ -103,7 +103,7 @@ const TRANSIENT_MESSAGES =
  * A refused or dropped connection, class 08 (connection exception) and the SQLSTATEs above pass;
  * anything else (a constraint, a permission, a syntax error) does not.
  */
-export function classifyError(error: unknown): ErrorClass {
+function classifyError(error: unknown): ErrorClass {
   const code = errorCode(error);
   if (isSocketFailure(error)) return 'transient';
   if (code !== undefined && (TRANSIENT_SQLSTATES.has(code) || code.startsWith('08'))) return 'transient';

@@ -88,7 +88,7 @@ export function sqliteStore(pathOrOptions: string | SqliteStoreOptions): Storage
  * table lock (`SQLITE_LOCKED`): it passes once that writer is done. Anything else (a full disk, a
  * corrupt or read-only file) stays until someone acts.
  */
-export function classifyError(error: unknown): ErrorClass {
+function classifyError(error: unknown): ErrorClass {
   const code = errorCode(error);
   return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' ? 'transient' : 'permanent';
 }

@@ -108,6 +108,7 @@ export type {
   AttentionCursor,
   ConnectionIndex,
   ConnectionQuery,
+  ErrorClass,
   LockStore,
   StorageAdapter,
   StoredEntry,

@@ -23,6 +23,7 @@ export interface OpenStoreOptions {
  * its own file, its test and the package metadata.
  */
 export interface UrlAdapterModule {
+  /** Opens the adapter's store for `url`, checking `options.settings` against its own schema. */
   fromUrl(url: string, options: OpenStoreOptions): StorageAdapter;
 }
 
