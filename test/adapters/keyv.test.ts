@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import Keyv from 'keyv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { keyvStore } from '../../adapters/keyv.js';
 import { StorageError } from '../../src/index.js';
 import { storageConformance } from '../../src/testing/index.js';
 import { testManager } from '../support/manager.js';
+import { freshPrefix, redisAvailable, useRedis } from '../support/redis.js';
 
 let directory: string;
 let files = 0;
@@ -41,6 +43,22 @@ storageConformance({ describe, it, beforeAll, afterAll }, 'keyv over @keyv/sqlit
     },
   };
 });
+
+if (redisAvailable()) {
+  const url = useRedis();
+  storageConformance({ describe, it, beforeAll, afterAll }, 'keyv over @keyv/redis', async () => {
+    const keyv = new Keyv({ store: new KeyvRedis(url()), namespace: freshPrefix('keyv') });
+    const store = keyvStore(keyv);
+    return {
+      store,
+      openAgain: () => keyvStore(keyv),
+      cleanup: async () => {
+        await store.close();
+        await keyv.disconnect();
+      },
+    };
+  });
+}
 
 describe('keyv adapter', () => {
   const integrations = { keys: { provider: 'any', definition: { authMode: 'API_KEY' as const } } };
