@@ -6,6 +6,7 @@ import type {
   StorageAdapter,
   StoredEntry,
 } from '../src/store/adapter.js';
+import { type OpenStoreOptions, urlSettings } from '../src/store/from-url.js';
 
 /** The adapter's name, as `StorageAdapter.name` reports it. */
 export const name = 'memory';
@@ -271,6 +272,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): StorageAdapter {
       locksHeld.clear();
     },
   };
+}
+
+/** Opens the store for `memory` or `memory:` (see `openStore` in `latchkey/adapters/url`). */
+export function fromUrl(_url: string, options: OpenStoreOptions): StorageAdapter {
+  urlSettings({}, options.settings);
+  return memoryStore();
 }
 
 export default memoryStore;

@@ -1,6 +1,9 @@
 import type KeyvPostgresStore from '@keyv/postgres';
 import type { Pool } from 'pg';
-import type { StorageAdapter } from '../src/store/adapter.js';
+import * as v from 'valibot';
+import type { ErrorClass, StorageAdapter } from '../src/store/adapter.js';
+import { type OpenStoreOptions, urlSettings } from '../src/store/from-url.js';
+import { errorCode, errorMessage, isSocketFailure } from '../src/store/network-errors.js';
 import { loadDriver } from '../src/store/optional-driver.js';
 import { assertTableName, createSqlAdapter, type SqlDialect, type SqlQuery } from '../src/store/sql-adapter.js';
 
@@ -79,7 +82,32 @@ export function postgresStore(uriOrOptions: string | PostgresStoreOptions): Stor
       if (driver) await (await driver).close();
     },
     onError: (listener) => errorListeners.push(listener),
+    classifyError,
   });
+}
+
+/** SQLSTATEs that pass: a lost serialization race or deadlock, a full or restarting server. */
+const TRANSIENT_SQLSTATES = new Set([
+  '40001', // serialization_failure
+  '40P01', // deadlock_detected
+  '53300', // too_many_connections
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+]);
+/** What `pg` says, without a code, when a connection drops or the pool cannot get one in time. */
+const TRANSIENT_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection timeout/i;
+
+/**
+ * A refused or dropped connection, class 08 (connection exception) and the SQLSTATEs above pass;
+ * anything else (a constraint, a permission, a syntax error) does not.
+ */
+function classifyError(error: unknown): ErrorClass {
+  const code = errorCode(error);
+  if (isSocketFailure(error)) return 'transient';
+  if (code !== undefined && (TRANSIENT_SQLSTATES.has(code) || code.startsWith('08'))) return 'transient';
+  return TRANSIENT_MESSAGES.test(errorMessage(error)) ? 'transient' : 'permanent';
 }
 
 /**
@@ -150,6 +178,22 @@ const postgresDialect: SqlDialect = {
 function toNumberedPlaceholders(sql: string): string {
   let index = 0;
   return sql.replace(/\?/g, () => `$${++index}`);
+}
+
+/**
+ * Opens the store for `postgres://…` or `postgresql://…` (see `openStore` in
+ * `latchkey/adapters/url`). Settings: `table`, `maxConnections`.
+ */
+export function fromUrl(url: string, options: OpenStoreOptions): StorageAdapter {
+  const settings = urlSettings(
+    { table: v.optional(v.string()), maxConnections: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))) },
+    options.settings,
+  );
+  return postgresStore({
+    uri: url,
+    ...(settings.table !== undefined && { table: settings.table }),
+    ...(settings.maxConnections !== undefined && { maxConnections: settings.maxConnections }),
+  });
 }
 
 export default postgresStore;

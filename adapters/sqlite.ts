@@ -1,7 +1,10 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { StorageError } from '../src/model/errors.js';
-import type { StorageAdapter } from '../src/store/adapter.js';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import * as v from 'valibot';
+import { InvalidRequestError, StorageError } from '../src/model/errors.js';
+import type { ErrorClass, StorageAdapter } from '../src/store/adapter.js';
+import { type OpenStoreOptions, urlSettings } from '../src/store/from-url.js';
+import { errorCode } from '../src/store/network-errors.js';
 import { loadDriver } from '../src/store/optional-driver.js';
 import { assertTableName, createSqlAdapter, type SqlDialect, type SqlQuery } from '../src/store/sql-adapter.js';
 
@@ -76,7 +79,18 @@ export function sqliteStore(pathOrOptions: string | SqliteStoreOptions): Storage
       if (driver) await (await driver).close();
     },
     onError: (listener) => errorListeners.push(listener),
+    classifyError,
   });
+}
+
+/**
+ * Another connection holds the file's write lock past the busy timeout (`SQLITE_BUSY`) or a
+ * table lock (`SQLITE_LOCKED`): it passes once that writer is done. Anything else (a full disk, a
+ * corrupt or read-only file) stays until someone acts.
+ */
+function classifyError(error: unknown): ErrorClass {
+  const code = errorCode(error);
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' ? 'transient' : 'permanent';
 }
 
 function sqliteDialect(table: string): SqlDialect {
@@ -142,6 +156,26 @@ async function enableWal(query: SqlQuery) {
       await new Promise((resolve) => setTimeout(resolve, 10 * attempt));
     }
   }
+}
+
+/**
+ * Opens the store for `sqlite:<path>` (see `openStore` in `latchkey/adapters/url`). The path is
+ * what follows `sqlite:`, less a leading `//` (so `sqlite:///var/db.sqlite` is `/var/db.sqlite`
+ * and `sqlite://data.db` is `data.db`, as Keyv writes them); a relative one starts at
+ * `baseDirectory`. `sqlite::memory:` is an in-memory database. Settings: `table`, `busyTimeoutMs`.
+ */
+export function fromUrl(url: string, options: OpenStoreOptions): StorageAdapter {
+  const settings = urlSettings(
+    { table: v.optional(v.string()), busyTimeoutMs: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))) },
+    options.settings,
+  );
+  const path = url.slice(url.indexOf(':') + 1).replace(/^\/\//, '');
+  if (!path) throw new InvalidRequestError('store sqlite:<path> needs a path', 'store');
+  return sqliteStore({
+    path: path === ':memory:' || isAbsolute(path) ? path : resolve(options.baseDirectory ?? process.cwd(), path),
+    ...(settings.table !== undefined && { table: settings.table }),
+    ...(settings.busyTimeoutMs !== undefined && { busyTimeoutMs: settings.busyTimeoutMs }),
+  });
 }
 
 export default sqliteStore;

@@ -10,6 +10,7 @@ export type {
   AttentionCursor,
   ConnectionIndex,
   ConnectionQuery,
+  ErrorClass,
   LockStore,
   StorageAdapter,
   StoredEntry,

@@ -7,15 +7,16 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { memoryStore } from '../../adapters/memory.js';
 import { type ApiKey, API_SCOPES } from '../api/access.js';
 import type { ConnectHandlerOptions } from '../http.js';
 import { ConnectionManager } from '../manager.js';
 import type { Logger } from '../model/connection.js';
+import { InvalidRequestError } from '../model/errors.js';
 import { isPlainObject } from '../model/json.js';
 import type { ConnectionManagerOptions } from '../operations/options.js';
 import type { BackgroundRefreshOptions } from '../operations/background-refresh.js';
 import type { StorageAdapter } from '../store/adapter.js';
+import { openStore, storeTypeOf } from '../store/from-url.js';
 import type { WebhookOptions } from '../webhooks/sender.js';
 
 /** The configuration is missing, unreadable or invalid. `field` names the culprit; never a value. */
@@ -30,10 +31,16 @@ export class ConfigError extends Error {
 }
 
 /** Where connections are stored. */
-export type StoreConfig =
-  | { type: 'memory' }
-  | { type: 'sqlite'; path: string }
-  | { type: 'postgres'; url: string; table?: string; maxConnections?: number };
+export interface StoreConfig {
+  /** The adapter (`memory`, `sqlite`, `postgres`, `redis`, …), from the URL's scheme or given. */
+  type: string;
+  /** The store's URL, as given. */
+  url?: string;
+  /** A file path instead of a URL (SQLite), made absolute against the configuration's directory. */
+  path?: string;
+  /** The adapter's own settings (`table`, `maxConnections`, `prefix`, …), checked by the adapter. */
+  [setting: string]: unknown;
+}
 
 /** The file's shape. Every field is optional; the environment can supply or override most. */
 export interface LatchkeyConfigFile {
@@ -286,48 +293,42 @@ function isStringOrStrings(value: unknown): boolean {
   return typeof value === 'string' || (Array.isArray(value) && value.every((item) => typeof item === 'string'));
 }
 
+/**
+ * The store as the configuration gives it: a URL (`memory`, `sqlite:<path>`, `postgres://…`,
+ * `redis://…`; the schemes are the adapters', see `openStore`), or `{ type, url | path, …settings }`.
+ * Only the scheme or type is checked here; the adapter checks the rest when the store opens.
+ */
 function parseStore(value: unknown, base: string): StoreConfig {
-  if (typeof value === 'string') {
-    if (value === 'memory') return { type: 'memory' };
-    if (value.startsWith('sqlite:')) {
-      const path = value.slice('sqlite:'.length).replace(/^\/\//, '');
-      if (!path) throw new ConfigError('store sqlite:<path> needs a path', 'store');
-      return { type: 'sqlite', path: isAbsolute(path) ? path : resolve(base, path) };
+  try {
+    if (typeof value === 'string') return { type: storeTypeOf(value), url: value };
+    if (isPlainObject(value) && typeof value.type === 'string') {
+      storeTypeOf(value.type);
+      if (typeof value.path === 'string' && value.path && !isAbsolute(value.path)) {
+        return { ...value, type: value.type, path: resolve(base, value.path) };
+      }
+      return { ...value, type: value.type };
     }
-    if (/^postgres(ql)?:\/\//.test(value)) return { type: 'postgres', url: value };
-    throw new ConfigError('store must be memory, sqlite:<path> or a postgres:// URL', 'store');
+  } catch (error) {
+    if (error instanceof InvalidRequestError) throw new ConfigError(error.message, 'store', { cause: error });
+    throw error;
   }
-  if (isPlainObject(value)) {
-    if (value.type === 'memory') return { type: 'memory' };
-    if (value.type === 'sqlite' && typeof value.path === 'string' && value.path) {
-      return { type: 'sqlite', path: isAbsolute(value.path) ? value.path : resolve(base, value.path) };
-    }
-    if (value.type === 'postgres' && typeof value.url === 'string') {
-      const store: StoreConfig = { type: 'postgres', url: value.url };
-      if (typeof value.table === 'string') store.table = value.table;
-      if (typeof value.maxConnections === 'number') store.maxConnections = value.maxConnections;
-      return store;
-    }
-  }
-  throw new ConfigError('store must be memory, sqlite:<path>, a postgres:// URL or { type, … }', 'store');
+  throw new ConfigError('store must be a URL or { type, … }', 'store');
 }
 
-/** The storage adapter a store configuration names; drivers are loaded only when used. */
-export async function createStore(store: StoreConfig): Promise<StorageAdapter> {
-  switch (store.type) {
-    case 'memory':
-      return memoryStore();
-    case 'sqlite': {
-      const { sqliteStore } = await import('../../adapters/sqlite.js');
-      return sqliteStore(store.path);
+/**
+ * The storage adapter a store configuration names, opened by `openStore`; drivers are loaded only
+ * when used. A relative path (`sqlite:data.db`) starts at `baseDirectory`, the configuration
+ * file's directory.
+ */
+export async function createStore(store: StoreConfig, baseDirectory = process.cwd()): Promise<StorageAdapter> {
+  const { type, url, path, ...settings } = store;
+  try {
+    return await openStore(url ?? `${type}:${path ?? ''}`, { baseDirectory, settings });
+  } catch (error) {
+    if (error instanceof InvalidRequestError) {
+      throw new ConfigError(error.message, error.field ?? 'store', { cause: error });
     }
-    case 'postgres': {
-      const { postgresStore } = await import('../../adapters/postgres.js');
-      const options: { uri: string; table?: string; maxConnections?: number } = { uri: store.url };
-      if (store.table !== undefined) options.table = store.table;
-      if (store.maxConnections !== undefined) options.maxConnections = store.maxConnections;
-      return postgresStore(options);
-    }
+    throw error;
   }
 }
 
@@ -339,7 +340,7 @@ export async function createManagerFromConfig(
   config: LatchkeyConfig,
   options: { logger?: Logger } = {},
 ): Promise<ConnectionManager> {
-  const store = await createStore(config.store);
+  const store = await createStore(config.store, dirname(config.path));
   try {
     return new ConnectionManager({ ...config.manager, store, ...(options.logger ? { logger: options.logger } : {}) });
   } catch (error) {

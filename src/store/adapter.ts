@@ -58,9 +58,19 @@ export interface StorageAdapter {
    * database restart); the manager logs them. Optional: adapters without such failures omit it.
    */
   onError?(listener: (error: unknown) => void): void;
+  /**
+   * Whether a failure of this adapter's driver may pass if retried (`transient`: a refused or
+   * dropped connection, a busy lock, a server restarting) or will not (`permanent`). The core
+   * knows no driver's codes; it asks here. Optional: without it (or on `undefined`) a failure
+   * counts as permanent.
+   */
+  classifyError?(error: unknown): ErrorClass | undefined;
   /** Releases connections and handles. Calling it again is harmless; other calls fail afterwards. */
   close(): Promise<void>;
 }
+
+/** How {@link StorageAdapter.classifyError} sorts a failure. */
+export type ErrorClass = 'transient' | 'permanent';
 
 /** One stored entry. */
 export interface StoredEntry {

@@ -1,59 +1,30 @@
 import type { Logger } from '../model/connection.js';
 import { LatchkeyError, StorageError } from '../model/errors.js';
 import type { StorageAdapter } from './adapter.js';
-
-/** Driver error codes after which a later retry may succeed. */
-const TRANSIENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'SQLITE_BUSY',
-  'SQLITE_LOCKED',
-  '40001', // serialization_failure
-  '40P01', // deadlock_detected
-  '53300', // too_many_connections
-  '57P01', // admin_shutdown
-  '57P02', // crash_shutdown
-  '57P03', // cannot_connect_now
-]);
-const TRANSIENT_MESSAGES =
-  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|The client is offline|Socket closed unexpectedly|Connection timeout|Disconnects client|Redis client is not connected/i;
-/**
- * Redis (and Valkey) error replies that pass: a server still loading its data after a restart, a
- * script running long, a replica promoted or a failover under way.
- */
-const TRANSIENT_REPLIES = /^(LOADING|BUSY|TRYAGAIN|MASTERDOWN|READONLY|CLUSTERDOWN|NOREPLICAS)\b/;
-
-/** The driver's error code (`ECONNREFUSED`, `SQLITE_BUSY`, a SQLSTATE), if it has one. */
-function codeOf(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string') return code;
-  // AggregateError from a dual-stack connect: the first inner error's code.
-  const inner = (error as { errors?: unknown[] } | undefined)?.errors?.[0];
-  return inner === undefined ? undefined : codeOf(inner);
-}
+import { errorCode, errorMessage } from './network-errors.js';
 
 /** A driver's message, with any credentials in a connection string taken out. */
 export function driverMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/\/\/[^/@\s]*@/g, '//***@');
+  return errorMessage(error).replace(/\/\/[^/@\s]*@/g, '//***@');
 }
 
-/** Translates any failure of a store into a {@link StorageError}; Latchkey's own errors pass through. */
-export function toStorageError(error: unknown, adapterName: string, action: string): unknown {
+/**
+ * Translates any failure of a store into a {@link StorageError}; Latchkey's own errors pass
+ * through. Whether it may pass is the adapter's call (its `classifyError`): the guard knows no
+ * driver.
+ */
+export function toStorageError(error: unknown, adapter: StorageAdapter, action: string): unknown {
   if (error instanceof LatchkeyError) return error;
-  const code = codeOf(error);
-  const transient =
-    (code !== undefined && (TRANSIENT_CODES.has(code) || code.startsWith('08'))) ||
-    TRANSIENT_MESSAGES.test(driverMessage(error)) ||
-    TRANSIENT_REPLIES.test(driverMessage(error));
+  const code = errorCode(error);
+  let transient = false;
+  try {
+    transient = adapter.classifyError?.(error) === 'transient';
+  } catch {
+    // A classifier that throws leaves the failure permanent rather than losing it.
+  }
   const detail = driverMessage(error) || code || 'unknown error';
   return new StorageError(
-    `The ${adapterName} store could not ${action}: ${detail}${code && !detail.includes(code) ? ` (${code})` : ''}` +
+    `The ${adapter.name} store could not ${action}: ${detail}${code && !detail.includes(code) ? ` (${code})` : ''}` +
       (transient ? '; this may pass, retry later' : ''),
     { cause: error, transient },
   );
@@ -71,14 +42,14 @@ export function guardAdapter(adapter: StorageAdapter, logger: Logger): StorageAd
       try {
         return await run(...args);
       } catch (error) {
-        throw toStorageError(error, adapter.name, action);
+        throw toStorageError(error, adapter, action);
       }
     };
   adapter.onError?.((error: unknown) => {
     logger.warn('latchkey: the store reported an error', {
       adapter: adapter.name,
       error: driverMessage(error),
-      code: codeOf(error),
+      code: errorCode(error),
     });
   });
   return {

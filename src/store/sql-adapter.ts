@@ -33,6 +33,7 @@ export interface SqlAdapterParts {
   query: SqlQuery;
   close: () => Promise<void>;
   onError?: StorageAdapter['onError'];
+  classifyError?: StorageAdapter['classifyError'];
 }
 
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -299,5 +300,6 @@ export function createSqlAdapter(parts: SqlAdapterParts): StorageAdapter {
       return closing;
     },
     ...(parts.onError && { onError: parts.onError }),
+    ...(parts.classifyError && { classifyError: parts.classifyError }),
   };
 }

@@ -17,7 +17,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['src/providers'],
   ['src/provider-http'],
   ['src/modes'],
-  ['src/store', 'adapters'],
+  ['src/store', 'adapters', 'adapters/internal'],
   ['src/refresh'],
   ['src/proxy', 'src/connect'],
   ['src/operations'],

@@ -201,6 +201,23 @@ describe('a fast import', () => {
     expect(loaded).toContain('@keyv/sqlite');
     expect(loaded).toContain('sqlite3');
   });
+
+  it('loads keyv with neither the main entry nor the URL resolver; openStore loads only the adapter it opens', () => {
+    expect([...packagesLoadedBy('latchkey')]).not.toContain('keyv');
+    const resolver = packagesLoadedBy('latchkey/adapters/url');
+    expect([...resolver].filter((name) => name === 'keyv' || NOT_ON_IMPORT.includes(name))).toEqual([]);
+    const memory = packagesLoadedBy(
+      'latchkey/adapters/url',
+      `const store = await loadedModule.openStore('memory:'); await store.insert('k', 'v'); await store.close();`,
+    );
+    expect([...memory].filter((name) => name === 'keyv' || NOT_ON_IMPORT.includes(name))).toEqual([]);
+    const sqlite = packagesLoadedBy(
+      'latchkey/adapters/url',
+      `const store = await loadedModule.openStore('sqlite::memory:'); await store.get('k'); await store.close();`,
+    );
+    expect(sqlite).toContain('@keyv/sqlite');
+    expect(sqlite).not.toContain('pg');
+  });
 });
 
 function readTsconfigOptions(): Record<string, unknown> {
