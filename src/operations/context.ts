@@ -23,6 +23,7 @@ import { VersionedStore } from '../store/versioned-store.js';
 import { LastFetchedWriter } from './last-fetched.js';
 import { attentionFor, type AttentionPolicy } from '../refresh/attention.js';
 import { type ConnectionManagerOptions, consoleLogger, keepAlivePolicy, nonNegative } from './options.js';
+import { checkManagerOptions } from './options-schema.js';
 
 /**
  * Everything the public operations share, assembled once per manager from its options. Each
@@ -73,6 +74,7 @@ let warnedPlaintext = false;
 
 /** Checks the options and builds the context; throws a typed error naming the bad option. */
 export function createContext(options: ConnectionManagerOptions): OperationContext {
+  checkManagerOptions(options);
   const logger = options.logger ?? consoleLogger;
   const store = guardAdapter(options.store ?? memoryStore(), logger);
   const records = new VersionedStore(store);
