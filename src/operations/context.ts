@@ -19,7 +19,7 @@ import { ConnectionRecords } from '../store/connection-records.js';
 import { guardAdapter } from '../store/guarded-adapter.js';
 import { PendingFlows } from '../store/pending-flows.js';
 import { RecordCipher } from '../store/record-cipher.js';
-import { VersionedStore } from '../store/versioned-store.js';
+import { type MalformedReporter, VersionedStore } from '../store/versioned-store.js';
 import { LastFetchedWriter } from './last-fetched.js';
 import { attentionFor, type AttentionPolicy } from '../refresh/attention.js';
 import { type ConnectionManagerOptions, consoleLogger, keepAlivePolicy, nonNegative } from './options.js';
@@ -77,7 +77,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
   checkManagerOptions(options);
   const logger = options.logger ?? consoleLogger;
   const store = guardAdapter(options.store ?? memoryStore(), logger);
-  const records = new VersionedStore(store);
+  const records = new VersionedStore(store, Date.now, malformedReporter(logger));
   const cipher = cipherFrom(options, logger);
   // When each connection next needs the background refresher's attention, kept in the store's
   // index on every write; the policy it uses is assembled below (called only once records are written).
@@ -177,6 +177,23 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
       emit,
       pending,
     }),
+  };
+}
+
+/**
+ * Where walks of the store (listing, background passes) report a malformed record they skip: a
+ * warning with its key and the field at fault, once per key per manager, so a listing served
+ * every second does not repeat it.
+ */
+function malformedReporter(logger: Logger): MalformedReporter {
+  const reported = new Set<string>();
+  return (error) => {
+    if (reported.has(error.key)) return;
+    reported.add(error.key);
+    logger.warn('latchkey: skipped a malformed stored record; rewrite or delete it', {
+      key: error.key,
+      field: error.field,
+    });
   };
 }
 

@@ -21,6 +21,7 @@ import {
   recoveredBody,
   refreshFailedBody,
 } from './payload.js';
+import { outboxEntryShape } from './outbox-shape.js';
 import { ATTEMPT_HEADER, SIGNATURE_HEADER, signWebhookBody, WEBHOOK_ID_HEADER } from './signature.js';
 
 /** Options of `manager.startWebhooks`. */
@@ -152,7 +153,7 @@ class Sender implements WebhookSender {
 
   async pending(): Promise<number> {
     let count = 0;
-    for await (const _ of this.#ctx.records.entries<OutboxEntry>(this.#prefix)) count++;
+    for await (const _ of this.#ctx.records.entries(this.#prefix, outboxEntryShape)) count++;
     return count + this.#unsaved.length;
   }
 
@@ -265,7 +266,7 @@ class Sender implements WebhookSender {
     }
     const force = this.#firstPass;
     this.#firstPass = false;
-    for await (const [key, entry] of this.#ctx.records.entries<OutboxEntry>(this.#prefix)) {
+    for await (const [key, entry] of this.#ctx.records.entries(this.#prefix, outboxEntryShape)) {
       if (this.#stopped) break;
       if (!force && entry.nextAttemptAt > Date.now()) later(entry.nextAttemptAt);
       else later(await this.#deliver(key, entry, force));
@@ -285,7 +286,7 @@ class Sender implements WebhookSender {
     if (!(await locks.tryAcquire(lock, this.#owner, this.#settings.leaseMs)))
       return Date.now() + this.#settings.leaseMs;
     try {
-      const current = await this.#ctx.records.read<OutboxEntry>(key);
+      const current = await this.#ctx.records.read(key, outboxEntryShape);
       if (!current) return undefined;
       if (!force && current.value.nextAttemptAt > Date.now()) return current.value.nextAttemptAt;
       const outcome = await this.#post(current.value);
