@@ -32,9 +32,13 @@ export function issuesError(issues: readonly v.BaseIssue<unknown>[], root?: stri
 
 /** The dotted path of an issue under `root`; the root itself (or `input`) for the value as a whole. */
 export function fieldOf(issue: v.BaseIssue<unknown>, root?: string): string {
-  const path = v.getDotPath(issue);
-  if (path === null || path === '') return root ?? 'input';
-  return root === undefined ? path : `${root}.${path}`;
+  let field = root ?? '';
+  for (const item of issue.path ?? []) {
+    const key = String(item.key);
+    // Array positions as `apiKeys[0]`, object keys dotted: how the messages name fields everywhere.
+    field = item.type === 'array' ? `${field}[${key}]` : field === '' ? key : `${field}.${key}`;
+  }
+  return field === '' ? 'input' : field;
 }
 
 function isMissing(issue: v.BaseIssue<unknown>): boolean {

@@ -6,8 +6,9 @@
  * `RecordCipher`, which also checks `encryptionKey`; the lease/timeout relation: `createContext`); this is the shape.
  */
 import * as v from 'valibot';
+import { isPlainObject } from '../model/json.js';
 import { parseInput } from '../model/schema.js';
-import { JsonObjectSchema } from '../model/shapes.js';
+import type { IntegrationConfig, ProviderDefinition } from '../providers/definition.js';
 
 const NonNegative = v.pipe(
   v.number(),
@@ -42,8 +43,9 @@ const LoggerSchema = withMethods('a logger', ['warn', 'error']);
 /** Every option of `ConnectionManagerOptions`; unknown names are left alone (TypeScript flags them). */
 export const ManagerOptionsSchema = v.object({
   store: v.optional(StoreSchema),
-  integrations: v.optional(v.record(v.string(), JsonObjectSchema)),
-  providers: v.optional(v.record(v.string(), JsonObjectSchema)),
+  // Objects here; `resolveIntegrations` checks each field and names it.
+  integrations: v.optional(v.record(v.string(), v.custom<IntegrationConfig>(isPlainObject, 'must be an object'))),
+  providers: v.optional(v.record(v.string(), v.custom<ProviderDefinition>(isPlainObject, 'must be an object'))),
   refreshMarginSeconds: v.optional(NonNegative),
   refreshLifetimeFraction: v.optional(Fraction),
   failurePolicy: v.optional(
