@@ -13,21 +13,18 @@ type Converter = (schema: v.GenericSchema) => JsonSchema;
 let converter: Promise<Converter> | undefined;
 
 function loadConverter(): Promise<Converter> {
-  converter ??= import('@valibot/to-json-schema').then(
-    ({ toJsonSchema }) =>
-      (schema: v.GenericSchema) => {
-        const converted = toJsonSchema(schema, {
-          target: 'draft-2020-12',
-          // What a client sends: query values as text, before the server reads numbers from them.
-          typeMode: 'input',
-          errorMode: 'ignore',
-          // The one custom schema in the API's inputs is a JSON object (credentials, metadata, config).
-          overrideSchema: ({ valibotSchema }) => (valibotSchema.type === 'custom' ? { type: 'object' } : undefined),
-        }) as JsonSchema;
-        delete converted.$schema;
-        return converted;
-      },
-  );
+  converter ??= import('@valibot/to-json-schema').then(({ toJsonSchema }) => (schema: v.GenericSchema) => {
+    const converted = toJsonSchema(schema, {
+      target: 'draft-2020-12',
+      // What a client sends: query values as text, before the server reads numbers from them.
+      typeMode: 'input',
+      errorMode: 'ignore',
+      // The one custom schema in the API's inputs is a JSON object (credentials, metadata, config).
+      overrideSchema: ({ valibotSchema }) => (valibotSchema.type === 'custom' ? { type: 'object' } : undefined),
+    }) as JsonSchema;
+    delete converted.$schema;
+    return converted;
+  });
   return converter;
 }
 
@@ -75,7 +72,10 @@ function operation(route: Route, convert: Converter): Record<string, unknown> {
     .filter((part) => part.startsWith(':'))
     .map((part) => ({ name: part.slice(1), in: 'path', required: true, schema: { type: 'string' } }));
   if (route.query) parameters.push(...queryParameters(convert(route.query)));
-  const error = { description: 'Refused; `error.code` says why', content: json({ $ref: '#/components/schemas/Error' }) };
+  const error = {
+    description: 'Refused; `error.code` says why',
+    content: json({ $ref: '#/components/schemas/Error' }),
+  };
   return {
     summary: route.summary,
     'x-latchkey-scope': route.scope,

@@ -92,4 +92,3 @@ export function pathSegments(pathname: string): string[] {
       }
     });
 }
-

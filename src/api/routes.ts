@@ -74,7 +74,11 @@ async function listConnections({ manager, url }: RouteContext): Promise<Response
   const query = readQuery(url, ListConnectionsQuery);
   if (query.endUserOrganizationId !== undefined) {
     // The store does not index an end user's organization; a dropped filter would widen the answer.
-    throw new ApiFailure(400, 'unsupported_filter', 'This server cannot filter connections by endUserOrganizationId yet.');
+    throw new ApiFailure(
+      400,
+      'unsupported_filter',
+      'This server cannot filter connections by endUserOrganizationId yet.',
+    );
   }
   if (query.page !== undefined && query.page > 0 && query.cursor !== undefined) {
     throw new ApiFailure(400, 'invalid_query_params', 'Give either page or cursor, not both.');
@@ -214,7 +218,7 @@ export const ROUTES: Route[] = [
     method: 'POST',
     path: ['connections', 'metadata'],
     scope: UPDATE,
-    summary: "Replace the metadata of one or more connections",
+    summary: 'Replace the metadata of one or more connections',
     body: BulkMetadataBody,
     run: bulkMetadata('set'),
   }),

@@ -31,7 +31,8 @@ export async function listConnections(
     for (;;) {
       const page = await ctx.directory.find({ ...query, limit: WALK_PAGE });
       connections.push(...page.records.map(toListItem));
-      if (page.fetched < WALK_PAGE || page.lastId === undefined || page.lastId === query.afterId) return { connections };
+      if (page.fetched < WALK_PAGE || page.lastId === undefined || page.lastId === query.afterId)
+        return { connections };
       query.afterId = page.lastId;
     }
   }

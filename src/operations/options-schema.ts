@@ -15,11 +15,7 @@ const NonNegative = v.pipe(
   v.finite('must be a finite number'),
   v.minValue(0, 'must be a non-negative number'),
 );
-const Positive = v.pipe(
-  v.number(),
-  v.finite('must be a finite number'),
-  v.gtValue(0, 'must be a positive number'),
-);
+const Positive = v.pipe(v.number(), v.finite('must be a finite number'), v.gtValue(0, 'must be a positive number'));
 const Fraction = v.pipe(
   v.number(),
   v.gtValue(0, 'must be a number in (0, 1]'),

@@ -12,7 +12,10 @@ const FIELDS: Array<[keyof OutboxEntry, string]> = [
 ];
 
 export const outboxEntryShape: Shape<OutboxEntry> = {
-  is: (data): data is OutboxEntry => isPlainObject(data) && FIELDS.every(([field, type]) => typeof data[field] === type),
+  is: (data): data is OutboxEntry =>
+    isPlainObject(data) && FIELDS.every(([field, type]) => typeof data[field] === type),
   problem: (data) =>
-    isPlainObject(data) ? (FIELDS.find(([field, type]) => typeof data[field] !== type)?.[0] ?? 'unknown') : 'not an object',
+    isPlainObject(data)
+      ? (FIELDS.find(([field, type]) => typeof data[field] !== type)?.[0] ?? 'unknown')
+      : 'not an object',
 };

@@ -13,7 +13,7 @@ import { testManager } from '../support/manager.js';
 import { type RunningPostgres, startPostgres } from '../support/postgres.js';
 
 const KEY = 'boundary-schema-key-0123456789';
-let closers: Array<() => Promise<unknown>> = [];
+const closers: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
 });
@@ -142,7 +142,11 @@ describe('GET /connections: queries read by schema', () => {
 
   it('names the query parameter or body field at fault', async () => {
     const { manager, call } = await serve(memoryStore());
-    await manager.create({ connectionId: 'a', providerConfigKey: 'keys', credentials: { type: 'API_KEY', apiKey: 'k' } });
+    await manager.create({
+      connectionId: 'a',
+      providerConfigKey: 'keys',
+      credentials: { type: 'API_KEY', apiKey: 'k' },
+    });
     const badLimit = await call('/connections?limit=0');
     expect(badLimit.body.error.message).toContain('limit must be a whole number from 1 to 2000');
     const patch = await call('/connections/a?provider_config_key=keys', {
@@ -158,7 +162,11 @@ describe('GET /connections: queries read by schema', () => {
     expect(bulk.body.error).toMatchObject({ code: 'invalid_request', field: 'metadata' });
     const tags = await call('/connections', {
       method: 'POST',
-      body: JSON.stringify({ provider_config_key: 'keys', credentials: { type: 'API_KEY', apiKey: 'k' }, tags: { a: 1 } }),
+      body: JSON.stringify({
+        provider_config_key: 'keys',
+        credentials: { type: 'API_KEY', apiKey: 'k' },
+        tags: { a: 1 },
+      }),
     });
     expect(tags.body.error).toMatchObject({ code: 'invalid_request', field: 'tags.a' });
     expect((await manager.list()).connections.map((c) => c.connection_id)).toEqual(['a']);

@@ -5,19 +5,33 @@ import { createApiHandler } from '../../src/http.js';
 import { serveOnLoopback } from '../support/api-server.js';
 import { testManager } from '../support/manager.js';
 
-let closers: Array<() => Promise<void>> = [];
+const closers: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const close of closers.splice(0)) await close();
 });
 
 interface Document {
   openapi: string;
-  paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string; schema: unknown }>; requestBody?: { content: { 'application/json': { schema: Record<string, any> } } }; 'x-latchkey-scope': string }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        parameters?: Array<{ name: string; in: string; schema: unknown }>;
+        requestBody?: {
+          content: { 'application/json': { schema: { required?: string[]; properties: Record<string, unknown> } } };
+        };
+        'x-latchkey-scope': string;
+      }
+    >
+  >;
 }
 
 async function fetchDocument(): Promise<{ status: number; body: Document }> {
   const manager = testManager({ store: memoryStore() });
-  const server = await serveOnLoopback(createApiHandler({ manager, apiKeys: [{ key: 'openapi-test-key-0123456789' }] }));
+  const server = await serveOnLoopback(
+    createApiHandler({ manager, apiKeys: [{ key: 'openapi-test-key-0123456789' }] }),
+  );
   closers.push(server.close);
   const response = await fetch(`${server.url}/openapi.json`);
   return { status: response.status, body: (await response.json()) as Document };

@@ -71,7 +71,10 @@ describe('loadConfig: errors that say where and why', () => {
   });
 
   it('manager options in the file are checked by the manager schema, naming the field', async () => {
-    const path = await configFile('policy.json', { apiKeys: [{ key: API_KEY }], failurePolicy: { backoffBaseMs: '30s' } });
+    const path = await configFile('policy.json', {
+      apiKeys: [{ key: API_KEY }],
+      failurePolicy: { backoffBaseMs: '30s' },
+    });
     const error = await refusal(loadConfig(path, {}));
     expect(error.field).toBe('failurePolicy.backoffBaseMs');
     expect(error.message).toContain('must be a number');
@@ -108,7 +111,11 @@ describe('loadConfig: each command asks only for what it needs', () => {
       integrations,
       encryptionKey: randomBytes(32).toString('base64'),
     });
-    await seed.create({ connectionId: 'acme', providerConfigKey: 'keys', credentials: { type: 'API_KEY', apiKey: 'sk-1' } });
+    await seed.create({
+      connectionId: 'acme',
+      providerConfigKey: 'keys',
+      credentials: { type: 'API_KEY', apiKey: 'sk-1' },
+    });
     await seed.close();
     const path = await configFile('list.json', { store: 'sqlite:list.sqlite', integrations });
     const cli = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));

@@ -63,7 +63,10 @@ function list(value: string, name: string): string[] {
 /** Decimal digits only, 0–65535: `" 0x10 "` is not port 16, and `"1e3"` is not port 1000. */
 function portNumber(value: string): number {
   if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) {
-    throw new ConfigError('LATCHKEY_PORT must be a port number from 0 to 65535 in decimal digits (0 picks a free one)', 'LATCHKEY_PORT');
+    throw new ConfigError(
+      'LATCHKEY_PORT must be a port number from 0 to 65535 in decimal digits (0 picks a free one)',
+      'LATCHKEY_PORT',
+    );
   }
   return Number(value);
 }

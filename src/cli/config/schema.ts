@@ -18,7 +18,11 @@ import type { WebhookOptions } from '../../webhooks/sender.js';
 import { ConfigError } from './error.js';
 
 const NonEmpty = v.pipe(v.string(), v.minLength(1, 'must not be empty'));
-const WholeMs = v.pipe(v.number(), v.integer('must be a whole number of milliseconds'), v.minValue(0, 'must not be negative'));
+const WholeMs = v.pipe(
+  v.number(),
+  v.integer('must be a whole number of milliseconds'),
+  v.minValue(0, 'must not be negative'),
+);
 
 const ApiKeySchema = v.object({
   key: NonEmpty,
@@ -43,7 +47,8 @@ const ConnectSchema = v.custom<Omit<ConnectHandlerOptions, 'manager' | 'logger'>
 
 /** Webhooks need a url and a secret (the secret may come from `LATCHKEY_WEBHOOK_SECRET`, applied before this check). */
 const WebhooksSchema = v.custom<WebhookOptions>(
-  (value) => isPlainObject(value) && typeof value.url === 'string' && typeof value.secret === 'string' && value.secret !== '',
+  (value) =>
+    isPlainObject(value) && typeof value.url === 'string' && typeof value.secret === 'string' && value.secret !== '',
   'needs a url, and a secret (or LATCHKEY_WEBHOOK_SECRET)',
 );
 
@@ -52,7 +57,9 @@ const manager = ManagerOptionsSchema.entries;
 /** The file, with the environment applied. Every field is optional. */
 export const ConfigFileSchema = v.strictObject({
   /** `memory`, `sqlite:<path>`, `postgres://…` (or the older `{ type, … }` object). Env: `LATCHKEY_STORE`. */
-  store: v.optional(v.union([NonEmpty, v.looseObject({ type: v.string() })], 'must be a store URL such as sqlite:latchkey.db')),
+  store: v.optional(
+    v.union([NonEmpty, v.looseObject({ type: v.string() })], 'must be a store URL such as sqlite:latchkey.db'),
+  ),
   integrations: manager.integrations,
   providers: manager.providers,
   /** One key or a ring (first encrypts). Env: `LATCHKEY_ENCRYPTION_KEY` (comma-separated). */
@@ -75,10 +82,17 @@ export const ConfigFileSchema = v.strictObject({
     v.strictObject({
       host: v.optional(NonEmpty),
       port: v.optional(
-        v.pipe(v.number(), v.integer('must be a port number (0 picks a free one)'), v.minValue(0, 'must be a port number (0 picks a free one)'), v.maxValue(65535, 'must be a port number (0 picks a free one)')),
+        v.pipe(
+          v.number(),
+          v.integer('must be a port number (0 picks a free one)'),
+          v.minValue(0, 'must be a port number (0 picks a free one)'),
+          v.maxValue(65535, 'must be a port number (0 picks a free one)'),
+        ),
       ),
       basePath: v.optional(v.string()),
-      maxBodyBytes: v.optional(v.pipe(v.number(), v.integer('must be a whole number of bytes'), v.minValue(1, 'must be at least 1'))),
+      maxBodyBytes: v.optional(
+        v.pipe(v.number(), v.integer('must be a whole number of bytes'), v.minValue(1, 'must be at least 1')),
+      ),
       shutdownTimeoutMs: v.optional(WholeMs),
     }),
   ),
