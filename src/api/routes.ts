@@ -55,7 +55,7 @@ const DELETE: ApiScope = 'environment:connections:delete';
 
 /** A connection as this caller may see it: without `credentials` unless it holds the credential scope. */
 function present(connection: ConnectionFull, caller: Caller): Record<string, unknown> {
-  if (mayReadCredentials(caller)) return connection as unknown as Record<string, unknown>;
+  if (mayReadCredentials(caller)) return { ...connection };
   const { credentials: _withheld, connection_config: _config, ...rest } = connection;
   return rest;
 }

@@ -172,3 +172,25 @@ describe('GET /connections: queries read by schema', () => {
     expect((await manager.list()).connections.map((c) => c.connection_id)).toEqual(['a']);
   });
 });
+
+describe('manager.create checks endUser by schema (no cast)', () => {
+  it('refuses endUser.email = 5 and an endUser without id, naming the field; nothing stored', async () => {
+    const manager = testManager({
+      store: memoryStore(),
+      integrations: { keys: { provider: 'any', definition: { authMode: 'API_KEY' } } },
+    });
+    closers.push(() => manager.close());
+    const base = { providerConfigKey: 'keys', credentials: { type: 'API_KEY', apiKey: 'k' } };
+    for (const [endUser, field] of [
+      [{ id: 'u-1', email: 5 }, 'endUser.email'],
+      [{ email: 'a@example.com' }, 'endUser.id'],
+      [{ id: 'u-1', organization: { id: 7 } }, 'endUser.organization.id'],
+    ] as const) {
+      const refused = await manager
+        .create({ ...base, connectionId: 'c', endUser: endUser as never })
+        .catch((error: unknown) => error);
+      expect(refused).toMatchObject({ code: 'invalid_request', field });
+    }
+    expect((await manager.list()).connections).toEqual([]);
+  });
+});
