@@ -4,6 +4,7 @@ import { InvalidRequestError, LatchkeyError } from '../model/errors.js';
 import { type ApiKey, authorize, isRefusal, keyRing } from './access.js';
 import { ApiFailure, failed, json, refused } from './respond.js';
 import { DEFAULT_MAX_BODY_BYTES, pathSegments } from './request.js';
+import { openApiDocument } from './openapi.js';
 import { matchRoute } from './routes.js';
 
 /** Options of {@link createApiHandler}. */
@@ -70,6 +71,10 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
       if (base && url.pathname !== base && !url.pathname.startsWith(`${base}/`)) return notFound();
       const segments = pathSegments(url.pathname.slice(base.length));
       if (segments[0] === 'oauth' && options.connect) return await options.connect(request);
+      // The API's description, public as Nango's is: it holds no data.
+      if (request.method === 'GET' && segments.length === 1 && segments[0] === 'openapi.json') {
+        return json(200, await openApiDocument());
+      }
       const matched = matchRoute(request.method, segments);
       if (matched === undefined) return notFound();
       if ('wrongMethod' in matched) {

@@ -4,19 +4,24 @@
  * goes through {@link present}, which drops credentials for callers that may not read them.
  */
 import type { ConnectionManager } from '../manager.js';
-import type { ConnectionFull, EndUser, JsonObject } from '../model/connection.js';
-import type { CreateConnectionInput } from '../model/inputs.js';
+import type * as v from 'valibot';
+import type { ConnectionFull, JsonObject } from '../model/connection.js';
+import type { CreateConnectionInput, ListConnectionsFilter } from '../model/inputs.js';
 import { type ApiScope, type Caller, mayReadCredentials } from './access.js';
 import { ApiFailure, json } from './respond.js';
+import { jsonBody, readBody, readQuery } from './request.js';
 import {
-  jsonBody,
-  listFilter,
-  listQuery,
-  queryBoolean,
-  requiredQuery,
-  requireObject,
-  requireString,
-} from './request.js';
+  BulkMetadataBody,
+  ConnectionRefQuery,
+  CreateConnectionBody,
+  DEFAULT_LIST_LIMIT,
+  GetConnectionQuery,
+  ListConnectionsQuery,
+  MAX_PAGE_OFFSET,
+  MetadataBody,
+  OptionalRefQuery,
+  PatchConnectionBody,
+} from './schemas.js';
 
 export interface RouteContext {
   manager: ConnectionManager;
@@ -34,6 +39,11 @@ export interface Route {
   path: string[];
   /** The scope a key needs. */
   scope: ApiScope;
+  /** What it does, for the OpenAPI document. */
+  summary: string;
+  /** The schemas its query and body are read with (schemas.ts): the OpenAPI document is derived from them. */
+  query?: v.GenericSchema;
+  body?: v.GenericSchema;
   run(ctx: RouteContext): Promise<Response>;
 }
 
@@ -45,96 +55,97 @@ const DELETE: ApiScope = 'environment:connections:delete';
 
 /** A connection as this caller may see it: without `credentials` unless it holds the credential scope. */
 function present(connection: ConnectionFull, caller: Caller): Record<string, unknown> {
-  if (mayReadCredentials(caller)) return connection as unknown as Record<string, unknown>;
+  if (mayReadCredentials(caller)) return { ...connection };
   const { credentials: _withheld, connection_config: _config, ...rest } = connection;
   return rest;
 }
 
 async function getConnection({ manager, url, params, caller }: RouteContext): Promise<Response> {
+  const query = readQuery(url, GetConnectionQuery);
   const connection = await manager.get(params.connectionId!, {
-    providerConfigKey: requiredQuery(url, 'provider_config_key'),
-    forceRefresh: queryBoolean(url, 'force_refresh'),
-    refreshToken: queryBoolean(url, 'refresh_token'),
+    providerConfigKey: query.provider_config_key,
+    forceRefresh: query.force_refresh ?? false,
+    refreshToken: query.refresh_token ?? false,
   });
-  // Accepted and ignored: GitHub App JWTs are minted fresh on every get.
-  queryBoolean(url, 'refresh_github_app_jwt_token');
   return json(200, present(connection, caller));
 }
 
-/** Connections per page when a `page` is asked for without a `limit`. */
-const DEFAULT_PAGE = 100;
-
 async function listConnections({ manager, url }: RouteContext): Promise<Response> {
-  const query = listQuery(url);
-  const { filter, unsupported } = listFilter(query);
-  if (query.page !== undefined && filter.limit === undefined) filter.limit = DEFAULT_PAGE;
-  if (unsupported.length > 0) {
+  const query = readQuery(url, ListConnectionsQuery);
+  if (query.endUserOrganizationId !== undefined) {
+    // The store does not index an end user's organization; a dropped filter would widen the answer.
     throw new ApiFailure(
       400,
       'unsupported_filter',
-      `This server cannot filter connections by ${unsupported.join(', ')} yet.`,
+      'This server cannot filter connections by endUserOrganizationId yet.',
     );
   }
   if (query.page !== undefined && query.page > 0 && query.cursor !== undefined) {
     throw new ApiFailure(400, 'invalid_query_params', 'Give either page or cursor, not both.');
   }
-  let page = await manager.list(filter);
-  // Nango's page numbers (0-based), walked with the store's cursors: page N costs N + 1 pages.
-  for (let number = 0; number < (query.page ?? 0); number++) {
-    if (!page.nextCursor) return json(200, { connections: [] });
-    page = await manager.list({ ...filter, limit: filter.limit ?? DEFAULT_PAGE, cursor: page.nextCursor });
+  // Never everything in one answer: without a limit, one page of the default size and its next_cursor.
+  const limit = query.limit ?? DEFAULT_LIST_LIMIT;
+  const page = query.page ?? 0;
+  if (page * limit > MAX_PAGE_OFFSET) {
+    throw new ApiFailure(
+      400,
+      'invalid_query_params',
+      `Query parameters page and limit skip ${page * limit} connections; at most ${MAX_PAGE_OFFSET} are walked: follow next_cursor instead.`,
+    );
   }
-  return json(200, { connections: page.connections, ...(page.nextCursor && { next_cursor: page.nextCursor }) });
+  const filter: ListConnectionsFilter = { limit };
+  const connectionId = query.connectionId ?? query.connection_id;
+  if (connectionId !== undefined) filter.connectionId = connectionId;
+  const integrationIds = (query.integrationId ?? query.provider_config_key)?.split(',').filter(Boolean) ?? [];
+  if (integrationIds.length > 0) filter.providerConfigKeys = integrationIds;
+  if (query.tags !== undefined) filter.tags = query.tags;
+  if (query.endUserId !== undefined) filter.endUserId = query.endUserId;
+  if (query.search !== undefined) filter.search = query.search;
+  if (query.cursor !== undefined) filter.cursor = query.cursor;
+  let answer = await manager.list(filter);
+  // Nango's page numbers (0-based), walked with the store's cursors: page N costs N + 1 pages.
+  for (let number = 0; number < page; number++) {
+    if (!answer.nextCursor) return json(200, { connections: [] });
+    answer = await manager.list({ ...filter, cursor: answer.nextCursor });
+  }
+  return json(200, { connections: answer.connections, ...(answer.nextCursor && { next_cursor: answer.nextCursor }) });
 }
 
 async function createConnection({ manager, request, caller, maxBodyBytes }: RouteContext): Promise<Response> {
-  const body = await jsonBody(request, maxBodyBytes);
+  const body = readBody(await jsonBody(request, maxBodyBytes), CreateConnectionBody);
   const input: CreateConnectionInput = {
-    connectionId:
-      body.connection_id === undefined ? crypto.randomUUID() : requireString(body.connection_id, 'connection_id'),
-    providerConfigKey: requireString(body.provider_config_key, 'provider_config_key'),
-    credentials: requireObject(body.credentials, 'credentials'),
+    connectionId: body.connection_id ?? crypto.randomUUID(),
+    providerConfigKey: body.provider_config_key,
+    credentials: body.credentials,
   };
-  if (body.connection_config !== undefined)
-    input.connectionConfig = requireObject(body.connection_config, 'connection_config');
-  if (body.metadata !== undefined && body.metadata !== null) input.metadata = requireObject(body.metadata, 'metadata');
-  if (body.tags !== undefined) input.tags = requireObject(body.tags, 'tags') as Record<string, string>;
-  if (body.end_user !== undefined) input.endUser = requireObject(body.end_user, 'end_user') as unknown as EndUser;
+  if (body.connection_config !== undefined) input.connectionConfig = body.connection_config;
+  if (body.metadata != null) input.metadata = body.metadata;
+  if (body.tags !== undefined) input.tags = body.tags;
+  if (body.end_user !== undefined) input.endUser = body.end_user;
   const connection = await manager.upsert(input);
   return json(201, present(connection, caller));
 }
 
 async function deleteConnection({ manager, url, params }: RouteContext): Promise<Response> {
-  await manager.delete({
-    connectionId: params.connectionId!,
-    providerConfigKey: requiredQuery(url, 'provider_config_key'),
-  });
+  const query = readQuery(url, ConnectionRefQuery);
+  await manager.delete({ connectionId: params.connectionId!, providerConfigKey: query.provider_config_key });
   return json(200, { success: true });
 }
 
 async function patchConnection({ manager, url, params, request, maxBodyBytes }: RouteContext): Promise<Response> {
-  const ref = { connectionId: params.connectionId!, providerConfigKey: requiredQuery(url, 'provider_config_key') };
-  const body = await jsonBody(request, maxBodyBytes);
-  const unknown = Object.keys(body).filter((key) => key !== 'tags');
-  if (unknown.length > 0) {
-    throw new ApiFailure(400, 'invalid_body', `This server can change only tags here, not ${unknown.join(', ')}.`);
-  }
-  if (body.tags !== undefined) await manager.setTags(ref, requireObject(body.tags, 'tags') as Record<string, string>);
+  const query = readQuery(url, ConnectionRefQuery);
+  const ref = { connectionId: params.connectionId!, providerConfigKey: query.provider_config_key };
+  const body = readBody(await jsonBody(request, maxBodyBytes), PatchConnectionBody);
+  if (body.tags !== undefined) await manager.setTags(ref, body.tags);
   return json(200, { success: true });
 }
 
 /** `POST`/`PATCH /connections/metadata`: `{ connection_id: id | id[], provider_config_key, metadata }`. */
 function bulkMetadata(mode: 'set' | 'update') {
   return async ({ manager, request, maxBodyBytes }: RouteContext): Promise<Response> => {
-    const body = await jsonBody(request, maxBodyBytes);
-    const providerConfigKey = requireString(body.provider_config_key, 'provider_config_key');
-    const metadata = requireObject(body.metadata, 'metadata');
-    const ids = Array.isArray(body.connection_id)
-      ? body.connection_id.map((id, index) => requireString(id, `connection_id[${index}]`))
-      : [requireString(body.connection_id, 'connection_id')];
-    if (ids.length === 0 || ids.length > 1000) {
-      throw new ApiFailure(400, 'invalid_body', 'connection_id must name 1 to 1000 connections.');
-    }
+    const body = readBody(await jsonBody(request, maxBodyBytes), BulkMetadataBody);
+    const { provider_config_key: providerConfigKey, metadata } = body;
+    const ids = Array.isArray(body.connection_id) ? body.connection_id : [body.connection_id];
     // All must exist before any changes, as Nango checks: an unknown id changes nothing.
     for (const connectionId of ids) {
       const { connections } = await manager.list({ connectionId, providerConfigKey });
@@ -154,8 +165,12 @@ function bulkMetadata(mode: 'set' | 'update') {
 /** The older `POST`/`PATCH /connection/:id/metadata`: the body is the metadata, the key in `Provider-Config-Key`. */
 function singleMetadata(mode: 'set' | 'update') {
   return async ({ manager, request, url, params, maxBodyBytes }: RouteContext): Promise<Response> => {
-    const providerConfigKey = request.headers.get('provider-config-key') ?? requiredQuery(url, 'provider_config_key');
-    const metadata = await jsonBody(request, maxBodyBytes);
+    const query = readQuery(url, OptionalRefQuery);
+    const providerConfigKey = request.headers.get('provider-config-key') ?? query.provider_config_key;
+    if (providerConfigKey === undefined) {
+      throw new ApiFailure(400, 'invalid_query_params', 'Query parameter provider_config_key is required.');
+    }
+    const metadata = readBody(await jsonBody(request, maxBodyBytes), MetadataBody);
     const ref = { connectionId: params.connectionId!, providerConfigKey };
     await writeMetadata(manager, mode, ref, metadata);
     return json(200, { connection_id: ref.connectionId, provider_config_key: providerConfigKey, metadata });
@@ -183,23 +198,79 @@ function both(route: Omit<Route, 'path'> & { path: string[] }): Route[] {
 
 /** Order matters: `metadata` is matched before `:connectionId`. */
 export const ROUTES: Route[] = [
-  ...both({ method: 'GET', path: ['connections'], scope: READ, run: listConnections }),
-  ...both({ method: 'POST', path: ['connections'], scope: CREATE, run: createConnection }),
-  ...both({ method: 'POST', path: ['connections', 'metadata'], scope: UPDATE, run: bulkMetadata('set') }),
-  ...both({ method: 'PATCH', path: ['connections', 'metadata'], scope: UPDATE, run: bulkMetadata('update') }),
-  ...both({ method: 'GET', path: ['connections', ':connectionId'], scope: READ_CREDENTIALS, run: getConnection }),
-  ...both({ method: 'DELETE', path: ['connections', ':connectionId'], scope: DELETE, run: deleteConnection }),
-  ...both({ method: 'PATCH', path: ['connections', ':connectionId'], scope: UPDATE, run: patchConnection }),
+  ...both({
+    method: 'GET',
+    path: ['connections'],
+    scope: READ,
+    summary: 'List connections (without credentials), a page at a time',
+    query: ListConnectionsQuery,
+    run: listConnections,
+  }),
+  ...both({
+    method: 'POST',
+    path: ['connections'],
+    scope: CREATE,
+    summary: 'Create or replace a connection with the given credentials',
+    body: CreateConnectionBody,
+    run: createConnection,
+  }),
+  ...both({
+    method: 'POST',
+    path: ['connections', 'metadata'],
+    scope: UPDATE,
+    summary: 'Replace the metadata of one or more connections',
+    body: BulkMetadataBody,
+    run: bulkMetadata('set'),
+  }),
+  ...both({
+    method: 'PATCH',
+    path: ['connections', 'metadata'],
+    scope: UPDATE,
+    summary: 'Merge into the metadata of one or more connections',
+    body: BulkMetadataBody,
+    run: bulkMetadata('update'),
+  }),
+  ...both({
+    method: 'GET',
+    path: ['connections', ':connectionId'],
+    scope: READ_CREDENTIALS,
+    summary: 'Get a connection with fresh credentials',
+    query: GetConnectionQuery,
+    run: getConnection,
+  }),
+  ...both({
+    method: 'DELETE',
+    path: ['connections', ':connectionId'],
+    scope: DELETE,
+    summary: 'Delete a connection',
+    query: ConnectionRefQuery,
+    run: deleteConnection,
+  }),
+  ...both({
+    method: 'PATCH',
+    path: ['connections', ':connectionId'],
+    scope: UPDATE,
+    summary: "Replace a connection's tags",
+    query: ConnectionRefQuery,
+    body: PatchConnectionBody,
+    run: patchConnection,
+  }),
   ...both({
     method: 'POST',
     path: ['connections', ':connectionId', 'metadata'],
     scope: UPDATE,
+    summary: "Replace a connection's metadata (integration in the Provider-Config-Key header)",
+    query: OptionalRefQuery,
+    body: MetadataBody,
     run: singleMetadata('set'),
   }),
   ...both({
     method: 'PATCH',
     path: ['connections', ':connectionId', 'metadata'],
     scope: UPDATE,
+    summary: "Merge into a connection's metadata (integration in the Provider-Config-Key header)",
+    query: OptionalRefQuery,
+    body: MetadataBody,
     run: singleMetadata('update'),
   }),
 ];

@@ -336,6 +336,21 @@ export class StorageError extends LatchkeyError {
 }
 
 /**
+ * A stored record does not have the shape Latchkey writes (an older build's record, a hand edit):
+ * `key` says which, `field` what is wrong. Never transient: retrying reads the same bytes. Walks
+ * of the store (listing, background passes) skip such a record and report it instead of failing.
+ */
+export class MalformedRecordError extends StorageError {
+  readonly key: string;
+  readonly field: string;
+  constructor(key: string, field: string) {
+    super(`Stored record ${key} is malformed (${field}); it is skipped by listings until it is rewritten or deleted`);
+    this.key = key;
+    this.field = field;
+  }
+}
+
+/**
  * The provider refused the app's client, not the user's grant (`invalid_client`,
  * `unauthorized_client`): a configuration mistake such as a missing or wrong client secret. The
  * connection is not exhausted; refreshes back off and resume once the integration is fixed.

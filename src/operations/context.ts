@@ -19,10 +19,11 @@ import { ConnectionRecords } from '../store/connection-records.js';
 import { guardAdapter } from '../store/guarded-adapter.js';
 import { PendingFlows } from '../store/pending-flows.js';
 import { RecordCipher } from '../store/record-cipher.js';
-import { VersionedStore } from '../store/versioned-store.js';
+import { type MalformedReporter, VersionedStore } from '../store/versioned-store.js';
 import { LastFetchedWriter } from './last-fetched.js';
 import { attentionFor, type AttentionPolicy } from '../refresh/attention.js';
 import { type ConnectionManagerOptions, consoleLogger, keepAlivePolicy, nonNegative } from './options.js';
+import { checkManagerOptions } from './options-schema.js';
 
 /**
  * Where events are published and subscribed: a `node:events` EventEmitter at run time, typed by
@@ -87,9 +88,10 @@ let warnedPlaintext = false;
 
 /** Checks the options and builds the context; throws a typed error naming the bad option. */
 export function createContext(options: ConnectionManagerOptions): OperationContext {
+  checkManagerOptions(options);
   const logger = options.logger ?? consoleLogger;
   const store = guardAdapter(options.store ?? memoryStore(), logger);
-  const records = new VersionedStore(store);
+  const records = new VersionedStore(store, Date.now, malformedReporter(logger));
   const cipher = cipherFrom(options, logger);
   // When each connection next needs the background refresher's attention, kept in the store's
   // index on every write; the policy it uses is assembled below (called only once records are written).
@@ -189,6 +191,23 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
       emit,
       pending,
     }),
+  };
+}
+
+/**
+ * Where walks of the store (listing, background passes) report a malformed record they skip: a
+ * warning with its key and the field at fault, once per key per manager, so a listing served
+ * every second does not repeat it.
+ */
+function malformedReporter(logger: Logger): MalformedReporter {
+  const reported = new Set<string>();
+  return (error) => {
+    if (reported.has(error.key)) return;
+    reported.add(error.key);
+    logger.warn('latchkey: skipped a malformed stored record; rewrite or delete it', {
+      key: error.key,
+      field: error.field,
+    });
   };
 }
 

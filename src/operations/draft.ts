@@ -1,9 +1,10 @@
-import type { EndUser } from '../model/connection.js';
 import type { Credentials } from '../model/credentials.js';
 import { isAuthMode } from '../model/auth-modes.js';
 import { InvalidCredentialsError, InvalidRequestError, UnknownIntegrationError } from '../model/errors.js';
 import type { CreateConnectionInput } from '../model/inputs.js';
 import { isPlainObject } from '../model/json.js';
+import { parseInput } from '../model/schema.js';
+import { EndUserSchema } from '../model/shapes.js';
 import { type ConnectionRecord, healthy } from '../model/record.js';
 import { normalizeTags } from '../model/tags.js';
 import { assertId, assertJsonObject } from '../model/validation.js';
@@ -37,7 +38,7 @@ export function draftConnection(ctx: OperationContext, input: CreateConnectionIn
     connection_config: connectionConfig,
     metadata: input.metadata === undefined ? {} : assertJsonObject(input.metadata, 'metadata'),
     tags: input.tags === undefined ? {} : normalizeTags(input.tags),
-    end_user: input.endUser == null ? null : (assertJsonObject(input.endUser, 'endUser') as unknown as EndUser),
+    end_user: input.endUser == null ? null : endUserOf(input.endUser),
     errors: [],
     created_at: timestamp,
     updated_at: timestamp,
@@ -59,4 +60,9 @@ function parseCredentials(input: unknown, context: StrategyContext): Credentials
     throw new InvalidCredentialsError(`integration expects ${expected} credentials, got ${type}`, 'credentials.type');
   }
   return strategyFor(type).parse(input, context);
+}
+
+/** The end user checked (`endUser.email` must be a string…) and within the size limit of stored objects. */
+function endUserOf(input: unknown) {
+  return parseInput(EndUserSchema, assertJsonObject(input, 'endUser'), 'endUser');
 }

@@ -1,5 +1,5 @@
 import type { Logger } from '../model/connection.js';
-import type { StoredConnection } from '../store/connection-records.js';
+import { storedConnectionShape } from '../store/connection-shape.js';
 import type { VersionedStore } from '../store/versioned-store.js';
 
 /**
@@ -112,7 +112,7 @@ export class LastFetchedWriter {
   async #writeOne(key: string, fetchedAtMs: number): Promise<void> {
     const fetchedAt = new Date(fetchedAtMs).toISOString();
     try {
-      await this.#records.update<StoredConnection>(key, (record) =>
+      await this.#records.update(key, storedConnectionShape, (record) =>
         // Absent (deleted meanwhile): not recreated. Already as recent (another process): left alone.
         record && !(typeof record.last_fetched_at === 'string' && record.last_fetched_at >= fetchedAt)
           ? { ...record, last_fetched_at: fetchedAt }

@@ -24,20 +24,24 @@ export async function listConnections(
   filter: ListConnectionsFilter,
 ): Promise<ConnectionListPage<ConnectionListItem>> {
   const query = toQuery(filter);
+  // Pages follow what the store returned (`fetched`, `lastId`), not what was kept: a malformed
+  // record (reported with its key by the directory) is left out without ending the walk early.
   if (filter.limit === undefined) {
     const connections: ConnectionListItem[] = [];
     for (;;) {
       const page = await ctx.directory.find({ ...query, limit: WALK_PAGE });
-      connections.push(...page.map(toListItem));
-      if (page.length < WALK_PAGE) return { connections };
-      query.afterId = page[page.length - 1]!.id;
+      connections.push(...page.records.map(toListItem));
+      if (page.fetched < WALK_PAGE || page.lastId === undefined || page.lastId === query.afterId)
+        return { connections };
+      query.afterId = page.lastId;
     }
   }
   // One more than asked tells whether another page exists without a second query.
   const page = await ctx.directory.find({ ...query, limit: query.limit + 1 });
-  const connections = page.slice(0, query.limit).map(toListItem);
-  const last = page.length > query.limit ? page[query.limit - 1] : undefined;
-  return last ? { connections, nextCursor: `${CURSOR_PREFIX}${last.id}` } : { connections };
+  const kept = page.records.slice(0, query.limit);
+  const connections = kept.map(toListItem);
+  const last = page.fetched > query.limit ? (kept[kept.length - 1]?.id ?? page.lastId) : undefined;
+  return last !== undefined ? { connections, nextCursor: `${CURSOR_PREFIX}${last}` } : { connections };
 }
 
 /** Checks a filter and turns it into the store's query; a bad filter names the field to fix. */

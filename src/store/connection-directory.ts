@@ -1,11 +1,11 @@
 import type { ConnectionRecord } from '../model/record.js';
 import { AmbiguousConnectionError, UnknownConnectionError } from '../model/errors.js';
+import { isPlainObject } from '../model/json.js';
 import { assertId } from '../model/validation.js';
 import type { AttentionCursor, ConnectionQuery, StorageAdapter } from './adapter.js';
 import type { ConnectionRecords, StoredConnection } from './connection-records.js';
 import { CONNECTION_SEQUENCE, connectionKey } from './keys.js';
-import type { Versioned } from './versioned-store.js';
-import { decodeStored } from './versioned-store.js';
+import { decodeStored, type Versioned } from './versioned-store.js';
 
 /** Ids reserved per round trip to the store's counter. */
 const ID_BLOCK = 32;
@@ -41,7 +41,7 @@ export class ConnectionDirectory {
     if (candidates.length > 1) {
       throw new AmbiguousConnectionError(
         id,
-        candidates.map((entry) => decodeStored<StoredConnection>(entry.key, entry.value).provider_config_key),
+        candidates.map((entry) => this.#connections.storedFromEntry(entry)?.provider_config_key ?? entry.key),
       );
     }
     const [only] = candidates;
@@ -49,10 +49,23 @@ export class ConnectionDirectory {
     return { key: only.key, loaded: await this.#connections.fromEntry(only) };
   }
 
-  /** One page of connection records matching `query`, secrets still sealed, in id order. */
-  async find(query: ConnectionQuery): Promise<StoredConnection[]> {
+  /**
+   * One page of connection records matching `query`, secrets still sealed, in id order. A
+   * malformed record is reported with its key and left out of `records`; `fetched` counts every
+   * entry the store returned and `lastId` is the id of the last one (where it has a readable id),
+   * so a caller pages on what the store gave, not on what was kept.
+   */
+  async find(query: ConnectionQuery): Promise<FoundPage> {
     const page = await this.#adapter.findConnections(query);
-    return page.map((entry) => decodeStored<StoredConnection>(entry.key, entry.value));
+    const records: StoredConnection[] = [];
+    let lastId: number | undefined;
+    for (const entry of page) {
+      const record = this.#connections.storedFromEntry(entry);
+      if (record) records.push(record);
+      const id = record ? record.id : idOf(entry.value);
+      if (id !== undefined) lastId = id;
+    }
+    return { records, fetched: page.length, lastId };
   }
 
   /** Keys of connections whose credentials need attention by `before`, soonest first; O(result). */
@@ -84,5 +97,23 @@ export class ConnectionDirectory {
       },
     );
     return this.#refill.then(() => this.nextId());
+  }
+}
+
+/** A page of {@link ConnectionDirectory.find}. */
+export interface FoundPage {
+  records: StoredConnection[];
+  fetched: number;
+  lastId: number | undefined;
+}
+
+/** The id of a malformed record, when it still has a readable one: where the next page starts. */
+function idOf(raw: string): number | undefined {
+  try {
+    const data = decodeStored('', raw);
+    if (!isPlainObject(data) || typeof data.id !== 'number') return undefined;
+    return Number.isSafeInteger(data.id) ? data.id : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -1,17 +1,15 @@
 import type { ConnectionRecord } from '../model/record.js';
-import { ConcurrentModificationError, EncryptionRequiredError } from '../model/errors.js';
+import { ConcurrentModificationError, EncryptionRequiredError, MalformedRecordError } from '../model/errors.js';
+import { isPlainObject } from '../model/json.js';
 import type { ConnectionIndex } from './adapter.js';
+import { type Secrets, type StoredConnection, storedConnectionShape } from './connection-shape.js';
 import { CONNECTION_PREFIX } from './keys.js';
 import { RecordCipher } from './record-cipher.js';
-import { decodeStored, updateWithRetries, type Versioned, type VersionedStore } from './versioned-store.js';
+import { decodeAs, updateWithRetries, type Versioned, type VersionedStore } from './versioned-store.js';
+
+export type { StoredConnection } from './connection-shape.js';
 
 const MAX_RESEAL_ATTEMPTS = 50;
-
-/** The secret part of a record: sealed together when an encryption key is configured. */
-type Secrets = Pick<ConnectionRecord, 'credentials' | 'connection_config'>;
-
-/** A record as stored: either in the clear, or with its secrets in `sealed`. */
-export type StoredConnection = Omit<ConnectionRecord, keyof Secrets> & (Secrets | { sealed: string });
 
 /** When a record's credentials next need attention (refresh, back-off end, check); decided above this layer. */
 export type AttentionOf = (record: ConnectionRecord) => number | null;
@@ -47,7 +45,7 @@ export class ConnectionRecords {
   }
 
   async read(key: string): Promise<Versioned<ConnectionRecord> | undefined> {
-    const stored = await this.#store.read<StoredConnection>(key);
+    const stored = await this.#store.read(key, storedConnectionShape);
     if (!stored) return undefined;
     // A record in the clear needs no await (the hot path of an unencrypted store).
     if (!('sealed' in stored.value)) return stored as Versioned<ConnectionRecord>;
@@ -57,9 +55,23 @@ export class ConnectionRecords {
   /** A record from an entry the backend returned (a listing, an index lookup), opened like {@link read}. */
   async fromEntry(entry: { key: string; value: string }): Promise<Versioned<ConnectionRecord>> {
     return {
-      value: await this.#open(entry.key, decodeStored<StoredConnection>(entry.key, entry.value)),
+      value: await this.#open(entry.key, decodeAs(entry.key, entry.value, storedConnectionShape)),
       raw: entry.value,
     };
+  }
+
+  /**
+   * A record from an entry of a walk (a listing page), secrets still sealed; a malformed one is
+   * reported with its key and comes back as `undefined`, so one bad record never fails the walk.
+   */
+  storedFromEntry(entry: { key: string; value: string }): StoredConnection | undefined {
+    try {
+      return decodeAs(entry.key, entry.value, storedConnectionShape);
+    } catch (error) {
+      if (!(error instanceof MalformedRecordError)) throw error;
+      this.#store.reportMalformed(error);
+      return undefined;
+    }
   }
 
   async insert(key: string, record: ConnectionRecord): Promise<Versioned<ConnectionRecord> | undefined> {
@@ -94,12 +106,12 @@ export class ConnectionRecords {
 
   /** Every record as stored, secrets still sealed, in key order, a page at a time. */
   entries(): AsyncGenerator<[string, StoredConnection]> {
-    return this.#store.entries<StoredConnection>(CONNECTION_PREFIX);
+    return this.#store.entries(CONNECTION_PREFIX, storedConnectionShape);
   }
 
   /** A record as stored, secrets still sealed: enough for listing. */
   async readStored(key: string): Promise<StoredConnection | undefined> {
-    return (await this.#store.read<StoredConnection>(key))?.value;
+    return (await this.#store.read(key, storedConnectionShape))?.value;
   }
 
   /**
@@ -111,7 +123,7 @@ export class ConnectionRecords {
    */
   async reseal(key: string): Promise<{ outcome: 'rewritten' | 'current' | 'absent'; contended: number }> {
     for (let contended = 0; ; contended++) {
-      const stored = await this.#store.read<StoredConnection>(key);
+      const stored = await this.#store.read(key, storedConnectionShape);
       if (!stored || !this.#cipher) return { outcome: 'absent', contended };
       if ('sealed' in stored.value && RecordCipher.keyIdOf(stored.value.sealed) === this.#cipher.currentKeyId) {
         return { outcome: 'current', contended };
@@ -142,7 +154,18 @@ export class ConnectionRecords {
     if (!('sealed' in stored)) return stored;
     if (!this.#cipher) throw new EncryptionRequiredError(`${key} is encrypted; configure encryptionKey to read it`);
     const { sealed, ...rest } = stored;
-    const secrets = (await this.#cipher.open(sealed, key)) as Secrets;
+    const secrets = await this.#cipher.open(sealed, key);
+    if (!isSecrets(secrets)) throw new MalformedRecordError(key, 'sealed');
     return { ...rest, credentials: secrets.credentials, connection_config: secrets.connection_config };
   }
+}
+
+/** What a sealed blob must open to: credentials with a `type`, and a `connection_config` object. */
+function isSecrets(data: unknown): data is Secrets {
+  return (
+    isPlainObject(data) &&
+    isPlainObject(data.credentials) &&
+    typeof data.credentials.type === 'string' &&
+    isPlainObject(data.connection_config)
+  );
 }

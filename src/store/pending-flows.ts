@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { RecordCipher } from './record-cipher.js';
-import type { VersionedStore } from './versioned-store.js';
+import type { Shape, VersionedStore } from './versioned-store.js';
 import type { JsonObject } from '../model/connection.js';
+import { isPlainObject } from '../model/json.js';
 
 /** What an authorization in progress remembers until its callback. */
 export interface PendingFlow {
@@ -22,6 +23,31 @@ export interface PendingFlow {
 }
 
 type StoredFlow = PendingFlow | { sealed: string; expiresAt: number };
+
+/** A stored flow: sealed, or in the clear with what the callback reads. */
+const storedFlowShape: Shape<StoredFlow> = {
+  is: (data): data is StoredFlow => flowProblem(data) === undefined,
+  problem: (data) => flowProblem(data) ?? 'unknown',
+};
+
+function flowProblem(data: unknown): string | undefined {
+  if (!isPlainObject(data)) return 'not an object';
+  if (typeof data.expiresAt !== 'number') return 'expiresAt';
+  if (typeof data.sealed === 'string') return undefined;
+  return isFlow(data) ? undefined : 'flow';
+}
+
+/** An opened (or clear) flow: the fields the callback uses. */
+function isFlow(data: unknown): data is PendingFlow {
+  return (
+    isPlainObject(data) &&
+    typeof data.providerConfigKey === 'string' &&
+    typeof data.connectionId === 'string' &&
+    typeof data.redirectUri === 'string' &&
+    isPlainObject(data.connectionConfig) &&
+    typeof data.expiresAt === 'number'
+  );
+}
 
 const PREFIX = 'flow:';
 
@@ -57,11 +83,12 @@ export class PendingFlows {
   async take(state: string, now: number): Promise<PendingFlow | undefined> {
     if (typeof state !== 'string' || !/^[\w-]{20,100}$/.test(state)) return undefined;
     const key = PREFIX + state;
-    const stored = await this.#store.read<StoredFlow>(key);
+    const stored = await this.#store.read(key, storedFlowShape);
     if (!stored || !(await this.#store.remove(key, stored))) return undefined;
     if (stored.value.expiresAt <= now) return undefined;
     if (!('sealed' in stored.value)) return stored.value;
     if (!this.#cipher) return undefined;
-    return (await this.#cipher.open(stored.value.sealed, key)) as PendingFlow;
+    const flow = await this.#cipher.open(stored.value.sealed, key);
+    return isFlow(flow) ? flow : undefined;
   }
 }

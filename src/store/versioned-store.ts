@@ -1,5 +1,20 @@
-import { ConcurrentModificationError, StorageError } from '../model/errors.js';
+import { ConcurrentModificationError, MalformedRecordError, StorageError } from '../model/errors.js';
 import type { ConnectionIndex, StorageAdapter } from './adapter.js';
+
+/**
+ * What a stored value must look like to be used as a `T`: a cheap check (a few `typeof`s, run on
+ * every read, hot path included) and, on failure, the field at fault for the report. Full
+ * validation happens where data enters (create, upsert, the API); this catches what did not enter
+ * that way (an older build's record, a hand edit).
+ */
+export interface Shape<T> {
+  is(data: unknown): data is T;
+  /** The field at fault in `data`, which {@link Shape.is} refused. */
+  problem(data: unknown): string;
+}
+
+/** Told about each malformed record a walk skipped. */
+export type MalformedReporter = (error: MalformedRecordError) => void;
 
 /** A value together with the exact stored text it was read from: the token for compare-and-swap. */
 export interface Versioned<T> {
@@ -52,15 +67,21 @@ export async function updateWithRetries<T>(
  * serializer (`{"value":…,"expires":…}`) still decode: an object whose only fields are `value`
  * and `expires` is such an envelope (no record of Latchkey's has that shape).
  */
-export function decodeStored<T>(key: string, raw: string): T {
+export function decodeStored(key: string, raw: string): unknown {
   let data: unknown;
   try {
     data = JSON.parse(raw);
   } catch (error) {
     throw new StorageError(`Stored record ${key} is unreadable`, { cause: error, transient: false });
   }
-  if (isKeyvEnvelope(data)) return data.value as T;
-  return data as T;
+  return isKeyvEnvelope(data) ? data.value : data;
+}
+
+/** A stored value decoded and checked against its shape; a {@link MalformedRecordError} naming the key and field otherwise. */
+export function decodeAs<T>(key: string, raw: string, shape: Shape<T>): T {
+  const data = decodeStored(key, raw);
+  if (shape.is(data)) return data;
+  throw new MalformedRecordError(key, shape.problem(data));
 }
 
 function isKeyvEnvelope(data: unknown): data is { value: unknown } {
@@ -75,16 +96,26 @@ function isKeyvEnvelope(data: unknown): data is { value: unknown } {
 export class VersionedStore {
   readonly #adapter: StorageAdapter;
   readonly #now: () => number;
+  readonly #onMalformed: MalformedReporter | undefined;
 
-  constructor(adapter: StorageAdapter, now: () => number = Date.now) {
+  /** `onMalformed`: where walks ({@link entries}) report a record they skip; without it, the walk throws. */
+  constructor(adapter: StorageAdapter, now: () => number = Date.now, onMalformed?: MalformedReporter) {
     this.#adapter = adapter;
     this.#now = now;
+    this.#onMalformed = onMalformed;
   }
 
-  async read<T>(key: string): Promise<Versioned<T> | undefined> {
+  /** The value at `key` checked against `shape`; a malformed one throws {@link MalformedRecordError}. */
+  async read<T>(key: string, shape: Shape<T>): Promise<Versioned<T> | undefined> {
     const raw = await this.#adapter.get(key);
     if (raw === undefined) return undefined;
-    return { value: decodeStored<T>(key, raw), raw };
+    return { value: decodeAs(key, raw, shape), raw };
+  }
+
+  /** Reports a record a walk skips, or throws when nobody listens. */
+  reportMalformed(error: MalformedRecordError): void {
+    if (!this.#onMalformed) throw error;
+    this.#onMalformed(error);
   }
 
   /** Writes `value` only if `key` is absent. */
@@ -115,10 +146,14 @@ export class VersionedStore {
    * Read-modify-write with retries. `change` gets the current value (or `undefined`) and returns
    * the next one, or `undefined` to write nothing. Returns what is stored afterwards.
    */
-  update<T>(key: string, change: (current: T | undefined) => T | undefined): Promise<Versioned<T> | undefined> {
+  update<T>(
+    key: string,
+    shape: Shape<T>,
+    change: (current: T | undefined) => T | undefined,
+  ): Promise<Versioned<T> | undefined> {
     return updateWithRetries(
       {
-        read: (k) => this.read<T>(k),
+        read: (k) => this.read(k, shape),
         insert: (k, value) => this.insert(k, value),
         replace: (k, previous, value) => this.replace(k, previous, value),
       },
@@ -129,13 +164,24 @@ export class VersionedStore {
 
   /**
    * Every stored entry whose key starts with `prefix`, in key order, fetched a page at a time
-   * (keyset paging in the backend), so a walk of the whole store never holds it all at once.
+   * (keyset paging in the backend), so a walk of the whole store never holds it all at once. A
+   * malformed entry is skipped and reported (see the constructor's `onMalformed`).
    */
-  async *entries<T>(prefix: string): AsyncGenerator<[string, T]> {
+  async *entries<T>(prefix: string, shape: Shape<T>): AsyncGenerator<[string, T]> {
     let after: string | undefined;
     for (;;) {
       const page = await this.#adapter.scan(prefix, { after, limit: SCAN_PAGE });
-      for (const { key, value } of page) yield [key, decodeStored<T>(key, value)];
+      for (const { key, value } of page) {
+        let decoded: T;
+        try {
+          decoded = decodeAs(key, value, shape);
+        } catch (error) {
+          if (!(error instanceof MalformedRecordError)) throw error;
+          this.reportMalformed(error);
+          continue;
+        }
+        yield [key, decoded];
+      }
       if (page.length < SCAN_PAGE) return;
       after = page[page.length - 1]!.key;
     }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Versioned } from '../store/versioned-store.js';
 import type { WebhookHost } from './host.js';
 import type { WebhookSettings } from './options.js';
+import { outboxEntryShape } from './outbox-shape.js';
 import { deliveryLockName, type OutboxEntry, outboxPrefix, retryDelayMs } from './outbox.js';
 import {
   ATTEMPT_HEADER,
@@ -53,7 +54,7 @@ export class OutboxDelivery {
   /** How many entries the outbox holds. */
   async count(): Promise<number> {
     let count = 0;
-    for await (const _ of this.#host.records.entries<OutboxEntry>(this.#prefix)) count++;
+    for await (const _ of this.#host.records.entries(this.#prefix, outboxEntryShape)) count++;
     return count;
   }
 
@@ -96,7 +97,7 @@ export class OutboxDelivery {
       if (at !== undefined && (nextDue === undefined || at < nextDue)) nextDue = at;
     };
     if (await this.#retryUnsaved()) later(this.#host.clock() + this.#settings.retry.initialDelayMs);
-    for await (const [key, entry] of this.#host.records.entries<OutboxEntry>(this.#prefix)) {
+    for await (const [key, entry] of this.#host.records.entries(this.#prefix, outboxEntryShape)) {
       if (this.#stopped) break;
       if (entry.nextAttemptAt > this.#host.clock()) later(entry.nextAttemptAt);
       else later(await this.#deliver(key, entry));
@@ -116,7 +117,7 @@ export class OutboxDelivery {
       return this.#host.clock() + this.#settings.leaseMs;
     }
     try {
-      const current = await this.#host.records.read<OutboxEntry>(key);
+      const current = await this.#host.records.read(key, outboxEntryShape);
       if (!current) return undefined;
       if (current.value.nextAttemptAt > this.#host.clock()) return current.value.nextAttemptAt;
       const outcome = await this.#post(current.value);

@@ -5,7 +5,13 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import type { ConnectionManager } from '../../manager.js';
-import { createManagerFromConfig, loadConfig } from '../config.js';
+import {
+  type ConfigNeeds,
+  CREDENTIAL_COMMAND_NEEDS,
+  createManagerFromConfig,
+  loadConfig,
+  READ_ONLY_COMMAND_NEEDS,
+} from '../config.js';
 import type { ExitCode } from '../exit-codes.js';
 import type { CommandIo } from '../io.js';
 import type { CliContext, CommandModule } from '../program.js';
@@ -23,9 +29,12 @@ async function withManager(
   context: CliContext,
   configPath: string,
   body: (manager: ConnectionManager) => Promise<ExitCode>,
+  needs: ConfigNeeds = CREDENTIAL_COMMAND_NEEDS,
 ): Promise<void> {
   // Operator commands log warnings only: their output is for the person at the terminal.
-  const manager = await createManagerFromConfig(await loadConfig(configPath), { logger: quietLogger(context) });
+  const manager = await createManagerFromConfig(await loadConfig(configPath, process.env, needs), {
+    logger: quietLogger(context),
+  });
   try {
     context.setExitCode(await body(manager));
   } finally {
@@ -77,18 +86,22 @@ export const operatorCommands: CommandModule = {
           unhealthy?: boolean;
           json?: boolean;
         }) =>
-          withManager(context, options.config, (manager) =>
-            listCommand(
-              manager,
-              {
-                providerConfigKey: options.integration,
-                endUserId: options.endUser,
-                search: options.search,
-                unhealthy: options.unhealthy,
-                json: options.json,
-              },
-              io,
-            ),
+          withManager(
+            context,
+            options.config,
+            (manager) =>
+              listCommand(
+                manager,
+                {
+                  providerConfigKey: options.integration,
+                  endUserId: options.endUser,
+                  search: options.search,
+                  unhealthy: options.unhealthy,
+                  json: options.json,
+                },
+                io,
+              ),
+            READ_ONLY_COMMAND_NEEDS,
           ),
       );
 
@@ -97,8 +110,12 @@ export const operatorCommands: CommandModule = {
       .option('-i, --integration <key>', 'the integration, when the id exists under several')
       .option('--json', 'JSON instead of text')
       .action((connectionId: string, options: { config: string; integration?: string; json?: boolean }) =>
-        withManager(context, options.config, (manager) =>
-          showCommand(manager, connectionId, { providerConfigKey: options.integration, json: options.json }, io),
+        withManager(
+          context,
+          options.config,
+          (manager) =>
+            showCommand(manager, connectionId, { providerConfigKey: options.integration, json: options.json }, io),
+          READ_ONLY_COMMAND_NEEDS,
         ),
       );
 
