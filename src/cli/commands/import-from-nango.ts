@@ -1,6 +1,7 @@
 import type { ConnectionManager } from '../../manager.js';
 import { LatchkeyError } from '../../model/errors.js';
 import { EXIT_CODES, type ExitCode } from '../exit-codes.js';
+import { jsonText, terminalText } from '../escape.js';
 import { type CommandIo, fail, line, progressBar } from '../io.js';
 import { CheckpointMismatchError, ImportCheckpoint } from '../nango/checkpoint.js';
 import { NangoApi, NangoApiError, type NangoListedConnection } from '../nango/nango-api.js';
@@ -250,7 +251,7 @@ function nangoFailure(
 
 function report(io: CommandIo, summary: ImportSummary, options: ImportFromNangoOptions): void {
   if (options.json) {
-    line(io.stdout, JSON.stringify(summary));
+    line(io.stdout, jsonText(summary));
     return;
   }
   line(
@@ -262,7 +263,7 @@ function report(io: CommandIo, summary: ImportSummary, options: ImportFromNangoO
   for (const [reason, skips] of byReason) {
     line(io.stdout, `  ${reason} (${skips.length}):`);
     for (const skip of skips.slice(0, 20)) {
-      line(io.stdout, `    ${skip.providerConfigKey}/${skip.connectionId}: ${skip.detail}`);
+      line(io.stdout, terminalText(`    ${skip.providerConfigKey}/${skip.connectionId}: ${skip.detail}`));
     }
     if (skips.length > 20) line(io.stdout, `    … and ${skips.length - 20} more (--json lists them all)`);
   }
