@@ -88,10 +88,15 @@ export function keepAlivePolicy(options: KeepAliveOptions | undefined): Required
   };
 }
 
+/** The default logger. A line without fields is the message alone (no trailing ` {}`). */
 export const consoleLogger: Logger = {
-  warn: (message, fields) => console.warn(message, fields ?? {}),
-  error: (message, fields) => console.error(message, fields ?? {}),
+  warn: (message, fields) => console.warn(...withFields(message, fields)),
+  error: (message, fields) => console.error(...withFields(message, fields)),
 };
+
+function withFields(message: string, fields: Record<string, unknown> | undefined): unknown[] {
+  return fields === undefined || Object.keys(fields).length === 0 ? [message] : [message, fields];
+}
 
 export function nonNegative(value: number, field: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
