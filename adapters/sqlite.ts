@@ -22,8 +22,8 @@ export interface SqliteStoreOptions {
 }
 
 /**
- * Stores connections in a SQLite file through `@keyv/sqlite` (install it and `sqlite3`: they are
- * optional peer dependencies). Several processes may share the file: every write is one
+ * Stores connections in a SQLite file through `@keyv/sqlite` (an optional peer dependency; it
+ * brings `sqlite3`). Several processes may share the file: every write is one
  * statement, serialized by SQLite's own write lock.
  *
  * @example
@@ -40,27 +40,25 @@ export function sqliteStore(pathOrOptions: string | SqliteStoreOptions): Storage
   let connected: { query: SqlQuery } | undefined;
   const errorListeners: Array<(error: unknown) => void> = [];
   const connect = () =>
-    (driver ??= loadDriver(() => import('@keyv/sqlite'), name, '@keyv/sqlite sqlite3').then(
-      async ({ default: KeyvSqlite }) => {
-        // Keyv's store owns the connection and creates the records table (key, value).
-        const store = new KeyvSqlite({
-          uri: `sqlite://${options.path}`,
-          table,
-          keySize: 2048,
-          busyTimeout: options.busyTimeoutMs ?? 5000,
-        });
-        store.on('error', (error: unknown) => {
-          for (const listener of errorListeners) listener(error);
-        });
-        const query: SqlQuery = (sql, params) => store.query(sql, ...params) as Promise<Array<Record<string, unknown>>>;
-        // WAL lets readers proceed while another connection writes; the setting sticks to the file.
-        // secure_delete (per connection) zeroes what a delete or an update frees, so a plaintext
-        // record rewritten sealed (encryption turned on, a key rotated) does not survive in free pages.
-        if (options.path !== ':memory:') await enableWal(query);
-        await query('PRAGMA secure_delete = ON', []);
-        return { query, close: () => store.disconnect() };
-      },
-    )).then(
+    (driver ??= loadDriver(() => import('@keyv/sqlite'), name, '@keyv/sqlite').then(async ({ default: KeyvSqlite }) => {
+      // Keyv's store owns the connection and creates the records table (key, value).
+      const store = new KeyvSqlite({
+        uri: `sqlite://${options.path}`,
+        table,
+        keySize: 2048,
+        busyTimeout: options.busyTimeoutMs ?? 5000,
+      });
+      store.on('error', (error: unknown) => {
+        for (const listener of errorListeners) listener(error);
+      });
+      const query: SqlQuery = (sql, params) => store.query(sql, ...params) as Promise<Array<Record<string, unknown>>>;
+      // WAL lets readers proceed while another connection writes; the setting sticks to the file.
+      // secure_delete (per connection) zeroes what a delete or an update frees, so a plaintext
+      // record rewritten sealed (encryption turned on, a key rotated) does not survive in free pages.
+      if (options.path !== ':memory:') await enableWal(query);
+      await query('PRAGMA secure_delete = ON', []);
+      return { query, close: () => store.disconnect() };
+    })).then(
       (ready) => (connected = ready),
       (error: unknown) => {
         // A failure is surfaced by the call that met it, and tried again by the next.

@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import { LatchkeyError } from '../model/errors.js';
+import { terminalText } from './escape.js';
 import { type ExitCode, exitCodeFor } from './exit-codes.js';
 
 /**
@@ -22,8 +23,9 @@ export function line(stream: NodeJS.WritableStream, text = ''): void {
  * by its code and message, which never hold a secret; anything else by its message only.
  */
 export function fail(io: CommandIo, error: unknown): ExitCode {
-  if (error instanceof LatchkeyError) line(io.stderr, `error: ${error.code}: ${error.message}`);
-  else line(io.stderr, `error: ${error instanceof Error ? error.message : String(error)}`);
+  // Messages may quote stored ids: escaped like any other stored text.
+  if (error instanceof LatchkeyError) line(io.stderr, terminalText(`error: ${error.code}: ${error.message}`));
+  else line(io.stderr, terminalText(`error: ${error instanceof Error ? error.message : String(error)}`));
   return exitCodeFor(error);
 }
 

@@ -7,9 +7,10 @@ export interface CliLogger extends Logger {
 
 /**
  * Structured logs: one JSON object per line (`time`, `level`, `msg`, then the fields), for log
- * shippers. Latchkey never passes a secret in a message or field.
+ * shippers. Latchkey never passes a secret in a message or field. Logs go to stderr by default:
+ * stdout carries a command's results only, so `latchkey refresh --json 2>/dev/null` is pure JSON.
  */
-export function jsonLogger(write: (line: string) => void = (line) => process.stdout.write(line)): CliLogger {
+export function jsonLogger(write: (line: string) => void = (line) => process.stderr.write(line)): CliLogger {
   const emit =
     (level: string) =>
     (message: string, fields: Record<string, unknown> = {}) => {

@@ -2,9 +2,11 @@
  * The `latchkey` program: commander, built from a list of command modules so each command lives in
  * its own file (`commands/<name>.ts`) and registers itself. Errors map to the documented exit codes.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { LatchkeyError } from '../model/errors.js';
 import { ConfigError } from './config.js';
+import { terminalText } from './escape.js';
 import { EXIT, EXIT_CODES, type ExitCode } from './exit-codes.js';
 import { type CliLogger, jsonLogger } from './log.js';
 
@@ -13,6 +15,8 @@ export interface CliContext {
   logger: CliLogger;
   /** Plain output for humans and scripts (stdout). */
   out(line: string): void;
+  /** Errors and notes for the person running the command (stderr). */
+  err(line: string): void;
   /** Set by a command that should exit with a particular code when it returns. */
   setExitCode(code: ExitCode): void;
 }
@@ -25,6 +29,7 @@ export interface CommandModule {
 export function buildProgram(commands: CommandModule[], context: CliContext): Command {
   const program = new Command('latchkey')
     .description("Latchkey: connections and fresh credentials for third-party APIs, and Nango's HTTP API")
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError()
     .exitOverride();
   program.addHelpText(
@@ -79,6 +84,7 @@ export async function runProgram(
   const full: CliContext = {
     logger,
     out: context?.out ?? ((line) => process.stdout.write(`${line}\n`)),
+    err: context?.err ?? ((line) => process.stderr.write(`${line}\n`)),
     setExitCode: (code) => {
       exitCode = code;
     },
@@ -89,13 +95,32 @@ export async function runProgram(
     return exitCode;
   } catch (error) {
     const code = exitCodeOf(error);
-    if (!(error instanceof CommanderError)) {
-      logger.error(error instanceof Error ? error.message : 'latchkey failed', {
-        code: (error as { code?: unknown }).code,
-        field: (error as { field?: unknown }).field,
-        exit_code: code,
-      });
-    }
+    // Commander has printed its own usage error; anything else is printed here, on stderr, in the
+    // documented form `error: <code>: <message>`.
+    if (!(error instanceof CommanderError)) full.err(errorLine(error));
     return code;
   }
+}
+
+/** `error: <code>: <message>` (the code when the error has a string one), escaped for a terminal. */
+function errorLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return terminalText(`error: ${typeof code === 'string' ? `${code}: ` : ''}${message}`);
+}
+
+/** This package's version, from its package.json: two folders up from `src/cli/`, three from `dist/src/cli/`. */
+function packageVersion(): string {
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const found = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
+        name?: unknown;
+        version?: unknown;
+      };
+      if (found.name === 'latchkey' && typeof found.version === 'string') return found.version;
+    } catch {
+      // Not at this depth: try the next.
+    }
+  }
+  return 'unknown';
 }

@@ -9,10 +9,10 @@ export interface CreateConnectionInput {
   providerConfigKey: string;
   /** A credential object with a `type`; see the README for each mode's fields. */
   credentials: Record<string, unknown>;
-  connectionConfig?: JsonObject;
-  metadata?: JsonObject;
-  tags?: Record<string, string>;
-  endUser?: EndUser | null;
+  connectionConfig?: JsonObject | undefined;
+  metadata?: JsonObject | undefined;
+  tags?: Record<string, string> | undefined;
+  endUser?: EndUser | null | undefined;
 }
 
 /** What `manager.authorize` takes to start a connect flow. */
@@ -23,48 +23,49 @@ export interface AuthorizeInput {
   /** Where the provider sends the user back: your callback route. */
   redirectUri: string;
   /** Default: the integration's scopes, else the provider's default scopes. */
-  scopes?: string[];
+  scopes?: string[] | undefined;
   /** Fills the provider's URL templates (e.g. `subdomain`) and is stored on the connection. */
-  connectionConfig?: JsonObject;
+  connectionConfig?: JsonObject | undefined;
   /**
    * Who wrote `connectionConfig`. `end-user` (what the connect handler passes for `params[…]`)
    * accepts only the fields the provider declares and the user supplies: not the ones its
    * callback or token response bring (`instance_url`, `accounts-server`). Default `app`.
    */
-  connectionConfigSource?: 'app' | 'end-user';
+  connectionConfigSource?: 'app' | 'end-user' | undefined;
   /**
    * A secret only the browser that starts the flow holds (the connect handler puts a random nonce
    * in an HttpOnly cookie). Stored hashed with the flow; the callback must then present the same
    * value (`handleCallback(query, { browserBinding })`), so a provider URL forwarded to someone
    * else cannot land their account on this connection.
    */
-  browserBinding?: string;
+  browserBinding?: string | undefined;
   /** Extra authorization parameters for this request (e.g. `login_hint`). */
-  authorizationParams?: Record<string, string>;
+  authorizationParams?: Record<string, string> | undefined;
   /** Opaque data returned by `handleCallback` (and on `AuthorizationError`), e.g. where to send the user next. */
-  appState?: JsonObject;
+  appState?: JsonObject | undefined;
 }
 
 /** Options of `manager.handleCallback`. */
 export interface CallbackOptions {
   /** The value given as `browserBinding` to `authorize`, read back from the browser (its cookie). */
-  browserBinding?: string;
+  browserBinding?: string | undefined;
   /**
    * Checked after the state and before the code is exchanged: whether the current user may
    * complete this flow (the connect handler re-runs `authorizeConnection` and requires the flow's
    * connection id). `false` refuses with an `AuthorizationError` and nothing is stored.
    */
-  authorizeFlow?: (flow: { providerConfigKey: string; connectionId: string }) => Promise<boolean> | boolean;
+  authorizeFlow?:
+    ((flow: { providerConfigKey: string; connectionId: string }) => Promise<boolean> | boolean) | undefined;
 }
 
 /** Options of `manager.get`. */
 export interface GetConnectionOptions {
   /** Needed only when the same connection id exists under several integrations. */
-  providerConfigKey?: string;
+  providerConfigKey?: string | undefined;
   /** Refresh even if the credentials are still fresh (bypasses back-off and exhaustion). */
-  forceRefresh?: boolean;
+  forceRefresh?: boolean | undefined;
   /** Include refresh tokens in the result. Default false, as Nango. */
-  refreshToken?: boolean;
+  refreshToken?: boolean | undefined;
 }
 
 /** A connection: its id alone when unambiguous, or with its integration. */
@@ -72,30 +73,30 @@ export type ConnectionRef = string | { connectionId: string; providerConfigKey?:
 
 /** Which connections `manager.list` returns; every given filter must match. */
 export interface ListConnectionsFilter {
-  connectionId?: string;
-  providerConfigKey?: string;
+  connectionId?: string | undefined;
+  providerConfigKey?: string | undefined;
   /** Connections of any of these integrations (Nango's `integrationId`, comma-separated there). */
-  providerConfigKeys?: string[];
+  providerConfigKeys?: string[] | undefined;
   /** Connections carrying all of these tags (keys compared case-insensitively). */
-  tags?: Record<string, string>;
+  tags?: Record<string, string> | undefined;
   /** Connections of this end user (`end_user.id`). */
-  endUserId?: string;
+  endUserId?: string | undefined;
   /** A case-insensitive part of the connection id, the end user's id or the end user's email. */
-  search?: string;
+  search?: string | undefined;
   /**
    * Most connections in one page (1–2000). Without it, every match is returned, fetched from the
    * store a page at a time.
    */
-  limit?: number;
+  limit?: number | undefined;
   /** The `nextCursor` of the previous page. */
-  cursor?: string;
+  cursor?: string | undefined;
 }
 
 /** One page of {@link ListConnectionsFilter} results. */
 export interface ConnectionListPage<Item> {
   connections: Item[];
   /** Present when more connections match: pass it as `cursor` for the next page. */
-  nextCursor?: string;
+  nextCursor?: string | undefined;
 }
 
 /** A {@link ConnectionRef} as `[connectionId, providerConfigKey?]`. */

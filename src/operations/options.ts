@@ -10,58 +10,58 @@ import type { Clock, Logger } from '../model/connection.js';
 /** Everything a `ConnectionManager` is built from; every field is optional. */
 export interface ConnectionManagerOptions {
   /** Where connections live. Default: in memory (lost on exit). */
-  store?: StorageAdapter;
+  store?: StorageAdapter | undefined;
   /** Provider config key → integration. */
-  integrations?: Record<string, IntegrationConfig>;
+  integrations?: Record<string, IntegrationConfig> | undefined;
   /** Extra or replacement provider definitions, by provider name. */
-  providers?: Record<string, ProviderDefinition>;
+  providers?: Record<string, ProviderDefinition> | undefined;
   /** Refresh this long before expiry. Default 900 s (15 minutes, as Nango). */
-  refreshMarginSeconds?: number;
+  refreshMarginSeconds?: number | undefined;
   /**
    * Caps the margin for short-lived credentials: a refresh starts once less than this fraction
    * of the credentials' lifetime (issue to expiry) is left, if that is later than the margin.
    * Default 0.5; a number in (0, 1].
    */
-  refreshLifetimeFraction?: number;
+  refreshLifetimeFraction?: number | undefined;
   /** How refresh failures back off and when they exhaust a connection. */
-  failurePolicy?: Partial<FailurePolicy>;
+  failurePolicy?: Partial<FailurePolicy> | undefined;
   /** Refresh lock lease and how long to wait for another process's refresh. Default 30 s and 15 s. */
-  lock?: { leaseMs?: number; waitMs?: number };
+  lock?: { leaseMs?: number; waitMs?: number } | undefined;
   /**
    * Requests to providers: the token request timeout (default 10 s), extra trusted CAs, and
    * `allowInsecureLoopback` (plain HTTP to loopback hosts only, for tests and local development).
    */
-  http?: Partial<HttpSettings>;
+  http?: Partial<HttpSettings> | undefined;
   /**
    * Refreshed credentials the store refused to take are served from memory and written again in
    * the background, first after `initialDelayMs` (default 1 s), doubling up to `maxDelayMs`
    * (default 60 s).
    */
-  storageRetry?: Partial<StorageRetryPolicy>;
+  storageRetry?: Partial<StorageRetryPolicy> | undefined;
   /**
    * What the background refresher (`startBackgroundRefresh`) keeps alive, and how often. Known
    * here rather than when it starts because every write of a connection records when it next
    * needs attention.
    */
-  keepAlive?: KeepAliveOptions;
+  keepAlive?: KeepAliveOptions | undefined;
   /** `last_fetched_at` is persisted at most this often per connection. Default 60 s. */
-  lastFetchedWriteIntervalMs?: number;
+  lastFetchedWriteIntervalMs?: number | undefined;
   /**
    * Encrypts credentials and `connection_config` at rest (AES-256-GCM). One key (32 bytes,
    * base64), or a ring whose first key encrypts and whose others still decrypt during a rotation.
    */
-  encryptionKey?: EncryptionKeyOption;
+  encryptionKey?: EncryptionKeyOption | undefined;
   /**
    * Memory for decrypted secrets of recently read connections, in bytes (approximate). A hit
    * saves one AES-GCM open (~6 µs) per `get`; a miss costs nothing more. Default 32 MB (about
    * 16,000 connections); 0 keeps no decrypted secret in memory between calls.
    */
-  encryptionCacheBytes?: number;
+  encryptionCacheBytes?: number | undefined;
   /** Refuse to start without `encryptionKey` instead of warning. */
-  requireEncryption?: boolean;
-  clock?: Clock;
+  requireEncryption?: boolean | undefined;
+  clock?: Clock | undefined;
   /** Receives failures with their `log_id`; never a secret. Default: the console. */
-  logger?: Logger;
+  logger?: Logger | undefined;
 }
 
 /** How often unused connections are exercised; see `docs/keeping-connections-alive.md`. */
@@ -70,12 +70,12 @@ export interface KeepAliveOptions {
    * Refresh a refreshable connection that has not been refreshed for this long, so that the
    * provider does not revoke an unused grant. Default 24 hours, as Nango.
    */
-  refreshAfterMs?: number;
+  refreshAfterMs?: number | undefined;
   /**
    * Check credentials that do not expire (API keys, passwords, signing keys) this often, with
    * their provider's verification request, when the provider definition has one. Default 24 hours.
    */
-  healthCheckEveryMs?: number;
+  healthCheckEveryMs?: number | undefined;
 }
 
 export const DAY_MS = 24 * 60 * 60_000;
@@ -91,10 +91,15 @@ export function keepAlivePolicy(options: KeepAliveOptions | undefined): Required
   };
 }
 
+/** The default logger. A line without fields is the message alone (no trailing ` {}`). */
 export const consoleLogger: Logger = {
-  warn: (message, fields) => console.warn(message, fields ?? {}),
-  error: (message, fields) => console.error(message, fields ?? {}),
+  warn: (message, fields) => console.warn(...withFields(message, fields)),
+  error: (message, fields) => console.error(...withFields(message, fields)),
 };
+
+function withFields(message: string, fields: Record<string, unknown> | undefined): unknown[] {
+  return fields === undefined || Object.keys(fields).length === 0 ? [message] : [message, fields];
+}
 
 export function nonNegative(value: number, field: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {

@@ -224,36 +224,38 @@ export interface IntegrationConfig {
   /** Catalog name (`github`, `google`, …) or any name when `definition` describes it fully. */
   provider: string;
   /** OAuth client id; the consumer key for OAUTH1 and TBA; the dev key for BILL. */
-  clientId?: string;
+  clientId?: string | undefined;
   /** OAuth client secret; the consumer secret for OAUTH1 and TBA. */
-  clientSecret?: string;
-  scopes?: string[];
+  clientSecret?: string | undefined;
+  scopes?: string[] | undefined;
   /** GitHub App id (APP, CUSTOM). */
-  appId?: string;
+  appId?: string | undefined;
   /** GitHub App private key, PEM (APP, CUSTOM). */
-  appPrivateKey?: string;
+  appPrivateKey?: string | undefined;
   /** Overrides for the catalog entry, or the whole definition of a provider not in the catalog. */
-  definition?: Partial<ProviderDefinition>;
+  definition?: Partial<ProviderDefinition> | undefined;
   /** Refresh margin for this integration's connections, in seconds. */
-  refreshMarginSeconds?: number;
+  refreshMarginSeconds?: number | undefined;
   /** A TLS client certificate for token requests and `manager.fetch` (mutual TLS: ADP). */
-  clientCertificate?: ClientCertificate;
+  clientCertificate?: ClientCertificate | undefined;
   /**
    * GitHub App (APP): decides whether the installation a callback names may be connected — GitHub
    * warns that `installation_id` in the query can be spoofed. Without it (and without user
    * authorization during installation, i.e. a `code` with `clientId`/`clientSecret`), an APP
    * callback is refused. See docs/security-model.md.
    */
-  verifyInstallation?: (
-    installationId: string,
-    flow: { providerConfigKey: string; connectionId: string },
-  ) => boolean | Promise<boolean>;
+  verifyInstallation?:
+    | ((
+        installationId: string,
+        flow: { providerConfigKey: string; connectionId: string },
+      ) => boolean | Promise<boolean>)
+    | undefined;
   /**
    * The hosts this integration's connections may reach when the provider's URLs take their host
    * from `connection_config` (an on-premise server, a region): replaces the definition's
    * `allowedHosts`. `*.example.com` allows any host under `example.com`.
    */
-  allowedHosts?: string[];
+  allowedHosts?: string[] | undefined;
 }
 
 /** An integration with its provider definition merged in. */

@@ -228,3 +228,46 @@ describe('latchkey import-from-nango', () => {
     expect(existsSync(join(dir, 'checkpoint.jsonl'))).toBe(true);
   });
 });
+
+describe('latchkey import-from-nango against servers that page differently', () => {
+  const keyed = Array.from({ length: 6 }, (_, i) =>
+    nangoConnection(i + 1, 'keyed', { type: 'API_KEY', apiKey: `nango-api-key-${i + 1}` }),
+  );
+  let quirky: FakeNango | undefined;
+  afterEach(async () => {
+    await quirky?.close();
+    quirky = undefined;
+  });
+  const runAgainst = async (quirks: Parameters<typeof startFakeNango>[1], options: { pageSize: number }) => {
+    quirky = await startFakeNango(keyed, quirks);
+    return run({ nangoUrl: quirky.url, secretKey: quirky.secretKey, retries: 0, json: true, ...options });
+  };
+
+  it('a server that ignores page: stops at the repeated page and, short of its total, exits 4', async () => {
+    const { code, stdout, stderr } = await runAgainst({ ignorePage: true, total: true }, { pageSize: 2 });
+    expect(quirky!.listRequests).toEqual([0, 1]);
+    expect(code).toBe(EXIT_CODES.partial);
+    const summary = JSON.parse(stdout()) as ImportSummary;
+    expect(summary).toMatchObject({ listed: 2, imported: 2, nangoTotal: 6 });
+    expect(summary.incomplete).toContain('6');
+    expect(stderr()).toContain('same connections');
+  });
+
+  it('a server that ignores page and limit: one answer holds everything, imported once, exit 0', async () => {
+    const { code, stdout } = await runAgainst({ ignorePage: true }, { pageSize: 500 });
+    expect(quirky!.listRequests).toEqual([0, 1]);
+    expect(code).toBe(EXIT_CODES.ok);
+    expect(JSON.parse(stdout()) as ImportSummary).toMatchObject({ listed: 6, imported: 6 });
+    expect((await manager.list()).connections).toHaveLength(6);
+  });
+
+  it('a server that caps limit below --page-size: follows its page size and imports all 6', async () => {
+    const { code, stdout } = await runAgainst({ maxLimit: 2, total: true }, { pageSize: 5 });
+    expect(code).toBe(EXIT_CODES.ok);
+    expect(quirky!.listRequests).toEqual([0, 1, 2, 3]); // 2 + 2 + 2, then an empty page
+    const summary = JSON.parse(stdout()) as ImportSummary;
+    expect(summary).toMatchObject({ listed: 6, imported: 6, nangoTotal: 6 });
+    expect(summary.incomplete).toBeUndefined();
+    expect((await manager.list()).connections).toHaveLength(6);
+  });
+});

@@ -146,6 +146,56 @@ describe('latchkey show', () => {
   });
 });
 
+describe('list and show escape what could drive or fool a terminal', () => {
+  // A C1 CSI, an ESC sequence, a right-to-left override, a zero-width space, an isolate, a BOM, a line separator.
+  const HOSTILE = 'a\u009b31mb\u001b]0;x\u0007c\u202Ed\u200Be\u2066f\uFEFFg\u2028h\u0085';
+  // eslint-disable-next-line no-control-regex -- looking for control characters is the point
+  const RAW = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/u;
+
+  async function hostile() {
+    const manager = testManager({ store: memoryStore(), integrations: integrations() });
+    await manager.create({
+      connectionId: 'user-x',
+      providerConfigKey: 'keyed',
+      credentials: { type: 'API_KEY', apiKey: 'stored-api-key' },
+      tags: { note: HOSTILE },
+      metadata: { [HOSTILE]: HOSTILE },
+      endUser: { id: HOSTILE, email: 'x@example.com' },
+    });
+    return manager;
+  }
+
+  it('human output shows each as a visible escape', async () => {
+    const manager = await hostile();
+    const listed = capturedIo();
+    expect(await listCommand(manager, {}, listed.io)).toBe(EXIT_CODES.ok);
+    const shown = capturedIo();
+    expect(await showCommand(manager, 'user-x', {}, shown.io)).toBe(EXIT_CODES.ok);
+    for (const text of [listed.stdout(), shown.stdout()]) expect(text.replace(/\n/g, '')).not.toMatch(RAW);
+    // list prints the end user's id as text; show prints tags and metadata as JSON.
+    expect(listed.stdout()).toContain(
+      'a\\u{009B}31mb\\u{001B}]0;x\\u{0007}c\\u{202E}d\\u{200B}e\\u{2066}f\\u{FEFF}g\\u{2028}h\\u{0085}',
+    );
+    expect(shown.stdout()).toContain(
+      '"note":"a\\u009B31mb\\u001b]0;x\\u0007c\\u202Ed\\u200Be\\u2066f\\uFEFFg\\u2028h\\u0085"',
+    );
+    expect(listed.stdout().trim().split('\n')).toHaveLength(2); // the header and one row: no line broken by a stored value
+  });
+
+  it('--json escapes them as \\uXXXX, and parses back to the stored values', async () => {
+    const manager = await hostile();
+    const listed = capturedIo();
+    await listCommand(manager, { json: true }, listed.io);
+    const shown = capturedIo();
+    await showCommand(manager, 'user-x', { json: true }, shown.io);
+    for (const text of [listed.stdout(), shown.stdout()]) expect(text.replace(/\n$/, '')).not.toMatch(RAW);
+    const item = (JSON.parse(listed.stdout()) as { connections: ConnectionListItem[] }).connections[0]!;
+    expect(item.tags).toEqual({ note: HOSTILE });
+    expect(item.metadata).toEqual({ [HOSTILE]: HOSTILE });
+    expect((JSON.parse(shown.stdout()) as ConnectionListItem).end_user?.id).toBe(HOSTILE);
+  });
+});
+
 describe('latchkey refresh', () => {
   it('forces a refresh and prints the new expiry, never the token', async () => {
     const manager = await seeded();

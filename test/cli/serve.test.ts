@@ -49,7 +49,8 @@ function runCli(args: string[], env: Record<string, string> = {}): Child {
     predicate: (line: Record<string, unknown>) => boolean;
     resolve: (line: Record<string, unknown>) => void;
   }> = [];
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  // Logs are JSON lines on stderr (stdout is for results); both streams are kept in `stdout()`.
+  const onData = (chunk: string) => {
     out += chunk;
     for (const text of chunk.split('\n')) {
       if (!text.startsWith('{')) continue;
@@ -62,10 +63,9 @@ function runCli(args: string[], env: Record<string, string> = {}): Child {
         }
       }
     }
-  });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    out += chunk;
-  });
+  };
+  child.stdout!.setEncoding('utf8').on('data', onData);
+  child.stderr!.setEncoding('utf8').on('data', onData);
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   cleanups.push(async () => {
     if (child.exitCode === null && child.signalCode === null) {

@@ -24,13 +24,23 @@ export interface FakeNango {
   close(): Promise<void>;
 }
 
+/** Ways a server may page differently from Nango, seen in Nango-compatible servers. */
+export interface NangoQuirks {
+  /** Answer every list request with the first page, whatever `page` says. */
+  ignorePage?: boolean;
+  /** Serve at most this many per page, whatever `limit` asks (offsets follow the served size). */
+  maxLimit?: number;
+  /** Add `total` (the count of all connections) to each list answer. */
+  total?: boolean;
+}
+
 /**
  * Nango's connections API, as far as the importer uses it: Bearer secret key (401 otherwise),
  * `GET /connections?limit=&page=` paged by offset, newest first, `limit` 1–2000 (400 otherwise),
  * and `GET /connection/:id?provider_config_key=&refresh_token=` (400 without the key, 404 for
  * an unknown connection, the refresh token only with `refresh_token=true`).
  */
-export async function startFakeNango(connections: NangoConnectionFull[]): Promise<FakeNango> {
+export async function startFakeNango(connections: NangoConnectionFull[], quirks: NangoQuirks = {}): Promise<FakeNango> {
   const secretKey = 'nango-secret-key-0123456789';
   const listRequests: number[] = [];
   const fetches: string[] = [];
@@ -56,8 +66,16 @@ export async function startFakeNango(connections: NangoConnectionFull[]): Promis
         return;
       }
       listRequests.push(page);
-      const slice = newestFirst.slice(page * limit, page * limit + limit);
+      if (listRequests.length > 100) {
+        // A walk that never ends (the bug this fake reproduces): refuse instead of serving for ever.
+        send(429, { error: { code: 'too_many_list_requests' } });
+        return;
+      }
+      const served = Math.min(limit, quirks.maxLimit ?? limit);
+      const offset = quirks.ignorePage === true ? 0 : page * served;
+      const slice = newestFirst.slice(offset, offset + served);
       send(200, {
+        ...(quirks.total === true ? { total: connections.length } : {}),
         connections: slice.map((c) => ({
           id: c.id,
           connection_id: c.connection_id,

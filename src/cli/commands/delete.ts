@@ -1,4 +1,5 @@
 import type { ConnectionManager } from '../../manager.js';
+import { terminalText } from '../escape.js';
 import { EXIT_CODES, type ExitCode } from '../exit-codes.js';
 import { type CommandIo, fail, line } from '../io.js';
 
@@ -28,6 +29,6 @@ export async function deleteCommand(
   } catch (error) {
     return fail(io, error);
   }
-  line(io.stdout, `Deleted ${connectionId}`);
+  line(io.stdout, terminalText(`Deleted ${connectionId}`));
   return EXIT_CODES.ok;
 }

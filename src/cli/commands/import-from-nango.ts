@@ -1,6 +1,7 @@
 import type { ConnectionManager } from '../../manager.js';
 import { LatchkeyError } from '../../model/errors.js';
 import { EXIT_CODES, type ExitCode } from '../exit-codes.js';
+import { jsonText, terminalText } from '../escape.js';
 import { type CommandIo, fail, line, progressBar } from '../io.js';
 import { CheckpointMismatchError, ImportCheckpoint } from '../nango/checkpoint.js';
 import { NangoApi, NangoApiError, type NangoListedConnection } from '../nango/nango-api.js';
@@ -41,6 +42,13 @@ export interface ImportSummary {
   skipped: Array<{ providerConfigKey: string; connectionId: string; reason: SkipReason; detail: string }>;
   /** Set when the import stopped before the end (resume it by running the command again). */
   aborted?: string;
+  /** Nango's own count of its connections, when its list answer gives one. */
+  nangoTotal?: number;
+  /**
+   * Set when the listing is known to be short of what Nango holds (fewer listed than its total):
+   * the import exits 4, as with skips.
+   */
+  incomplete?: string;
 }
 
 /** Latchkey refusals that are about one connection's data: skip it and go on. Any other error stops the import. */
@@ -90,14 +98,29 @@ export async function importFromNangoCommand(
   const todo: NangoListedConnection[] = [];
   try {
     const seen = new Set<string>();
+    let total: number | undefined;
     for await (const page of api.connections(pageSize)) {
-      for (const item of page) {
+      total = page.total ?? total;
+      if (page.repeated !== undefined) {
+        line(
+          io.stderr,
+          `warning: Nango answered page ${page.repeated} with the same connections as the page before: listing stopped there.`,
+        );
+      }
+      for (const item of page.items) {
         const key = JSON.stringify([item.provider_config_key, item.connection_id]);
-        if (seen.has(key) || (wanted && !wanted.has(item.provider_config_key))) continue;
+        if (seen.has(key)) continue;
         seen.add(key);
+        if (wanted && !wanted.has(item.provider_config_key)) continue;
         summary.listed++;
         if (checkpoint.has(item.provider_config_key, item.connection_id)) summary.alreadyImported++;
         else todo.push(item);
+      }
+    }
+    if (total !== undefined) {
+      summary.nangoTotal = total;
+      if (seen.size < total) {
+        summary.incomplete = `Nango reports ${total} connections but listed ${seen.size}`;
       }
     }
   } catch (error) {
@@ -123,7 +146,13 @@ export async function importFromNangoCommand(
   progress.stop();
   if (aborted !== undefined) return nangoFailure(io, aborted, summary, options);
   report(io, summary, options);
-  return summary.skipped.length > 0 ? EXIT_CODES.partial : EXIT_CODES.ok;
+  if (summary.incomplete !== undefined) {
+    line(
+      io.stderr,
+      `warning: ${summary.incomplete}; the rest were not imported (a server that does not page as Nango does?).`,
+    );
+  }
+  return summary.skipped.length > 0 || summary.incomplete !== undefined ? EXIT_CODES.partial : EXIT_CODES.ok;
 }
 
 async function importOne(
@@ -222,7 +251,7 @@ function nangoFailure(
 
 function report(io: CommandIo, summary: ImportSummary, options: ImportFromNangoOptions): void {
   if (options.json) {
-    line(io.stdout, JSON.stringify(summary));
+    line(io.stdout, jsonText(summary));
     return;
   }
   line(
@@ -234,7 +263,7 @@ function report(io: CommandIo, summary: ImportSummary, options: ImportFromNangoO
   for (const [reason, skips] of byReason) {
     line(io.stdout, `  ${reason} (${skips.length}):`);
     for (const skip of skips.slice(0, 20)) {
-      line(io.stdout, `    ${skip.providerConfigKey}/${skip.connectionId}: ${skip.detail}`);
+      line(io.stdout, terminalText(`    ${skip.providerConfigKey}/${skip.connectionId}: ${skip.detail}`));
     }
     if (skips.length > 20) line(io.stdout, `    … and ${skips.length - 20} more (--json lists them all)`);
   }

@@ -1,6 +1,7 @@
 import type { ConnectionManager } from '../../manager.js';
 import type { ConnectionListItem } from '../../model/connection.js';
 import { EXIT_CODES, type ExitCode } from '../exit-codes.js';
+import { jsonText, terminalText } from '../escape.js';
 import { type CommandIo, fail, line, table } from '../io.js';
 import { authLogId, connectionState } from './connection-status.js';
 
@@ -44,22 +45,24 @@ export async function listCommand(
   if (options.unhealthy) items = items.filter((item) => connectionState(item) !== 'ok');
 
   if (options.json) {
-    line(io.stdout, JSON.stringify({ connections: items.map((item) => ({ ...item, state: connectionState(item) })) }));
+    line(io.stdout, jsonText({ connections: items.map((item) => ({ ...item, state: connectionState(item) })) }));
     return EXIT_CODES.ok;
   }
   if (items.length === 0) {
     line(io.stderr, 'No connections.');
     return EXIT_CODES.ok;
   }
-  const rows = items.map((item) => [
-    item.connection_id,
-    item.provider_config_key,
-    item.provider,
-    connectionState(item),
-    item.end_user?.id ?? '',
-    item.created,
-    authLogId(item) ?? '',
-  ]);
+  const rows = items.map((item) =>
+    [
+      item.connection_id,
+      item.provider_config_key,
+      item.provider,
+      connectionState(item),
+      item.end_user?.id ?? '',
+      item.created,
+      authLogId(item) ?? '',
+    ].map(terminalText),
+  );
   line(io.stdout, table(['CONNECTION', 'INTEGRATION', 'PROVIDER', 'STATE', 'END USER', 'CREATED', 'LOG ID'], rows));
   return EXIT_CODES.ok;
 }

@@ -1,4 +1,5 @@
 import type { ConnectionManager } from '../../manager.js';
+import { jsonText, terminalText } from '../escape.js';
 import { EXIT_CODES, type ExitCode } from '../exit-codes.js';
 import { type CommandIo, fail, line } from '../io.js';
 
@@ -31,11 +32,11 @@ export async function refreshCommand(
       refreshed: true,
       expires_at: typeof expiresAt === 'string' ? expiresAt : null,
     };
-    if (options.json) line(io.stdout, JSON.stringify(result));
+    if (options.json) line(io.stdout, jsonText(result));
     else
       line(
         io.stdout,
-        `Refreshed ${connection.provider_config_key}/${connection.connection_id}` +
+        terminalText(`Refreshed ${connection.provider_config_key}/${connection.connection_id}`) +
           (result.expires_at ? `; expires at ${result.expires_at}` : '; the credentials do not expire'),
       );
     return EXIT_CODES.ok;

@@ -6,7 +6,8 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Command } from 'commander';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Command, InvalidArgumentError } from 'commander';
 import { createApiHandler } from '../../api/handler.js';
 import { createConnectHandler, toNodeListener } from '../../http.js';
 import type { ConnectionManager } from '../../manager.js';
@@ -22,10 +23,47 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/**
+ * How long a client may take. Node's defaults let a client that never finishes its headers hold a
+ * socket for five minutes (450 stalled sockets were held 300 s); a connections API needs seconds.
+ */
+export interface ServerTimeouts {
+  /** Whole request headers must arrive within this (ms). Default 10 s. */
+  headersTimeoutMs: number;
+  /** The whole request, body included, within this (ms). Default 30 s. */
+  requestTimeoutMs: number;
+  /** An idle kept-alive connection is closed after this (ms). Default 5 s. */
+  keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_SERVER_TIMEOUTS: ServerTimeouts = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+};
+
+/** Tries of the store at start before `serve` gives up (exit 6), and the pause before each retry. */
+const STORE_PROBE_DELAYS_MS = [250, 1000, 2000];
+
+/** Options of {@link startServer} beyond the configuration. */
+export interface StartServerOptions {
+  timeouts?: Partial<ServerTimeouts>;
+  /** Pauses between tries of the store at start (default 250 ms, 1 s, 2 s: four tries). */
+  storeProbeDelaysMs?: readonly number[];
+}
+
 /** Starts the server a configuration describes. Used by the command and by tests/embedders. */
-export async function startServer(config: LatchkeyConfig, logger: CliLogger): Promise<RunningServer> {
+export async function startServer(
+  config: LatchkeyConfig,
+  logger: CliLogger,
+  options: StartServerOptions = {},
+): Promise<RunningServer> {
+  const timeouts = { ...DEFAULT_SERVER_TIMEOUTS, ...options.timeouts };
   const manager = await createManagerFromConfig(config, { logger });
   try {
+    // The docs promise exit 6 when the store cannot be reached at start: a server that starts
+    // anyway answers every request 503 and looks healthy to a process supervisor.
+    await probeStore(manager, options.storeProbeDelaysMs ?? STORE_PROBE_DELAYS_MS, logger);
     // Both are stopped by manager.close() on shutdown.
     if (config.backgroundRefresh) manager.startBackgroundRefresh(config.backgroundRefresh);
     if (config.webhooks) manager.startWebhooks(config.webhooks);
@@ -67,19 +105,29 @@ export async function startServer(config: LatchkeyConfig, logger: CliLogger): Pr
     return api(request);
   };
   const listener = toNodeListener(handler);
-  const server = createServer((req, res) => {
-    const started = performance.now();
-    res.on('finish', () => {
-      // The path only: query strings are not logged.
-      logger.info('request', {
-        method: req.method,
-        path: (req.url ?? '/').split('?')[0],
-        status: res.statusCode,
-        ms: Math.round(performance.now() - started),
+  const server = createServer(
+    {
+      headersTimeout: timeouts.headersTimeoutMs,
+      requestTimeout: timeouts.requestTimeoutMs,
+      keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+      // How often Node checks the two timeouts above (its default, 30 s, would let a stalled
+      // socket outlive a short timeout by that much).
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(timeouts.headersTimeoutMs / 2))),
+    },
+    (req, res) => {
+      const started = performance.now();
+      res.on('finish', () => {
+        // The path only: query strings are not logged.
+        logger.info('request', {
+          method: req.method,
+          path: (req.url ?? '/').split('?')[0],
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        });
       });
-    });
-    listener(req, res);
-  });
+      listener(req, res);
+    },
+  );
   server.listen(config.server.port, config.server.host);
   try {
     await Promise.race([
@@ -111,6 +159,34 @@ export async function startServer(config: LatchkeyConfig, logger: CliLogger): Pr
   return { url, server, manager, stop };
 }
 
+/** Reads from the store until it answers, pausing `delays` between tries; throws the last error. */
+async function probeStore(manager: ConnectionManager, delays: readonly number[], logger: CliLogger): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await manager.list({ connectionId: 'latchkey-startup-probe' });
+      return;
+    } catch (error) {
+      const delay = delays[attempt];
+      // Only an unreachable store is worth waiting for; anything else will not change.
+      if (delay === undefined || (error as { code?: unknown }).code !== 'storage_error') throw error;
+      logger.warn('store unavailable at start, retrying', {
+        code: (error as { code?: unknown }).code,
+        attempt: attempt + 1,
+        retry_in_ms: delay,
+      });
+      await sleep(delay);
+    }
+  }
+}
+
+/** `--port`: a decimal port number, else a usage error (exit 2) naming the option. */
+function portOption(value: string): string {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) {
+    throw new InvalidArgumentError('not a port number (0 to 65535).');
+  }
+  return String(Number(value));
+}
+
 function health(status: number, body: Record<string, string>): Response {
   return new Response(JSON.stringify(body), {
     status,
@@ -124,7 +200,7 @@ export const serveCommand: CommandModule = {
       .command('serve')
       .description("Serve Nango's connections API (and /healthz, /readyz) from the configured store")
       .requiredOption('-c, --config <file>', 'configuration file (.json, .js or .mjs)', process.env.LATCHKEY_CONFIG)
-      .option('-p, --port <port>', 'port to listen on (overrides server.port and LATCHKEY_PORT)')
+      .option('-p, --port <port>', 'port to listen on (overrides server.port and LATCHKEY_PORT)', portOption)
       .option('-H, --host <host>', 'address to bind (overrides server.host and LATCHKEY_HOST)')
       .addHelpText(
         'after',

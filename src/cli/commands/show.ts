@@ -1,5 +1,6 @@
 import type { ConnectionManager } from '../../manager.js';
 import { EXIT_CODES, type ExitCode } from '../exit-codes.js';
+import { jsonText, terminalText } from '../escape.js';
 import { type CommandIo, fail, line } from '../io.js';
 import { authLogId, connectionState } from './connection-status.js';
 
@@ -32,20 +33,20 @@ export async function showCommand(
     return fail(io, error);
   }
   if (matches.length === 0) {
-    line(io.stderr, `error: unknown_connection: no connection ${JSON.stringify(connectionId)}`);
+    line(io.stderr, `error: unknown_connection: no connection ${jsonText(connectionId)}`);
     return EXIT_CODES.notFound;
   }
   if (matches.length > 1) {
     const keys = matches.map((item) => item.provider_config_key).join(', ');
     line(
       io.stderr,
-      `error: ambiguous_connection: ${JSON.stringify(connectionId)} exists under ${keys}; pass --integration`,
+      `error: ambiguous_connection: ${jsonText(connectionId)} exists under ${terminalText(keys)}; pass --integration`,
     );
     return EXIT_CODES.usage;
   }
   const item = matches[0]!;
   if (options.json) {
-    line(io.stdout, JSON.stringify({ ...item, state: connectionState(item) }));
+    line(io.stdout, jsonText({ ...item, state: connectionState(item) }));
     return EXIT_CODES.ok;
   }
   const fields: Array<[string, string]> = [
@@ -56,12 +57,13 @@ export async function showCommand(
     ['created', item.created],
     ['state', connectionState(item)],
     ['log id', authLogId(item) ?? ''],
-    ['end user', item.end_user ? JSON.stringify(item.end_user) : ''],
-    ['tags', JSON.stringify(item.tags)],
-    ['metadata', JSON.stringify(item.metadata)],
+    ['end user', item.end_user ? jsonText(item.end_user) : ''],
+    ['tags', jsonText(item.tags)],
+    ['metadata', jsonText(item.metadata)],
   ];
-  if (item.status.state !== 'ok') fields.push(['status', JSON.stringify(item.status)]);
+  if (item.status.state !== 'ok') fields.push(['status', jsonText(item.status)]);
   const width = Math.max(...fields.map(([name]) => name.length));
-  for (const [name, value] of fields) if (value !== '') line(io.stdout, `${name.padEnd(width)}  ${value}`);
+  for (const [name, value] of fields)
+    if (value !== '') line(io.stdout, `${name.padEnd(width)}  ${terminalText(value)}`);
   return EXIT_CODES.ok;
 }

@@ -7,6 +7,15 @@ export interface NangoListedConnection {
   provider?: string;
 }
 
+/** One page of `GET /connections`. */
+export interface NangoPage {
+  items: NangoListedConnection[];
+  /** The server's count of all connections, when its answer gives one (`total`). */
+  total?: number | undefined;
+  /** Set (to the page number) when the server answered this page with the previous page's ids: it does not page. */
+  repeated?: number;
+}
+
 /**
  * A refusal or failure of Nango's API. `status` is the HTTP status (0 when no answer came);
  * `code` is Nango's error code when its body had one (`unknown_provider_config`, `not_found`…).
@@ -47,13 +56,22 @@ export class NangoApi {
 
   /**
    * Every connection, a page at a time. Nango pages with `limit` (at most 2,000) and a 0-based
-   * `page`, newest first, by offset: a page shorter than `limit` is the last.
+   * `page`, newest first, by offset. Servers differ in how they keep that contract, and each
+   * difference once made the import wrong: one ignored `page` (the walk never ended), one capped
+   * `limit` below what was asked (the first short page looked like the last: 2 of 6 imported). So
+   * the walk learns the server's page size from its first page (asking that size from then on, so
+   * offsets line up however the server computes them), stops on an empty page, a page shorter
+   * than that size, or a page with the same ids as the one before, and reports the server's
+   * `total` when it gives one so the caller can compare.
    */
-  async *connections(pageSize: number): AsyncGenerator<NangoListedConnection[]> {
+  async *connections(pageSize: number): AsyncGenerator<NangoPage> {
+    let size = pageSize;
+    let previous: string | undefined;
     for (let page = 0; ; page++) {
-      const body = await this.#get('/connections', { limit: String(pageSize), page: String(page) });
+      const body = await this.#get('/connections', { limit: String(size), page: String(page) });
       const list = (body as { connections?: unknown }).connections;
       if (!Array.isArray(list)) throw new NangoApiError('GET /connections answered without a connections list', 200);
+      if (list.length === 0) return;
       const items = list.filter(
         (item): item is NangoListedConnection =>
           item !== null &&
@@ -61,8 +79,20 @@ export class NangoApi {
           typeof (item as NangoListedConnection).connection_id === 'string' &&
           typeof (item as NangoListedConnection).provider_config_key === 'string',
       );
-      yield items;
-      if (list.length < pageSize) return;
+      const ids = JSON.stringify(items.map((item) => [item.provider_config_key, item.connection_id]));
+      if (ids === previous) {
+        yield { items: [], total: totalOf(body), repeated: page };
+        return;
+      }
+      previous = ids;
+      yield { items, total: totalOf(body) };
+      if (page === 0 && list.length < size) {
+        // Fewer than asked on the first page: either all there is, or the server's own cap.
+        // One more request (an empty page) tells them apart.
+        size = list.length;
+      } else if (list.length < size) {
+        return;
+      }
     }
   }
 
@@ -129,4 +159,12 @@ function errorCodeOf(body: unknown): string | undefined {
     return (error as { code: string }).code;
   }
   return typeof code === 'string' ? code : undefined;
+}
+
+/** The server's count of all connections, when its answer carries one (`total` or `pagination.total`). */
+function totalOf(body: unknown): number | undefined {
+  if (body === null || typeof body !== 'object') return undefined;
+  const { total, pagination } = body as { total?: unknown; pagination?: { total?: unknown } | null };
+  const value = total ?? (pagination !== null && typeof pagination === 'object' ? pagination.total : undefined);
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
