@@ -54,8 +54,9 @@ export {
   UnknownEncryptionKeyError,
   UnknownConnectionError,
   UnknownIntegrationError,
+  isLatchkeyError,
 } from './model/errors.js';
-export type { LatchkeyErrorCode, ProviderFailureKind } from './model/errors.js';
+export type { AnyLatchkeyError, LatchkeyErrorCode, ProviderFailureKind } from './model/errors.js';
 
 export { nangoIdProblem } from './model/validation.js';
 
@@ -119,7 +120,7 @@ export type { StorageRetryPolicy } from './refresh/pending-writes.js';
 export type { HttpSettings } from './provider-http/http.js';
 export type {
   Clock,
-  ConnectionError,
+  ConnectionErrorEntry,
   ConnectionFull,
   ConnectionListItem,
   ConnectionStatus,
