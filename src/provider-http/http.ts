@@ -39,6 +39,8 @@ function isLoopback(hostname: string): boolean {
 
 export interface ProviderResponse {
   status: number;
+  /** The provider's host (and port): what errors may name, unlike the path or query. */
+  host?: string;
   headers: Headers;
   /** The body as text (capped). */
   text: string;
@@ -68,7 +70,7 @@ export async function providerRequest(
   } catch {
     json = undefined;
   }
-  return { status: response.status, headers: response.headers, text, json };
+  return { status: response.status, host: target.host, headers: response.headers, text, json };
 }
 
 /**
@@ -103,6 +105,7 @@ export function transportFailure(error: unknown, target: URL, phase: 'request' |
     return new ProviderError({
       kind: 'transient',
       error: 'timeout',
+      host: target.host,
       errorDescription:
         phase === 'body'
           ? `${target.host} sent headers but not the whole body within the request timeout`
@@ -136,6 +139,7 @@ export function networkFailure(
     kind: 'transient',
     error: 'network_error',
     errorDescription: where === undefined ? label : label === undefined ? where : `${where} (${label})`,
+    host: target?.host,
   });
 }
 
@@ -155,6 +159,7 @@ export function providerFailure(
     errorDescription: description === undefined ? undefined : redactSecrets(description, secrets),
     status: response.status,
     retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+    host: response.host,
   });
 }
 
