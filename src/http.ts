@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { AuthorizationError, InvalidRequestError, LatchkeyError } from './model/errors.js';
+import { traitsOf } from './model/error-traits.js';
+import { AuthorizationError, InvalidRequestError, isLatchkeyError } from './model/errors.js';
 import type { ConnectionManager } from './manager.js';
 import type { Logger } from './model/connection.js';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -265,17 +266,19 @@ async function completeConnect(options: ConnectHandlerOptions, request: Request,
  */
 function failure(options: ConnectHandlerOptions, error: unknown, providerConfigKey?: string): ConnectResult {
   const logId = randomUUID();
-  const errorType =
-    error instanceof AuthorizationError
-      ? safeType(error.errorType)
-      : error instanceof LatchkeyError
-        ? error.code
-        : 'internal_error';
-  (options.logger ?? consoleLogger).error('latchkey: a connect flow failed', {
+  const typed = isLatchkeyError(error) ? error : undefined;
+  const errorType = error instanceof AuthorizationError ? safeType(error.errorType) : (typed?.code ?? 'internal_error');
+  // The error table says whose fault it is: a denial, a stale link or a bad request is the user's
+  // (a warning); what the operator must fix, or a bug, is an error.
+  const serverFault = typed === undefined || traitsOf(typed).http.status >= 500;
+  const logger = options.logger ?? consoleLogger;
+  const fields = {
     log_id: logId,
     error_type: errorType,
-    error: error instanceof LatchkeyError ? error.toJSON() : { name: (error as Error | undefined)?.name },
-  });
+    error: typed ? typed.toJSON() : { name: (error as Error | undefined)?.name },
+  };
+  if (serverFault) logger.error('latchkey: a connect flow failed', fields);
+  else logger.warn('latchkey: a connect flow failed', fields);
   const flowKey = error instanceof AuthorizationError ? error.providerConfigKey : providerConfigKey;
   return {
     message_type: 'error',
