@@ -3,12 +3,12 @@ import {
   ConnectionManager,
   InsecureRequestError,
   InvalidCredentialsError,
+  InvalidIntegrationError,
   InvalidRequestError,
   type LatchkeyError,
   MissingTemplateValueError,
   nangoIdProblem,
   UnknownConnectionError,
-  UnknownIntegrationError,
 } from '../src/index.js';
 import { assertId } from '../src/model/validation.js';
 import { captureLogs } from './support/logs.js';
@@ -298,7 +298,7 @@ describe('lookups', () => {
 describe('configuration', () => {
   it('refuses an integration whose provider is neither in the catalog nor defined inline', () => {
     expect(() => new ConnectionManager({ integrations: { x: { provider: 'nobody-knows' } } })).toThrow(
-      UnknownIntegrationError,
+      InvalidIntegrationError,
     );
   });
 
