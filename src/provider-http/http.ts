@@ -1,5 +1,5 @@
 import { InsecureRequestError, ProviderError } from '../model/errors.js';
-import { redactSecrets } from '../model/redaction.js';
+import { quotedProviderText, redactSecrets } from '../model/redaction.js';
 import { fetchFor } from './client-tls.js';
 
 /** How Latchkey talks to providers. */
@@ -156,7 +156,7 @@ export function providerFailure(
   return new ProviderError({
     kind: transient || !permanent ? 'transient' : 'permanent',
     error: transient ? (response.status === 429 ? 'rate_limited' : 'server_error') : safeErrorCode(error, secrets),
-    errorDescription: description === undefined ? undefined : redactSecrets(description, secrets),
+    errorDescription: description === undefined ? undefined : quotedProviderText(description, secrets),
     status: response.status,
     retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
     host: response.host,

@@ -2,7 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import type * as client from 'openid-client';
 import { ProviderError, type ProviderFailureKind } from '../model/errors.js';
 import type { TokenRequestAuthMethod } from '../providers/definition.js';
-import { basicCredentialForms, redactSecrets } from '../model/redaction.js';
+import { basicCredentialForms, quotedProviderText } from '../model/redaction.js';
 import type { JsonObject } from '../model/connection.js';
 import type { ClientCertificate } from '../model/client-certificate.js';
 import { fetchFor } from './client-tls.js';
@@ -233,7 +233,7 @@ function toProviderError(
   if (error instanceof ProviderError) return error;
   // What customFetch threw (sendAndRead's translation), wrapped by openid-client.
   if (error instanceof oidc.ClientError && error.cause instanceof ProviderError) return error.cause;
-  const clean = (text: string | undefined) => (text === undefined ? undefined : redactSecrets(text, secrets));
+  const clean = (text: string | undefined) => (text === undefined ? undefined : quotedProviderText(text, secrets));
   if (error instanceof oidc.ResponseBodyError) {
     return new ProviderError({
       kind: classify(error.error),
