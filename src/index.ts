@@ -56,7 +56,7 @@ export {
   UnknownIntegrationError,
   isLatchkeyError,
 } from './model/errors.js';
-export type { AnyLatchkeyError, LatchkeyErrorCode, ProviderFailureKind } from './model/errors.js';
+export type { AnyLatchkeyError, LatchkeyErrorCode, LatchkeyErrorOptions, ProviderFailureKind } from './model/errors.js';
 
 export { nangoIdProblem } from './model/validation.js';
 
