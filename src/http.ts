@@ -299,6 +299,7 @@ const DESCRIPTIONS: Record<string, string> = {
   invalid_request: 'The connection request is not valid.',
   disallowed_host: 'The connection request names a host this integration does not allow.',
   unknown_integration: 'This integration is not configured.',
+  invalid_integration: 'This integration is not set up correctly.',
   internal_error: 'Something went wrong while connecting.',
 };
 
