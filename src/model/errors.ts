@@ -1,64 +1,12 @@
-/**
- * Every error Latchkey throws is a {@link LatchkeyError} with a stable `code`, so callers can
- * `switch (err.code)` instead of matching messages. Messages and fields never carry a secret:
- * tokens, client secrets and private keys are not put into any of them.
- */
+// Every error class, in one module (the base and ProviderError live beside it only to keep files
+// short; they are re-exported here).
 
-export type LatchkeyErrorCode =
-  | 'invalid_request'
-  | 'invalid_credentials'
-  | 'unknown_integration'
-  | 'unknown_connection'
-  | 'ambiguous_connection'
-  | 'duplicate_connection'
-  | 'concurrent_modification'
-  | 'access_token_expired'
-  | 'refresh_backoff'
-  | 'refresh_exhausted'
-  | 'refresh_lock_timeout'
-  | 'provider_error'
-  | 'missing_template_value'
-  | 'invalid_template'
-  | 'insecure_request'
-  | 'disallowed_host'
-  | 'unknown_encryption_key'
-  | 'decryption_failed'
-  | 'encryption_required'
-  | 'invalid_state'
-  | 'authorization_failed'
-  | 'storage_error'
-  | 'integration_error'
-  | 'invalid_integration';
+import { LatchkeyError, type LatchkeyErrorCode, type LatchkeyErrorOptions } from './error-base.js';
+import { ProviderError } from './provider-error.js';
 
-/** Every Latchkey error's constructor takes the underlying failure as `cause`, as `Error` does. */
-export type LatchkeyErrorOptions = { cause?: unknown };
-
-/**
- * The base of every error Latchkey throws: a stable `code` (on the class and the instance) to
- * `switch` on, a message that says what to fix and never a secret, and the underlying error as a
- * non-enumerable `cause`. Abstract: only its subclasses are thrown, each with its own literal
- * `code`, so `switch (error.code)` on an {@link AnyLatchkeyError} narrows to the class.
- */
-export abstract class LatchkeyError extends Error {
-  abstract readonly code: LatchkeyErrorCode;
-
-  constructor(message: string, options?: LatchkeyErrorOptions) {
-    super(message, options);
-    this.name = this.constructor.name;
-  }
-
-  /**
-   * A plain object for structured logs: name, code, message and the error's own fields; never the
-   * `cause`.
-   */
-  toJSON(): Record<string, unknown> {
-    const json: Record<string, unknown> = { name: this.name, code: this.code, message: this.message };
-    for (const [key, value] of Object.entries(this)) {
-      if (key !== 'cause' && key !== 'stack') json[key] = value;
-    }
-    return json;
-  }
-}
+export { LatchkeyError, ProviderError };
+export type { LatchkeyErrorCode, LatchkeyErrorOptions };
+export type { ProviderFailureKind } from './provider-error.js';
 
 /** An argument is malformed: a bad id, tag, metadata value or option. Nothing was stored. */
 export class InvalidRequestError extends LatchkeyError {
@@ -205,81 +153,6 @@ export class RefreshExhaustedError extends LatchkeyError {
 export class RefreshLockTimeoutError extends LatchkeyError {
   static readonly code = 'refresh_lock_timeout' as const;
   readonly code = 'refresh_lock_timeout' as const;
-}
-
-/**
- * How a provider failure counts: `permanent` (the grant or client is dead: the connection is
- * exhausted) or `transient` (retried with back-off).
- */
-export type ProviderFailureKind = 'permanent' | 'transient';
-
-/**
- * The provider refused or failed a token request. `kind` says whether retrying can help:
- * `permanent` (`invalid_grant`, `invalid_client`, `unauthorized_client`) or `transient`
- * (network, timeout, 5xx, 429, an unreadable answer). `refused` says whether the provider
- * answered with a refusal at all: an unreachable host, a timeout or a 5xx is not one.
- */
-export class ProviderError extends LatchkeyError {
-  static readonly code = 'provider_error' as const;
-  readonly code = 'provider_error' as const;
-  readonly kind: ProviderFailureKind;
-  /** The provider's OAuth `error` value, or a Latchkey label such as `network_error`. */
-  readonly error: string;
-  readonly errorDescription: string | undefined;
-  readonly status: number | undefined;
-  readonly retryAfterSeconds: number | undefined;
-  /** The provider's host (and port), when known: never the path or query, which may carry values. */
-  readonly host: string | undefined;
-  /**
-   * `true` when the provider answered and refused (an OAuth error, a 4xx other than 408/429);
-   * `false` when it could not be reached, timed out, failed (5xx), limited the rate (429) or
-   * answered something unreadable.
-   */
-  readonly refused: boolean;
-  logId: string | undefined;
-  constructor(details: {
-    kind: ProviderFailureKind;
-    error: string;
-    errorDescription?: string | undefined;
-    status?: number | undefined;
-    retryAfterSeconds?: number | undefined;
-    host?: string | undefined;
-    cause?: unknown;
-  }) {
-    const refused = isRefusal(details.error, details.status);
-    const status = details.status === undefined ? '' : ` (HTTP ${details.status})`;
-    const description = details.errorDescription ? `: ${details.errorDescription}` : '';
-    const at = details.host === undefined ? '' : ` at ${details.host}`;
-    super(
-      refused
-        ? `The provider${at} refused the token request with ${details.error}${status}${description}`
-        : `The token request to the provider${at} failed with ${details.error}${status}${description}`,
-      { cause: details.cause },
-    );
-    this.kind = details.kind;
-    this.error = details.error;
-    this.errorDescription = details.errorDescription;
-    this.status = details.status;
-    this.retryAfterSeconds = details.retryAfterSeconds;
-    this.host = details.host;
-    this.refused = refused;
-    this.logId = undefined;
-  }
-}
-
-/** Latchkey's labels for a token request that got no usable answer (see `provider-http/http.ts`). */
-const NO_ANSWER_LABELS = new Set([
-  'network_error',
-  'timeout',
-  'server_error',
-  'rate_limited',
-  'invalid_response',
-  'response_too_large',
-]);
-
-function isRefusal(error: string, status: number | undefined): boolean {
-  if (status !== undefined) return status >= 400 && status < 500 && status !== 408 && status !== 429;
-  return !NO_ANSWER_LABELS.has(error);
 }
 
 /** A URL or body template referred to a value the connection does not have. */
