@@ -55,8 +55,9 @@ export {
   UnknownEncryptionKeyError,
   UnknownConnectionError,
   UnknownIntegrationError,
+  isLatchkeyError,
 } from './model/errors.js';
-export type { LatchkeyErrorCode, ProviderFailureKind } from './model/errors.js';
+export type { AnyLatchkeyError, LatchkeyErrorCode, LatchkeyErrorOptions, ProviderFailureKind } from './model/errors.js';
 
 export { builtinProviders } from './providers/catalog.js';
 export { fromNangoProviders } from './providers/nango.js';
@@ -109,7 +110,7 @@ export type { StorageRetryPolicy } from './refresh/pending-writes.js';
 export type { HttpSettings } from './provider-http/http.js';
 export type {
   Clock,
-  ConnectionError,
+  ConnectionErrorEntry,
   ConnectionFull,
   ConnectionListItem,
   ConnectionStatus,

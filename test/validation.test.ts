@@ -3,11 +3,11 @@ import {
   ConnectionManager,
   InsecureRequestError,
   InvalidCredentialsError,
+  InvalidIntegrationError,
   InvalidRequestError,
   type LatchkeyError,
   MissingTemplateValueError,
   UnknownConnectionError,
-  UnknownIntegrationError,
 } from '../src/index.js';
 import { assertId, nangoIdProblem } from '../src/model/validation.js';
 import { captureLogs } from './support/logs.js';
@@ -297,7 +297,7 @@ describe('lookups', () => {
 describe('configuration', () => {
   it('refuses an integration whose provider is neither in the catalog nor defined inline', () => {
     expect(() => new ConnectionManager({ integrations: { x: { provider: 'nobody-knows' } } })).toThrow(
-      UnknownIntegrationError,
+      InvalidIntegrationError,
     );
   });
 

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from '../model/connection.js';
-import { AuthorizationError, LatchkeyError } from '../model/errors.js';
+import { traitsOf } from '../model/error-traits.js';
+import { AuthorizationError, isLatchkeyError } from '../model/errors.js';
 
 /** The result Nango's frontend SDK receives from a popup, and the query of a redirect. */
 export interface ConnectResult {
@@ -26,17 +27,19 @@ export interface AppState {
  */
 export function failure(logger: Logger | undefined, error: unknown, providerConfigKey?: string): ConnectResult {
   const logId = randomUUID();
-  const errorType =
-    error instanceof AuthorizationError
-      ? safeType(error.errorType)
-      : error instanceof LatchkeyError
-        ? error.code
-        : 'internal_error';
-  (logger ?? consoleLogger).error('latchkey: a connect flow failed', {
+  const typed = isLatchkeyError(error) ? error : undefined;
+  const errorType = error instanceof AuthorizationError ? safeType(error.errorType) : (typed?.code ?? 'internal_error');
+  // The error table says whose fault it is: a denial, a stale link or a bad request is the user's
+  // (a warning); what the operator must fix, or a bug, is an error.
+  const serverFault = typed === undefined || traitsOf(typed).http.status >= 500;
+  const log = logger ?? consoleLogger;
+  const fields = {
     log_id: logId,
     error_type: errorType,
-    error: error instanceof LatchkeyError ? error.toJSON() : { name: (error as Error | undefined)?.name },
-  });
+    error: typed ? typed.toJSON() : { name: (error as Error | undefined)?.name },
+  };
+  if (serverFault) log.error('latchkey: a connect flow failed', fields);
+  else log.warn('latchkey: a connect flow failed', fields);
   const flowKey = error instanceof AuthorizationError ? error.providerConfigKey : providerConfigKey;
   return {
     message_type: 'error',
@@ -57,6 +60,7 @@ const DESCRIPTIONS: Record<string, string> = {
   invalid_request: 'The connection request is not valid.',
   disallowed_host: 'The connection request names a host this integration does not allow.',
   unknown_integration: 'This integration is not configured.',
+  invalid_integration: 'This integration is not set up correctly.',
   internal_error: 'Something went wrong while connecting.',
 };
 

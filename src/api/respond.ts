@@ -6,22 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../model/connection.js';
-import {
-  AccessTokenExpiredError,
-  AmbiguousConnectionError,
-  ConcurrentModificationError,
-  DuplicateConnectionError,
-  InvalidCredentialsError,
-  InvalidRequestError,
-  LatchkeyError,
-  ProviderError,
-  RefreshBackoffError,
-  RefreshExhaustedError,
-  RefreshLockTimeoutError,
-  StorageError,
-  UnknownConnectionError,
-  UnknownIntegrationError,
-} from '../model/errors.js';
+import { traitsOf } from '../model/error-traits.js';
+import { isLatchkeyError } from '../model/errors.js';
 import type { Refusal } from './access.js';
 
 /** An HTTP-level refusal of a request (bad query, bad body, unknown route): status, stable code, message. */
@@ -74,48 +60,45 @@ export function refused(refusal: Refusal): Response {
 }
 
 /**
- * Status and code per error, as Nango answers them where it has an answer (400 unknown
- * integration, 404 unknown connection, 424 for a refresh that backs off or is exhausted), the
- * error's own stable code otherwise.
+ * Status and code per error, from the error table (`model/error-traits.ts`): Nango's answers where
+ * Nango has one (400 unknown integration, 404 unknown connection, 424 for a refresh that backs off
+ * or is exhausted), the error's own stable code otherwise. Errors the table marks as the
+ * operator's to fix are logged once under the answer's `log_id`; a client that went away is not
+ * a server failure; only what is not a Latchkey error at all becomes a logged 500 `server_error`.
  */
 export function failed(error: unknown, logger: Logger): Response {
   if (error instanceof ApiFailure) return errorBody(error.status, error.code, error.message);
-  if (error instanceof UnknownConnectionError) return errorBody(404, 'unknown_connection', error.message);
-  if (error instanceof UnknownIntegrationError) return errorBody(400, 'unknown_provider_config', error.message);
-  if (error instanceof InvalidRequestError || error instanceof InvalidCredentialsError) {
-    return errorBody(400, error.code, error.message, { field: error.field });
+  if (isLatchkeyError(error)) {
+    const answer = traitsOf(error).http;
+    const fields: Record<string, unknown> = { ...answer.fields };
+    if (answer.log) {
+      fields.log_id = randomUUID();
+      logger.error('latchkey api: request failed', { log_id: fields.log_id, error: error.toJSON() });
+    }
+    const response = errorBody(answer.status, answer.code, answer.message ?? error.message, fields);
+    const retryAfter = fields.retry_after_seconds;
+    if (typeof retryAfter === 'number' && retryAfter > 0)
+      response.headers.set('retry-after', String(Math.ceil(retryAfter)));
+    return response;
   }
-  if (error instanceof AmbiguousConnectionError) return errorBody(400, error.code, error.message);
-  if (error instanceof DuplicateConnectionError || error instanceof ConcurrentModificationError) {
-    return errorBody(409, error.code, error.message);
-  }
-  if (error instanceof RefreshExhaustedError) {
-    return errorBody(424, 'connection_refresh_exhausted', error.message, { log_id: error.logId });
-  }
-  if (error instanceof RefreshBackoffError) {
-    return errorBody(424, 'connection_refresh_backoff', error.message, {
-      retry_at: error.retryAt,
-      log_id: error.logId,
-    });
-  }
-  if (error instanceof AccessTokenExpiredError) return errorBody(424, error.code, error.message);
-  if (error instanceof ProviderError) {
-    // The provider's own description may echo what it was sent: only its error label goes out.
-    return errorBody(400, 'refresh_token_external_error', `The provider refused the refresh (${error.error}).`, {
-      log_id: error.logId,
-    });
-  }
-  if (error instanceof RefreshLockTimeoutError || error instanceof StorageError) {
-    return errorBody(503, error.code, 'The store is busy or unavailable; retry shortly.', retryAfter());
-  }
+  // The client went away while its body was read: nobody reads this answer, and it is no fault here.
+  if (isClientAbort(error)) return errorBody(400, 'request_aborted', 'The client closed the request.');
   const logId = randomUUID();
   logger.error('latchkey api: request failed', {
     log_id: logId,
-    error: error instanceof LatchkeyError ? error.toJSON() : { name: (error as Error | undefined)?.name },
+    error: { name: (error as Error | undefined)?.name },
   });
   return errorBody(500, 'server_error', 'The request failed on the server.', { log_id: logId });
 }
 
-function retryAfter(): Record<string, unknown> {
-  return { retry_after_seconds: 1 };
+/**
+ * A request body that ended because the client disconnected: Node's `IncomingMessage` stream
+ * fails with `ECONNRESET` ("aborted"), passed on by `Readable.toWeb`. Only the body read can
+ * raise it here: provider and store failures arrive already translated to typed errors.
+ */
+export function isClientAbort(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (
+    code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (error as Error | null)?.name === 'AbortError'
+  );
 }

@@ -1,4 +1,5 @@
-import { LatchkeyError } from '../model/errors.js';
+import { type ExitStatusName, traitsOf } from '../model/error-traits.js';
+import { isLatchkeyError } from '../model/errors.js';
 
 /**
  * What the `latchkey` command exits with, for scripts: the same number always means the same
@@ -19,34 +20,14 @@ export const EXIT_CODES = {
   config: 5,
   /** Something the command needs is unavailable: the port is taken, the store unreachable at start. */
   unavailable: 6,
-} as const;
-
-/** The same codes under the names `serve` uses. */
-export const EXIT = {
-  OK: EXIT_CODES.ok,
-  FAILURE: EXIT_CODES.failure,
-  USAGE: EXIT_CODES.usage,
-  CONFIG: EXIT_CODES.config,
-  UNAVAILABLE: EXIT_CODES.unavailable,
-} as const;
+} as const satisfies Record<ExitStatusName | 'ok' | 'partial', number>;
 
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
 
-/** The exit code for an error a command could not handle itself: one place maps error codes to exit codes. */
+/**
+ * The exit code for an error a command could not handle itself, from the error table
+ * (`model/error-traits.ts`); anything that is not a Latchkey error is a run-time failure.
+ */
 export function exitCodeFor(error: unknown): ExitCode {
-  if (!(error instanceof LatchkeyError)) return EXIT_CODES.failure;
-  switch (error.code) {
-    case 'unknown_connection':
-      return EXIT_CODES.notFound;
-    case 'invalid_request':
-    case 'ambiguous_connection':
-      return EXIT_CODES.usage;
-    case 'invalid_integration':
-    case 'unknown_integration':
-    case 'encryption_required':
-    case 'unknown_encryption_key':
-      return EXIT_CODES.config;
-    default:
-      return EXIT_CODES.failure;
-  }
+  return isLatchkeyError(error) ? EXIT_CODES[traitsOf(error).exit] : EXIT_CODES.failure;
 }

@@ -4,10 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { LatchkeyError } from '../model/errors.js';
+import { isLatchkeyError } from '../model/errors.js';
 import { ConfigError } from './config.js';
 import { terminalText } from './escape.js';
-import { EXIT, EXIT_CODES, type ExitCode } from './exit-codes.js';
+import { EXIT_CODES, type ExitCode, exitCodeFor } from './exit-codes.js';
 import { type CliLogger, jsonLogger } from './log.js';
 
 /** What every command gets: where to log and how to write output. */
@@ -49,28 +49,24 @@ export function exitCodeOf(error: unknown): ExitCode {
       error.code === 'commander.version' ||
       error.code === 'commander.help'
     ) {
-      return EXIT.OK;
+      return EXIT_CODES.ok;
     }
-    return EXIT.USAGE;
+    return EXIT_CODES.usage;
   }
-  if (error instanceof ConfigError) return EXIT.CONFIG;
-  // The manager refusing its options (a bad integration, a malformed key) is a configuration error too.
-  if (
-    error instanceof LatchkeyError &&
-    (error.code === 'invalid_request' || error.code === 'unknown_integration' || error.code === 'encryption_required')
-  ) {
-    return EXIT.CONFIG;
-  }
+  if (error instanceof ConfigError) return EXIT_CODES.config;
+  // What escapes a command comes from building the manager from the configuration: a bad option
+  // there (an invalid_request) is a configuration error, not a command-line one.
+  if (isLatchkeyError(error) && error.code === 'invalid_request') return EXIT_CODES.config;
   const code = (error as { code?: unknown } | undefined)?.code;
   if (
     code === 'EADDRINUSE' ||
     code === 'EACCES' ||
     code === 'EADDRNOTAVAIL' ||
-    (error instanceof LatchkeyError && error.code === 'storage_error')
+    (isLatchkeyError(error) && error.code === 'storage_error')
   ) {
-    return EXIT.UNAVAILABLE;
+    return EXIT_CODES.unavailable;
   }
-  return EXIT.FAILURE;
+  return exitCodeFor(error);
 }
 
 /** Runs the program on `argv` and resolves with the exit code (the caller exits). */
@@ -79,7 +75,7 @@ export async function runProgram(
   argv: string[],
   context?: Partial<CliContext>,
 ): Promise<ExitCode> {
-  let exitCode: ExitCode = EXIT.OK;
+  let exitCode: ExitCode = EXIT_CODES.ok;
   const logger = context?.logger ?? jsonLogger();
   const full: CliContext = {
     logger,

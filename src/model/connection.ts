@@ -9,10 +9,10 @@ import type { JsonObject } from './json.js';
 
 export type { JsonObject };
 
-/** An active problem of a connection, as Nango lists them in `errors`. */
-export interface ConnectionError {
+/** One active problem of a connection, as Nango lists them in `errors`: data, not a thrown error. */
+export interface ConnectionErrorEntry {
   type: 'auth' | 'sync';
-  /** Find this id in the logs or in the `onRefreshFailure` hook. */
+  /** Find this id in the logs and in the `refresh.failed` event. */
   log_id: string;
 }
 
@@ -31,7 +31,7 @@ export interface ConnectionFull<C extends Credentials = Credentials> {
   connection_id: string;
   provider_config_key: string;
   provider: string;
-  errors: ConnectionError[];
+  errors: ConnectionErrorEntry[];
   end_user: EndUser | null;
   metadata: JsonObject;
   connection_config: JsonObject;
@@ -87,7 +87,7 @@ export interface ConnectionListItem {
   created: string;
   metadata: JsonObject;
   tags: Record<string, string>;
-  errors: ConnectionError[];
+  errors: ConnectionErrorEntry[];
   end_user: EndUser | null;
   /** Why the connection is unhealthy, if it is. */
   status: ConnectionStatus;

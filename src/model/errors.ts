@@ -1,108 +1,63 @@
-/**
- * Every error Latchkey throws is a {@link LatchkeyError} with a stable `code`, so callers can
- * `switch (err.code)` instead of matching messages. Messages and fields never carry a secret:
- * tokens, client secrets and private keys are not put into any of them.
- */
+// Every error class, in one module (the base and ProviderError live beside it only to keep files
+// short; they are re-exported here).
 
-export type LatchkeyErrorCode =
-  | 'invalid_request'
-  | 'invalid_credentials'
-  | 'unknown_integration'
-  | 'unknown_connection'
-  | 'ambiguous_connection'
-  | 'duplicate_connection'
-  | 'concurrent_modification'
-  | 'access_token_expired'
-  | 'refresh_backoff'
-  | 'refresh_exhausted'
-  | 'refresh_lock_timeout'
-  | 'provider_error'
-  | 'missing_template_value'
-  | 'invalid_template'
-  | 'insecure_request'
-  | 'disallowed_host'
-  | 'unknown_encryption_key'
-  | 'decryption_failed'
-  | 'encryption_required'
-  | 'invalid_state'
-  | 'authorization_failed'
-  | 'storage_error'
-  | 'integration_error'
-  | 'invalid_integration';
+import { LatchkeyError, type LatchkeyErrorCode, type LatchkeyErrorOptions } from './error-base.js';
+import { ProviderError } from './provider-error.js';
 
-/**
- * The base of every error Latchkey throws: a stable `code` (on the class and the instance) to
- * `switch` on, a message that says what to fix and never a secret, and the underlying error as a
- * non-enumerable `cause`.
- */
-export class LatchkeyError extends Error {
-  static readonly code: LatchkeyErrorCode = 'invalid_request';
-  readonly code: LatchkeyErrorCode;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = this.constructor.name;
-    this.code = (this.constructor as typeof LatchkeyError).code;
-  }
-
-  /**
-   * A plain object for structured logs: name, code, message and the error's own fields; never the
-   * `cause`.
-   */
-  toJSON(): Record<string, unknown> {
-    const json: Record<string, unknown> = { name: this.name, code: this.code, message: this.message };
-    for (const [key, value] of Object.entries(this)) {
-      if (key !== 'cause' && key !== 'stack') json[key] = value;
-    }
-    return json;
-  }
-}
+export { LatchkeyError, ProviderError };
+export type { LatchkeyErrorCode, LatchkeyErrorOptions };
+export type { ProviderFailureKind } from './provider-error.js';
 
 /** An argument is malformed: a bad id, tag, metadata value or option. Nothing was stored. */
 export class InvalidRequestError extends LatchkeyError {
-  static override readonly code = 'invalid_request' as const;
+  static readonly code = 'invalid_request' as const;
+  readonly code = 'invalid_request' as const;
   /** The argument or field at fault, e.g. `connectionId` or `tags.env`. */
   readonly field: string | undefined;
-  constructor(message: string, field?: string) {
-    super(message);
+  constructor(message: string, field?: string, options?: LatchkeyErrorOptions) {
+    super(message, options);
     this.field = field;
   }
 }
 
 /** Credentials do not have the shape their `type` requires. Nothing was stored. */
 export class InvalidCredentialsError extends LatchkeyError {
-  static override readonly code = 'invalid_credentials' as const;
+  static readonly code = 'invalid_credentials' as const;
+  readonly code = 'invalid_credentials' as const;
   /** Dotted path of the offending field, e.g. `credentials.access_token`. */
   readonly field: string;
-  constructor(message: string, field: string) {
-    super(message);
+  constructor(message: string, field: string, options?: LatchkeyErrorOptions) {
+    super(message, options);
     this.field = field;
   }
 }
 
 /**
- * No integration is configured under this provider config key, or it lacks what the operation
- * needs (a proxy base URL, a JWT template…).
+ * No integration is configured under this provider config key. An integration that exists but
+ * lacks what an operation needs is an {@link InvalidIntegrationError}.
  */
 export class UnknownIntegrationError extends LatchkeyError {
-  static override readonly code = 'unknown_integration' as const;
+  static readonly code = 'unknown_integration' as const;
+  readonly code = 'unknown_integration' as const;
   readonly providerConfigKey: string;
-  constructor(providerConfigKey: string, detail = 'is not configured') {
-    super(`Integration "${providerConfigKey}" ${detail}`);
+  constructor(providerConfigKey: string, options?: LatchkeyErrorOptions) {
+    super(`Integration "${providerConfigKey}" is not configured`, options);
     this.providerConfigKey = providerConfigKey;
   }
 }
 
 /** Nango answers 404 here. */
 export class UnknownConnectionError extends LatchkeyError {
-  static override readonly code = 'unknown_connection' as const;
+  static readonly code = 'unknown_connection' as const;
+  readonly code = 'unknown_connection' as const;
   readonly connectionId: string;
   readonly providerConfigKey: string | undefined;
-  constructor(connectionId: string, providerConfigKey?: string) {
+  constructor(connectionId: string, providerConfigKey?: string, options?: LatchkeyErrorOptions) {
     super(
       providerConfigKey === undefined
         ? `No connection "${connectionId}"`
         : `No connection "${connectionId}" for integration "${providerConfigKey}"`,
+      options,
     );
     this.connectionId = connectionId;
     this.providerConfigKey = providerConfigKey;
@@ -111,12 +66,14 @@ export class UnknownConnectionError extends LatchkeyError {
 
 /** `get(id)` without a provider config key matched connections of several integrations. */
 export class AmbiguousConnectionError extends LatchkeyError {
-  static override readonly code = 'ambiguous_connection' as const;
+  static readonly code = 'ambiguous_connection' as const;
+  readonly code = 'ambiguous_connection' as const;
   readonly connectionId: string;
   readonly providerConfigKeys: string[];
-  constructor(connectionId: string, providerConfigKeys: string[]) {
+  constructor(connectionId: string, providerConfigKeys: string[], options?: LatchkeyErrorOptions) {
     super(
       `Connection id "${connectionId}" exists for several integrations (${providerConfigKeys.join(', ')}); pass providerConfigKey`,
+      options,
     );
     this.connectionId = connectionId;
     this.providerConfigKeys = providerConfigKeys;
@@ -128,11 +85,12 @@ export class AmbiguousConnectionError extends LatchkeyError {
  * replace its credentials.
  */
 export class DuplicateConnectionError extends LatchkeyError {
-  static override readonly code = 'duplicate_connection' as const;
+  static readonly code = 'duplicate_connection' as const;
+  readonly code = 'duplicate_connection' as const;
   readonly connectionId: string;
   readonly providerConfigKey: string;
-  constructor(connectionId: string, providerConfigKey: string) {
-    super(`Connection "${connectionId}" already exists for integration "${providerConfigKey}"`);
+  constructor(connectionId: string, providerConfigKey: string, options?: LatchkeyErrorOptions) {
+    super(`Connection "${connectionId}" already exists for integration "${providerConfigKey}"`, options);
     this.connectionId = connectionId;
     this.providerConfigKey = providerConfigKey;
   }
@@ -140,7 +98,8 @@ export class DuplicateConnectionError extends LatchkeyError {
 
 /** An update kept losing the race against other writers of the same connection. */
 export class ConcurrentModificationError extends LatchkeyError {
-  static override readonly code = 'concurrent_modification' as const;
+  static readonly code = 'concurrent_modification' as const;
+  readonly code = 'concurrent_modification' as const;
 }
 
 /**
@@ -148,21 +107,23 @@ export class ConcurrentModificationError extends LatchkeyError {
  * Latchkey never hands out an expired token as if it were fresh.
  */
 export class AccessTokenExpiredError extends LatchkeyError {
-  static override readonly code = 'access_token_expired' as const;
+  static readonly code = 'access_token_expired' as const;
+  readonly code = 'access_token_expired' as const;
   readonly expiredAt: string;
-  constructor(connectionId: string, expiredAt: string) {
-    super(`The access token of connection "${connectionId}" expired at ${expiredAt} and cannot be refreshed`);
+  constructor(connectionId: string, expiredAt: string, options?: LatchkeyErrorOptions) {
+    super(`The access token of connection "${connectionId}" expired at ${expiredAt} and cannot be refreshed`, options);
     this.expiredAt = expiredAt;
   }
 }
 
 /** A recent refresh failed; automatic refreshes of this connection wait until `retryAt` (Nango: 424). */
 export class RefreshBackoffError extends LatchkeyError {
-  static override readonly code = 'refresh_backoff' as const;
+  static readonly code = 'refresh_backoff' as const;
+  readonly code = 'refresh_backoff' as const;
   readonly retryAt: string;
   readonly logId: string | undefined;
-  constructor(connectionId: string, retryAt: string, logId?: string) {
-    super(`Refreshing connection "${connectionId}" failed recently; next automatic attempt after ${retryAt}`);
+  constructor(connectionId: string, retryAt: string, logId?: string, options?: LatchkeyErrorOptions) {
+    super(`Refreshing connection "${connectionId}" failed recently; next automatic attempt after ${retryAt}`, options);
     this.retryAt = retryAt;
     this.logId = logId;
   }
@@ -174,12 +135,14 @@ export class RefreshBackoffError extends LatchkeyError {
  * refresh succeeds (Nango: 424 `connection_refresh_exhausted`).
  */
 export class RefreshExhaustedError extends LatchkeyError {
-  static override readonly code = 'refresh_exhausted' as const;
+  static readonly code = 'refresh_exhausted' as const;
+  readonly code = 'refresh_exhausted' as const;
   readonly logId: string | undefined;
   readonly providerError: string | undefined;
-  constructor(connectionId: string, providerError?: string, logId?: string) {
+  constructor(connectionId: string, providerError?: string, logId?: string, options?: LatchkeyErrorOptions) {
     super(
       `Refreshing connection "${connectionId}" is exhausted${providerError ? ` (${providerError})` : ''}; the user must reconnect`,
+      options,
     );
     this.logId = logId;
     this.providerError = providerError;
@@ -188,57 +151,17 @@ export class RefreshExhaustedError extends LatchkeyError {
 
 /** Another process held the refresh lock for longer than we were willing to wait. */
 export class RefreshLockTimeoutError extends LatchkeyError {
-  static override readonly code = 'refresh_lock_timeout' as const;
-}
-
-/**
- * How a provider failure counts: `permanent` (the grant or client is dead: the connection is
- * exhausted) or `transient` (retried with back-off).
- */
-export type ProviderFailureKind = 'permanent' | 'transient';
-
-/**
- * The provider refused or failed a token request. `kind` says whether retrying can help:
- * `permanent` (`invalid_grant`, `invalid_client`, `unauthorized_client`) or `transient`
- * (network, timeout, 5xx, 429, an unreadable answer).
- */
-export class ProviderError extends LatchkeyError {
-  static override readonly code = 'provider_error' as const;
-  readonly kind: ProviderFailureKind;
-  /** The provider's OAuth `error` value, or a Latchkey label such as `network_error`. */
-  readonly error: string;
-  readonly errorDescription: string | undefined;
-  readonly status: number | undefined;
-  readonly retryAfterSeconds: number | undefined;
-  logId: string | undefined;
-  constructor(details: {
-    kind: ProviderFailureKind;
-    error: string;
-    errorDescription?: string | undefined;
-    status?: number | undefined;
-    retryAfterSeconds?: number | undefined;
-    cause?: unknown;
-  }) {
-    const status = details.status === undefined ? '' : ` (HTTP ${details.status})`;
-    const description = details.errorDescription ? `: ${details.errorDescription}` : '';
-    super(`Provider refused the token request with ${details.error}${status}${description}`, {
-      cause: details.cause,
-    });
-    this.kind = details.kind;
-    this.error = details.error;
-    this.errorDescription = details.errorDescription;
-    this.status = details.status;
-    this.retryAfterSeconds = details.retryAfterSeconds;
-    this.logId = undefined;
-  }
+  static readonly code = 'refresh_lock_timeout' as const;
+  readonly code = 'refresh_lock_timeout' as const;
 }
 
 /** A URL or body template referred to a value the connection does not have. */
 export class MissingTemplateValueError extends LatchkeyError {
-  static override readonly code = 'missing_template_value' as const;
+  static readonly code = 'missing_template_value' as const;
+  readonly code = 'missing_template_value' as const;
   readonly path: string;
-  constructor(path: string) {
-    super(`Template needs \${${path}}, which this connection does not have`);
+  constructor(path: string, options?: LatchkeyErrorOptions) {
+    super(`Template needs \${${path}}, which this connection does not have`, options);
     this.path = path;
   }
 }
@@ -248,12 +171,14 @@ export class MissingTemplateValueError extends LatchkeyError {
  * arguments, an unclosed `${`. The message quotes the definition's template, never a value.
  */
 export class InvalidTemplateError extends LatchkeyError {
-  static override readonly code = 'invalid_template' as const;
+  static readonly code = 'invalid_template' as const;
+  readonly code = 'invalid_template' as const;
 }
 
 /** A plain-HTTP URL was about to be called without the loopback-only test switch. */
 export class InsecureRequestError extends LatchkeyError {
-  static override readonly code = 'insecure_request' as const;
+  static readonly code = 'insecure_request' as const;
+  readonly code = 'insecure_request' as const;
 }
 
 /**
@@ -262,13 +187,14 @@ export class InsecureRequestError extends LatchkeyError {
  * comes from configuration and is not in the integration's `allowedHosts`. Nothing was sent.
  */
 export class DisallowedHostError extends LatchkeyError {
-  static override readonly code = 'disallowed_host' as const;
+  static readonly code = 'disallowed_host' as const;
+  readonly code = 'disallowed_host' as const;
   /** The `connection_config` field(s) the host came from, e.g. `connectionConfig.hostname`. */
   readonly field: string | undefined;
   /** The host that was refused. */
   readonly host: string;
-  constructor(host: string, field: string | undefined, detail: string) {
-    super(`Refusing to send credentials or a user to ${host}${field ? ` (from ${field})` : ''}: ${detail}`);
+  constructor(host: string, field: string | undefined, detail: string, options?: LatchkeyErrorOptions) {
+    super(`Refusing to send credentials or a user to ${host}${field ? ` (from ${field})` : ''}: ${detail}`, options);
     this.host = host;
     this.field = field;
   }
@@ -276,27 +202,31 @@ export class DisallowedHostError extends LatchkeyError {
 
 /** A stored record was sealed under a key this manager was not given. */
 export class UnknownEncryptionKeyError extends LatchkeyError {
-  static override readonly code = 'unknown_encryption_key' as const;
+  static readonly code = 'unknown_encryption_key' as const;
+  readonly code = 'unknown_encryption_key' as const;
   readonly keyId: string;
-  constructor(keyId: string, recordKey: string) {
-    super(`${recordKey} is encrypted with key "${keyId}", which is not in the configured encryptionKey ring`);
+  constructor(keyId: string, recordKey: string, options?: LatchkeyErrorOptions) {
+    super(`${recordKey} is encrypted with key "${keyId}", which is not in the configured encryptionKey ring`, options);
     this.keyId = keyId;
   }
 }
 
 /** A sealed record failed authentication: it was altered, or moved from another record. Nothing was overwritten. */
 export class DecryptionError extends LatchkeyError {
-  static override readonly code = 'decryption_failed' as const;
+  static readonly code = 'decryption_failed' as const;
+  readonly code = 'decryption_failed' as const;
 }
 
 /** `requireEncryption` is set but no `encryptionKey` was given. */
 export class EncryptionRequiredError extends LatchkeyError {
-  static override readonly code = 'encryption_required' as const;
+  static readonly code = 'encryption_required' as const;
+  readonly code = 'encryption_required' as const;
 }
 
 /** A callback's `state` is unknown, expired or already used: forged, replayed or stale. Nothing was stored. */
 export class InvalidStateError extends LatchkeyError {
-  static override readonly code = 'invalid_state' as const;
+  static readonly code = 'invalid_state' as const;
+  readonly code = 'invalid_state' as const;
 }
 
 /**
@@ -304,7 +234,8 @@ export class InvalidStateError extends LatchkeyError {
  * the callback with an error. Carries what the app's redirect needs (Nango's `error_type`/`error_desc`).
  */
 export class AuthorizationError extends LatchkeyError {
-  static override readonly code = 'authorization_failed' as const;
+  static readonly code = 'authorization_failed' as const;
+  readonly code = 'authorization_failed' as const;
   readonly errorType: string;
   readonly providerConfigKey: string | undefined;
   readonly connectionId: string | undefined;
@@ -314,8 +245,9 @@ export class AuthorizationError extends LatchkeyError {
     errorType: string,
     description: string,
     flow?: { providerConfigKey: string; connectionId: string; appState?: Record<string, unknown> | undefined },
+    options?: LatchkeyErrorOptions,
   ) {
-    super(description);
+    super(description, options);
     this.errorType = errorType;
     this.providerConfigKey = flow?.providerConfigKey;
     this.connectionId = flow?.connectionId;
@@ -325,7 +257,8 @@ export class AuthorizationError extends LatchkeyError {
 
 /** The storage backend failed or returned something unreadable. */
 export class StorageError extends LatchkeyError {
-  static override readonly code = 'storage_error' as const;
+  static readonly code = 'storage_error' as const;
+  readonly code = 'storage_error' as const;
   /** Whether retrying later may succeed (the database is unreachable, restarting or busy). */
   readonly transient: boolean;
 
@@ -356,12 +289,13 @@ export class MalformedRecordError extends StorageError {
  * connection is not exhausted; refreshes back off and resume once the integration is fixed.
  */
 export class IntegrationError extends LatchkeyError {
-  static override readonly code = 'integration_error' as const;
+  static readonly code = 'integration_error' as const;
+  readonly code = 'integration_error' as const;
   readonly providerConfigKey: string;
   /** The provider's OAuth `error` value. */
   readonly error: string;
   readonly logId: string;
-  constructor(providerConfigKey: string, error: string, logId: string, options?: { cause?: unknown }) {
+  constructor(providerConfigKey: string, error: string, logId: string, options?: LatchkeyErrorOptions) {
     super(
       `The provider refused integration "${providerConfigKey}"'s client with ${error}: check its clientId, ` +
         `clientSecret and token endpoint auth method. The connection is kept; refreshes back off and ` +
@@ -381,13 +315,81 @@ export class IntegrationError extends LatchkeyError {
  * (`clientSecret`, `definition.tokenUrl`…); the message never quotes a secret.
  */
 export class InvalidIntegrationError extends LatchkeyError {
-  static override readonly code = 'invalid_integration' as const;
+  static readonly code = 'invalid_integration' as const;
+  readonly code = 'invalid_integration' as const;
   readonly providerConfigKey: string;
   /** The integration field at fault: `clientSecret`, `definition.tokenUrl`, `definition.twoStep.tokenRequest.url`… */
   readonly field: string;
-  constructor(providerConfigKey: string, field: string, problem: string) {
-    super(`Integration "${providerConfigKey}": ${field} ${problem}`);
+  constructor(providerConfigKey: string, field: string, problem: string, options?: LatchkeyErrorOptions) {
+    super(`Integration "${providerConfigKey}": ${field} ${problem}`, options);
     this.providerConfigKey = providerConfigKey;
     this.field = field;
   }
+}
+
+/**
+ * Every error Latchkey throws, as one union: `switch (error.code)` narrows to the class.
+ *
+ * @example
+ * ```ts
+ * if (isLatchkeyError(error)) {
+ *   switch (error.code) {
+ *     case 'refresh_backoff':
+ *       console.log(error.retryAt); // a RefreshBackoffError here
+ *       break;
+ *     case 'provider_error':
+ *       console.log(error.refused, error.host); // a ProviderError here
+ *       break;
+ *   }
+ * }
+ * ```
+ */
+export type AnyLatchkeyError =
+  | InvalidRequestError
+  | InvalidCredentialsError
+  | UnknownIntegrationError
+  | UnknownConnectionError
+  | AmbiguousConnectionError
+  | DuplicateConnectionError
+  | ConcurrentModificationError
+  | AccessTokenExpiredError
+  | RefreshBackoffError
+  | RefreshExhaustedError
+  | RefreshLockTimeoutError
+  | ProviderError
+  | MissingTemplateValueError
+  | InvalidTemplateError
+  | InsecureRequestError
+  | DisallowedHostError
+  | UnknownEncryptionKeyError
+  | DecryptionError
+  | EncryptionRequiredError
+  | InvalidStateError
+  | AuthorizationError
+  | StorageError
+  | IntegrationError
+  | InvalidIntegrationError;
+
+/** The error class whose `code` is `C`. */
+export type LatchkeyErrorOf<C extends LatchkeyErrorCode> = Extract<AnyLatchkeyError, { code: C }>;
+
+/** Whether `error` is one of Latchkey's errors, narrowed to the union so its `code` narrows further. */
+export function isLatchkeyError(error: unknown): error is AnyLatchkeyError {
+  // LatchkeyError is abstract and every subclass is in the union.
+  return error instanceof LatchkeyError;
+}
+
+/**
+ * What a strategy throws when its integration cannot do what is asked: gone from the
+ * configuration ({@link UnknownIntegrationError}), or configured without `field`
+ * ({@link InvalidIntegrationError}).
+ */
+export function integrationLacks(
+  integration: { providerConfigKey: string } | undefined,
+  field: string,
+  problem: string,
+): UnknownIntegrationError | InvalidIntegrationError {
+  return integration === undefined
+    ? new UnknownIntegrationError('(unknown)')
+    : new InvalidIntegrationError(integration.providerConfigKey, field, problem);
 }

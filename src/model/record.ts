@@ -1,6 +1,6 @@
 import type { Credentials } from './credentials.js';
 import type { ProviderFailureKind } from './errors.js';
-import type { ConnectionError, EndUser, JsonObject } from './connection.js';
+import type { ConnectionErrorEntry, EndUser, JsonObject } from './connection.js';
 
 /** A connection as stored: `ConnectionFull` plus its refresh bookkeeping. */
 export interface ConnectionRecord {
@@ -13,7 +13,7 @@ export interface ConnectionRecord {
   metadata: JsonObject;
   tags: Record<string, string>;
   end_user: EndUser | null;
-  errors: ConnectionError[];
+  errors: ConnectionErrorEntry[];
   created_at: string;
   updated_at: string;
   /** Persisted at most once a minute per connection, off the caller's path. */

@@ -32,20 +32,39 @@ export function copyJson<T>(value: T, dropRefreshTokens = false): T {
 
 /**
  * Replaces every occurrence of each secret in `text` (e.g. a provider echoing a token back) — in
- * every encoding a request carries it: as is, URL- and form-encoded (`%2B%2F%3D`, `+` for a space,
- * whatever the case of the hex digits), and base64/base64url. Give {@link basicCredentialForms}
- * for the Basic header of a client id and secret.
+ * every encoding a request or an echo of it carries: as is, URL- and form-encoded (`%2B%2F%3D`,
+ * `+` for a space, whatever the case of the hex digits), base64/base64url, and JSON-escaped
+ * (`\"`, PHP's `\/`, `\u00e9`). A longer run of encoded text that decodes to something holding
+ * a secret — base64 of the whole request, a URL-encoded JSON echo — is replaced whole, since the
+ * secret inside it need not line up with its own encoding. Give {@link basicCredentialForms} for
+ * the Basic header of a client id and secret.
  */
 export function redactSecrets(text: string, secrets: Array<string | undefined>): string {
+  const usable = secrets.filter((secret): secret is string => secret !== undefined && secret.length >= 4);
+  if (usable.length === 0) return text;
   let result = text;
-  for (const secret of secrets) {
-    if (!secret || secret.length < 4) continue;
+  for (const secret of usable) {
     for (const form of encodedForms(secret)) {
       if (form === secret || /^[A-Za-z0-9+/=_-]+$/.test(form)) result = result.split(form).join('[redacted]');
       else result = result.replace(new RegExp(escapeRegExp(form), 'gi'), '[redacted]');
     }
   }
-  return result;
+  return result.replace(ENCODED_RUN, (run) => (hidesSecret(run, usable, 3) ? '[redacted]' : run));
+}
+
+/** Longest provider text quoted into an error: enough for an OAuth `error_description`. */
+export const MAX_QUOTED_LENGTH = 300;
+
+/**
+ * Provider text fit to quote in an error message (an OAuth `error_description`, a `message`
+ * field — never a raw body): every secret redacted in every encoding, control characters
+ * dropped, at most {@link MAX_QUOTED_LENGTH} characters.
+ */
+export function quotedProviderText(text: string, secrets: Array<string | undefined>): string {
+  // Control characters could forge log lines or terminal output.
+  // eslint-disable-next-line no-control-regex
+  const clean = redactSecrets(text, secrets).replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+  return clean.length > MAX_QUOTED_LENGTH ? `${clean.slice(0, MAX_QUOTED_LENGTH)}…` : clean;
 }
 
 /**
@@ -73,15 +92,75 @@ const URL_ENCODINGS: Array<(value: string) => string> = [
 
 function encodedForms(secret: string): string[] {
   const bytes = Buffer.from(secret, 'utf8');
+  const json = JSON.stringify(secret).slice(1, -1);
   const forms = new Set([
     secret,
     ...URL_ENCODINGS.map((encode) => encode(secret)),
     bytes.toString('base64'),
     bytes.toString('base64url'),
     bytes.toString('base64').replace(/=+$/, ''),
+    json,
+    // PHP's json_encode: `/` as `\/`, and everything outside ASCII as `\uXXXX`.
+    asciiJson(json).replace(/\//g, '\\/'),
+    asciiJson(json),
   ]);
   // Longest first, so a shorter form never leaves part of a longer one behind.
   return [...forms].filter((form) => form.length >= 4).sort((a, b) => b.length - a.length);
+}
+
+/** Text that may be an encoding of something longer: base64(url), percent- or JSON-escaped. */
+const ENCODED_RUN = /[A-Za-z0-9+/=_%\\.~-]{12,}/g;
+
+/** Whether `run`, decoded (up to `depth` layers: base64 of a URL-encoded body…), holds a secret. */
+function hidesSecret(run: string, secrets: string[], depth: number): boolean {
+  for (const decoded of decodings(run)) {
+    if (secrets.some((secret) => containsForm(decoded, secret))) return true;
+    if (depth > 1 && (decoded.match(ENCODED_RUN) ?? []).some((inner) => hidesSecret(inner, secrets, depth - 1))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function containsForm(text: string, secret: string): boolean {
+  const lower = text.toLowerCase();
+  return encodedForms(secret).some((form) =>
+    /^[A-Za-z0-9+/=_-]+$/.test(form) ? text.includes(form) : lower.includes(form.toLowerCase()),
+  );
+}
+
+/** What `run` may be an encoding of; only decodings that change it. */
+function decodings(run: string): string[] {
+  const out = new Set<string>();
+  if (run.includes('\\')) out.add(unescapeJson(run));
+  if (run.includes('%')) {
+    try {
+      out.add(decodeURIComponent(run.replace(/\+/g, ' ')));
+    } catch {
+      // Not valid percent-encoding: nothing to decode.
+    }
+  }
+  // Base64 of a larger text: the run may start mid-way through a quantum (a prefix such as
+  // `data=` kept in the run), so every alignment is tried.
+  const base64 = run.replace(/[^A-Za-z0-9+/_-]/g, '');
+  if (base64.length >= 12) {
+    for (let skip = 0; skip < 4; skip++) {
+      out.add(Buffer.from(base64.slice(skip).replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8'));
+    }
+  }
+  out.delete(run);
+  return [...out];
+}
+
+function unescapeJson(text: string): string {
+  return text.replace(/\\(u[0-9a-fA-F]{4}|.)/g, (_, escape: string) => {
+    if (escape.length === 5) return String.fromCharCode(parseInt(escape.slice(1), 16));
+    return ({ n: '\n', r: '\r', t: '\t', b: '\b', f: '\f' } as Record<string, string>)[escape] ?? escape;
+  });
+}
+
+function asciiJson(json: string): string {
+  return json.replace(/[^\x20-\x7e]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function escapeRegExp(text: string): string {

@@ -1,4 +1,4 @@
-import { InvalidCredentialsError, UnknownIntegrationError } from '../model/errors.js';
+import { InvalidCredentialsError, integrationLacks } from '../model/errors.js';
 import { refreshTokenGrant } from '../provider-http/token-client.js';
 import { tokenShapeOf } from '../provider-http/token-shape.js';
 import { mintInstallationToken } from '../provider-http/github.js';
@@ -73,9 +73,10 @@ function installationDue(credentials: CustomCredentials, now: number, marginMs: 
 async function refreshUser(user: GitHubUserToken, context: StrategyContext): Promise<GitHubUserToken> {
   const integration = context.integration;
   if (!integration?.clientId)
-    throw new UnknownIntegrationError(
-      integration?.providerConfigKey ?? '(unknown)',
-      'needs the GitHub App’s OAuth clientId and clientSecret',
+    throw integrationLacks(
+      integration,
+      'clientId',
+      'is missing: refreshing needs the GitHub App’s OAuth clientId and clientSecret',
     );
   const response = await refreshTokenGrant(
     {

@@ -1,5 +1,5 @@
 import { createHash, createPublicKey } from 'node:crypto';
-import { UnknownIntegrationError } from '../model/errors.js';
+import { integrationLacks } from '../model/errors.js';
 import { signJwtFromTemplate } from '../providers/jwt-template.js';
 import { templateMoment } from '../providers/template.js';
 import { assertUsableKey } from '../signing/jwt.js';
@@ -30,9 +30,10 @@ export const jwt = {
   async refresh(credentials, context) {
     const template = context.integration?.definition.jwt;
     if (!template)
-      throw new UnknownIntegrationError(
-        context.integration?.providerConfigKey ?? '(unknown)',
-        'has no jwt template in its provider definition',
+      throw integrationLacks(
+        context.integration,
+        'definition.jwt',
+        'is missing: no jwt template in its provider definition',
       );
     const { privateKey: _key, ...claimsSource } = credentials;
     const values = {

@@ -1,4 +1,4 @@
-import { InvalidCredentialsError, UnknownIntegrationError } from '../model/errors.js';
+import { InvalidCredentialsError, integrationLacks } from '../model/errors.js';
 import { oauth1AuthorizationHeader } from '../signing/oauth1.js';
 import { type AuthStrategy, field, neverExpires } from './strategy.js';
 import type { TbaCredentials } from '../model/credentials.js';
@@ -34,9 +34,10 @@ export const netsuiteTba = {
     const consumerKey = credentials.config_override.client_id ?? context.integration?.clientId;
     const consumerSecret = credentials.config_override.client_secret ?? context.integration?.clientSecret;
     if (!consumerKey || !consumerSecret) {
-      throw new UnknownIntegrationError(
-        context.integration?.providerConfigKey ?? '(unknown)',
-        'needs a consumer key and secret (clientId/clientSecret or config_override)',
+      throw integrationLacks(
+        context.integration,
+        'clientId',
+        'is missing: signing needs a consumer key and secret (clientId/clientSecret or config_override)',
       );
     }
     const accountId = field.requiredConfig(context, 'accountId');

@@ -1,4 +1,4 @@
-import { UnknownIntegrationError } from '../model/errors.js';
+import { integrationLacks } from '../model/errors.js';
 import { oauth1AuthorizationHeader } from '../signing/oauth1.js';
 import { type AuthStrategy, field, neverExpires } from './strategy.js';
 import type { OAuth1Credentials } from '../model/credentials.js';
@@ -23,9 +23,10 @@ export const oauth1 = {
   sign(credentials, request, context) {
     const integration = context.integration;
     if (!integration?.clientId || !integration.clientSecret) {
-      throw new UnknownIntegrationError(
-        integration?.providerConfigKey ?? '(unknown)',
-        'needs clientId and clientSecret (the consumer key and secret)',
+      throw integrationLacks(
+        integration,
+        'clientId',
+        'is missing: signing needs clientId and clientSecret (the consumer key and secret)',
       );
     }
     return {

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { InvalidCredentialsError, UnknownIntegrationError } from '../model/errors.js';
+import { integrationLacks, InvalidCredentialsError, InvalidIntegrationError } from '../model/errors.js';
 import type { ClientCertificate } from '../model/client-certificate.js';
 import { clientCredentialsGrant } from '../provider-http/token-client.js';
 import { assertUsableKey } from '../signing/jwt.js';
@@ -66,13 +66,14 @@ export const oauth2ClientCredentials = {
     const integration = context.integration;
     const tokenUrl = integration?.definition.tokenUrl;
     if (!integration || !tokenUrl)
-      throw new UnknownIntegrationError(integration?.providerConfigKey ?? '(unknown)', 'has no token URL');
+      throw integrationLacks(integration, 'definition.tokenUrl', 'is missing: there is no token URL to ask');
     const { definition } = integration;
     const clientCertificate = certificateOf(credentials, integration.clientCertificate);
     if (definition.requiresClientCertificate && !clientCertificate)
-      throw new UnknownIntegrationError(
+      throw new InvalidIntegrationError(
         integration.providerConfigKey,
-        'needs a TLS client certificate (credentials.client_certificate and client_private_key, or the integration’s clientCertificate)',
+        'clientCertificate',
+        'is missing: this provider needs a TLS client certificate (credentials.client_certificate and client_private_key, or the integration’s clientCertificate)',
       );
     const parameters: Record<string, string> = { ...definition.tokenParams };
     if (integration.scopes.length > 0) parameters.scope = integration.scopes.join(definition.scopeSeparator ?? ' ');

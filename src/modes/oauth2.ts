@@ -1,4 +1,4 @@
-import { InvalidCredentialsError, UnknownIntegrationError } from '../model/errors.js';
+import { integrationLacks, InvalidCredentialsError, UnknownIntegrationError } from '../model/errors.js';
 import { refreshTokenGrant } from '../provider-http/token-client.js';
 import { providerUrl } from '../providers/provider-url.js';
 import { liftedMetadata, tokenShapeOf } from '../provider-http/token-shape.js';
@@ -37,13 +37,13 @@ export const oauth2 = {
   canRefresh: (credentials) => typeof credentials.refresh_token === 'string' && credentials.refresh_token !== '',
   async refresh(credentials, context) {
     const integration = context.integration;
-    if (!integration)
-      throw new UnknownIntegrationError('(unknown)', 'is not configured, so its connections cannot be refreshed');
+    if (!integration) throw new UnknownIntegrationError('(unknown)');
     const { definition } = integration;
     const tokenUrl = definition.refreshUrl ?? definition.tokenUrl;
-    if (!tokenUrl) throw new UnknownIntegrationError(integration.providerConfigKey, 'has no token URL');
+    if (!tokenUrl)
+      throw integrationLacks(integration, 'definition.tokenUrl', 'is missing: there is no token URL to ask');
     const clientId = credentials.config_override?.client_id ?? integration.clientId;
-    if (!clientId) throw new UnknownIntegrationError(integration.providerConfigKey, 'has no clientId');
+    if (!clientId) throw integrationLacks(integration, 'clientId', 'is missing');
     const response = await refreshTokenGrant(
       {
         url: providerUrl(tokenUrl, { connectionConfig: context.connectionConfig }, definition),

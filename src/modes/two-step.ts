@@ -1,5 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
-import { InvalidCredentialsError, ProviderError, UnknownIntegrationError } from '../model/errors.js';
+import { integrationLacks, InvalidCredentialsError, ProviderError } from '../model/errors.js';
 import { providerFailure, providerRequest } from '../provider-http/http.js';
 import { liftedMetadata } from '../provider-http/token-shape.js';
 import { parseXml, toXml } from '../provider-http/xml.js';
@@ -38,10 +38,7 @@ export const twoStep = {
   async refresh(credentials, context) {
     const definition = context.integration?.definition.twoStep;
     if (!definition)
-      throw new UnknownIntegrationError(
-        context.integration?.providerConfigKey ?? '(unknown)',
-        'has no twoStep definition',
-      );
+      throw integrationLacks(context.integration, 'definition.twoStep', 'is missing: there is no twoStep definition');
     const refreshToken = definition.refreshTokenPath ? lookup(credentials.raw, definition.refreshTokenPath) : undefined;
     const useRefresh = typeof refreshToken === 'string' && definition.refreshRequest !== undefined;
     const request = useRefresh ? (definition.refreshRequest as TwoStepRequest) : definition.tokenRequest;

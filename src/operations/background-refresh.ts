@@ -1,13 +1,10 @@
+import { isTransient } from '../model/error-traits.js';
 import {
-  ConcurrentModificationError,
-  IntegrationError,
   InvalidRequestError,
+  isLatchkeyError,
   MalformedRecordError,
-  ProviderError,
   RefreshBackoffError,
-  RefreshExhaustedError,
   RefreshLockTimeoutError,
-  StorageError,
   UnknownConnectionError,
 } from '../model/errors.js';
 import type { BackgroundTickStats } from '../model/events.js';
@@ -290,12 +287,10 @@ class Scheduler implements BackgroundRefresh {
     // Unreadable until someone rewrites it: reported with its key and left alone, not retried every pass.
     else if (error instanceof MalformedRecordError) this.#unexpected(key, error, counts);
     else if (
-      error instanceof ProviderError ||
-      error instanceof IntegrationError ||
-      error instanceof RefreshExhaustedError ||
-      // The store blinked or was contended: the next pass finds the connection again.
-      error instanceof StorageError ||
-      error instanceof ConcurrentModificationError
+      isLatchkeyError(error) &&
+      // What passes (the store blinked, a refused client) or what the refresher has recorded on the
+      // connection (the provider's answer, exhaustion): the schedule takes it from here.
+      (isTransient(error) || error.code === 'provider_error' || error.code === 'refresh_exhausted')
     )
       counts.failed += 1;
     else this.#unexpected(key, error, counts, record);

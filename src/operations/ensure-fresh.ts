@@ -1,10 +1,5 @@
-import {
-  IntegrationError,
-  ProviderError,
-  RefreshBackoffError,
-  RefreshLockTimeoutError,
-  StorageError,
-} from '../model/errors.js';
+import { isTransient } from '../model/error-traits.js';
+import { isLatchkeyError } from '../model/errors.js';
 import type { ConnectionRecord } from '../model/record.js';
 import { strategyFor } from '../modes/registry.js';
 import { decideFreshness, freshnessError, staleAfterFailedRefresh } from '../refresh/freshness.js';
@@ -42,13 +37,9 @@ export async function ensureFresh(
   try {
     return await ctx.refresher.refresh(key, loaded, force);
   } catch (error) {
-    const passing =
-      (error instanceof ProviderError && error.kind === 'transient') ||
-      error instanceof RefreshBackoffError ||
-      error instanceof RefreshLockTimeoutError ||
-      error instanceof IntegrationError ||
-      // The store blinked (lock or record unreachable): the loaded credentials still work.
-      (error instanceof StorageError && error.transient);
+    // A passing failure (the provider or the store blinked, a back-off, a refused client that the
+    // operator will fix): the loaded credentials still work.
+    const passing = isLatchkeyError(error) && isTransient(error);
     if (!(passing && usable && !force)) throw error;
     // Re-read so the caller sees the failure just recorded in `errors`.
     const reread = await ctx.connections.read(key).catch(() => undefined);

@@ -1,4 +1,4 @@
-import { UnknownIntegrationError } from '../model/errors.js';
+import { InvalidIntegrationError, UnknownIntegrationError } from '../model/errors.js';
 import { type ConnectionRef, refParts } from '../model/inputs.js';
 import type { ProxyInit } from '../proxy/proxy-request.js';
 import { sendWithRefreshRetry } from '../proxy/send.js';
@@ -20,7 +20,13 @@ export async function proxyFetch(
   const record = (await ensureFresh(ctx, key, loaded, false)).value;
   const integration = ctx.integrations.get(record.provider_config_key);
   if (!integration?.definition.proxy) {
-    throw new UnknownIntegrationError(record.provider_config_key, 'has no proxy base URL in its provider definition');
+    throw integration
+      ? new InvalidIntegrationError(
+          integration.providerConfigKey,
+          'definition.proxy',
+          'is missing: manager.fetch needs a proxy base URL',
+        )
+      : new UnknownIntegrationError(record.provider_config_key);
   }
   return sendWithRefreshRetry(record, {
     integration,

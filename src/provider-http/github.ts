@@ -1,4 +1,4 @@
-import { UnknownIntegrationError } from '../model/errors.js';
+import { integrationLacks } from '../model/errors.js';
 import { providerFailure, providerRequest, type HttpSettings } from './http.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
 import type { JsonObject } from '../model/connection.js';
@@ -25,10 +25,7 @@ export async function mintInstallationToken(
   http: HttpSettings,
 ): Promise<InstallationToken> {
   if (!integration?.appId || !integration.appPrivateKey) {
-    throw new UnknownIntegrationError(
-      integration?.providerConfigKey ?? '(unknown)',
-      'needs appId and appPrivateKey (the GitHub App)',
-    );
+    throw integrationLacks(integration, 'appId', 'is missing: minting needs appId and appPrivateKey (the GitHub App)');
   }
   const appJwt = await signJwt({
     key: integration.appPrivateKey,

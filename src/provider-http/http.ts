@@ -1,5 +1,5 @@
 import { InsecureRequestError, ProviderError } from '../model/errors.js';
-import { redactSecrets } from '../model/redaction.js';
+import { quotedProviderText, redactSecrets } from '../model/redaction.js';
 import { fetchFor } from './client-tls.js';
 
 /** How Latchkey talks to providers. */
@@ -41,6 +41,8 @@ function isLoopback(hostname: string): boolean {
 
 export interface ProviderResponse {
   status: number;
+  /** The provider's host (and port): what errors may name, unlike the path or query. */
+  host?: string;
   headers: Headers;
   /** The body as text (capped). */
   text: string;
@@ -70,7 +72,7 @@ export async function providerRequest(
   } catch {
     json = undefined;
   }
-  return { status: response.status, headers: response.headers, text, json };
+  return { status: response.status, host: target.host, headers: response.headers, text, json };
 }
 
 /**
@@ -105,6 +107,7 @@ export function transportFailure(error: unknown, target: URL, phase: 'request' |
     return new ProviderError({
       kind: 'transient',
       error: 'timeout',
+      host: target.host,
       errorDescription:
         phase === 'body'
           ? `${target.host} sent headers but not the whole body within the request timeout`
@@ -138,6 +141,7 @@ export function networkFailure(
     kind: 'transient',
     error: 'network_error',
     errorDescription: where === undefined ? label : label === undefined ? where : `${where} (${label})`,
+    host: target?.host,
   });
 }
 
@@ -154,9 +158,10 @@ export function providerFailure(
   return new ProviderError({
     kind: transient || !permanent ? 'transient' : 'permanent',
     error: transient ? (response.status === 429 ? 'rate_limited' : 'server_error') : safeErrorCode(error, secrets),
-    errorDescription: description === undefined ? undefined : redactSecrets(description, secrets),
+    errorDescription: description === undefined ? undefined : quotedProviderText(description, secrets),
     status: response.status,
     retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+    host: response.host,
   });
 }
 

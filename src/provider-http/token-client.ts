@@ -2,7 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import type * as client from 'openid-client';
 import { ProviderError, type ProviderFailureKind } from '../model/errors.js';
 import type { TokenRequestAuthMethod } from '../providers/definition.js';
-import { basicCredentialForms, redactSecrets } from '../model/redaction.js';
+import { basicCredentialForms, quotedProviderText } from '../model/redaction.js';
 import type { JsonObject } from '../model/connection.js';
 import type { ClientCertificate } from '../model/client-certificate.js';
 import { fetchFor } from './client-tls.js';
@@ -48,7 +48,7 @@ export async function authorizationCodeGrant(
     );
     return toTokenResponse(response, exchange.body());
   } catch (error) {
-    throw toProviderError(exchange.oidc, error, exchange.retryAfterSeconds(), [
+    throw toProviderError(exchange.oidc, error, exchange.retryAfterSeconds(), exchange.host, [
       endpoint.clientSecret,
       checks.codeVerifier,
       ...basicCredentialForms(endpoint.clientId, endpoint.clientSecret),
@@ -95,7 +95,7 @@ export async function refreshTokenGrant(
       exchange.body(),
     );
   } catch (error) {
-    throw toProviderError(exchange.oidc, error, exchange.retryAfterSeconds(), [
+    throw toProviderError(exchange.oidc, error, exchange.retryAfterSeconds(), exchange.host, [
       refreshToken,
       endpoint.clientSecret,
       ...basicCredentialForms(endpoint.clientId, endpoint.clientSecret),
@@ -116,7 +116,7 @@ export async function clientCredentialsGrant(
   try {
     return toTokenResponse(await exchange.oidc.clientCredentialsGrant(exchange.config, parameters), exchange.body());
   } catch (error) {
-    throw toProviderError(exchange.oidc, error, exchange.retryAfterSeconds(), [
+    throw toProviderError(exchange.oidc, error, exchange.retryAfterSeconds(), exchange.host, [
       endpoint.clientSecret,
       ...basicCredentialForms(endpoint.clientId, endpoint.clientSecret),
     ]);
@@ -211,7 +211,7 @@ async function prepare(endpoint: TokenEndpoint, http: HttpSettings) {
       headers: { 'content-type': 'application/json' },
     });
   };
-  return { oidc, config, body: () => body, retryAfterSeconds: () => retryAfter };
+  return { oidc, config, host: url.host, body: () => body, retryAfterSeconds: () => retryAfter };
 }
 
 function parseObject(text: string): JsonObject | undefined {
@@ -227,12 +227,13 @@ function toProviderError(
   oidc: typeof client,
   error: unknown,
   retryAfterSeconds: number | undefined,
+  host: string,
   secrets: Array<string | undefined>,
 ): unknown {
   if (error instanceof ProviderError) return error;
   // What customFetch threw (sendAndRead's translation), wrapped by openid-client.
   if (error instanceof oidc.ClientError && error.cause instanceof ProviderError) return error.cause;
-  const clean = (text: string | undefined) => (text === undefined ? undefined : redactSecrets(text, secrets));
+  const clean = (text: string | undefined) => (text === undefined ? undefined : quotedProviderText(text, secrets));
   if (error instanceof oidc.ResponseBodyError) {
     return new ProviderError({
       kind: classify(error.error),
@@ -240,6 +241,7 @@ function toProviderError(
       errorDescription: clean(error.error_description),
       status: error.status,
       retryAfterSeconds,
+      host,
     });
   }
   if (error instanceof oidc.WWWAuthenticateChallengeError) {
@@ -251,6 +253,7 @@ function toProviderError(
       errorDescription: clean(challenge?.parameters.error_description),
       status: error.status,
       retryAfterSeconds,
+      host,
     });
   }
   if (error instanceof oidc.ClientError) {
@@ -269,9 +272,10 @@ function toProviderError(
       errorDescription: clean(error.message),
       status,
       retryAfterSeconds,
+      host,
     });
   }
-  return networkFailure(error) ?? error;
+  return networkFailure(error, new URL(`http://${host}`)) ?? error;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { InvalidRequestError, UnknownIntegrationError } from '../model/errors.js';
+import { InvalidIntegrationError, InvalidRequestError } from '../model/errors.js';
 import { isAuthMode } from '../model/auth-modes.js';
 import { builtinProviders } from './catalog.js';
 import { checkIntegration } from './integration-checks.js';
@@ -31,9 +31,10 @@ export function resolveIntegrations(
       definition.allowedHosts = config.allowedHosts;
     }
     if (!definition.authMode || !isAuthMode(definition.authMode)) {
-      throw new UnknownIntegrationError(
+      throw new InvalidIntegrationError(
         providerConfigKey,
-        `uses provider "${config.provider}", which is not in the catalog; give its definition (at least authMode)`,
+        'provider',
+        `"${config.provider}" is not in the catalog; give its definition (at least authMode)`,
       );
     }
     checkIntegration(providerConfigKey, config, definition as ProviderDefinition);

@@ -1,5 +1,5 @@
 import type { Credentials } from '../model/credentials.js';
-import { InvalidRequestError, UnknownIntegrationError } from '../model/errors.js';
+import { InvalidIntegrationError, InvalidRequestError } from '../model/errors.js';
 import type { ConnectionRecord } from '../model/record.js';
 import { strategyFor } from '../modes/registry.js';
 import { clientCertificateFor, type StrategyContext } from '../modes/strategy.js';
@@ -57,9 +57,10 @@ export function sendProxyRequest(
 ): Promise<Response> {
   const proxy = options.integration.definition.proxy;
   if (!proxy)
-    throw new UnknownIntegrationError(
+    throw new InvalidIntegrationError(
       options.integration.providerConfigKey,
-      'has no proxy base URL in its provider definition',
+      'definition.proxy',
+      'is missing: manager.fetch needs a proxy base URL',
     );
   const strategy = strategyFor(credentials.type);
   // Read defensively: buildProxyRequest refuses an init that is not an object, with a typed error.

@@ -48,7 +48,7 @@ describe('README quick start', () => {
 describe('docs/errors.md', () => {
   const exported = Object.entries(latchkey)
     .filter(
-      (entry): entry is [string, typeof LatchkeyError] =>
+      (entry): entry is [string, typeof LatchkeyError & { code: string }] =>
         typeof entry[1] === 'function' && entry[1].prototype instanceof LatchkeyError,
     )
     .map(([name, errorClass]) => ({ name, code: errorClass.code }));

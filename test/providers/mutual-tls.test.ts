@@ -127,7 +127,7 @@ describe('ADP (adp): mutual TLS', () => {
     const manager = managerFor(server.url);
     await manager.create({ connectionId: 'employer', providerConfigKey: 'adp', credentials: { type: 'OAUTH2_CC' } });
     await expect(manager.get('employer')).rejects.toMatchObject({
-      code: 'unknown_integration',
+      code: 'invalid_integration',
       message: expect.stringContaining('TLS client certificate'),
     });
     expect(server.seen).toEqual([]);

@@ -307,7 +307,7 @@ it('Certn Partner (certn-partner): an OAUTH2_CC entry without a token URL fails 
   });
   await withoutUrl.create({ connectionId: 'c', providerConfigKey: 'certn', credentials: { type: 'OAUTH2_CC' } });
   await expect(withoutUrl.get('c')).rejects.toMatchObject({
-    code: 'unknown_integration',
+    code: 'invalid_integration',
     message: expect.stringContaining('token URL'),
   });
 
