@@ -19,7 +19,7 @@ const reportFolder = join(root, 'etc');
 const local = process.argv.includes('--local');
 
 interface Manifest {
-  exports: Record<string, string | { types?: string }>;
+  exports: Record<string, string | null | { types?: string }>;
 }
 
 /** `[report name, declaration file]` for every entry point, wildcards expanded over the build. */
@@ -27,8 +27,9 @@ function entryPoints(): Array<[string, string]> {
   const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Manifest;
   const entries: Array<[string, string]> = [];
   for (const [subpath, target] of Object.entries(manifest.exports)) {
-    const types = typeof target === 'string' ? undefined : target.types;
-    if (!types) continue; // ./package.json
+    // `./package.json` is a string; a `null` target (`./adapters/internal/*`) hides files from importers.
+    const types = typeof target === 'string' || target === null ? undefined : target.types;
+    if (!types) continue;
     const name = (stem: string) =>
       [
         'latchkey',
