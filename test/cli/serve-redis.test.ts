@@ -25,15 +25,18 @@ function serve(configPath: string): { child: ChildProcess; url: Promise<string>;
   });
   let out = '';
   const url = new Promise<string>((resolve, reject) => {
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    // Results go to stdout and log lines to stderr (the CLI's contract): look for `listening` in both.
+    const read = (chunk: string) => {
       out += chunk;
-      for (const text of out.split('\n')) {
+      // Only whole lines: a chunk may end inside one.
+      for (const text of out.split('\n').slice(0, -1)) {
         if (!text.startsWith('{')) continue;
         const line = JSON.parse(text) as { msg?: string; url?: string };
         if (line.msg === 'listening' && line.url) resolve(line.url);
       }
-    });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    };
+    child.stdout!.setEncoding('utf8').on('data', read);
+    child.stderr!.setEncoding('utf8').on('data', read);
     child.once('exit', () => reject(new Error(`latchkey serve exited before listening:\n${out}`)));
   });
   return { child, url, output: () => out };
