@@ -139,6 +139,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
   };
   const attentionAt = attentionFor(keepAlive);
   const strategyContext = (providerConfigKey: string, connectionConfig: JsonObject, now: number) => ({
+    providerConfigKey,
     integration: integrations.get(providerConfigKey),
     connectionConfig,
     now,
