@@ -1,4 +1,4 @@
-import { connectCredentials, type ConnectorHost } from './connect/connector.js';
+import type { ConnectorHost } from './connect/connector.js';
 import type { ConnectionFull, ConnectionListItem, JsonObject } from './model/connection.js';
 import type { ConnectionEventListener, ConnectionEventName } from './model/events.js';
 import type {
@@ -18,11 +18,11 @@ import {
   startBackgroundRefresh,
 } from './operations/background-refresh.js';
 import { authorize } from './operations/authorize.js';
-import { connectorHost } from './operations/connect.js';
+import { connectCredentials, connectorHost } from './operations/connect.js';
 import { createContext, type OperationContext } from './operations/context.js';
 import { createConnection, upsertConnection } from './operations/create.js';
 import { deleteConnection } from './operations/delete.js';
-import { proxyFetch } from './operations/fetch.js';
+import { type ProxyFetch, proxyFetcher } from './operations/fetch.js';
 import { getConnection } from './operations/get.js';
 import { handleCallback } from './operations/handle-callback.js';
 import { listConnections } from './operations/list.js';
@@ -52,6 +52,8 @@ export class ConnectionManager {
   readonly #ctx: OperationContext;
   /** The slice of the context the connect operations take. */
   readonly #connector: ConnectorHost;
+  /** `fetch`, with the state it keeps between calls. */
+  readonly #fetch: ProxyFetch;
   #background: BackgroundRefresh | undefined;
   #webhooks: WebhookSender | undefined;
 
@@ -62,6 +64,7 @@ export class ConnectionManager {
   constructor(options: ConnectionManagerOptions = {}) {
     this.#ctx = createContext(options);
     this.#connector = connectorHost(this.#ctx);
+    this.#fetch = proxyFetcher(this.#ctx);
   }
 
   /**
@@ -157,7 +160,7 @@ export class ConnectionManager {
    * ```
    */
   async fetch(ref: ConnectionRef, path: string, init: ProxyInit = {}): Promise<Response> {
-    return proxyFetch(this.#ctx, ref, path, init);
+    return this.#fetch(ref, path, init);
   }
 
   /**

@@ -1,15 +1,15 @@
 import type { ConnectionRecord } from '../model/record.js';
-import { AuthorizationError, DisallowedHostError, LatchkeyError, ProviderError } from '../model/errors.js';
 import type { CreateConnectionInput } from '../model/inputs.js';
 import type { HttpSettings } from '../provider-http/http.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
-import { strategyFor } from '../modes/registry.js';
 import type { StrategyContext } from '../modes/strategy.js';
 import type { ConnectionFull, JsonObject, Logger } from '../model/connection.js';
 import type { PendingFlows } from '../store/pending-flows.js';
-import { verifyCredentials } from './verify-credentials.js';
 
-/** What the connect operations need from the manager that runs them. */
+/**
+ * What the connect operations (`operations/connect.ts`, `authorize.ts`, `handle-callback.ts`) need
+ * from the manager that runs them; each takes the slice of it that it uses.
+ */
 export interface ConnectorHost {
   integration(providerConfigKey: string): ResolvedIntegration | undefined;
   flows: PendingFlows;
@@ -20,80 +20,4 @@ export interface ConnectorHost {
   /** Validates input into a record without storing it. */
   draft(input: CreateConnectionInput): Omit<ConnectionRecord, 'id'>;
   upsert(input: CreateConnectionInput): Promise<ConnectionFull>;
-}
-
-/** `manager.connect`: submitted credentials, proven (minted, verified) before they are stored. */
-export async function connectCredentials(host: ConnectorHost, input: CreateConnectionInput): Promise<ConnectionFull> {
-  const draft = host.draft(input);
-  const flow = { providerConfigKey: draft.provider_config_key, connectionId: draft.connection_id };
-  const integration = host.integration(draft.provider_config_key) as ResolvedIntegration;
-  const strategy = strategyFor(draft.credentials.type);
-  const now = host.clock();
-  const context = host.context(draft.provider_config_key, draft.connection_config, now);
-  let credentials = draft.credentials;
-  if (strategy.canRefresh(credentials) && strategy.isRefreshDue(credentials, now, 0)) {
-    try {
-      credentials = (await strategy.refresh(credentials, context)).credentials;
-    } catch (error) {
-      if (!(error instanceof LatchkeyError)) throw error;
-      // The provider was not reached, or may not be: that says nothing of the credentials.
-      if (unverified(error)) throw notVerified(host, flow, error);
-      throw new AuthorizationError(
-        'invalid_credentials',
-        `The provider did not accept these credentials: ${error.message}`,
-        flow,
-      );
-    }
-  }
-  if (integration.definition.verification && integration.definition.proxy) {
-    const verification = await verifyCredentials(credentials, context, integration, host.http).catch(
-      (error: unknown) => {
-        throw error instanceof LatchkeyError && unverified(error) ? notVerified(host, flow, error) : error;
-      },
-    );
-    if (verification.verdict === 'unanswered') throw notVerified(host, flow, verification.error);
-    if (verification.verdict !== 'valid') {
-      throw new AuthorizationError(
-        'verification_failed',
-        verification.verdict === 'refused'
-          ? `The provider refused these credentials (HTTP ${verification.status})`
-          : `The provider's verification request answered HTTP ${verification.status}; the credentials were not stored`,
-        flow,
-      );
-    }
-  }
-  // What was minted only proved the credentials; the first get mints afresh.
-  return host.upsert(input);
-}
-
-/**
- * Failures that leave the credentials unjudged: the provider not reached (no answer in time, a
- * refused connection, DNS), failing (5xx, 429, 408), or a host it may not be sent to. A provider
- * that answered without a token (an error inside a 200) did judge them: that stays a refusal.
- */
-function unverified(error: LatchkeyError): boolean {
-  if (error instanceof DisallowedHostError) return true;
-  if (!(error instanceof ProviderError) || error.kind !== 'transient') return false;
-  if (error.status === undefined) return error.error === 'timeout' || error.error === 'network_error';
-  return error.status >= 500 || error.status === 429 || error.status === 408;
-}
-
-/** Logs why submitted credentials could not be checked (no secret: codes and host only) and returns the error. */
-function notVerified(
-  host: ConnectorHost,
-  flow: { providerConfigKey: string; connectionId: string },
-  error: LatchkeyError,
-): LatchkeyError {
-  host.logger.warn('latchkey: connect could not verify the submitted credentials; nothing stored', {
-    connection_id: flow.connectionId,
-    provider_config_key: flow.providerConfigKey,
-    error: error instanceof ProviderError ? error.error : error.code,
-    // Latchkey's own transport text names the host; a provider's description (with a status) may echo the request.
-    ...(error instanceof ProviderError && error.status !== undefined ? { status: error.status } : {}),
-    ...(error instanceof ProviderError && error.status === undefined && error.errorDescription
-      ? { detail: error.errorDescription }
-      : {}),
-    ...(error instanceof DisallowedHostError ? { host: error.host } : {}),
-  });
-  return error;
 }

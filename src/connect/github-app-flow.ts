@@ -146,7 +146,12 @@ function installationIdOf({ flow, callback }: FlowFinish): string {
 
 async function installationToken({ integration, flow, now, http }: FlowFinish, installationId: string) {
   try {
-    return await mintInstallationToken(integration, installationId, now, http);
+    return await mintInstallationToken(
+      { providerConfigKey: integration.providerConfigKey, integration },
+      installationId,
+      now,
+      http,
+    );
   } catch (error) {
     if (error instanceof LatchkeyError) throw new AuthorizationError('installation_failed', error.message, flow);
     throw error;

@@ -380,16 +380,16 @@ export function isLatchkeyError(error: unknown): error is AnyLatchkeyError {
 }
 
 /**
- * What a strategy throws when its integration cannot do what is asked: gone from the
- * configuration ({@link UnknownIntegrationError}), or configured without `field`
- * ({@link InvalidIntegrationError}).
+ * What a strategy throws when its connection's integration (`providerConfigKey`) cannot do what
+ * is asked: gone from the configuration ({@link UnknownIntegrationError}), or configured without
+ * `field` ({@link InvalidIntegrationError}).
  */
 export function integrationLacks(
-  integration: { providerConfigKey: string } | undefined,
+  context: { providerConfigKey: string; integration: object | undefined },
   field: string,
   problem: string,
 ): UnknownIntegrationError | InvalidIntegrationError {
-  return integration === undefined
-    ? new UnknownIntegrationError('(unknown)')
-    : new InvalidIntegrationError(integration.providerConfigKey, field, problem);
+  return context.integration === undefined
+    ? new UnknownIntegrationError(context.providerConfigKey)
+    : new InvalidIntegrationError(context.providerConfigKey, field, problem);
 }

@@ -44,7 +44,7 @@ export const bill = {
   },
   ...mintedUntilExpiry<BillCredentials>((c) => c.session_id),
   async refresh(credentials, context) {
-    if (!context.integration) throw new UnknownIntegrationError('(unknown)');
+    if (!context.integration) throw new UnknownIntegrationError(context.providerConfigKey);
     const response = await providerRequest(
       context.integration.definition.tokenUrl ?? DEFAULT_LOGIN_URL,
       {

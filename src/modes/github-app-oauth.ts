@@ -74,7 +74,7 @@ async function refreshUser(user: GitHubUserToken, context: StrategyContext): Pro
   const integration = context.integration;
   if (!integration?.clientId)
     throw integrationLacks(
-      integration,
+      context,
       'clientId',
       'is missing: refreshing needs the GitHub App’s OAuth clientId and clientSecret',
     );
@@ -102,7 +102,7 @@ async function refreshUser(user: GitHubUserToken, context: StrategyContext): Pro
 
 async function mintInstallation(context: StrategyContext): Promise<GitHubInstallationToken> {
   const token = await mintInstallationToken(
-    context.integration,
+    context,
     field.requiredConfig(context, 'installation_id'),
     context.now,
     context.http,

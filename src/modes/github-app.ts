@@ -24,7 +24,7 @@ export const githubApp = {
   ...mintedUntilExpiry<AppCredentials>((c) => c.access_token),
   async refresh(_credentials, context) {
     const installation = await mintInstallationToken(
-      context.integration,
+      context,
       field.requiredConfig(context, 'installation_id'),
       context.now,
       context.http,

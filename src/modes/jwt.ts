@@ -30,11 +30,7 @@ export const jwt = {
   async refresh(credentials, context) {
     const template = context.integration?.definition.jwt;
     if (!template)
-      throw integrationLacks(
-        context.integration,
-        'definition.jwt',
-        'is missing: no jwt template in its provider definition',
-      );
+      throw integrationLacks(context, 'definition.jwt', 'is missing: no jwt template in its provider definition');
     const { privateKey: _key, ...claimsSource } = credentials;
     const values = {
       credentials: claimsSource,

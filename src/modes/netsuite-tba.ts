@@ -35,7 +35,7 @@ export const netsuiteTba = {
     const consumerSecret = credentials.config_override.client_secret ?? context.integration?.clientSecret;
     if (!consumerKey || !consumerSecret) {
       throw integrationLacks(
-        context.integration,
+        context,
         'clientId',
         'is missing: signing needs a consumer key and secret (clientId/clientSecret or config_override)',
       );

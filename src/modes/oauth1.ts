@@ -24,7 +24,7 @@ export const oauth1 = {
     const integration = context.integration;
     if (!integration?.clientId || !integration.clientSecret) {
       throw integrationLacks(
-        integration,
+        context,
         'clientId',
         'is missing: signing needs clientId and clientSecret (the consumer key and secret)',
       );

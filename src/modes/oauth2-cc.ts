@@ -66,7 +66,7 @@ export const oauth2ClientCredentials = {
     const integration = context.integration;
     const tokenUrl = integration?.definition.tokenUrl;
     if (!integration || !tokenUrl)
-      throw integrationLacks(integration, 'definition.tokenUrl', 'is missing: there is no token URL to ask');
+      throw integrationLacks(context, 'definition.tokenUrl', 'is missing: there is no token URL to ask');
     const { definition } = integration;
     const clientCertificate = certificateOf(credentials, integration.clientCertificate);
     if (definition.requiresClientCertificate && !clientCertificate)

@@ -37,13 +37,12 @@ export const oauth2 = {
   canRefresh: (credentials) => typeof credentials.refresh_token === 'string' && credentials.refresh_token !== '',
   async refresh(credentials, context) {
     const integration = context.integration;
-    if (!integration) throw new UnknownIntegrationError('(unknown)');
+    if (!integration) throw new UnknownIntegrationError(context.providerConfigKey);
     const { definition } = integration;
     const tokenUrl = definition.refreshUrl ?? definition.tokenUrl;
-    if (!tokenUrl)
-      throw integrationLacks(integration, 'definition.tokenUrl', 'is missing: there is no token URL to ask');
+    if (!tokenUrl) throw integrationLacks(context, 'definition.tokenUrl', 'is missing: there is no token URL to ask');
     const clientId = credentials.config_override?.client_id ?? integration.clientId;
-    if (!clientId) throw integrationLacks(integration, 'clientId', 'is missing');
+    if (!clientId) throw integrationLacks(context, 'clientId', 'is missing');
     const response = await refreshTokenGrant(
       {
         url: providerUrl(tokenUrl, { connectionConfig: context.connectionConfig }, definition),

@@ -7,6 +7,8 @@ import { isPlainObject } from '../model/json.js';
 
 /** What a strategy may consult when it checks or renews credentials. */
 export interface StrategyContext {
+  /** The connection's provider config key: what errors name, even when the integration is gone. */
+  providerConfigKey: string;
   /** The connection's integration; `undefined` when the app no longer configures it. */
   integration: ResolvedIntegration | undefined;
   connectionConfig: JsonObject;

@@ -38,7 +38,7 @@ export const twoStep = {
   async refresh(credentials, context) {
     const definition = context.integration?.definition.twoStep;
     if (!definition)
-      throw integrationLacks(context.integration, 'definition.twoStep', 'is missing: there is no twoStep definition');
+      throw integrationLacks(context, 'definition.twoStep', 'is missing: there is no twoStep definition');
     const refreshToken = definition.refreshTokenPath ? lookup(credentials.raw, definition.refreshTokenPath) : undefined;
     const useRefresh = typeof refreshToken === 'string' && definition.refreshRequest !== undefined;
     const request = useRefresh ? (definition.refreshRequest as TwoStepRequest) : definition.tokenRequest;

@@ -13,9 +13,12 @@ import { keepAliveKind } from '../refresh/attention.js';
 import { backingOffUntil } from '../refresh/failure-policy.js';
 import { sameCredentials } from '../refresh/pending-writes.js';
 import type { OperationContext } from './context.js';
-import { type DueConnection, dueForAttention } from './due-connections.js';
-import { checkCredentials } from './health-check.js';
+import { type DueConnection, type DueHost, dueForAttention } from './due-connections.js';
+import { checkCredentials, type HealthCheckHost } from './health-check.js';
 import { nonNegative, positive } from './options.js';
+
+/** What the background refresher uses: the due query, health checks, the refresher, and when each connection needs attention. */
+export type BackgroundRefreshHost = DueHost & HealthCheckHost & Pick<OperationContext, 'attentionAt' | 'refresher'>;
 
 /** How the background refresher runs; every field is optional. */
 export interface BackgroundRefreshOptions {
@@ -89,7 +92,7 @@ const PAGE_SIZE = 200;
  * its lock, compare-and-swap and failure recording, as an on-read refresh — or health-checked.
  */
 export function startBackgroundRefresh(
-  ctx: OperationContext,
+  ctx: BackgroundRefreshHost,
   options: BackgroundRefreshOptions = {},
 ): BackgroundRefresh {
   return new Scheduler(ctx, checkedOptions(options));
@@ -121,7 +124,7 @@ function positiveInteger(value: number, field: string): number {
 }
 
 class Scheduler implements BackgroundRefresh {
-  readonly #ctx: OperationContext;
+  readonly #ctx: BackgroundRefreshHost;
   readonly #settings: Settings;
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
   /** Connections whose handling failed in a way nothing records (no integration…): left alone until then. */
@@ -134,7 +137,7 @@ class Scheduler implements BackgroundRefresh {
   #lastTick: BackgroundTickStats | undefined;
   readonly #totals = emptyCounts();
 
-  constructor(ctx: OperationContext, settings: Settings) {
+  constructor(ctx: BackgroundRefreshHost, settings: Settings) {
     this.#ctx = ctx;
     this.#settings = settings;
     this.#schedule(Math.random() * settings.jitter * settings.intervalMs);

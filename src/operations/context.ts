@@ -40,8 +40,9 @@ export interface EventChannel {
 type ChannelListener = { listener(event: unknown): void }['listener'];
 
 /**
- * Everything the public operations share, assembled once per manager from its options. Each
- * operation is a function of this context; `ConnectionManager` only holds one and delegates.
+ * Everything the public operations share, assembled once per manager from its options.
+ * `ConnectionManager` holds one and passes it to each operation, which takes only the slice it
+ * uses (`Pick<OperationContext, …>`, named beside the operation: `GetHost`, `FetchHost`…).
  */
 export interface OperationContext {
   readonly store: StorageAdapter;
@@ -61,11 +62,6 @@ export interface OperationContext {
   /** Refreshed credentials the store refused, served from memory until a write succeeds. */
   readonly pending: PendingWrites;
   readonly events: EventChannel;
-  /**
-   * When each connection last had a refresh forced by an "expired" answer of its API (a 401):
-   * an API that always answers 401 gets at most one such refresh per minute, not one per call.
-   */
-  readonly unauthorizedRefreshAt: Map<string, number>;
   /** How long before expiry a connection of this integration counts as due. */
   marginMs(providerConfigKey: string): number;
   /** The margin for one connection: {@link marginMs}, capped at a fraction of its credentials' lifetime. */
@@ -139,6 +135,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
   };
   const attentionAt = attentionFor(keepAlive);
   const strategyContext = (providerConfigKey: string, connectionConfig: JsonObject, now: number) => ({
+    providerConfigKey,
     integration: integrations.get(providerConfigKey),
     connectionConfig,
     now,
@@ -165,7 +162,6 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     logger,
     http,
     events,
-    unauthorizedRefreshAt: new Map(),
     marginMs,
     marginFor,
     keepAlive,

@@ -6,10 +6,13 @@ import { toConnectionFull } from '../modes/present.js';
 import { connectionKey } from '../store/keys.js';
 import type { Versioned } from '../store/versioned-store.js';
 import type { OperationContext } from './context.js';
-import { draftConnection } from './draft.js';
+import { type DraftHost, draftConnection } from './draft.js';
+
+/** What storing a connection uses: drafting it, ids, the records, and events. */
+export type CreateHost = DraftHost & Pick<OperationContext, 'directory' | 'connections' | 'emit'>;
 
 /** `manager.create`: stores a new connection; a duplicate is refused. */
-export async function createConnection(ctx: OperationContext, input: CreateConnectionInput): Promise<ConnectionFull> {
+export async function createConnection(ctx: CreateHost, input: CreateConnectionInput): Promise<ConnectionFull> {
   const draft = draftConnection(ctx, input);
   const record: ConnectionRecord = { ...draft, id: await ctx.directory.nextId() };
   const key = connectionKey(record.provider_config_key, record.connection_id);
@@ -24,7 +27,7 @@ export async function createConnection(ctx: OperationContext, input: CreateConne
  * metadata, tags and end user are given) of an existing one, keeping its id and creation time.
  * New credentials clear any refresh failure, back-off or exhaustion.
  */
-export async function upsertConnection(ctx: OperationContext, input: CreateConnectionInput): Promise<ConnectionFull> {
+export async function upsertConnection(ctx: CreateHost, input: CreateConnectionInput): Promise<ConnectionFull> {
   const draft = draftConnection(ctx, input);
   const key = connectionKey(draft.provider_config_key, draft.connection_id);
   const existing = await ctx.connections.read(key);

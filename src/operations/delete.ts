@@ -3,8 +3,11 @@ import { type ConnectionRecord, subjectOf } from '../model/record.js';
 import type { Versioned } from '../store/versioned-store.js';
 import type { OperationContext } from './context.js';
 
+/** What deleting uses: finding the connection, removing its record, forgetting its pending write, the event. */
+export type DeleteHost = Pick<OperationContext, 'directory' | 'connections' | 'lastFetched' | 'emit'>;
+
 /** `manager.delete`: removes the connection (the store's indexes with it). */
-export async function deleteConnection(ctx: OperationContext, ref: ConnectionRef): Promise<void> {
+export async function deleteConnection(ctx: DeleteHost, ref: ConnectionRef): Promise<void> {
   const { key, loaded } = await ctx.directory.locate(...refParts(ref));
   let current: Versioned<ConnectionRecord> | undefined = loaded;
   while (current && !(await ctx.connections.remove(key, current))) {

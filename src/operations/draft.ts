@@ -13,8 +13,11 @@ import type { StrategyContext } from '../modes/strategy.js';
 import { checkConnectionConfig, withCredentialDefaults } from '../providers/connection-config.js';
 import type { OperationContext } from './context.js';
 
+/** What drafting a connection reads: the integrations, the clock, and what its strategy may consult. */
+export type DraftHost = Pick<OperationContext, 'integrations' | 'clock' | 'strategyContext'>;
+
 /** Validates input into a record (minus its id); throws a typed error before anything is written. */
-export function draftConnection(ctx: OperationContext, input: CreateConnectionInput): Omit<ConnectionRecord, 'id'> {
+export function draftConnection(ctx: DraftHost, input: CreateConnectionInput): Omit<ConnectionRecord, 'id'> {
   if (input === null || typeof input !== 'object') throw new InvalidRequestError('expected a connection object');
   const connectionId = assertId(input.connectionId, 'connectionId');
   const providerConfigKey = assertId(input.providerConfigKey, 'providerConfigKey');

@@ -1,5 +1,8 @@
 import type { OperationContext } from './context.js';
 
+/** The due query reads the store's index through the directory, and nothing else. */
+export type DueHost = Pick<OperationContext, 'directory'>;
+
 /** A connection that needs attention, and when it does. Also where a page of them ended. */
 export interface DueConnection {
   key: string;
@@ -15,7 +18,7 @@ export interface DueConnection {
  * the store.
  */
 export function dueForAttention(
-  ctx: OperationContext,
+  ctx: DueHost,
   before: number,
   page: { after?: DueConnection; limit: number },
 ): Promise<DueConnection[]> {

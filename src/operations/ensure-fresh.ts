@@ -6,13 +6,16 @@ import { decideFreshness, freshnessError, staleAfterFailedRefresh } from '../ref
 import type { Versioned } from '../store/versioned-store.js';
 import type { OperationContext } from './context.js';
 
+/** What keeping credentials fresh uses: the freshness inputs, the refresher, and what it holds in memory. */
+export type EnsureFreshHost = Pick<OperationContext, 'pending' | 'clock' | 'marginFor' | 'refresher' | 'connections'>;
+
 /**
  * The connection with credentials that work: as loaded, or refreshed first when the freshness
  * decision says so (or `force`). A refresh ahead of expiry that fails for a passing reason still
  * returns the working credentials, with the failure recorded in `errors`.
  */
 export async function ensureFresh(
-  ctx: OperationContext,
+  ctx: EnsureFreshHost,
   key: string,
   loaded: Versioned<ConnectionRecord>,
   force: boolean,

@@ -3,14 +3,29 @@ import { type ConnectionRef, refParts } from '../model/inputs.js';
 import type { ProxyInit } from '../proxy/proxy-request.js';
 import { sendWithRefreshRetry } from '../proxy/send.js';
 import type { OperationContext } from './context.js';
-import { ensureFresh } from './ensure-fresh.js';
+import { type EnsureFreshHost, ensureFresh } from './ensure-fresh.js';
+import { ForcedRefreshLimit } from './forced-refresh-limit.js';
 
 /** The least time between two refreshes forced by a connection's API answering 401. */
 const UNAUTHORIZED_REFRESH_INTERVAL_MS = 60_000;
 
+/** What `manager.fetch` uses: finding the connection, fresh credentials, the provider's API settings. */
+export type FetchHost = EnsureFreshHost &
+  Pick<OperationContext, 'directory' | 'integrations' | 'http' | 'strategyContext'>;
+
+/** `manager.fetch` for one manager, with the state it keeps between calls (forced refreshes per connection). */
+export type ProxyFetch = (ref: ConnectionRef, path: string, init: ProxyInit) => Promise<Response>;
+
+/** Builds `manager.fetch` once per manager. */
+export function proxyFetcher(ctx: FetchHost): ProxyFetch {
+  const limit = new ForcedRefreshLimit(UNAUTHORIZED_REFRESH_INTERVAL_MS);
+  return (ref, path, init) => proxyFetch(ctx, limit, ref, path, init);
+}
+
 /** `manager.fetch`: a request to the provider's API with the connection's fresh credentials. */
 export async function proxyFetch(
-  ctx: OperationContext,
+  ctx: FetchHost,
+  limit: ForcedRefreshLimit,
   ref: ConnectionRef,
   path: string,
   init: ProxyInit,
@@ -41,16 +56,13 @@ export async function proxyFetch(
       const refresh = current.value.refresh;
       // An expired-looking answer does not override the refresh back-off or exhaustion, and an
       // API that always answers 401 gets at most one forced refresh a minute.
-      const last = ctx.unauthorizedRefreshAt.get(key);
       if (
         refresh.exhausted ||
         (refresh.retry_at !== undefined && Date.parse(refresh.retry_at) > now) ||
-        (last !== undefined && now - last < UNAUTHORIZED_REFRESH_INTERVAL_MS)
+        !limit.take(key, now)
       ) {
         return undefined;
       }
-      if (ctx.unauthorizedRefreshAt.size > 10_000) ctx.unauthorizedRefreshAt.clear();
-      ctx.unauthorizedRefreshAt.set(key, now);
       return (await ensureFresh(ctx, key, current, true)).value;
     },
   });

@@ -4,11 +4,14 @@ import { strategyFor } from '../modes/registry.js';
 import type { GetConnectionOptions } from '../model/inputs.js';
 import { toConnectionFull } from '../modes/present.js';
 import type { OperationContext } from './context.js';
-import { ensureFresh } from './ensure-fresh.js';
+import { type EnsureFreshHost, ensureFresh } from './ensure-fresh.js';
+
+/** What `get` uses: finding the connection, keeping it fresh, noting when it was fetched. */
+export type GetHost = EnsureFreshHost & Pick<OperationContext, 'directory' | 'lastFetched'>;
 
 /** `manager.get`: the connection with working credentials, refresh tokens left out unless asked. */
 export async function getConnection(
-  ctx: OperationContext,
+  ctx: GetHost,
   connectionId: string,
   options: boolean | GetConnectionOptions,
 ): Promise<ConnectionFull> {

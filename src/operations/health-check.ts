@@ -5,7 +5,11 @@ import { subjectOf } from '../model/record.js';
 import { type Verification, verifyCredentials } from '../connect/verify-credentials.js';
 import type { Versioned } from '../store/versioned-store.js';
 import type { OperationContext } from './context.js';
-import { ensureFresh } from './ensure-fresh.js';
+import { type EnsureFreshHost, ensureFresh } from './ensure-fresh.js';
+
+/** What a health check uses: fresh credentials, the verification request, and recording the verdict. */
+export type HealthCheckHost = EnsureFreshHost &
+  Pick<OperationContext, 'integrations' | 'strategyContext' | 'http' | 'logger' | 'keepAlive' | 'emit'>;
 
 /** What one health check found. */
 export type HealthVerdict = 'valid' | 'invalid' | 'transient' | 'skipped';
@@ -25,7 +29,7 @@ const TRANSIENT_RETRY_MS = 5 * 60_000;
  * there is recorded as a refresh failure, exactly as on `get`; that failure propagates.
  */
 export async function checkCredentials(
-  ctx: OperationContext,
+  ctx: HealthCheckHost,
   key: string,
   loaded: Versioned<ConnectionRecord>,
 ): Promise<HealthVerdict> {
@@ -67,7 +71,7 @@ export async function checkCredentials(
 }
 
 async function recordVerdict(
-  ctx: OperationContext,
+  ctx: HealthCheckHost,
   key: string,
   checked: ConnectionRecord,
   verdict: Exclude<HealthVerdict, 'skipped'>,

@@ -20,7 +20,7 @@ const CURSOR_PREFIX = 'c1.';
  * start. Without `limit`, every match is returned, read a page at a time.
  */
 export async function listConnections(
-  ctx: OperationContext,
+  ctx: Pick<OperationContext, 'directory'>,
   filter: ListConnectionsFilter,
 ): Promise<ConnectionListPage<ConnectionListItem>> {
   const query = toQuery(filter);

@@ -46,7 +46,7 @@ export const connectionChanges = {
 
 /** Applies one change to a stored connection (validated before anything is read), with compare-and-swap. */
 export async function modifyConnection(
-  ctx: OperationContext,
+  ctx: Pick<OperationContext, 'directory' | 'connections' | 'clock'>,
   ref: ConnectionRef,
   change: (record: ConnectionRecord) => ConnectionRecord,
 ): Promise<void> {

@@ -17,7 +17,7 @@ export interface RotateEncryptionKeyOptions {
  * attempt (counted in one of the other two as well).
  */
 export async function rotateEncryptionKey(
-  ctx: OperationContext,
+  ctx: Pick<OperationContext, 'cipher' | 'connections' | 'logger'>,
   options: RotateEncryptionKeyOptions,
 ): Promise<{ rewritten: number; unchanged: number; contended: number }> {
   if (!ctx.cipher) throw new EncryptionRequiredError('rotateEncryptionKey needs encryptionKey');

@@ -3,11 +3,14 @@ import { type ConnectionRef, refParts } from '../model/inputs.js';
 import { strategyFor } from '../modes/registry.js';
 import type { SignableRequest } from '../modes/strategy.js';
 import type { OperationContext } from './context.js';
-import { ensureFresh } from './ensure-fresh.js';
+import { type EnsureFreshHost, ensureFresh } from './ensure-fresh.js';
+
+/** What signing uses: finding the connection, keeping it fresh, and what its strategy may consult. */
+export type SignRequestHost = EnsureFreshHost & Pick<OperationContext, 'directory' | 'strategyContext'>;
 
 /** `manager.signRequest`: headers that authenticate one request, for modes that sign each request. */
 export async function signRequest(
-  ctx: OperationContext,
+  ctx: SignRequestHost,
   ref: ConnectionRef,
   request: SignableRequest,
 ): Promise<Record<string, string>> {

@@ -19,13 +19,14 @@ export interface InstallationToken {
  * with `token` and `expires_at` (one hour). Shared by the APP and CUSTOM modes.
  */
 export async function mintInstallationToken(
-  integration: ResolvedIntegration | undefined,
+  app: { providerConfigKey: string; integration: ResolvedIntegration | undefined },
   installationId: string,
   now: number,
   http: HttpSettings,
 ): Promise<InstallationToken> {
+  const { integration } = app;
   if (!integration?.appId || !integration.appPrivateKey) {
-    throw integrationLacks(integration, 'appId', 'is missing: minting needs appId and appPrivateKey (the GitHub App)');
+    throw integrationLacks(app, 'appId', 'is missing: minting needs appId and appPrivateKey (the GitHub App)');
   }
   const appJwt = await signJwt({
     key: integration.appPrivateKey,

@@ -1,4 +1,3 @@
-import type { OperationContext } from '../operations/context.js';
 import { OutboxDelivery } from './delivery.js';
 import { OutboxWriter } from './enqueue.js';
 import type { WebhookHost } from './host.js';
@@ -24,9 +23,8 @@ export interface WebhookSender {
  * through an outbox in the store (at least once, in any number of processes). Behind
  * `manager.startWebhooks`: enqueueing is `enqueue.ts`, delivery `delivery.ts`.
  */
-export function startWebhooks(ctx: OperationContext, options: WebhookOptions): WebhookSender {
+export function startWebhooks(host: WebhookHost, options: WebhookOptions): WebhookSender {
   const settings = checkWebhookOptions(options);
-  const host: WebhookHost = ctx;
   // Each calls the other only once events arrive, after both exist.
   const writer: OutboxWriter = new OutboxWriter(host, settings, () => delivery.kick());
   const delivery: OutboxDelivery = new OutboxDelivery(host, settings, () => writer.retryUnsaved());
