@@ -66,7 +66,12 @@ function commentsAbove(lines: string[], index: number): string[] {
     let begin = end;
     while (begin >= 0 && !(lines[begin] ?? '').trimStart().startsWith('<!--')) begin--;
     if (begin < 0) break;
-    found.unshift(lines.slice(begin, end + 1).join('\n').trim());
+    found.unshift(
+      lines
+        .slice(begin, end + 1)
+        .join('\n')
+        .trim(),
+    );
     end = begin - 1;
   }
   return found;

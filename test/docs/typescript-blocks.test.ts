@@ -78,7 +78,9 @@ beforeAll(() => {
   host.readFile = (name) => sources.get(name)?.text ?? readFile.call(host, name);
   host.getSourceFile = (name, language, onError, create) => {
     const virtual = sources.get(name);
-    return virtual ? ts.createSourceFile(name, virtual.text, language, true) : getSourceFile.call(host, name, language, onError, create);
+    return virtual
+      ? ts.createSourceFile(name, virtual.text, language, true)
+      : getSourceFile.call(host, name, language, onError, create);
   };
   const program = ts.createProgram({ rootNames: [...sources.keys()], options, host });
 
