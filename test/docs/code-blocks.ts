@@ -58,14 +58,19 @@ export function codeBlocks(file: string): CodeBlock[] {
   return blocks;
 }
 
-/** The HTML comments directly above line `index` (no blank line between), each as one string. */
+/**
+ * The HTML comments directly above line `index`, each as one string; blank lines may separate them
+ * from the fence (prettier puts one there), but no other text may.
+ */
 function commentsAbove(lines: string[], index: number): string[] {
   const found: string[] = [];
   let end = index - 1;
-  while (end >= 0 && (lines[end] ?? '').trimEnd().endsWith('-->')) {
+  for (;;) {
+    while (end >= 0 && (lines[end] ?? '').trim() === '') end--;
+    if (end < 0 || !(lines[end] ?? '').trimEnd().endsWith('-->')) return found;
     let begin = end;
     while (begin >= 0 && !(lines[begin] ?? '').trimStart().startsWith('<!--')) begin--;
-    if (begin < 0) break;
+    if (begin < 0) return found;
     found.unshift(
       lines
         .slice(begin, end + 1)
@@ -74,7 +79,6 @@ function commentsAbove(lines: string[], index: number): string[] {
     );
     end = begin - 1;
   }
-  return found;
 }
 
 export const allBlocks = (): CodeBlock[] => docFiles.flatMap(codeBlocks);
