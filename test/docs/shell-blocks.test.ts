@@ -214,6 +214,12 @@ describe('shell blocks in the docs', () => {
     expect(result.stdout).toMatch(/one pass: due \d+, refreshed \d+/);
   }, 60_000);
 
+  it('docs/cli.md: rotate-key without an encryption key exits 5, naming the variable to set', async () => {
+    const result = await bash('env -u LATCHKEY_ENCRYPTION_KEY latchkey rotate-key --config latchkey.config.json');
+    expect(result.status).toBe(5);
+    expect(result.stderr).toMatch(/^error: invalid_config: .*LATCHKEY_ENCRYPTION_KEY/m);
+  });
+
   for (const block of runnable) {
     if (block.lang === 'console') {
       it(`${where(block)}: ${block.code.split('\n')[0]}`, async () => {
