@@ -1,7 +1,8 @@
 /**
  * The storage contract: what Latchkey needs from a backend, and nothing about how the backend
- * lays it out. Each adapter in `adapters/` implements it over one Keyv store (memory, SQLite,
- * Postgres, Redis), doing what Keyv lacks the backend's own way.
+ * lays it out. The adapters in `adapters/` implement it: SQLite, Postgres and Redis over Keyv's
+ * store for that backend, doing what Keyv lacks the backend's own way; `keyv` over any `Keyv`
+ * instance; memory on its own in-process maps, with no Keyv at all.
  *
  * Values are opaque text (Latchkey's plain JSON codec lives above this layer): compare-and-swap
  * compares that exact text, so an adapter never parses what it stores. What an adapter must be
