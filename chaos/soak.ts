@@ -159,8 +159,13 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
           running.send(fault.slot, { type: 'clock', offsetMs: 0 });
           break;
         case 'key-rotation': {
-          // The documented procedure: every process restarted with [new, old], then the rewrite.
-          keys.unshift(randomBytes(32).toString('base64'));
+          // The documented procedure (docs/running-the-server.md): the new key second (decrypt
+          // only) on every process, then first on every process, then the rewrite.
+          const fresh = randomBytes(32).toString('base64');
+          keys.push(fresh);
+          for (let slot = 0; slot < options.processes; slot++) await running.restart(slot);
+          keys.splice(keys.indexOf(fresh), 1);
+          keys.unshift(fresh);
           for (let slot = 0; slot < options.processes; slot++) await running.restart(slot);
           const rotating = await harnessManager(keys);
           try {

@@ -20,6 +20,7 @@ import type { Clock, JsonObject, Logger } from '../model/connection.js';
 import { afterFailure, type FailurePolicy } from './failure-policy.js';
 import { decideFreshness, freshnessError } from './freshness.js';
 import type { ConnectionEventName, ConnectionEvents } from '../model/events.js';
+import { keepLockWhileHeld } from './held-lock.js';
 import { type PendingWrites, sameCredentials } from './pending-writes.js';
 import { checkConnectionConfig } from '../providers/connection-config.js';
 
@@ -39,6 +40,8 @@ interface Lease {
   endsAt: number;
   /** A renewal was refused or failed: the lock may be another process's now. */
   lost: boolean;
+  /** The refreshed credentials could not be stored and wait in memory (the lock is kept for them). */
+  heldInMemory?: boolean;
 }
 
 export interface RefresherOptions {
@@ -162,8 +165,10 @@ export class Refresher {
       return committed;
     } finally {
       await stopRenewing();
+      // The stored refresh token is spent: no other process may take the lock until the new one is stored.
+      if (acquired && lease.heldInMemory) keepLockWhileHeld(key, lease, this.#options);
       // A lost lease may be someone else's lock now: leave it alone.
-      if (acquired && !lease.lost) {
+      else if (acquired && !lease.lost) {
         await locks.release(lockName, owner).catch((error: unknown) => {
           this.#options.logger.warn('latchkey: could not release a refresh lock; it lapses with its lease', {
             connection_id: connectionId,
@@ -280,6 +285,7 @@ export class Refresher {
       const logId = randomBytes(10).toString('hex');
       const record = renewed(base.value);
       this.#options.pending.hold(key, spent, record, logId);
+      lease.heldInMemory = true;
       logger.error('latchkey: refreshed credentials could not be stored; serving them from memory and retrying', {
         log_id: logId,
         connection_id: base.value.connection_id,
