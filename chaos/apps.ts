@@ -66,6 +66,12 @@ export class AppFleet {
     if (!this.#closing) await this.#spawn(slot);
   }
 
+  /** The slot whose current process has this pid. */
+  slotOf(pid: number): number | undefined {
+    for (const [slot, entry] of this.#slots) if (entry.pid === pid) return slot;
+    return undefined;
+  }
+
   /** A graceful restart (a deploy): `close()`, exit, start again with the current config. */
   async restart(slot: number): Promise<void> {
     await this.#stop(slot);

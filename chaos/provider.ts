@@ -36,6 +36,8 @@ export interface Provider {
   refreshes: number;
   refusedByFault: number;
   inFlight: number;
+  /** Called (once) with the requesting process's pid when the next refresh request arrives. */
+  onRefreshRequest: ((pid: number) => Promise<void>) | undefined;
   verdicts: ResourceVerdicts;
   /** Connections whose revoked tokens were presented at the resource API. */
   revokedTokenUsers: string[];
@@ -85,6 +87,7 @@ export async function startProvider(options: { accessTokenSeconds: number }): Pr
     refreshes: 0,
     refusedByFault: 0,
     inFlight: 0,
+    onRefreshRequest: undefined,
     verdicts: { ok: 0, expiredWhenHandedOut: 0, expiredInFlight: 0, revoked: 0, unknown: 0 },
     violations: [],
     revokedTokenUsers: [],
@@ -126,6 +129,13 @@ export async function startProvider(options: { accessTokenSeconds: number }): Pr
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '400' });
       res.write('{"access_token":"');
       return; // the rest never comes
+    }
+    // A kill "mid-refresh": the harness kills the requesting process now; the provider, having
+    // received the request, still processes it, as a real one would.
+    const hook = provider.onRefreshRequest;
+    if (hook) {
+      provider.onRefreshRequest = undefined;
+      await hook(Number(params.get('chaos_pid')));
     }
     const presented = params.get('refresh_token') ?? '';
     const known = refreshTokens.get(presented);

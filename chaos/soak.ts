@@ -130,11 +130,26 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
           await running.kill(fault.slot);
           break;
         case 'app-kill-mid-refresh': {
-          // Waits (up to 5 s) until the token endpoint is answering someone, then kills.
-          const deadline = Date.now() + 5_000;
-          while (provider.inFlight === 0 && Date.now() < deadline) await pause(10);
-          if (provider.inFlight > 0) killsMidRefresh++;
-          await running.kill(fault.slot);
+          // The next process to send a refresh request is killed while the request is in flight
+          // (slot 0, the long-lived one, is spared: another slot's request is awaited).
+          const killed = new Promise<void>((resolve) => {
+            const hook = async (pid: number) => {
+              const slot = running.slotOf(pid);
+              if (slot === undefined || slot === 0) {
+                provider.onRefreshRequest = hook;
+                return;
+              }
+              killsMidRefresh++;
+              await running.kill(slot);
+              resolve();
+            };
+            provider.onRefreshRequest = hook;
+          });
+          const waited = await Promise.race([killed.then(() => true), pause(10_000).then(() => false)]);
+          if (!waited) {
+            provider.onRefreshRequest = undefined;
+            await running.kill(fault.slot);
+          }
           break;
         }
         case 'token-5xx':
@@ -159,14 +174,17 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
           running.send(fault.slot, { type: 'clock', offsetMs: 0 });
           break;
         case 'key-rotation': {
+          // Each step restarts every process at once (a deploy), to keep CI's runs short.
+          const restartAll = () =>
+            Promise.all(Array.from({ length: options.processes }, (_, slot) => running.restart(slot)));
           // The documented procedure (docs/running-the-server.md): the new key second (decrypt
           // only) on every process, then first on every process, then the rewrite.
           const fresh = randomBytes(32).toString('base64');
           keys.push(fresh);
-          for (let slot = 0; slot < options.processes; slot++) await running.restart(slot);
+          await restartAll();
           keys.splice(keys.indexOf(fresh), 1);
           keys.unshift(fresh);
-          for (let slot = 0; slot < options.processes; slot++) await running.restart(slot);
+          await restartAll();
           const rotating = await harnessManager(keys);
           try {
             const result = await rotating.rotateEncryptionKey();

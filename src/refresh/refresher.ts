@@ -40,8 +40,7 @@ interface Lease {
   endsAt: number;
   /** A renewal was refused or failed: the lock may be another process's now. */
   lost: boolean;
-  /** The refreshed credentials could not be stored and wait in memory (the lock is kept for them). */
-  heldInMemory?: boolean;
+  heldInMemory?: boolean; // the new credentials wait in memory for the store: the lock is kept for them
 }
 
 export interface RefresherOptions {
@@ -99,6 +98,9 @@ export class Refresher {
     this.#inflight.set(key, started);
     return started;
   }
+
+  /** Waits for the refreshes under way: `close()` stores their new tokens before closing the store. */
+  settle = async (): Promise<unknown> => Promise.allSettled([...this.#inflight.values()]);
 
   async #refreshUnderLock(
     key: string,
@@ -165,7 +167,6 @@ export class Refresher {
       return committed;
     } finally {
       await stopRenewing();
-      // The stored refresh token is spent: no other process may take the lock until the new one is stored.
       if (acquired && lease.heldInMemory) keepLockWhileHeld(key, lease, this.#options);
       // A lost lease may be someone else's lock now: leave it alone.
       else if (acquired && !lease.lost) {
