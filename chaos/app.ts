@@ -161,7 +161,11 @@ async function loadLoop(worker: number): Promise<void> {
   while (!stopping) {
     const roll = random();
     const connectionId =
-      roll < 0.02 ? (churn[Math.floor(random() * churn.length)] ?? 'churn-x') : roll < 0.7 ? hot[Math.floor(random() * hot.length)] : stable[Math.floor(random() * stable.length)];
+      roll < 0.02
+        ? (churn[Math.floor(random() * churn.length)] ?? 'churn-x')
+        : roll < 0.7
+          ? hot[Math.floor(random() * hot.length)]
+          : stable[Math.floor(random() * stable.length)];
     try {
       if (roll < 0.02 || (roll > 0.995 && connectionId)) await change(connectionId ?? 'conn-0');
       else await useToken(connectionId ?? 'conn-0');

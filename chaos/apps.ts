@@ -113,7 +113,12 @@ export class AppFleet {
       stderr = (stderr + chunk.toString()).slice(-4000);
     });
     let resolveReady!: () => void;
-    const entry: Slot = { child, pid: child.pid ?? 0, ready: new Promise((resolve) => (resolveReady = resolve)), expected: undefined };
+    const entry: Slot = {
+      child,
+      pid: child.pid ?? 0,
+      ready: new Promise((resolve) => (resolveReady = resolve)),
+      expected: undefined,
+    };
     if (this.#slots.has(slot)) this.stats.restarts++;
     this.#slots.set(slot, entry);
     if (slot === 0) this.stats.rss = [];
@@ -138,7 +143,8 @@ export class AppFleet {
     if (message.type === 'ready') ready();
     else if (message.type === 'refreshed') stats.refreshed++;
     else if (message.type === 'change') stats.changes.push(message);
-    else if (message.type === 'log') stats.errorLogs.set(message.message, (stats.errorLogs.get(message.message) ?? 0) + 1);
+    else if (message.type === 'log')
+      stats.errorLogs.set(message.message, (stats.errorLogs.get(message.message) ?? 0) + 1);
     else if (message.type === 'stats') {
       for (const [name, n] of Object.entries(message.ops)) stats.ops[name] = (stats.ops[name] ?? 0) + n;
       for (const sample of message.latencies) stats.latencies.push(sample);

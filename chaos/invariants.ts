@@ -141,7 +141,9 @@ export function judge(input: {
   }
   if (total > bound) {
     storeUnbounded++;
-    evidence.push(`store: ${total} keys for ${input.stored.length} connections (bound ${bound}): ${JSON.stringify(input.storeSize)}`);
+    evidence.push(
+      `store: ${total} keys for ${input.stored.length} connections (bound ${bound}): ${JSON.stringify(input.storeSize)}`,
+    );
   }
 
   return {

@@ -156,7 +156,11 @@ export async function startProvider(options: { accessTokenSeconds: number }): Pr
     refreshTokens.delete(presented); // a spent token only needs its family, kept below
     refreshTokens.set(presented, { family: known.family, spent: true });
     const body = { ...issue(known.family), token_type: 'Bearer' };
-    rotations.set(presented, { pid: Number(params.get('chaos_pid')), answeredAt: Date.now(), successor: body.refresh_token });
+    rotations.set(presented, {
+      pid: Number(params.get('chaos_pid')),
+      answeredAt: Date.now(),
+      successor: body.refresh_token,
+    });
     provider.refreshes++;
     const by = known.family.connectionId;
     provider.refreshedBy.set(by, (provider.refreshedBy.get(by) ?? 0) + 1);
@@ -178,7 +182,9 @@ export async function startProvider(options: { accessTokenSeconds: number }): Pr
     const known = accessTokens.get(bearer);
     if (!known) {
       provider.verdicts.unknown++;
-      provider.violations.push(`resource: an unknown access token (connection ${String(req.headers['x-chaos-connection'])})`);
+      provider.violations.push(
+        `resource: an unknown access token (connection ${String(req.headers['x-chaos-connection'])})`,
+      );
       return answer(res, 401, { error: 'invalid_token' });
     }
     if (known.family.revoked) {

@@ -39,7 +39,14 @@ console.log(`chaos: seed ${seed} (replay with --seed ${seed}), ${durationS} s pe
 const results: SoakResult[] = [];
 let broken = 0;
 for (const store of stores) {
-  const result = await soak({ store, durationS, processes, seed, connections, log: (line) => console.log(`chaos: ${line}`) });
+  const result = await soak({
+    store,
+    durationS,
+    processes,
+    seed,
+    connections,
+    log: (line) => console.log(`chaos: ${line}`),
+  });
   results.push(result);
   printReport(result);
   broken += Object.values(result.invariants.counts).reduce((sum, n) => sum + n, 0);

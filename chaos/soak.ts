@@ -156,7 +156,14 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
         case 'token-timeout':
         case 'token-stalled-body':
         case 'token-slow': {
-          const kind = ({ 'token-5xx': 'status-5xx', 'token-timeout': 'timeout', 'token-stalled-body': 'stalled-body', 'token-slow': 'slow' } as const)[fault.kind];
+          const kind = (
+            {
+              'token-5xx': 'status-5xx',
+              'token-timeout': 'timeout',
+              'token-stalled-body': 'stalled-body',
+              'token-slow': 'slow',
+            } as const
+          )[fault.kind];
           provider.fault = kind;
           provider.slowMs = SLOW_ANSWER_MS; // longer than a third of the lease: it is renewed meanwhile
           await pause(fault.ms);
@@ -253,7 +260,11 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
       for (const connectionId of stored) {
         await checker
           .get(connectionId, { forceRefresh: true, providerConfigKey: INTEGRATION })
-          .catch((error: unknown) => endRefreshFailures.push(`${connectionId}: ${(error as { code?: string }).code ?? (error as Error).message}`));
+          .catch((error: unknown) =>
+            endRefreshFailures.push(
+              `${connectionId}: ${(error as { code?: string }).code ?? (error as Error).message}`,
+            ),
+          );
       }
     } finally {
       await checker.close();
@@ -278,7 +289,13 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
     const rss = running.stats.rss;
     const warmAt = rss.length > 0 ? rss[0]![0] + (rss[rss.length - 1]![0] - rss[0]![0]) * 0.25 : 0;
     return {
-      options: { store: options.store, durationS: options.durationS, processes: options.processes, seed: options.seed, connections: options.connections },
+      options: {
+        store: options.store,
+        durationS: options.durationS,
+        processes: options.processes,
+        seed: options.seed,
+        connections: options.connections,
+      },
       wallS: Math.round((Date.now() - began) / 1000),
       faults: counts,
       killsMidRefresh,

@@ -148,7 +148,9 @@ async function postgresStore(): Promise<ChaosStore> {
     async inject(fault, ms) {
       if (fault === 'postgres-connections-dropped') {
         // What clients see of a failover: every connection cut at once, new ones accepted again.
-        await query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database()');
+        await query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database()',
+        );
         return;
       }
       // The server and every backend stopped (a stalled VM): connections hang rather than fail.
