@@ -64,6 +64,10 @@ server.listen(0, '127.0.0.1');
 await once(server, 'listening');
 const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+// The harness gone (killed, crashed): no orphan keeps loading the store.
+process.on('disconnect', () => {
+  if (!stopping) process.exit(0);
+});
 process.on('message', (message: HarnessMessage) => {
   if (message.type === 'clock') clockOffsetMs = message.offsetMs;
   if (message.type === 'stop') void shutdown();

@@ -11,6 +11,7 @@ export interface Invariants {
     webhooksLost: number;
     webhooksForUnstoredChanges: number;
     unexpectedDeaths: number;
+    hangs: number;
     memoryGrowth: number;
     storeUnbounded: number;
   };
@@ -37,6 +38,8 @@ export function judge(input: {
   processes: number;
   killedPids: Map<number, number>;
   judgeMemory: boolean;
+  /** Faults whose injection never finished (a graceful stop or a rotation that hung). */
+  hung: string[];
 }): Invariants {
   const evidence: string[] = [];
   const { provider, receiver, stats } = input;
@@ -118,6 +121,8 @@ export function judge(input: {
   // 5. Deaths the harness did not cause.
   for (const death of stats.unexpectedDeaths) evidence.push(`death: ${death}`);
 
+  for (const hang of input.hung) evidence.push(`hang: ${hang}`);
+
   // 6. Memory of the long-lived process (slot 0): RSS at a quarter of its life vs at the end.
   let memoryGrowth = 0;
   const rss = stats.rss;
@@ -154,6 +159,7 @@ export function judge(input: {
       webhooksLost,
       webhooksForUnstoredChanges: webhooksSpurious,
       unexpectedDeaths: stats.unexpectedDeaths.length,
+      hangs: input.hung.length,
       memoryGrowth,
       storeUnbounded,
     },

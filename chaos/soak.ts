@@ -121,6 +121,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
     const counts: Partial<Record<FaultKind, number>> = {};
     const windows: Array<[number, number]> = [];
     let killsMidRefresh = 0;
+    const hung: string[] = [];
     const start = Date.now();
     const inject = async (fault: ScheduledFault) => {
       const from = Date.now();
@@ -208,16 +209,21 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
     };
 
     const tasks: Array<Promise<void>> = [];
+    const pending = new Set<string>();
     let next = 0;
     let lastReport = 0;
     while (Date.now() - start < options.durationS * 1000) {
       const elapsed = (Date.now() - start) / 1000;
       while (next < schedule.length && (schedule[next]?.at ?? Infinity) <= elapsed) {
         const fault = schedule[next++]!;
+        const label = `${fault.kind}@${fault.at}s`;
+        pending.add(label);
         tasks.push(
-          inject(fault).catch((error: unknown) => {
-            log(`${options.store}: fault ${fault.kind} could not be injected: ${(error as Error).message}`);
-          }),
+          inject(fault)
+            .catch((error: unknown) => {
+              log(`${options.store}: fault ${fault.kind} could not be injected: ${(error as Error).message}`);
+            })
+            .finally(() => pending.delete(label)),
         );
       }
       if (elapsed - lastReport >= 10) {
@@ -231,7 +237,9 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
       }
       await pause(200);
     }
-    await Promise.all(tasks);
+    // A fault still under way 3 minutes after the end is a hang: named in the report, not waited for.
+    const finished = await Promise.race([Promise.all(tasks).then(() => true), pause(180_000).then(() => false)]);
+    if (!finished) hung.push(...[...pending].map((label) => `fault ${label} had not finished 3 minutes after the run`));
     provider.fault = 'none';
     await receiver.up();
     for (let slot = 0; slot < options.processes; slot++) running.send(slot, { type: 'clock', offsetMs: 0 });
@@ -282,6 +290,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
       processes: options.processes,
       killedPids: running.killedPids,
       judgeMemory: options.durationS >= 120,
+      hung,
     });
     const inFault = (t: number) => windows.some(([a, b]) => t >= a && t <= b);
     const latency = { calm: [] as number[], faults: [] as number[] };
