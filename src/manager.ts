@@ -375,6 +375,8 @@ export class ConnectionManager {
    */
   async close(): Promise<void> {
     await this.#background?.stop();
+    // A refresh a caller started may have spent a rotating refresh token: store its answer first.
+    await this.#ctx.refresher.settle();
     await this.#webhooks?.stop();
     await this.#ctx.lastFetched.settle();
     await this.#ctx.pending.close();

@@ -82,6 +82,21 @@ export class PendingWrites {
     return undefined;
   }
 
+  /** Whether refreshed credentials of `key` are waiting here for the store. */
+  holds(key: string): boolean {
+    return this.#held.has(key);
+  }
+
+  /** Writes what is held for `key` now, out of schedule; a failure leaves the schedule as it was. */
+  async retryNow(key: string): Promise<void> {
+    const held = this.#held.get(key);
+    if (!held || this.#closed) return;
+    await this.#persist(key, held).then(
+      () => this.#stored(key, held),
+      () => undefined,
+    );
+  }
+
   /** One last write of everything held, then no more retries. What still fails is logged. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -105,14 +120,7 @@ export class PendingWrites {
     held.timer = setTimeout(() => {
       held.timer = undefined;
       this.#persist(key, held).then(
-        () => {
-          if (this.#held.get(key) === held) this.#held.delete(key);
-          this.#logger.warn('latchkey: refreshed credentials held in memory are now stored', {
-            log_id: held.logId,
-            connection_id: held.record.connection_id,
-            provider_config_key: held.record.provider_config_key,
-          });
-        },
+        () => this.#stored(key, held),
         (error: unknown) => {
           if (this.#held.get(key) !== held) return;
           held.delayMs = Math.min(held.delayMs * 2, this.#policy.maxDelayMs);
@@ -128,6 +136,16 @@ export class PendingWrites {
       );
     }, held.delayMs);
     held.timer.unref();
+  }
+
+  #stored(key: string, held: Held): void {
+    if (this.#held.get(key) !== held) return;
+    this.#cancel(key);
+    this.#logger.warn('latchkey: refreshed credentials held in memory are now stored', {
+      log_id: held.logId,
+      connection_id: held.record.connection_id,
+      provider_config_key: held.record.provider_config_key,
+    });
   }
 
   /** Writes the held credentials over the spent ones; writes nothing if the store moved on. */

@@ -20,6 +20,7 @@ import type { Clock, JsonObject, Logger } from '../model/connection.js';
 import { afterFailure, type FailurePolicy } from './failure-policy.js';
 import { decideFreshness, freshnessError } from './freshness.js';
 import type { ConnectionEventName, ConnectionEvents } from '../model/events.js';
+import { keepLockWhileHeld } from './held-lock.js';
 import { type PendingWrites, sameCredentials } from './pending-writes.js';
 import { checkConnectionConfig } from '../providers/connection-config.js';
 
@@ -39,6 +40,7 @@ interface Lease {
   endsAt: number;
   /** A renewal was refused or failed: the lock may be another process's now. */
   lost: boolean;
+  heldInMemory?: boolean; // the new credentials wait in memory for the store: the lock is kept for them
 }
 
 export interface RefresherOptions {
@@ -96,6 +98,9 @@ export class Refresher {
     this.#inflight.set(key, started);
     return started;
   }
+
+  /** Waits for the refreshes under way: `close()` stores their new tokens before closing the store. */
+  settle = async (): Promise<unknown> => Promise.allSettled([...this.#inflight.values()]);
 
   async #refreshUnderLock(
     key: string,
@@ -162,8 +167,9 @@ export class Refresher {
       return committed;
     } finally {
       await stopRenewing();
+      if (acquired && lease.heldInMemory) keepLockWhileHeld(key, lease, this.#options);
       // A lost lease may be someone else's lock now: leave it alone.
-      if (acquired && !lease.lost) {
+      else if (acquired && !lease.lost) {
         await locks.release(lockName, owner).catch((error: unknown) => {
           this.#options.logger.warn('latchkey: could not release a refresh lock; it lapses with its lease', {
             connection_id: connectionId,
@@ -280,6 +286,7 @@ export class Refresher {
       const logId = randomBytes(10).toString('hex');
       const record = renewed(base.value);
       this.#options.pending.hold(key, spent, record, logId);
+      lease.heldInMemory = true;
       logger.error('latchkey: refreshed credentials could not be stored; serving them from memory and retrying', {
         log_id: logId,
         connection_id: base.value.connection_id,

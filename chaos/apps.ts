@@ -1,0 +1,154 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { AppConfig, AppMessage, HarnessMessage } from './protocol.js';
+
+const APP = fileURLToPath(new URL('./app.ts', import.meta.url));
+
+export interface AppStats {
+  ops: Record<string, number>;
+  latencies: Array<[number, number]>;
+  refreshed: number;
+  /** Slot 0's RSS samples since its current start: [time, bytes]. */
+  rss: Array<[number, number]>;
+  errorLogs: Map<string, number>;
+  /** Deaths the harness did not cause: the invariant "no process died of anything else". */
+  unexpectedDeaths: string[];
+  injectedKills: number;
+  restarts: number;
+  changes: Array<Extract<AppMessage, { type: 'change' }>>;
+}
+
+interface Slot {
+  child: ChildProcess;
+  pid: number;
+  ready: Promise<void>;
+  expected: 'kill' | 'stop' | undefined;
+}
+
+/** The K app processes: started, killed (SIGKILL) and restarted, stopped gracefully, listened to. */
+export class AppFleet {
+  readonly stats: AppStats = {
+    ops: {},
+    latencies: [],
+    refreshed: 0,
+    rss: [],
+    errorLogs: new Map(),
+    unexpectedDeaths: [],
+    injectedKills: 0,
+    restarts: 0,
+    changes: [],
+  };
+  /** Pids killed by the harness, with when. */
+  readonly killedPids = new Map<number, number>();
+  readonly #slots = new Map<number, Slot>();
+  readonly #config: (slot: number) => AppConfig;
+  #closing = false;
+
+  constructor(config: (slot: number) => AppConfig) {
+    this.#config = config;
+  }
+
+  async start(count: number): Promise<void> {
+    await Promise.all(Array.from({ length: count }, (_, slot) => this.#spawn(slot)));
+  }
+
+  /** SIGKILL, then a new process in the slot (as a supervisor restarts a crashed instance). */
+  async kill(slot: number): Promise<void> {
+    const current = this.#slots.get(slot);
+    if (!current || current.expected) return;
+    current.expected = 'kill';
+    const exited = once(current.child, 'exit');
+    this.killedPids.set(current.pid, Date.now());
+    current.child.kill('SIGKILL');
+    await exited;
+    this.stats.injectedKills++;
+    if (!this.#closing) await this.#spawn(slot);
+  }
+
+  /** The slot whose current process has this pid. */
+  slotOf(pid: number): number | undefined {
+    for (const [slot, entry] of this.#slots) if (entry.pid === pid) return slot;
+    return undefined;
+  }
+
+  /** A graceful restart (a deploy): `close()`, exit, start again with the current config. */
+  async restart(slot: number): Promise<void> {
+    await this.#stop(slot);
+    if (!this.#closing) await this.#spawn(slot);
+  }
+
+  send(slot: number, message: HarnessMessage): void {
+    const current = this.#slots.get(slot);
+    if (current?.child.connected) current.child.send(message);
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    await Promise.all([...this.#slots.keys()].map((slot) => this.#stop(slot)));
+  }
+
+  async #stop(slot: number): Promise<void> {
+    const current = this.#slots.get(slot);
+    if (!current || current.expected) return;
+    current.expected = 'stop';
+    const exited = once(current.child, 'exit');
+    current.child.send({ type: 'stop' } satisfies HarnessMessage);
+    // A process that cannot close within a minute is a finding, not something to wait for.
+    const timer = setTimeout(() => {
+      this.stats.unexpectedDeaths.push(`slot ${slot} (pid ${current.pid}) did not stop within 60 s of close()`);
+      current.child.kill('SIGKILL');
+    }, 60_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  async #spawn(slot: number): Promise<void> {
+    const child = spawn(process.execPath, ['--import', 'tsx', APP], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      env: { ...process.env, CHAOS_APP: JSON.stringify(this.#config(slot)) },
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4000);
+    });
+    let resolveReady!: () => void;
+    const entry: Slot = {
+      child,
+      pid: child.pid ?? 0,
+      ready: new Promise((resolve) => (resolveReady = resolve)),
+      expected: undefined,
+    };
+    if (this.#slots.has(slot)) this.stats.restarts++;
+    this.#slots.set(slot, entry);
+    if (slot === 0) this.stats.rss = [];
+    child.on('message', (message: AppMessage) => this.#heard(slot, message, resolveReady));
+    child.on('exit', (code, signal) => {
+      if (entry.expected === 'kill' && signal === 'SIGKILL') return;
+      if (entry.expected === 'stop' && code === 0) return;
+      this.stats.unexpectedDeaths.push(
+        `slot ${slot} (pid ${entry.pid}) exited with ${signal ?? `code ${code}`}: ${stderr.trim().slice(-1500)}`,
+      );
+      resolveReady();
+      if (!this.#closing && !entry.expected) {
+        entry.expected = 'kill';
+        void this.#spawn(slot);
+      }
+    });
+    await entry.ready;
+  }
+
+  #heard(slot: number, message: AppMessage, ready: () => void): void {
+    const stats = this.stats;
+    if (message.type === 'ready') ready();
+    else if (message.type === 'refreshed') stats.refreshed++;
+    else if (message.type === 'change') stats.changes.push(message);
+    else if (message.type === 'log')
+      stats.errorLogs.set(message.message, (stats.errorLogs.get(message.message) ?? 0) + 1);
+    else if (message.type === 'stats') {
+      for (const [name, n] of Object.entries(message.ops)) stats.ops[name] = (stats.ops[name] ?? 0) + n;
+      for (const sample of message.latencies) stats.latencies.push(sample);
+      if (slot === 0) stats.rss.push([Date.now(), message.rss]);
+    }
+  }
+}

@@ -1,0 +1,334 @@
+import { randomBytes } from 'node:crypto';
+import { ConnectionManager } from '../src/index.js';
+import { openStore } from '../src/store/from-url.js';
+import { AppFleet } from './apps.js';
+import { type Invariants, judge } from './invariants.js';
+import { startProvider } from './provider.js';
+import { seededRandom } from './random.js';
+import { startReceiver } from './receiver.js';
+import { faultSchedule, type FaultKind, type ScheduledFault } from './schedule.js';
+import { type StoreKind, startStore } from './stores.js';
+
+export interface SoakOptions {
+  store: StoreKind;
+  durationS: number;
+  processes: number;
+  seed: number;
+  connections: number;
+  log: (line: string) => void;
+}
+
+export interface SoakResult {
+  options: Omit<SoakOptions, 'log'>;
+  wallS: number;
+  faults: Partial<Record<FaultKind, number>>;
+  killsMidRefresh: number;
+  invariants: Invariants;
+  ops: Record<string, number>;
+  refreshes: number;
+  refusedByFault: number;
+  resource: Record<string, number>;
+  latency: { calm: number[]; faults: number[] };
+  storeSize: Record<string, number>;
+  rssMiB: { warm: number | undefined; end: number | undefined };
+  errorLogs: Array<[string, number]>;
+}
+
+const ACCESS_TOKEN_SECONDS = 30;
+const LEASE_MS = 8_000;
+// The manager refuses a token timeout not shorter than the lease (a refresh must end while its lease holds).
+const TOKEN_TIMEOUT_MS = 6_000;
+const SLOW_ANSWER_MS = 5_000;
+const INTEGRATION = 'chaos';
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One soak on one store: start everything, inject the schedule, settle, judge. */
+export async function soak(options: SoakOptions): Promise<SoakResult> {
+  const { log } = options;
+  const began = Date.now();
+  const random = seededRandom(options.seed);
+  const provider = await startProvider({ accessTokenSeconds: ACCESS_TOKEN_SECONDS });
+  const webhookSecret = randomBytes(24).toString('hex');
+  const receiver = await startReceiver(webhookSecret);
+  const store = await startStore(options.store);
+  const keys = [randomBytes(32).toString('base64')];
+  const apiKey = randomBytes(24).toString('hex');
+  const integrations = {
+    [INTEGRATION]: {
+      provider: 'chaos-provider',
+      clientId: provider.clientId,
+      clientSecret: provider.clientSecret,
+      definition: {
+        authMode: 'OAUTH2' as const,
+        tokenUrl: `${provider.url}/oauth/token`,
+        authorizationUrl: `${provider.url}/oauth/authorize`,
+        refreshParams: { chaos_pid: String(process.pid) },
+      },
+    },
+  };
+  const harnessManager = async (ring: string[]) =>
+    new ConnectionManager({
+      store: await openStore(store.url),
+      integrations,
+      encryptionKey: ring,
+      http: { allowInsecureLoopback: true, timeoutMs: TOKEN_TIMEOUT_MS },
+      lock: { leaseMs: LEASE_MS, waitMs: 20_000 },
+      logger: { warn: () => {}, error: () => {} },
+    });
+
+  let fleet: AppFleet | undefined;
+  try {
+    const seeding = await harnessManager(keys);
+    for (let i = 0; i < options.connections; i++) {
+      const connectionId = `conn-${i}`;
+      await seeding.create({
+        connectionId,
+        providerConfigKey: INTEGRATION,
+        credentials: { type: 'OAUTH2', ...provider.grant(connectionId) },
+      });
+    }
+    await seeding.close();
+    log(`${options.store}: ${options.connections} connections stored; starting ${options.processes} app processes`);
+
+    fleet = new AppFleet((slot) => ({
+      slot,
+      seed: options.seed * 1000 + slot + Math.floor(random() * 1e6),
+      storeUrl: store.url,
+      providerUrl: provider.url,
+      clientId: provider.clientId,
+      clientSecret: provider.clientSecret,
+      integration: INTEGRATION,
+      encryptionKeys: [...keys],
+      webhookUrl: receiver.url,
+      webhookSecret,
+      apiKey,
+      connections: options.connections,
+      hot: Math.max(1, Math.floor(options.connections / 10)),
+      workers: 3,
+      pauseMs: 60,
+      leaseMs: LEASE_MS,
+      tokenTimeoutMs: TOKEN_TIMEOUT_MS,
+    }));
+    await fleet.start(options.processes);
+    const running = fleet;
+
+    const schedule = faultSchedule(random, {
+      durationS: options.durationS,
+      processes: options.processes,
+      storeFaults: store.faults,
+      leaseMs: LEASE_MS,
+    });
+    const counts: Partial<Record<FaultKind, number>> = {};
+    const windows: Array<[number, number]> = [];
+    let killsMidRefresh = 0;
+    const hung: string[] = [];
+    const start = Date.now();
+    const inject = async (fault: ScheduledFault) => {
+      const from = Date.now();
+      counts[fault.kind] = (counts[fault.kind] ?? 0) + 1;
+      switch (fault.kind) {
+        case 'app-kill':
+          await running.kill(fault.slot);
+          break;
+        case 'app-kill-mid-refresh': {
+          // The next process to send a refresh request is killed while the request is in flight
+          // (slot 0, the long-lived one, is spared: another slot's request is awaited).
+          const killed = new Promise<void>((resolve) => {
+            const hook = async (pid: number) => {
+              const slot = running.slotOf(pid);
+              if (slot === undefined || slot === 0) {
+                provider.onRefreshRequest = hook;
+                return;
+              }
+              killsMidRefresh++;
+              await running.kill(slot);
+              resolve();
+            };
+            provider.onRefreshRequest = hook;
+          });
+          const waited = await Promise.race([killed.then(() => true), pause(10_000).then(() => false)]);
+          if (!waited) {
+            provider.onRefreshRequest = undefined;
+            await running.kill(fault.slot);
+          }
+          break;
+        }
+        case 'token-5xx':
+        case 'token-timeout':
+        case 'token-stalled-body':
+        case 'token-slow': {
+          const kind = (
+            {
+              'token-5xx': 'status-5xx',
+              'token-timeout': 'timeout',
+              'token-stalled-body': 'stalled-body',
+              'token-slow': 'slow',
+            } as const
+          )[fault.kind];
+          provider.fault = kind;
+          provider.slowMs = SLOW_ANSWER_MS; // longer than a third of the lease: it is renewed meanwhile
+          await pause(fault.ms);
+          if (provider.fault === kind) provider.fault = 'none';
+          break;
+        }
+        case 'receiver-down':
+          await receiver.down();
+          await pause(fault.ms);
+          await receiver.up();
+          break;
+        case 'clock-offset':
+          running.send(fault.slot, { type: 'clock', offsetMs: fault.offsetMs });
+          await pause(fault.ms);
+          running.send(fault.slot, { type: 'clock', offsetMs: 0 });
+          break;
+        case 'key-rotation': {
+          // Each step restarts every process at once (a deploy), to keep CI's runs short.
+          const restartAll = () =>
+            Promise.all(Array.from({ length: options.processes }, (_, slot) => running.restart(slot)));
+          // The documented procedure (docs/running-the-server.md): the new key second (decrypt
+          // only) on every process, then first on every process, then the rewrite.
+          const fresh = randomBytes(32).toString('base64');
+          keys.push(fresh);
+          await restartAll();
+          keys.splice(keys.indexOf(fresh), 1);
+          keys.unshift(fresh);
+          await restartAll();
+          const rotating = await harnessManager(keys);
+          try {
+            const result = await rotating.rotateEncryptionKey();
+            log(`${options.store}: key rotated: ${JSON.stringify(result)}`);
+          } finally {
+            await rotating.close();
+          }
+          break;
+        }
+        default:
+          await store.inject(fault.kind, fault.ms);
+      }
+      windows.push([from, Date.now()]);
+    };
+
+    const tasks: Array<Promise<void>> = [];
+    const pending = new Set<string>();
+    let next = 0;
+    let lastReport = 0;
+    while (Date.now() - start < options.durationS * 1000) {
+      const elapsed = (Date.now() - start) / 1000;
+      while (next < schedule.length && (schedule[next]?.at ?? Infinity) <= elapsed) {
+        const fault = schedule[next++]!;
+        const label = `${fault.kind}@${fault.at}s`;
+        pending.add(label);
+        tasks.push(
+          inject(fault)
+            .catch((error: unknown) => {
+              log(`${options.store}: fault ${fault.kind} could not be injected: ${(error as Error).message}`);
+            })
+            .finally(() => pending.delete(label)),
+        );
+      }
+      if (elapsed - lastReport >= 10) {
+        lastReport = elapsed;
+        // Checked continuously: a reuse or a stale token is printed the moment it is seen.
+        log(
+          `${options.store} t=${Math.round(elapsed)}s refreshes=${provider.refreshes} reuse=${provider.reuse.length} ` +
+            `stale=${provider.verdicts.expiredWhenHandedOut} deaths=${running.stats.unexpectedDeaths.length} ` +
+            `kills=${running.stats.injectedKills} webhooks=${receiver.received.size}`,
+        );
+      }
+      await pause(200);
+    }
+    // A fault still under way 3 minutes after the end is a hang: named in the report, not waited for.
+    const finished = await Promise.race([Promise.all(tasks).then(() => true), pause(180_000).then(() => false)]);
+    if (!finished) hung.push(...[...pending].map((label) => `fault ${label} had not finished 3 minutes after the run`));
+    provider.fault = 'none';
+    await receiver.up();
+    for (let slot = 0; slot < options.processes; slot++) running.send(slot, { type: 'clock', offsetMs: 0 });
+    log(`${options.store}: faults over; settling (webhooks drained, refreshes caught up)`);
+
+    // Calm: the outbox must drain. Judged by the store, with a deadline (not a sleep).
+    const settleDeadline = Date.now() + 120_000;
+    while (Date.now() < settleDeadline) {
+      const size = await store.size().catch(() => ({}) as Record<string, number>);
+      if ((size.webhook ?? 0) === 0) break;
+      await pause(500);
+    }
+    await running.close();
+
+    // The end check: every connection still stored refreshes once more, from a fresh manager.
+    const checker = await harnessManager(keys);
+    const endRefreshFailures: string[] = [];
+    const stored: string[] = [];
+    try {
+      let page = await checker.list({ limit: 500 });
+      for (;;) {
+        stored.push(...page.connections.map((c) => c.connection_id));
+        if (!page.nextCursor) break;
+        page = await checker.list({ limit: 500, cursor: page.nextCursor });
+      }
+      for (const connectionId of stored) {
+        await checker
+          .get(connectionId, { forceRefresh: true, providerConfigKey: INTEGRATION })
+          .catch((error: unknown) =>
+            endRefreshFailures.push(
+              `${connectionId}: ${(error as { code?: string }).code ?? (error as Error).message}`,
+            ),
+          );
+      }
+    } finally {
+      await checker.close();
+    }
+
+    const storeSize = await store.size();
+    const invariants = judge({
+      provider,
+      receiver,
+      stats: running.stats,
+      stored,
+      endRefreshFailures,
+      connections: options.connections,
+      storeSize,
+      processes: options.processes,
+      killedPids: running.killedPids,
+      judgeMemory: options.durationS >= 120,
+      hung,
+    });
+    const inFault = (t: number) => windows.some(([a, b]) => t >= a && t <= b);
+    const latency = { calm: [] as number[], faults: [] as number[] };
+    for (const [t, ms] of running.stats.latencies) (inFault(t) ? latency.faults : latency.calm).push(ms);
+    const rss = running.stats.rss;
+    const warmAt = rss.length > 0 ? rss[0]![0] + (rss[rss.length - 1]![0] - rss[0]![0]) * 0.25 : 0;
+    return {
+      options: {
+        store: options.store,
+        durationS: options.durationS,
+        processes: options.processes,
+        seed: options.seed,
+        connections: options.connections,
+      },
+      wallS: Math.round((Date.now() - began) / 1000),
+      faults: counts,
+      killsMidRefresh,
+      invariants,
+      ops: running.stats.ops,
+      refreshes: provider.refreshes,
+      refusedByFault: provider.refusedByFault,
+      resource: { ...provider.verdicts },
+      latency,
+      storeSize,
+      rssMiB: {
+        warm: mib(rss.find(([t]) => t >= warmAt)?.[1]),
+        end: mib(rss[rss.length - 1]?.[1]),
+      },
+      errorLogs: [...running.stats.errorLogs].sort((a, b) => b[1] - a[1]).slice(0, 8),
+    };
+  } finally {
+    await fleet?.close().catch(() => undefined);
+    await provider.close().catch(() => undefined);
+    await receiver.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+  }
+}
+
+function mib(bytes: number | undefined): number | undefined {
+  return bytes === undefined ? undefined : Math.round(bytes / 1024 / 1024);
+}
