@@ -18,6 +18,20 @@ import {
   startBackgroundRefresh,
 } from './operations/background-refresh.js';
 import { authorize } from './operations/authorize.js';
+import {
+  createConnectSession,
+  createReconnectSession,
+  deleteConnectSession,
+  getConnectSession,
+  type SessionHost,
+} from './operations/connect-sessions.js';
+import { ConnectSessions } from './store/connect-sessions.js';
+import type {
+  ConnectSession,
+  ConnectSessionInput,
+  CreatedConnectSession,
+  ReconnectSessionInput,
+} from './model/connect-session.js';
 import { connectorHost } from './operations/connect.js';
 import { createContext, type OperationContext } from './operations/context.js';
 import { createConnection, upsertConnection } from './operations/create.js';
@@ -52,6 +66,8 @@ export class ConnectionManager {
   readonly #ctx: OperationContext;
   /** The slice of the context the connect operations take. */
   readonly #connector: ConnectorHost;
+  /** The slice the connect-session operations take. */
+  readonly #sessions: SessionHost;
   #background: BackgroundRefresh | undefined;
   #webhooks: WebhookSender | undefined;
 
@@ -62,6 +78,8 @@ export class ConnectionManager {
   constructor(options: ConnectionManagerOptions = {}) {
     this.#ctx = createContext(options);
     this.#connector = connectorHost(this.#ctx);
+    const { integrations, connections, clock, records, cipher } = this.#ctx;
+    this.#sessions = { integrations, connections, clock, sessions: new ConnectSessions(records, cipher) };
   }
 
   /**
@@ -194,6 +212,63 @@ export class ConnectionManager {
    */
   async authorize(input: AuthorizeInput): Promise<{ url: string; state: string }> {
     return authorize(this.#connector, input);
+  }
+
+  /**
+   * Creates a connect session: a token (30 minutes) with which one end user's browser may create
+   * connections, the server choosing their ids. Takes Nango's `POST /connect/sessions` body: an
+   * `end_user` or `tags`, and optionally `organization`, `allowed_integrations`,
+   * `integrations_config_defaults`, `overrides`, `webhook_url_override`. The token is stored only
+   * as a hash, so every process sharing the store serves it. Bad input throws
+   * {@link InvalidRequestError} naming the field; nothing is stored then.
+   *
+   * @example
+   * ```ts
+   * const { token } = await manager.createConnectSession({ end_user: { id: user.id, email: user.email },
+   *   allowed_integrations: ['github-prod'] });
+   * ```
+   */
+  async createConnectSession(input: ConnectSessionInput): Promise<CreatedConnectSession> {
+    return createConnectSession(this.#sessions, input);
+  }
+
+  /**
+   * Creates a session that may only replace the credentials of one existing connection (Nango's
+   * `POST /connect/sessions/reconnect` body: `connection_id`, `integration_id`, …).
+   *
+   * @example
+   * ```ts
+   * const { token } = await manager.createReconnectSession({ connection_id: 'user-42', integration_id: 'github-prod' });
+   * ```
+   */
+  async createReconnectSession(input: ReconnectSessionInput): Promise<CreatedConnectSession> {
+    return createReconnectSession(this.#sessions, input);
+  }
+
+  /**
+   * The session behind a token. Throws {@link InvalidConnectSessionError} for a malformed,
+   * unknown, expired or deleted token.
+   *
+   * @example
+   * ```ts
+   * const { endUser, allowedIntegrations } = await manager.getConnectSession(token);
+   * ```
+   */
+  async getConnectSession(token: string): Promise<ConnectSession> {
+    return getConnectSession(this.#sessions, token);
+  }
+
+  /**
+   * Ends a session: its token stops working in every process. Throws
+   * {@link InvalidConnectSessionError} when it served nothing already.
+   *
+   * @example
+   * ```ts
+   * await manager.deleteConnectSession(token);
+   * ```
+   */
+  async deleteConnectSession(token: string): Promise<void> {
+    return deleteConnectSession(this.#sessions, token);
   }
 
   /**

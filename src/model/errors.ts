@@ -230,6 +230,26 @@ export class InvalidStateError extends LatchkeyError {
 }
 
 /**
+ * A connect session token that serves nothing: malformed (`format`), or unknown, expired or
+ * deleted (`unknown`) — one answer for the last three, as Nango gives, so a caller learns nothing
+ * about tokens it does not hold. Nothing was created.
+ */
+export class InvalidConnectSessionError extends LatchkeyError {
+  static readonly code = 'invalid_connect_session' as const;
+  readonly code = 'invalid_connect_session' as const;
+  readonly reason: 'format' | 'unknown';
+  constructor(reason: 'format' | 'unknown', options?: LatchkeyErrorOptions) {
+    super(
+      reason === 'format'
+        ? 'The connect session token is not a session token (nango_connect_session_…)'
+        : 'The connect session token is unknown, expired or deleted',
+      options,
+    );
+    this.reason = reason;
+  }
+}
+
+/**
  * The authorization did not produce a connection: the user denied it, or the provider answered
  * the callback with an error. Carries what the app's redirect needs (Nango's `error_type`/`error_desc`).
  */
@@ -365,6 +385,7 @@ export type AnyLatchkeyError =
   | DecryptionError
   | EncryptionRequiredError
   | InvalidStateError
+  | InvalidConnectSessionError
   | AuthorizationError
   | StorageError
   | IntegrationError
