@@ -165,20 +165,29 @@ function isJson(contentType: string | null): boolean {
 }
 
 /**
- * The caller of a route authenticated by a connect session token (`GET`/`DELETE
- * /connect/session`), not by a secret key: the token as `Authorization: Bearer <token>`, as
- * Nango's frontend sends it. Whether the token serves a session is the store's to say; a
+ * The caller of a route authenticated by a connect session token, not by a secret key: the token
+ * as `Authorization: Bearer <token>` (`GET`/`DELETE /connect/session`), or, given `queryOf`, as
+ * the `connect_session_token` query parameter (the credential routes), as Nango's frontend sends it. Whether the token serves a session is the store's to say; a
  * presented token is never compared with the secret keys. These routes take no body.
  */
-export function authorizeSession(request: Request): Caller | Refusal {
-  const header = request.headers.get('authorization');
-  if (header === null) return { code: 'missing_auth_header', status: 401 };
-  const match = /^Bearer +(\S+)$/i.exec(header);
-  if (!match) return { code: 'malformed_auth_header', status: 401 };
+export function authorizeSession(request: Request, queryOf?: URL): Caller | Refusal {
+  let token: string;
+  if (queryOf) {
+    // The credential routes take it in the query, as Nango's SDK sends it (`connect_session_token`).
+    const given = queryOf.searchParams.getAll('connect_session_token');
+    if (given.length !== 1 || !given[0]) return { code: 'missing_auth_header', status: 401 };
+    token = given[0];
+  } else {
+    const header = request.headers.get('authorization');
+    if (header === null) return { code: 'missing_auth_header', status: 401 };
+    const match = /^Bearer +(\S+)$/i.exec(header);
+    if (!match) return { code: 'malformed_auth_header', status: 401 };
+    token = match[1]!;
+  }
   if (carriesBody(request) && !isJson(request.headers.get('content-type'))) {
     return { code: 'unsupported_media_type', status: 415 };
   }
-  return { name: 'connect-session', scopes: new Set(), sessionToken: match[1]! };
+  return { name: 'connect-session', scopes: new Set(), sessionToken: token };
 }
 
 export function isRefusal(value: Caller | Refusal): value is Refusal {

@@ -86,9 +86,9 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
         return response;
       }
       const caller =
-        matched.route.auth === 'connect-session'
-          ? authorizeSession(request)
-          : authorize(ring, request, url, matched.route.scope);
+        matched.route.auth === undefined
+          ? authorize(ring, request, url, matched.route.scope)
+          : authorizeSession(request, matched.route.auth === 'connect-session-query' ? url : undefined);
       if (isRefusal(caller)) return refused(caller);
       return await matched.route.run({
         manager: options.manager,

@@ -80,7 +80,7 @@ function operation(route: Route, convert: Converter): Record<string, unknown> {
     summary: route.summary,
     'x-latchkey-scope': route.scope,
     // These take the session token as Bearer, in place of a secret key (no scope is checked).
-    ...(route.auth === 'connect-session' && { 'x-latchkey-auth': 'connect-session-token' }),
+    ...(route.auth !== undefined && { 'x-latchkey-auth': 'connect-session-token' }),
     ...(parameters.length > 0 && { parameters }),
     ...(route.body && { requestBody: { required: true, content: json(convert(route.body)) } }),
     responses: {

@@ -11,6 +11,7 @@ import { type ApiScope, type Caller, mayReadCredentials } from './access.js';
 import { ApiFailure, json } from './respond.js';
 import { jsonBody, readBody, readQuery } from './request.js';
 import { CONNECT_SESSION_ROUTES } from './connect-session-routes.js';
+import { CREDENTIAL_ROUTES } from './credential-routes.js';
 import {
   BulkMetadataBody,
   ConnectionRefQuery,
@@ -41,7 +42,7 @@ export interface Route {
   /** The scope a key needs. */
   scope: ApiScope;
   /** `connect-session`: called by a browser with a connect session token instead of a key (`scope` is then not checked). */
-  auth?: 'connect-session';
+  auth?: 'connect-session' | 'connect-session-query';
   /** What it does, for the OpenAPI document. */
   summary: string;
   /** The schemas its query and body are read with (schemas.ts): the OpenAPI document is derived from them. */
@@ -277,6 +278,7 @@ export const ROUTES: Route[] = [
     run: singleMetadata('update'),
   }),
   ...CONNECT_SESSION_ROUTES,
+  ...CREDENTIAL_ROUTES,
 ];
 
 /** The route for these segments: a match, a path known under other methods (405), or none (404). */
