@@ -49,13 +49,17 @@ async function postSession({ manager, request, url, maxBodyBytes }: RouteContext
   const body = await jsonBody(request, maxBodyBytes);
   // The manager checks the body against Nango's schema: a bad field is a 400 naming it.
   const created = await manager.createConnectSession(body as never);
-  return json(201, { data: { token: created.token, connect_link: connectLink(url, created.token), expires_at: created.expires_at } });
+  return json(201, {
+    data: { token: created.token, connect_link: connectLink(url, created.token), expires_at: created.expires_at },
+  });
 }
 
 async function postReconnect({ manager, request, url, maxBodyBytes }: RouteContext): Promise<Response> {
   const body = await jsonBody(request, maxBodyBytes);
   const created = await manager.createReconnectSession(body as never);
-  return json(201, { data: { token: created.token, connect_link: connectLink(url, created.token), expires_at: created.expires_at } });
+  return json(201, {
+    data: { token: created.token, connect_link: connectLink(url, created.token), expires_at: created.expires_at },
+  });
 }
 
 function tokenOf(ctx: RouteContext): string {

@@ -91,7 +91,8 @@ export const CREDENTIAL_ROUTES: CredentialRoute[] = [
     path: ['api-auth', 'basic', ':providerConfigKey'],
     scope: 'environment:connect_sessions:write',
     auth: 'connect-session-query',
-    summary: 'Create a connection from a user name and password an end user submitted (connect_session_token in the query)',
+    summary:
+      'Create a connection from a user name and password an end user submitted (connect_session_token in the query)',
     body: BasicBody,
     run: connectWith(
       (body) => ({ type: 'BASIC', username: String(body.username), password: String(body.password ?? '') }),

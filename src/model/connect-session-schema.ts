@@ -11,7 +11,9 @@ const ShortText = v.pipe(v.string(), v.maxLength(255, 'must be at most 255 chara
 
 const SessionEndUser = v.strictObject({
   id: IdSchema,
-  email: v.optional(v.pipe(v.string(), v.minLength(5, 'must be an email address'), v.email('must be an email address'))),
+  email: v.optional(
+    v.pipe(v.string(), v.minLength(5, 'must be an email address'), v.email('must be an email address')),
+  ),
   display_name: v.optional(ShortText),
   tags: v.optional(v.record(v.string(), ShortText)),
 });
@@ -66,7 +68,6 @@ export const ReconnectSessionBody = v.strictObject({
   ...common,
 });
 
-
 /** The stored form of a {@link ConnectSession}, checked on every read. */
 export const StoredConnectSessionSchema = v.looseObject({
   endUser: v.nullable(JsonObjectSchema),
@@ -79,4 +80,3 @@ export const StoredConnectSessionSchema = v.looseObject({
   createdAt: v.number(),
   expiresAt: v.number(),
 });
-

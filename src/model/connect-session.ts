@@ -77,4 +77,3 @@ export interface CreatedConnectSession {
   /** ISO 8601. */
   expires_at: string;
 }
-

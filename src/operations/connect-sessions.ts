@@ -26,7 +26,10 @@ export interface SessionHost {
 }
 
 /** `manager.createConnectSession`: Nango's body checked, integrations it names checked, a 30-minute token. */
-export async function createConnectSession(host: SessionHost, input: ConnectSessionInput): Promise<CreatedConnectSession> {
+export async function createConnectSession(
+  host: SessionHost,
+  input: ConnectSessionInput,
+): Promise<CreatedConnectSession> {
   const body = parseInput(ConnectSessionBody, input);
   body.allowed_integrations?.forEach((key, index) => known(host, key, `allowed_integrations[${index}]`));
   const now = host.clock();
@@ -122,7 +125,12 @@ function known(host: SessionHost, key: string, field: string): void {
 }
 
 function endUserOf(
-  endUser: { id: string; email?: string | undefined; display_name?: string | undefined; tags?: Record<string, string> | undefined },
+  endUser: {
+    id: string;
+    email?: string | undefined;
+    display_name?: string | undefined;
+    tags?: Record<string, string> | undefined;
+  },
   organization: { id: string; display_name?: string | undefined } | undefined,
 ): EndUser {
   return {

@@ -44,7 +44,9 @@ describe('connect sessions', () => {
       end_user: { id: 'user-7', email: 'ada@example.com', display_name: 'Ada' },
       organization: { id: 'org-1' },
       allowed_integrations: ['github-prod'],
-      integrations_config_defaults: { 'github-prod': { user_scopes: 'repo', authorization_params: { prompt: 'consent' } } },
+      integrations_config_defaults: {
+        'github-prod': { user_scopes: 'repo', authorization_params: { prompt: 'consent' } },
+      },
       tags: { Plan: 'pro' },
     });
     expect(created.token).toMatch(/^nango_connect_session_[a-f0-9]{64}$/);
@@ -63,7 +65,10 @@ describe('connect sessions', () => {
     // A token serves many reads until it is deleted, in every process.
     expect(await a.getConnectSession(created.token)).toEqual(session);
     await b.deleteConnectSession(created.token);
-    await expect(a.getConnectSession(created.token)).rejects.toMatchObject({ code: 'invalid_connect_session', reason: 'unknown' });
+    await expect(a.getConnectSession(created.token)).rejects.toMatchObject({
+      code: 'invalid_connect_session',
+      reason: 'unknown',
+    });
     await expect(a.deleteConnectSession(created.token)).rejects.toBeInstanceOf(InvalidConnectSessionError);
     now += 1;
     await storeA.close();
@@ -77,7 +82,10 @@ describe('connect sessions', () => {
     now += 30 * 60_000 - 1;
     await expect(m.getConnectSession(token)).resolves.toMatchObject({ tags: { team: 'a' }, endUser: null });
     now += 1;
-    await expect(m.getConnectSession(token)).rejects.toMatchObject({ code: 'invalid_connect_session', reason: 'unknown' });
+    await expect(m.getConnectSession(token)).rejects.toMatchObject({
+      code: 'invalid_connect_session',
+      reason: 'unknown',
+    });
   });
 
   it('tells a malformed token from an unknown one, and knows no token of another store', async () => {
@@ -131,12 +139,18 @@ describe('connect sessions', () => {
       allowedIntegrations: ['openai'],
       endUser: { id: 'user-9', email: 'bo@example.com' },
     });
-    await expect(m.createReconnectSession({ connection_id: 'missing', integration_id: 'openai' })).rejects.toMatchObject({
+    await expect(
+      m.createReconnectSession({ connection_id: 'missing', integration_id: 'openai' }),
+    ).rejects.toMatchObject({
       code: 'invalid_request',
       field: 'connection_id',
     });
     await expect(
-      m.createReconnectSession({ connection_id: 'conn-1', integration_id: 'openai', allowed_integrations: ['x'] } as never),
+      m.createReconnectSession({
+        connection_id: 'conn-1',
+        integration_id: 'openai',
+        allowed_integrations: ['x'],
+      } as never),
     ).rejects.toMatchObject({ code: 'invalid_request', field: 'allowed_integrations' });
   });
 });

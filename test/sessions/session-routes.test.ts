@@ -123,7 +123,9 @@ describe('connect session routes', () => {
       });
     const refused = await post(READ_ONLY);
     expect(refused.status).toBe(403);
-    expect(await refused.json()).toMatchObject({ error: { code: 'forbidden', scope: 'environment:connect_sessions:write' } });
+    expect(await refused.json()).toMatchObject({
+      error: { code: 'forbidden', scope: 'environment:connect_sessions:write' },
+    });
     expect((await post(FULL)).status).toBe(201);
 
     const withKey = await asBrowser(url, FULL, 'GET');
