@@ -22,6 +22,14 @@ export type {
   BackgroundRefreshOptions,
   BackgroundRefreshStats,
 } from './operations/background-refresh.js';
+export type {
+  ConnectSession,
+  ConnectSessionInput,
+  CreatedConnectSession,
+  IntegrationDefaults,
+  ReconnectSessionInput,
+  SessionEndUserInput,
+} from './model/connect-session.js';
 export type { RotateEncryptionKeyOptions } from './operations/rotate-encryption-key.js';
 export { verifyWebhook, verifyWebhookSignature } from './webhooks/signature.js';
 export type { VerifyWebhookOptions, WebhookHeaders, WebhookVerification } from './webhooks/signature.js';
@@ -34,6 +42,7 @@ export {
   AmbiguousConnectionError,
   AuthorizationError,
   InvalidStateError,
+  InvalidConnectSessionError,
   ConcurrentModificationError,
   DecryptionError,
   EncryptionRequiredError,

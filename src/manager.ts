@@ -18,6 +18,7 @@ import {
   startBackgroundRefresh,
 } from './operations/background-refresh.js';
 import { authorize } from './operations/authorize.js';
+import { ConnectSessionApi } from './operations/connect-sessions.js';
 import { connectCredentials, connectorHost } from './operations/connect.js';
 import { createContext, type OperationContext } from './operations/context.js';
 import { createConnection, upsertConnection } from './operations/create.js';
@@ -54,6 +55,12 @@ export class ConnectionManager {
   readonly #connector: ConnectorHost;
   /** `fetch`, with the state it keeps between calls. */
   readonly #fetch: ProxyFetch;
+  /**
+   * Nango's connect sessions as library calls (`create`, `reconnect`, `get`, `delete`): short-lived
+   * tokens with which an end user's browser creates or repairs connections, the server choosing
+   * the connection id.
+   */
+  readonly connectSessions: ConnectSessionApi;
   #background: BackgroundRefresh | undefined;
   #webhooks: WebhookSender | undefined;
 
@@ -65,6 +72,7 @@ export class ConnectionManager {
     this.#ctx = createContext(options);
     this.#connector = connectorHost(this.#ctx);
     this.#fetch = proxyFetcher(this.#ctx);
+    this.connectSessions = new ConnectSessionApi(this.#ctx);
   }
 
   /**

@@ -7,13 +7,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { InvalidRequestError } from '../model/errors.js';
 
-/** Nango's environment scopes for connections, and `*` for full access. */
+/** Nango's environment scopes for connections and connect sessions, and `*` for full access. */
 export const API_SCOPES = [
   'environment:connections:read',
   'environment:connections:read_credentials',
   'environment:connections:create',
   'environment:connections:update',
   'environment:connections:delete',
+  'environment:connect_sessions:write',
   '*',
 ] as const;
 
@@ -34,6 +35,8 @@ export interface ApiKey {
 export interface Caller {
   name: string;
   scopes: ReadonlySet<ApiScope>;
+  /** On the routes a browser calls with a connect session: the token it presented (checked by the route against the store). */
+  sessionToken?: string;
 }
 
 /** Why a request was refused (maps to 401 or 403 in one place, `respond.ts`). */
@@ -159,6 +162,32 @@ function carriesBody(request: Request): boolean {
 /** `application/json`, whatever its parameters (`; charset=utf-8`); media types are case-insensitive. */
 function isJson(contentType: string | null): boolean {
   return contentType?.split(';')[0]?.trim().toLowerCase() === 'application/json';
+}
+
+/**
+ * The caller of a route authenticated by a connect session token, not by a secret key: the token
+ * as `Authorization: Bearer <token>` (`GET`/`DELETE /connect/session`), or, given `queryOf`, as
+ * the `connect_session_token` query parameter (the credential routes), as Nango's frontend sends it. Whether the token serves a session is the store's to say; a
+ * presented token is never compared with the secret keys. These routes take no body.
+ */
+export function authorizeSession(request: Request, queryOf?: URL): Caller | Refusal {
+  let token: string;
+  if (queryOf) {
+    // The credential routes take it in the query, as Nango's SDK sends it (`connect_session_token`).
+    const given = queryOf.searchParams.getAll('connect_session_token');
+    if (given.length !== 1 || !given[0]) return { code: 'missing_auth_header', status: 401 };
+    token = given[0];
+  } else {
+    const header = request.headers.get('authorization');
+    if (header === null) return { code: 'missing_auth_header', status: 401 };
+    const match = /^Bearer +(\S+)$/i.exec(header);
+    if (!match) return { code: 'malformed_auth_header', status: 401 };
+    token = match[1]!;
+  }
+  if (carriesBody(request) && !isJson(request.headers.get('content-type'))) {
+    return { code: 'unsupported_media_type', status: 415 };
+  }
+  return { name: 'connect-session', scopes: new Set(), sessionToken: token };
 }
 
 export function isRefusal(value: Caller | Refusal): value is Refusal {

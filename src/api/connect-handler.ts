@@ -25,8 +25,10 @@ export interface ConnectHandlerOptions {
   ): Promise<string | null> | string | null;
   /**
    * Where a callback that belongs to no known flow (a forged, replayed or expired state) is sent
-   * with `message_type=error&error_type=invalid_state`. Default none: a plain 400 page that
-   * redirects nowhere.
+   * with `message_type=error&error_type=invalid_state`, and where a flow started with
+   * `manager.authorize` (which names no return URL) is sent with `connection_id` and
+   * `provider_config_key`. Default none: a plain page that redirects nowhere (400 for the first,
+   * 200 for the second).
    */
   defaultRedirectUrl?: string;
   /** Prefix of the two routes. Default none: `/oauth/connect/:providerConfigKey` and `/oauth/callback`. */
@@ -47,7 +49,8 @@ export interface ConnectHandlerOptions {
  * - `GET /oauth/callback` stores the connection and redirects to `api_redirect_url` with
  *   `connection_id` and `provider_config_key`, or `message_type=error`, `error_type`, `error_desc`
  *   — Nango's parameters. Without `api_redirect_url` (a popup), it answers with a page that posts
- *   the same result to `window.opener`, as Nango's frontend SDK expects.
+ *   the same result to `window.opener`, for the app's own page to read (Nango's frontend SDK
+ *   does not listen for it: it learns the outcome over a WebSocket).
  *
  * @example
  * ```ts
@@ -218,11 +221,19 @@ async function completeConnect(options: ConnectHandlerOptions, request: Request,
           connectionId: flow.connectionId,
         })) === flow.connectionId,
     });
-    return result((appState ?? {}) as AppState, {
+    const outcome = {
       message_type: 'success',
       provider_config_key: connection.provider_config_key,
       connection_id: connection.connection_id,
-    });
+    } as const;
+    const target = (appState ?? {}) as AppState;
+    if (!target.returnTo && !target.popupOrigin) {
+      // A flow the app started itself (`manager.authorize`) names no place to report to; the
+      // connection is stored, and the user is told so — never "invalid link" after a success.
+      if (options.defaultRedirectUrl) return result({ returnTo: options.defaultRedirectUrl }, outcome);
+      return page(200, 'The account is connected. You can close this window.');
+    }
+    return result(target, outcome);
   } catch (error) {
     const appState = error instanceof AuthorizationError ? ((error.appState ?? {}) as AppState) : {};
     if (!appState.returnTo && !appState.popupOrigin) {

@@ -1,7 +1,7 @@
 import type { ConnectionManager } from '../manager.js';
 import type { Logger } from '../model/connection.js';
 import { InvalidRequestError, LatchkeyError } from '../model/errors.js';
-import { type ApiKey, authorize, isRefusal, keyRing } from './access.js';
+import { type ApiKey, authorize, authorizeSession, isRefusal, keyRing } from './access.js';
 import { ApiFailure, failed, json, refused } from './respond.js';
 import { DEFAULT_MAX_BODY_BYTES, pathSegments } from './request.js';
 import { openApiDocument } from './openapi.js';
@@ -85,7 +85,10 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
         response.headers.set('allow', matched.wrongMethod.join(', '));
         return response;
       }
-      const caller = authorize(ring, request, url, matched.route.scope);
+      const caller =
+        matched.route.auth === undefined
+          ? authorize(ring, request, url, matched.route.scope)
+          : authorizeSession(request, matched.route.auth === 'connect-session-query' ? url : undefined);
       if (isRefusal(caller)) return refused(caller);
       return await matched.route.run({
         manager: options.manager,

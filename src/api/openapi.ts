@@ -79,6 +79,8 @@ function operation(route: Route, convert: Converter): Record<string, unknown> {
   return {
     summary: route.summary,
     'x-latchkey-scope': route.scope,
+    // These take the session token as Bearer, in place of a secret key (no scope is checked).
+    ...(route.auth !== undefined && { 'x-latchkey-auth': 'connect-session-token' }),
     ...(parameters.length > 0 && { parameters }),
     ...(route.body && { requestBody: { required: true, content: json(convert(route.body)) } }),
     responses: {

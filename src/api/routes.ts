@@ -10,6 +10,8 @@ import type { CreateConnectionInput, ListConnectionsFilter } from '../model/inpu
 import { type ApiScope, type Caller, mayReadCredentials } from './access.js';
 import { ApiFailure, json } from './respond.js';
 import { jsonBody, readBody, readQuery } from './request.js';
+import { CONNECT_SESSION_ROUTES } from './connect-session-routes.js';
+import { CREDENTIAL_ROUTES } from './credential-routes.js';
 import {
   BulkMetadataBody,
   ConnectionRefQuery,
@@ -39,6 +41,8 @@ export interface Route {
   path: string[];
   /** The scope a key needs. */
   scope: ApiScope;
+  /** `connect-session`: called by a browser with a connect session token instead of a key (`scope` is then not checked). */
+  auth?: 'connect-session' | 'connect-session-query';
   /** What it does, for the OpenAPI document. */
   summary: string;
   /** The schemas its query and body are read with (schemas.ts): the OpenAPI document is derived from them. */
@@ -273,6 +277,8 @@ export const ROUTES: Route[] = [
     body: MetadataBody,
     run: singleMetadata('update'),
   }),
+  ...CONNECT_SESSION_ROUTES,
+  ...CREDENTIAL_ROUTES,
 ];
 
 /** The route for these segments: a match, a path known under other methods (405), or none (404). */

@@ -25,6 +25,7 @@ export type LatchkeyErrorCode =
   | 'decryption_failed'
   | 'encryption_required'
   | 'invalid_state'
+  | 'invalid_connect_session'
   | 'authorization_failed'
   | 'storage_error'
   | 'integration_error'

@@ -126,6 +126,15 @@ export const ERROR_TRAITS = {
     exit: 'config',
   },
   invalid_state: { transient: false, http: { status: 400, code: 'invalid_state' }, exit: 'failure' },
+  // Nango's two answers for a session token that serves nothing.
+  invalid_connect_session: {
+    transient: false,
+    http: (error) => ({
+      status: 401,
+      code: error.reason === 'format' ? 'invalid_connect_session_token_format' : 'unknown_connect_session_token',
+    }),
+    exit: 'failure',
+  },
   // The description can hold provider text: the API gives the error type only.
   authorization_failed: {
     transient: false,

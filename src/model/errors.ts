@@ -3,8 +3,10 @@
 
 import { LatchkeyError, type LatchkeyErrorCode, type LatchkeyErrorOptions } from './error-base.js';
 import { ProviderError } from './provider-error.js';
+import { AuthorizationError, InvalidConnectSessionError, InvalidStateError } from './connect-errors.js';
 
 export { LatchkeyError, ProviderError };
+export { AuthorizationError, InvalidConnectSessionError, InvalidStateError };
 export type { LatchkeyErrorCode, LatchkeyErrorOptions };
 export type { ProviderFailureKind } from './provider-error.js';
 
@@ -223,38 +225,6 @@ export class EncryptionRequiredError extends LatchkeyError {
   readonly code = 'encryption_required' as const;
 }
 
-/** A callback's `state` is unknown, expired or already used: forged, replayed or stale. Nothing was stored. */
-export class InvalidStateError extends LatchkeyError {
-  static readonly code = 'invalid_state' as const;
-  readonly code = 'invalid_state' as const;
-}
-
-/**
- * The authorization did not produce a connection: the user denied it, or the provider answered
- * the callback with an error. Carries what the app's redirect needs (Nango's `error_type`/`error_desc`).
- */
-export class AuthorizationError extends LatchkeyError {
-  static readonly code = 'authorization_failed' as const;
-  readonly code = 'authorization_failed' as const;
-  readonly errorType: string;
-  readonly providerConfigKey: string | undefined;
-  readonly connectionId: string | undefined;
-  /** The `appState` given to `authorize`, so the app can send the user back where they came from. */
-  readonly appState: Record<string, unknown> | undefined;
-  constructor(
-    errorType: string,
-    description: string,
-    flow?: { providerConfigKey: string; connectionId: string; appState?: Record<string, unknown> | undefined },
-    options?: LatchkeyErrorOptions,
-  ) {
-    super(description, options);
-    this.errorType = errorType;
-    this.providerConfigKey = flow?.providerConfigKey;
-    this.connectionId = flow?.connectionId;
-    this.appState = flow?.appState;
-  }
-}
-
 /** The storage backend failed or returned something unreadable. */
 export class StorageError extends LatchkeyError {
   static readonly code = 'storage_error' as const;
@@ -365,6 +335,7 @@ export type AnyLatchkeyError =
   | DecryptionError
   | EncryptionRequiredError
   | InvalidStateError
+  | InvalidConnectSessionError
   | AuthorizationError
   | StorageError
   | IntegrationError

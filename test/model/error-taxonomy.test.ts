@@ -18,6 +18,7 @@ import {
   EncryptionRequiredError,
   InsecureRequestError,
   IntegrationError,
+  InvalidConnectSessionError,
   InvalidCredentialsError,
   InvalidIntegrationError,
   InvalidRequestError,
@@ -70,6 +71,10 @@ const SAMPLES: { [C in LatchkeyErrorCode]: Array<(options: Cause) => LatchkeyErr
   decryption_failed: [(o) => new DecryptionError('altered', o)],
   encryption_required: [(o) => new EncryptionRequiredError('no key', o)],
   invalid_state: [(o) => new InvalidStateError('stale', o)],
+  invalid_connect_session: [
+    (o) => new InvalidConnectSessionError('format', o),
+    (o) => new InvalidConnectSessionError('unknown', o),
+  ],
   authorization_failed: [(o) => new AuthorizationError('access_denied', 'denied', undefined, o)],
   storage_error: [
     (o) => new StorageError('down', { ...o, transient: true }),
