@@ -22,14 +22,16 @@ import { connectorHost } from './operations/connect.js';
 import { createContext, type OperationContext } from './operations/context.js';
 import { createConnection, upsertConnection } from './operations/create.js';
 import { deleteConnection } from './operations/delete.js';
+import { type ConnectionDescription, describeConnection, describeIntegrations } from './operations/describe.js';
 import { proxyFetch } from './operations/fetch.js';
 import { getConnection } from './operations/get.js';
 import { handleCallback } from './operations/handle-callback.js';
 import { listConnections } from './operations/list.js';
-import { connectionChanges, modifyConnection } from './operations/modify.js';
+import { connectionChanges, type ConnectionUpdate, modifyConnection } from './operations/modify.js';
 import type { ConnectionManagerOptions } from './operations/options.js';
 import { rotateEncryptionKey, type RotateEncryptionKeyOptions } from './operations/rotate-encryption-key.js';
 import { signRequest } from './operations/sign-request.js';
+import type { IntegrationDescription } from './providers/definition.js';
 import type { ProxyInit } from './proxy/proxy-request.js';
 import { startWebhooks, type WebhookOptions, type WebhookSender } from './webhooks/sender.js';
 
@@ -234,6 +236,33 @@ export class ConnectionManager {
   }
 
   /**
+   * The connection as stored, without credentials and never refreshed (refresh tokens also left
+   * out of `connection_config`). Throws {@link UnknownConnectionError} if there is none.
+   *
+   * @example
+   * ```ts
+   * const { errors, status } = await manager.describe({ connectionId: 'user-42', providerConfigKey: 'github-prod' });
+   * ```
+   */
+  async describe(ref: ConnectionRef): Promise<ConnectionDescription> {
+    return describeConnection(this.#ctx, ref);
+  }
+
+  /**
+   * The integrations this manager was configured with, each with its provider's definition merged
+   * in, in the order given. They carry their secrets (client secret, private key): this is the
+   * app's own configuration.
+   *
+   * @example
+   * ```ts
+   * const keys = manager.integrations().map((integration) => integration.providerConfigKey);
+   * ```
+   */
+  integrations(): IntegrationDescription[] {
+    return describeIntegrations(this.#ctx);
+  }
+
+  /**
    * Deletes the connection. Throws {@link UnknownConnectionError} if there is none.
    *
    * @example
@@ -279,6 +308,20 @@ export class ConnectionManager {
    */
   async setTags(ref: ConnectionRef, tags: Record<string, string>): Promise<void> {
     return modifyConnection(this.#ctx, ref, connectionChanges.setTags(tags));
+  }
+
+  /**
+   * Changes several fields in one write: `tags` replaced, `endUser` replaced (`null` removes it),
+   * `webhookUrlOverride` set (`null` clears it): the started webhook sender delivers this
+   * connection's webhooks there instead of its own URL.
+   *
+   * @example
+   * ```ts
+   * await manager.updateConnection('user-42', { endUser: { id: 'u-42' }, webhookUrlOverride: 'https://eu.example.com/hooks' });
+   * ```
+   */
+  async updateConnection(ref: ConnectionRef, changes: ConnectionUpdate): Promise<void> {
+    return modifyConnection(this.#ctx, ref, connectionChanges.update(changes));
   }
 
   /**

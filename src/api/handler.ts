@@ -5,6 +5,7 @@ import { type ApiKey, authorize, isRefusal, keyRing } from './access.js';
 import { ApiFailure, failed, json, refused } from './respond.js';
 import { DEFAULT_MAX_BODY_BYTES, pathSegments } from './request.js';
 import { openApiDocument } from './openapi.js';
+import { requirementOf } from './route.js';
 import { matchRoute } from './routes.js';
 
 /** Options of {@link createApiHandler}. */
@@ -85,7 +86,7 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
         response.headers.set('allow', matched.wrongMethod.join(', '));
         return response;
       }
-      const caller = authorize(ring, request, url, matched.route.scope);
+      const caller = authorize(ring, request, url, requirementOf(matched.route));
       if (isRefusal(caller)) return refused(caller);
       return await matched.route.run({
         manager: options.manager,

@@ -273,3 +273,16 @@ export interface ResolvedIntegration {
   /** The integration's {@link IntegrationConfig.verifyInstallation} hook, if any. */
   verifyInstallation: IntegrationConfig['verifyInstallation'];
 }
+
+/** A configured integration as `manager.integrations()` describes it (see `IntegrationConfig`). */
+export interface IntegrationDescription {
+  providerConfigKey: string;
+  provider: string;
+  /** The provider's definition with the integration's own `definition` merged in. */
+  definition: ProviderDefinition;
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  scopes: string[];
+  appId: string | undefined;
+  appPrivateKey: string | undefined;
+}
