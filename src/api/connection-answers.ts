@@ -115,4 +115,3 @@ export function importedCredentials(
     connectionConfig: { ...connectionConfig, app_id: app.app_id, installation_id: app.installation_id },
   };
 }
-

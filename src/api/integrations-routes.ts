@@ -84,7 +84,10 @@ function integrationCredentials(integration: IntegrationDescription): Record<str
       app_id: integration.appId ?? null,
       app_link: null,
       private_key: integration.appPrivateKey ?? null,
-      ...(mode === 'CUSTOM' && { client_id: integration.clientId ?? null, client_secret: integration.clientSecret ?? null }),
+      ...(mode === 'CUSTOM' && {
+        client_id: integration.clientId ?? null,
+        client_secret: integration.clientSecret ?? null,
+      }),
     };
   }
   return null;

@@ -111,7 +111,8 @@ export function credentialFailure(error: AnyLatchkeyError, connection: Record<st
   const payload = { code: answer.code, ...answer.fields, ...(connection && { connection }) };
   const response = errorBody(answer.status, 'invalid_credentials', answer.message ?? error.message, { payload });
   const retryAfter = answer.fields?.retry_after_seconds;
-  if (typeof retryAfter === 'number' && retryAfter > 0) response.headers.set('retry-after', String(Math.ceil(retryAfter)));
+  if (typeof retryAfter === 'number' && retryAfter > 0)
+    response.headers.set('retry-after', String(Math.ceil(retryAfter)));
   return response;
 }
 

@@ -232,7 +232,8 @@ export const ROUTES: Route[] = [
     path: ['connections', ':connectionId'],
     scope: READ,
     orScopes: [READ_CREDENTIALS],
-    summary: 'Get a connection: with fresh credentials for environment:connections:read_credentials, else as stored without them',
+    summary:
+      'Get a connection: with fresh credentials for environment:connections:read_credentials, else as stored without them',
     query: GetConnectionQuery,
     run: readConnection,
   }),
@@ -285,7 +286,8 @@ export const ROUTES: Route[] = [
     path: ['integrations', ':uniqueKey'],
     scope: 'environment:integrations:read',
     orScopes: ['environment:integrations:read_credentials'],
-    summary: 'Get a configured integration; include=credentials adds its secrets for environment:integrations:read_credentials',
+    summary:
+      'Get a configured integration; include=credentials adds its secrets for environment:integrations:read_credentials',
     query: GetIntegrationQuery,
     run: getIntegration,
   },

@@ -32,12 +32,7 @@ export function outboxPrefix(name: string): string {
 }
 
 /** A new entry and its key; keys sort by creation time, so older webhooks are attempted first. */
-export function newEntry(
-  name: string,
-  body: string,
-  now: number,
-  url?: string,
-): { key: string; entry: OutboxEntry } {
+export function newEntry(name: string, body: string, now: number, url?: string): { key: string; entry: OutboxEntry } {
   const id = randomUUID();
   // 15 digits keep the keys in time order (string order) until the year 33658.
   const key = `${outboxPrefix(name)}${String(now).padStart(15, '0')}:${id}`;

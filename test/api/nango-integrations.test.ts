@@ -39,7 +39,12 @@ async function setUp(): Promise<{ manager: ConnectionManager; url: string; fake:
   const manager = testManager({
     store: memoryStore(),
     integrations: {
-      'github-prod': { provider: 'github', clientId: 'gh-client', clientSecret: CLIENT_SECRET, scopes: ['repo', 'user'] },
+      'github-prod': {
+        provider: 'github',
+        clientId: 'gh-client',
+        clientSecret: CLIENT_SECRET,
+        scopes: ['repo', 'user'],
+      },
       'my-app': {
         provider: 'github-app',
         appId: APP_ID,
@@ -74,7 +79,10 @@ describe('integrations and providers', () => {
     expect(plain.data).not.toHaveProperty('credentials');
     expect(JSON.stringify(plain)).not.toContain(CLIENT_SECRET);
 
-    const secret = await client(url, SECRETS).getIntegration({ uniqueKey: 'github-prod' }, { include: ['credentials'] });
+    const secret = await client(url, SECRETS).getIntegration(
+      { uniqueKey: 'github-prod' },
+      { include: ['credentials'] },
+    );
     expect(secret.data.credentials).toEqual({
       type: 'OAUTH2',
       client_id: 'gh-client',
@@ -235,7 +243,11 @@ describe('connections: Nango’s PATCH and import', () => {
     const missing = await fetch(`${url}/connections`, {
       method: 'POST',
       headers: { authorization: `Bearer ${FULL}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ connection_id: 'org-3', provider_config_key: 'my-app', credentials: { type: 'APP', app_id: APP_ID } }),
+      body: JSON.stringify({
+        connection_id: 'org-3',
+        provider_config_key: 'my-app',
+        credentials: { type: 'APP', app_id: APP_ID },
+      }),
     });
     expect(missing.status).toBe(400);
     expect(await missing.json()).toMatchObject({ error: { field: 'credentials.installation_id' } });

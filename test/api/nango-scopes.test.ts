@@ -89,7 +89,10 @@ describe("Nango's scopes", () => {
     // Listing is not reading one connection: Nango asks for read there.
     const one = await call('list', '/connections/user-1?provider_config_key=github');
     expect(one.status).toBe(403);
-    expect(one.body.error).toMatchObject({ code: 'forbidden', scopes: expect.arrayContaining(['environment:connections:read']) });
+    expect(one.body.error).toMatchObject({
+      code: 'forbidden',
+      scopes: expect.arrayContaining(['environment:connections:read']),
+    });
     const refused = await call('create', '/connections');
     expect(refused.status).toBe(403);
     expect(refused.body.error.message).toBe(
