@@ -5,7 +5,7 @@ import { toConnectionFull } from '../modes/present.js';
 import type { IntegrationDescription } from '../providers/definition.js';
 import type { OperationContext } from './context.js';
 
-/** A stored connection without its credentials: what {@link describeConnection} returns. */
+/** A stored connection without its credentials: what `manager.describe` returns. */
 export type ConnectionDescription = Omit<ConnectionFull, 'credentials' | 'last_fetched_at'> & {
   /** When credentials were last read, to the minute; `null` before the first read. */
   last_fetched_at: string | null;

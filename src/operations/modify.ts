@@ -75,6 +75,7 @@ export const connectionChanges = {
 
 /** Fields `manager.updateConnection` changes; each left out stays as it is. */
 export interface ConnectionUpdate {
+  /** The tags, replaced (validated and lower-cased as on create). */
   tags?: Record<string, string> | undefined;
   /** The end user; `null` removes it. */
   endUser?: EndUser | null | undefined;
