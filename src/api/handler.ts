@@ -43,9 +43,11 @@ export interface ApiHandlerOptions {
  * Clients written against `@nangohq/node` or Nango's REST API work unchanged.
  *
  * Routes: `GET /connection(s)/:connectionId`, `GET /connection(s)`, `POST /connection(s)`,
- * `DELETE /connection(s)/:connectionId`, `PATCH /connections/:connectionId` (tags),
- * `POST`/`PATCH /connection(s)/metadata`, `POST`/`PATCH /connection(s)/:connectionId/metadata`,
- * and `/oauth/…` when `connect` is given. See docs/http-api.md.
+ * `DELETE /connection(s)/:connectionId`, `PATCH /connections/:connectionId` (tags, end user,
+ * webhook URL), `POST`/`PATCH /connection(s)/metadata`, `POST`/`PATCH
+ * /connection(s)/:connectionId/metadata`, `GET /integrations(/:uniqueKey)`, `GET
+ * /providers(/:provider)`, and `/oauth/…` when `connect` is given. Keys hold Nango's scopes. See
+ * docs/http-api.md.
  *
  * @example
  * ```ts
