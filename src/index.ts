@@ -75,6 +75,7 @@ export type { ClientCertificate } from './model/client-certificate.js';
 export type {
   ConnectionConfigField,
   IntegrationConfig,
+  IntegrationDescription,
   ProxyDefinition,
   TokenResponsePaths,
   JwtTemplate,
@@ -85,6 +86,8 @@ export type {
   TwoStepRequest,
 } from './providers/definition.js';
 
+export type { ConnectionDescription } from './operations/describe.js';
+export type { ConnectionUpdate } from './operations/modify.js';
 export { AUTH_MODES, isAuthMode } from './model/auth-modes.js';
 export type { AuthMode } from './model/auth-modes.js';
 export type {

@@ -23,14 +23,16 @@ import { connectCredentials, connectorHost } from './operations/connect.js';
 import { createContext, type OperationContext } from './operations/context.js';
 import { createConnection, upsertConnection } from './operations/create.js';
 import { deleteConnection } from './operations/delete.js';
+import { type ConnectionDescription, describeConnection, describeIntegrations } from './operations/describe.js';
 import { type ProxyFetch, proxyFetcher } from './operations/fetch.js';
 import { getConnection } from './operations/get.js';
 import { handleCallback } from './operations/handle-callback.js';
 import { listConnections } from './operations/list.js';
-import { connectionChanges, modifyConnection } from './operations/modify.js';
+import { connectionChanges, type ConnectionUpdate, modifyConnection } from './operations/modify.js';
 import type { ConnectionManagerOptions } from './operations/options.js';
 import { rotateEncryptionKey, type RotateEncryptionKeyOptions } from './operations/rotate-encryption-key.js';
 import { signRequest } from './operations/sign-request.js';
+import type { IntegrationDescription } from './providers/definition.js';
 import type { ProxyInit } from './proxy/proxy-request.js';
 import { startWebhooks, type WebhookOptions, type WebhookSender } from './webhooks/sender.js';
 
@@ -51,23 +53,15 @@ import { startWebhooks, type WebhookOptions, type WebhookSender } from './webhoo
 export class ConnectionManager {
   // Private state, as openid-client keeps its own: nothing here is part of the public API.
   readonly #ctx: OperationContext;
-  /** The slice of the context the connect operations take. */
   readonly #connector: ConnectorHost;
   /** `fetch`, with the state it keeps between calls. */
   readonly #fetch: ProxyFetch;
-  /**
-   * Nango's connect sessions as library calls (`create`, `reconnect`, `get`, `delete`): short-lived
-   * tokens with which an end user's browser creates or repairs connections, the server choosing
-   * the connection id.
-   */
+  /** Nango's connect sessions as library calls (`create`, `reconnect`, `get`, `delete`). */
   readonly connectSessions: ConnectSessionApi;
   #background: BackgroundRefresh | undefined;
   #webhooks: WebhookSender | undefined;
 
-  /**
-   * Checks the options and assembles the storage stack, encryption, integrations and refresher.
-   * Bad options throw a typed error naming the option.
-   */
+  /** Checks the options (a bad one throws a typed error naming it) and assembles the stack. */
   constructor(options: ConnectionManagerOptions = {}) {
     this.#ctx = createContext(options);
     this.#connector = connectorHost(this.#ctx);
@@ -76,8 +70,7 @@ export class ConnectionManager {
   }
 
   /**
-   * Stores a new connection. Throws {@link DuplicateConnectionError} if it exists already;
-   * bad input throws a typed error and stores nothing.
+   * Stores a new connection; {@link DuplicateConnectionError} if it exists, a typed error on bad input.
    *
    * @example
    * ```ts
@@ -90,9 +83,8 @@ export class ConnectionManager {
   }
 
   /**
-   * Creates the connection, or replaces the credentials (and whichever of config, metadata, tags
-   * and end user are given) of an existing one, keeping its id and creation time. Replacing
-   * credentials clears any refresh failure, back-off or exhaustion.
+   * Creates the connection, or replaces an existing one's credentials (and what else is given),
+   * keeping its id; refresh failures, back-off and exhaustion are cleared.
    *
    * @example
    * ```ts
@@ -106,10 +98,8 @@ export class ConnectionManager {
   }
 
   /**
-   * Stores credentials a user submitted (an API key, a password, a private key…) after proving
-   * they work: modes that mint (JWT, BILL, TWO_STEP, SIGNATURE, OAUTH2_CC, APP) mint once, and
-   * when the provider definition gives a `verification` request it is made with them. Refused
-   * credentials throw {@link AuthorizationError} and nothing is stored; accepted ones are upserted.
+   * Stores credentials a user submitted after proving they work (minted once where the mode mints,
+   * checked with the provider's `verification` request); refused ones throw {@link AuthorizationError}.
    *
    * @example
    * ```ts
@@ -124,10 +114,9 @@ export class ConnectionManager {
    * The connection with working credentials: refreshed first when they expire within the margin,
    * or when `forceRefresh` is set. Refresh tokens are left out unless `refreshToken: true`.
    *
-   * Throws {@link AccessTokenExpiredError} for an expired token that cannot be refreshed,
-   * {@link RefreshBackoffError} while recent failures back off (only if the token has expired:
-   * a still-valid token is returned), {@link RefreshExhaustedError} once the grant is dead, and
-   * `ProviderError` when the provider refuses a refresh the caller needed.
+   * Throws {@link AccessTokenExpiredError} (expired, not refreshable), {@link RefreshBackoffError}
+   * (expired while failures back off), {@link RefreshExhaustedError} (the grant is dead), and
+   * `ProviderError` when a refresh the caller needed failed.
    *
    * @example
    * ```ts
@@ -141,8 +130,7 @@ export class ConnectionManager {
   }
 
   /**
-   * Headers that authenticate one request with the connection's (fresh) credentials, for modes
-   * that sign each request: OAuth 1.0 and NetSuite TBA (`Authorization: OAuth …`) and WSSE (`X-WSSE`).
+   * Headers that sign one request with fresh credentials (OAuth 1.0, NetSuite TBA, WSSE).
    *
    * @example
    * ```ts
@@ -155,11 +143,9 @@ export class ConnectionManager {
   }
 
   /**
-   * Calls the provider's API for a connection, like Nango's proxy but in-process: resolves the
-   * provider's base URL and fixed headers, injects fresh credentials the way that provider takes
-   * them, and on a 401 forces one refresh and retries once. `path` is relative to the base URL.
-   * Redirects are not followed unless `init.redirect` says so (credential headers must not travel
-   * to another host).
+   * Calls the provider's API for a connection, like Nango's proxy in-process: `path` relative to
+   * the provider's base URL, fresh credentials injected as that provider takes them, one forced
+   * refresh and retry on a 401, redirects not followed unless `init.redirect` says so.
    *
    * @example
    * ```ts
@@ -172,10 +158,8 @@ export class ConnectionManager {
   }
 
   /**
-   * Listens for connection events: created (or overridden), refreshed, refresh failed, refresh
-   * exhausted, recovered, credentials invalid or valid again (health checks), deleted, and the
-   * background refresher's `refresh.tick` — so an app can alert a user to reconnect. Payloads
-   * hold no secret.
+   * Listens for connection events (created, refreshed, refresh failed or exhausted, recovered,
+   * credentials invalid or valid, deleted, `refresh.tick`). Payloads hold no secret.
    *
    * @example
    * ```ts
@@ -194,8 +178,7 @@ export class ConnectionManager {
   }
 
   /**
-   * Starts a connect flow: returns the provider URL to send the user to. The flow's state (with
-   * its PKCE verifier) is kept in the store for 10 minutes, for one callback.
+   * Starts a connect flow: the provider URL to send the user to (state and PKCE kept 10 minutes).
    *
    * @example
    * ```ts
@@ -208,11 +191,9 @@ export class ConnectionManager {
   }
 
   /**
-   * Completes a connect flow from the provider's callback query: checks the state (known, unused,
-   * unexpired), exchanges the code, and stores the connection (replacing an existing one's
-   * credentials). Returns the connection and the `appState` given to `authorize`. Throws
-   * {@link InvalidStateError} for a forged, replayed or stale state and {@link AuthorizationError}
-   * when the user denied access or the exchange failed; nothing is stored then.
+   * Completes a connect flow from the callback query: checks the state, exchanges the code, stores
+   * the connection, and returns it with the `appState` given to `authorize`. Throws
+   * {@link InvalidStateError} (forged, replayed, stale) or {@link AuthorizationError}; nothing stored.
    *
    * @example
    * ```ts
@@ -245,7 +226,32 @@ export class ConnectionManager {
   }
 
   /**
-   * Deletes the connection. Throws {@link UnknownConnectionError} if there is none.
+   * The connection as stored, without credentials, never refreshed; {@link UnknownConnectionError} if none.
+   *
+   * @example
+   * ```ts
+   * const { errors, status } = await manager.describe({ connectionId: 'user-42', providerConfigKey: 'github-prod' });
+   * ```
+   */
+  async describe(ref: ConnectionRef): Promise<ConnectionDescription> {
+    return describeConnection(this.#ctx, ref);
+  }
+
+  /**
+   * The configured integrations with their providers' definitions merged in, in the order given
+   * (secrets included: this is the app's own configuration).
+   *
+   * @example
+   * ```ts
+   * const keys = manager.integrations().map((integration) => integration.providerConfigKey);
+   * ```
+   */
+  integrations(): IntegrationDescription[] {
+    return describeIntegrations(this.#ctx);
+  }
+
+  /**
+   * Deletes the connection; {@link UnknownConnectionError} if there is none.
    *
    * @example
    * ```ts
@@ -293,6 +299,19 @@ export class ConnectionManager {
   }
 
   /**
+   * Changes several fields in one write: `tags`, `endUser` (`null` removes it) and
+   * `webhookUrlOverride`, where this connection's webhooks go (`null` clears it).
+   *
+   * @example
+   * ```ts
+   * await manager.updateConnection('user-42', { endUser: { id: 'u-42' }, webhookUrlOverride: 'https://eu.example.com/hooks' });
+   * ```
+   */
+  async updateConnection(ref: ConnectionRef, changes: ConnectionUpdate): Promise<void> {
+    return modifyConnection(this.#ctx, ref, connectionChanges.update(changes));
+  }
+
+  /**
    * Merges `config` into the connection's `connection_config` (top-level keys).
    *
    * @example
@@ -305,9 +324,8 @@ export class ConnectionManager {
   }
 
   /**
-   * Rewrites every connection sealed under an older key (or stored in the clear) under the
-   * current key, `batchSize` at a time. Safe to stop and run again: records already under the
-   * current key are skipped.
+   * Rewrites every connection sealed under an older key (or in the clear) under the current key,
+   * `batchSize` at a time; safe to stop and run again.
    *
    * @example
    * ```ts
@@ -322,15 +340,10 @@ export class ConnectionManager {
   }
 
   /**
-   * Sends Nango-shaped auth webhooks to `url` on connection creation and override, refresh
-   * failure (one per failed attempt; the one that exhausts the grant says `refresh_exhausted`) and
-   * recovery, each body signed with HMAC-SHA256 under `secret` in `X-Nango-Hmac-Sha256`. Each
-   * webhook is written to an outbox in the store before it is sent and deleted once the receiver
-   * answers 2xx, retried with exponential back-off and jitter until then: a webhook survives a
-   * restart, and processes sharing the store deliver each one once between them (at least once).
-   * Bodies never hold a credential. Timers do not keep the process alive; `close()` stops it. One sender per manager: a second
-   * call while one runs throws {@link InvalidRequestError}. See
-   * `docs/webhooks.md`.
+   * Sends Nango-shaped auth webhooks (creation, override, refresh failure, recovery), signed with
+   * `secret`, through an outbox in the store: retried with back-off across restarts, delivered
+   * once between processes sharing the store (at least once). One sender per manager; `close()`
+   * stops it. See `docs/webhooks.md`.
    *
    * @example
    * ```ts
@@ -346,15 +359,10 @@ export class ConnectionManager {
   }
 
   /**
-   * Starts refreshing and checking connections in the background, so that unused grants are not
-   * revoked, `get` rarely waits for a token request, and refused keys are noticed before a user
-   * needs them: every `intervalMs` (default 60 s), connections whose credentials enter the refresh
-   * margin before the next pass, or were not refreshed for `keepAlive.refreshAfterMs` (default
-   * 24 h), are refreshed with the same lock and compare-and-swap as `get` (safe in any number of
-   * processes); credentials that do not expire are checked with their provider's verification
-   * request every `keepAlive.healthCheckEveryMs`. Timers do not keep the process alive; `close()`
-   * stops it. One refresher per manager: a second call throws {@link InvalidRequestError}.
-   * See `docs/keeping-connections-alive.md`.
+   * Refreshes connections before they expire or idle out, and checks credentials that do not
+   * expire, every `intervalMs` (default 60 s), with the same lock and compare-and-swap as `get`
+   * (safe in any number of processes). One refresher per manager; `close()` stops it. See
+   * `docs/keeping-connections-alive.md`.
    *
    * @example
    * ```ts
@@ -373,8 +381,7 @@ export class ConnectionManager {
   }
 
   /**
-   * Stops the background refresher (waiting for its pass in progress), waits for background
-   * writes, then closes the store.
+   * Stops the background tasks, waits for refreshes and writes under way, then closes the store.
    *
    * @example
    * ```ts

@@ -7,19 +7,52 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { InvalidRequestError } from '../model/errors.js';
 
-/** Nango's environment scopes for connections and connect sessions, and `*` for full access. */
+/**
+ * The scopes a key may hold, spelled as Nango spells them (its `API_KEY_SCOPES`), for what this
+ * API serves: connections, integrations, the proxy and connect sessions. A scope ending in `:*`
+ * holds every scope under it, as in Nango (`environment:*` holds all of them). `*` is
+ * Latchkey's own spelling of full access and stays accepted.
+ */
 export const API_SCOPES = [
+  'environment:*',
+  'environment:connections:*',
+  'environment:connections:list',
+  'environment:connections:list_credentials',
   'environment:connections:read',
   'environment:connections:read_credentials',
   'environment:connections:create',
   'environment:connections:update',
   'environment:connections:delete',
+  'environment:integrations:*',
+  'environment:integrations:list',
+  'environment:integrations:list_credentials',
+  'environment:integrations:read',
+  'environment:integrations:read_credentials',
+  'environment:integrations:create',
+  'environment:integrations:update',
+  'environment:integrations:delete',
+  'environment:proxy',
   'environment:connect_sessions:write',
   '*',
 ] as const;
 
 /** One of {@link API_SCOPES}: what an API key may do. */
 export type ApiScope = (typeof API_SCOPES)[number];
+
+/**
+ * What a route asks of a key: any one of these scopes (Nango's `withAnyScope`). An empty list
+ * asks for no scope, only a valid key (Nango's `/providers`, which any key of the environment reads).
+ */
+export type ScopeRequirement = readonly ApiScope[];
+
+/**
+ * Scopes Latchkey gave before it spelled Nango's, and what each still grants: a key configured
+ * with `read` listed connections too, so it keeps listing them (Nango asks for `list` there).
+ */
+const LATCHKEY_IMPLIES: Partial<Record<ApiScope, readonly ApiScope[]>> = {
+  'environment:connections:read': ['environment:connections:list'],
+  'environment:connections:read_credentials': ['environment:connections:read', 'environment:connections:list'],
+};
 
 /** One secret key the API accepts. Several keys let you rotate: add the new one, move clients, drop the old. */
 export interface ApiKey {
@@ -42,7 +75,7 @@ export interface Caller {
 /** Why a request was refused (maps to 401 or 403 in one place, `respond.ts`). */
 export type Refusal =
   | { code: 'missing_auth_header' | 'malformed_auth_header' | 'unknown_api_key'; status: 401 }
-  | { code: 'forbidden'; status: 403; scope: ApiScope }
+  | { code: 'forbidden'; status: 403; scope: ApiScope; anyOf: ScopeRequirement }
   | { code: 'loopback_only' | 'cross_site_request'; status: 403 }
   | { code: 'unsupported_media_type'; status: 415 };
 
@@ -109,7 +142,7 @@ function digest(value: string): Buffer {
  * page cannot send cross-site without a preflight (forms and `no-cors` fetches send
  * `text/plain`, `multipart/form-data` or `application/x-www-form-urlencoded`).
  */
-export function authorize(ring: KeyRing, request: Request, url: URL, scope: ApiScope): Caller | Refusal {
+export function authorize(ring: KeyRing, request: Request, url: URL, scope: ScopeRequirement): Caller | Refusal {
   let caller: Caller;
   if (ring.open) {
     // Binding to 127.0.0.1 is not enough: a web page whose name its attacker re-points at
@@ -131,7 +164,9 @@ export function authorize(ring: KeyRing, request: Request, url: URL, scope: ApiS
       if (timingSafeEqual(presented, expected)) found ??= candidate;
     }
     if (!found) return { code: 'unknown_api_key', status: 401 };
-    if (!holds(found, scope)) return { code: 'forbidden', status: 403, scope };
+    if (scope.length > 0 && !scope.some((one) => holds(found, one))) {
+      return { code: 'forbidden', status: 403, scope: scope[0]!, anyOf: scope };
+    }
     caller = found;
   }
   if (carriesBody(request) && !isJson(request.headers.get('content-type'))) {
@@ -194,15 +229,32 @@ export function isRefusal(value: Caller | Refusal): value is Refusal {
   return 'code' in value;
 }
 
-/** Whether a response to this caller may carry credentials (tokens, keys, passwords). */
+/**
+ * Whether a response to this caller may carry a connection's credentials (tokens, keys,
+ * passwords), and whether it may ask for a refresh or the refresh token: Nango's
+ * `environment:connections:read_credentials`.
+ */
 export function mayReadCredentials(caller: Caller): boolean {
   return holds(caller, 'environment:connections:read_credentials');
 }
 
+/** Whether a response to this caller may carry an integration's client secret or private key. */
+export function mayReadIntegrationCredentials(caller: Caller): boolean {
+  return holds(caller, 'environment:integrations:read_credentials');
+}
+
+/**
+ * Nango's rule (`hasApiKeyScope`): the scope itself, or a wildcard `…:*` above it; plus `*`, and
+ * what Latchkey's earlier scopes grant ({@link LATCHKEY_IMPLIES}). Reading with credentials does
+ * not hold listing with credentials or the reverse, as in Nango.
+ */
 function holds(caller: Caller, scope: ApiScope): boolean {
-  if (caller.scopes.has('*') || caller.scopes.has(scope)) return true;
-  // Reading credentials includes reading the connection without them.
-  return scope === 'environment:connections:read' && caller.scopes.has('environment:connections:read_credentials');
+  for (const granted of caller.scopes) {
+    if (granted === '*' || granted === scope) return true;
+    if (granted.endsWith(':*') && scope.startsWith(granted.slice(0, -1))) return true;
+    if (LATCHKEY_IMPLIES[granted]?.includes(scope)) return true;
+  }
+  return false;
 }
 
 /** `localhost`, `127.x.x.x` or `[::1]`: the host names a keyless development server answers to. */

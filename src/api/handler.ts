@@ -5,6 +5,7 @@ import { type ApiKey, authorize, authorizeSession, isRefusal, keyRing } from './
 import { ApiFailure, failed, json, refused } from './respond.js';
 import { DEFAULT_MAX_BODY_BYTES, pathSegments } from './request.js';
 import { openApiDocument } from './openapi.js';
+import { requirementOf } from './route.js';
 import { matchRoute } from './routes.js';
 
 /** Options of {@link createApiHandler}. */
@@ -42,9 +43,11 @@ export interface ApiHandlerOptions {
  * Clients written against `@nangohq/node` or Nango's REST API work unchanged.
  *
  * Routes: `GET /connection(s)/:connectionId`, `GET /connection(s)`, `POST /connection(s)`,
- * `DELETE /connection(s)/:connectionId`, `PATCH /connections/:connectionId` (tags),
- * `POST`/`PATCH /connection(s)/metadata`, `POST`/`PATCH /connection(s)/:connectionId/metadata`,
- * and `/oauth/…` when `connect` is given. See docs/http-api.md.
+ * `DELETE /connection(s)/:connectionId`, `PATCH /connections/:connectionId` (tags, end user,
+ * webhook URL), `POST`/`PATCH /connection(s)/metadata`, `POST`/`PATCH
+ * /connection(s)/:connectionId/metadata`, `GET /integrations(/:uniqueKey)`, `GET
+ * /providers(/:provider)`, and `/oauth/…` when `connect` is given. Keys hold Nango's scopes. See
+ * docs/http-api.md.
  *
  * @example
  * ```ts
@@ -87,7 +90,7 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
       }
       const caller =
         matched.route.auth === undefined
-          ? authorize(ring, request, url, matched.route.scope)
+          ? authorize(ring, request, url, requirementOf(matched.route))
           : authorizeSession(request, matched.route.auth === 'connect-session-query' ? url : undefined);
       if (isRefusal(caller)) return refused(caller);
       return await matched.route.run({

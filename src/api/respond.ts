@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../model/connection.js';
 import { traitsOf } from '../model/error-traits.js';
-import { isLatchkeyError } from '../model/errors.js';
-import type { Refusal } from './access.js';
+import { type AnyLatchkeyError, isLatchkeyError } from '../model/errors.js';
+import type { ApiScope, Refusal } from './access.js';
 
 /** An HTTP-level refusal of a request (bad query, bad body, unknown route): status, stable code, message. */
 export class ApiFailure extends Error {
@@ -39,24 +39,33 @@ function errorBody(status: number, code: string, message: string, extra: Record<
 }
 
 export function refused(refusal: Refusal): Response {
-  const messages: Record<Refusal['code'], string> = {
+  const messages: Record<Exclude<Refusal['code'], 'forbidden'>, string> = {
     missing_auth_header: 'Authentication failed: send Authorization: Bearer <secret key>.',
     malformed_auth_header: 'Authentication failed: the Authorization header must be "Bearer <secret key>".',
     unknown_api_key: 'Authentication failed: this key is not valid.',
-    forbidden: 'This key does not have the scope this request needs.',
     loopback_only: 'This development server has no API keys and answers only to localhost and 127.0.0.1.',
     cross_site_request: 'This development server has no API keys and refuses requests from other sites.',
     unsupported_media_type: 'The request body must be sent as Content-Type: application/json.',
   };
-  const response = errorBody(
-    refusal.status,
-    refusal.code,
-    messages[refusal.code],
-    refusal.code === 'forbidden' ? { scope: refusal.scope } : {},
-  );
+  const response =
+    refusal.code === 'forbidden'
+      ? forbidden(refusal.anyOf)
+      : errorBody(refusal.status, refusal.code, messages[refusal.code]);
   // RFC 9110 §11.6.1: a 401 names the scheme the client should use.
   if (refusal.status === 401) response.headers.set('www-authenticate', 'Bearer');
   return response;
+}
+
+/**
+ * Nango's 403 (`withScope`/`withAnyScope`): `forbidden`, the message naming what would do; plus
+ * `scope`, the first (narrowest) of them, and `scopes`, all of them, for programs.
+ */
+export function forbidden(anyOf: readonly ApiScope[]): Response {
+  const message =
+    anyOf.length === 1
+      ? `Insufficient scope. Required: ${anyOf[0]}`
+      : `Insufficient scope. Required one of: ${anyOf.join(' or ')}`;
+  return errorBody(403, 'forbidden', message, { scope: anyOf[0], scopes: anyOf });
 }
 
 /**
@@ -89,6 +98,22 @@ export function failed(error: unknown, logger: Logger): Response {
     error: { name: (error as Error | undefined)?.name },
   });
   return errorBody(500, 'server_error', 'The request failed on the server.', { log_id: logId });
+}
+
+/**
+ * A refresh that failed, as Nango answers it: `error.code` `invalid_credentials`, the status of
+ * what failed (400 refused, 424 exhausted or backing off), and in `error.payload` Latchkey's own
+ * code and fields (`connection_refresh_exhausted`, `log_id`, `retry_at`) with the connection as
+ * stored, without credentials.
+ */
+export function credentialFailure(error: AnyLatchkeyError, connection: Record<string, unknown> | undefined): Response {
+  const answer = traitsOf(error).http;
+  const payload = { code: answer.code, ...answer.fields, ...(connection && { connection }) };
+  const response = errorBody(answer.status, 'invalid_credentials', answer.message ?? error.message, { payload });
+  const retryAfter = answer.fields?.retry_after_seconds;
+  if (typeof retryAfter === 'number' && retryAfter > 0)
+    response.headers.set('retry-after', String(Math.ceil(retryAfter)));
+  return response;
 }
 
 /**

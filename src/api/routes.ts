@@ -4,11 +4,13 @@
  * goes through {@link present}, which drops credentials for callers that may not read them.
  */
 import type { ConnectionManager } from '../manager.js';
-import type * as v from 'valibot';
 import type { ConnectionFull, JsonObject } from '../model/connection.js';
 import type { CreateConnectionInput, ListConnectionsFilter } from '../model/inputs.js';
 import { type ApiScope, type Caller, mayReadCredentials } from './access.js';
+import { importedCredentials, readConnection, requireIntegration } from './connection-answers.js';
+import { getIntegration, getProvider, listIntegrations, listProviders } from './integrations-routes.js';
 import { ApiFailure, json } from './respond.js';
+import type { Route, RouteContext } from './route.js';
 import { jsonBody, readBody, readQuery } from './request.js';
 import { CONNECT_SESSION_ROUTES } from './connect-session-routes.js';
 import { CREDENTIAL_ROUTES } from './credential-routes.js';
@@ -17,40 +19,21 @@ import {
   ConnectionRefQuery,
   CreateConnectionBody,
   DEFAULT_LIST_LIMIT,
+  EmptyQuery,
   GetConnectionQuery,
+  GetIntegrationQuery,
   ListConnectionsQuery,
   MAX_PAGE_OFFSET,
   MetadataBody,
   OptionalRefQuery,
   PatchConnectionBody,
+  ProvidersQuery,
 } from './schemas.js';
 
-export interface RouteContext {
-  manager: ConnectionManager;
-  request: Request;
-  url: URL;
-  caller: Caller;
-  /** Path parameters: `connectionId` where the route has one. */
-  params: Record<string, string>;
-  maxBodyBytes: number;
-}
+export type { Route, RouteContext } from './route.js';
 
-export interface Route {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
-  /** Path segments after the base path; `:name` matches one segment. */
-  path: string[];
-  /** The scope a key needs. */
-  scope: ApiScope;
-  /** `connect-session`: called by a browser with a connect session token instead of a key (`scope` is then not checked). */
-  auth?: 'connect-session' | 'connect-session-query';
-  /** What it does, for the OpenAPI document. */
-  summary: string;
-  /** The schemas its query and body are read with (schemas.ts): the OpenAPI document is derived from them. */
-  query?: v.GenericSchema;
-  body?: v.GenericSchema;
-  run(ctx: RouteContext): Promise<Response>;
-}
-
+const LIST: ApiScope = 'environment:connections:list';
+const LIST_CREDENTIALS: ApiScope = 'environment:connections:list_credentials';
 const READ: ApiScope = 'environment:connections:read';
 const READ_CREDENTIALS: ApiScope = 'environment:connections:read_credentials';
 const CREATE: ApiScope = 'environment:connections:create';
@@ -62,16 +45,6 @@ function present(connection: ConnectionFull, caller: Caller): Record<string, unk
   if (mayReadCredentials(caller)) return { ...connection };
   const { credentials: _withheld, connection_config: _config, ...rest } = connection;
   return rest;
-}
-
-async function getConnection({ manager, url, params, caller }: RouteContext): Promise<Response> {
-  const query = readQuery(url, GetConnectionQuery);
-  const connection = await manager.get(params.connectionId!, {
-    providerConfigKey: query.provider_config_key,
-    forceRefresh: query.force_refresh ?? false,
-    refreshToken: query.refresh_token ?? false,
-  });
-  return json(200, present(connection, caller));
 }
 
 async function listConnections({ manager, url }: RouteContext): Promise<Response> {
@@ -117,16 +90,22 @@ async function listConnections({ manager, url }: RouteContext): Promise<Response
 
 async function createConnection({ manager, request, caller, maxBodyBytes }: RouteContext): Promise<Response> {
   const body = readBody(await jsonBody(request, maxBodyBytes), CreateConnectionBody);
+  const integration = requireIntegration(manager, body.provider_config_key);
+  const { credentials, connectionConfig } = importedCredentials(integration, body.credentials, body.connection_config);
   const input: CreateConnectionInput = {
     connectionId: body.connection_id ?? crypto.randomUUID(),
     providerConfigKey: body.provider_config_key,
-    credentials: body.credentials,
+    credentials,
   };
-  if (body.connection_config !== undefined) input.connectionConfig = body.connection_config;
+  if (connectionConfig !== undefined) input.connectionConfig = connectionConfig;
   if (body.metadata != null) input.metadata = body.metadata;
   if (body.tags !== undefined) input.tags = body.tags;
   if (body.end_user !== undefined) input.endUser = body.end_user;
   const connection = await manager.upsert(input);
+  if (body.webhook_url_override) {
+    const ref = { connectionId: connection.connection_id, providerConfigKey: connection.provider_config_key };
+    await manager.updateConnection(ref, { webhookUrlOverride: body.webhook_url_override });
+  }
   return json(201, present(connection, caller));
 }
 
@@ -140,7 +119,13 @@ async function patchConnection({ manager, url, params, request, maxBodyBytes }: 
   const query = readQuery(url, ConnectionRefQuery);
   const ref = { connectionId: params.connectionId!, providerConfigKey: query.provider_config_key };
   const body = readBody(await jsonBody(request, maxBodyBytes), PatchConnectionBody);
-  if (body.tags !== undefined) await manager.setTags(ref, body.tags);
+  requireIntegration(manager, ref.providerConfigKey);
+  await manager.updateConnection(ref, {
+    ...(body.tags !== undefined && { tags: body.tags }),
+    ...(body.end_user !== undefined && { endUser: body.end_user }),
+    // Nango: an empty string clears the override.
+    ...(body.webhook_url_override !== undefined && { webhookUrlOverride: body.webhook_url_override || null }),
+  });
   return json(200, { success: true });
 }
 
@@ -162,7 +147,12 @@ function bulkMetadata(mode: 'set' | 'update') {
       }
     }
     for (const connectionId of ids) await writeMetadata(manager, mode, { connectionId, providerConfigKey }, metadata);
-    return json(200, { connection_id: body.connection_id, provider_config_key: providerConfigKey, metadata });
+    // Nango answers a replacement 201 and a merge 200.
+    return json(mode === 'set' ? 201 : 200, {
+      connection_id: body.connection_id,
+      provider_config_key: providerConfigKey,
+      metadata,
+    });
   };
 }
 
@@ -177,7 +167,11 @@ function singleMetadata(mode: 'set' | 'update') {
     const metadata = readBody(await jsonBody(request, maxBodyBytes), MetadataBody);
     const ref = { connectionId: params.connectionId!, providerConfigKey };
     await writeMetadata(manager, mode, ref, metadata);
-    return json(200, { connection_id: ref.connectionId, provider_config_key: providerConfigKey, metadata });
+    return json(mode === 'set' ? 201 : 200, {
+      connection_id: ref.connectionId,
+      provider_config_key: providerConfigKey,
+      metadata,
+    });
   };
 }
 
@@ -205,7 +199,8 @@ export const ROUTES: Route[] = [
   ...both({
     method: 'GET',
     path: ['connections'],
-    scope: READ,
+    scope: LIST,
+    orScopes: [LIST_CREDENTIALS],
     summary: 'List connections (without credentials), a page at a time',
     query: ListConnectionsQuery,
     run: listConnections,
@@ -237,10 +232,12 @@ export const ROUTES: Route[] = [
   ...both({
     method: 'GET',
     path: ['connections', ':connectionId'],
-    scope: READ_CREDENTIALS,
-    summary: 'Get a connection with fresh credentials',
+    scope: READ,
+    orScopes: [READ_CREDENTIALS],
+    summary:
+      'Get a connection: with fresh credentials for environment:connections:read_credentials, else as stored without them',
     query: GetConnectionQuery,
-    run: getConnection,
+    run: readConnection,
   }),
   ...both({
     method: 'DELETE',
@@ -254,7 +251,7 @@ export const ROUTES: Route[] = [
     method: 'PATCH',
     path: ['connections', ':connectionId'],
     scope: UPDATE,
-    summary: "Replace a connection's tags",
+    summary: "Change a connection's tags, end user or webhook URL override",
     query: ConnectionRefQuery,
     body: PatchConnectionBody,
     run: patchConnection,
@@ -277,6 +274,41 @@ export const ROUTES: Route[] = [
     body: MetadataBody,
     run: singleMetadata('update'),
   }),
+  {
+    method: 'GET',
+    path: ['integrations'],
+    scope: 'environment:integrations:list',
+    orScopes: ['environment:integrations:list_credentials'],
+    summary: 'List the configured integrations (never their secrets)',
+    query: EmptyQuery,
+    run: listIntegrations,
+  },
+  {
+    method: 'GET',
+    path: ['integrations', ':uniqueKey'],
+    scope: 'environment:integrations:read',
+    orScopes: ['environment:integrations:read_credentials'],
+    summary:
+      'Get a configured integration; include=credentials adds its secrets for environment:integrations:read_credentials',
+    query: GetIntegrationQuery,
+    run: getIntegration,
+  },
+  {
+    method: 'GET',
+    path: ['providers'],
+    scope: null,
+    summary: 'List the providers: the built-in catalog and those the integrations use',
+    query: ProvidersQuery,
+    run: listProviders,
+  },
+  {
+    method: 'GET',
+    path: ['providers', ':provider'],
+    scope: null,
+    summary: 'Get a provider',
+    query: EmptyQuery,
+    run: getProvider,
+  },
   ...CONNECT_SESSION_ROUTES,
   ...CREDENTIAL_ROUTES,
 ];

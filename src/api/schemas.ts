@@ -18,6 +18,22 @@ export const MAX_PAGE_NUMBER = 1000;
  */
 export const MAX_PAGE_OFFSET = 20_000;
 
+/**
+ * A per-connection webhook URL: absolute `http:` or `https:`, at most 2,048 characters, without a
+ * user or password (the signature authenticates the sender; a password in a URL ends up in logs).
+ */
+function WebhookUrl() {
+  return v.pipe(
+    v.string(),
+    v.maxLength(2048, 'is too long'),
+    v.check((value) => {
+      if (!URL.canParse(value)) return false;
+      const url = new URL(value);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
+    }, 'must be an absolute http: or https: URL without a user or password'),
+  );
+}
+
 /** A query value that names a thing: 1–255 characters. */
 const QueryText = IdSchema;
 
@@ -83,10 +99,29 @@ export const CreateConnectionBody = v.object({
   metadata: v.optional(v.nullable(JsonObjectSchema)),
   tags: v.optional(TagsSchema),
   end_user: v.optional(v.nullable(EndUserSchema)),
+  webhook_url_override: v.optional(v.union([v.literal(''), WebhookUrl()])),
 });
 
-/** `PATCH /connections/:connectionId`: only tags change here, so any other field is refused. */
-export const PatchConnectionBody = v.strictObject({ tags: v.optional(TagsSchema) });
+/** Nango's GitHub App import: `credentials: { type: 'APP', app_id, installation_id }`. */
+export const GithubAppImport = v.strictObject({
+  type: v.literal('APP'),
+  app_id: v.pipe(v.string(), v.minLength(1, 'must not be empty'), v.maxLength(255, 'is too long')),
+  installation_id: v.pipe(
+    v.union([v.string(), v.pipe(v.number(), v.integer(), v.transform(String))], 'must be a string'),
+    v.string(),
+    v.regex(/^\d{1,20}$/, 'must be a GitHub installation id (digits)'),
+  ),
+});
+
+/**
+ * `PATCH /connections/:connectionId`: Nango's fields (`tags`, `end_user`, `webhook_url_override`,
+ * an empty string clearing it); any other field is refused.
+ */
+export const PatchConnectionBody = v.strictObject({
+  tags: v.optional(TagsSchema),
+  end_user: v.optional(EndUserSchema),
+  webhook_url_override: v.optional(v.union([v.literal(''), WebhookUrl()], 'must be an http: or https: URL, or empty')),
+});
 
 /** `POST`/`PATCH /connections/metadata`. */
 export const BulkMetadataBody = v.object({
@@ -107,3 +142,15 @@ export const BulkMetadataBody = v.object({
 
 /** `POST`/`PATCH /connection/:connectionId/metadata`: the body is the metadata. */
 export const MetadataBody = JsonObjectSchema;
+
+/** Routes that take no query parameter (Nango's `requireEmptyQuery`): any parameter is refused. */
+export const EmptyQuery = v.strictObject({});
+
+/** One value of `GET /integrations/:uniqueKey?include=`. */
+export const IntegrationIncludeValue = v.picklist(['webhook', 'credentials']);
+
+/** `GET /integrations/:uniqueKey`: `include` (comma-separated or repeated), read by the route. */
+export const GetIntegrationQuery = v.strictObject({ include: v.optional(v.string()) });
+
+/** `GET /providers`: `search`, a part of the provider's name. */
+export const ProvidersQuery = v.strictObject({ search: v.optional(QueryText) });

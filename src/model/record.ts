@@ -31,6 +31,8 @@ export interface ConnectionRecord {
    * counts from. Absent on records written before it existed (`created_at` stands in).
    */
   credentials_stored_at?: string;
+  /** Where this connection's webhooks go instead of the sender's URL; absent: the sender's URL. */
+  webhook_url_override?: string;
   /** The last health check of credentials that do not expire; absent until one ran. */
   health_check?: HealthCheckState;
 }

@@ -1,5 +1,7 @@
-import type { JsonObject } from '../model/connection.js';
-import { UnknownConnectionError } from '../model/errors.js';
+import type { EndUser, JsonObject } from '../model/connection.js';
+import { InvalidRequestError, UnknownConnectionError } from '../model/errors.js';
+import { parseInput } from '../model/schema.js';
+import { EndUserSchema } from '../model/shapes.js';
 import { type ConnectionRef, refParts } from '../model/inputs.js';
 import type { ConnectionRecord } from '../model/record.js';
 import { normalizeTags } from '../model/tags.js';
@@ -28,6 +30,33 @@ export const connectionChanges = {
     return (record: ConnectionRecord): ConnectionRecord => ({ ...record, tags: value });
   },
   /**
+   * Several fields in one write (the HTTP API's `PATCH /connections/:id`): tags replaced, the end
+   * user replaced (`null` removes it), the per-connection webhook URL set (`null` clears it).
+   */
+  update(changes: ConnectionUpdate) {
+    if (changes === null || typeof changes !== 'object') throw new InvalidRequestError('expected changes', 'changes');
+    const tags = changes.tags === undefined ? undefined : normalizeTags(changes.tags);
+    const endUser =
+      changes.endUser === undefined || changes.endUser === null
+        ? changes.endUser
+        : parseInput(EndUserSchema, assertJsonObject(changes.endUser, 'endUser'), 'endUser');
+    const webhook = changes.webhookUrlOverride;
+    if (webhook !== undefined && webhook !== null && !isWebhookUrl(webhook)) {
+      throw new InvalidRequestError(
+        'webhookUrlOverride must be an absolute http: or https: URL without a user or password',
+        'webhookUrlOverride',
+      );
+    }
+    return (record: ConnectionRecord): ConnectionRecord => {
+      const next = { ...record };
+      if (tags !== undefined) next.tags = tags;
+      if (endUser !== undefined) next.end_user = endUser;
+      if (webhook === null) delete next.webhook_url_override;
+      else if (webhook !== undefined) next.webhook_url_override = webhook;
+      return next;
+    };
+  },
+  /**
    * Merged, then checked against the provider's fields like on create (patterns, listed values):
    * a subdomain of `evil.example#` is refused here, not turned into a request to another host.
    */
@@ -43,6 +72,25 @@ export const connectionChanges = {
     };
   },
 };
+
+/** Fields `manager.updateConnection` changes; each left out stays as it is. */
+export interface ConnectionUpdate {
+  /** The tags, replaced (validated and lower-cased as on create). */
+  tags?: Record<string, string> | undefined;
+  /** The end user; `null` removes it. */
+  endUser?: EndUser | null | undefined;
+  /**
+   * Where this connection's webhooks go instead of the sender's URL (Nango's
+   * `webhook_url_override`); `null` clears it.
+   */
+  webhookUrlOverride?: string | null | undefined;
+}
+
+function isWebhookUrl(value: unknown): boolean {
+  if (typeof value !== 'string' || value.length > 2048 || !URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
+}
 
 /** Applies one change to a stored connection (validated before anything is read), with compare-and-swap. */
 export async function modifyConnection(

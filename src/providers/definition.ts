@@ -273,3 +273,23 @@ export interface ResolvedIntegration {
   /** The integration's {@link IntegrationConfig.verifyInstallation} hook, if any. */
   verifyInstallation: IntegrationConfig['verifyInstallation'];
 }
+
+/** A configured integration as `manager.integrations()` describes it (see `IntegrationConfig`). */
+export interface IntegrationDescription {
+  /** The key it is configured under (Nango's `unique_key`). */
+  providerConfigKey: string;
+  /** The provider's name in the catalog. */
+  provider: string;
+  /** The provider's definition with the integration's own `definition` merged in. */
+  definition: ProviderDefinition;
+  /** The OAuth client id, where the mode has one. */
+  clientId: string | undefined;
+  /** The OAuth client secret: a secret. */
+  clientSecret: string | undefined;
+  /** The scopes asked for when connecting. */
+  scopes: string[];
+  /** The GitHub App's id (APP, CUSTOM). */
+  appId: string | undefined;
+  /** The GitHub App's private key (PEM): a secret. */
+  appPrivateKey: string | undefined;
+}

@@ -37,6 +37,8 @@ const CHECKS: Check[] = [
   ['created_at', (r) => isText(r.created_at)],
   ['updated_at', (r) => isText(r.updated_at)],
   ['refresh', (r) => isPlainObject(r.refresh) && typeof r.refresh.failures === 'number'],
+  // Where webhooks are sent: a wrong type here would send them nowhere (or somewhere else).
+  ['webhook_url_override', (r) => r.webhook_url_override === undefined || isText(r.webhook_url_override)],
 ];
 
 export const storedConnectionShape: Shape<StoredConnection> = {

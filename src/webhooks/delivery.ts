@@ -164,7 +164,7 @@ export class OutboxDelivery {
     const timeout = AbortSignal.timeout(this.#settings.timeoutMs);
     const { secret } = this.#settings;
     try {
-      const response = await fetch(this.#settings.url, {
+      const response = await fetch(entry.url ?? this.#settings.url, {
         method: 'POST',
         body: entry.body,
         headers: {

@@ -109,7 +109,7 @@ export class OutboxWriter {
   /** Builds the body (with the connection's tags and end user, read as stored) and writes it to the outbox. */
   #write(event: ConnectionEventBase, build: (context: PayloadContext) => AuthWebhookBody): void {
     const task = (async () => {
-      let connection: PayloadContext['connection'];
+      let connection: (PayloadContext['connection'] & { webhook_url_override?: string | undefined }) | undefined;
       try {
         // Stored form: tags and end user are never sealed, so nothing is decrypted here.
         connection = await this.#host.connections.readStored(
@@ -119,7 +119,8 @@ export class OutboxWriter {
         connection = undefined; // the webhook still goes out, without tags
       }
       const body = JSON.stringify(build({ ...this.#settings.payload, connection }));
-      const fresh = newEntry(this.#settings.name, body, this.#host.clock());
+      // Nango: a connection's override replaces the environment's webhook URL for its webhooks.
+      const fresh = newEntry(this.#settings.name, body, this.#host.clock(), connection?.webhook_url_override);
       try {
         await this.#host.records.insert(fresh.key, fresh.entry);
       } catch (error) {

@@ -11,11 +11,14 @@ const FIELDS: Array<[keyof OutboxEntry, string]> = [
   ['nextAttemptAt', 'number'],
 ];
 
+/** `url`, where present, is where the entry is POSTed: anything but text is refused. */
+const urlOk = (data: Record<string, unknown>) => data.url === undefined || typeof data.url === 'string';
+
 export const outboxEntryShape: Shape<OutboxEntry> = {
   is: (data): data is OutboxEntry =>
-    isPlainObject(data) && FIELDS.every(([field, type]) => typeof data[field] === type),
+    isPlainObject(data) && FIELDS.every(([field, type]) => typeof data[field] === type) && urlOk(data),
   problem: (data) =>
     isPlainObject(data)
-      ? (FIELDS.find(([field, type]) => typeof data[field] !== type)?.[0] ?? 'unknown')
+      ? (FIELDS.find(([field, type]) => typeof data[field] !== type)?.[0] ?? (urlOk(data) ? 'unknown' : 'url'))
       : 'not an object',
 };

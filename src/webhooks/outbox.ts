@@ -19,6 +19,11 @@ export interface OutboxEntry {
   nextAttemptAt: number;
   /** Why the last attempt failed (`status 500`, `timeout`…): never a response body. */
   lastError?: string;
+  /**
+   * Where it goes when not to the sender's URL: the connection's `webhook_url_override`, as it was
+   * when the webhook was written (a later change does not re-route webhooks already queued).
+   */
+  url?: string;
 }
 
 /** The key prefix of one sender's outbox. */
@@ -27,11 +32,13 @@ export function outboxPrefix(name: string): string {
 }
 
 /** A new entry and its key; keys sort by creation time, so older webhooks are attempted first. */
-export function newEntry(name: string, body: string, now: number): { key: string; entry: OutboxEntry } {
+export function newEntry(name: string, body: string, now: number, url?: string): { key: string; entry: OutboxEntry } {
   const id = randomUUID();
   // 15 digits keep the keys in time order (string order) until the year 33658.
   const key = `${outboxPrefix(name)}${String(now).padStart(15, '0')}:${id}`;
-  return { key, entry: { id, body, createdAt: now, attempts: 0, nextAttemptAt: now } };
+  const entry: OutboxEntry = { id, body, createdAt: now, attempts: 0, nextAttemptAt: now };
+  if (url !== undefined) entry.url = url;
+  return { key, entry };
 }
 
 /** The lease a process holds on one entry while it delivers it. */

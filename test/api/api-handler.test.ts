@@ -151,7 +151,7 @@ describe('API handler: Nango routes', () => {
         metadata: { b: 2 },
       }),
     });
-    expect(set.status).toBe(200);
+    expect(set.status).toBe(201); // Nango answers a metadata replacement 201
     expect((await manager.get('imported')).metadata).toEqual({ b: 2 });
     expect((await manager.get('user-1')).metadata).toEqual({ b: 2 });
     await call('/connections/metadata', {

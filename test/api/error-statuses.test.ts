@@ -172,7 +172,8 @@ describe('typed errors through the HTTP API', () => {
     const refusing = await call(GET_FORCED);
     expect(refusing.status).toBe(400);
     expect(refusing.body).toMatchObject({
-      error: { code: 'refresh_token_external_error' },
+      // Nango's answer to a failed refresh: invalid_credentials, the cause in the payload.
+      error: { code: 'invalid_credentials', payload: { code: 'refresh_token_external_error' } },
       message: 'The provider refused the refresh (invalid_scope).',
     });
   });

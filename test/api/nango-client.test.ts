@@ -122,14 +122,19 @@ describe('@nangohq/node against the Latchkey API handler', () => {
     const response = (failure as { response: { status: number; data: { error: { code: string } } } }).response;
     // invalid_grant is permanent: the connection is exhausted at once, as Nango answers it.
     expect(response.status).toBe(424);
-    expect(response.data.error.code).toBe('connection_refresh_exhausted');
+    // Nango's answer to a failed refresh: invalid_credentials, the cause in the payload.
+    expect(response.data.error.code).toBe('invalid_credentials');
+    expect(response.data.error).toMatchObject({ payload: { code: 'connection_refresh_exhausted' } });
     // Exhausted: later reads answer 424 without asking the provider again.
     const before = server.tokenRequests();
     const again = await nango.getConnection('local', 'user-5').catch((error: unknown) => error);
     const exhausted = (again as { response: { status: number; data: { error: { code: string }; message: string } } })
       .response;
     expect(exhausted.status).toBe(424);
-    expect(exhausted.data.error.code).toBe('connection_refresh_exhausted');
+    expect(exhausted.data.error).toMatchObject({
+      code: 'invalid_credentials',
+      payload: { code: 'connection_refresh_exhausted' },
+    });
     expect(server.tokenRequests()).toBe(before);
     expect(JSON.stringify(exhausted.data)).not.toContain('stale-access');
   });

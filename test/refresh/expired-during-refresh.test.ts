@@ -151,7 +151,9 @@ describe('a token that expires while its refresh fails is never handed out', () 
       });
       const text = await response.text();
       expect(response.status).toBe(424);
-      expect(JSON.parse(text)).toMatchObject({ error: { code: 'connection_refresh_backoff' } });
+      expect(JSON.parse(text)).toMatchObject({
+        error: { code: 'invalid_credentials', payload: { code: 'connection_refresh_backoff' } },
+      });
       expect(text).not.toContain('access-0');
     } finally {
       await api.close();

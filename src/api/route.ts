@@ -1,0 +1,40 @@
+/** A route of the HTTP API: what it answers, the scope it needs, the schemas it reads with. */
+import type * as v from 'valibot';
+import type { ConnectionManager } from '../manager.js';
+import type { ApiScope, Caller, ScopeRequirement } from './access.js';
+
+export interface RouteContext {
+  manager: ConnectionManager;
+  request: Request;
+  url: URL;
+  caller: Caller;
+  /** Path parameters: `connectionId` where the route has one. */
+  params: Record<string, string>;
+  maxBodyBytes: number;
+}
+
+export interface Route {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** Path segments after the base path; `:name` matches one segment. */
+  path: string[];
+  /**
+   * The scope a key needs (Nango's, as its route asks for it); `null`: any valid key, no scope
+   * (Nango's `/providers`).
+   */
+  scope: ApiScope | null;
+  /** Other scopes that do as well (Nango's `withAnyScope`: `read` or `read_credentials`). */
+  orScopes?: ApiScope[];
+  /** `connect-session`: called by a browser with a connect session token instead of a key (`scope` is then not checked). */
+  auth?: 'connect-session' | 'connect-session-query';
+  /** What it does, for the OpenAPI document. */
+  summary: string;
+  /** The schemas its query and body are read with (schemas.ts): the OpenAPI document is derived from them. */
+  query?: v.GenericSchema;
+  body?: v.GenericSchema;
+  run(ctx: RouteContext): Promise<Response>;
+}
+
+/** Any one of these scopes lets a key call the route; none listed: any valid key. */
+export function requirementOf(route: Pick<Route, 'scope' | 'orScopes'>): ScopeRequirement {
+  return route.scope === null ? [] : [route.scope, ...(route.orScopes ?? [])];
+}

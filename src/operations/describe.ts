@@ -1,0 +1,41 @@
+import type { ConnectionFull } from '../model/connection.js';
+import { type ConnectionRef, refParts } from '../model/inputs.js';
+import { copyJson } from '../model/redaction.js';
+import { toConnectionFull } from '../modes/present.js';
+import type { IntegrationDescription } from '../providers/definition.js';
+import type { OperationContext } from './context.js';
+
+/** A stored connection without its credentials: what `manager.describe` returns. */
+export type ConnectionDescription = Omit<ConnectionFull, 'credentials' | 'last_fetched_at'> & {
+  /** When credentials were last read, to the minute; `null` before the first read. */
+  last_fetched_at: string | null;
+};
+
+/**
+ * `manager.describe`: the connection as stored, never refreshed and without credentials (refresh
+ * tokens also dropped from `connection_config`). What a caller that may not read credentials is
+ * shown, and what a failed refresh reports about the connection, as Nango's
+ * `getConnectionWithoutCredentials` does.
+ */
+export async function describeConnection(ctx: OperationContext, ref: ConnectionRef): Promise<ConnectionDescription> {
+  const { loaded } = await ctx.directory.locate(...refParts(ref));
+  const { credentials: _withheld, last_fetched_at: _fetched, ...rest } = toConnectionFull(loaded.value, 0, false);
+  return { ...rest, last_fetched_at: loaded.value.last_fetched_at };
+}
+
+/**
+ * `manager.integrations`: each configured integration with its provider definition, in the order
+ * given. Secrets included: this is the app's own configuration; whoever shows it decides.
+ */
+export function describeIntegrations(ctx: Pick<OperationContext, 'integrations'>): IntegrationDescription[] {
+  return [...ctx.integrations.values()].map((integration) => ({
+    providerConfigKey: integration.providerConfigKey,
+    provider: integration.provider,
+    definition: copyJson(integration.definition),
+    clientId: integration.clientId,
+    clientSecret: integration.clientSecret,
+    scopes: [...integration.scopes],
+    appId: integration.appId,
+    appPrivateKey: integration.appPrivateKey,
+  }));
+}
