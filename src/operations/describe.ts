@@ -17,7 +17,10 @@ export type ConnectionDescription = Omit<ConnectionFull, 'credentials' | 'last_f
  * shown, and what a failed refresh reports about the connection, as Nango's
  * `getConnectionWithoutCredentials` does.
  */
-export async function describeConnection(ctx: OperationContext, ref: ConnectionRef): Promise<ConnectionDescription> {
+export async function describeConnection(
+  ctx: Pick<OperationContext, 'directory'>,
+  ref: ConnectionRef,
+): Promise<ConnectionDescription> {
   const { loaded } = await ctx.directory.locate(...refParts(ref));
   const { credentials: _withheld, last_fetched_at: _fetched, ...rest } = toConnectionFull(loaded.value, 0, false);
   return { ...rest, last_fetched_at: loaded.value.last_fetched_at };
