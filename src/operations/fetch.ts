@@ -1,7 +1,9 @@
 import { InvalidIntegrationError, UnknownIntegrationError } from '../model/errors.js';
 import { type ConnectionRef, refParts } from '../model/inputs.js';
 import type { ProxyInit } from '../proxy/proxy-request.js';
-import { sendWithRefreshRetry } from '../proxy/send.js';
+import { takeToken } from '../proxy/rate-limiter.js';
+import { splitProxyOptions } from '../proxy/proxy-options.js';
+import { sendWithRetries } from '../proxy/send.js';
 import type { OperationContext } from './context.js';
 import { ensureFresh } from './ensure-fresh.js';
 
@@ -13,8 +15,9 @@ export async function proxyFetch(
   ctx: OperationContext,
   ref: ConnectionRef,
   path: string,
-  init: ProxyInit,
+  proxyInit: ProxyInit,
 ): Promise<Response> {
+  const { init, retry, baseUrlOverride } = splitProxyOptions(proxyInit);
   const [connectionId, providerConfigKey] = refParts(ref);
   const { key, loaded } = await ctx.directory.locate(connectionId, providerConfigKey);
   const record = (await ensureFresh(ctx, key, loaded, false)).value;
@@ -28,11 +31,17 @@ export async function proxyFetch(
         )
       : new UnknownIntegrationError(record.provider_config_key);
   }
-  return sendWithRefreshRetry(record, {
+  const limit = ctx.rateLimits[record.provider_config_key];
+  return sendWithRetries(record, {
     integration,
     http: ctx.http,
     path,
     init,
+    baseUrlOverride,
+    retry,
+    beforeAttempt: limit
+      ? () => takeToken(ctx.store, record.provider_config_key, record.connection_id, limit, init.signal)
+      : undefined,
     strategyContext: (current) =>
       ctx.strategyContext(current.provider_config_key, current.connection_config, ctx.clock()),
     forceRefresh: async () => {
