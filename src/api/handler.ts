@@ -85,7 +85,7 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
         response.headers.set('allow', matched.wrongMethod.join(', '));
         return response;
       }
-      const caller = authorize(ring, request, url, matched.route.scope);
+      const caller = authorize(ring, request, url, matched.route.scope, { anyBody: matched.route.anyBody });
       if (isRefusal(caller)) return refused(caller);
       return await matched.route.run({
         manager: options.manager,

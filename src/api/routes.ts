@@ -8,6 +8,7 @@ import type * as v from 'valibot';
 import type { ConnectionFull, JsonObject } from '../model/connection.js';
 import type { CreateConnectionInput, ListConnectionsFilter } from '../model/inputs.js';
 import { type ApiScope, type Caller, mayReadCredentials } from './access.js';
+import { proxyRequest } from './proxy-route.js';
 import { ApiFailure, json } from './respond.js';
 import { jsonBody, readBody, readQuery } from './request.js';
 import {
@@ -34,8 +35,8 @@ export interface RouteContext {
 }
 
 export interface Route {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
-  /** Path segments after the base path; `:name` matches one segment. */
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Path segments after the base path; `:name` matches one segment, a last `:name*` the rest (one or more). */
   path: string[];
   /** The scope a key needs. */
   scope: ApiScope;
@@ -44,6 +45,8 @@ export interface Route {
   /** The schemas its query and body are read with (schemas.ts): the OpenAPI document is derived from them. */
   query?: v.GenericSchema;
   body?: v.GenericSchema;
+  /** Takes a body of any media type (the proxy), not only JSON; see `authorize`. */
+  anyBody?: boolean;
   run(ctx: RouteContext): Promise<Response>;
 }
 
@@ -273,6 +276,14 @@ export const ROUTES: Route[] = [
     body: MetadataBody,
     run: singleMetadata('update'),
   }),
+  ...(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).map((method): Route => ({
+    method,
+    path: ['proxy', ':path*'],
+    scope: 'environment:proxy',
+    summary: "Send a request to the provider's API with the connection's credentials (Nango's proxy headers)",
+    anyBody: true,
+    run: proxyRequest,
+  })),
 ];
 
 /** The route for these segments: a match, a path known under other methods (405), or none (404). */
@@ -282,9 +293,14 @@ export function matchRoute(
 ): { route: Route; params: Record<string, string> } | { wrongMethod: string[] } | undefined {
   const allowed: string[] = [];
   for (const route of ROUTES) {
-    if (route.path.length !== segments.length) continue;
+    const rest = route.path.at(-1)?.endsWith('*') === true;
+    if (rest ? segments.length < route.path.length : route.path.length !== segments.length) continue;
     const params: Record<string, string> = {};
     const matches = route.path.every((part, index) => {
+      if (rest && index === route.path.length - 1) {
+        params[part.slice(1, -1)] = segments.slice(index).map(pathSegment).join('/');
+        return true;
+      }
       if (part.startsWith(':')) {
         params[part.slice(1)] = segments[index]!;
         return true;
@@ -297,4 +313,9 @@ export function matchRoute(
   }
   // The methods the path takes, for the 405's Allow header (RFC 9110 §15.5.6).
   return allowed.length > 0 ? { wrongMethod: allowed } : undefined;
+}
+
+/** A decoded segment encoded again, keeping RFC 3986's path characters (`:`, `@`, `,`…) as they are. */
+function pathSegment(segment: string): string {
+  return segment.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@]/gu, (character) => encodeURIComponent(character));
 }

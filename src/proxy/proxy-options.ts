@@ -18,7 +18,9 @@ const ProxyOptionsSchema = v.object({
     ),
   ),
   retryOn: v.optional(
-    v.array(v.pipe(v.number(), v.integer('must be HTTP statuses'), v.minValue(100), v.maxValue(599, 'must be HTTP statuses'))),
+    v.array(
+      v.pipe(v.number(), v.integer('must be HTTP statuses'), v.minValue(100), v.maxValue(599, 'must be HTTP statuses')),
+    ),
   ),
   baseUrlOverride: v.optional(v.pipe(v.string(), v.url('must be an absolute URL'))),
 });

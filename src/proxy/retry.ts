@@ -47,9 +47,7 @@ export function retryWait(
   const { status } = input;
   const listed = status !== undefined && policy.retryOn.includes(status);
   const retryable =
-    status === undefined
-      ? idempotent
-      : status === 429 || listed || (status >= 500 && status <= 599 && idempotent);
+    status === undefined ? idempotent : status === 429 || listed || (status >= 500 && status <= 599 && idempotent);
   if (!retryable) return undefined;
   const asked = input.headers ? askedWait(input.headers, declared, input.now) : undefined;
   if (asked !== undefined) return asked <= MAX_RETRY_WAIT_MS ? asked : undefined;

@@ -127,7 +127,10 @@ export function sendProxyRequest(
   // redirects from there go through the same check.
   const fetcher = hostFromData(proxy, options.baseUrlOverride)
     ? egressFetch(
-        { allowPrivateNetworks: options.http.allowPrivateNetworks, allowInsecureLoopback: options.http.allowInsecureLoopback },
+        {
+          allowPrivateNetworks: options.http.allowPrivateNetworks,
+          allowInsecureLoopback: options.http.allowInsecureLoopback,
+        },
         tls?.tls,
         tls?.id,
       )
