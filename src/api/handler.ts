@@ -44,7 +44,7 @@ export interface ApiHandlerOptions {
  * Routes: `GET /connection(s)/:connectionId`, `GET /connection(s)`, `POST /connection(s)`,
  * `DELETE /connection(s)/:connectionId`, `PATCH /connections/:connectionId` (tags),
  * `POST`/`PATCH /connection(s)/metadata`, `POST`/`PATCH /connection(s)/:connectionId/metadata`,
- * and `/oauth/…` when `connect` is given. See docs/http-api.md.
+ * `GET|POST|PUT|PATCH|DELETE /proxy/*` (Nango's proxy), and `/oauth/…` when `connect` is given. See docs/http-api.md.
  *
  * @example
  * ```ts
