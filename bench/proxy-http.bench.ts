@@ -87,7 +87,7 @@ async function stream(send: (path: string) => Promise<Response>, sampleRss = fal
   const response = await send('/stream');
   let bytes = 0;
   let peakRss = process.memoryUsage.rss();
-  for await (const chunk of response.body!) {
+  for await (const chunk of response.body! as unknown as AsyncIterable<Uint8Array>) {
     bytes += chunk.length;
     if (sampleRss) peakRss = Math.max(peakRss, process.memoryUsage.rss());
   }

@@ -36,10 +36,13 @@ export interface ProxySendOptions {
  * first takes a token from the rate limiter, if there is one.
  */
 export async function sendWithRetries(record: ConnectionRecord, options: ProxySendOptions): Promise<Response> {
-  const policy = replayable(options.init) ? (options.retry ?? NO_RETRIES) : NO_RETRIES;
-  const method = (options.init.method ?? 'GET').toUpperCase();
+  // Read defensively: buildProxyRequest refuses an init that is not an object, or a method that
+  // is not a name, with a typed error on the first attempt.
+  const given: ProxyInit = typeof options.init === 'object' && options.init !== null ? options.init : {};
+  const policy = replayable(given) ? (options.retry ?? NO_RETRIES) : NO_RETRIES;
+  const method = typeof given.method === 'string' ? given.method.toUpperCase() : 'GET';
   const declared = options.integration.definition.proxy?.retry;
-  const signal = options.init.signal;
+  const signal = given.signal;
   for (let attempt = 0; ; attempt++) {
     await options.beforeAttempt?.();
     let response: Response;

@@ -178,7 +178,7 @@ describe('/proxy/* with @nangohq/node', () => {
     });
     expect(response.status).toBe(200);
     let total = 0;
-    for await (const chunk of response.body!) {
+    for await (const chunk of response.body! as unknown as AsyncIterable<Uint8Array>) {
       if (total === 0) clientGotBytes();
       total += chunk.length;
     }

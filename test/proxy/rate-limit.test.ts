@@ -60,7 +60,7 @@ describe('the shared rate limiter', () => {
     const provider = await startProvider();
     const uri = await postgres.createDatabase();
     const limit = { requestsPerSecond: 4, burst: 1 };
-    const servers = [];
+    const servers: string[] = [];
     for (let index = 0; index < 2; index++) {
       const manager = new ConnectionManager(
         testManagerOptions({
