@@ -1,5 +1,6 @@
 export { ConnectionManager } from './manager.js';
 export type { ProxyInit } from './proxy/proxy-request.js';
+export type { RateLimit, RateLimits } from './proxy/rate-limiter.js';
 export type {
   BackgroundTickStats,
   ConnectionEventBase,
@@ -49,6 +50,7 @@ export {
   DuplicateConnectionError,
   InsecureRequestError,
   DisallowedHostError,
+  RateLimitedError,
   IntegrationError,
   InvalidIntegrationError,
   InvalidCredentialsError,

@@ -142,7 +142,13 @@ function digest(value: string): Buffer {
  * page cannot send cross-site without a preflight (forms and `no-cors` fetches send
  * `text/plain`, `multipart/form-data` or `application/x-www-form-urlencoded`).
  */
-export function authorize(ring: KeyRing, request: Request, url: URL, scope: ScopeRequirement): Caller | Refusal {
+export function authorize(
+  ring: KeyRing,
+  request: Request,
+  url: URL,
+  scope: ScopeRequirement,
+  options: { anyBody?: boolean | undefined } = {},
+): Caller | Refusal {
   let caller: Caller;
   if (ring.open) {
     // Binding to 127.0.0.1 is not enough: a web page whose name its attacker re-points at
@@ -169,7 +175,10 @@ export function authorize(ring: KeyRing, request: Request, url: URL, scope: Scop
     }
     caller = found;
   }
-  if (carriesBody(request) && !isJson(request.headers.get('content-type'))) {
+  // The proxy forwards bodies of any type; with a key, the key is the proof the request is the
+  // user's. A keyless server keeps the JSON rule even there.
+  const anyBody = options.anyBody === true && !ring.open;
+  if (!anyBody && carriesBody(request) && !isJson(request.headers.get('content-type'))) {
     return { code: 'unsupported_media_type', status: 415 };
   }
   return caller;
@@ -241,6 +250,14 @@ export function mayReadCredentials(caller: Caller): boolean {
 /** Whether a response to this caller may carry an integration's client secret or private key. */
 export function mayReadIntegrationCredentials(caller: Caller): boolean {
   return holds(caller, 'environment:integrations:read_credentials');
+}
+
+/**
+ * Whether this caller may send a connection's credentials to a base URL of its choosing (the
+ * proxy's `Base-Url-Override`): only one that could read the credentials anyway.
+ */
+export function mayOverrideBaseUrl(caller: Caller): boolean {
+  return mayReadCredentials(caller);
 }
 
 /**

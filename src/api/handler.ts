@@ -46,7 +46,7 @@ export interface ApiHandlerOptions {
  * `DELETE /connection(s)/:connectionId`, `PATCH /connections/:connectionId` (tags, end user,
  * webhook URL), `POST`/`PATCH /connection(s)/metadata`, `POST`/`PATCH
  * /connection(s)/:connectionId/metadata`, `GET /integrations(/:uniqueKey)`, `GET
- * /providers(/:provider)`, and `/oauth/…` when `connect` is given. Keys hold Nango's scopes. See
+ * /providers(/:provider)`, `GET|POST|PUT|PATCH|DELETE /proxy/*` (Nango's proxy), and `/oauth/…` when `connect` is given. Keys hold Nango's scopes. See
  * docs/http-api.md.
  *
  * @example
@@ -90,7 +90,7 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
       }
       const caller =
         matched.route.auth === undefined
-          ? authorize(ring, request, url, requirementOf(matched.route))
+          ? authorize(ring, request, url, requirementOf(matched.route), { anyBody: matched.route.anyBody })
           : authorizeSession(request, matched.route.auth === 'connect-session-query' ? url : undefined);
       if (isRefusal(caller)) return refused(caller);
       return await matched.route.run({

@@ -8,6 +8,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIPv6 } from 'node:net';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 
 /**
  * Adapts a `Request → Response` handler to Node's `http.createServer`.
@@ -70,7 +72,9 @@ export function toNodeListener(
         const cookies = response.headers.getSetCookie();
         if (cookies.length > 0) headers['set-cookie'] = cookies;
         res.writeHead(response.status, headers);
-        res.end(Buffer.from(await response.arrayBuffer()));
+        // Streamed with back-pressure, never gathered: a proxied download may be any size.
+        if (response.body === null) res.end();
+        else await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), res);
       })
       .catch(() => {
         // A body that failed after the head was sent can only be cut off; writeHead again would

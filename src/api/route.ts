@@ -14,8 +14,8 @@ export interface RouteContext {
 }
 
 export interface Route {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
-  /** Path segments after the base path; `:name` matches one segment. */
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Path segments after the base path; `:name` matches one segment, a last `:name*` the rest (one or more). */
   path: string[];
   /**
    * The scope a key needs (Nango's, as its route asks for it); `null`: any valid key, no scope
@@ -31,6 +31,8 @@ export interface Route {
   /** The schemas its query and body are read with (schemas.ts): the OpenAPI document is derived from them. */
   query?: v.GenericSchema;
   body?: v.GenericSchema;
+  /** Takes a body of any media type (the proxy), not only JSON; see `authorize`. */
+  anyBody?: boolean;
   run(ctx: RouteContext): Promise<Response>;
 }
 

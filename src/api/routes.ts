@@ -9,6 +9,7 @@ import type { CreateConnectionInput, ListConnectionsFilter } from '../model/inpu
 import { type ApiScope, type Caller, mayReadCredentials } from './access.js';
 import { importedCredentials, readConnection, requireIntegration } from './connection-answers.js';
 import { getIntegration, getProvider, listIntegrations, listProviders } from './integrations-routes.js';
+import { proxyRequest } from './proxy-route.js';
 import { ApiFailure, json } from './respond.js';
 import type { Route, RouteContext } from './route.js';
 import { jsonBody, readBody, readQuery } from './request.js';
@@ -311,6 +312,14 @@ export const ROUTES: Route[] = [
   },
   ...CONNECT_SESSION_ROUTES,
   ...CREDENTIAL_ROUTES,
+  ...(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).map((method): Route => ({
+    method,
+    path: ['proxy', ':path*'],
+    scope: 'environment:proxy',
+    summary: "Send a request to the provider's API with the connection's credentials (Nango's proxy headers)",
+    anyBody: true,
+    run: proxyRequest,
+  })),
 ];
 
 /** The route for these segments: a match, a path known under other methods (405), or none (404). */
@@ -320,9 +329,14 @@ export function matchRoute(
 ): { route: Route; params: Record<string, string> } | { wrongMethod: string[] } | undefined {
   const allowed: string[] = [];
   for (const route of ROUTES) {
-    if (route.path.length !== segments.length) continue;
+    const rest = route.path.at(-1)?.endsWith('*') === true;
+    if (rest ? segments.length < route.path.length : route.path.length !== segments.length) continue;
     const params: Record<string, string> = {};
     const matches = route.path.every((part, index) => {
+      if (rest && index === route.path.length - 1) {
+        params[part.slice(1, -1)] = segments.slice(index).map(pathSegment).join('/');
+        return true;
+      }
       if (part.startsWith(':')) {
         params[part.slice(1)] = segments[index]!;
         return true;
@@ -335,4 +349,9 @@ export function matchRoute(
   }
   // The methods the path takes, for the 405's Allow header (RFC 9110 §15.5.6).
   return allowed.length > 0 ? { wrongMethod: allowed } : undefined;
+}
+
+/** A decoded segment encoded again, keeping RFC 3986's path characters (`:`, `@`, `,`…) as they are. */
+function pathSegment(segment: string): string {
+  return segment.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@]/gu, (character) => encodeURIComponent(character));
 }

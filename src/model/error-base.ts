@@ -21,6 +21,7 @@ export type LatchkeyErrorCode =
   | 'invalid_template'
   | 'insecure_request'
   | 'disallowed_host'
+  | 'rate_limited'
   | 'unknown_encryption_key'
   | 'decryption_failed'
   | 'encryption_required'

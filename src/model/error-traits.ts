@@ -113,6 +113,16 @@ export const ERROR_TRAITS = {
     http: (error) => ({ status: 400, code: 'disallowed_host', fields: { field: error.field } }),
     exit: 'failure',
   },
+  // Our own limiter held the request back: the same answer as the provider's 429 would get.
+  rate_limited: {
+    transient: true,
+    http: (error) => ({
+      status: 429,
+      code: 'rate_limited',
+      fields: { retry_after_seconds: Math.ceil(error.retryAfterMs / 1000) },
+    }),
+    exit: 'failure',
+  },
   unknown_encryption_key: {
     transient: false,
     http: { status: 500, code: 'unknown_encryption_key', log: true },

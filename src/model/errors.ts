@@ -202,6 +202,26 @@ export class DisallowedHostError extends LatchkeyError {
   }
 }
 
+/**
+ * The integration's shared rate limit (`rateLimits`) would make this request wait longer than
+ * Latchkey waits for it. Nothing was sent; try again after `retryAfterMs`.
+ */
+export class RateLimitedError extends LatchkeyError {
+  static readonly code = 'rate_limited' as const;
+  readonly code = 'rate_limited' as const;
+  readonly providerConfigKey: string;
+  /** How long until the limit lets a request through, in ms. */
+  readonly retryAfterMs: number;
+  constructor(providerConfigKey: string, retryAfterMs: number, options?: LatchkeyErrorOptions) {
+    super(
+      `The rate limit of integration "${providerConfigKey}" lets the next request through in ${retryAfterMs} ms`,
+      options,
+    );
+    this.providerConfigKey = providerConfigKey;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
 /** A stored record was sealed under a key this manager was not given. */
 export class UnknownEncryptionKeyError extends LatchkeyError {
   static readonly code = 'unknown_encryption_key' as const;
@@ -331,6 +351,7 @@ export type AnyLatchkeyError =
   | InvalidTemplateError
   | InsecureRequestError
   | DisallowedHostError
+  | RateLimitedError
   | UnknownEncryptionKeyError
   | DecryptionError
   | EncryptionRequiredError

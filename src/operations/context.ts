@@ -6,6 +6,7 @@ import type { ConnectionEventName, ConnectionEvents } from '../model/events.js';
 import type { StrategyContext } from '../modes/strategy.js';
 import { defaultHttpSettings, type HttpSettings } from '../provider-http/http.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
+import type { RateLimits } from '../proxy/rate-limiter.js';
 import { resolveIntegrations } from '../providers/integrations.js';
 import { defaultFailurePolicy } from '../refresh/failure-policy.js';
 import { defaultStorageRetryPolicy, PendingWrites } from '../refresh/pending-writes.js';
@@ -57,6 +58,8 @@ export interface OperationContext {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly http: HttpSettings;
+  /** Shared request rates by provider config key (the `rateLimits` option). */
+  readonly rateLimits: RateLimits;
   readonly refresher: Refresher;
   readonly lastFetched: LastFetchedWriter;
   /** Refreshed credentials the store refused, served from memory until a write succeeds. */
@@ -161,6 +164,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     clock,
     logger,
     http,
+    rateLimits: options.rateLimits ?? {},
     events,
     marginMs,
     marginFor,

@@ -1,7 +1,9 @@
 import { InvalidIntegrationError, UnknownIntegrationError } from '../model/errors.js';
 import { type ConnectionRef, refParts } from '../model/inputs.js';
 import type { ProxyInit } from '../proxy/proxy-request.js';
-import { sendWithRefreshRetry } from '../proxy/send.js';
+import { takeToken } from '../proxy/rate-limiter.js';
+import { splitProxyOptions } from '../proxy/proxy-options.js';
+import { sendWithRetries } from '../proxy/send.js';
 import type { OperationContext } from './context.js';
 import { type EnsureFreshHost, ensureFresh } from './ensure-fresh.js';
 import { ForcedRefreshLimit } from './forced-refresh-limit.js';
@@ -11,7 +13,7 @@ const UNAUTHORIZED_REFRESH_INTERVAL_MS = 60_000;
 
 /** What `manager.fetch` uses: finding the connection, fresh credentials, the provider's API settings. */
 export type FetchHost = EnsureFreshHost &
-  Pick<OperationContext, 'directory' | 'integrations' | 'http' | 'strategyContext'>;
+  Pick<OperationContext, 'directory' | 'integrations' | 'http' | 'strategyContext' | 'rateLimits' | 'store'>;
 
 /** `manager.fetch` for one manager, with the state it keeps between calls (forced refreshes per connection). */
 export type ProxyFetch = (ref: ConnectionRef, path: string, init: ProxyInit) => Promise<Response>;
@@ -28,8 +30,9 @@ export async function proxyFetch(
   limit: ForcedRefreshLimit,
   ref: ConnectionRef,
   path: string,
-  init: ProxyInit,
+  proxyInit: ProxyInit,
 ): Promise<Response> {
+  const { init, retry, baseUrlOverride } = splitProxyOptions(proxyInit);
   const [connectionId, providerConfigKey] = refParts(ref);
   const { key, loaded } = await ctx.directory.locate(connectionId, providerConfigKey);
   const record = (await ensureFresh(ctx, key, loaded, false)).value;
@@ -43,11 +46,17 @@ export async function proxyFetch(
         )
       : new UnknownIntegrationError(record.provider_config_key);
   }
-  return sendWithRefreshRetry(record, {
+  const rateLimit = ctx.rateLimits[record.provider_config_key];
+  return sendWithRetries(record, {
     integration,
     http: ctx.http,
     path,
     init,
+    baseUrlOverride,
+    retry,
+    beforeAttempt: rateLimit
+      ? () => takeToken(ctx.store, record.provider_config_key, record.connection_id, rateLimit, init.signal)
+      : undefined,
     strategyContext: (current) =>
       ctx.strategyContext(current.provider_config_key, current.connection_config, ctx.clock()),
     forceRefresh: async () => {

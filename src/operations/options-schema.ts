@@ -57,7 +57,18 @@ export const ManagerOptionsSchema = v.object({
       timeoutMs: v.optional(Positive),
       allowInsecureLoopback: v.optional(v.boolean()),
       trustedCertificates: v.optional(v.array(v.string())),
+      allowPrivateNetworks: v.optional(v.boolean()),
     }),
+  ),
+  rateLimits: v.optional(
+    v.record(
+      v.string(),
+      v.strictObject({
+        requestsPerSecond: Positive,
+        burst: v.optional(v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1'))),
+        scope: v.optional(v.picklist(['connection', 'integration'], "must be 'connection' or 'integration'")),
+      }),
+    ),
   ),
   storageRetry: v.optional(
     v.strictObject({ initialDelayMs: v.optional(NonNegative), maxDelayMs: v.optional(NonNegative) }),

@@ -1,6 +1,7 @@
 import type { EncryptionKeyOption } from '../store/record-cipher.js';
 import { InvalidRequestError } from '../model/errors.js';
 import type { HttpSettings } from '../provider-http/http.js';
+import type { RateLimits } from '../proxy/rate-limiter.js';
 import type { IntegrationConfig, ProviderDefinition } from '../providers/definition.js';
 import type { FailurePolicy } from '../refresh/failure-policy.js';
 import type { StorageRetryPolicy } from '../refresh/pending-writes.js';
@@ -32,6 +33,12 @@ export interface ConnectionManagerOptions {
    * `allowInsecureLoopback` (plain HTTP to loopback hosts only, for tests and local development).
    */
   http?: Partial<HttpSettings> | undefined;
+  /**
+   * Request rates to providers' APIs (`manager.fetch` and the HTTP proxy), by provider config
+   * key: a token bucket kept in the store, so every process on the same store shares it.
+   * `scope: 'connection'` (default) gives each connection its own bucket; `'integration'` one for all.
+   */
+  rateLimits?: RateLimits | undefined;
   /**
    * Refreshed credentials the store refused to take are served from memory and written again in
    * the background, first after `initialDelayMs` (default 1 s), doubling up to `maxDelayMs`

@@ -13,7 +13,7 @@ const MAX_AGENTS = 64;
  * (~75 ms to import) and only client certificates and extra CAs need it.
  */
 let undici: Promise<Pick<typeof Undici, 'Agent' | 'fetch'>> | undefined;
-const loadUndici = () => (undici ??= import('undici').then(({ Agent, fetch }) => ({ Agent, fetch })));
+export const loadUndici = () => (undici ??= import('undici').then(({ Agent, fetch }) => ({ Agent, fetch })));
 
 /**
  * The `fetch` for a provider request: the global one, or undici's (Node's own HTTP client, as a
@@ -24,10 +24,9 @@ export function fetchFor(
   http: { trustedCertificates?: string[] | undefined },
   certificate?: ClientCertificate,
 ): typeof fetch {
-  const ca = http.trustedCertificates;
-  if (!certificate && !ca) return fetch;
-  const tls = { ...certificate, ...(ca ? { ca } : {}) };
-  const id = createHash('sha256').update(JSON.stringify(tls)).digest('base64');
+  const options = tlsOptions(http, certificate);
+  if (!options) return fetch;
+  const { tls, id } = options;
   return (async (input: string | URL, init: RequestInit = {}) => {
     const { Agent, fetch: undiciFetch } = await loadUndici();
     let dispatcher = agents.get(id);
@@ -47,4 +46,15 @@ export function fetchFor(
       headers: response.headers as unknown as Headers,
     });
   }) as typeof fetch;
+}
+
+/** The TLS connect options for these settings (a client certificate, extra CAs) and a digest naming them; none without either. */
+export function tlsOptions(
+  http: { trustedCertificates?: string[] | undefined },
+  certificate?: ClientCertificate,
+): { tls: Record<string, unknown>; id: string } | undefined {
+  const ca = http.trustedCertificates;
+  if (!certificate && !ca) return undefined;
+  const tls = { ...certificate, ...(ca ? { ca } : {}) };
+  return { tls, id: createHash('sha256').update(JSON.stringify(tls)).digest('base64') };
 }

@@ -18,6 +18,12 @@ export interface HttpSettings {
    * on-premise server under a private CA.
    */
   trustedCertificates?: string[];
+  /**
+   * Lets requests whose host comes from data (a templated base URL, the proxy's
+   * `Base-Url-Override`) reach private, loopback and link-local addresses. Default `false`: such
+   * a host is resolved once, every address checked, and the request sent to the checked address.
+   */
+  allowPrivateNetworks?: boolean;
 }
 
 /** Largest provider response Latchkey reads; a token response is a few kilobytes. */

@@ -115,6 +115,12 @@ export interface ProxyDefinition {
    * Default `[401]`; Jira-style APIs answer 403 too.
    */
   expiredStatuses?: number[];
+  /**
+   * The provider's own rate-limit headers, read on a retried answer: `at` names headers holding
+   * the instant the limit resets (epoch seconds, or an HTTP date), `after` headers holding the
+   * seconds to wait. `Retry-After` is always read.
+   */
+  retry?: { at?: string[]; after?: string[] };
 }
 
 /**

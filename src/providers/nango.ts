@@ -145,6 +145,8 @@ function convert(original: Entry): ProviderDefinition {
     if (proxyHeaders) proxy.headers = proxyHeaders;
     if (proxyQuery) proxy.query = proxyQuery;
     if (isPlainObject(entry.proxy.body)) proxy.body = entry.proxy.body;
+    const retry = retryHeadersOf(entry.proxy.retry);
+    if (retry) proxy.retry = retry;
     definition.proxy = proxy;
     const verification = entry.proxy.verification;
     if (
@@ -322,4 +324,17 @@ function withoutGrantType(params: Record<string, string> | undefined): Record<st
 
 function setString<K extends keyof ProviderDefinition>(definition: ProviderDefinition, key: K, value: unknown): void {
   if (typeof value === 'string') (definition as Record<K, unknown>)[key] = value;
+}
+
+/** `proxy.retry.at` / `proxy.retry.after`: one header name or several. */
+function retryHeadersOf(retry: unknown): { at?: string[]; after?: string[] } | undefined {
+  if (!isPlainObject(retry)) return undefined;
+  const names = (value: unknown): string[] | undefined => {
+    const list = (Array.isArray(value) ? value : [value]).filter((name): name is string => typeof name === 'string');
+    return list.length > 0 ? list : undefined;
+  };
+  const at = names(retry.at);
+  const after = names(retry.after);
+  if (!at && !after) return undefined;
+  return { ...(at && { at }), ...(after && { after }) };
 }

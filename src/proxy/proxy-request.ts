@@ -7,8 +7,27 @@ import type { Credentials } from '../model/credentials.js';
 import type { AuthStrategy, StrategyContext } from '../modes/strategy.js';
 import { isPlainObject } from '../model/json.js';
 
-/** What `manager.fetch` takes besides a path: `fetch`'s init, with a form body signed by OAuth 1.0 modes. */
-export type ProxyInit = Omit<RequestInit, 'body'> & { body?: string | URLSearchParams | Uint8Array | null };
+/**
+ * What `manager.fetch` takes besides a path: `fetch`'s init, with a form body signed by OAuth 1.0
+ * modes. A `ReadableStream` body streams to the provider (sent once: no retry, no refresh-and-retry).
+ */
+export type ProxyInit = Omit<RequestInit, 'body'> & {
+  body?: string | URLSearchParams | Uint8Array | ReadableStream<Uint8Array> | null;
+  /**
+   * Sends again up to this many times (default 0, as Nango) on 429, on 5xx for idempotent
+   * methods, and on the statuses in `retryOn`, waiting what the provider's `Retry-After` (or its
+   * declared rate-limit headers) asks, else an exponential back-off. At most 10.
+   */
+  retries?: number;
+  /** More statuses to retry, for any method: a POST is retried on a 5xx only when listed here. */
+  retryOn?: number[];
+  /**
+   * A literal base URL replacing the provider's (Nango's `Base-Url-Override`). Its host goes
+   * through the egress policy: private, loopback and link-local addresses are refused unless
+   * `http.allowPrivateNetworks`.
+   */
+  baseUrlOverride?: string;
+};
 
 /** A request to the provider's API, authenticated as the provider wants. */
 export interface ProxyRequest {
@@ -17,6 +36,17 @@ export interface ProxyRequest {
 }
 
 const INJECTS_CREDENTIALS = /\$\{(accessToken|apiKey|credentials\.)/;
+/** Header templates that sign the body (AWS SigV4, a form's canonical parameters): they need it whole. */
+const SIGNS_BODY = /awsSigV4\(|\$\{(params|bodyCanonicalParams)\}/;
+
+/**
+ * Whether the request's host can come from data rather than from the provider's definition: a
+ * `Base-Url-Override`, or a base URL whose scheme or host is a template (`https://${connectionConfig.host}`).
+ * Those requests go through the egress policy (`provider-http/egress.ts`).
+ */
+export function hostFromData(proxy: ProxyDefinition, baseUrlOverride: string | undefined): boolean {
+  return baseUrlOverride !== undefined || /^[^/]*(\/\/)?[^/]*\$\{/.test(proxy.baseUrl);
+}
 
 /**
  * Builds one API request for a connection: the provider's base URL (which may come from the
@@ -34,6 +64,7 @@ export function buildProxyRequest(
   path: string,
   init: ProxyInit,
   http: HttpSettings,
+  baseUrlOverride?: string,
 ): ProxyRequest {
   if (typeof path !== 'string' || /^[a-z][a-z0-9+.-]*:/i.test(path) || path.startsWith('//') || /[\r\n]/.test(path)) {
     // An absolute URL would send this connection's credentials to a host of the caller's choosing.
@@ -54,8 +85,10 @@ export function buildProxyRequest(
   // Every template of this request sees the same instant and random id, so a signature matches
   // the date and request-id headers sent beside it.
   const moment = templateMoment(context.now);
+  // An override is a literal URL, never a template: it must not be able to read `${credentials…}`.
   const base = checkedUrl(
-    providerUrl(proxy.baseUrl, values, context.integration?.definition ?? {}, { encode: false, moment }),
+    baseUrlOverride ??
+      providerUrl(proxy.baseUrl, values, context.integration?.definition ?? {}, { encode: false, moment }),
     http,
   );
   const url = new URL(`${base.href.replace(/\/$/, '')}/${path.replace(/^\//, '')}`);
@@ -94,6 +127,12 @@ export function buildProxyRequest(
     headers.set('content-type', 'application/x-www-form-urlencoded');
   }
   const headerTemplates = Object.entries(proxy.headers ?? {});
+  const streamed = body instanceof ReadableStream;
+  if (streamed && headerTemplates.some(([, template]) => SIGNS_BODY.test(template)))
+    throw new InvalidRequestError(
+      'this provider signs the request body: send it whole (a string or bytes), not as a stream',
+      'init.body',
+    );
   // Only header templates read the request (signatures); most providers have none to fill.
   const request =
     headerTemplates.length > 0
@@ -111,6 +150,8 @@ export function buildProxyRequest(
       headers,
       // Node's fetch sends any Uint8Array; the DOM typings (pulled in by xml-crypto's) want an ArrayBuffer-backed one.
       body: (body ?? null) as BodyInit | null,
+      // fetch sends a stream only half-duplex: the whole request before reading the answer.
+      ...(streamed ? { duplex: 'half' } : {}),
       // A redirect to another host must not carry provider-specific credential headers along.
       redirect: init.redirect ?? 'manual',
     },
@@ -143,9 +184,13 @@ function assertProxyInit(init: ProxyInit): void {
     body !== null &&
     typeof body !== 'string' &&
     !(body instanceof URLSearchParams) &&
-    !(body instanceof Uint8Array)
+    !(body instanceof Uint8Array) &&
+    !(body instanceof ReadableStream)
   )
-    throw new InvalidRequestError('init.body must be a string, URLSearchParams or Uint8Array', 'init.body');
+    throw new InvalidRequestError(
+      'init.body must be a string, URLSearchParams, Uint8Array or ReadableStream',
+      'init.body',
+    );
 }
 
 /**
@@ -185,7 +230,7 @@ function templateRequest(
   contentType: string,
 ): TemplateRequest {
   const text =
-    body === undefined || body === null
+    body === undefined || body === null || body instanceof ReadableStream
       ? ''
       : typeof body === 'string'
         ? body

@@ -1,12 +1,15 @@
 import type { Credentials } from '../model/credentials.js';
-import { InvalidIntegrationError, InvalidRequestError } from '../model/errors.js';
+import { InvalidIntegrationError, InvalidRequestError, ProviderError } from '../model/errors.js';
 import type { ConnectionRecord } from '../model/record.js';
 import { strategyFor } from '../modes/registry.js';
 import { clientCertificateFor, type StrategyContext } from '../modes/strategy.js';
-import { fetchFor } from '../provider-http/client-tls.js';
+import { fetchFor, tlsOptions } from '../provider-http/client-tls.js';
+import { egressFetch } from '../provider-http/egress.js';
 import { checkedUrl, type HttpSettings, networkFailure } from '../provider-http/http.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
-import { buildProxyRequest, type ProxyInit } from './proxy-request.js';
+import { buildProxyRequest, hostFromData, type ProxyInit } from './proxy-request.js';
+import { sleep } from './rate-limiter.js';
+import { NO_RETRIES, type RetryPolicy, retryWait } from './retry.js';
 
 export interface ProxySendOptions {
   integration: ResolvedIntegration;
@@ -19,6 +22,51 @@ export interface ProxySendOptions {
    * `undefined` when no refresh may be forced now (back-off, exhaustion, one too recently).
    */
   forceRefresh(): Promise<ConnectionRecord | undefined>;
+  /** A literal base URL replacing the definition's (the proxy's `Base-Url-Override`); under the egress policy. */
+  baseUrlOverride?: string | undefined;
+  /** How often and on what to send again (`Retries`, `Retry-On`). Default: never. */
+  retry?: RetryPolicy | undefined;
+  /** Awaited before every attempt: the shared rate limiter's token. */
+  beforeAttempt?: (() => Promise<void>) | undefined;
+}
+
+/**
+ * {@link sendWithRefreshRetry}, sent again as {@link retryWait} decides (429, 5xx, the caller's
+ * `retryOn`, the provider's rate-limit headers) while the body can be sent again. Every attempt
+ * first takes a token from the rate limiter, if there is one.
+ */
+export async function sendWithRetries(record: ConnectionRecord, options: ProxySendOptions): Promise<Response> {
+  // Read defensively: buildProxyRequest refuses an init that is not an object, or a method that
+  // is not a name, with a typed error on the first attempt.
+  const given: ProxyInit = typeof options.init === 'object' && options.init !== null ? options.init : {};
+  const policy = replayable(given) ? (options.retry ?? NO_RETRIES) : NO_RETRIES;
+  const method = typeof given.method === 'string' ? given.method.toUpperCase() : 'GET';
+  const declared = options.integration.definition.proxy?.retry;
+  const signal = given.signal;
+  for (let attempt = 0; ; attempt++) {
+    await options.beforeAttempt?.();
+    let response: Response;
+    try {
+      response = await sendWithRefreshRetry(record, options);
+    } catch (error) {
+      // No answer came (a transient ProviderError from the network), not a refusal of ours.
+      const wait =
+        error instanceof ProviderError && error.kind === 'transient'
+          ? retryWait({ method, status: undefined, attempt, now: Date.now() }, policy, declared)
+          : undefined;
+      if (wait === undefined) throw error;
+      await sleep(wait, signal);
+      continue;
+    }
+    const wait = retryWait(
+      { method, status: response.status, headers: response.headers, attempt, now: Date.now() },
+      policy,
+      declared,
+    );
+    if (wait === undefined) return response;
+    await response.body?.cancel();
+    await sleep(wait, signal);
+  }
 }
 
 /**
@@ -53,7 +101,7 @@ function send(record: ConnectionRecord, options: ProxySendOptions): Promise<Resp
 export function sendProxyRequest(
   credentials: Credentials,
   context: StrategyContext,
-  options: Pick<ProxySendOptions, 'integration' | 'http' | 'path' | 'init'>,
+  options: Pick<ProxySendOptions, 'integration' | 'http' | 'path' | 'init' | 'baseUrlOverride'>,
 ): Promise<Response> {
   const proxy = options.integration.definition.proxy;
   if (!proxy)
@@ -66,10 +114,32 @@ export function sendProxyRequest(
   // Read defensively: buildProxyRequest refuses an init that is not an object, with a typed error.
   const follow = (options.init as ProxyInit | null | undefined)?.redirect === 'follow';
   const init = follow ? { ...options.init, redirect: 'manual' as const } : options.init;
-  const request = buildProxyRequest(proxy, strategy, credentials, context, options.path, init, options.http);
+  const request = buildProxyRequest(
+    proxy,
+    strategy,
+    credentials,
+    context,
+    options.path,
+    init,
+    options.http,
+    options.baseUrlOverride,
+  );
   const certificate = clientCertificateFor(strategy, credentials, options.integration);
+  const tls = tlsOptions(options.http, certificate);
+  // Where the host can come from data, the name is resolved, checked and pinned (egress.ts);
+  // redirects from there go through the same check.
+  const fetcher = hostFromData(proxy, options.baseUrlOverride)
+    ? egressFetch(
+        {
+          allowPrivateNetworks: options.http.allowPrivateNetworks,
+          allowInsecureLoopback: options.http.allowInsecureLoopback,
+        },
+        tls?.tls,
+        tls?.id,
+      )
+    : fetchFor(options.http, certificate);
   const send = (url: string, requestInit: RequestInit) =>
-    fetchFor(options.http, certificate)(url, requestInit).catch((error: unknown) => {
+    fetcher(url, requestInit).catch((error: unknown) => {
       throw fetchFailure(error, url);
     });
   const first = send(request.url, request.init);

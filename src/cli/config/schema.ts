@@ -69,6 +69,7 @@ export const ConfigFileSchema = v.strictObject({
   failurePolicy: manager.failurePolicy,
   lock: manager.lock,
   http: manager.http,
+  rateLimits: manager.rateLimits,
   keepAlive: manager.keepAlive,
   /** Env: `LATCHKEY_API_KEYS` (comma-separated, full access). */
   apiKeys: v.optional(v.array(ApiKeySchema)),
@@ -125,6 +126,7 @@ export function managerOptionsOf(file: ConfigFile): Omit<ConnectionManagerOption
   if (file.failurePolicy !== undefined) options.failurePolicy = file.failurePolicy;
   if (file.lock !== undefined) options.lock = file.lock;
   if (file.http !== undefined) options.http = file.http;
+  if (file.rateLimits !== undefined) options.rateLimits = file.rateLimits;
   if (file.keepAlive !== undefined) options.keepAlive = file.keepAlive;
   return options;
 }

@@ -1,0 +1,143 @@
+/**
+ * `/proxy/*`: Nango's proxy over `manager.fetch`, so the one place that decides where credentials
+ * go (src/proxy/) decides here too. The connection and the options come in Nango's headers
+ * (`Connection-Id`, `Provider-Config-Key`, `Retries`, `Retry-On`, `Base-Url-Override`,
+ * `Decompress`), the caller's own headers for the provider as `Nango-Proxy-<name>`. Bodies stream
+ * both ways: an upload goes to the provider as it arrives, the answer back as it comes.
+ */
+import * as v from 'valibot';
+import type { ConnectionManager } from '../manager.js';
+import type { ProxyInit } from '../proxy/proxy-request.js';
+import { type Caller, mayOverrideBaseUrl } from './access.js';
+import { ApiFailure } from './respond.js';
+
+/** What the route reads of the route context (routes.ts). */
+interface ProxyRouteContext {
+  manager: ConnectionManager;
+  request: Request;
+  url: URL;
+  caller: Caller;
+  params: Record<string, string>;
+  maxBodyBytes: number;
+}
+
+const Id = v.pipe(v.string(), v.minLength(1, 'is required'), v.maxLength(255, 'must be at most 255 characters'));
+
+/** Nango's proxy headers, lower-cased as `Headers` gives them. */
+const ProxyHeaders = v.object({
+  'connection-id': Id,
+  'provider-config-key': Id,
+  retries: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d{1,2}$/, 'must be a whole number'),
+      v.transform(Number),
+      v.maxValue(10, 'must be at most 10'),
+    ),
+  ),
+  'retry-on': v.optional(v.pipe(v.string(), v.regex(/^\d{3}(,\d{3})*$/, 'must be HTTP statuses separated by commas'))),
+  // The Node SDK always sends it, empty when not overriding.
+  'base-url-override': v.optional(v.union([v.literal(''), v.pipe(v.string(), v.url('must be an absolute URL'))])),
+  decompress: v.optional(v.picklist(['true', 'false'], "must be 'true' or 'false'")),
+});
+
+/** Request headers never passed to the provider, whatever their prefix: hop-by-hop or ours. */
+const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
+
+/**
+ * Answer headers not passed back: hop-by-hop ones, and the encoding and length of a body `fetch`
+ * has already decoded (so `Decompress: false` cannot give the compressed bytes: they are gone).
+ */
+const NOT_RETURNED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'content-encoding',
+  'content-length',
+]);
+
+export async function proxyRequest({
+  manager,
+  request,
+  url,
+  caller,
+  params,
+  maxBodyBytes,
+}: ProxyRouteContext): Promise<Response> {
+  const headers = readHeaders(request.headers);
+  const override = headers['base-url-override'] || undefined;
+  if (override !== undefined && !mayOverrideBaseUrl(caller)) {
+    throw new ApiFailure(
+      403,
+      'forbidden',
+      'Base-Url-Override sends the credentials to another host: it needs a key that may read credentials.',
+    );
+  }
+  const forwarded = new Headers();
+  for (const [name, value] of request.headers) {
+    const bare = name.startsWith('nango-proxy-') ? name.slice('nango-proxy-'.length) : undefined;
+    if (bare && !NOT_FORWARDED.has(bare)) forwarded.set(bare, value);
+  }
+  const contentType = request.headers.get('content-type');
+  if (contentType !== null && !forwarded.has('content-type')) forwarded.set('content-type', contentType);
+  const init: ProxyInit = {
+    method: request.method,
+    headers: forwarded,
+    signal: request.signal,
+    body: await bodyOf(request, maxBodyBytes),
+  };
+  if (headers.retries !== undefined && headers.retries > 0) init.retries = headers.retries;
+  if (headers['retry-on'] !== undefined) init.retryOn = headers['retry-on'].split(',').map(Number);
+  if (override !== undefined) init.baseUrlOverride = override;
+  const answer = await manager.fetch(
+    { connectionId: headers['connection-id'], providerConfigKey: headers['provider-config-key'] },
+    `${params.path ?? ''}${url.search}`,
+    init,
+  );
+  const returned = new Headers();
+  for (const [name, value] of answer.headers) {
+    if (!NOT_RETURNED.has(name) && !name.startsWith('access-control-')) returned.append(name, value);
+  }
+  for (const cookie of answer.headers.getSetCookie()) returned.append('set-cookie', cookie);
+  return new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers: returned });
+}
+
+function readHeaders(headers: Headers): v.InferOutput<typeof ProxyHeaders> {
+  const given: Record<string, string> = {};
+  for (const name of [
+    'connection-id',
+    'provider-config-key',
+    'retries',
+    'retry-on',
+    'base-url-override',
+    'decompress',
+  ]) {
+    const value = headers.get(name);
+    if (value !== null) given[name] = value;
+  }
+  const result = v.safeParse(ProxyHeaders, given);
+  if (result.success) return result.output;
+  const issue = result.issues[0];
+  const field = issue.path?.map((item) => String(item.key)).join('.') ?? 'headers';
+  // The header's name and what is wrong, never its value.
+  const problem =
+    issue.input === undefined ? 'is required' : /^Invalid/.test(issue.message) ? 'is invalid' : issue.message;
+  throw new ApiFailure(400, 'invalid_headers', `Header ${field} ${problem}.`);
+}
+
+/**
+ * The body to send: small bodies of known length (up to the API's body limit) are read whole, so
+ * a refresh-and-retry or `Retries` can send them again; larger or chunked ones stream through
+ * (sent once, never retried).
+ */
+async function bodyOf(request: Request, maxBodyBytes: number): Promise<ProxyInit['body']> {
+  if (request.body === null || request.method === 'GET') return null;
+  const length = Number(request.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(length) && length <= maxBodyBytes) return new Uint8Array(await request.arrayBuffer());
+  return request.body;
+}
