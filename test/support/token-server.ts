@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { answer } from './answer.js';
 
 export interface TokenRequest {
   grantType: string | null;
@@ -51,41 +52,45 @@ export async function startTokenServer(
     },
   });
 
-  const server = createServer(async (req, res) => {
-    const text = await readBody(req);
-    const isJson = req.headers['content-type']?.startsWith('application/json') === true;
-    if ((options.bodyFormat ?? 'form') === 'json' && !isJson) {
-      res
-        .writeHead(400, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ error: 'invalid_request', error_description: 'body must be JSON' }));
-      return;
-    }
-    const params = isJson ? new URLSearchParams(JSON.parse(text) as Record<string, string>) : new URLSearchParams(text);
-    const request: TokenRequest = {
-      grantType: params.get('grant_type'),
-      refreshToken: params.get('refresh_token'),
-      params,
-      clientAuth: clientAuthOf(req, params),
-    };
-    requests.push(request);
-    const authenticated =
-      request.clientAuth === expectedAuth &&
-      (expectedAuth === 'client_secret_basic'
-        ? sameBasicCredentials(req.headers.authorization, clientId, clientSecret)
-        : params.get('client_id') === clientId && params.get('client_secret') === clientSecret);
-    const reply: TokenReply = !authenticated
-      ? { status: 401, json: { error: 'invalid_client', error_description: 'client authentication failed' } }
-      : request.grantType !== (options.grantType ?? 'refresh_token')
-        ? { status: 400, json: { error: 'unsupported_grant_type' } }
-        : handler(request, requests.length - 1);
-    if (reply.delayMs) await sleep(reply.delayMs);
-    const body = reply.body ?? JSON.stringify(reply.json ?? {});
-    res.writeHead(reply.status ?? 200, {
-      'content-type': reply.body === undefined ? 'application/json' : 'text/html',
-      ...reply.headers,
-    });
-    res.end(body);
-  });
+  const server = createServer(
+    answer(async (req, res) => {
+      const text = await readBody(req);
+      const isJson = req.headers['content-type']?.startsWith('application/json') === true;
+      if ((options.bodyFormat ?? 'form') === 'json' && !isJson) {
+        res
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: 'invalid_request', error_description: 'body must be JSON' }));
+        return;
+      }
+      const params = isJson
+        ? new URLSearchParams(JSON.parse(text) as Record<string, string>)
+        : new URLSearchParams(text);
+      const request: TokenRequest = {
+        grantType: params.get('grant_type'),
+        refreshToken: params.get('refresh_token'),
+        params,
+        clientAuth: clientAuthOf(req, params),
+      };
+      requests.push(request);
+      const authenticated =
+        request.clientAuth === expectedAuth &&
+        (expectedAuth === 'client_secret_basic'
+          ? sameBasicCredentials(req.headers.authorization, clientId, clientSecret)
+          : params.get('client_id') === clientId && params.get('client_secret') === clientSecret);
+      const reply: TokenReply = !authenticated
+        ? { status: 401, json: { error: 'invalid_client', error_description: 'client authentication failed' } }
+        : request.grantType !== (options.grantType ?? 'refresh_token')
+          ? { status: 400, json: { error: 'unsupported_grant_type' } }
+          : handler(request, requests.length - 1);
+      if (reply.delayMs) await sleep(reply.delayMs);
+      const body = reply.body ?? JSON.stringify(reply.json ?? {});
+      res.writeHead(reply.status ?? 200, {
+        'content-type': reply.body === undefined ? 'application/json' : 'text/html',
+        ...reply.headers,
+      });
+      res.end(body);
+    }),
+  );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {
