@@ -1,8 +1,6 @@
 import {
   type ClientAuthMethod,
   startTokenServer as startStrictTokenServer,
-  type TokenReply,
-  type TokenRequest,
   type TokenServer as StrictTokenServer,
 } from '../../src/testing/token-server.js';
 import type { PublicKey } from './keys.js';
