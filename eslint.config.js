@@ -19,6 +19,18 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware rules: a promise nobody awaits or catches becomes an unhandled rejection, which
+    // takes the host process down. A background task either gets a `.catch` that reports through
+    // the logger, or `void` with a comment saying why it cannot reject.
+    files: ['src/**/*.ts', 'adapters/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       // `it.only` / `it.skip` left behind silently shrink the suite.

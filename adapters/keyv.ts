@@ -121,6 +121,7 @@ export function keyvStore(keyv: Keyv, options: KeyvStoreOptions = {}): StorageAd
     const run = previous.then(step, step);
     const tail = run.catch(() => undefined);
     s.queue.set(key, tail);
+    // `tail` cannot reject (failures are caught above) and the cleanup cannot throw.
     void tail.then(() => {
       if (s.queue.get(key) === tail) s.queue.delete(key);
     });

@@ -15,7 +15,7 @@ import { startBackgroundRefresh } from '../src/operations/background-refresh.js'
 import { createContext } from '../src/operations/context.js';
 import { createConnection } from '../src/operations/create.js';
 import { dueForAttention } from '../src/operations/due-connections.js';
-import { startRotatingGrantsServer } from '../test/support/rotating-grants-server.js';
+import { startRotatingGrantsServer } from '../test/support/token-server.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
 const DUE = 100;

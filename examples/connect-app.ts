@@ -11,6 +11,7 @@ import { createServer } from 'node:http';
 import { ConnectionManager, type OAuth2Credentials } from 'latchkey';
 import { createConnectHandler, toNodeListener } from 'latchkey/http';
 import { startAuthorizationServer } from './support/authorization-server.js';
+import { answer } from './support/answer.js';
 
 const port = Number(process.env.PORT ?? 3000);
 const appUrl = `http://127.0.0.1:${port}`;
@@ -45,40 +46,43 @@ const connect = createConnectHandler({
 });
 
 const escape = (text: string) => text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
-const server = createServer(async (req, res) => {
-  const url = new URL(req.url ?? '/', appUrl);
-  if (url.pathname === '/') {
-    const start = `/oauth/connect/local-idp?connection_id=demo-user&api_redirect_url=${encodeURIComponent(`${appUrl}/done`)}`;
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(`<!doctype html><title>Latchkey demo</title>
+const server = createServer(
+  answer(async (req, res) => {
+    const url = new URL(req.url ?? '/', appUrl);
+    if (url.pathname === '/') {
+      const start = `/oauth/connect/local-idp?connection_id=demo-user&api_redirect_url=${encodeURIComponent(`${appUrl}/done`)}`;
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end(`<!doctype html><title>Latchkey demo</title>
 <h1>Latchkey connect demo</h1><p><a href="${start}">Connect your (local) account</a></p>`);
-    return;
-  }
-  if (url.pathname === '/done') {
-    let body: string;
-    if (url.searchParams.get('message_type') === 'error') {
-      body = `<p>Connection failed: ${escape(url.searchParams.get('error_type') ?? '')} — ${escape(url.searchParams.get('error_desc') ?? '')}</p>`;
-    } else {
-      const connection = await manager.get(url.searchParams.get('connection_id') ?? '', {
-        providerConfigKey: url.searchParams.get('provider_config_key') ?? '',
-      });
-      const { access_token, expires_at } = connection.credentials as OAuth2Credentials;
-      body = `<p>Connected <b>${escape(connection.connection_id)}</b> to <b>${escape(connection.provider_config_key)}</b>.</p>
-<p>Access token ${escape(access_token.slice(0, 8))}… expires ${escape(expires_at ?? 'never')}.</p>`;
+      return;
     }
-    res
-      .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
-      .end(`<!doctype html><title>Latchkey demo</title>${body}<p><a href="/">Again</a></p>`);
-    return;
-  }
-  toNodeListener(connect)(req, res);
-});
+    if (url.pathname === '/done') {
+      let body: string;
+      if (url.searchParams.get('message_type') === 'error') {
+        body = `<p>Connection failed: ${escape(url.searchParams.get('error_type') ?? '')} — ${escape(url.searchParams.get('error_desc') ?? '')}</p>`;
+      } else {
+        const connection = await manager.get(url.searchParams.get('connection_id') ?? '', {
+          providerConfigKey: url.searchParams.get('provider_config_key') ?? '',
+        });
+        const { access_token, expires_at } = connection.credentials as OAuth2Credentials;
+        body = `<p>Connected <b>${escape(connection.connection_id)}</b> to <b>${escape(connection.provider_config_key)}</b>.</p>
+<p>Access token ${escape(access_token.slice(0, 8))}… expires ${escape(expires_at ?? 'never')}.</p>`;
+      }
+      res
+        .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
+        .end(`<!doctype html><title>Latchkey demo</title>${body}<p><a href="/">Again</a></p>`);
+      return;
+    }
+    toNodeListener(connect)(req, res);
+  }),
+);
 server.listen(port, '127.0.0.1');
 await once(server, 'listening');
 console.log(`Open ${appUrl} — the authorization server is ${authServer.issuer} (sign in with any name).`);
 
-process.once('SIGINT', async () => {
+process.once('SIGINT', () => {
   server.close();
-  await manager.close();
-  await authServer.close();
-  process.exit(0);
+  Promise.all([manager.close(), authServer.close()])
+    .catch((error: unknown) => console.error('could not close cleanly:', error))
+    .finally(() => process.exit(0));
 });

@@ -139,7 +139,15 @@ export function redisConnection(options: RedisConnectionOptions): RedisConnectio
         outageReported = false;
         if (!persistenceChecked) {
           persistenceChecked = true;
-          void checkPersistence(d);
+          // Nobody awaits this check: a logger or listener that throws must not become an
+          // unhandled rejection in the host.
+          checkPersistence(d).catch((error: unknown) => {
+            try {
+              report(error);
+            } catch {
+              // The error path itself failed; there is nowhere left to say so.
+            }
+          });
         }
       })();
     }

@@ -104,7 +104,8 @@ export async function startAuthorizationServer(
   const handle = provider.callback();
   server.on('request', (request, response) => {
     if (request.method === 'POST' && request.url?.startsWith('/token')) tokenRequests++;
-    handle(request, response);
+    // Koa (inside oidc-provider) answers its own failures through ctx.onerror: this never rejects.
+    void handle(request, response);
   });
 
   return {

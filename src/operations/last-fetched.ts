@@ -60,6 +60,7 @@ export class LastFetchedWriter {
     if (this.#timer === undefined) {
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
+        // flush() never rejects: each write's failure is logged (and a throwing logger caught).
         void this.flush();
       }, this.#flushDelayMs);
       this.#timer.unref?.();

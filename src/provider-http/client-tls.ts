@@ -35,6 +35,7 @@ export function fetchFor(
       if (agents.size >= MAX_AGENTS) {
         const [oldest, pool] = agents.entries().next().value as [string, Agent];
         agents.delete(oldest);
+        // An evicted pool that fails to close holds only idle sockets; nothing is waiting on it.
         void pool.close().catch(() => {});
       }
       agents.set(id, dispatcher);

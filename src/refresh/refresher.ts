@@ -114,7 +114,7 @@ export class Refresher {
     const owner = randomUUID();
     const acquired = await this.#acquire(locks, lockName, owner);
     const lease: Lease = { name: lockName, owner, endsAt: Date.now() + this.#options.leaseMs, lost: false };
-    const stopRenewing = acquired ? this.#keepRenewing(lease) : () => {};
+    const stopRenewing = acquired ? this.#keepRenewing(lease) : async () => {};
     try {
       const stored = await records.read(key);
       if (!stored) throw new UnknownConnectionError(connectionId, providerConfigKey);

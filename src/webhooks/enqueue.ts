@@ -133,10 +133,13 @@ export class OutboxWriter {
       this.#written();
     })();
     this.#writes.add(task);
+    // Nobody awaits this chain: a logger that throws must not reach the host as an unhandled
+    // rejection, so a second catch ends it; the last step (a Set delete) cannot throw.
     void task
       .catch((error: unknown) => {
         this.#host.logger.error('latchkey: a webhook could not be prepared', { error: (error as Error).message });
       })
+      .catch(() => {})
       .finally(() => this.#writes.delete(task));
   }
 }

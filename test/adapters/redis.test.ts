@@ -166,6 +166,34 @@ if (!redisAvailable()) {
         }
       });
 
+      it('a logger that throws on the persistence warning is no unhandled rejection', async () => {
+        const server = await startRedisServer({ appendOnly: false });
+        const rejections: unknown[] = [];
+        const onRejection = (reason: unknown) => rejections.push(reason);
+        process.on('unhandledRejection', onRejection);
+        try {
+          let warned = 0;
+          const logger = {
+            warn: () => {
+              warned += 1;
+              throw new Error('logger bug');
+            },
+            error: () => {},
+          };
+          const store = redisStore({ url: server.url, logger });
+          await store.insert('k', 'v');
+          await vi.waitFor(() => expect(warned).toBe(1));
+          // An unhandled rejection is reported on a later turn of the event loop: let it come.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          expect(rejections).toEqual([]);
+          await store.close();
+        } finally {
+          process.off('unhandledRejection', onRejection);
+          await server.destroy();
+        }
+      });
+
       it('speaks TLS for a rediss:// URL, checking the server certificate against the given CA', async () => {
         const pems = await selfsigned.generate([{ name: 'commonName', value: 'localhost' }], {
           keySize: 2048,

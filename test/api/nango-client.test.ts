@@ -8,11 +8,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   type LocalAuthorizationServer,
   startAuthorizationServer,
-} from '../../examples/support/authorization-server.js';
+  authorizationServerManager,
+} from '../support/authorization-server.js';
 import { createApiHandler, createConnectHandler } from '../../src/http.js';
 import type { ConnectionManager } from '../../src/index.js';
 import { serveOnLoopback } from '../support/api-server.js';
-import { authorizationServerManager } from '../support/manager.js';
 
 const SECRET = 'nango-compatible-secret-key-1';
 let server: LocalAuthorizationServer;

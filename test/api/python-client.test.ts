@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type LocalAuthorizationServer,
   startAuthorizationServer,
-} from '../../examples/support/authorization-server.js';
+  authorizationServerManager,
+} from '../support/authorization-server.js';
 import { createApiHandler } from '../../src/http.js';
 import { serveOnLoopback } from '../support/api-server.js';
-import { authorizationServerManager } from '../support/manager.js';
 
 const script = fileURLToPath(new URL('../../examples/python-client.py', import.meta.url));
 const SECRET = 'python-client-secret-key-1';

@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type LocalAuthorizationServer,
+  localIdpIntegration,
   startAuthorizationServer,
-} from '../../examples/support/authorization-server.js';
+} from '../support/authorization-server.js';
 import { createConnectHandler, toNodeListener } from '../../src/http.js';
 import { ConnectionManager } from '../../src/index.js';
 import { testManagerOptions } from '../support/manager.js';
@@ -26,17 +27,7 @@ beforeAll(async () => {
   manager = new ConnectionManager(
     testManagerOptions({
       integrations: {
-        idp: {
-          provider: 'local-idp',
-          clientId: authServer.postClient.clientId,
-          clientSecret: authServer.postClient.clientSecret,
-          definition: {
-            authMode: 'OAUTH2',
-            authorizationUrl: `${authServer.issuer}/auth`,
-            tokenUrl: authServer.tokenUrl,
-            authorizationParams: { prompt: 'consent' },
-          },
-        },
+        idp: localIdpIntegration(authServer, { connect: true, consent: true }),
       },
     }),
   );

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/memory.js';
 import {
   type LocalAuthorizationServer,
+  localIdpIntegration,
   startAuthorizationServer,
-} from '../../examples/support/authorization-server.js';
+} from '../support/authorization-server.js';
 import { AuthorizationError, type ConnectionEvents, InvalidStateError } from '../../src/index.js';
 import { testManager } from '../support/manager.js';
 import { connectionFullErrors } from '../support/schema.js';
@@ -24,20 +25,12 @@ function setup() {
   const manager = testManager({
     store,
     integrations: {
-      idp: {
-        provider: 'local-idp',
-        clientId: server.basicClient.clientId,
-        clientSecret: server.basicClient.clientSecret,
+      idp: localIdpIntegration(server, {
+        authMethod: 'client_secret_basic',
+        connect: true,
+        consent: true,
         scopes: ['openid', 'offline_access'],
-        definition: {
-          authMode: 'OAUTH2',
-          authorizationUrl: `${server.issuer}/auth`,
-          tokenUrl: server.tokenUrl,
-          tokenRequestAuthMethod: 'client_secret_basic',
-          // offline_access yields a refresh token only with explicit consent.
-          authorizationParams: { prompt: 'consent' },
-        },
-      },
+      }),
     },
   });
   for (const name of ['connection.created', 'connection.refreshed', 'refresh.failed', 'refresh.exhausted'] as const) {
@@ -176,12 +169,7 @@ describe('flow state at rest', () => {
       store,
       encryptionKey: Buffer.alloc(32, 7).toString('base64'),
       integrations: {
-        idp: {
-          provider: 'local-idp',
-          clientId: server.postClient.clientId,
-          clientSecret: server.postClient.clientSecret,
-          definition: { authMode: 'OAUTH2', authorizationUrl: `${server.issuer}/auth`, tokenUrl: server.tokenUrl },
-        },
+        idp: localIdpIntegration(server, { connect: true }),
       },
     });
     const { state } = await manager.authorize({
@@ -201,13 +189,7 @@ describe('flow expiry', () => {
     let now = Date.now();
     const manager = testManager({
       integrations: {
-        idp: {
-          provider: 'local-idp',
-          clientId: server.postClient.clientId,
-          clientSecret: server.postClient.clientSecret,
-          scopes: ['openid'],
-          definition: { authMode: 'OAUTH2', authorizationUrl: `${server.issuer}/auth`, tokenUrl: server.tokenUrl },
-        },
+        idp: localIdpIntegration(server, { connect: true, scopes: ['openid'] }),
       },
       clock: () => now,
     });

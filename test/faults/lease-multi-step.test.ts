@@ -6,9 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { sqliteStore } from '../../adapters/sqlite.js';
 import type { ConnectionManager, Logger } from '../../src/index.js';
+import { answer } from '../support/answer.js';
 import { captureLogs } from '../support/logs.js';
 import { testManager } from '../support/manager.js';
 import { type SqliteHolder, startSqliteHolder } from './support/sqlite-holder.js';
@@ -19,8 +20,10 @@ import { type SqliteHolder, startSqliteHolder } from './support/sqlite-holder.js
  * not take it over and start the exchange again.
  */
 
-const LEASE_MS = 600;
-const STEP_MS = 300; // each of the three requests; together well past the lease
+const LEASE_MS = 1200;
+const STEP_MS = 500; // each of the three requests; together well past the lease
+// The manager wants it shorter than the lease; the margin over STEP_MS absorbs a loaded machine.
+const REQUEST_TIMEOUT_MS = 1100;
 const cleanups: Array<() => Promise<void>> = [];
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
@@ -41,29 +44,33 @@ afterEach(async () => {
  * A three-request login as DocuWare's: credentials → a session key → a code → the token, each
  * answer taking STEP_MS. Each step checks the previous step's value, as the real one would.
  */
-async function startSlowExchange(hooks: { before?: (path: string) => Promise<void> } = {}) {
+async function startSlowExchange(hooks: { before?: (path: string) => Promise<void>; stepMs?: number } = {}) {
   const requests: string[] = [];
   let issued = 0;
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, string>;
-    requests.push(req.url ?? '');
-    await hooks.before?.(req.url ?? '');
-    await sleep(STEP_MS);
-    const send = (status: number, json: unknown) =>
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
-    const n = ++issued;
-    if (req.url === '/login')
-      return body.user === 'u' && body.password === 'pw' ? send(200, { sessionKey: `s-${n}` }) : send(401, {});
-    if (req.url === '/exchange')
-      return body.session?.startsWith('s-') ? send(200, { code: `c-${n}` }) : send(400, { error: 'invalid_session' });
-    // A step that only takes time (a discovery request), handing the code on.
-    if (req.url === '/wait') return send(200, { code: body.code });
-    if (req.url === '/token')
-      return body.code?.startsWith('c-') ? send(200, { access_token: `t-${n}` }) : send(400, { error: 'invalid_code' });
-    send(404, {});
-  });
+  const server = createServer(
+    answer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, string>;
+      requests.push(req.url ?? '');
+      await hooks.before?.(req.url ?? '');
+      await sleep(hooks.stepMs ?? STEP_MS);
+      const send = (status: number, json: unknown) =>
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
+      const n = ++issued;
+      if (req.url === '/login')
+        return body.user === 'u' && body.password === 'pw' ? send(200, { sessionKey: `s-${n}` }) : send(401, {});
+      if (req.url === '/exchange')
+        return body.session?.startsWith('s-') ? send(200, { code: `c-${n}` }) : send(400, { error: 'invalid_session' });
+      // A step that only takes time (a discovery request), handing the code on.
+      if (req.url === '/wait') return send(200, { code: body.code });
+      if (req.url === '/token')
+        return body.code?.startsWith('c-')
+          ? send(200, { access_token: `t-${n}` })
+          : send(400, { error: 'invalid_code' });
+      send(404, {});
+    }),
+  );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -83,7 +90,7 @@ function processOn(
     store: sqliteStore({ path, ...(options.busyTimeoutMs ? { busyTimeoutMs: options.busyTimeoutMs } : {}) }),
     ...(options.logger ? { logger: options.logger } : {}),
     lock: { leaseMs: LEASE_MS },
-    http: { timeoutMs: STEP_MS + 250 },
+    http: { timeoutMs: REQUEST_TIMEOUT_MS },
     integrations: {
       docs: {
         provider: 'docs',
@@ -127,20 +134,36 @@ it('two processes on one SQLite file: an exchange longer than the lease runs onc
 });
 
 it('a lease that cannot be renewed while the store is held is treated as lost; the result is still stored', async () => {
-  let holder: SqliteHolder | undefined;
-  cleanups.push(async () => holder?.stop());
-  // Another process holds the file from the exchange's second request until its last: every
-  // renewal in between fails with SQLITE_BUSY, for longer than the lease.
+  // Another process holds the file from the exchange's second request until the refresher has
+  // given the lease up: every renewal in between fails with SQLITE_BUSY. The holder is started
+  // before the exchange (spawning a process is slow on a loaded machine), and the last request
+  // waits for the "lost" line rather than for a fixed time.
+  const holder: SqliteHolder = await startSqliteHolder(path);
+  cleanups.push(() => holder.stop());
+  const logs = captureLogs();
+  const lost = () => logs.lines.some((line) => line.includes('lost a refresh lease'));
+  const untilLost = (timeout: number) =>
+    vi
+      .waitFor(
+        () => {
+          if (!lost()) throw new Error('the lease is not lost yet');
+        },
+        { timeout, interval: 20 },
+      )
+      .catch(() => undefined);
+  // Each step answers as soon as the lease is lost, or after a step's time at most; the last one
+  // lets the store go only once it is: well within the request timeout either way.
   const exchange = await startSlowExchange({
+    stepMs: 0,
     before: async (requestPath) => {
-      if (requestPath === '/exchange') {
-        holder = await startSqliteHolder(path);
-        await holder.hold();
+      if (requestPath === '/exchange') await holder.hold();
+      if (requestPath === '/wait') await untilLost(STEP_MS * 2);
+      if (requestPath === '/token') {
+        await untilLost(STEP_MS * 2);
+        await holder.release();
       }
-      if (requestPath === '/token') await holder?.release();
     },
   });
-  const logs = captureLogs();
   const manager = processOn(exchange.url, { waits: 4, busyTimeoutMs: 20, logger: logs.logger });
   await manager.create({
     connectionId: 'c',

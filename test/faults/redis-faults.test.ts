@@ -284,7 +284,9 @@ if (!redisServerInstalled()) {
       }
       expect(tokens.tokenRequests()).toBe(connections * rounds);
       for (const worker of workers) worker.child.stdin!.end();
-      await Promise.all(workers.map((worker) => (worker.child.exitCode === null ? once(worker.child, 'exit') : null)));
+      await Promise.all(
+        workers.map((worker) => (worker.child.exitCode === null ? once(worker.child, 'exit') : Promise.resolve())),
+      );
       expect(rejections).toEqual([]);
     }, 120_000);
   });

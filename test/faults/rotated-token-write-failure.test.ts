@@ -7,10 +7,10 @@ import { sqliteStore } from '../../adapters/sqlite.js';
 import { ConnectionManager } from '../../src/index.js';
 import { captureLogs } from '../support/logs.js';
 import { type SqliteHolder, startSqliteHolder } from './support/sqlite-holder.js';
-import { type RotatingTokenServer, startRotatingTokenServer } from './support/rotating-token-server.js';
+import { type OneGrantServer, startOneGrantServer } from '../support/token-server.js';
 
 const MINUTE = 60_000;
-let server: RotatingTokenServer;
+let server: OneGrantServer;
 let holder: SqliteHolder;
 let path: string;
 const now = Date.parse('2026-11-23T12:00:00.000Z');
@@ -19,7 +19,7 @@ const onRejection = (reason: unknown) => rejections.push(reason);
 
 beforeEach(async () => {
   path = join(tmpdir(), `latchkey-fault-${randomBytes(6).toString('hex')}.db`);
-  server = await startRotatingTokenServer();
+  server = await startOneGrantServer();
   process.on('unhandledRejection', onRejection);
 });
 afterEach(async () => {

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionManager, InvalidRequestError } from '../../src/index.js';
-import { startClientCredentialsServer } from '../support/client-credentials-server.js';
+import { startClientCredentialsServer, startOneGrantServer } from '../support/token-server.js';
 import { captureLogs } from '../support/logs.js';
-import { startRotatingTokenServer } from './support/rotating-token-server.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -23,7 +22,7 @@ async function twoHundredGets(manager: ConnectionManager, clock: { now: number }
 
 describe('tokens that live shorter than the margin (default 15 minutes)', () => {
   it('OAUTH2 with 5-minute tokens: refreshed when half the lifetime is left, not on every get', async () => {
-    const server = await startRotatingTokenServer({ expiresIn: 300 });
+    const server = await startOneGrantServer({ expiresIn: 300 });
     cleanups.push(() => server.close());
     const clock = { now: start };
     const manager = new ConnectionManager({

@@ -11,7 +11,7 @@ import type { StorageAdapter } from '../../src/adapter.js';
 import { captureLogs } from '../support/logs.js';
 import { type RestartablePostgres, restartablePostgres } from './support/restartable-postgres.js';
 import { type SqliteHolder, startSqliteHolder } from './support/sqlite-holder.js';
-import { type RotatingTokenServer, startRotatingTokenServer } from './support/rotating-token-server.js';
+import { type OneGrantServer, startOneGrantServer } from '../support/token-server.js';
 import { storageErrorOf } from '../support/storage-errors.js';
 
 const rejections: unknown[] = [];
@@ -115,7 +115,7 @@ describe('sqlite faults', () => {
   });
 
   it('serves still-valid credentials when a due refresh cannot take its lock because the store is busy', async () => {
-    const server: RotatingTokenServer = await startRotatingTokenServer();
+    const server: OneGrantServer = await startOneGrantServer();
     cleanups.push(() => server.close());
     const now = Date.parse('2026-11-23T12:00:00.000Z');
     const logs = captureLogs();

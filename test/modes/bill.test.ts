@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/index.js';
 import { testClock, testManager } from '../support/manager.js';
 import { strategySuite } from './strategy-suite.js';
+import { answer } from '../support/answer.js';
 
 const account = {
   username: 'ap@acme.test',
@@ -22,51 +23,57 @@ const account = {
 async function startBill(now: () => number) {
   const sessions = new Map<string, number>();
   const logins: unknown[] = [];
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const send = (status: number, body: unknown) =>
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (req.method === 'POST' && req.url === '/v3/login') {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-      logins.push(body);
-      if (req.headers['content-type'] !== 'application/json')
-        return send(415, [{ code: 'BDC_1001', message: 'Unsupported content type' }]);
-      const valid =
-        body.username === account.username &&
-        body.password === account.password &&
-        body.organizationId === account.organization_id &&
-        body.devKey === account.dev_key;
-      if (!valid)
-        return send(400, [
-          {
-            timestamp: new Date(now()).toISOString(),
-            code: 'BDC_1102',
-            message: 'Sign in failed. Check your username or password.',
-          },
-        ]);
-      const sessionId = `!${randomBytes(12).toString('hex')}`;
-      sessions.set(sessionId, now());
-      return send(200, {
-        sessionId,
-        userId: '00601USER',
-        organizationId: account.organization_id,
-        apiEndPoint: 'https://gateway.stage.bill.com/connect',
-      });
-    }
-    if (req.method === 'GET' && req.url === '/v3/vendors') {
-      const sessionId = req.headers.sessionid as string | undefined;
-      const lastUsed = sessionId ? sessions.get(sessionId) : undefined;
-      if (req.headers.devkey !== account.dev_key || lastUsed === undefined || now() - lastUsed > 35 * 60_000) {
-        return send(401, [
-          { timestamp: new Date(now()).toISOString(), code: 'BDC_1109', message: 'Session is invalid. Please log in.' },
-        ]);
+  const server = createServer(
+    answer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const send = (status: number, body: unknown) =>
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      if (req.method === 'POST' && req.url === '/v3/login') {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+        logins.push(body);
+        if (req.headers['content-type'] !== 'application/json')
+          return send(415, [{ code: 'BDC_1001', message: 'Unsupported content type' }]);
+        const valid =
+          body.username === account.username &&
+          body.password === account.password &&
+          body.organizationId === account.organization_id &&
+          body.devKey === account.dev_key;
+        if (!valid)
+          return send(400, [
+            {
+              timestamp: new Date(now()).toISOString(),
+              code: 'BDC_1102',
+              message: 'Sign in failed. Check your username or password.',
+            },
+          ]);
+        const sessionId = `!${randomBytes(12).toString('hex')}`;
+        sessions.set(sessionId, now());
+        return send(200, {
+          sessionId,
+          userId: '00601USER',
+          organizationId: account.organization_id,
+          apiEndPoint: 'https://gateway.stage.bill.com/connect',
+        });
       }
-      sessions.set(sessionId as string, now());
-      return send(200, { results: [] });
-    }
-    send(404, []);
-  });
+      if (req.method === 'GET' && req.url === '/v3/vendors') {
+        const sessionId = req.headers.sessionid as string | undefined;
+        const lastUsed = sessionId ? sessions.get(sessionId) : undefined;
+        if (req.headers.devkey !== account.dev_key || lastUsed === undefined || now() - lastUsed > 35 * 60_000) {
+          return send(401, [
+            {
+              timestamp: new Date(now()).toISOString(),
+              code: 'BDC_1109',
+              message: 'Session is invalid. Please log in.',
+            },
+          ]);
+        }
+        sessions.set(sessionId as string, now());
+        return send(200, { results: [] });
+      }
+      send(404, []);
+    }),
+  );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ClientAuthMethod, startClientCredentialsServer } from '../support/client-credentials-server.js';
+import { type ClientAuthMethod, startClientCredentialsServer } from '../support/token-server.js';
 import { pemKeyPair } from '../support/keys.js';
 import { testClock, testManager } from '../support/manager.js';
 import { strategySuite } from './strategy-suite.js';

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import {
   type LocalAuthorizationServer,
   startAuthorizationServer,
-} from '../../examples/support/authorization-server.js';
-import { authorizationServerManager } from '../support/manager.js';
+  authorizationServerManager,
+} from '../support/authorization-server.js';
 import { strategySuite } from './strategy-suite.js';
 
 // The OAuth 2.0 refresh itself is tested in test/refresh/oauth2-refresh.test.ts, against the same server.

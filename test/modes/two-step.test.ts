@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock, TwoStepDefinition } from '../../src/index.js';
 import { testClock, testManager } from '../support/manager.js';
 import { strategySuite } from './strategy-suite.js';
+import { answer } from '../support/answer.js';
 
 interface Received {
   path: string;
@@ -17,38 +18,41 @@ interface Received {
 async function startExchange(now: () => number) {
   const received: Received[] = [];
   let issued = 0;
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
-    const contentType = req.headers['content-type'];
-    const body = contentType === 'application/json' ? JSON.parse(text) : Object.fromEntries(new URLSearchParams(text));
-    received.push({ path: req.url ?? '', contentType, client: req.headers['x-client'] as string | undefined, body });
-    const send = (status: number, json: unknown) =>
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
-    if (req.url === '/auth/token') {
-      if (body.apiKey !== 'key-123' || body.grant !== 'api_key') return send(401, { error: 'invalid_api_key' });
-      issued++;
-      return send(200, { data: { access_token: `ts-${issued}`, refresh_token: `tr-${issued}`, expires_in: 1800 } });
-    }
-    if (req.url === '/auth/refresh') {
-      if (!String(body.refresh_token).startsWith('tr-')) return send(400, { error: 'invalid_grant' });
-      issued++;
-      return send(200, { data: { access_token: `ts-${issued}`, expires_in: 1800 } });
-    }
-    if (req.url?.startsWith('/query-token?')) {
-      const query = new URL(req.url, 'http://x').searchParams;
-      if (req.method !== 'GET' || text !== '' || query.get('apiKey') !== 'key-123')
-        return send(401, { error: 'invalid' });
-      issued++;
-      return send(200, { token: `query-${issued}` });
-    }
-    if (req.url === '/session') {
-      issued++;
-      return send(200, { token: `session-${issued}`, expiresAt: new Date(now() + 600_000).toISOString() });
-    }
-    send(404, {});
-  });
+  const server = createServer(
+    answer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const text = Buffer.concat(chunks).toString('utf8');
+      const contentType = req.headers['content-type'];
+      const body =
+        contentType === 'application/json' ? JSON.parse(text) : Object.fromEntries(new URLSearchParams(text));
+      received.push({ path: req.url ?? '', contentType, client: req.headers['x-client'] as string | undefined, body });
+      const send = (status: number, json: unknown) =>
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
+      if (req.url === '/auth/token') {
+        if (body.apiKey !== 'key-123' || body.grant !== 'api_key') return send(401, { error: 'invalid_api_key' });
+        issued++;
+        return send(200, { data: { access_token: `ts-${issued}`, refresh_token: `tr-${issued}`, expires_in: 1800 } });
+      }
+      if (req.url === '/auth/refresh') {
+        if (!String(body.refresh_token).startsWith('tr-')) return send(400, { error: 'invalid_grant' });
+        issued++;
+        return send(200, { data: { access_token: `ts-${issued}`, expires_in: 1800 } });
+      }
+      if (req.url?.startsWith('/query-token?')) {
+        const query = new URL(req.url, 'http://x').searchParams;
+        if (req.method !== 'GET' || text !== '' || query.get('apiKey') !== 'key-123')
+          return send(401, { error: 'invalid' });
+        issued++;
+        return send(200, { token: `query-${issued}` });
+      }
+      if (req.url === '/session') {
+        issued++;
+        return send(200, { token: `session-${issued}`, expiresAt: new Date(now() + 600_000).toISOString() });
+      }
+      send(404, {});
+    }),
+  );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -7,6 +7,7 @@ import { afterEach, expect, it } from 'vitest';
 import { fromNangoProviders, type ProviderDefinition } from '../../src/index.js';
 import { pemKeyPair, type PublicKey } from '../support/keys.js';
 import { testManager } from '../support/manager.js';
+import { answer } from '../support/answer.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -16,25 +17,27 @@ afterEach(async () => {
 /** Google's token endpoint for service accounts (RFC 7523): verifies the signed assertion it is given. */
 async function startGoogleTokenEndpoint(publicKey: PublicKey) {
   const seen: Array<Record<string, unknown>> = [];
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-    const send = (status: number, body: unknown) =>
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer')
-      return send(400, { error: 'unsupported_grant_type' });
-    try {
-      const { payload } = await jwtVerify(form.get('assertion') ?? '', publicKey, {
-        audience: 'https://oauth2.googleapis.com/token',
-        algorithms: ['RS256'],
-      });
-      seen.push(payload);
-      send(200, { access_token: 'ya29.service-token', expires_in: 3599, token_type: 'Bearer' });
-    } catch {
-      send(400, { error: 'invalid_grant', error_description: 'Invalid JWT Signature.' });
-    }
-  });
+  const server = createServer(
+    answer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+      const send = (status: number, body: unknown) =>
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer')
+        return send(400, { error: 'unsupported_grant_type' });
+      try {
+        const { payload } = await jwtVerify(form.get('assertion') ?? '', publicKey, {
+          audience: 'https://oauth2.googleapis.com/token',
+          algorithms: ['RS256'],
+        });
+        seen.push(payload);
+        send(200, { access_token: 'ya29.service-token', expires_in: 3599, token_type: 'Bearer' });
+      } catch {
+        send(400, { error: 'invalid_grant', error_description: 'Invalid JWT Signature.' });
+      }
+    }),
+  );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));

@@ -8,6 +8,7 @@ import selfsigned from 'selfsigned';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fromNangoProviders, type IntegrationConfig } from '../../src/index.js';
 import { testManager } from '../support/manager.js';
+import { answer } from '../support/answer.js';
 
 /**
  * ADP's token and API endpoints, reached over mutual TLS as ADP requires: an HTTPS server that
@@ -54,7 +55,7 @@ async function startAdp() {
       requestCert: true,
       rejectUnauthorized: true,
     },
-    async (req, res) => {
+    answer(async (req, res) => {
       const peer = (req.socket as TLSSocket).getPeerX509Certificate();
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -70,7 +71,7 @@ async function startAdp() {
       }
       if (req.headers.authorization !== 'Bearer adp-token') return send(401, { error: 'invalid_token' });
       return send(200, { workers: [] });
-    },
+    }),
   );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

@@ -2,7 +2,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import aws4 from 'aws4';
 import { describe, expect, it } from 'vitest';
 import { type IntegrationConfig, type ProviderDefinition } from '../../src/index.js';
-import { startClientCredentialsServer } from '../support/client-credentials-server.js';
+import { startClientCredentialsServer } from '../support/token-server.js';
 import { testScope } from '../support/scope.js';
 import {
   type SignedApi,

@@ -8,6 +8,7 @@ import { testManager } from '../support/manager.js';
 import { testScope } from '../support/scope.js';
 import { startOAuth1Api } from '../support/oauth1-verifier.js';
 import { startTokenServer } from '../support/token-server.js';
+import { answer } from '../support/answer.js';
 
 interface Seen {
   method: string;
@@ -19,21 +20,23 @@ interface Seen {
 /** An API that answers 200 when `accept` approves the request, 401 otherwise, and records it. */
 async function startApi(accept: (request: Seen) => boolean | Promise<boolean>) {
   const seen: Seen[] = [];
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const request = {
-      method: req.method ?? '',
-      path: req.url ?? '',
-      headers: req.headers,
-      body: Buffer.concat(chunks).toString('utf8'),
-    };
-    seen.push(request);
-    const ok = await accept(request);
-    res
-      .writeHead(ok ? 200 : 401, { 'content-type': 'application/json' })
-      .end(JSON.stringify(ok ? { ok: true, path: request.path } : { error: 'unauthorized' }));
-  });
+  const server = createServer(
+    answer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const request = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
+      seen.push(request);
+      const ok = await accept(request);
+      res
+        .writeHead(ok ? 200 : 401, { 'content-type': 'application/json' })
+        .end(JSON.stringify(ok ? { ok: true, path: request.path } : { error: 'unauthorized' }));
+    }),
+  );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -4,7 +4,7 @@ import { postgresStore } from '../../adapters/postgres.js';
 import { ConnectionManager, type OAuth2Credentials } from '../../src/index.js';
 import { testManagerOptions } from '../support/manager.js';
 import { type RunningPostgres, startPostgres } from '../support/postgres.js';
-import { startRotatingGrantsServer } from '../support/rotating-grants-server.js';
+import { startRotatingGrantsServer } from '../support/token-server.js';
 
 let postgres: RunningPostgres;
 beforeAll(async () => {

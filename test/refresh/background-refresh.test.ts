@@ -9,8 +9,7 @@ import {
 import { memoryStore } from '../../adapters/memory.js';
 import { captureLogs } from '../support/logs.js';
 import { testClock, testManager, type TestClock } from '../support/manager.js';
-import { startRotatingGrantsServer, type RotatingGrantsServer } from '../support/rotating-grants-server.js';
-import { startTokenServer } from '../support/token-server.js';
+import { type RotatingGrantsServer, startRotatingGrantsServer, startTokenServer } from '../support/token-server.js';
 
 const HOUR = 60 * 60_000;
 const DAY = 24 * HOUR;

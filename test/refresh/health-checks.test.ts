@@ -6,7 +6,7 @@ import type { ConnectionEvents, ConnectionManager, ConnectionManagerOptions } fr
 import { memoryStore } from '../../adapters/memory.js';
 import { captureLogs } from '../support/logs.js';
 import { testClock, testManager, type TestClock } from '../support/manager.js';
-import { startClientCredentialsServer } from '../support/client-credentials-server.js';
+import { startClientCredentialsServer } from '../support/token-server.js';
 
 const HOUR = 60 * 60_000;
 const DAY = 24 * HOUR;

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type LocalAuthorizationServer,
+  authorizationServerManager,
+  localIdpIntegration,
   startAuthorizationServer,
-} from '../../examples/support/authorization-server.js';
+} from '../support/authorization-server.js';
 import {
   type ConnectionManagerOptions,
   type IntegrationError,
@@ -12,7 +14,7 @@ import {
 } from '../../src/index.js';
 import { connectionFullErrors } from '../support/schema.js';
 import { captureLogs } from '../support/logs.js';
-import { authorizationServerManager, testManager } from '../support/manager.js';
+import { testManager } from '../support/manager.js';
 
 let server: LocalAuthorizationServer;
 beforeAll(async () => {
@@ -153,10 +155,8 @@ describe('OAuth2 refresh', () => {
     const manager = testManager({
       integrations: {
         local: {
-          provider: 'local-idp',
-          clientId: server.basicClient.clientId,
+          ...localIdpIntegration(server, { authMethod: 'client_secret_basic' }),
           clientSecret: 'not-the-secret',
-          definition: { authMode: 'OAUTH2', tokenUrl: server.tokenUrl, tokenRequestAuthMethod: 'client_secret_basic' },
         },
       },
     });

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { memoryStore } from '../../adapters/memory.js';
 import {
   AccessTokenExpiredError,
@@ -282,17 +282,21 @@ describe('concurrency in one process', () => {
     const slow = setup({ store: lapsedLock }).manager;
     const fast = setup({ store }).manager;
     await createExpiring(slow, 0);
+    // The slow provider answers only once the fast refresh has been stored: no timing involved.
+    let fastStored!: () => void;
+    const fastDone = new Promise<void>((resolve) => (fastStored = resolve));
     server.reply((_request, index) =>
       index === 0
         ? {
-            delayMs: 300,
+            after: fastDone,
             json: { access_token: 'older', refresh_token: 'r-older', token_type: 'Bearer', expires_in: 3600 },
           }
         : { json: { access_token: 'newer', refresh_token: 'r-newer', token_type: 'Bearer', expires_in: 3600 } },
     );
     const slowGet = slow.get('conn');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await vi.waitFor(() => expect(server.requests).toHaveLength(1));
     expect(accessToken(await fast.get('conn'))).toBe('newer');
+    fastStored();
     expect(accessToken(await slowGet)).toBe('newer');
     expect((await fast.get('conn', { refreshToken: true })).credentials).toMatchObject({
       access_token: 'newer',

@@ -7,8 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type LocalAuthorizationServer,
+  localIdpIntegration,
   startAuthorizationServer,
-} from '../../examples/support/authorization-server.js';
+} from '../support/authorization-server.js';
 import { ConnectionManager } from '../../src/index.js';
 import { createConnectHandler } from '../../src/http.js';
 import { captureLogs } from '../support/logs.js';
@@ -24,12 +25,7 @@ beforeAll(async () => {
   server = await startAuthorizationServer({ redirectUris: [CALLBACK] });
   manager = new ConnectionManager({
     integrations: {
-      idp: {
-        provider: 'local-idp',
-        clientId: server.postClient.clientId,
-        clientSecret: server.postClient.clientSecret,
-        definition: { authMode: 'OAUTH2', authorizationUrl: `${server.issuer}/auth`, tokenUrl: server.tokenUrl },
-      },
+      idp: localIdpIntegration(server, { connect: true }),
     },
     http: { allowInsecureLoopback: true },
     logger: captureLogs().logger,

@@ -16,6 +16,7 @@ import { refreshCommand } from '../../src/cli/commands/refresh.js';
 import { captureLogs } from '../support/logs.js';
 import { capturedIo } from '../support/captured-io.js';
 import { testManager } from '../support/manager.js';
+import { answer } from '../support/answer.js';
 
 const CLIENT_ID = 'echo-client';
 const CLIENT_SECRET = 'cl/ent+S3cret=é~x(7)';
@@ -41,17 +42,19 @@ const ECHOES = {
 let server: ReturnType<typeof createServer>;
 let base: string;
 beforeAll(async () => {
-  server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks).toString('utf8');
-    const request = `${req.method} ${req.url} ${JSON.stringify(req.headers)} ${body}`;
-    const params = Object.fromEntries(new URLSearchParams(body));
-    const name = (req.url ?? '').split('/')[1] ?? '';
-    const echo = Object.hasOwn(ECHOES, name) ? ECHOES[name as keyof typeof ECHOES] : ECHOES.php;
-    res.writeHead(400, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: 'invalid_request', error_description: `ECHO ${echo(request, params)}` }));
-  });
+  server = createServer(
+    answer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const body = Buffer.concat(chunks).toString('utf8');
+      const request = `${req.method} ${req.url} ${JSON.stringify(req.headers)} ${body}`;
+      const params = Object.fromEntries(new URLSearchParams(body));
+      const name = (req.url ?? '').split('/')[1] ?? '';
+      const echo = Object.hasOwn(ECHOES, name) ? ECHOES[name as keyof typeof ECHOES] : ECHOES.php;
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'invalid_request', error_description: `ECHO ${echo(request, params)}` }));
+    }),
+  );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

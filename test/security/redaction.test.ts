@@ -7,25 +7,28 @@ import type { CreateConnectionInput } from '../../src/index.js';
 import { pemKeyPair } from '../support/keys.js';
 import { captureLogs } from '../support/logs.js';
 import { testManager } from '../support/manager.js';
+import { answer } from '../support/answer.js';
 
 /**
  * A provider at its worst: every endpoint refuses, echoing back everything it was sent — body,
  * headers, query — in each field a client might copy into an error.
  */
 async function startEchoingProvider() {
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const echo = `${req.method} ${req.url} ${JSON.stringify(req.headers)} ${Buffer.concat(chunks).toString('utf8')}`;
-    const decoded = decodeURIComponent(echo.replace(/\+/g, ' '));
-    const status = req.url?.includes('/server-error') ? 500 : 400;
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(
-      req.url?.includes('/bill')
-        ? JSON.stringify([{ code: decoded.slice(0, 80), message: decoded }])
-        : JSON.stringify({ error: decoded.slice(0, 200), error_description: decoded, message: decoded }),
-    );
-  });
+  const server = createServer(
+    answer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const echo = `${req.method} ${req.url} ${JSON.stringify(req.headers)} ${Buffer.concat(chunks).toString('utf8')}`;
+      const decoded = decodeURIComponent(echo.replace(/\+/g, ' '));
+      const status = req.url?.includes('/server-error') ? 500 : 400;
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(
+        req.url?.includes('/bill')
+          ? JSON.stringify([{ code: decoded.slice(0, 80), message: decoded }])
+          : JSON.stringify({ error: decoded.slice(0, 200), error_description: decoded, message: decoded }),
+      );
+    }),
+  );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {

@@ -8,7 +8,7 @@ import { sqliteStore } from '../../adapters/sqlite.js';
 import { StorageError } from '../../src/index.js';
 import { captureLogs } from '../support/logs.js';
 import { testClock, testManager } from '../support/manager.js';
-import { startRotatingGrantsServer } from '../support/rotating-grants-server.js';
+import { startRotatingGrantsServer } from '../support/token-server.js';
 
 const HOUR = 60 * 60_000;
 const cleanups: Array<() => Promise<unknown>> = [];

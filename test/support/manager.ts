@@ -1,7 +1,5 @@
 import { onTestFinished } from 'vitest';
 import { type Clock, ConnectionManager, type ConnectionManagerOptions } from '../../src/index.js';
-import { memoryStore } from '../../adapters/memory.js';
-import type { LocalAuthorizationServer } from '../../examples/support/authorization-server.js';
 import { captureLogs } from './logs.js';
 
 /** A clock that stands still unless a test moves it; usable wherever a `Clock` is (it is one). */
@@ -61,33 +59,4 @@ export function testManager(options: ConnectionManagerOptions = {}): ConnectionM
     );
   }
   return manager;
-}
-
-/**
- * A manager with one OAUTH2 integration, `local`, registered at the local authorization server
- * (oidc-provider) with the given client authentication method; in-memory store.
- */
-export function authorizationServerManager(
-  server: LocalAuthorizationServer,
-  authMethod: 'client_secret_basic' | 'client_secret_post',
-  extra: Partial<ConnectionManagerOptions> = {},
-): ConnectionManager {
-  const client = authMethod === 'client_secret_basic' ? server.basicClient : server.postClient;
-  return testManager({
-    store: memoryStore(),
-    integrations: {
-      local: {
-        provider: 'local-idp',
-        clientId: client.clientId,
-        clientSecret: client.clientSecret,
-        definition: {
-          authMode: 'OAUTH2',
-          tokenUrl: server.tokenUrl,
-          issuer: server.issuer,
-          tokenRequestAuthMethod: authMethod,
-        },
-      },
-    },
-    ...extra,
-  });
 }

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answer } from './answer.js';
 
 /**
  * An OAuth 1.0 verifier written from RFC 5849 §3.4 alone (not from the library under test): it
@@ -75,16 +76,18 @@ export interface OAuth1Api {
 export async function startOAuth1Api(options: OAuth1ApiOptions): Promise<OAuth1Api> {
   const refusals: string[] = [];
   let accepted = 0;
-  const server = createServer(async (req, res) => {
-    const reason = await verify(req, options);
-    if (reason) {
-      refusals.push(reason);
-      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: reason }));
-      return;
-    }
-    accepted++;
-    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-  });
+  const server = createServer(
+    answer(async (req, res) => {
+      const reason = await verify(req, options);
+      if (reason) {
+        refusals.push(reason);
+        res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: reason }));
+        return;
+      }
+      accepted++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    }),
+  );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {

@@ -4,6 +4,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { XMLParser } from 'fast-xml-parser';
 import { jwtVerify, SignJWT } from 'jose';
+import { answer } from './answer.js';
 
 /**
  * Local stand-ins for APIs that authenticate every request with a signature of their own. Each
@@ -36,32 +37,34 @@ export interface SignedApi {
 export async function startApi(handler: Handler): Promise<SignedApi> {
   const refusals: string[] = [];
   const accepted: Received[] = [];
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const request: Received = {
-      method: req.method ?? 'GET',
-      target: req.url ?? '/',
-      host: req.headers.host ?? '',
-      headers: req.headers,
-      body: Buffer.concat(chunks).toString('utf8'),
-      bytes: Buffer.concat(chunks),
-    };
-    let reply: Reply;
-    try {
-      reply = await handler(request);
-    } catch (error) {
-      reply = { status: 401, body: JSON.stringify({ error: (error as Error).message }) };
-    }
-    if (reply.status >= 400) refusals.push(reply.body);
-    else accepted.push(request);
-    res
-      .writeHead(reply.status, {
-        'content-type': reply.type ?? 'application/json',
-        ...(reply.cookies ? { 'set-cookie': reply.cookies } : {}),
-      })
-      .end(reply.body);
-  });
+  const server = createServer(
+    answer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const request: Received = {
+        method: req.method ?? 'GET',
+        target: req.url ?? '/',
+        host: req.headers.host ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        bytes: Buffer.concat(chunks),
+      };
+      let reply: Reply;
+      try {
+        reply = await handler(request);
+      } catch (error) {
+        reply = { status: 401, body: JSON.stringify({ error: (error as Error).message }) };
+      }
+      if (reply.status >= 400) refusals.push(reply.body);
+      else accepted.push(request);
+      res
+        .writeHead(reply.status, {
+          'content-type': reply.type ?? 'application/json',
+          ...(reply.cookies ? { 'set-cookie': reply.cookies } : {}),
+        })
+        .end(reply.body);
+    }),
+  );
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {

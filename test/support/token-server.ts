@@ -1,127 +1,163 @@
-import { once } from 'node:events';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-
-export interface TokenRequest {
-  grantType: string | null;
-  refreshToken: string | null;
-  params: URLSearchParams;
-  /** How the client authenticated: a Basic header or `client_id`/`client_secret` in the body. */
-  clientAuth: 'client_secret_basic' | 'client_secret_post' | 'none';
-}
-
-export interface TokenReply {
-  status?: number;
-  json?: unknown;
-  /** A raw body (e.g. an HTML error page); wins over `json`. */
-  body?: string;
-  headers?: Record<string, string>;
-  delayMs?: number;
-}
-
-export interface TokenServer {
-  url: string;
-  clientId: string;
-  clientSecret: string;
-  requests: TokenRequest[];
-  /** How to answer the next requests; default: a fresh token with a rotated refresh token. */
-  reply(handler: (request: TokenRequest, index: number) => TokenReply): void;
-  close(): Promise<void>;
-}
+import {
+  type ClientAuthMethod,
+  startTokenServer as startStrictTokenServer,
+  type TokenServer as StrictTokenServer,
+} from '../../src/testing/token-server.js';
+import type { PublicKey } from './keys.js';
 
 /**
- * A provider's token endpoint, small enough to make it misbehave the way real ones do. It checks
- * what a real one checks: the grant type, and the client credentials sent the way it expects.
+ * The one token-endpoint fake, `src/testing/token-server.ts` (the strict server behind
+ * `latchkey/testing`'s `startRotatingTokenServer` too), in the shapes the tests read. Each preset
+ * below is a set of options, not another server.
+ */
+export type { ClientAuthMethod, TokenReply, TokenRequest } from '../../src/testing/token-server.js';
+
+export type TokenServer = Pick<StrictTokenServer, 'url' | 'clientId' | 'clientSecret' | 'requests' | 'reply' | 'close'>;
+
+/**
+ * A provider's token endpoint that does not rotate strictly: every refresh answers `access-N` and
+ * `refresh-N` unless the test says otherwise with `reply`. It checks the grant type, and the
+ * client credentials sent the one way it expects.
  */
 export async function startTokenServer(
   expectedAuth: 'client_secret_basic' | 'client_secret_post' = 'client_secret_post',
   options: { bodyFormat?: 'form' | 'json'; grantType?: string } = {},
 ): Promise<TokenServer> {
-  const clientId = 'client-app';
-  const clientSecret = 'client-secret-value';
-  const requests: TokenRequest[] = [];
-  let issued = 0;
-  let handler = (_request: TokenRequest, _index: number): TokenReply => ({
-    json: {
-      access_token: `access-${++issued}`,
-      refresh_token: `refresh-${issued}`,
-      token_type: 'Bearer',
-      expires_in: 3600,
-    },
+  return startStrictTokenServer({
+    clientAuth: expectedAuth,
+    rotation: 'none',
+    grantTypes: [options.grantType ?? 'refresh_token'],
+    ...(options.bodyFormat && { bodyFormat: options.bodyFormat }),
   });
+}
 
-  const server = createServer(async (req, res) => {
-    const text = await readBody(req);
-    const isJson = req.headers['content-type']?.startsWith('application/json') === true;
-    if ((options.bodyFormat ?? 'form') === 'json' && !isJson) {
-      res
-        .writeHead(400, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ error: 'invalid_request', error_description: 'body must be JSON' }));
-      return;
-    }
-    const params = isJson ? new URLSearchParams(JSON.parse(text) as Record<string, string>) : new URLSearchParams(text);
-    const request: TokenRequest = {
-      grantType: params.get('grant_type'),
-      refreshToken: params.get('refresh_token'),
-      params,
-      clientAuth: clientAuthOf(req, params),
-    };
-    requests.push(request);
-    const authenticated =
-      request.clientAuth === expectedAuth &&
-      (expectedAuth === 'client_secret_basic'
-        ? sameBasicCredentials(req.headers.authorization, clientId, clientSecret)
-        : params.get('client_id') === clientId && params.get('client_secret') === clientSecret);
-    const reply: TokenReply = !authenticated
-      ? { status: 401, json: { error: 'invalid_client', error_description: 'client authentication failed' } }
-      : request.grantType !== (options.grantType ?? 'refresh_token')
-        ? { status: 400, json: { error: 'unsupported_grant_type' } }
-        : handler(request, requests.length - 1);
-    if (reply.delayMs) await sleep(reply.delayMs);
-    const body = reply.body ?? JSON.stringify(reply.json ?? {});
-    res.writeHead(reply.status ?? 200, {
-      'content-type': reply.body === undefined ? 'application/json' : 'text/html',
-      ...reply.headers,
-    });
-    res.end(body);
+/**
+ * Many grants on one endpoint, each rotating strictly: a refresh token works once; presenting a
+ * spent one answers `invalid_grant` and revokes the grant. `late` counts refreshes that came after
+ * the access token they replace had expired (a `get` then would have waited for a token request).
+ */
+export interface RotatingGrantsServer {
+  url: string;
+  clientId: string;
+  clientSecret: string;
+  /** Starts a grant; returns its first refresh token and access token's expiry (epoch ms). */
+  grant(name: string): { refreshToken: string; expiresAt: number };
+  revoke(name: string): void;
+  /** Successful refreshes of this grant. */
+  refreshes(name: string): number;
+  readonly invalidGrants: number;
+  readonly late: number;
+  close(): Promise<void>;
+}
+
+export async function startRotatingGrantsServer(options: { expiresIn: number }): Promise<RotatingGrantsServer> {
+  const server = await startStrictTokenServer({
+    clientId: 'client-rotating-grants',
+    clientSecret: 'secret-rotating-grants',
+    expiresIn: options.expiresIn,
+    tokens: (family, n) => ({ access: `${family}~access-${n}`, refresh: `${family}~refresh-${n}` }),
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/oauth/token`,
-    clientId,
-    clientSecret,
-    requests,
-    reply(next) {
-      handler = next;
+    url: server.url,
+    clientId: server.clientId,
+    clientSecret: server.clientSecret,
+    grant(name) {
+      const refreshToken = server.grant(name);
+      return { refreshToken, expiresAt: server.family(name)!.accessExpiresAt };
     },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+    revoke: (name) => server.revoke(name),
+    refreshes: (name) => server.family(name)?.issued ?? 0,
+    get invalidGrants() {
+      return server.invalidGrants;
     },
+    get late() {
+      return server.late;
+    },
+    close: () => server.close(),
   };
 }
 
-function clientAuthOf(req: IncomingMessage, params: URLSearchParams): TokenRequest['clientAuth'] {
-  if (req.headers.authorization?.startsWith('Basic ')) return 'client_secret_basic';
-  if (params.has('client_secret')) return 'client_secret_post';
-  return 'none';
+/**
+ * One grant, rotating strictly (a spent refresh token revokes it). `beforeAnswer` runs after the
+ * provider has spent the presented token and before it answers: the place to inject a fault
+ * "between the answer and the write".
+ */
+export interface OneGrantServer {
+  url: string;
+  clientId: string;
+  clientSecret: string;
+  /** Refresh tokens presented, in order. */
+  readonly presented: string[];
+  /** Whether a spent refresh token was presented, revoking the grant. */
+  readonly revoked: boolean;
+  /** The refresh token the provider will accept next. */
+  readonly current: string;
+  beforeAnswer: () => Promise<void>;
+  close(): Promise<void>;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+export async function startOneGrantServer(
+  options: { expiresIn?: number; firstRefreshToken?: string } = {},
+): Promise<OneGrantServer> {
+  const server = await startStrictTokenServer({
+    clientId: 'client-rotating',
+    clientSecret: 'secret-rotating',
+    expiresIn: options.expiresIn ?? 3600,
+  });
+  server.grant('grant', options.firstRefreshToken ?? 'refresh-0');
+  const grant = () => server.family('grant')!;
+  return {
+    url: server.url,
+    clientId: server.clientId,
+    clientSecret: server.clientSecret,
+    get presented() {
+      return server.requests.map((request) => request.refreshToken ?? '');
+    },
+    get revoked() {
+      return grant().revoked;
+    },
+    get current() {
+      return grant().current;
+    },
+    get beforeAnswer() {
+      return server.beforeAnswer;
+    },
+    set beforeAnswer(hook) {
+      server.beforeAnswer = hook;
+    },
+    close: () => server.close(),
+  };
 }
 
-/** RFC 6749 §2.3.1: id and secret are form-urlencoded before being joined and base64-encoded. */
-function sameBasicCredentials(header: string | undefined, clientId: string, clientSecret: string): boolean {
-  const decoded = Buffer.from(header?.slice('Basic '.length) ?? '', 'base64').toString('utf8');
-  const separator = decoded.indexOf(':');
-  if (separator < 0) return false;
-  const formDecode = (part: string) => decodeURIComponent(part.replace(/\+/g, ' '));
-  return (
-    formDecode(decoded.slice(0, separator)) === clientId && formDecode(decoded.slice(separator + 1)) === clientSecret
-  );
+/**
+ * A client-credentials endpoint that authenticates the client the one way it was set up for, as
+ * Auth0 or Okta do: a Basic header, `client_id`/`client_secret` in the body, or an RFC 7523
+ * assertion verified with the client's public key. Issues `cc-token-N`, without `expires_in`
+ * unless given one.
+ */
+export interface ClientCredentialsServer {
+  url: string;
+  /** Parameters of each accepted token request. */
+  granted: URLSearchParams[];
+  refusals: string[];
+  close(): Promise<void>;
+}
+
+export async function startClientCredentialsServer(options: {
+  method: ClientAuthMethod;
+  clientId: string;
+  clientSecret?: string;
+  publicKey?: PublicKey;
+  expiresIn?: number | undefined;
+}): Promise<ClientCredentialsServer> {
+  const server = await startStrictTokenServer({
+    clientId: options.clientId,
+    clientSecret: options.clientSecret ?? '',
+    clientAuth: options.method,
+    ...(options.publicKey && { publicKey: options.publicKey }),
+    grantTypes: ['client_credentials'],
+    expiresIn: options.expiresIn ?? 'omit',
+    tokens: (_family, n) => ({ access: `cc-token-${n}`, refresh: '' }),
+  });
+  return { url: server.url, granted: server.granted, refusals: server.refusals, close: () => server.close() };
 }

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
+import { answer } from '../../support/answer.js';
 
 /** How the endpoint misbehaves once it has sent its status line, headers and part of the body. */
 export type BodyFault = 'stall' | 'reset';
@@ -22,17 +23,19 @@ export interface FaultyEndpoint {
 export async function startFaultyEndpoint(fault: BodyFault): Promise<FaultyEndpoint> {
   const requests: string[] = [];
   const sockets = new Set<Socket>();
-  const server = createServer(async (req, res) => {
-    for await (const _ of req) {
-      /* drain the request body */
-    }
-    requests.push(new URL(req.url ?? '/', 'http://x').pathname);
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '4096' });
-    // Once the first bytes are on the wire (the client has its headers), cut the connection.
-    res.write('{"access_token":"tok', () => {
-      if (fault === 'reset') setTimeout(() => req.socket.destroy(), 20);
-    });
-  });
+  const server = createServer(
+    answer(async (req, res) => {
+      for await (const _ of req) {
+        /* drain the request body */
+      }
+      requests.push(new URL(req.url ?? '/', 'http://x').pathname);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '4096' });
+      // Once the first bytes are on the wire (the client has its headers), cut the connection.
+      res.write('{"access_token":"tok', () => {
+        if (fault === 'reset') setTimeout(() => req.socket.destroy(), 20);
+      });
+    }),
+  );
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));

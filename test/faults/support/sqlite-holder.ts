@@ -16,6 +16,8 @@ export interface SqliteHolder {
 const script = `
 const sqlite3 = require('sqlite3');
 const db = new sqlite3.Database(process.argv[1]);
+// Taking the lock waits out a write under way in the process under test instead of failing.
+db.configure('busyTimeout', 10000);
 const run = (sql) => new Promise((resolve, reject) => db.run(sql, (e) => (e ? reject(e) : resolve())));
 process.stdin.setEncoding('utf8');
 let buffer = '';
