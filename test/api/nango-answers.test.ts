@@ -39,6 +39,9 @@ const OAUTH = { type: 'OAUTH2', access_token: 'a', refresh_token: 'r', expires_a
 
 /** `GET /connections/:connectionId`, the route key of the table (`:name` segments as written there). */
 const routeKey = (route: { method: string; path: string[] }) => `${route.method} /${route.path.join('/')}`;
+/** Routes this file does not drive: their own tests do, with the real clients (see below). */
+const coveredElsewhere = (route: { path: string[]; auth?: string }) =>
+  route.auth !== undefined || route.path[0] === 'proxy' || route.path[0] === 'connect';
 
 /** Which of our schemas an answer of this route and status must match. */
 function schemaFor(key: string, status: number, body: { error?: { code?: string } }, withCredentials: boolean) {
@@ -198,8 +201,10 @@ describe("Nango's answers", () => {
     await call('/providers/no-such-provider');
 
     expect(seen.filter((answer) => answer.errors.length > 0)).toEqual([]);
-    // Every route was answered, and with its success status at least once.
-    for (const route of ROUTES) {
+    // Every route was answered, and with its success status at least once — except the routes
+    // whose own tests drive them with the real clients: the connect-session and credential routes
+    // (test/sessions, with @nangohq/node) and the proxy (test/proxy/proxy-http.test.ts).
+    for (const route of ROUTES.filter((one) => !coveredElsewhere(one))) {
       expect([routeKey(route), seen.some((answer) => answer.key === routeKey(route) && answer.status < 300)]).toEqual([
         routeKey(route),
         true,
@@ -247,6 +252,7 @@ describe("Nango's answers", () => {
     expect([...documented.keys()].sort()).toEqual([...routes.keys()].sort());
     for (const [key, route] of routes) {
       expect([key, documented.get(key)!.scopes]).toEqual([key, [...requirementOf(route)]]);
+      if (coveredElsewhere(route)) continue;
       const successes = new Set(
         seen.filter((answer) => answer.key === key && answer.status < 300).map((a) => a.status),
       );

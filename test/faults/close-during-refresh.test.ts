@@ -6,21 +6,21 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { sqliteStore } from '../../adapters/sqlite.js';
 import { ConnectionManager } from '../../src/index.js';
 import { captureLogs } from '../support/logs.js';
-import { type RotatingTokenServer, startRotatingTokenServer } from './support/rotating-token-server.js';
+import { type OneGrantServer, startOneGrantServer } from '../support/token-server.js';
 
 // Found by the chaos soak (docs/reliability.md): a process closed gracefully (a deploy) while a
 // `get` was refreshing closed its store under the refresh; the provider had already spent the old
 // refresh token, the new one could not be stored, and the grant was lost.
 
 const now = Date.parse('2026-11-23T12:00:00.000Z');
-let server: RotatingTokenServer;
+let server: OneGrantServer;
 let path: string;
 const rejections: unknown[] = [];
 const onRejection = (reason: unknown) => rejections.push(reason);
 
 beforeEach(async () => {
   path = join(tmpdir(), `latchkey-close-refresh-${randomBytes(6).toString('hex')}.db`);
-  server = await startRotatingTokenServer();
+  server = await startOneGrantServer();
   process.on('unhandledRejection', onRejection);
 });
 afterEach(async () => {

@@ -7,7 +7,7 @@ import { sqliteStore } from '../../adapters/sqlite.js';
 import { ConnectionManager } from '../../src/index.js';
 import { captureLogs } from '../support/logs.js';
 import { type SqliteHolder, startSqliteHolder } from './support/sqlite-holder.js';
-import { type RotatingTokenServer, startRotatingTokenServer } from './support/rotating-token-server.js';
+import { type OneGrantServer, startOneGrantServer } from '../support/token-server.js';
 
 // Found by the chaos soak (docs/reliability.md): a process whose refreshed credentials the store
 // refused held them in memory but released the refresh lock; another process then took the lock,
@@ -15,7 +15,7 @@ import { type RotatingTokenServer, startRotatingTokenServer } from './support/ro
 
 const MINUTE = 60_000;
 const now = Date.parse('2026-11-23T12:00:00.000Z');
-let server: RotatingTokenServer;
+let server: OneGrantServer;
 let holder: SqliteHolder | undefined;
 let path: string;
 const rejections: unknown[] = [];
@@ -23,7 +23,7 @@ const onRejection = (reason: unknown) => rejections.push(reason);
 
 beforeEach(async () => {
   path = join(tmpdir(), `latchkey-held-lock-${randomBytes(6).toString('hex')}.db`);
-  server = await startRotatingTokenServer();
+  server = await startOneGrantServer();
   process.on('unhandledRejection', onRejection);
 });
 afterEach(async () => {
