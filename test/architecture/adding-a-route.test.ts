@@ -10,12 +10,12 @@
  *   without its scope, refuses a bad query naming the parameter, and appears in /openapi.json.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyPackageWith } from '../support/package-copy.js';
 import { ROUTES } from '../../src/api/routes.js';
 
 const root = normalize(join(dirname(fileURLToPath(import.meta.url)), '../..'));
@@ -76,27 +76,7 @@ describe('adding a route', () => {
       }`;
 
     beforeAll(() => {
-      build = mkdtempSync(join(tmpdir(), 'latchkey-new-route-'));
-      const write = (folder: string, file: string, source: string) => {
-        const { outputText } = ts.transpileModule(source, {
-          compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
-          fileName: file,
-        });
-        const target = join(build, 'dist', folder, file.replace(/\.ts$/, '.js'));
-        mkdirSync(dirname(target), { recursive: true });
-        writeFileSync(target, outputText);
-      };
-      for (const folder of ['src', 'adapters']) {
-        for (const file of readdirSync(join(root, folder), { recursive: true, encoding: 'utf8' })) {
-          if (!file.endsWith('.ts') || file.endsWith('.d.ts')) continue;
-          const text = readFileSync(join(root, folder, file), 'utf8');
-          const edit = folder === 'src' ? edits[file.split('\\').join('/')] : undefined;
-          write(folder, file, edit ? edit(text) : text);
-        }
-      }
-      write('src', 'api/example-route.ts', handlerModule);
-      writeFileSync(join(build, 'package.json'), readFileSync(join(root, 'package.json')));
-      symlinkSync(join(root, 'node_modules'), join(build, 'node_modules'), 'dir');
+      build = copyPackageWith('latchkey-new-route-', edits, { 'api/example-route.ts': handlerModule });
     });
     afterAll(() => rmSync(build, { recursive: true, force: true }));
 
