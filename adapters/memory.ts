@@ -233,12 +233,18 @@ export function memoryStore(options: MemoryStoreOptions = {}): StorageAdapter {
       const search = query.search ? query.search.toLowerCase() : undefined;
       const candidates = candidateIds(query);
       const list = Array.isArray(candidates) ? (candidates as number[]) : [...candidates];
-      let at = query.afterId === undefined ? 0 : lowerBound(list, query.afterId + 1, byId);
       // Ids are integers, so "greater than afterId" is "at least afterId + 1"; a fractional
-      // cursor is refused above this layer.
+      // cursor is refused above this layer. Descending walks the same list from the other end.
+      const step = query.order === 'desc' ? -1 : 1;
+      let at =
+        step === 1
+          ? query.afterId === undefined
+            ? 0
+            : lowerBound(list, query.afterId + 1, byId)
+          : (query.afterId === undefined ? list.length : lowerBound(list, query.afterId, byId)) - 1;
       const found: StoredEntry[] = [];
       const current = now();
-      for (; at < list.length && found.length < query.limit; at++) {
+      for (; at >= 0 && at < list.length && found.length < query.limit; at += step) {
         const key = keyOfId.get(list[at]!);
         // Read without purging: dropping an expired entry here would shift the array being walked.
         const stored = key === undefined ? undefined : entries.get(key);

@@ -151,7 +151,8 @@ export function redisStore(urlOrOptions: string | RedisStoreOptions): StorageAda
     const candidates = required.shift() ?? sets.all;
     const search = query.search ? query.search.toLowerCase() : '';
     const found: StoredEntry[] = [];
-    let from = query.afterId === undefined ? '-inf' : `(${query.afterId}`;
+    const direction = query.order === 'desc' ? 'desc' : 'asc';
+    let from = query.afterId === undefined ? (direction === 'desc' ? '+inf' : '-inf') : `(${query.afterId}`;
     for (;;) {
       const reply = (await evalScript(scripts.find, [
         prefix,
@@ -164,6 +165,7 @@ export function redisStore(urlOrOptions: string | RedisStoreOptions): StorageAda
         String(anyOf.length),
         ...anyOf,
         search,
+        direction,
       ])) as string[];
       found.push(...pairs(reply, 2));
       if (reply[0] === '1' || found.length >= query.limit || reply[1] === '') return found;

@@ -113,7 +113,8 @@ return out
  * required set, in one of the any-of sets (when given) and, when a search is given, whose
  * lower-cased connection id, end user id or email contains it.
  * ARGV: prefix, candidate set, from ('(' .. id or '-inf'), limit, budget, n, n required sets,
- * m, m any-of sets, search. Returns done, last score seen, then key, value pairs.
+ * m, m any-of sets, search, direction ('asc' or 'desc': then `from` is '+inf' or '(' .. id and
+ * the walk goes down). Returns done, last score seen, then key, value pairs.
  */
 const FIND = `
 local p, candidates, from = ARGV[1], ARGV[2], ARGV[3]
@@ -124,10 +125,16 @@ for i = 1, tonumber(ARGV[at]) do required[i] = ARGV[at + i] end
 at = at + #required + 1
 for i = 1, tonumber(ARGV[at]) do anyOf[i] = ARGV[at + i] end
 local search = ARGV[at + #anyOf + 1]
+local descending = ARGV[at + #anyOf + 2] == 'desc'
 local out = {'0', ''}
 local found, seen = 0, 0
 while found < limit and seen < budget do
-  local batch = redis.call('ZRANGEBYSCORE', candidates, from, '+inf', 'WITHSCORES', 'LIMIT', 0, 100)
+  local batch
+  if descending then
+    batch = redis.call('ZREVRANGEBYSCORE', candidates, from, '-inf', 'WITHSCORES', 'LIMIT', 0, 100)
+  else
+    batch = redis.call('ZRANGEBYSCORE', candidates, from, '+inf', 'WITHSCORES', 'LIMIT', 0, 100)
+  end
   for j = 1, #batch, 2 do
     local k, score = batch[j], batch[j + 1]
     seen = seen + 1

@@ -71,7 +71,8 @@ async function listConnections({ manager, url }: RouteContext): Promise<Response
       `Query parameters page and limit skip ${page * limit} connections; at most ${MAX_PAGE_OFFSET} are walked: follow next_cursor instead.`,
     );
   }
-  const filter: ListConnectionsFilter = { limit };
+  // Newest first, as Nango lists them.
+  const filter: ListConnectionsFilter = { limit, order: 'newest' };
   const connectionId = query.connectionId ?? query.connection_id;
   if (connectionId !== undefined) filter.connectionId = connectionId;
   const integrationIds = (query.integrationId ?? query.provider_config_key)?.split(',').filter(Boolean) ?? [];

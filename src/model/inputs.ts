@@ -88,8 +88,13 @@ export interface ListConnectionsFilter {
    * store a page at a time.
    */
   limit?: number | undefined;
-  /** The `nextCursor` of the previous page. */
+  /** The `nextCursor` of the previous page (it remembers the order it was made in). */
   cursor?: string | undefined;
+  /**
+   * `'oldest'` (the default: creation order) or `'newest'` first, as Nango's `GET /connections`
+   * lists them.
+   */
+  order?: 'oldest' | 'newest' | undefined;
 }
 
 /** One page of {@link ListConnectionsFilter} results. */

@@ -11,10 +11,12 @@ import type { OperationContext } from './context.js';
 const MAX_PAGE = 2000;
 /** Rows per store round trip when the caller asked for every match. */
 const WALK_PAGE = 500;
-const CURSOR_PREFIX = 'c1.';
+/** Cursors name their direction, so a page is never continued the other way round. */
+const CURSOR_PREFIX = { asc: 'c1.', desc: 'c1d.' } as const;
 
 /**
- * `manager.list`: connections without credentials, never refreshed, in creation (`id`) order. The
+ * `manager.list`: connections without credentials, never refreshed, in creation (`id`) order
+ * (oldest first unless `order: 'newest'`). The
  * filters are evaluated by the store (SQL over indexed columns; the memory store's own indexes),
  * and pages are keyset-paged on `id`, so a page costs the same at the end of the store as at the
  * start. Without `limit`, every match is returned, read a page at a time.
@@ -41,7 +43,8 @@ export async function listConnections(
   const kept = page.records.slice(0, query.limit);
   const connections = kept.map(toListItem);
   const last = page.fetched > query.limit ? (kept[kept.length - 1]?.id ?? page.lastId) : undefined;
-  return last !== undefined ? { connections, nextCursor: `${CURSOR_PREFIX}${last}` } : { connections };
+  const prefix = CURSOR_PREFIX[query.order ?? 'asc'];
+  return last !== undefined ? { connections, nextCursor: `${prefix}${last}` } : { connections };
 }
 
 /** Checks a filter and turns it into the store's query; a bad filter names the field to fix. */
@@ -81,12 +84,17 @@ function toQuery(input: ListConnectionsFilter): ConnectionQuery {
     }
     query.limit = filter.limit;
   }
-  if (filter.cursor !== undefined) query.afterId = parseCursor(filter.cursor);
+  if (filter.order !== undefined && filter.order !== 'oldest' && filter.order !== 'newest') {
+    throw new InvalidRequestError("order must be 'oldest' or 'newest'", 'order');
+  }
+  if (filter.order === 'newest') query.order = 'desc';
+  if (filter.cursor !== undefined) query.afterId = parseCursor(filter.cursor, query.order ?? 'asc');
   return query;
 }
 
-function parseCursor(cursor: unknown): number {
-  const id = typeof cursor === 'string' && cursor.startsWith(CURSOR_PREFIX) ? Number(cursor.slice(3)) : NaN;
+function parseCursor(cursor: unknown, order: 'asc' | 'desc'): number {
+  const prefix = CURSOR_PREFIX[order];
+  const id = typeof cursor === 'string' && cursor.startsWith(prefix) ? Number(cursor.slice(prefix.length)) : NaN;
   if (!Number.isSafeInteger(id) || id < 0) {
     throw new InvalidRequestError(
       'cursor is not one this store returned; pass the nextCursor of the previous page',

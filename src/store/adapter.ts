@@ -118,8 +118,10 @@ export interface ConnectionQuery {
   tags?: Readonly<Record<string, string>>;
   /** Case-insensitive substring of the connection id, the end user's id or the end user's email. */
   search?: string;
-  /** Only ids greater than this one (the keyset cursor). */
+  /** Only ids past this one in `order`: greater when ascending, smaller when descending (the keyset cursor). */
   afterId?: number;
+  /** By `id` (creation order): `'asc'` (the default) or `'desc'`, newest first. */
+  order?: 'asc' | 'desc';
   limit: number;
 }
 

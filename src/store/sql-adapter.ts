@@ -225,8 +225,9 @@ export function createSqlAdapter(parts: SqlAdapterParts): StorageAdapter {
     async findConnections(q: ConnectionQuery) {
       const where = ['conn_id IS NOT NULL'];
       const params: unknown[] = [];
+      const descending = q.order === 'desc';
       if (q.afterId !== undefined) {
-        where.push('conn_id > ?');
+        where.push(descending ? 'conn_id < ?' : 'conn_id > ?');
         params.push(q.afterId);
       }
       if (q.connectionId !== undefined) {
@@ -252,10 +253,11 @@ export function createSqlAdapter(parts: SqlAdapterParts): StorageAdapter {
         where.push(`search_text LIKE ? ESCAPE '\\'`);
         params.push(pattern);
       }
-      const rows = await run(`SELECT key, value FROM ${table} WHERE ${where.join(' AND ')} ORDER BY conn_id LIMIT ?`, [
-        ...params,
-        q.limit,
-      ]);
+      const order = descending ? 'DESC' : 'ASC';
+      const rows = await run(
+        `SELECT key, value FROM ${table} WHERE ${where.join(' AND ')} ORDER BY conn_id ${order} LIMIT ?`,
+        [...params, q.limit],
+      );
       return rows.map((row) => ({ key: String(row.key), value: String(row.value) }));
     },
     async dueForAttention(before, page) {

@@ -144,6 +144,23 @@ export function adapterCases(runner: TestRunner, name: string, openStorage: Open
         assert.deepEqual(first, { key: 'r1', value: 'one' });
       });
 
+      it('lists newest first when asked, keyset-paged downwards, with every filter', async () => {
+        const { store } = await open();
+        for (const id of [1, 2, 3, 4, 5]) {
+          const tags = id % 2 === 1 ? { env: 'prod' } : { env: 'dev' };
+          await store.insert(`r${id}`, `v${id}`, { index: index(id, { tags }) });
+        }
+        const keys = async (query: Parameters<typeof store.findConnections>[0]) =>
+          (await store.findConnections(query)).map((entry) => entry.key);
+        assert.deepEqual(await keys({ order: 'desc', limit: 10 }), ['r5', 'r4', 'r3', 'r2', 'r1']);
+        assert.deepEqual(await keys({ order: 'desc', limit: 2 }), ['r5', 'r4']);
+        assert.deepEqual(await keys({ order: 'desc', limit: 2, afterId: 4 }), ['r3', 'r2']);
+        assert.deepEqual(await keys({ order: 'desc', limit: 10, afterId: 1 }), []);
+        assert.deepEqual(await keys({ order: 'desc', tags: { env: 'prod' }, limit: 10 }), ['r5', 'r3', 'r1']);
+        assert.deepEqual(await keys({ order: 'desc', tags: { env: 'prod' }, afterId: 5, limit: 1 }), ['r3']);
+        assert.deepEqual(await keys({ order: 'asc', limit: 2, afterId: 4 }), ['r5']);
+      });
+
       it('follows replaces and deletes; a replace without an index keeps the index', async () => {
         const { store } = await open();
         await store.insert('r1', 'v1', { index: index(1, { tags: { env: 'dev' } }) });

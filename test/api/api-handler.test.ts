@@ -93,8 +93,9 @@ describe('API handler: Nango routes', () => {
     });
     const all = await call('/connection');
     expect(all.status).toBe(200);
-    expect(all.body.connections.map((c: { connection_id: string }) => c.connection_id)).toEqual(['user-1', 'user-2']);
-    expect(all.body.connections[0]).toMatchObject({
+    // Newest first, as Nango lists them.
+    expect(all.body.connections.map((c: { connection_id: string }) => c.connection_id)).toEqual(['user-2', 'user-1']);
+    expect(all.body.connections[1]).toMatchObject({
       connection_id: 'user-1',
       provider: 'github',
       created: expect.any(String),

@@ -109,7 +109,7 @@ describe('GET /connections: queries read by schema', () => {
     expect(filtered.body.connections).toEqual([]);
   });
 
-  it('answers one page of 100 with next_cursor when no limit is given, and the cursor walks the rest', async () => {
+  it('answers one page of 100, newest first, with next_cursor when no limit is given, and the cursor walks the rest', async () => {
     const { manager, call } = await serve(memoryStore());
     for (let index = 0; index < 103; index++) {
       await manager.create({
@@ -120,12 +120,13 @@ describe('GET /connections: queries read by schema', () => {
     }
     const first = await call('/connections');
     expect(first.body.connections).toHaveLength(100);
+    expect(first.body.connections[0].connection_id).toBe('c-102');
     expect(first.body.next_cursor).toEqual(expect.any(String));
     const rest = await call(`/connections?cursor=${encodeURIComponent(first.body.next_cursor)}`);
     expect(rest.body.connections.map((c: { connection_id: string }) => c.connection_id)).toEqual([
-      'c-100',
-      'c-101',
-      'c-102',
+      'c-002',
+      'c-001',
+      'c-000',
     ]);
     expect(rest.body.next_cursor).toBeUndefined();
   });

@@ -93,8 +93,9 @@ describe('@nangohq/node against the Latchkey API handler', () => {
     await createExpired(manager, 'user-3');
     await createExpired(manager, 'user-4');
     const listed = await nango.listConnections();
-    expect(listed.connections.map((c) => c.connection_id)).toEqual(['user-3', 'user-4']);
-    expect(listed.connections[0]).toMatchObject({ provider_config_key: 'local', provider: 'local-idp' });
+    // Newest first, as Nango lists them.
+    expect(listed.connections.map((c) => c.connection_id)).toEqual(['user-4', 'user-3']);
+    expect(listed.connections[1]).toMatchObject({ provider_config_key: 'local', provider: 'local-idp' });
     expect((await nango.listConnections({ connectionId: 'user-4' })).connections).toHaveLength(1);
 
     await nango.setMetadata('local', 'user-3', { workspace: 'acme' });
