@@ -10,6 +10,7 @@ import { isIPv6 } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { textOf } from './respond.js';
 
 /**
  * Adapts a `Request → Response` handler to Node's `http.createServer`.
@@ -54,13 +55,16 @@ export function toNodeListener(
     });
     let request: Request;
     try {
-      request = new Request(target, {
-        method,
-        headers,
-        signal: clientGone.signal,
-        // The body streams through, so the handler's size limit stops reading instead of buffering it all.
-        ...(carriesBody(req) ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: 'half' } : {}),
-      } as RequestInit);
+      request = new NodeRequest(
+        target,
+        {
+          method,
+          headers,
+          // The body streams through, so the handler's size limit stops reading instead of buffering it all.
+          ...(carriesBody(req) ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: 'half' } : {}),
+        } as RequestInit,
+        clientGone.signal,
+      );
     } catch {
       malformed(res, 'The request is malformed.');
       return;
@@ -71,6 +75,14 @@ export function toNodeListener(
         // Headers folds repeated Set-Cookie into one line; each cookie needs its own header.
         const cookies = response.headers.getSetCookie();
         if (cookies.length > 0) headers['set-cookie'] = cookies;
+        // An answer of the API's own (JSON) is written as the text it is, without a web stream.
+        const text = textOf(response);
+        if (text !== undefined) {
+          headers['content-length'] = String(Buffer.byteLength(text));
+          res.writeHead(response.status, headers);
+          res.end(text);
+          return;
+        }
         res.writeHead(response.status, headers);
         // Streamed with back-pressure, never gathered: a proxied download may be any size.
         if (response.body === null) res.end();
@@ -83,6 +95,24 @@ export function toNodeListener(
         else res.writeHead(500).end();
       });
   };
+}
+
+/**
+ * A `Request` whose `signal` is the listener's own, which aborts when the client leaves. Given as
+ * `init.signal`, undici's `Request` follows it with listeners and a finalization registry, which
+ * cost more than the rest of the request; handlers read `request.signal` and get the same signal.
+ */
+class NodeRequest extends Request {
+  readonly #signal: AbortSignal;
+
+  constructor(input: URL, init: RequestInit, signal: AbortSignal) {
+    super(input, init);
+    this.#signal = signal;
+  }
+
+  override get signal(): AbortSignal {
+    return this.#signal;
+  }
 }
 
 /** The URL to route, or why the request is refused. */

@@ -21,9 +21,76 @@ export class ApiFailure extends Error {
   }
 }
 
+/**
+ * A `Response` whose body is text held as it is. On Node 20, `new Response(text)` builds a web
+ * `ReadableStream` at once, and writing it out through that stream was most of what an API answer
+ * cost; here the real body is made only when something reads it (a framework mounting the
+ * handler, a test calling `text()`), by a plain `Response` every body method delegates to, and
+ * `toNodeListener` writes the text itself ({@link textOf}).
+ */
+class TextResponse extends Response {
+  readonly #text: string;
+  #inner: Response | undefined;
+
+  constructor(text: string, init: ResponseInit) {
+    super(null, init);
+    this.#text = text;
+  }
+
+  /** The same answer as a plain `Response`, made on first use, with the headers as they are then. */
+  #body(): Response {
+    this.#inner ??= new Response(this.#text, {
+      status: this.status,
+      statusText: this.statusText,
+      headers: this.headers,
+    });
+    return this.#inner;
+  }
+
+  /** The text, when no body method has read it yet. */
+  unread(): string | undefined {
+    return this.#inner === undefined ? this.#text : undefined;
+  }
+
+  override get body(): Response['body'] {
+    return this.#body().body;
+  }
+  override get bodyUsed(): boolean {
+    return this.#inner?.bodyUsed ?? false;
+  }
+  override text(): Promise<string> {
+    return this.#body().text();
+  }
+  override json(): Promise<unknown> {
+    return this.#body().json();
+  }
+  override arrayBuffer(): Promise<ArrayBuffer> {
+    return this.#body().arrayBuffer();
+  }
+  override blob(): Promise<Blob> {
+    return this.#body().blob();
+  }
+  override formData(): Promise<FormData> {
+    return this.#body().formData();
+  }
+  // Node 20's Response has no bytes() (Node 22 does): delegate to whatever the runtime's has.
+  override bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    return this.#body().bytes();
+  }
+  override clone(): Response {
+    if (this.bodyUsed) return this.#body().clone();
+    return new TextResponse(this.#text, { status: this.status, statusText: this.statusText, headers: this.headers });
+  }
+}
+
+/** The body of an answer made here, as text, while nothing has read it; otherwise undefined. */
+export function textOf(response: Response): string | undefined {
+  return response instanceof TextResponse ? response.unread() : undefined;
+}
+
 /** A JSON answer. `no-store` on every one: most carry credentials, and none should be cached. */
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(status === 204 ? null : JSON.stringify(body), {
+  const init: ResponseInit = {
     status,
     headers: {
       'content-type': 'application/json; charset=utf-8',
@@ -31,7 +98,8 @@ export function json(status: number, body: unknown, headers: Record<string, stri
       'x-content-type-options': 'nosniff',
       ...headers,
     },
-  });
+  };
+  return status === 204 ? new Response(null, init) : new TextResponse(JSON.stringify(body), init);
 }
 
 function errorBody(status: number, code: string, message: string, extra: Record<string, unknown> = {}): Response {

@@ -1,0 +1,148 @@
+/**
+ * `npx tsx bench/api-floor.bench.ts`: `GET /connection/:id` through Latchkey's HTTP API (the
+ * handler `latchkey serve` runs, behind `toNodeListener`) held against two bare `node:http`
+ * servers on the same loopback, in the same run:
+ *   - same work: the same `manager.get` on the same manager, answered with `JSON.stringify`;
+ *   - fixed bytes: the same answer's bytes, computed once.
+ * The client runs in a worker thread (its own event loop) with a keep-alive undici pool; it
+ * measures one request at a time (median latency) and 32 in flight (requests per second).
+ * Rounds alternate between the three servers so machine noise lands on all alike.
+ */
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
+import { memoryStore } from '../adapters/memory.js';
+import { createApiHandler, toNodeListener } from '../src/http.js';
+import { ConnectionManager } from '../src/index.js';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 7);
+const SEQUENTIAL = 1_000;
+const CONCURRENT = 4_000;
+const IN_FLIGHT = 32;
+const API_KEY = randomBytes(24).toString('base64url');
+
+const CLIENT = `
+const { parentPort } = require('node:worker_threads');
+const { Pool } = require('undici');
+parentPort.on('message', async ({ origin, path, headers, sequential, concurrent, inFlight }) => {
+  const pool = new Pool(origin, { connections: inFlight, pipelining: 1 });
+  const one = async () => {
+    const { statusCode, body } = await pool.request({ method: 'GET', path, headers });
+    await body.arrayBuffer();
+    if (statusCode !== 200) throw new Error('HTTP ' + statusCode);
+  };
+  for (let i = 0; i < 200; i++) await one();
+  const latencies = [];
+  for (let i = 0; i < sequential; i++) {
+    const t = performance.now();
+    await one();
+    latencies.push(performance.now() - t);
+  }
+  latencies.sort((a, b) => a - b);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (next++ < concurrent) await one();
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  parentPort.postMessage({ medianMs: latencies[Math.floor(latencies.length / 2)], perSecond: concurrent / seconds });
+});
+`;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function listen(listener: RequestListener): Promise<{ server: Server; origin: string }> {
+  const server = createServer({ keepAliveTimeout: 5_000 }, listener);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+const manager = new ConnectionManager({
+  store: memoryStore(),
+  encryptionKey: randomBytes(32).toString('base64'),
+  integrations: {
+    crm: { provider: 'crm', definition: { authMode: 'OAUTH2', tokenUrl: 'https://example.invalid/token' } },
+  },
+});
+await manager.create({
+  connectionId: 'bench-user',
+  providerConfigKey: 'crm',
+  credentials: {
+    type: 'OAUTH2',
+    access_token: 'a'.repeat(40),
+    refresh_token: 'r'.repeat(40),
+    expires_at: '2999-01-01T00:00:00Z',
+  },
+  metadata: { plan: 'pro' },
+});
+const path = '/connection/bench-user?provider_config_key=crm';
+const fixed = Buffer.from(JSON.stringify(await manager.get('bench-user', { providerConfigKey: 'crm' })));
+
+const servers = {
+  latchkey: await listen(toNodeListener(createApiHandler({ manager, apiKeys: [{ key: API_KEY }] }))),
+  'bare, same work': await listen((req, res) => {
+    manager.get('bench-user', { providerConfigKey: 'crm' }).then(
+      (connection) => {
+        const body = JSON.stringify(connection);
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      },
+      () => res.writeHead(500).end(),
+    );
+  }),
+  'bare, fixed bytes': await listen((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': fixed.length });
+    res.end(fixed);
+  }),
+};
+
+const worker = new Worker(CLIENT, { eval: true });
+const run = (origin: string) =>
+  new Promise<{ medianMs: number; perSecond: number }>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.postMessage({
+      origin,
+      path,
+      headers: { authorization: `Bearer ${API_KEY}` },
+      sequential: SEQUENTIAL,
+      concurrent: CONCURRENT,
+      inFlight: IN_FLIGHT,
+    });
+  });
+
+const samples = Object.fromEntries(
+  Object.keys(servers).map((name) => [name, { ms: [] as number[], rps: [] as number[] }]),
+);
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, { origin }] of Object.entries(servers)) {
+    const { medianMs, perSecond } = await run(origin);
+    samples[name]!.ms.push(medianMs);
+    samples[name]!.rps.push(perSecond);
+  }
+}
+await worker.terminate();
+for (const { server } of Object.values(servers)) {
+  server.closeAllConnections();
+  server.close();
+}
+await manager.close();
+
+const floor = samples['bare, same work']!;
+console.log(`GET /connection/:id, memory store, encrypted; medians of ${ROUNDS} alternating rounds`);
+console.log('| server | sequential µs | × same-work | req/s at 32 in flight | × same-work |');
+console.log('|---|---:|---:|---:|---:|');
+for (const [name, sample] of Object.entries(samples)) {
+  const ms = median(sample.ms);
+  const rps = median(sample.rps);
+  console.log(
+    `| ${name} | ${(ms * 1000).toFixed(0)} | ${(ms / median(floor.ms)).toFixed(2)} | ${rps.toFixed(0)} | ${(rps / median(floor.rps)).toFixed(2)} |`,
+  );
+}
