@@ -1,6 +1,12 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/memory.js';
 import { postgresStore } from '../../adapters/postgres.js';
@@ -13,6 +19,7 @@ import { testScope } from '../support/scope.js';
 
 const { defer } = testScope();
 const KEY = 'limiter-test-key-0123456789abcdef';
+const CLI = fileURLToPath(new URL('../../src/cli/index.ts', import.meta.url));
 
 let postgres: RunningPostgres;
 beforeAll(async () => {
@@ -36,6 +43,33 @@ async function startProvider() {
     return new Promise<void>((resolve) => server.close(() => resolve()));
   });
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, arrivals };
+}
+
+/** `latchkey serve --config <path>` as its own process; resolves with its URL once it listens. */
+async function serveProcess(configPath: string): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'serve', '--config', configPath], {
+    env: { PATH: process.env.PATH ?? '', LATCHKEY_ENCRYPTION_KEY: randomBytes(32).toString('base64') },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const exited = once(child, 'exit');
+  defer(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+  let log = '';
+  return new Promise((resolve, reject) => {
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      log += chunk;
+      for (const text of log.split('\n')) {
+        if (!text.startsWith('{')) continue;
+        const line = JSON.parse(text) as { msg?: string; url?: string };
+        if (line.msg === 'listening' && line.url) resolve(line.url);
+      }
+    });
+    void exited.then(() => reject(new Error(`latchkey serve exited before listening:\n${log}`)));
+  });
 }
 
 /**
@@ -94,6 +128,43 @@ describe('the shared rate limiter', () => {
     expect(provider.arrivals).toHaveLength(16);
     expect(worstWindowExcess(provider.arrivals, limit)).toBeLessThanOrEqual(0);
   }, 60_000);
+
+  it('holds two `latchkey serve` processes on one Postgres to one rate', async () => {
+    const provider = await startProvider();
+    const uri = await postgres.createDatabase();
+    const limit = { requestsPerSecond: 4, burst: 1 };
+    const integrations = {
+      crm: { provider: 'crm', definition: { authMode: 'API_KEY', proxy: { baseUrl: provider.url } } },
+    };
+    const seed = new ConnectionManager(testManagerOptions({ store: postgresStore(uri), integrations }));
+    await seed.upsert({ connectionId: 'c1', providerConfigKey: 'crm', credentials: { type: 'API_KEY', apiKey: 'k' } });
+    await seed.close();
+    const dir = await mkdtemp(join(tmpdir(), 'latchkey-limiter-'));
+    defer(() => rm(dir, { recursive: true, force: true }));
+    const configPath = join(dir, 'latchkey.config.json');
+    await writeFile(
+      configPath,
+      JSON.stringify({
+        store: uri,
+        integrations,
+        rateLimits: { crm: { ...limit, scope: 'connection' } },
+        http: { allowInsecureLoopback: true },
+        apiKeys: [{ key: KEY, name: 'test' }],
+        server: { host: '127.0.0.1', port: 0 },
+      }),
+    );
+    const servers = await Promise.all([serveProcess(configPath), serveProcess(configPath)]);
+    const send = (server: string) =>
+      fetch(`${server}/proxy/x`, {
+        headers: { authorization: `Bearer ${KEY}`, 'connection-id': 'c1', 'provider-config-key': 'crm' },
+      }).then((response) => response.status);
+    for (const server of servers) expect(await send(server)).toBe(200);
+    provider.arrivals.length = 0;
+    const requests = Array.from({ length: 16 }, (_, index) => send(servers[index % 2]!));
+    expect(await Promise.all(requests)).toEqual(Array.from({ length: 16 }, () => 200));
+    expect(provider.arrivals).toHaveLength(16);
+    expect(worstWindowExcess(provider.arrivals, limit)).toBeLessThanOrEqual(0);
+  }, 120_000);
 
   it('gives each connection its own bucket by default, for manager.fetch too', async () => {
     const provider = await startProvider();
