@@ -67,7 +67,8 @@ async function setUp(name: string, kind: string, store: StorageAdapter, nearCach
       crm: { provider: 'crm', definition: { authMode: 'OAUTH2', tokenUrl: 'https://example.invalid/token' } },
     },
   });
-  await manager.create({
+  // Upsert: the set-ups with and without the cache share one Postgres database.
+  await manager.upsert({
     connectionId: 'bench-user',
     providerConfigKey: 'crm',
     credentials: {
@@ -150,7 +151,9 @@ try {
   console.log('|-----------------------|-----------:|-------------:|');
   for (const setup of setups) {
     const us = median(setup.samples);
-    console.log(`| ${setup.name.padEnd(21)} | ${us.toFixed(1).padStart(10)} | ${(us / memory).toFixed(2).padStart(11)}× |`);
+    console.log(
+      `| ${setup.name.padEnd(21)} | ${us.toFixed(1).padStart(10)} | ${(us / memory).toFixed(2).padStart(11)}× |`,
+    );
   }
 
   console.log('\nstore calls per 1,000 gets with the near cache on (channel up, record cached)\n');
@@ -163,7 +166,9 @@ try {
   }
   for (const setup of setups) await setup.manager.close();
 
-  console.log(`\ninvalidation delay: a write's commit returning → another connection's notice (${DELAY_SAMPLES} writes)\n`);
+  console.log(
+    `\ninvalidation delay: a write's commit returning → another connection's notice (${DELAY_SAMPLES} writes)\n`,
+  );
   console.log('| store    | p50 ms | p99 ms |');
   console.log('|----------|-------:|-------:|');
   const delayPg = await postgres.createDatabase();

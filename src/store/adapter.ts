@@ -81,10 +81,7 @@ export interface StorageAdapter {
 }
 
 /** What {@link StorageAdapter.watch} reports. */
-export type StoreChange =
-  | { type: 'up' }
-  | { type: 'changed'; key?: string }
-  | { type: 'down'; error?: unknown };
+export type StoreChange = { type: 'up' } | { type: 'changed'; key?: string } | { type: 'down'; error?: unknown };
 
 /** Ends a {@link StorageAdapter.watch}: no call of its listener once it resolves. */
 export type StopWatching = () => Promise<void>;
