@@ -5,6 +5,7 @@ import type {
   LockStore,
   StorageAdapter,
   StoredEntry,
+  StoreChange,
 } from '../src/store/adapter.js';
 import { type OpenStoreOptions, urlSettings } from '../src/store/from-url.js';
 
@@ -179,6 +180,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): StorageAdapter {
     },
   };
   const counters = new Map<string, number>();
+  const watchers = new Set<(change: StoreChange) => void>();
+  const announce = (key: string) => {
+    for (const watcher of watchers) watcher({ type: 'changed', key });
+  };
 
   // Every operation below runs synchronously between two awaits, which is what makes it atomic
   // within the single process that can see these maps.
@@ -193,6 +198,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): StorageAdapter {
       assertOpen();
       if (live(key)) return false;
       store(key, { value, expiresAt: writeOptions.expiresAt, index: writeOptions.index }, undefined);
+      announce(key);
       return true;
     },
     async replace(key, expected, next, writeOptions = {}) {
@@ -200,6 +206,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): StorageAdapter {
       const current = live(key);
       if (current?.value !== expected) return false;
       store(key, { value: next, expiresAt: current.expiresAt, index: writeOptions.index }, current);
+      announce(key);
       return true;
     },
     async delete(key, expected) {
@@ -207,6 +214,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): StorageAdapter {
       const current = live(key);
       if (!current || (expected !== undefined && current.value !== expected)) return false;
       drop(key);
+      announce(key);
       return true;
     },
     async scan(prefix, page) {
@@ -272,10 +280,20 @@ export function memoryStore(options: MemoryStoreOptions = {}): StorageAdapter {
       counters.set(counter, next);
       return next;
     },
+    // Every writer is in this process, so the channel is up from the start and never drops.
+    watch(listener) {
+      const watcher = (change: StoreChange) => listener(change);
+      watchers.add(watcher);
+      watcher({ type: 'up' });
+      return async () => {
+        watchers.delete(watcher);
+      };
+    },
     async close() {
       closed = true;
       entries.clear();
       locksHeld.clear();
+      watchers.clear();
     },
   };
 }

@@ -6,6 +6,8 @@ import { type OpenStoreOptions, urlSettings } from '../src/store/from-url.js';
 import { errorCode, errorMessage, isSocketFailure } from '../src/store/network-errors.js';
 import { loadDriver } from '../src/store/optional-driver.js';
 import { assertTableName, createSqlAdapter, type SqlDialect, type SqlQuery } from '../src/store/sql-adapter.js';
+import { changeChannel, postgresChannel } from './internal/postgres-watch.js';
+import { defaultWatchTiming, keepWatching } from './internal/watch-loop.js';
 
 /** The adapter's name, as `StorageAdapter.name` reports it. */
 export const name = 'postgres';
@@ -18,6 +20,11 @@ export interface PostgresStoreOptions {
   table?: string;
   /** Most connections this store's pool opens. Default 10. */
   maxConnections?: number;
+  /**
+   * How often the `LISTEN` connection of a near cache (the manager's `nearCache`) proves it still
+   * works; a silent one is found within twice this. Default 5000 ms.
+   */
+  watchHeartbeatMs?: number;
 }
 
 /** SQLSTATEs of a lost race on `CREATE … IF NOT EXISTS` / `ADD COLUMN IF NOT EXISTS` between two processes. */
@@ -83,6 +90,23 @@ export function postgresStore(uriOrOptions: string | PostgresStoreOptions): Stor
     },
     onError: (listener) => errorListeners.push(listener),
     classifyError,
+    watch: (listener) =>
+      keepWatching(
+        postgresChannel(async () => {
+          if (closed) throw new Error('the store is closed');
+          const { default: pg } = await loadDriver(() => import('pg'), name, '@keyv/postgres pg');
+          return new pg.Client({
+            connectionString: options.uri,
+            application_name: `latchkey-watch-${process.pid}`,
+            keepAlive: true,
+          });
+        }, table),
+        listener,
+        {
+          ...defaultWatchTiming,
+          ...(options.watchHeartbeatMs !== undefined && { heartbeatMs: options.watchHeartbeatMs }),
+        },
+      ),
   });
 }
 
@@ -173,6 +197,9 @@ const postgresDialect: SqlDialect = {
   // Two processes racing CREATE … IF NOT EXISTS: the loser gets a unique violation on pg_type
   // (23505), "type already exists" (42710) or "relation already exists" (42P07).
   isCreateRace: (error) => CREATE_RACE.includes((error as { code?: string }).code ?? ''),
+  // In the write's own statement, so the notification goes out on its commit and never without it.
+  announce: (statement, table) =>
+    `WITH changed AS (${statement}) SELECT key, pg_notify('${changeChannel(table)}', key) FROM changed`,
 };
 
 function toNumberedPlaceholders(sql: string): string {

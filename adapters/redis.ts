@@ -14,6 +14,8 @@ import { type OpenStoreOptions, urlSettings } from '../src/store/from-url.js';
 import { errorMessage, isSocketFailure } from '../src/store/network-errors.js';
 import { redisConnection, type Reply } from './internal/redis-connection.js';
 import { scripts } from './internal/redis-scripts.js';
+import { redisChannel } from './internal/redis-watch.js';
+import { defaultWatchTiming, keepWatching } from './internal/watch-loop.js';
 
 /** The adapter's name, as `StorageAdapter.name` reports it. */
 export const name = 'redis';
@@ -44,6 +46,11 @@ export interface RedisStoreOptions {
    * Without it, the warning is reported through `onError`, which the manager logs.
    */
   logger?: Pick<Logger, 'warn'>;
+  /**
+   * How often the subscriber connection of a near cache (the manager's `nearCache`) proves it
+   * still works; a silent one is found within twice this. Default 5000 ms.
+   */
+  watchHeartbeatMs?: number;
 }
 
 /** Keys looked at per script call, so no single call holds the (single-threaded) server long. */
@@ -248,6 +255,21 @@ export function redisStore(urlOrOptions: string | RedisStoreOptions): StorageAda
       errorListeners.push(listener);
     },
     classifyError,
+    // Changes are published by the scripts above, in the same atomic step as each write.
+    watch: (listener) =>
+      keepWatching(
+        redisChannel({
+          url,
+          ...(options.tls && { tls: options.tls }),
+          connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+          channel: `${prefix}changes`,
+        }),
+        listener,
+        {
+          ...defaultWatchTiming,
+          ...(options.watchHeartbeatMs !== undefined && { heartbeatMs: options.watchHeartbeatMs }),
+        },
+      ),
     close: () => connection.close(),
   };
 }

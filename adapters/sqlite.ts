@@ -7,6 +7,7 @@ import { type OpenStoreOptions, urlSettings } from '../src/store/from-url.js';
 import { errorCode } from '../src/store/network-errors.js';
 import { loadDriver } from '../src/store/optional-driver.js';
 import { assertTableName, createSqlAdapter, type SqlDialect, type SqlQuery } from '../src/store/sql-adapter.js';
+import { defaultWatchTiming, keepWatching, type OpenChannel } from './internal/watch-loop.js';
 
 /** The adapter's name, as `StorageAdapter.name` reports it. */
 export const name = 'sqlite';
@@ -19,6 +20,11 @@ export interface SqliteStoreOptions {
   table?: string;
   /** How long a statement waits for another process's write lock. Default 5000 ms. */
   busyTimeoutMs?: number;
+  /**
+   * How often a near cache (the manager's `nearCache`) asks the file whether another connection
+   * committed (`PRAGMA data_version`): the longest a changed record stays cached. Default 50 ms.
+   */
+  changePollMs?: number;
 }
 
 /**
@@ -39,6 +45,8 @@ export function sqliteStore(pathOrOptions: string | SqliteStoreOptions): Storage
   let driver: Promise<{ query: SqlQuery; close: () => Promise<void> }> | undefined;
   let connected: { query: SqlQuery } | undefined;
   const errorListeners: Array<(error: unknown) => void> = [];
+  const query: SqlQuery = (sql, params) =>
+    connected ? connected.query(sql, params) : connect().then((d) => d.query(sql, params));
   const connect = () =>
     (driver ??= loadDriver(() => import('@keyv/sqlite'), name, '@keyv/sqlite').then(async ({ default: KeyvSqlite }) => {
       // Keyv's store owns the connection and creates the records table (key, value).
@@ -72,13 +80,46 @@ export function sqliteStore(pathOrOptions: string | SqliteStoreOptions): Storage
     table,
     dialect: sqliteDialect(table),
     // Once connected, statements go straight to the driver.
-    query: (sql, params) => (connected ? connected.query(sql, params) : connect().then((d) => d.query(sql, params))),
+    query,
     close: async () => {
       if (driver) await (await driver).close();
     },
     onError: (listener) => errorListeners.push(listener),
     classifyError,
+    watch: (listener) => keepWatching(dataVersionPoll(query, options.changePollMs ?? 50), listener, defaultWatchTiming),
   });
+}
+
+/**
+ * SQLite has no notifications, and the processes sharing a file share one machine: each poll
+ * asks this store's own connection for `PRAGMA data_version`, which changes exactly when another
+ * connection committed to the file since the last ask (this connection's own writes leave it as
+ * it is; the near cache drops those itself). It says that something changed, not what: every
+ * cached record is dropped then.
+ */
+function dataVersionPoll(query: SqlQuery, everyMs: number): OpenChannel {
+  const version = async () => String((await query('PRAGMA data_version', []))[0]?.data_version);
+  return async (changed, lost) => {
+    let last = await version();
+    let polling = false;
+    const timer = setInterval(() => {
+      if (polling) return;
+      polling = true;
+      version().then(
+        (now) => {
+          polling = false;
+          if (now !== last) changed(undefined);
+          last = now;
+        },
+        (error: unknown) => {
+          polling = false;
+          lost(error);
+        },
+      );
+    }, everyMs);
+    timer.unref?.();
+    return { ping: () => Promise.resolve(), close: async () => clearInterval(timer) };
+  };
 }
 
 /**

@@ -40,6 +40,7 @@ const manager = new ConnectionManager({
     },
   },
   encryptionKey: config.encryptionKeys,
+  nearCache: config.nearCache,
   http: { allowInsecureLoopback: true, timeoutMs: config.tokenTimeoutMs },
   lock: { leaseMs: config.leaseMs, waitMs: config.leaseMs },
   refreshLifetimeFraction: 0.5,

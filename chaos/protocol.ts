@@ -17,6 +17,7 @@ export interface AppConfig {
   pauseMs: number;
   leaseMs: number;
   tokenTimeoutMs: number;
+  nearCache: boolean;
 }
 
 export type HarnessMessage = { type: 'clock'; offsetMs: number } | { type: 'stop' };

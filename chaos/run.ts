@@ -1,5 +1,6 @@
 /**
- * The chaos soak: `npm run chaos -- --duration <s> --store <sqlite|postgres|redis|all> --processes <K> --seed <n>`.
+ * The chaos soak: `npm run chaos -- --duration <s> --store <sqlite|postgres|redis|all> --processes <K> --seed <n>`
+ * (`--near-cache`: every app process with the near cache on).
  * Exits 1 when any invariant broke (see docs/reliability.md), 2 on bad arguments; prints the seed.
  */
 import { parseArgs } from 'node:util';
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     processes: { type: 'string', default: '4' },
     seed: { type: 'string' },
     connections: { type: 'string', default: '200' },
+    'near-cache': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -45,6 +47,7 @@ for (const store of stores) {
     processes,
     seed,
     connections,
+    nearCache: values['near-cache'],
     log: (line) => console.log(`chaos: ${line}`),
   });
   results.push(result);

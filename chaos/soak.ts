@@ -15,6 +15,8 @@ export interface SoakOptions {
   processes: number;
   seed: number;
   connections: number;
+  /** Every app process runs with the near cache on (`--near-cache`). */
+  nearCache?: boolean;
   log: (line: string) => void;
 }
 
@@ -108,6 +110,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
       pauseMs: 60,
       leaseMs: LEASE_MS,
       tokenTimeoutMs: TOKEN_TIMEOUT_MS,
+      nearCache: options.nearCache === true,
     }));
     await fleet.start(options.processes);
     const running = fleet;

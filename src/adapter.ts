@@ -13,6 +13,8 @@ export type {
   ErrorClass,
   LockStore,
   StorageAdapter,
+  StopWatching,
+  StoreChange,
   StoredEntry,
   WriteOptions,
 } from './store/adapter.js';

@@ -17,7 +17,7 @@ export type {
   ConnectionListPage,
   ListConnectionsFilter,
 } from './model/inputs.js';
-export type { ConnectionManagerOptions, KeepAliveOptions } from './operations/options.js';
+export type { ConnectionManagerOptions, KeepAliveOptions, NearCacheOptions } from './operations/options.js';
 export type {
   BackgroundRefresh,
   BackgroundRefreshOptions,

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 // The Lua the Redis store runs: each script is one atomic step on the server (Redis runs a script
 // to the end before any other command), which is how the store gets compare-and-swap, index
 // upkeep beside the write, and owner-checked locks. Keys are built from the prefix in ARGV, so a
-// script never touches another app's keys.
+// script never touches another app's keys. Every script that changes an entry publishes its key
+// on `<prefix>changes` in the same step, so a near cache hears of each write once it is applied.
 
 /**
  * Shared Lua: an entry's connection index lives in the hash `<prefix>ix:<key>`, which names the
@@ -40,6 +41,7 @@ if not written then return 0 end
 redis.call('ZADD', p .. 'keys', 0, k)
 unindex(p, k)
 if #ARGV > 4 then reindex(p, k, 5) end
+redis.call('PUBLISH', p .. 'changes', k)
 return 1
 `;
 
@@ -53,6 +55,7 @@ if #ARGV > 4 then
   unindex(p, k)
   reindex(p, k, 5)
 end
+redis.call('PUBLISH', p .. 'changes', k)
 return 1
 `;
 
@@ -65,8 +68,9 @@ if current and ARGV[3] == '1' and current ~= ARGV[4] then return 0 end
 redis.call('DEL', vk)
 redis.call('ZREM', p .. 'keys', k)
 unindex(p, k)
-if current then return 1 end
-return 0
+if not current then return 0 end
+redis.call('PUBLISH', p .. 'changes', k)
+return 1
 `;
 
 /**

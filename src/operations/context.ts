@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { memoryStore } from '../../adapters/memory.js';
+import { nearCacheFor } from '../cache/settings.js';
+import type { NearCache } from '../cache/near-cache.js';
 import type { Clock, JsonObject, Logger } from '../model/connection.js';
 import { EncryptionRequiredError, InvalidRequestError } from '../model/errors.js';
 import type { ConnectionEventName, ConnectionEvents } from '../model/events.js';
@@ -65,6 +67,8 @@ export interface OperationContext {
   /** Refreshed credentials the store refused, served from memory until a write succeeds. */
   readonly pending: PendingWrites;
   readonly events: EventChannel;
+  /** Decrypted records kept in memory for `get` (the `nearCache` option); `undefined` when off. */
+  readonly nearCache: NearCache | undefined;
   /** How long before expiry a connection of this integration counts as due. */
   marginMs(providerConfigKey: string): number;
   /** The margin for one connection: {@link marginMs}, capped at a fraction of its credentials' lifetime. */
@@ -89,7 +93,9 @@ let warnedPlaintext = false;
 export function createContext(options: ConnectionManagerOptions): OperationContext {
   checkManagerOptions(options);
   const logger = options.logger ?? consoleLogger;
-  const store = guardAdapter(options.store ?? memoryStore(), logger);
+  const guarded = guardAdapter(options.store ?? memoryStore(), logger);
+  const near = nearCacheFor(options.nearCache, guarded);
+  const store = near?.store ?? guarded;
   const records = new VersionedStore(store, Date.now, malformedReporter(logger));
   const cipher = cipherFrom(options, logger);
   // When each connection next needs the background refresher's attention, kept in the store's
@@ -166,6 +172,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     http,
     rateLimits: options.rateLimits ?? {},
     events,
+    nearCache: near?.cache,
     marginMs,
     marginFor,
     keepAlive,

@@ -3,11 +3,12 @@ import { InvalidRequestError, StorageError } from '../model/errors.js';
 import { strategyFor } from '../modes/registry.js';
 import type { GetConnectionOptions } from '../model/inputs.js';
 import { toConnectionFull } from '../modes/present.js';
+import { locateCached } from '../cache/locate-cached.js';
 import type { OperationContext } from './context.js';
 import { type EnsureFreshHost, ensureFresh } from './ensure-fresh.js';
 
 /** What `get` uses: finding the connection, keeping it fresh, noting when it was fetched. */
-export type GetHost = EnsureFreshHost & Pick<OperationContext, 'directory' | 'lastFetched'>;
+export type GetHost = EnsureFreshHost & Pick<OperationContext, 'directory' | 'lastFetched' | 'nearCache'>;
 
 /** `manager.get`: the connection with working credentials, refresh tokens left out unless asked. */
 export async function getConnection(
@@ -24,8 +25,13 @@ export async function getConnection(
     providerConfigKey,
   } = typeof options === 'boolean' ? { forceRefresh: options } : options;
   let located: Awaited<ReturnType<typeof ctx.directory.locate>>;
+  // A forced refresh, like every refresh and write, starts from the store, never the cache.
+  const cache = forceRefresh === true ? undefined : ctx.nearCache;
+  const cached = cache !== undefined && providerConfigKey !== undefined;
   try {
-    located = await ctx.directory.locate(connectionId, providerConfigKey);
+    located = cached
+      ? await locateCached(cache, ctx.connections, connectionId, providerConfigKey)
+      : await ctx.directory.locate(connectionId, providerConfigKey);
   } catch (error) {
     // The store cannot be read, but this process holds refreshed credentials it could not store:
     // they are the only working ones, so they are served while they last.
@@ -39,6 +45,7 @@ export async function getConnection(
   const now = ctx.clock();
   ctx.lastFetched.note(key, now);
   // The very object read for this call (not a refresh result shared by concurrent callers, nor
-  // credentials held in memory) is this caller's alone: no defensive copy of its plain parts.
-  return toConnectionFull(fresh.value, now, refreshToken === true, fresh === loaded);
+  // credentials held in memory or in the near cache) is this caller's alone: no defensive copy
+  // of its plain parts.
+  return toConnectionFull(fresh.value, now, refreshToken === true, fresh === loaded && !cached);
 }

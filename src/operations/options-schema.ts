@@ -78,6 +78,7 @@ export const ManagerOptionsSchema = v.object({
   ),
   lastFetchedWriteIntervalMs: v.optional(NonNegative),
   encryptionCacheBytes: v.optional(NonNegative),
+  nearCache: v.optional(v.union([v.boolean(), v.strictObject({ maxBytes: v.optional(Positive) })])),
   requireEncryption: v.optional(v.boolean()),
   clock: v.optional(v.function('must be a function returning epoch milliseconds')),
   logger: v.optional(LoggerSchema),

@@ -64,11 +64,24 @@ export interface ConnectionManagerOptions {
    * 16,000 connections); 0 keeps no decrypted secret in memory between calls.
    */
   encryptionCacheBytes?: number | undefined;
+  /**
+   * Holds decrypted connection records in this process's memory and serves `get` from them,
+   * dropping each one as soon as the store reports that any process changed it: `true`, or
+   * settings. Needs a store that reports changes (Postgres, Redis, SQLite, memory); see
+   * `docs/near-cache.md`. Default off.
+   */
+  nearCache?: boolean | NearCacheOptions | undefined;
   /** Refuse to start without `encryptionKey` instead of warning. */
   requireEncryption?: boolean | undefined;
   clock?: Clock | undefined;
   /** Receives failures with their `log_id`; never a secret. Default: the console. */
   logger?: Logger | undefined;
+}
+
+/** Settings of the near cache (the `nearCache` option). */
+export interface NearCacheOptions {
+  /** Most memory the cached records take, estimated from their stored size. Default 32 MiB. */
+  maxBytes?: number | undefined;
 }
 
 /** How often unused connections are exercised; see `docs/keeping-connections-alive.md`. */

@@ -66,9 +66,25 @@ export interface StorageAdapter {
    * counts as permanent.
    */
   classifyError?(error: unknown): ErrorClass | undefined;
+  /**
+   * Optional: reports changes to entries as the backend commits them, so a process can hold
+   * records in memory (the manager's `nearCache`) and drop each one when any process replaces it.
+   * Reports `up` once every change committed from then on will be reported, `changed` (a `key`,
+   * or none: any entry may have changed) after each commit through any connection, and `down`
+   * when it can no longer promise that (a dropped connection, a failing poll); it reconnects on its
+   * own and reports `up` again. Changes committed while down may never be reported. The listener
+   * is called synchronously and must not throw. Stopping ends its connections.
+   */
+  watch?(listener: (change: StoreChange) => void): StopWatching;
   /** Releases connections and handles. Calling it again is harmless; other calls fail afterwards. */
   close(): Promise<void>;
 }
+
+/** What {@link StorageAdapter.watch} reports. */
+export type StoreChange = { type: 'up' } | { type: 'changed'; key?: string } | { type: 'down'; error?: unknown };
+
+/** Ends a {@link StorageAdapter.watch}: no call of its listener once it resolves. */
+export type StopWatching = () => Promise<void>;
 
 /** How {@link StorageAdapter.classifyError} sorts a failure. */
 export type ErrorClass = 'transient' | 'permanent';

@@ -69,5 +69,6 @@ export function guardAdapter(adapter: StorageAdapter, logger: Logger): StorageAd
       release: guard('release a refresh lock', (name, owner) => adapter.locks.release(name, owner)),
     },
     close: guard('close', () => adapter.close()),
+    ...(adapter.watch && { watch: adapter.watch.bind(adapter) }),
   };
 }

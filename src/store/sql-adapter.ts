@@ -22,6 +22,11 @@ export interface SqlDialect {
   extraIndexes(table: string): string[];
   /** SQLSTATE or message fragments that mean "someone else created it first" on `CREATE … IF NOT EXISTS`. */
   isCreateRace?: (error: unknown) => boolean;
+  /**
+   * A write statement (one that ends in `RETURNING key`) rewritten to also announce each key it
+   * wrote to the adapter's `watch`ers of `table`, in the same transaction (Postgres: `pg_notify`).
+   */
+  announce?: (statement: string, table: string) => string;
 }
 
 export interface SqlAdapterParts {
@@ -34,6 +39,7 @@ export interface SqlAdapterParts {
   close: () => Promise<void>;
   onError?: StorageAdapter['onError'];
   classifyError?: StorageAdapter['classifyError'];
+  watch?: StorageAdapter['watch'];
 }
 
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -157,15 +163,19 @@ export function createSqlAdapter(parts: SqlAdapterParts): StorageAdapter {
   const run: SqlQuery = (sql, params) => (isReady ? query(sql, params) : ensureReady().then(() => query(sql, params)));
   const live = `(expires_at IS NULL OR expires_at > ?)`;
   const insertColumns = ['key', 'value', 'expires_at', ...INDEX_COLUMNS];
-  const insertSql = `INSERT INTO ${table} (${insertColumns.join(', ')}) VALUES (${insertColumns.map(() => '?').join(', ')})
+  const announced = (statement: string) => dialect.announce?.(statement, table) ?? statement;
+  const insertSql =
+    announced(`INSERT INTO ${table} (${insertColumns.join(', ')}) VALUES (${insertColumns.map(() => '?').join(', ')})
      ON CONFLICT (key) DO UPDATE SET ${insertColumns
        .slice(1)
        .map((c) => `${c} = excluded.${c}`)
        .join(', ')}
-     WHERE ${table}.expires_at IS NOT NULL AND ${table}.expires_at <= ? RETURNING key`;
-  const replaceIndexedSql = `UPDATE ${table} SET value = ?, ${INDEX_COLUMNS.map((c) => `${c} = ?`).join(', ')}
-     WHERE key = ? AND value = ? AND ${live} RETURNING key`;
-  const replaceSql = `UPDATE ${table} SET value = ? WHERE key = ? AND value = ? AND ${live} RETURNING key`;
+     WHERE ${table}.expires_at IS NOT NULL AND ${table}.expires_at <= ? RETURNING key`);
+  const replaceIndexedSql = announced(`UPDATE ${table} SET value = ?, ${INDEX_COLUMNS.map((c) => `${c} = ?`).join(', ')}
+     WHERE key = ? AND value = ? AND ${live} RETURNING key`);
+  const replaceSql = announced(`UPDATE ${table} SET value = ? WHERE key = ? AND value = ? AND ${live} RETURNING key`);
+  const deleteSql = announced(`DELETE FROM ${table} WHERE key = ? AND ${live} RETURNING key`);
+  const deleteExpectedSql = announced(`DELETE FROM ${table} WHERE key = ? AND value = ? AND ${live} RETURNING key`);
   const noIndex = INDEX_COLUMNS.map(() => null);
 
   const purgeExpired = (now: number) =>
@@ -197,12 +207,8 @@ export function createSqlAdapter(parts: SqlAdapterParts): StorageAdapter {
     async delete(k, expected) {
       const rows =
         expected === undefined
-          ? await run(`DELETE FROM ${table} WHERE key = ? AND ${live} RETURNING key`, [k, Date.now()])
-          : await run(`DELETE FROM ${table} WHERE key = ? AND value = ? AND ${live} RETURNING key`, [
-              k,
-              expected,
-              Date.now(),
-            ]);
+          ? await run(deleteSql, [k, Date.now()])
+          : await run(deleteExpectedSql, [k, expected, Date.now()]);
       return rows.length === 1;
     },
     async scan(prefix, page) {
@@ -303,5 +309,6 @@ export function createSqlAdapter(parts: SqlAdapterParts): StorageAdapter {
     },
     ...(parts.onError && { onError: parts.onError }),
     ...(parts.classifyError && { classifyError: parts.classifyError }),
+    ...(parts.watch && { watch: parts.watch }),
   };
 }

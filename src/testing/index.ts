@@ -24,6 +24,7 @@ export { adapterCases } from './adapter-cases.js';
 export { endToEndCases } from './end-to-end-cases.js';
 export { type RotatingTokenServer, startRotatingTokenServer } from './rotating-token-server.js';
 export type { OpenStorage, StorageUnderTest, TestRunner } from './runner.js';
+export { watchCases } from './watch-cases.js';
 
 /**
  * Both halves of the suite: the storage contract method by method ({@link adapterCases}), then

@@ -18,6 +18,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['src/provider-http'],
   ['src/modes'],
   ['src/store', 'adapters', 'adapters/internal'],
+  ['src/cache'], // the near cache: records held in memory, dropped on the store's change reports
   ['src/refresh'],
   ['src/proxy', 'src/connect'],
   ['src/operations'],
