@@ -134,7 +134,7 @@ describe('the shared rate limiter', () => {
     const uri = await postgres.createDatabase();
     const limit = { requestsPerSecond: 4, burst: 1 };
     const integrations = {
-      crm: { provider: 'crm', definition: { authMode: 'API_KEY', proxy: { baseUrl: provider.url } } },
+      crm: { provider: 'crm', definition: { authMode: 'API_KEY' as const, proxy: { baseUrl: provider.url } } },
     };
     const seed = new ConnectionManager(testManagerOptions({ store: postgresStore(uri), integrations }));
     await seed.upsert({ connectionId: 'c1', providerConfigKey: 'crm', credentials: { type: 'API_KEY', apiKey: 'k' } });
