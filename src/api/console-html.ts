@@ -47,7 +47,7 @@ export function layout(base: string, title: string, section: Section, body: Mark
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
+        <meta name="referrer" content="same-origin" />
         <title>${title} · Latchkey console</title>
         <link rel="stylesheet" href="${base}assets/${CONSOLE_CSS_FILE}" />
       </head>

@@ -250,9 +250,7 @@ export function loginPage(base: string, message: string | undefined): Markup {
     ${message ? html`<p class="notice error" role="alert">${message}</p>` : ''}
     <form method="post" action="${base}login">
       <p>
-        <label for="key"
-          >API key<input id="key" name="key" type="password" autocomplete="off" required autofocus
-        /></label>
+        <label for="key">API key<input id="key" name="key" type="password" autocomplete="off" required /></label>
       </p>
       <button type="submit">Log in</button>
     </form>
