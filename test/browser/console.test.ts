@@ -4,6 +4,7 @@
  * form's cookie), filters and paging on the store's indexed path, force refresh, delete and a
  * reconnect link changing the store, the activity chart, and no secret in any response or DOM.
  */
+import { writeFile } from 'node:fs/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnknownConnectionError } from '../../src/index.js';
@@ -353,6 +354,15 @@ describe('accessible and secret-free', () => {
         await login.goto(`${world.url}${world.base}${path}`);
         expect(await violations(login, axe), `${path || 'list'} (${colorScheme})`).toEqual([]);
         await dom(login);
+        const name = SCREENSHOTS[path];
+        if (name) {
+          const png = await login.screenshot({ fullPage: true });
+          expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
+          // The docs' pictures: regenerated on demand, never as a side effect of a test run.
+          if (process.env.LATCHKEY_WRITE_SCREENSHOTS === '1') {
+            await writeFile(`docs/images/console-${name}-${colorScheme}.png`, png);
+          }
+        }
       }
       await context.close();
     }
@@ -365,6 +375,13 @@ describe('accessible and secret-free', () => {
     expect(leaks.map((body) => body.slice(0, 200))).toEqual([]);
   });
 });
+
+/** Pages pictured in docs/console.md, by path. */
+const SCREENSHOTS: Record<string, string> = {
+  '': 'connections',
+  'connection?integration=crm&id=bob': 'connection',
+  activity: 'activity',
+};
 
 /** Serious and critical findings of axe-core, injected through the debugging protocol (the CSP allows no script). */
 async function violations(page: Page, axe: string): Promise<string[]> {
