@@ -27,6 +27,7 @@ import { CONSOLE_CSS, CONSOLE_CSS_FILE } from './console-style.js';
 
 /** Options of {@link createConsoleHandler}. */
 export interface ConsoleHandlerOptions {
+  /** The manager whose connections the console shows and acts on. */
   manager: ConnectionManager;
   /**
    * The keys that may log in: those holding the `console` scope, `*` or `environment:*` (the same
