@@ -21,7 +21,7 @@ import { authorize } from './operations/authorize.js';
 import { ConnectSessionApi } from './operations/connect-sessions.js';
 import { connectCredentials, connectorHost } from './operations/connect.js';
 import { createContext, type OperationContext } from './operations/context.js';
-import { bindContext } from './operations/context-of.js';
+import { bindConsoleHost } from './operations/context-of.js';
 import { createConnection, upsertConnection } from './operations/create.js';
 import { deleteConnection } from './operations/delete.js';
 import { type ConnectionDescription, describeConnection, describeIntegrations } from './operations/describe.js';
@@ -67,7 +67,7 @@ export class ConnectionManager {
     this.#connector = connectorHost(this.#ctx);
     this.#fetch = proxyFetcher(this.#ctx);
     this.connectSessions = new ConnectSessionApi(this.#ctx);
-    bindContext(this, this.#ctx);
+    bindConsoleHost(this, this.#ctx);
   }
 
   /**

@@ -20,7 +20,7 @@ import { consoleFailure, formBody } from './console-failure.js';
 import { ActionForm, ConnectionQuery, ListQuery, LoginForm, parseParams } from './console-forms.js';
 import { layout, type Markup, type Section } from './console-html.js';
 import { consoleResponse, IMMUTABLE, NO_STORE } from './console-respond.js';
-import { actionAnswer, activityView, detailView, listView } from './console-views.js';
+import { actionAnswer, activityView, type ConsoleRequest, detailView, listView } from './console-views.js';
 import { confirmPage, loginPage, messagePage } from './console-pages.js';
 import { clearedCookie, cookieOf, openSession, sealSession, sessionCookie } from './console-session.js';
 import { CONSOLE_CSS, CONSOLE_CSS_FILE } from './console-style.js';
@@ -45,16 +45,6 @@ export interface ConsoleHandlerOptions {
   secureCookie?: boolean;
   /** Where unexpected failures are logged with their `log_id`. Default: the console (stderr). */
   logger?: Logger;
-}
-
-/** What every page handler is given. */
-export interface ConsoleRequest {
-  manager: ConnectionManager;
-  request: Request;
-  url: URL;
-  base: string;
-  connectUiUrl: string;
-  rest: string;
 }
 
 /**

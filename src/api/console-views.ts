@@ -2,14 +2,24 @@
 import type { ConnectionListItem } from '../model/connection.js';
 import type { ListConnectionsFilter } from '../model/inputs.js';
 import { readActivity } from '../operations/activity.js';
-import { contextOf } from '../operations/context-of.js';
+import { consoleHostOf } from '../operations/context-of.js';
 import { inspectConnection } from '../operations/inspect.js';
 import { outboxDepth } from '../webhooks/depth.js';
-import type { ConsoleRequest } from './console-handler.js';
+import type { ConnectionManager } from '../manager.js';
 import { html, type Markup } from './console-html.js';
 import { ApiFailure } from './respond.js';
 import type { ListQuery } from './console-forms.js';
 import { activityPage, connectionHref, detailPage, listPage, reconnectPage } from './console-pages.js';
+
+/** What every page handler is given. */
+export interface ConsoleRequest {
+  manager: ConnectionManager;
+  request: Request;
+  url: URL;
+  base: string;
+  connectUiUrl: string;
+  rest: string;
+}
 
 /** Rows per page of the list. */
 export const PAGE_SIZE = 50;
@@ -85,7 +95,7 @@ export async function detailView(
   ctx: ConsoleRequest,
   query: { integration: string; id: string; done?: 'refreshed' | undefined },
 ): Promise<Markup> {
-  const connection = await inspectConnection(contextOf(ctx.manager), {
+  const connection = await inspectConnection(consoleHostOf(ctx.manager), {
     connectionId: query.id,
     providerConfigKey: query.integration,
   });
@@ -95,7 +105,7 @@ export async function detailView(
 }
 
 export async function activityView(ctx: ConsoleRequest): Promise<Markup> {
-  const host = contextOf(ctx.manager);
+  const host = consoleHostOf(ctx.manager);
   const [hours, outbox] = await Promise.all([readActivity(host, CHART_HOURS), outboxDepth(host, OUTBOX_CAP)]);
   return activityPage(hours, outbox);
 }

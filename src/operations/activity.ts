@@ -1,5 +1,13 @@
+import type { Clock } from '../model/connection.js';
 import type { ConnectionEventName } from '../model/events.js';
-import type { OperationContext } from './context.js';
+import type { StorageAdapter } from '../store/adapter.js';
+
+/** What counting and reading activity use: the manager's events, the store's counters, the clock. */
+export interface ActivityHost {
+  readonly events: { on(name: string, listener: () => void): unknown };
+  readonly store: Pick<StorageAdapter, 'increment'>;
+  readonly clock: Clock;
+}
 
 /** What the hourly counters count, by the event that counts it. */
 const COUNTED = {
@@ -34,7 +42,7 @@ function counterName(hourStart: number, kind: ActivityKind): string {
  * on it. A count the store refused is lost, not retried or logged: the operation that failed
  * already reported the store's failure, and the chart is an overview, not a ledger.
  */
-export function recordActivity(ctx: Pick<OperationContext, 'events' | 'store' | 'clock'>): void {
+export function recordActivity(ctx: ActivityHost): void {
   for (const [event, kind] of Object.entries(COUNTED) as Array<[ConnectionEventName, ActivityKind]>) {
     ctx.events.on(event, () => {
       const hourStart = Math.floor(ctx.clock() / HOUR_MS) * HOUR_MS;
@@ -44,10 +52,7 @@ export function recordActivity(ctx: Pick<OperationContext, 'events' | 'store' | 
 }
 
 /** The last `hours` hours of activity, oldest first, the current hour last. */
-export async function readActivity(
-  ctx: Pick<OperationContext, 'store' | 'clock'>,
-  hours: number,
-): Promise<ActivityHour[]> {
+export async function readActivity(ctx: Pick<ActivityHost, 'store' | 'clock'>, hours: number): Promise<ActivityHour[]> {
   const current = Math.floor(ctx.clock() / HOUR_MS) * HOUR_MS;
   const starts = Array.from({ length: hours }, (_, index) => current - (hours - 1 - index) * HOUR_MS);
   // Adding 0 reads a counter: the contract has no plain read of one.

@@ -1,18 +1,21 @@
 import { InvalidRequestError } from '../model/errors.js';
 import type { OperationContext } from './context.js';
 
-// Each manager's context, kept out of its public shape as openid-client keeps its state: only
-// code inside the package (the operator's console) reaches it, through `contextOf`.
-const contexts = new WeakMap<object, OperationContext>();
+/** The slice of a manager's context the operator's console reads beyond the manager's methods. */
+export type ConsoleHost = Pick<OperationContext, 'directory' | 'attentionAt' | 'store' | 'clock'>;
+
+// Each manager's slice, kept out of its public shape as openid-client keeps its state: only code
+// inside the package (the operator's console) reaches it, through `consoleHostOf`.
+const hosts = new WeakMap<object, ConsoleHost>();
 
 /** Called once by the manager's constructor. */
-export function bindContext(owner: object, ctx: OperationContext): void {
-  contexts.set(owner, ctx);
+export function bindConsoleHost(owner: object, host: ConsoleHost): void {
+  hosts.set(owner, host);
 }
 
-/** The context of a manager built by this package; a typed error for anything else. */
-export function contextOf(owner: unknown): OperationContext {
-  const ctx = typeof owner === 'object' && owner !== null ? contexts.get(owner) : undefined;
-  if (!ctx) throw new InvalidRequestError('manager must be a ConnectionManager', 'manager');
-  return ctx;
+/** The slice of a manager built by this package; a typed error for anything else. */
+export function consoleHostOf(owner: unknown): ConsoleHost {
+  const host = typeof owner === 'object' && owner !== null ? hosts.get(owner) : undefined;
+  if (!host) throw new InvalidRequestError('manager must be a ConnectionManager', 'manager');
+  return host;
 }
