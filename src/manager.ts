@@ -21,6 +21,7 @@ import { authorize } from './operations/authorize.js';
 import { ConnectSessionApi } from './operations/connect-sessions.js';
 import { connectCredentials, connectorHost } from './operations/connect.js';
 import { createContext, type OperationContext } from './operations/context.js';
+import { bindConsoleHost } from './operations/context-of.js';
 import { createConnection, upsertConnection } from './operations/create.js';
 import { deleteConnection } from './operations/delete.js';
 import { type ConnectionDescription, describeConnection, describeIntegrations } from './operations/describe.js';
@@ -60,13 +61,13 @@ export class ConnectionManager {
   readonly connectSessions: ConnectSessionApi;
   #background: BackgroundRefresh | undefined;
   #webhooks: WebhookSender | undefined;
-
   /** Checks the options (a bad one throws a typed error naming it) and assembles the stack. */
   constructor(options: ConnectionManagerOptions = {}) {
     this.#ctx = createContext(options);
     this.#connector = connectorHost(this.#ctx);
     this.#fetch = proxyFetcher(this.#ctx);
     this.connectSessions = new ConnectSessionApi(this.#ctx);
+    bindConsoleHost(this, this.#ctx);
   }
 
   /**
@@ -382,7 +383,6 @@ export class ConnectionManager {
 
   /**
    * Stops the background tasks, waits for refreshes and writes under way, then closes the store.
-   *
    * @example
    * ```ts
    * process.once('SIGTERM', () => manager.close());

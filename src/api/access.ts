@@ -33,6 +33,8 @@ export const API_SCOPES = [
   'environment:integrations:delete',
   'environment:proxy',
   'environment:connect_sessions:write',
+  // Latchkey's own: the operator's console (reads every connection, refreshes, deletes), and nothing else.
+  'console',
   '*',
 ] as const;
 
@@ -163,12 +165,7 @@ export function authorize(
     // RFC 9110 §11.1: the scheme is case-insensitive (`bearer` is Bearer).
     const match = /^Bearer +(\S+)$/i.exec(header);
     if (!match) return { code: 'malformed_auth_header', status: 401 };
-    const presented = digest(match[1]!);
-    let found: Caller | undefined;
-    // Every key is compared, whichever matches: no early exit.
-    for (const { digest: expected, caller: candidate } of ring.keys) {
-      if (timingSafeEqual(presented, expected)) found ??= candidate;
-    }
+    const found = callerOfKey(ring, match[1]!);
     if (!found) return { code: 'unknown_api_key', status: 401 };
     if (scope.length > 0 && !scope.some((one) => holds(found, one))) {
       return { code: 'forbidden', status: 403, scope: scope[0]!, anyOf: scope };
@@ -182,6 +179,35 @@ export function authorize(
     return { code: 'unsupported_media_type', status: 415 };
   }
   return caller;
+}
+
+/** The configured key equal to `key`, compared in constant time against every key (no early exit). */
+export function callerOfKey(ring: KeyRing, key: string): Caller | undefined {
+  const presented = digest(key);
+  let found: Caller | undefined;
+  for (const { digest: expected, caller: candidate } of ring.keys) {
+    if (timingSafeEqual(presented, expected)) found ??= candidate;
+  }
+  return found;
+}
+
+/**
+ * Whether this caller may use the operator's console: a key holding Latchkey's `console` scope,
+ * or full access (`*`, `environment:*`). A console user sees every connection and may refresh and
+ * delete them, so narrower connection scopes do not open it.
+ */
+export function mayUseConsole(caller: Caller): boolean {
+  return caller.scopes.has('console') || caller.scopes.has('*') || caller.scopes.has('environment:*');
+}
+
+/**
+ * Whether a state-changing request was sent by a page of another origin (CSRF): by `Origin` or
+ * `Sec-Fetch-Site`; a request carrying neither is refused as well, since every browser sends
+ * `Origin` on a form `POST` and a console cookie is only ever held by a browser.
+ */
+export function crossOriginPost(headers: Headers, url: URL): boolean {
+  if (headers.get('origin') === null && headers.get('sec-fetch-site') === null) return true;
+  return fromAnotherSite(headers, url);
 }
 
 /**

@@ -31,6 +31,8 @@ export interface ServerConfig {
   host: string;
   port: number;
   basePath?: string;
+  /** Where `serve` mounts the operator's console; `false`: not at all. Default `/console/`. */
+  consolePath?: string | false;
   maxBodyBytes?: number;
   shutdownTimeoutMs: number;
   apiKeys: ApiKey[];
@@ -101,6 +103,7 @@ export async function loadConfig(
   };
   if (file.connect !== undefined) server.connect = file.connect;
   if (file.server?.basePath !== undefined) server.basePath = file.server.basePath;
+  if (file.server?.consolePath !== undefined) server.consolePath = file.server.consolePath;
   if (file.server?.maxBodyBytes !== undefined) server.maxBodyBytes = file.server.maxBodyBytes;
   const config: LatchkeyConfig = { path: absolute, store, manager, server };
   if (file.backgroundRefresh !== undefined && file.backgroundRefresh !== false) {

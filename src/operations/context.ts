@@ -23,6 +23,7 @@ import { guardAdapter } from '../store/guarded-adapter.js';
 import { PendingFlows } from '../store/pending-flows.js';
 import { RecordCipher } from '../store/record-cipher.js';
 import { type MalformedReporter, VersionedStore } from '../store/versioned-store.js';
+import { recordActivity } from './activity.js';
 import { LastFetchedWriter } from './last-fetched.js';
 import { attentionFor, type AttentionPolicy } from '../refresh/attention.js';
 import { type ConnectionManagerOptions, consoleLogger, keepAlivePolicy, nonNegative } from './options.js';
@@ -158,6 +159,8 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
       logger.warn('latchkey: an event listener threw', { event: name, error: (error as Error).message });
     }
   };
+  // Hourly refresh counts for the operator's console, in every manager that shares the store.
+  recordActivity({ events, store, clock });
 
   return {
     store,

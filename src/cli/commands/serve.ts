@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import { createApiHandler } from '../../api/handler.js';
-import { createConnectHandler, toNodeListener } from '../../http.js';
+import { createConnectHandler, createConsoleHandler, toNodeListener } from '../../http.js';
 import type { ConnectionManager } from '../../manager.js';
 import { type LatchkeyConfig, createManagerFromConfig, loadConfig } from '../config.js';
 import type { CliLogger } from '../log.js';
@@ -73,7 +73,13 @@ export async function startServer(
   }
   let stopping = false;
   let api: (request: Request) => Promise<Response>;
+  let consolePages: ((request: Request) => Promise<Response>) | undefined;
+  const consolePath = config.server.consolePath ?? '/console/';
   try {
+    // The console needs keys to log in with: a keyless development server has none to offer.
+    if (consolePath !== false && config.server.apiKeys.length > 0) {
+      consolePages = createConsoleHandler({ manager, apiKeys: config.server.apiKeys, basePath: consolePath, logger });
+    }
     api = createApiHandler({
       manager,
       apiKeys: config.server.apiKeys,
@@ -102,6 +108,7 @@ export async function startServer(
         return health(503, { status: 'store_unavailable' });
       }
     }
+    if (consolePages && consolePath !== false && isUnder(pathname, consolePath)) return consolePages(request);
     return api(request);
   };
   const listener = toNodeListener(handler);
@@ -185,6 +192,12 @@ function portOption(value: string): string {
     throw new InvalidArgumentError('not a port number (0 to 65535).');
   }
   return String(Number(value));
+}
+
+/** `/console`, `/console/` and everything below it. */
+function isUnder(pathname: string, base: string): boolean {
+  const root = base.endsWith('/') ? base.slice(0, -1) : base;
+  return pathname === root || pathname.startsWith(`${root}/`);
 }
 
 function health(status: number, body: Record<string, string>): Response {

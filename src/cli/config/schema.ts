@@ -91,6 +91,13 @@ export const ConfigFileSchema = v.strictObject({
         ),
       ),
       basePath: v.optional(v.string()),
+      /** Where the operator's console is served (default `/console/`); `false` turns it off. */
+      consolePath: v.optional(
+        v.union(
+          [v.pipe(v.string(), v.regex(/^\/([A-Za-z0-9._~-]+\/?)*$/)), v.literal(false)],
+          'must be a path such as /console/, or false',
+        ),
+      ),
       maxBodyBytes: v.optional(
         v.pipe(v.number(), v.integer('must be a whole number of bytes'), v.minValue(1, 'must be at least 1')),
       ),
