@@ -79,7 +79,9 @@ export type {
   ConnectionConfigField,
   IntegrationConfig,
   IntegrationDescription,
+  IntrospectionSpec,
   ProxyDefinition,
+  RevocationSpec,
   TokenResponsePaths,
   JwtTemplate,
   SamlAssertionTemplate,
@@ -91,6 +93,7 @@ export type {
 
 export type { ConnectionDescription } from './operations/describe.js';
 export type { ConnectionUpdate } from './operations/modify.js';
+export type { DeleteOptions } from './operations/delete.js';
 export { AUTH_MODES, isAuthMode } from './model/auth-modes.js';
 export type { AuthMode } from './model/auth-modes.js';
 export type {

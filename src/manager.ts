@@ -1,6 +1,6 @@
 import type { ConnectorHost } from './connect/connector.js';
 import type { ConnectionFull, ConnectionListItem, JsonObject } from './model/connection.js';
-import type { ConnectionEventListener, ConnectionEventName } from './model/events.js';
+import type { ConnectionEventListener, ConnectionEventName, ConnectionEvents } from './model/events.js';
 import type {
   AuthorizeInput,
   CallbackOptions,
@@ -22,7 +22,7 @@ import { ConnectSessionApi } from './operations/connect-sessions.js';
 import { connectCredentials, connectorHost } from './operations/connect.js';
 import { createContext, type OperationContext } from './operations/context.js';
 import { createConnection, upsertConnection } from './operations/create.js';
-import { deleteConnection } from './operations/delete.js';
+import { deleteConnection, type DeleteOptions } from './operations/delete.js';
 import { type ConnectionDescription, describeConnection, describeIntegrations } from './operations/describe.js';
 import { type ProxyFetch, proxyFetcher } from './operations/fetch.js';
 import { getConnection } from './operations/get.js';
@@ -158,8 +158,7 @@ export class ConnectionManager {
   }
 
   /**
-   * Listens for connection events (created, refreshed, refresh failed or exhausted, recovered,
-   * credentials invalid or valid, deleted, `refresh.tick`). Payloads hold no secret.
+   * Listens for connection events (the names of {@link ConnectionEvents}); payloads hold no secret.
    *
    * @example
    * ```ts
@@ -251,15 +250,16 @@ export class ConnectionManager {
   }
 
   /**
-   * Deletes the connection; {@link UnknownConnectionError} if there is none.
+   * Deletes the connection ({@link UnknownConnectionError} if none), then revokes its grant at the
+   * provider unless `revoke: false` (see `docs/lifecycle.md`).
    *
    * @example
    * ```ts
-   * await manager.delete({ connectionId: 'user-42', providerConfigKey: 'github-prod' });
+   * await manager.delete({ connectionId: 'user-42', providerConfigKey: 'github-prod' }, { revoke: false });
    * ```
    */
-  async delete(ref: ConnectionRef): Promise<void> {
-    return deleteConnection(this.#ctx, ref);
+  async delete(ref: ConnectionRef, options: DeleteOptions = {}): Promise<void> {
+    return deleteConnection(this.#ctx, ref, options);
   }
 
   /**

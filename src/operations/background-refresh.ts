@@ -18,7 +18,9 @@ import { checkCredentials, type HealthCheckHost } from './health-check.js';
 import { nonNegative, positive } from './options.js';
 
 /** What the background refresher uses: the due query, health checks, the refresher, and when each connection needs attention. */
-export type BackgroundRefreshHost = DueHost & HealthCheckHost & Pick<OperationContext, 'attentionAt' | 'refresher'>;
+export type BackgroundRefreshHost = DueHost &
+  HealthCheckHost &
+  Pick<OperationContext, 'attentionAt' | 'refresher' | 'revoker'>;
 
 /** How the background refresher runs; every field is optional. */
 export interface BackgroundRefreshOptions {
@@ -196,6 +198,9 @@ class Scheduler implements BackgroundRefresh {
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.#settings.concurrency, due.length) }, worker));
+      // Revocations of deleted connections that failed for a passing reason: retried here, so no
+      // other process has to run (never rejects).
+      if (!this.#stopped) await this.#ctx.revoker.retryDue();
     } catch (error) {
       // The store could not list what is due: this pass does nothing, the next one tries again.
       this.#ctx.logger.error('latchkey: a background refresh pass could not find due connections', {

@@ -11,6 +11,7 @@ import { resolveIntegrations } from '../providers/integrations.js';
 import { defaultFailurePolicy } from '../refresh/failure-policy.js';
 import { defaultStorageRetryPolicy, PendingWrites } from '../refresh/pending-writes.js';
 import { Refresher } from '../refresh/refresher.js';
+import { Revoker } from '../revocation/revoker.js';
 import { effectiveMarginMs } from '../refresh/freshness.js';
 import { strategyFor } from '../modes/registry.js';
 import type { ConnectionRecord } from '../model/record.js';
@@ -65,6 +66,8 @@ export interface OperationContext {
   /** Refreshed credentials the store refused, served from memory until a write succeeds. */
   readonly pending: PendingWrites;
   readonly events: EventChannel;
+  /** Revokes deleted connections' grants at the provider, and retries those queued in the store. */
+  readonly revoker: Revoker;
   /** How long before expiry a connection of this integration counts as due. */
   marginMs(providerConfigKey: string): number;
   /** The margin for one connection: {@link marginMs}, capped at a fraction of its credentials' lifetime. */
@@ -159,6 +162,10 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     connections,
     directory: new ConnectionDirectory(store, connections),
     flows: new PendingFlows(records, cipher),
+    revoker: new Revoker(
+      { records, store, cipher, integrations, http, clock, logger, emit },
+      options.revokeOnDelete ?? true,
+    ),
     cipher,
     integrations,
     clock,
