@@ -18,7 +18,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['src/provider-http'],
   ['src/modes'],
   ['src/store', 'adapters', 'adapters/internal'],
-  ['src/refresh'],
+  ['src/refresh', 'src/revocation'], // revocation at the provider and its queue, beside the refresher
   ['src/proxy', 'src/connect'],
   ['src/operations'],
   ['src/webhooks'], // auth webhooks: an outbox and a sender over the operations' context

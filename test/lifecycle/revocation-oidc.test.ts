@@ -115,9 +115,10 @@ describe('revocation on delete', () => {
   it('refuses a malformed option with a typed error naming it, and deletes nothing', async () => {
     const manager = managerWith();
     await connected(manager, 'user-3');
-    await expect(
-      manager.delete('user-3', { revoke: 'no' } as unknown as { revoke: boolean }),
-    ).rejects.toMatchObject({ code: 'invalid_request', field: 'options.revoke' });
+    await expect(manager.delete('user-3', { revoke: 'no' } as unknown as { revoke: boolean })).rejects.toMatchObject({
+      code: 'invalid_request',
+      field: 'options.revoke',
+    });
     await expect(manager.describe('user-3')).resolves.toMatchObject({ connection_id: 'user-3' });
   });
 
