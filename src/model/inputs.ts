@@ -90,6 +90,11 @@ export interface ListConnectionsFilter {
   limit?: number | undefined;
   /** The `nextCursor` of the previous page. */
   cursor?: string | undefined;
+  /**
+   * Only connections whose refresh token lapses within the manager's `expiringWithinMs`, found
+   * through the store's attention index; not combined with `search` or `cursor`.
+   */
+  expiring?: boolean | undefined;
 }
 
 /** One page of {@link ListConnectionsFilter} results. */

@@ -24,7 +24,7 @@ import { RecordCipher } from '../store/record-cipher.js';
 import { type MalformedReporter, VersionedStore } from '../store/versioned-store.js';
 import { LastFetchedWriter } from './last-fetched.js';
 import { attentionFor, type AttentionPolicy } from '../refresh/attention.js';
-import { type ConnectionManagerOptions, consoleLogger, keepAlivePolicy, nonNegative } from './options.js';
+import { type ConnectionManagerOptions, consoleLogger, DAY_MS, keepAlivePolicy, nonNegative } from './options.js';
 import { checkManagerOptions } from './options-schema.js';
 
 /**
@@ -138,6 +138,9 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
       const definition = integrations.get(providerConfigKey)?.definition;
       return definition?.verification !== undefined && definition.proxy !== undefined;
     },
+    idleLifetimeDays: (providerConfigKey) =>
+      integrations.get(providerConfigKey)?.definition.refreshTokenIdleLifetimeDays,
+    expiringWithinMs: nonNegative(options.expiringWithinMs ?? 7 * DAY_MS, 'expiringWithinMs'),
   };
   const attentionAt = attentionFor(keepAlive);
   const strategyContext = (providerConfigKey: string, connectionConfig: JsonObject, now: number) => ({
