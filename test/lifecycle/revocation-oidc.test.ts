@@ -60,7 +60,7 @@ async function active(token: string): Promise<boolean> {
 
 /** A connection with a live grant: a refresh token issued by the server, spent once for an access token. */
 async function connected(manager: ConnectionManager, connectionId: string) {
-  const { refreshToken } = await server.issueRefreshToken(server.postClient.clientId);
+  const { refreshToken, grantId } = await server.issueRefreshToken(server.postClient.clientId);
   await manager.create({
     connectionId,
     providerConfigKey: 'local',
@@ -73,7 +73,7 @@ async function connected(manager: ConnectionManager, connectionId: string) {
   });
   const full = await manager.get(connectionId, { providerConfigKey: 'local', refreshToken: true });
   const credentials = full.credentials as { access_token: string; refresh_token: string };
-  return { accessToken: credentials.access_token, refreshToken: credentials.refresh_token };
+  return { accessToken: credentials.access_token, refreshToken: credentials.refresh_token, grantId };
 }
 
 function recorded<E extends keyof ConnectionEvents>(manager: ConnectionManager, name: E): ConnectionEvents[E][] {
@@ -99,6 +99,26 @@ describe('revocation on delete', () => {
     expect(revoked).toEqual([
       { connectionId: 'user-1', providerConfigKey: 'local', provider: 'local-idp', authMode: 'OAUTH2', attempts: 1 },
     ]);
+  });
+
+  it('describe({ introspect: true }) asks the issuer’s introspection_endpoint when no expiry was stated', async () => {
+    // oidc-provider's refresh tokens here live a day: warn an hour ahead, not the default week.
+    const manager = managerWith({ expiringWithinMs: 3_600_000 });
+    await connected(manager, 'user-5');
+    expect((await manager.describe('user-5')).lifetime).toMatchObject({ expiry: 'unknown' });
+
+    const checked = (await manager.describe('user-5', { introspect: true })).lifetime;
+    expect(checked).toMatchObject({ expiry: 'introspection', active: true, expiring: false });
+    expect(Date.parse(checked.expires_at ?? '')).toBeGreaterThan(Date.now() + 23 * 3_600_000);
+
+    // The user disconnects the app at the provider.
+    const { grantId } = await connected(manager, 'user-6');
+    await server.revokeGrant(grantId);
+    expect((await manager.describe('user-6', { introspect: true })).lifetime).toMatchObject({
+      active: false,
+      expiring: true,
+      summary: 'refresh token inactive at the provider',
+    });
   });
 
   it('revoke: false leaves the grant alive', async () => {

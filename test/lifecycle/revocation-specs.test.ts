@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   builtinProviders,
   type ConnectionEvents,
@@ -15,6 +15,7 @@ import {
 } from '../../src/index.js';
 import { createApiHandler } from '../../src/http.js';
 import { serveOnLoopback } from '../support/api-server.js';
+import { startWebhookReceiver } from '../support/webhook-receiver.js';
 import { testManager } from '../support/manager.js';
 
 interface Seen {
@@ -231,6 +232,35 @@ describe('catalog revocation specs', () => {
       expect(google.seen.map((request) => new URLSearchParams(request.body).get('token'))).toEqual(['refresh-a']);
     } finally {
       await api.close();
+    }
+  });
+
+  it('the outcome goes out as a webhook: revocation, successful or not, and whether it is retried', async () => {
+    const google = await standIn();
+    const receiver = await startWebhookReceiver();
+    const manager = managerFor('google', google.origin);
+    const sender = manager.startWebhooks({ url: receiver.url, secret: 'webhook-secret-0123456789' });
+    try {
+      await connectAndDelete(manager, 'google');
+      google.answer(503);
+      await connectAndDelete(manager, 'google');
+      // Two creations, two revocations.
+      await vi.waitFor(() => expect(receiver.received).toHaveLength(4));
+      const bodies = receiver.received
+        .map((webhook) => JSON.parse(webhook.raw) as Record<string, unknown>)
+        .filter((body) => body.operation !== 'creation');
+      expect(bodies).toEqual([
+        expect.objectContaining({ type: 'auth', operation: 'revocation', success: true, connectionId: 'user-1' }),
+        expect.objectContaining({
+          operation: 'revocation',
+          success: false,
+          error: { type: 'server_error', description: expect.stringContaining('It will be retried') },
+        }),
+      ]);
+      expect(receiver.received.map((webhook) => webhook.raw).join()).not.toMatch(/access-token-1|refresh-token-1/);
+    } finally {
+      await sender.stop();
+      await receiver.close();
     }
   });
 });
