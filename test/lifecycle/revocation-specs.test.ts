@@ -263,4 +263,28 @@ describe('catalog revocation specs', () => {
       await receiver.close();
     }
   });
+
+  it('a custom provider declaring a malformed spec or lifetime is refused when the manager is built, naming the field', () => {
+    const build = (definition: Record<string, unknown>) => () =>
+      testManager({
+        integrations: {
+          custom: {
+            provider: 'custom',
+            clientId: 'id',
+            clientSecret: 'secret',
+            definition: { authMode: 'OAUTH2', tokenUrl: 'https://auth.example.com/token', ...definition },
+          },
+        },
+      });
+    expect(build({ revocation: { url: 'https://auth.example.com/revoke', method: 'PUT' } })).toThrow(
+      expect.objectContaining({ code: 'invalid_integration', field: 'definition.revocation.method' }),
+    );
+    expect(build({ revocation: { url: 'not a url' } })).toThrow(
+      expect.objectContaining({ field: 'definition.revocation.url' }),
+    );
+    expect(build({ refreshTokenIdleLifetimeDays: '90' })).toThrow(
+      expect.objectContaining({ field: 'definition.refreshTokenIdleLifetimeDays' }),
+    );
+    expect(build({ introspection: { url: 'https://auth.example.com/introspect' } })).not.toThrow();
+  });
 });
