@@ -13,6 +13,8 @@ export interface CreateConnectionInput {
   metadata?: JsonObject | undefined;
   tags?: Record<string, string> | undefined;
   endUser?: EndUser | null | undefined;
+  /** Where this connection's webhooks go instead of the sender's URL (a connect session's `webhook_url_override`). */
+  webhookUrlOverride?: string | undefined;
 }
 
 /** What `manager.authorize` takes to start a connect flow. */
