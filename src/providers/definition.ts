@@ -76,9 +76,6 @@ export interface TwoStepDefinition {
 }
 
 /**
- * Where a TWO_STEP token response keeps the token, the refresh token and the expiry (dot paths).
- */
-/**
  * A declarative revocation request. `url` may use `${clientId}` and `${connectionConfig.…}`.
  * Defaults follow RFC 7009: `POST`, a form body `token=…&token_type_hint=…`, the client
  * authenticated as at the token endpoint.
@@ -114,6 +111,9 @@ export interface IntrospectionSpec {
   auth?: 'client_secret_basic' | 'client_secret_post';
 }
 
+/**
+ * Where a TWO_STEP token response keeps the token, the refresh token and the expiry (dot paths).
+ */
 export interface TokenResponsePaths {
   accessToken?: string;
   refreshToken?: string;
