@@ -1,6 +1,6 @@
 import type { ConnectorHost } from './connect/connector.js';
 import type { ConnectionFull, ConnectionListItem, JsonObject } from './model/connection.js';
-import type { ConnectionEventListener, ConnectionEventName, ConnectionEvents } from './model/events.js';
+import type { ConnectionEventListener, ConnectionEventName } from './model/events.js';
 import type {
   AuthorizeInput,
   CallbackOptions,
@@ -163,7 +163,7 @@ export class ConnectionManager {
   }
 
   /**
-   * Listens for connection events (the names of {@link ConnectionEvents}); payloads hold no secret.
+   * Listens for connection events (the names of `ConnectionEvents`); payloads hold no secret.
    *
    * @example
    * ```ts
