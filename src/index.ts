@@ -79,7 +79,9 @@ export type {
   ConnectionConfigField,
   IntegrationConfig,
   IntegrationDescription,
+  IntrospectionSpec,
   ProxyDefinition,
+  RevocationSpec,
   TokenResponsePaths,
   JwtTemplate,
   SamlAssertionTemplate,
@@ -89,8 +91,10 @@ export type {
   TwoStepRequest,
 } from './providers/definition.js';
 
-export type { ConnectionDescription } from './operations/describe.js';
+export type { ConnectionDescription, DescribeOptions } from './operations/describe.js';
+export type { RefreshTokenStatus } from './operations/refresh-token-status.js';
 export type { ConnectionUpdate } from './operations/modify.js';
+export type { DeleteOptions } from './operations/delete.js';
 export { AUTH_MODES, isAuthMode } from './model/auth-modes.js';
 export type { AuthMode } from './model/auth-modes.js';
 export type {

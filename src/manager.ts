@@ -23,8 +23,13 @@ import { connectCredentials, connectorHost } from './operations/connect.js';
 import { createContext, type OperationContext } from './operations/context.js';
 import { bindConsoleHost } from './operations/context-of.js';
 import { createConnection, upsertConnection } from './operations/create.js';
-import { deleteConnection } from './operations/delete.js';
-import { type ConnectionDescription, describeConnection, describeIntegrations } from './operations/describe.js';
+import { deleteConnection, type DeleteOptions } from './operations/delete.js';
+import {
+  type ConnectionDescription,
+  type DescribeOptions,
+  describeConnection,
+  describeIntegrations,
+} from './operations/describe.js';
 import { type ProxyFetch, proxyFetcher } from './operations/fetch.js';
 import { getConnection } from './operations/get.js';
 import { handleCallback } from './operations/handle-callback.js';
@@ -159,8 +164,7 @@ export class ConnectionManager {
   }
 
   /**
-   * Listens for connection events (created, refreshed, refresh failed or exhausted, recovered,
-   * credentials invalid or valid, deleted, `refresh.tick`). Payloads hold no secret.
+   * Listens for connection events (the names of `ConnectionEvents`); payloads hold no secret.
    *
    * @example
    * ```ts
@@ -211,9 +215,8 @@ export class ConnectionManager {
   }
 
   /**
-   * Connections without credentials, never refreshed (Nango's list shape), in creation order.
-   * Filters and pages are evaluated by the store; with `limit`, one page and a `nextCursor` while
-   * more match.
+   * Connections without credentials, never refreshed (Nango's list shape), in creation order,
+   * filtered and paged by the store; with `limit`, one page and a `nextCursor` while more match.
    *
    * @example
    * ```ts
@@ -227,20 +230,19 @@ export class ConnectionManager {
   }
 
   /**
-   * The connection as stored, without credentials, never refreshed; {@link UnknownConnectionError} if none.
+   * The connection as stored with its grant's `lifetime`, without credentials, never refreshed.
    *
    * @example
    * ```ts
-   * const { errors, status } = await manager.describe({ connectionId: 'user-42', providerConfigKey: 'github-prod' });
+   * const { status, lifetime } = await manager.describe({ connectionId: 'user-42', providerConfigKey: 'github-prod' });
    * ```
    */
-  async describe(ref: ConnectionRef): Promise<ConnectionDescription> {
-    return describeConnection(this.#ctx, ref);
+  async describe(ref: ConnectionRef, options: DescribeOptions = {}): Promise<ConnectionDescription> {
+    return describeConnection(this.#ctx, ref, options);
   }
 
   /**
-   * The configured integrations with their providers' definitions merged in, in the order given
-   * (secrets included: this is the app's own configuration).
+   * The configured integrations, definitions merged in, in the order given (secrets included).
    *
    * @example
    * ```ts
@@ -252,15 +254,16 @@ export class ConnectionManager {
   }
 
   /**
-   * Deletes the connection; {@link UnknownConnectionError} if there is none.
+   * Deletes the connection ({@link UnknownConnectionError} if none), then revokes its grant at the
+   * provider unless `revoke: false` (see `docs/lifecycle.md`).
    *
    * @example
    * ```ts
-   * await manager.delete({ connectionId: 'user-42', providerConfigKey: 'github-prod' });
+   * await manager.delete({ connectionId: 'user-42', providerConfigKey: 'github-prod' }, { revoke: false });
    * ```
    */
-  async delete(ref: ConnectionRef): Promise<void> {
-    return deleteConnection(this.#ctx, ref);
+  async delete(ref: ConnectionRef, options: DeleteOptions = {}): Promise<void> {
+    return deleteConnection(this.#ctx, ref, options);
   }
 
   /**
@@ -341,10 +344,8 @@ export class ConnectionManager {
   }
 
   /**
-   * Sends Nango-shaped auth webhooks (creation, override, refresh failure, recovery), signed with
-   * `secret`, through an outbox in the store: retried with back-off across restarts, delivered
-   * once between processes sharing the store (at least once). One sender per manager; `close()`
-   * stops it. See `docs/webhooks.md`.
+   * Sends Nango-shaped auth webhooks, signed with `secret`, through an outbox in the store (at least
+   * once, across restarts and processes). One per manager; `close()` stops it. See `docs/webhooks.md`.
    *
    * @example
    * ```ts
@@ -360,10 +361,9 @@ export class ConnectionManager {
   }
 
   /**
-   * Refreshes connections before they expire or idle out, and checks credentials that do not
-   * expire, every `intervalMs` (default 60 s), with the same lock and compare-and-swap as `get`
-   * (safe in any number of processes). One refresher per manager; `close()` stops it. See
-   * `docs/keeping-connections-alive.md`.
+   * Refreshes connections before they expire or idle out, checks those that do not expire, retries
+   * queued revocations, every `intervalMs` (default 60 s), safe in any number of processes. One
+   * per manager; `close()` stops it. See `docs/keeping-connections-alive.md`.
    *
    * @example
    * ```ts

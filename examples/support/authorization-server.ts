@@ -25,6 +25,12 @@ export interface LocalAuthorizationServer {
   tokenRequests(): number;
   /** Why the server refused grants so far (oidc-provider's own error details). */
   grantErrors(): string[];
+  /** POST /token/revocation requests received so far (RFC 7009; with the `revocation` option). */
+  revocationRequests(): number;
+  /** Stops listening (new connections are refused) until {@link LocalAuthorizationServer.resume}; tokens are kept. */
+  pause(): Promise<void>;
+  /** Listens again on the same port. */
+  resume(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,6 +41,8 @@ export interface LocalAuthorizationServerOptions {
   rotateRefreshTokens?: boolean;
   /** Callback URLs the clients may use, for connect flows. */
   redirectUris?: string[];
+  /** Enables RFC 7009 revocation and RFC 7662 introspection (advertised in the discovery document). */
+  revocation?: boolean;
 }
 
 /**
@@ -48,7 +56,8 @@ export async function startAuthorizationServer(
   const server: Server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const port = (server.address() as AddressInfo).port;
+  const issuer = `http://127.0.0.1:${port}`;
 
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const signingKey = { ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: 'local' };
@@ -82,6 +91,8 @@ export async function startAuthorizationServer(
     features: {
       devInteractions: { enabled: (options.redirectUris?.length ?? 0) > 0 },
       clientCredentials: { enabled: true },
+      revocation: { enabled: options.revocation ?? false },
+      introspection: { enabled: options.revocation ?? false },
     },
     rotateRefreshToken: options.rotateRefreshTokens ?? true,
     ttl: {
@@ -97,13 +108,16 @@ export async function startAuthorizationServer(
   });
 
   let tokenRequests = 0;
+  let revocationRequests = 0;
   const grantErrors: string[] = [];
   provider.on('grant.error', (_ctx: unknown, error: { error_detail?: string; message: string }) => {
     grantErrors.push(error.error_detail ?? error.message);
   });
   const handle = provider.callback();
   server.on('request', (request, response) => {
-    if (request.method === 'POST' && request.url?.startsWith('/token')) tokenRequests++;
+    const path = request.url?.split('?')[0];
+    if (request.method === 'POST' && path === '/token') tokenRequests++;
+    if (request.method === 'POST' && path === '/token/revocation') revocationRequests++;
     // Koa (inside oidc-provider) answers its own failures through ctx.onerror: this never rejects.
     void handle(request, response);
   });
@@ -136,6 +150,15 @@ export async function startAuthorizationServer(
     },
     tokenRequests: () => tokenRequests,
     grantErrors: () => [...grantErrors],
+    revocationRequests: () => revocationRequests,
+    async pause() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    async resume() {
+      server.listen(port, '127.0.0.1');
+      await once(server, 'listening');
+    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -65,7 +65,9 @@ export async function readConnection({ manager, url, params, caller }: RouteCont
 
 /** A connection without its secrets, in Nango's `ConnectionFull` shape. */
 export function withoutCredentials(described: ConnectionDescription): Record<string, unknown> {
-  return { ...described, connection_config: {}, credentials: {} };
+  // `lifetime` is Latchkey's (describe's), not part of Nango's connection answer.
+  const { lifetime: _lifetime, ...nango } = described;
+  return { ...nango, connection_config: {}, credentials: {} };
 }
 
 /**

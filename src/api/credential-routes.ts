@@ -70,6 +70,8 @@ function connectWith(credentialsOf: (body: JsonObject) => JsonObject, schema: v.
       connectionConfig,
       endUser: session.endUser,
       tags: session.tags,
+      // The session's override applies to the connections it creates, their creation webhook included.
+      ...(session.webhookUrlOverride !== undefined && { webhookUrlOverride: session.webhookUrlOverride }),
     });
     return json(200, { connectionId, providerConfigKey });
   };

@@ -18,6 +18,7 @@ import { CREDENTIAL_ROUTES } from './credential-routes.js';
 import {
   BulkMetadataBody,
   ConnectionRefQuery,
+  DeleteConnectionQuery,
   CreateConnectionBody,
   DEFAULT_LIST_LIMIT,
   EmptyQuery,
@@ -112,8 +113,9 @@ async function createConnection({ manager, request, caller, maxBodyBytes }: Rout
 }
 
 async function deleteConnection({ manager, url, params }: RouteContext): Promise<Response> {
-  const query = readQuery(url, ConnectionRefQuery);
-  await manager.delete({ connectionId: params.connectionId!, providerConfigKey: query.provider_config_key });
+  const query = readQuery(url, DeleteConnectionQuery);
+  const ref = { connectionId: params.connectionId!, providerConfigKey: query.provider_config_key };
+  await manager.delete(ref, query.revoke === undefined ? {} : { revoke: query.revoke });
   return json(200, { success: true });
 }
 
@@ -245,8 +247,8 @@ export const ROUTES: Route[] = [
     method: 'DELETE',
     path: ['connections', ':connectionId'],
     scope: DELETE,
-    summary: 'Delete a connection',
-    query: ConnectionRefQuery,
+    summary: 'Delete a connection and revoke its grant at the provider (revoke=false to keep it)',
+    query: DeleteConnectionQuery,
     run: deleteConnection,
   }),
   ...both({

@@ -68,6 +68,9 @@ export const GetConnectionQuery = v.object({
 /** Routes on one connection that need its integration: `DELETE`, `PATCH`. */
 export const ConnectionRefQuery = v.object({ provider_config_key: QueryText });
 
+/** `DELETE /connections/:connectionId`: `revoke=false` leaves the grant alive at the provider. */
+export const DeleteConnectionQuery = v.object({ provider_config_key: QueryText, revoke: v.optional(QueryBoolean) });
+
 /** The older metadata routes: the key in the `Provider-Config-Key` header, or here. */
 export const OptionalRefQuery = v.object({ provider_config_key: v.optional(QueryText) });
 

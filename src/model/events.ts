@@ -40,6 +40,29 @@ export interface ConnectionEvents {
   'credentials.valid': ConnectionEventBase;
   /** `manager.delete` removed the connection. */
   'connection.deleted': ConnectionEventBase;
+  /**
+   * The grant of a deleted connection was revoked at the provider: during `delete` (`attempts`
+   * 1) or by a retry from the revocation queue.
+   */
+  'connection.revoked': ConnectionEventBase & { attempts: number };
+  /**
+   * Revoking a deleted connection's grant failed. `queued`: it failed for a passing reason and
+   * will be retried from the store; otherwise the failure is final (`kind: 'permanent'`), and the
+   * grant may still be alive at the provider.
+   */
+  'revocation.failed': ConnectionEventBase & {
+    error: string;
+    kind: 'permanent' | 'transient';
+    status?: number;
+    attempts: number;
+    queued: boolean;
+  };
+  /**
+   * The connection's refresh token lapses within the manager's `expiringWithinMs` (a lifetime the
+   * provider stated, or its idle limit): the user should reconnect before `refreshTokenExpiresAt`.
+   * Once per refresh-token expiry, across restarts and processes.
+   */
+  'connection.expiring': ConnectionEventBase & { refreshTokenExpiresAt: string; source: 'provider' | 'idle-limit' };
   /** One pass of the background refresher (`startBackgroundRefresh`): what it found and did. */
   'refresh.tick': BackgroundTickStats;
 }

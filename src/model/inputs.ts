@@ -13,6 +13,8 @@ export interface CreateConnectionInput {
   metadata?: JsonObject | undefined;
   tags?: Record<string, string> | undefined;
   endUser?: EndUser | null | undefined;
+  /** Where this connection's webhooks go instead of the sender's URL (a connect session's `webhook_url_override`). */
+  webhookUrlOverride?: string | undefined;
 }
 
 /** What `manager.authorize` takes to start a connect flow. */
@@ -95,6 +97,11 @@ export interface ListConnectionsFilter {
    * lists them.
    */
   order?: 'oldest' | 'newest' | undefined;
+  /**
+   * Only connections whose refresh token lapses within the manager's `expiringWithinMs`, found
+   * through the store's attention index; not combined with `search` or `cursor`.
+   */
+  expiring?: boolean | undefined;
 }
 
 /** One page of {@link ListConnectionsFilter} results. */

@@ -33,6 +33,11 @@ export interface ConnectionRecord {
   credentials_stored_at?: string;
   /** Where this connection's webhooks go instead of the sender's URL; absent: the sender's URL. */
   webhook_url_override?: string;
+  /**
+   * The refresh-token expiry (ISO 8601) `connection.expiring` was emitted for: once per expiry,
+   * whichever process saw it first. A later expiry (a rotated token) warns again.
+   */
+  refresh_token_expiring_notified?: string;
   /** The last health check of credentials that do not expire; absent until one ran. */
   health_check?: HealthCheckState;
 }

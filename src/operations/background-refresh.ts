@@ -14,11 +14,15 @@ import { backingOffUntil } from '../refresh/failure-policy.js';
 import { sameCredentials } from '../refresh/pending-writes.js';
 import type { OperationContext } from './context.js';
 import { type DueConnection, type DueHost, dueForAttention } from './due-connections.js';
+import { type ExpiringHost, warnIfExpiring } from './expiring.js';
 import { checkCredentials, type HealthCheckHost } from './health-check.js';
 import { nonNegative, positive } from './options.js';
 
 /** What the background refresher uses: the due query, health checks, the refresher, and when each connection needs attention. */
-export type BackgroundRefreshHost = DueHost & HealthCheckHost & Pick<OperationContext, 'attentionAt' | 'refresher'>;
+export type BackgroundRefreshHost = DueHost &
+  HealthCheckHost &
+  ExpiringHost &
+  Pick<OperationContext, 'attentionAt' | 'refresher' | 'revoker'>;
 
 /** How the background refresher runs; every field is optional. */
 export interface BackgroundRefreshOptions {
@@ -196,6 +200,9 @@ class Scheduler implements BackgroundRefresh {
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.#settings.concurrency, due.length) }, worker));
+      // Revocations of deleted connections that failed for a passing reason: retried here, so no
+      // other process has to run (never rejects).
+      if (!this.#stopped) await this.#ctx.revoker.retryDue();
     } catch (error) {
       // The store could not list what is due: this pass does nothing, the next one tries again.
       this.#ctx.logger.error('latchkey: a background refresh pass could not find due connections', {
@@ -232,7 +239,24 @@ class Scheduler implements BackgroundRefresh {
     }
   }
 
+  /**
+   * Attends to one due connection, then — whatever the refresh did — emits `connection.expiring`
+   * if its refresh token now lapses within the threshold (a refresh that rotated it moved the expiry on).
+   */
   async #handle(key: string, counts: Counts): Promise<void> {
+    try {
+      await this.#attend(key, counts);
+    } finally {
+      await warnIfExpiring(this.#ctx, key).catch((error: unknown) => {
+        this.#ctx.logger.warn('latchkey: could not record an expiring refresh token; retrying on the next pass', {
+          key,
+          error: (error as Error).message,
+        });
+      });
+    }
+  }
+
+  async #attend(key: string, counts: Counts): Promise<void> {
     const ctx = this.#ctx;
     const read = await ctx.connections.read(key);
     if (!read) return; // deleted since it was found

@@ -13,6 +13,7 @@ import { resolveIntegrations } from '../providers/integrations.js';
 import { defaultFailurePolicy } from '../refresh/failure-policy.js';
 import { defaultStorageRetryPolicy, PendingWrites } from '../refresh/pending-writes.js';
 import { Refresher } from '../refresh/refresher.js';
+import { Revoker } from '../revocation/revoker.js';
 import { effectiveMarginMs } from '../refresh/freshness.js';
 import { strategyFor } from '../modes/registry.js';
 import type { ConnectionRecord } from '../model/record.js';
@@ -26,7 +27,7 @@ import { type MalformedReporter, VersionedStore } from '../store/versioned-store
 import { recordActivity } from './activity.js';
 import { LastFetchedWriter } from './last-fetched.js';
 import { attentionFor, type AttentionPolicy } from '../refresh/attention.js';
-import { type ConnectionManagerOptions, consoleLogger, keepAlivePolicy, nonNegative } from './options.js';
+import { type ConnectionManagerOptions, consoleLogger, DAY_MS, keepAlivePolicy, nonNegative } from './options.js';
 import { checkManagerOptions } from './options-schema.js';
 
 /**
@@ -70,6 +71,8 @@ export interface OperationContext {
   readonly events: EventChannel;
   /** Decrypted records kept in memory for `get` (the `nearCache` option); `undefined` when off. */
   readonly nearCache: NearCache | undefined;
+  /** Revokes deleted connections' grants at the provider, and retries those queued in the store. */
+  readonly revoker: Revoker;
   /** How long before expiry a connection of this integration counts as due. */
   marginMs(providerConfigKey: string): number;
   /** The margin for one connection: {@link marginMs}, capped at a fraction of its credentials' lifetime. */
@@ -142,6 +145,9 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
       const definition = integrations.get(providerConfigKey)?.definition;
       return definition?.verification !== undefined && definition.proxy !== undefined;
     },
+    idleLifetimeDays: (providerConfigKey) =>
+      integrations.get(providerConfigKey)?.definition.refreshTokenIdleLifetimeDays,
+    expiringWithinMs: nonNegative(options.expiringWithinMs ?? 7 * DAY_MS, 'expiringWithinMs'),
   };
   const attentionAt = attentionFor(keepAlive);
   const strategyContext = (providerConfigKey: string, connectionConfig: JsonObject, now: number) => ({
@@ -168,6 +174,10 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     connections,
     directory: new ConnectionDirectory(store, connections),
     flows: new PendingFlows(records, cipher),
+    revoker: new Revoker(
+      { records, store, cipher, integrations, http, clock, logger, emit },
+      options.revokeOnDelete ?? true,
+    ),
     cipher,
     integrations,
     clock,

@@ -41,6 +41,7 @@ export async function upsertConnection(ctx: CreateHost, input: CreateConnectionI
           metadata: input.metadata === undefined ? current.metadata : draft.metadata,
           tags: input.tags === undefined ? current.tags : draft.tags,
           end_user: input.endUser === undefined ? current.end_user : draft.end_user,
+          webhook_url_override: input.webhookUrlOverride ?? current.webhook_url_override,
           errors: current.errors.filter((error) => error.type !== 'auth'),
           refresh: healthy,
           updated_at: draft.updated_at,

@@ -12,6 +12,7 @@ import { strategyFor } from '../modes/registry.js';
 import type { StrategyContext } from '../modes/strategy.js';
 import { checkConnectionConfig, withCredentialDefaults } from '../providers/connection-config.js';
 import type { OperationContext } from './context.js';
+import { isWebhookUrl } from './modify.js';
 
 /** What drafting a connection reads: the integrations, the clock, and what its strategy may consult. */
 export type DraftHost = Pick<OperationContext, 'integrations' | 'clock' | 'strategyContext'>;
@@ -33,6 +34,12 @@ export function draftConnection(ctx: DraftHost, input: CreateConnectionInput): O
     ctx.strategyContext(providerConfigKey, connectionConfig, now),
   );
   const timestamp = new Date(now).toISOString();
+  if (input.webhookUrlOverride !== undefined && !isWebhookUrl(input.webhookUrlOverride)) {
+    throw new InvalidRequestError(
+      'webhookUrlOverride must be an absolute http: or https: URL without a user or password',
+      'webhookUrlOverride',
+    );
+  }
   return {
     connection_id: connectionId,
     provider_config_key: providerConfigKey,
@@ -48,6 +55,7 @@ export function draftConnection(ctx: DraftHost, input: CreateConnectionInput): O
     last_fetched_at: null,
     refresh: healthy,
     credentials_stored_at: timestamp,
+    ...(input.webhookUrlOverride !== undefined && { webhook_url_override: input.webhookUrlOverride }),
   };
 }
 

@@ -4,7 +4,7 @@ import type { ConnectionDescription } from './describe.js';
 import type { OperationContext } from './context.js';
 
 /** What the console shows of one connection: {@link ConnectionDescription} and its refresh schedule. */
-export interface ConnectionInspection extends ConnectionDescription {
+export interface ConnectionInspection extends Omit<ConnectionDescription, 'lifetime'> {
   /** When Latchkey last obtained these credentials (refreshed or minted); `null` when never. */
   last_refreshed_at: string | null;
   /** When the credentials were last given by the app (create, connect); `null` on older records. */

@@ -6,7 +6,7 @@ import { normalizeTags } from '../model/tags.js';
 import { assertId } from '../model/validation.js';
 import { toListItem } from '../modes/present.js';
 import type { ConnectionQuery } from '../store/adapter.js';
-import type { OperationContext } from './context.js';
+import { type ExpiringListHost, listExpiring } from './list-expiring.js';
 
 const MAX_PAGE = 2000;
 /** Rows per store round trip when the caller asked for every match. */
@@ -22,10 +22,13 @@ const CURSOR_PREFIX = { asc: 'c1.', desc: 'c1d.' } as const;
  * start. Without `limit`, every match is returned, read a page at a time.
  */
 export async function listConnections(
-  ctx: Pick<OperationContext, 'directory'>,
+  ctx: ExpiringListHost,
   filter: ListConnectionsFilter,
 ): Promise<ConnectionListPage<ConnectionListItem>> {
   const query = toQuery(filter);
+  if (filter.expiring !== undefined && typeof filter.expiring !== 'boolean')
+    throw new InvalidRequestError('expiring must be true or false', 'expiring');
+  if (filter.expiring === true) return listExpiring(ctx, query, filter.limit);
   // Pages follow what the store returned (`fetched`, `lastId`), not what was kept: a malformed
   // record (reported with its key by the directory) is left out without ending the walk early.
   if (filter.limit === undefined) {

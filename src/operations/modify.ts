@@ -86,7 +86,8 @@ export interface ConnectionUpdate {
   webhookUrlOverride?: string | null | undefined;
 }
 
-function isWebhookUrl(value: unknown): boolean {
+/** An absolute http(s) URL without credentials in it: where a connection's webhooks may go. */
+export function isWebhookUrl(value: unknown): boolean {
   if (typeof value !== 'string' || value.length > 2048 || !URL.canParse(value)) return false;
   const url = new URL(value);
   return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';

@@ -76,6 +76,8 @@ export const ManagerOptionsSchema = v.object({
   keepAlive: v.optional(
     v.strictObject({ refreshAfterMs: v.optional(Positive), healthCheckEveryMs: v.optional(Positive) }),
   ),
+  revokeOnDelete: v.optional(v.boolean()),
+  expiringWithinMs: v.optional(NonNegative),
   lastFetchedWriteIntervalMs: v.optional(NonNegative),
   encryptionCacheBytes: v.optional(NonNegative),
   nearCache: v.optional(v.union([v.boolean(), v.strictObject({ maxBytes: v.optional(Positive) })])),

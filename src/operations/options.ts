@@ -51,6 +51,16 @@ export interface ConnectionManagerOptions {
    * needs attention.
    */
   keepAlive?: KeepAliveOptions | undefined;
+  /**
+   * Whether `delete` revokes the grant at the provider when the call does not say (`revoke`).
+   * Default `true`. See `docs/lifecycle.md`.
+   */
+  revokeOnDelete?: boolean | undefined;
+  /**
+   * How long before a refresh token lapses `connection.expiring` is emitted (once per expiry),
+   * and what `list({ expiring: true })` finds. Default 7 days.
+   */
+  expiringWithinMs?: number | undefined;
   /** `last_fetched_at` is persisted at most this often per connection. Default 60 s. */
   lastFetchedWriteIntervalMs?: number | undefined;
   /**

@@ -15,6 +15,17 @@ export const builtinProviders: Readonly<Record<string, ProviderDefinition>> = {
     authorizationUrl: GITHUB.authorizationUrl,
     tokenUrl: GITHUB.tokenUrl,
     proxy: { baseUrl: GITHUB.apiBaseUrl },
+    // docs.github.com REST "Delete an app authorization": the app's Basic auth, the token in JSON;
+    // 404 when the grant is already gone.
+    revocation: {
+      url: `${GITHUB.apiBaseUrl}/applications/\${clientId}/grant`,
+      method: 'DELETE',
+      auth: 'client_secret_basic',
+      bodyFormat: 'json',
+      tokenParam: 'access_token',
+      tokens: 'access',
+      okStatuses: [404],
+    },
   },
   // docs.github.com: "Generating an installation access token for a GitHub App"
   'github-app': {
@@ -40,6 +51,11 @@ export const builtinProviders: Readonly<Record<string, ProviderDefinition>> = {
     tokenUrl: 'https://oauth2.googleapis.com/token',
     authorizationParams: { access_type: 'offline', prompt: 'consent' },
     proxy: { baseUrl: 'https://www.googleapis.com' },
+    // developers.google.com/identity/protocols/oauth2/web-server "Revoking a token": a form POST,
+    // no client authentication; revoking the refresh token ends the grant.
+    revocation: { url: 'https://oauth2.googleapis.com/revoke', auth: 'none', tokenTypeHint: false },
+    // "Refresh token expiration": unused for six months.
+    refreshTokenIdleLifetimeDays: 180,
   },
   // learn.microsoft.com: "Microsoft identity platform and OAuth 2.0 authorization code flow"
   microsoft: {
@@ -49,6 +65,10 @@ export const builtinProviders: Readonly<Record<string, ProviderDefinition>> = {
     defaultScopes: ['offline_access'],
     authorizationParams: { response_mode: 'query' },
     proxy: { baseUrl: 'https://graph.microsoft.com' },
+    // learn.microsoft.com "Refresh tokens in the Microsoft identity platform": 90 days, replaced on
+    // every use. Microsoft has no revocation endpoint for a refresh token (only Graph's
+    // revokeSignInSessions, for all of a user's sessions), so none is declared.
+    refreshTokenIdleLifetimeDays: 90,
   },
   // help.salesforce.com: "OAuth 2.0 Web Server Flow". The token response has instance_url (the
   // org's API host) and no expires_in; sessions last 2 hours unless the org changed it.
@@ -88,6 +108,8 @@ export const builtinProviders: Readonly<Record<string, ProviderDefinition>> = {
       'team.id',
     ],
     proxy: { baseUrl: 'https://slack.com/api' },
+    // api.slack.com/methods/auth.revoke: the token itself authenticates the call.
+    revocation: { url: 'https://slack.com/api/auth.revoke', auth: 'bearer', bodyFormat: 'none', tokens: 'access' },
   },
   // developers.notion.com/docs/authorization: HTTP Basic client authentication, JSON body.
   notion: {
@@ -108,6 +130,8 @@ export const builtinProviders: Readonly<Record<string, ProviderDefinition>> = {
     defaultScopes: ['offline_access'],
     authorizationParams: { audience: 'api.atlassian.com', prompt: 'consent' },
     proxy: { baseUrl: 'https://api.atlassian.com' },
+    // Atlassian's rotating refresh tokens: 90 days of inactivity (and 365 days at most).
+    refreshTokenIdleLifetimeDays: 90,
   },
   // developers.linear.app/docs/oauth/authentication
   linear: {
@@ -134,6 +158,8 @@ export const builtinProviders: Readonly<Record<string, ProviderDefinition>> = {
     tokenRequestAuthMethod: 'client_secret_basic',
     defaultScopes: ['offline_access'],
     proxy: { baseUrl: 'https://api.xero.com' },
+    // Xero's OAuth 2.0 FAQ: refresh tokens unused for 60 days expire.
+    refreshTokenIdleLifetimeDays: 60,
   },
   // developer.intuit.com: "OAuth 2.0"; HTTP Basic; the company id arrives as realmId on the callback.
   quickbooks: {
@@ -192,6 +218,9 @@ export const builtinProviders: Readonly<Record<string, ProviderDefinition>> = {
     authorizationUrl: 'https://account.box.com/api/oauth2/authorize',
     tokenUrl: 'https://api.box.com/oauth2/token',
     proxy: { baseUrl: 'https://api.box.com' },
+    // developer.box.com "Revoke tokens"; a refresh token unused for 60 days is invalid.
+    revocation: { url: 'https://api.box.com/oauth2/revoke', tokenTypeHint: false },
+    refreshTokenIdleLifetimeDays: 60,
   },
   // docs.gitlab.com/ee/api/oauth2.html
   gitlab: {

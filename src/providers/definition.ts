@@ -76,6 +76,42 @@ export interface TwoStepDefinition {
 }
 
 /**
+ * A declarative revocation request. `url` may use `${clientId}` and `${connectionConfig.…}`.
+ * Defaults follow RFC 7009: `POST`, a form body `token=…&token_type_hint=…`, the client
+ * authenticated as at the token endpoint.
+ */
+export interface RevocationSpec {
+  url: string;
+  /** Default `POST`. */
+  method?: 'POST' | 'DELETE' | 'GET';
+  /**
+   * How the client authenticates: `client_secret_basic`/`client_secret_post` (RFC 7009),
+   * `bearer` (the token itself as `Authorization: Bearer`, Slack's `auth.revoke`), `none`.
+   * Default: the integration's `tokenRequestAuthMethod`, else `client_secret_post`.
+   */
+  auth?: 'client_secret_basic' | 'client_secret_post' | 'bearer' | 'none';
+  /** How the token is sent: a form body (default), a JSON body, the query string, or not at all (`bearer`). */
+  bodyFormat?: 'form' | 'json' | 'query' | 'none';
+  /** The parameter that carries the token. Default `token`. */
+  tokenParam?: string;
+  /**
+   * Which tokens are revoked, one request each: `refresh` (the grant, where there is a refresh
+   * token, else the access token), `access`, or `both`. Default `refresh`.
+   */
+  tokens?: 'refresh' | 'access' | 'both';
+  /** Sends RFC 7009's `token_type_hint`. Default true for form bodies. */
+  tokenTypeHint?: boolean;
+  /** Answers counted as success besides 2xx (GitHub answers 404 for a grant already gone). */
+  okStatuses?: number[];
+}
+
+/** An RFC 7662 token introspection endpoint; the client authenticates as at the token endpoint. */
+export interface IntrospectionSpec {
+  url: string;
+  auth?: 'client_secret_basic' | 'client_secret_post';
+}
+
+/**
  * Where a TWO_STEP token response keeps the token, the refresh token and the expiry (dot paths).
  */
 export interface TokenResponsePaths {
@@ -200,6 +236,16 @@ export interface ProviderDefinition {
   verification?: { method?: 'GET' | 'POST'; path: string; headers?: Record<string, string> };
   /** Refresh this many seconds before expiry instead of the manager's margin. */
   tokenExpirationBufferSeconds?: number;
+  /**
+   * How a grant is revoked at the provider when its connection is deleted (RFC 7009, or the
+   * provider's own call). Absent: the issuer's metadata `revocation_endpoint` where `issuer` is
+   * set, else no revocation.
+   */
+  revocation?: RevocationSpec;
+  /** An RFC 7662 introspection endpoint, to learn whether a token without a stated expiry is still active. */
+  introspection?: IntrospectionSpec;
+  /** Days a refresh token may go unused before the provider expires it (Microsoft 90, Wildix 7). */
+  refreshTokenIdleLifetimeDays?: number;
   /**
    * Lifetime to assume when a token response has no `expires_in`. Without it such a token is
    * treated as non-expiring — which is wrong for providers whose tokens die silently (Zendesk).

@@ -1,5 +1,7 @@
 import { InvalidIntegrationError, InvalidTemplateError } from '../model/errors.js';
 import type { IntegrationConfig, ProviderDefinition, TwoStepRequest } from './definition.js';
+import * as v from 'valibot';
+import { IdleLifetimeDaysSchema, IntrospectionSpecSchema, RevocationSpecSchema } from './lifecycle-fields.js';
 import { assertValidTemplate } from './template.js';
 
 /** Definition fields that hold a URL template. */
@@ -75,7 +77,29 @@ export function checkIntegration(
     if (url !== undefined) checkUrl(`definition.${name}`, url, fail);
   }
   if (definition.proxy?.baseUrl !== undefined) checkUrl('definition.proxy.baseUrl', definition.proxy.baseUrl, fail);
+  checkLifecycleFields(definition, fail);
   checkTemplates('definition', definition, fail);
+}
+
+/** `revocation`, `introspection`, `refreshTokenIdleLifetimeDays`: their shape, then their URLs. */
+function checkLifecycleFields(definition: ProviderDefinition, fail: (field: string, problem: string) => never): void {
+  const fields = [
+    ['revocation', RevocationSpecSchema],
+    ['introspection', IntrospectionSpecSchema],
+    ['refreshTokenIdleLifetimeDays', IdleLifetimeDaysSchema],
+  ] as const;
+  for (const [name, schema] of fields) {
+    const value: unknown = definition[name];
+    if (value === undefined) continue;
+    const result = v.safeParse(schema, value);
+    if (!result.success) {
+      const issue = result.issues[0];
+      const path = v.getDotPath(issue);
+      fail(`definition.${name}${path ? `.${path}` : ''}`, issue.message);
+    }
+  }
+  if (definition.revocation) checkUrl('definition.revocation.url', definition.revocation.url, fail);
+  if (definition.introspection) checkUrl('definition.introspection.url', definition.introspection.url, fail);
 }
 
 function checkTwoStep(definition: ProviderDefinition, fail: (field: string, problem: string) => never): void {

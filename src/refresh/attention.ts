@@ -1,5 +1,6 @@
 import type { ConnectionRecord } from '../model/record.js';
 import { strategyFor } from '../modes/registry.js';
+import { alreadyWarned, expiringAt, refreshTokenExpiry } from './refresh-token-expiry.js';
 
 /** The manager's settings that decide when a connection next needs attention. */
 export interface AttentionPolicy {
@@ -11,6 +12,10 @@ export interface AttentionPolicy {
   marginFor(record: ConnectionRecord): number;
   /** Whether this integration's provider definition has a verification request (and an API base URL). */
   canVerify(providerConfigKey: string): boolean;
+  /** Days this integration's refresh tokens may go unused (the catalog's `refreshTokenIdleLifetimeDays`). */
+  idleLifetimeDays?(providerConfigKey: string): number | undefined;
+  /** How long before a refresh token lapses `connection.expiring` is due (the manager's `expiringWithinMs`). */
+  expiringWithinMs?: number;
 }
 
 /** What the background refresher does with a connection that needs attention. */
@@ -40,7 +45,7 @@ export function keepAliveKind(record: ConnectionRecord, policy: AttentionPolicy)
  * | -------------------------------------------- | -------------------------------------------------------- |
  * | exhausted                                    | never (only the user reconnecting helps)                 |
  * | refreshable, backing off after failures      | the end of the back-off                                  |
- * | refreshable                                  | expiry − margin, or last refresh + keep-alive age if sooner |
+ * | refreshable                                  | expiry − margin, or last refresh + keep-alive age if sooner (half the idle lifetime where the provider has one), or when `connection.expiring` is due if sooner |
  * | verifiable (a key, a password, a signing key, a token without expiry) | last check (or storing) + health-check interval; after a transient failure, its retry |
  * | anything else (an expiring token without a refresh token…) | never                                        |
  */
@@ -53,9 +58,20 @@ export function attentionAt(record: ConnectionRecord, policy: AttentionPolicy): 
   if (kind === 'refresh') {
     const expiresAt = strategyFor(record.credentials.type).expiresAt(record.credentials);
     const renewed = instant(record.credentials_issued_at ?? record.credentials_stored_at ?? record.created_at);
-    const keepAliveAt = renewed === undefined ? Number.NEGATIVE_INFINITY : renewed + policy.refreshAfterMs;
+    const lifetime = refreshTokenExpiry(record, policy.idleLifetimeDays?.(record.provider_config_key));
+    // An idle grant is refreshed halfway through its idle lifetime, well before the provider drops it.
+    const keepAliveAge = Math.min(policy.refreshAfterMs, (lifetime.idleLifetimeMs ?? Number.POSITIVE_INFINITY) / 2);
+    const keepAliveAt = renewed === undefined ? Number.NEGATIVE_INFINITY : renewed + keepAliveAge;
     const marginAt = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt - policy.marginFor(record);
-    return finiteOrNow(Math.min(marginAt, keepAliveAt));
+    // Once warned, the lapse itself: so that an expiring connection always needs attention before
+    // it lapses, and the attention index finds every one of them (`list({ expiring: true })`).
+    const warnAt =
+      policy.expiringWithinMs === undefined
+        ? undefined
+        : alreadyWarned(record, lifetime)
+          ? lifetime.expiresAt
+          : expiringAt(lifetime, policy.expiringWithinMs);
+    return finiteOrNow(Math.min(marginAt, keepAliveAt, warnAt ?? Number.POSITIVE_INFINITY));
   }
   const check = record.health_check;
   const retry = instant(check?.retry_at);

@@ -28,6 +28,13 @@ export interface TokenServerOptions {
   rotation?: 'strict' | 'none';
   /** `expires_in` of each access token, in seconds; `omit` sends none. Default: 3600. */
   expiresIn?: number | 'omit';
+  /**
+   * The refresh token's lifetime sent with each token, in seconds, as `refresh_token_expires_in`
+   * (GitHub Apps) or `x_refresh_token_expires_in` (Microsoft, Intuit) says `refreshTokenExpiryField`.
+   * Default: none sent.
+   */
+  refreshTokenExpiresIn?: number;
+  refreshTokenExpiryField?: 'refresh_token_expires_in' | 'x_refresh_token_expires_in';
   /** Names the tokens issued: the `n`th of `family` (`n` counts from 1; 0 is a grant's first refresh token). */
   tokens?: (family: string, n: number) => { access: string; refresh: string };
 }
@@ -197,6 +204,10 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
     token_type: 'Bearer',
     ...(lifetime === 'omit' ? {} : { expires_in: lifetime }),
     ...(refresh === undefined ? {} : { refresh_token: refresh }),
+    ...(refresh !== undefined &&
+      options.refreshTokenExpiresIn !== undefined && {
+        [options.refreshTokenExpiryField ?? 'refresh_token_expires_in']: options.refreshTokenExpiresIn,
+      }),
   });
 
   const refuse = (status: number, error: string, reason: string): TokenReply => {

@@ -7,6 +7,9 @@ import {
   type AuthWebhookBody,
   createdBody,
   credentialsInvalidBody,
+  expiringBody,
+  revocationFailedBody,
+  revokedBody,
   type PayloadContext,
   recoveredBody,
   refreshFailedBody,
@@ -50,6 +53,16 @@ export class OutboxWriter {
     );
     this.#listen('credentials.valid', (event: ConnectionEvents['credentials.valid']) =>
       this.#write(event, (context) => recoveredBody(event, context)),
+    );
+    // Latchkey's lifecycle webhooks: revocation after a delete, a refresh token about to lapse.
+    this.#listen('connection.revoked', (event: ConnectionEvents['connection.revoked']) =>
+      this.#write(event, (context) => revokedBody(event, context)),
+    );
+    this.#listen('revocation.failed', (event: ConnectionEvents['revocation.failed']) =>
+      this.#write(event, (context) => revocationFailedBody(event, context)),
+    );
+    this.#listen('connection.expiring', (event: ConnectionEvents['connection.expiring']) =>
+      this.#write(event, (context) => expiringBody(event, context)),
     );
   }
 

@@ -14,9 +14,11 @@ export interface AuthWebhookBody {
   /**
    * `creation`: a new connection was stored; `override`: an existing one got new credentials;
    * `refresh`: its refresh failed (`success: false`) or, after failures, succeeded again
-   * (`success: true`, Nango's recovery webhook).
+   * (`success: true`, Nango's recovery webhook). Latchkey's own: `revocation` (a deleted
+   * connection's grant revoked at the provider, or not) and `expiring` (its refresh token lapses
+   * soon: `error.type` is `refresh_token_expiring`).
    */
-  operation: 'creation' | 'override' | 'refresh';
+  operation: 'creation' | 'override' | 'refresh' | 'revocation' | 'expiring';
   success: boolean;
   connectionId: string;
   providerConfigKey: string;
@@ -125,6 +127,41 @@ export function credentialsInvalidBody(
     error: {
       type: 'invalid_credentials',
       description: `The provider refused the credentials in a health check (HTTP ${event.status}): the user must update them. Log id ${event.logId}.`,
+    },
+  };
+}
+
+/** `connection.revoked` → `revocation`, successful. */
+export function revokedBody(event: ConnectionEventBase, context: PayloadContext): AuthWebhookBody {
+  return { ...base(event, context), operation: 'revocation', success: true };
+}
+
+/** `revocation.failed` → `revocation`, unsuccessful; `queued` says whether it will be retried. */
+export function revocationFailedBody(
+  event: ConnectionEvents['revocation.failed'],
+  context: PayloadContext,
+): AuthWebhookBody {
+  const status = event.status === undefined ? '' : `, HTTP ${event.status}`;
+  const next = event.queued
+    ? 'It will be retried.'
+    : 'It will not be retried: the grant may still be alive at the provider.';
+  return {
+    ...base(event, context),
+    operation: 'revocation',
+    success: false,
+    error: { type: event.error, description: `Revoking the grant failed (${event.error}${status}). ${next}` },
+  };
+}
+
+/** `connection.expiring` → `expiring`: the user should reconnect before the refresh token lapses. */
+export function expiringBody(event: ConnectionEvents['connection.expiring'], context: PayloadContext): AuthWebhookBody {
+  return {
+    ...base(event, context),
+    operation: 'expiring',
+    success: false,
+    error: {
+      type: 'refresh_token_expiring',
+      description: `The refresh token lapses at ${event.refreshTokenExpiresAt} (${event.source === 'provider' ? 'as the provider stated' : 'its idle limit'}): the user should reconnect before then.`,
     },
   };
 }

@@ -19,7 +19,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['src/modes'],
   ['src/store', 'adapters', 'adapters/internal'],
   ['src/cache'], // the near cache: records held in memory, dropped on the store's change reports
-  ['src/refresh'],
+  ['src/refresh', 'src/revocation'], // revocation at the provider and its queue, beside the refresher
   ['src/proxy', 'src/connect'],
   ['src/operations'],
   ['src/webhooks'], // auth webhooks: an outbox and a sender over the operations' context

@@ -30,13 +30,16 @@ export function testClock(start: number | string = Date.now()): TestClock {
 
 /**
  * The options a test manager gets: the caller's, over these defaults — `http.allowInsecureLoopback`
- * (the local test servers speak plain HTTP on 127.0.0.1), a captured logger (so no test prints the
+ * (the local test servers speak plain HTTP on 127.0.0.1), `revokeOnDelete: false`, a captured logger (so no test prints the
  * plain-text-storage warning), and a fixed {@link testClock}. `http` is merged, not replaced.
  */
 export function testManagerOptions(options: ConnectionManagerOptions = {}): ConnectionManagerOptions {
   return {
     ...options,
     http: { allowInsecureLoopback: true, ...options.http },
+    // Catalog providers (GitHub, Google, Slack) revoke at their real endpoints: no test reaches the
+    // internet, so only tests that ask for revocation get it.
+    revokeOnDelete: options.revokeOnDelete ?? false,
     logger: options.logger ?? captureLogs().logger,
     clock: options.clock ?? testClock(),
   };

@@ -21,13 +21,24 @@ export type TokenServer = Pick<StrictTokenServer, 'url' | 'clientId' | 'clientSe
  */
 export async function startTokenServer(
   expectedAuth: 'client_secret_basic' | 'client_secret_post' = 'client_secret_post',
-  options: { bodyFormat?: 'form' | 'json'; grantType?: string } = {},
+  options: {
+    bodyFormat?: 'form' | 'json';
+    grantType?: string;
+    /** `expires_in` of access tokens (`omit`: none, as Zendesk). */
+    expiresIn?: number | 'omit';
+    /** A refresh-token lifetime sent with each token, in seconds. */
+    refreshTokenExpiresIn?: number;
+    refreshTokenExpiryField?: 'refresh_token_expires_in' | 'x_refresh_token_expires_in';
+  } = {},
 ): Promise<TokenServer> {
   return startStrictTokenServer({
     clientAuth: expectedAuth,
     rotation: 'none',
     grantTypes: [options.grantType ?? 'refresh_token'],
     ...(options.bodyFormat && { bodyFormat: options.bodyFormat }),
+    ...(options.expiresIn !== undefined && { expiresIn: options.expiresIn }),
+    ...(options.refreshTokenExpiresIn !== undefined && { refreshTokenExpiresIn: options.refreshTokenExpiresIn }),
+    ...(options.refreshTokenExpiryField && { refreshTokenExpiryField: options.refreshTokenExpiryField }),
   });
 }
 

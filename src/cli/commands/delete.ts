@@ -8,9 +8,11 @@ export interface DeleteCommandOptions {
   providerConfigKey?: string;
   /** Required: deleting cannot be undone (`--yes`). */
   yes?: boolean;
+  /** `false` (`--no-revoke`): the grant stays alive at the provider. */
+  revoke?: boolean;
 }
 
-/** `latchkey delete <connectionId> --yes`: deletes the connection and its credentials. */
+/** `latchkey delete <connectionId> --yes`: deletes the connection and its credentials, and revokes its grant unless `--no-revoke`. */
 export async function deleteCommand(
   manager: ConnectionManager,
   connectionId: string,
@@ -22,10 +24,13 @@ export async function deleteCommand(
     return EXIT_CODES.usage;
   }
   try {
-    await manager.delete({
-      connectionId,
-      ...(options.providerConfigKey === undefined ? {} : { providerConfigKey: options.providerConfigKey }),
-    });
+    await manager.delete(
+      {
+        connectionId,
+        ...(options.providerConfigKey === undefined ? {} : { providerConfigKey: options.providerConfigKey }),
+      },
+      { revoke: options.revoke !== false },
+    );
   } catch (error) {
     return fail(io, error);
   }

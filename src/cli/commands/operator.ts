@@ -130,13 +130,20 @@ export const operatorCommands: CommandModule = {
       );
 
     withConfig(program.command('delete <connectionId>'))
-      .description('Delete a connection (cannot be undone: needs --yes)')
+      .description('Delete a connection and revoke its grant at the provider (cannot be undone: needs --yes)')
       .option('-i, --integration <key>', 'the integration, when the id exists under several')
       .option('-y, --yes', 'really delete')
-      .action((connectionId: string, options: { config: string; integration?: string; yes?: boolean }) =>
-        withManager(context, options.config, (manager) =>
-          deleteCommand(manager, connectionId, { providerConfigKey: options.integration, yes: options.yes }, io),
-        ),
+      .option('--no-revoke', 'leave the grant alive at the provider')
+      .action(
+        (connectionId: string, options: { config: string; integration?: string; yes?: boolean; revoke: boolean }) =>
+          withManager(context, options.config, (manager) =>
+            deleteCommand(
+              manager,
+              connectionId,
+              { providerConfigKey: options.integration, yes: options.yes, revoke: options.revoke },
+              io,
+            ),
+          ),
       );
 
     withConfig(program.command('rotate-key'))
