@@ -238,8 +238,7 @@ export class ConnectionManager {
   }
 
   /**
-   * The configured integrations with their providers' definitions merged in, in the order given
-   * (secrets included: this is the app's own configuration).
+   * The configured integrations with their providers' definitions merged in, in order (secrets included).
    *
    * @example
    * ```ts
@@ -394,6 +393,7 @@ export class ConnectionManager {
     await this.#ctx.refresher.settle();
     await this.#webhooks?.stop();
     await this.#ctx.lastFetched.settle();
+    await this.#ctx.audit.close();
     await this.#ctx.pending.close();
     await this.#ctx.store.close();
   }

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { AuditTrail, auditRefreshes } from '../audit/trail.js';
 import { memoryStore } from '../../adapters/memory.js';
 import type { Clock, JsonObject, Logger } from '../model/connection.js';
 import { EncryptionRequiredError, InvalidRequestError } from '../model/errors.js';
@@ -65,6 +66,8 @@ export interface OperationContext {
   /** Refreshed credentials the store refused, served from memory until a write succeeds. */
   readonly pending: PendingWrites;
   readonly events: EventChannel;
+  /** The audit trail (the `audit` option); a trail that records nothing when it is off. */
+  readonly audit: AuditTrail;
   /** How long before expiry a connection of this integration counts as due. */
   marginMs(providerConfigKey: string): number;
   /** The margin for one connection: {@link marginMs}, capped at a fraction of its credentials' lifetime. */
@@ -106,6 +109,8 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     throw new InvalidRequestError('http.timeoutMs must be shorter than lock.leaseMs', 'http.timeoutMs');
   }
   const events = new EventEmitter();
+  const audit = new AuditTrail(store, options.audit, clock, logger);
+  auditRefreshes(audit, events);
   const retry = { ...defaultStorageRetryPolicy, ...options.storageRetry };
   nonNegative(retry.initialDelayMs, 'storageRetry.initialDelayMs');
   nonNegative(retry.maxDelayMs, 'storageRetry.maxDelayMs');
@@ -166,6 +171,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     http,
     rateLimits: options.rateLimits ?? {},
     events,
+    audit,
     marginMs,
     marginFor,
     keepAlive,

@@ -19,7 +19,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['src/modes'],
   ['src/store', 'adapters', 'adapters/internal'],
   ['src/refresh'],
-  ['src/proxy', 'src/connect'],
+  ['src/proxy', 'src/connect', 'src/audit'], // audit: the hash-chained trail over the store
   ['src/operations'],
   ['src/webhooks'], // auth webhooks: an outbox and a sender over the operations' context
   ['src', 'src/api'], // the entry points and the facade: index.ts, manager.ts, http.ts; the HTTP API
