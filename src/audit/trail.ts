@@ -98,7 +98,7 @@ export class AuditTrail {
       const dropped = this.#buffer.splice(0, this.#buffer.length - MAX_BUFFERED).length;
       this.#logger.error('latchkey: audit entries dropped: the store has refused writes for too long', { dropped });
     }
-    if (this.#buffer.length >= this.#batchSize) this.#startWriting();
+    if (this.#buffer.length >= this.#batchSize) this.#startWriting(false);
     else if (this.#timer === undefined && this.#writing === undefined && !this.#closed) this.#arm();
   }
 
@@ -106,7 +106,7 @@ export class AuditTrail {
   async flush(): Promise<void> {
     while (this.#writing) await this.#writing;
     if (this.#buffer.length === 0) return;
-    this.#startWriting();
+    this.#startWriting(true);
     await this.#writing;
   }
 
@@ -125,24 +125,27 @@ export class AuditTrail {
   }
 
   #arm(): void {
-    this.#timer = setTimeout(() => this.#startWriting(), this.#intervalMs);
+    this.#timer = setTimeout(() => this.#startWriting(true), this.#intervalMs);
     // A pending audit write must not keep a process alive that has nothing else to do.
     (this.#timer as { unref?: () => void }).unref?.();
   }
 
-  #startWriting(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+  /** Writes full batches, and with `all` the last partial one too (the timer, `flush`, `close`). */
+  #startWriting(all: boolean): void {
+    if (all) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
     if (this.#writing) return;
-    this.#writing = this.#drain().finally(() => {
+    this.#writing = this.#drain(all).finally(() => {
       this.#writing = undefined;
-      if (this.#buffer.length > 0 && !this.#closed) this.#arm();
+      if (this.#buffer.length > 0 && this.#timer === undefined && !this.#closed) this.#arm();
     });
   }
 
   /** Never rejects: a failure is logged and the entries wait for the next attempt. */
-  async #drain(): Promise<void> {
-    while (this.#buffer.length > 0) {
+  async #drain(all: boolean): Promise<void> {
+    while (this.#buffer.length >= (all ? 1 : this.#batchSize)) {
       const batch = this.#buffer.splice(0, this.#batchSize);
       try {
         await this.#writer.append(batch);
