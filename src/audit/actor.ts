@@ -34,8 +34,16 @@ export function runAsActor<T>(actor: string, run: () => T): T {
 
 /** An actor name: 1–200 printable characters (it is shown by `latchkey audit list`). */
 export function checkActor(actor: unknown, field: string): string {
-  if (typeof actor !== 'string' || actor.length === 0 || actor.length > 200 || /[\u0000-\u001f\u007f]/.test(actor)) {
+  if (typeof actor !== 'string' || actor.length === 0 || actor.length > 200 || hasControlCharacter(actor)) {
     throw new InvalidRequestError('must be a name of 1 to 200 printable characters', field);
   }
   return actor;
+}
+
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
 }

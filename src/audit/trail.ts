@@ -98,16 +98,14 @@ export class AuditTrail {
       const dropped = this.#buffer.splice(0, this.#buffer.length - MAX_BUFFERED).length;
       this.#logger.error('latchkey: audit entries dropped: the store has refused writes for too long', { dropped });
     }
-    if (this.#buffer.length >= this.#batchSize) this.#startWriting(false);
+    if (this.#buffer.length >= this.#batchSize) void this.#startWriting(false);
     else if (this.#timer === undefined && this.#writing === undefined && !this.#closed) this.#arm();
   }
 
   /** Writes every entry recorded so far; resolves when they are stored (or the store refused them). */
   async flush(): Promise<void> {
-    while (this.#writing) await this.#writing;
-    if (this.#buffer.length === 0) return;
-    this.#startWriting(true);
     await this.#writing;
+    if (this.#buffer.length > 0) await this.#startWriting(true);
   }
 
   /** Stops the timer and writes what is waiting; what the store still refuses is logged as lost. */
@@ -125,22 +123,22 @@ export class AuditTrail {
   }
 
   #arm(): void {
-    this.#timer = setTimeout(() => this.#startWriting(true), this.#intervalMs);
+    this.#timer = setTimeout(() => void this.#startWriting(true), this.#intervalMs);
     // A pending audit write must not keep a process alive that has nothing else to do.
     (this.#timer as { unref?: () => void }).unref?.();
   }
 
   /** Writes full batches, and with `all` the last partial one too (the timer, `flush`, `close`). */
-  #startWriting(all: boolean): void {
+  #startWriting(all: boolean): Promise<void> {
     if (all) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (this.#writing) return;
-    this.#writing = this.#drain(all).finally(() => {
+    this.#writing ??= this.#drain(all).finally(() => {
       this.#writing = undefined;
       if (this.#buffer.length > 0 && this.#timer === undefined && !this.#closed) this.#arm();
     });
+    return this.#writing;
   }
 
   /** Never rejects: a failure is logged and the entries wait for the next attempt. */

@@ -15,7 +15,6 @@ import { sqliteStore } from '../../adapters/sqlite.js';
 import type { StorageAdapter } from '../../src/adapter.js';
 import { createApiHandler } from '../../src/http.js';
 import { type ConnectionManagerOptions, verifyAuditTrail, withActor } from '../../src/index.js';
-import { captureLogs } from '../support/logs.js';
 import { testClock, testManager } from '../support/manager.js';
 import { startTokenServer } from '../support/token-server.js';
 import { allEntries, auditTexts, leaked } from './support.js';
