@@ -66,7 +66,10 @@ export class ChainWriter {
     }
     let after = tail.seq === 0 ? undefined : batchKey(tail.seq);
     for (;;) {
-      const page = await this.#store.scan(BATCH_PREFIX, { ...(after === undefined ? {} : { after }), limit: SCAN_PAGE });
+      const page = await this.#store.scan(BATCH_PREFIX, {
+        ...(after === undefined ? {} : { after }),
+        limit: SCAN_PAGE,
+      });
       const last = page[page.length - 1];
       if (last === undefined) return tail;
       const entries = parseBatch(last.value);

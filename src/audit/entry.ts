@@ -2,16 +2,7 @@ import { createHash } from 'node:crypto';
 
 /** What an audit entry records: a credential read, a change of a connection, or a key rotation. */
 export type AuditAction =
-  | 'read'
-  | 'fetch'
-  | 'sign'
-  | 'create'
-  | 'upsert'
-  | 'update'
-  | 'delete'
-  | 'refresh'
-  | 'revoke'
-  | 'rotate-key';
+  'read' | 'fetch' | 'sign' | 'create' | 'upsert' | 'update' | 'delete' | 'refresh' | 'revoke' | 'rotate-key';
 
 /**
  * One entry of the audit trail. It names who did what to which connection, when, and how it

@@ -61,12 +61,7 @@ export class AuditTrail {
   #closed = false;
 
   /** `options` as checked by the manager's option schema; `undefined` or `false`: recording is off. */
-  constructor(
-    store: StorageAdapter,
-    options: boolean | AuditOptions | undefined,
-    clock: Clock,
-    logger: Logger,
-  ) {
+  constructor(store: StorageAdapter, options: boolean | AuditOptions | undefined, clock: Clock, logger: Logger) {
     const settings = typeof options === 'object' ? options : {};
     this.enabled = options !== undefined && options !== false;
     this.#store = store;
@@ -189,7 +184,12 @@ export async function audited<T>(
   try {
     value = await run();
   } catch (error) {
-    trail.record({ ...subject, action, outcome: 'error', code: isLatchkeyError(error) ? error.code : 'internal_error' });
+    trail.record({
+      ...subject,
+      action,
+      outcome: 'error',
+      code: isLatchkeyError(error) ? error.code : 'internal_error',
+    });
     throw error;
   }
   trail.record({ ...subject, ...subjectOf?.(value), action, outcome: 'ok' });
@@ -213,7 +213,9 @@ export function auditRefreshes(
   events: { on(name: string, listener: (event: AuditSubject) => void): unknown },
 ): void {
   if (!trail.enabled) return;
-  events.on('connection.refreshed', (event) => trail.record({ ...subjectFields(event), action: 'refresh', outcome: 'ok' }));
+  events.on('connection.refreshed', (event) =>
+    trail.record({ ...subjectFields(event), action: 'refresh', outcome: 'ok' }),
+  );
   events.on('refresh.failed', (event) =>
     trail.record({ ...subjectFields(event), action: 'refresh', outcome: 'error', code: 'refresh_failed' }),
   );

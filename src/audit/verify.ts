@@ -53,7 +53,8 @@ export async function verifyAuditTrail(store: ReadStore): Promise<AuditVerificat
       }
       if (entry.seq < expected) return result({ seq: entry.seq, reason: 'it is stored twice or out of order' });
       if (entry.prev !== prev) return result({ seq: entry.seq, reason: 'it does not chain to the entry before it' });
-      if (entryHash(entry) !== entry.hash) return result({ seq: entry.seq, reason: 'its content does not match its hash' });
+      if (entryHash(entry) !== entry.hash)
+        return result({ seq: entry.seq, reason: 'its content does not match its hash' });
       prev = entry.hash;
       expected++;
     }

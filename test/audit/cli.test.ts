@@ -32,7 +32,11 @@ beforeAll(async () => {
     logger: captureLogs().logger,
   });
   for (const connectionId of ['acme', 'globex']) {
-    await seed.create({ connectionId, providerConfigKey: 'keys', credentials: { type: 'API_KEY', apiKey: `sk-${connectionId}-secret` } });
+    await seed.create({
+      connectionId,
+      providerConfigKey: 'keys',
+      credentials: { type: 'API_KEY', apiKey: `sk-${connectionId}-secret` },
+    });
   }
   await seed.close();
   configPath = join(dir, 'latchkey.config.json');
@@ -60,7 +64,10 @@ it('records the operator commands, lists them, verifies the chain and names an e
 
   const listed = await run(['audit', 'list', '--connection', 'acme', '--json', '--config', configPath]);
   expect(listed.code).toBe(EXIT_CODES.ok);
-  const entries = listed.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  const entries = listed.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
   expect(entries.map((entry) => [entry.seq, entry.actor, entry.action, entry.outcome])).toEqual([
     [1, 'seed', 'create', 'ok'],
     [3, expect.stringMatching(/^cli(:.+)?$/), 'delete', 'ok'],
@@ -84,7 +91,16 @@ it('records the operator commands, lists them, verifies the chain and names an e
   try {
     const key = 'audit:batch:0000000000000001';
     const original = (await store.get(key))!;
-    expect(await store.replace(key, original, original.replace('"actor":"seed","action":"create","outcome":"ok","providerConfigKey":"keys","connectionId":"globex"', '"actor":"someone","action":"create","outcome":"ok","providerConfigKey":"keys","connectionId":"globex"'))).toBe(true);
+    expect(
+      await store.replace(
+        key,
+        original,
+        original.replace(
+          '"actor":"seed","action":"create","outcome":"ok","providerConfigKey":"keys","connectionId":"globex"',
+          '"actor":"someone","action":"create","outcome":"ok","providerConfigKey":"keys","connectionId":"globex"',
+        ),
+      ),
+    ).toBe(true);
   } finally {
     await store.close();
   }

@@ -65,7 +65,9 @@ describe('the audit trail on Postgres, written by two processes', () => {
       const batches = await client.query<{ key: string; value: string }>(
         `SELECT key, value FROM latchkey WHERE key LIKE 'audit:batch:%' ORDER BY key COLLATE "C"`,
       );
-      const actors = batches.rows.map((row) => (JSON.parse(row.value) as { entries: Array<{ actor: string }> }).entries[0]!.actor);
+      const actors = batches.rows.map(
+        (row) => (JSON.parse(row.value) as { entries: Array<{ actor: string }> }).entries[0]!.actor,
+      );
       expect(actors.slice(0, -1).some((actor, index) => actor !== actors[index + 1])).toBe(true);
       expect(await verifyAuditTrail(store)).toMatchObject({ ok: true, entries: 2 * OPERATIONS_PER_PROCESS, first: 1 });
       const verifyOk = capturedIo();
@@ -90,7 +92,9 @@ describe('the audit trail on Postgres, written by two processes', () => {
       expect(await verifyAuditTrail(store)).toMatchObject({ ok: false, broken: { seq: edited } });
       const verifyEdited = capturedIo();
       expect(await auditVerifyCommand(store, verifyEdited.io)).toBe(1);
-      expect(verifyEdited.stderr()).toBe(`error: audit_trail_broken: entry ${edited}: its content does not match its hash\n`);
+      expect(verifyEdited.stderr()).toBe(
+        `error: audit_trail_broken: entry ${edited}: its content does not match its hash\n`,
+      );
 
       // Put it back; delete another row in the middle instead.
       await client.query(`UPDATE latchkey SET value = $2 WHERE key = $1`, [middle.key, middle.value]);
@@ -103,7 +107,11 @@ describe('the audit trail on Postgres, written by two processes', () => {
       // The list, filtered by connection.
       const list = capturedIo();
       expect(await auditListCommand(store, { connectionId: 'proc-a-0-0', json: true }, list.io)).toBe(0);
-      const listed = list.stdout().trim().split('\n').map((line) => JSON.parse(line) as { action: string });
+      const listed = list
+        .stdout()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { action: string });
       expect(listed.map((entry) => entry.action)).toContain('create');
     } finally {
       await client.end();

@@ -62,16 +62,16 @@ describe.each(STORES)('the audit trail on %s', (_name, openStore) => {
     const api = await startApi();
     const clock = testClock();
     const integrations: ConnectionManagerOptions['integrations'] = {
-        keyed: {
-          provider: 'keyed-api',
-          definition: { authMode: 'API_KEY', proxy: { baseUrl: api, headers: { 'X-Api-Key': '${apiKey}' } } },
-        },
-        crm: {
-          provider: 'crm',
-          clientId: tokens.clientId,
-          clientSecret: tokens.clientSecret,
-          definition: { authMode: 'OAUTH2', tokenUrl: tokens.url },
-        },
+      keyed: {
+        provider: 'keyed-api',
+        definition: { authMode: 'API_KEY', proxy: { baseUrl: api, headers: { 'X-Api-Key': '${apiKey}' } } },
+      },
+      crm: {
+        provider: 'crm',
+        clientId: tokens.clientId,
+        clientSecret: tokens.clientSecret,
+        definition: { authMode: 'OAUTH2', tokenUrl: tokens.url },
+      },
     };
     const managerWith = (more: ConnectionManagerOptions) => {
       const manager = testManager({ store, clock, audit: { flushIntervalMs: 10 }, integrations, ...more });
@@ -83,7 +83,11 @@ describe.each(STORES)('the audit trail on %s', (_name, openStore) => {
 
   it('records nothing when the option is off', async () => {
     const { store, manager } = await setup({ audit: undefined });
-    await manager.create({ connectionId: 'a', providerConfigKey: 'keyed', credentials: { type: 'API_KEY', apiKey: API_KEY_SECRET } });
+    await manager.create({
+      connectionId: 'a',
+      providerConfigKey: 'keyed',
+      credentials: { type: 'API_KEY', apiKey: API_KEY_SECRET },
+    });
     await manager.get('a');
     await manager.close();
     expect(await auditTexts(store)).toEqual([]);
@@ -102,7 +106,12 @@ describe.each(STORES)('the audit trail on %s', (_name, openStore) => {
     await manager.create({
       connectionId: 'oauth',
       providerConfigKey: 'crm',
-      credentials: { type: 'OAUTH2', access_token: 'access-initial-0123456789', refresh_token: 'refresh-initial-0123456789', expires_in: 60 },
+      credentials: {
+        type: 'OAUTH2',
+        access_token: 'access-initial-0123456789',
+        refresh_token: 'refresh-initial-0123456789',
+        expires_in: 60,
+      },
     });
     await withActor('billing-worker', async () => {
       await manager.get('acct');
@@ -116,7 +125,14 @@ describe.each(STORES)('the audit trail on %s', (_name, openStore) => {
     await manager.close();
 
     const entries = await allEntries(store);
-    const summary = entries.map((entry) => [entry.actor, entry.action, entry.providerConfigKey, entry.connectionId, entry.outcome, entry.code]);
+    const summary = entries.map((entry) => [
+      entry.actor,
+      entry.action,
+      entry.providerConfigKey,
+      entry.connectionId,
+      entry.outcome,
+      entry.code,
+    ]);
     expect(summary).toEqual([
       ['onboarding', 'create', 'keyed', 'acct', 'ok', undefined],
       ['app', 'create', 'crm', 'oauth', 'ok', undefined],
@@ -145,7 +161,11 @@ describe.each(STORES)('the audit trail on %s', (_name, openStore) => {
 
   it('names the API key of an HTTP call, and records the key rotation', async () => {
     const { store, manager } = await setup({ encryptionKey: Buffer.alloc(32, 7).toString('base64') });
-    await manager.create({ connectionId: 'acct', providerConfigKey: 'keyed', credentials: { type: 'API_KEY', apiKey: API_KEY_SECRET } });
+    await manager.create({
+      connectionId: 'acct',
+      providerConfigKey: 'keyed',
+      credentials: { type: 'API_KEY', apiKey: API_KEY_SECRET },
+    });
     const handler = createApiHandler({ manager, apiKeys: [{ key: HTTP_KEY, name: 'support-dashboard' }] });
     const response = await handler(
       new Request('http://127.0.0.1/connection/acct?provider_config_key=keyed', {
@@ -166,7 +186,11 @@ describe.each(STORES)('the audit trail on %s', (_name, openStore) => {
 
   it('names the first entry that was edited, and the first of a deleted batch', async () => {
     const { store, manager } = await setup({ audit: { batchSize: 5, flushIntervalMs: 60_000 } });
-    await manager.create({ connectionId: 'acct', providerConfigKey: 'keyed', credentials: { type: 'API_KEY', apiKey: API_KEY_SECRET } });
+    await manager.create({
+      connectionId: 'acct',
+      providerConfigKey: 'keyed',
+      credentials: { type: 'API_KEY', apiKey: API_KEY_SECRET },
+    });
     for (let i = 0; i < 24; i++) await manager.get('acct');
     await manager.close();
     expect(await verifyAuditTrail(store)).toMatchObject({ ok: true, entries: 25 });
@@ -190,7 +214,11 @@ describe.each(STORES)('the audit trail on %s', (_name, openStore) => {
 
   it('finds entries deleted from the end', async () => {
     const { store, manager } = await setup({ audit: { batchSize: 5, flushIntervalMs: 60_000 } });
-    await manager.create({ connectionId: 'acct', providerConfigKey: 'keyed', credentials: { type: 'API_KEY', apiKey: API_KEY_SECRET } });
+    await manager.create({
+      connectionId: 'acct',
+      providerConfigKey: 'keyed',
+      credentials: { type: 'API_KEY', apiKey: API_KEY_SECRET },
+    });
     for (let i = 0; i < 9; i++) await manager.get('acct');
     await manager.close();
     expect(await store.delete('audit:batch:0000000000000006')).toBe(true);
@@ -200,7 +228,11 @@ describe.each(STORES)('the audit trail on %s', (_name, openStore) => {
   it('drops old entries from the start behind an anchor, and verify still passes', async () => {
     const settings = { audit: { batchSize: 5, flushIntervalMs: 60_000, retentionDays: 30 } };
     const { store, manager, managerWith, clock } = await setup(settings);
-    await manager.create({ connectionId: 'acct', providerConfigKey: 'keyed', credentials: { type: 'API_KEY', apiKey: API_KEY_SECRET } });
+    await manager.create({
+      connectionId: 'acct',
+      providerConfigKey: 'keyed',
+      credentials: { type: 'API_KEY', apiKey: API_KEY_SECRET },
+    });
     for (let i = 0; i < 4; i++) await manager.get('acct');
     clock.advance(20 * DAY);
     for (let i = 0; i < 5; i++) await manager.get('acct');
@@ -222,7 +254,11 @@ describe.each(STORES)('the audit trail on %s', (_name, openStore) => {
   it('keeps one chain when two managers share the store', async () => {
     const { store, manager: a, managerWith } = await setup({ audit: { batchSize: 7, flushIntervalMs: 5, actor: 'a' } });
     const b = managerWith({ audit: { batchSize: 3, flushIntervalMs: 5, actor: 'b' } });
-    await a.create({ connectionId: 'x', providerConfigKey: 'keyed', credentials: { type: 'API_KEY', apiKey: API_KEY_SECRET } });
+    await a.create({
+      connectionId: 'x',
+      providerConfigKey: 'keyed',
+      credentials: { type: 'API_KEY', apiKey: API_KEY_SECRET },
+    });
     await Promise.all(
       [a, b].map(async (manager) => {
         for (let i = 0; i < 100; i++) await manager.get('x');
@@ -236,7 +272,9 @@ describe.each(STORES)('the audit trail on %s', (_name, openStore) => {
   });
 
   it('refuses a malformed audit option, naming the field', () => {
-    expect(() => testManager({ audit: { batchSize: 0 } })).toThrow(expect.objectContaining({ field: 'audit.batchSize' }));
+    expect(() => testManager({ audit: { batchSize: 0 } })).toThrow(
+      expect.objectContaining({ field: 'audit.batchSize' }),
+    );
     expect(() => testManager({ audit: 'yes' as never })).toThrow(expect.objectContaining({ code: 'invalid_request' }));
     expect(() => withActor('', () => 1)).toThrow(expect.objectContaining({ field: 'actor' }));
   });

@@ -13,7 +13,10 @@ const count = Number(countText);
 const manager = new ConnectionManager({
   store: postgresStore(uri),
   encryptionKey,
-  logger: { warn: (message) => process.stderr.write(`${message}\n`), error: (message) => process.stderr.write(`${message}\n`) },
+  logger: {
+    warn: (message) => process.stderr.write(`${message}\n`),
+    error: (message) => process.stderr.write(`${message}\n`),
+  },
   audit: { actor, batchSize: 50, flushIntervalMs: 20 },
   integrations: { keyed: { provider: 'keyed-api', definition: { authMode: 'API_KEY' } } },
 });
@@ -38,7 +41,10 @@ async function operation(lane: number, i: number): Promise<void> {
   } else if (step === 5) {
     await manager.delete({ connectionId: mine.shift()!, providerConfigKey: 'keyed' });
   } else if (step === 3) {
-    await manager.updateMetadata({ connectionId: mine[0]!, providerConfigKey: 'keyed' }, { other: `${seed}-meta2-${id}` });
+    await manager.updateMetadata(
+      { connectionId: mine[0]!, providerConfigKey: 'keyed' },
+      { other: `${seed}-meta2-${id}` },
+    );
   } else if (step === 7) {
     await manager.get(`${id}-missing`).catch(() => failed++);
   } else if (step === 9) {

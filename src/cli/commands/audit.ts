@@ -119,7 +119,9 @@ export const auditCommand: CommandModule = {
       .command('verify')
       .description('Check every link of the hash chain; exit 1 naming the first broken entry')
       .requiredOption('-c, --config <file>', 'configuration file, as for serve', process.env.LATCHKEY_CONFIG)
-      .action((options: { config: string }) => withStore(context, options.config, (store) => auditVerifyCommand(store, io)));
+      .action((options: { config: string }) =>
+        withStore(context, options.config, (store) => auditVerifyCommand(store, io)),
+      );
     audit
       .command('list')
       .description('List audit entries (who read or changed which connection, when, and how it ended)')
