@@ -27,9 +27,21 @@ export function withActor<T>(actor: string, run: () => T): T {
   return current.run(checkActor(actor, 'actor'), run);
 }
 
+/**
+ * Whether a manager of this process records an audit trail. Until one does, Latchkey's own callers
+ * (the HTTP API, the CLI) do not enter the async context at all: on Node 20, the first `run` of
+ * an AsyncLocalStorage makes every later promise pay for context tracking.
+ */
+let inUse = false;
+
+/** Called by a trail that records. */
+export function actorsInUse(): void {
+  inUse = true;
+}
+
 /** {@link withActor} for names Latchkey itself assigns (API key names, the CLI's user): not checked. */
 export function runAsActor<T>(actor: string, run: () => T): T {
-  return current.run(actor, run);
+  return inUse ? current.run(actor, run) : run();
 }
 
 /** An actor name: 1–200 printable characters (it is shown by `latchkey audit list`). */

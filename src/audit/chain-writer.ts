@@ -23,6 +23,11 @@ import {
 /** Lost races in a row before a write gives up (each lost race means another writer progressed). */
 const MAX_ATTEMPTS = 100;
 const SCAN_PAGE = 200;
+/**
+ * How often the tail hint is moved while writing: it only shortens the scan a new writer makes to
+ * find the end, and a write of its own per batch would double what the trail costs the store.
+ */
+const HINT_EVERY_MS = 10_000;
 
 export type ChainStore = Pick<StorageAdapter, 'get' | 'insert' | 'replace' | 'scan'>;
 
@@ -32,6 +37,7 @@ export class ChainWriter {
   #tail: Mark | undefined;
   /** The tail hint's text as this writer last read or wrote it (for compare-and-swap). */
   #hint: string | undefined;
+  #hintWrittenAt = Number.NEGATIVE_INFINITY;
 
   constructor(store: ChainStore) {
     this.#store = store;
@@ -45,7 +51,7 @@ export class ChainWriter {
       if (await this.#store.insert(batchKey(tail.seq + 1), batchText(entries))) {
         const last = entries[entries.length - 1]!;
         this.#tail = { seq: last.seq, hash: last.hash };
-        await this.#advanceHint(this.#tail);
+        if (Date.now() - this.#hintWrittenAt >= HINT_EVERY_MS) await this.syncHint();
         return entries;
       }
       tail = await this.#findTail(tail);
@@ -84,8 +90,14 @@ export class ChainWriter {
     }
   }
 
-  /** Moves the hint forward to `tail`; a hint another writer moved further is left alone. */
-  async #advanceHint(tail: Mark): Promise<void> {
+  /**
+   * Moves the hint forward to the last entry this writer stored; a hint another writer moved
+   * further is left alone. Done at most every {@link HINT_EVERY_MS} while writing, and at close.
+   */
+  async syncHint(): Promise<void> {
+    const tail = this.#tail;
+    if (tail === undefined || this.#hint === markText(tail)) return;
+    this.#hintWrittenAt = Date.now();
     const next = markText(tail);
     for (let attempt = 0; attempt < 3; attempt++) {
       const written =

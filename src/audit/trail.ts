@@ -8,7 +8,7 @@
 import type { Clock, Logger } from '../model/connection.js';
 import { isLatchkeyError } from '../model/errors.js';
 import type { StorageAdapter } from '../store/adapter.js';
-import { checkActor, currentActor } from './actor.js';
+import { actorsInUse, checkActor, currentActor } from './actor.js';
 import { ChainWriter } from './chain-writer.js';
 import type { AuditAction, PendingAuditEntry } from './entry.js';
 import { pruneTrail } from './retention.js';
@@ -21,7 +21,7 @@ export interface AuditOptions {
   retentionDays?: number | undefined;
   /** Longest an entry waits in memory before it is written. Default 1000 ms. */
   flushIntervalMs?: number | undefined;
-  /** Entries per stored record; this many waiting are written at once. Default 100. */
+  /** Entries per stored record at most; this many waiting are written at once. Default 1000. */
   batchSize?: number | undefined;
 }
 
@@ -64,12 +64,13 @@ export class AuditTrail {
   constructor(store: StorageAdapter, options: boolean | AuditOptions | undefined, clock: Clock, logger: Logger) {
     const settings = typeof options === 'object' ? options : {};
     this.enabled = options !== undefined && options !== false;
+    if (this.enabled) actorsInUse();
     this.#store = store;
     this.#writer = new ChainWriter(store);
     this.#clock = clock;
     this.#logger = logger;
     this.#actor = settings.actor === undefined ? 'app' : checkActor(settings.actor, 'audit.actor');
-    this.#batchSize = settings.batchSize ?? 100;
+    this.#batchSize = settings.batchSize ?? 1000;
     this.#intervalMs = settings.flushIntervalMs ?? 1000;
     this.#retentionMs = settings.retentionDays === undefined ? undefined : settings.retentionDays * DAY_MS;
   }
@@ -109,6 +110,7 @@ export class AuditTrail {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.flush();
+    await this.#writer.syncHint().catch(() => undefined);
     if (this.#buffer.length > 0) {
       this.#logger.error('latchkey: audit entries lost: the store refused them at close', {
         lost: this.#buffer.length,
