@@ -15,9 +15,13 @@ export interface AuditEntry {
   at: string;
   /** The API key's name for HTTP calls, the actor given to `withActor`, or the manager's default. */
   actor: string;
+  /** What was done. */
   action: AuditAction;
+  /** The connection's integration, when the call named a connection. */
   providerConfigKey?: string;
+  /** The connection, when the call named one. */
   connectionId?: string;
+  /** Whether the operation succeeded. */
   outcome: 'ok' | 'error';
   /** The error's stable code when `outcome` is `error`. */
   code?: string;

@@ -9,6 +9,7 @@ import { ANCHOR_KEY, BATCH_PREFIX, batchKey, type Mark, parseBatch, parseMark, T
 
 /** What {@link verifyAuditTrail} found. */
 export interface AuditVerification {
+  /** Whether every link holds. */
   ok: boolean;
   /** Entries checked. */
   entries: number;
@@ -20,12 +21,19 @@ export interface AuditVerification {
   broken?: { seq: number; reason: string };
 }
 
-type ReadStore = Pick<StorageAdapter, 'get' | 'scan'>;
-
 const PAGE = 200;
 
-/** Checks every link of the stored chain. */
-export async function verifyAuditTrail(store: ReadStore): Promise<AuditVerification> {
+/**
+ * Checks every link of the audit trail stored in `store`: the first entry that is missing, out of
+ * place, edited or unreadable is `broken`. Reads only.
+ *
+ * @example
+ * ```ts
+ * const result = await verifyAuditTrail(store);
+ * if (!result.ok) console.error(`audit trail broken at entry ${result.broken?.seq}: ${result.broken?.reason}`);
+ * ```
+ */
+export async function verifyAuditTrail(store: Pick<StorageAdapter, 'get' | 'scan'>): Promise<AuditVerification> {
   const anchorText = await store.get(ANCHOR_KEY);
   const anchor = parseMark(anchorText);
   const first = anchor?.seq ?? 1;
@@ -67,15 +75,24 @@ export async function verifyAuditTrail(store: ReadStore): Promise<AuditVerificat
   return result();
 }
 
-/** Every stored entry from the start of the chain (or the retention anchor), in order. */
-export async function* readAuditTrail(store: ReadStore): AsyncGenerator<AuditEntry> {
+/**
+ * Every stored entry of the audit trail, from its start (or where retention cut it) in order.
+ *
+ * @example
+ * ```ts
+ * for await (const entry of readAuditTrail(store)) {
+ *   if (entry.connectionId === 'user-42') console.log(entry.at, entry.actor, entry.action, entry.outcome);
+ * }
+ * ```
+ */
+export async function* readAuditTrail(store: Pick<StorageAdapter, 'get' | 'scan'>): AsyncGenerator<AuditEntry> {
   const anchor = parseMark(await store.get(ANCHOR_KEY));
   for await (const { value } of batches(store, anchor)) {
     yield* parseBatch(value) ?? [];
   }
 }
 
-async function* batches(store: ReadStore, anchor: Mark | undefined) {
+async function* batches(store: Pick<StorageAdapter, 'get' | 'scan'>, anchor: Mark | undefined) {
   // Batches before the anchor are what an interrupted retention run had yet to delete.
   let after = anchor && anchor.seq > 1 ? batchKey(anchor.seq - 1) : undefined;
   for (;;) {
