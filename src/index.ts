@@ -33,6 +33,11 @@ export type {
 } from './model/connect-session.js';
 export type { ConnectSessionApi } from './operations/connect-sessions.js';
 export type { RotateEncryptionKeyOptions } from './operations/rotate-encryption-key.js';
+export { withActor } from './audit/actor.js';
+export { readAuditTrail, verifyAuditTrail } from './audit/verify.js';
+export type { AuditVerification } from './audit/verify.js';
+export type { AuditAction, AuditEntry } from './audit/entry.js';
+export type { AuditOptions } from './audit/trail.js';
 export { verifyWebhook, verifyWebhookSignature } from './webhooks/signature.js';
 export type { VerifyWebhookOptions, WebhookHeaders, WebhookVerification } from './webhooks/signature.js';
 export type { WebhookOptions, WebhookSender } from './webhooks/sender.js';

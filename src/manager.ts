@@ -394,6 +394,7 @@ export class ConnectionManager {
     await this.#ctx.refresher.settle();
     await this.#webhooks?.stop();
     await this.#ctx.lastFetched.settle();
+    await this.#ctx.audit.close();
     await this.#ctx.pending.close();
     await this.#ctx.store.close();
   }

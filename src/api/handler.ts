@@ -1,3 +1,4 @@
+import { runAsActor } from '../audit/actor.js';
 import type { ConnectionManager } from '../manager.js';
 import type { Logger } from '../model/connection.js';
 import { InvalidRequestError, LatchkeyError } from '../model/errors.js';
@@ -93,14 +94,17 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
           ? authorize(ring, request, url, requirementOf(matched.route), { anyBody: matched.route.anyBody })
           : authorizeSession(request, matched.route.auth === 'connect-session-query' ? url : undefined);
       if (isRefusal(caller)) return refused(caller);
-      return await matched.route.run({
-        manager: options.manager,
-        request,
-        url,
-        caller,
-        params: matched.params,
-        maxBodyBytes,
-      });
+      // The audit trail names the API key (never the key itself) as who read or changed a connection.
+      return await runAsActor(caller.name, () =>
+        matched.route.run({
+          manager: options.manager,
+          request,
+          url,
+          caller,
+          params: matched.params,
+          maxBodyBytes,
+        }),
+      );
     } catch (error) {
       // The client left before its request was complete, and reading its body failed: nobody
       // reads this answer and nothing failed here, so nothing is logged. A typed error is still

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { AuditTrail, auditRefreshes } from '../audit/trail.js';
 import { memoryStore } from '../../adapters/memory.js';
 import { nearCacheFor } from '../cache/settings.js';
 import type { NearCache } from '../cache/near-cache.js';
@@ -73,6 +74,8 @@ export interface OperationContext {
   readonly nearCache: NearCache | undefined;
   /** Revokes deleted connections' grants at the provider, and retries those queued in the store. */
   readonly revoker: Revoker;
+  /** The audit trail (the `audit` option); a trail that records nothing when it is off. */
+  readonly audit: AuditTrail;
   /** How long before expiry a connection of this integration counts as due. */
   marginMs(providerConfigKey: string): number;
   /** The margin for one connection: {@link marginMs}, capped at a fraction of its credentials' lifetime. */
@@ -116,6 +119,8 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     throw new InvalidRequestError('http.timeoutMs must be shorter than lock.leaseMs', 'http.timeoutMs');
   }
   const events = new EventEmitter();
+  const audit = new AuditTrail(store, options.audit, clock, logger);
+  auditRefreshes(audit, events);
   const retry = { ...defaultStorageRetryPolicy, ...options.storageRetry };
   nonNegative(retry.initialDelayMs, 'storageRetry.initialDelayMs');
   nonNegative(retry.maxDelayMs, 'storageRetry.maxDelayMs');
@@ -186,6 +191,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     rateLimits: options.rateLimits ?? {},
     events,
     nearCache: near?.cache,
+    audit,
     marginMs,
     marginFor,
     keepAlive,

@@ -1,3 +1,4 @@
+import { audited } from '../audit/trail.js';
 import type { ConnectionFull } from '../model/connection.js';
 import { DuplicateConnectionError } from '../model/errors.js';
 import type { CreateConnectionInput } from '../model/inputs.js';
@@ -9,10 +10,14 @@ import type { OperationContext } from './context.js';
 import { type DraftHost, draftConnection } from './draft.js';
 
 /** What storing a connection uses: drafting it, ids, the records, and events. */
-export type CreateHost = DraftHost & Pick<OperationContext, 'directory' | 'connections' | 'emit'>;
+export type CreateHost = DraftHost & Pick<OperationContext, 'directory' | 'connections' | 'emit' | 'audit'>;
 
 /** `manager.create`: stores a new connection; a duplicate is refused. */
 export async function createConnection(ctx: CreateHost, input: CreateConnectionInput): Promise<ConnectionFull> {
+  return audited(ctx.audit, 'create', inputSubject(input), () => create(ctx, input));
+}
+
+async function create(ctx: CreateHost, input: CreateConnectionInput): Promise<ConnectionFull> {
   const draft = draftConnection(ctx, input);
   const record: ConnectionRecord = { ...draft, id: await ctx.directory.nextId() };
   const key = connectionKey(record.provider_config_key, record.connection_id);
@@ -28,6 +33,17 @@ export async function createConnection(ctx: CreateHost, input: CreateConnectionI
  * New credentials clear any refresh failure, back-off or exhaustion.
  */
 export async function upsertConnection(ctx: CreateHost, input: CreateConnectionInput): Promise<ConnectionFull> {
+  return audited(ctx.audit, 'upsert', inputSubject(input), () => upsert(ctx, input));
+}
+
+/** The ids of the connection an input names, whatever shape the caller passed (it is checked later). */
+function inputSubject(input: unknown) {
+  if (input === null || typeof input !== 'object') return {};
+  const { connectionId, providerConfigKey } = input as Partial<CreateConnectionInput>;
+  return { connectionId, providerConfigKey };
+}
+
+async function upsert(ctx: CreateHost, input: CreateConnectionInput): Promise<ConnectionFull> {
   const draft = draftConnection(ctx, input);
   const key = connectionKey(draft.provider_config_key, draft.connection_id);
   const existing = await ctx.connections.read(key);

@@ -1,12 +1,13 @@
 import * as v from 'valibot';
+import { type AuditSubject, audited, refSubject } from '../audit/trail.js';
 import { type ConnectionRef, refParts } from '../model/inputs.js';
 import { type ConnectionRecord, subjectOf } from '../model/record.js';
 import { parseInput } from '../model/schema.js';
 import type { Versioned } from '../store/versioned-store.js';
 import type { OperationContext } from './context.js';
 
-/** What deleting uses: finding the connection, removing its record, forgetting its pending write, revoking, the event. */
-export type DeleteHost = Pick<OperationContext, 'directory' | 'connections' | 'lastFetched' | 'emit' | 'revoker'>;
+/** What deleting uses: finding the connection, removing its record, forgetting its pending write, revoking, the event, the audit trail. */
+export type DeleteHost = Pick<OperationContext, 'directory' | 'connections' | 'lastFetched' | 'emit' | 'revoker' | 'audit'>;
 
 /** How `manager.delete` treats the grant at the provider. */
 export interface DeleteOptions {
@@ -32,7 +33,13 @@ export async function deleteConnection(
   options: DeleteOptions = {},
 ): Promise<void> {
   const revoke = parseInput(DeleteOptionsSchema, options, 'options').revoke ?? ctx.revoker.onDelete;
+  const subject = refSubject(ref);
+  return audited(ctx.audit, 'delete', subject, () => remove(ctx, ref, subject, revoke));
+}
+
+async function remove(ctx: DeleteHost, ref: ConnectionRef, subject: AuditSubject, revoke: boolean): Promise<void> {
   const { key, loaded } = await ctx.directory.locate(...refParts(ref));
+  subject.providerConfigKey = loaded.value.provider_config_key;
   let current: Versioned<ConnectionRecord> | undefined = loaded;
   while (current && !(await ctx.connections.remove(key, current))) {
     current = await ctx.connections.read(key);

@@ -1,5 +1,6 @@
 import { InvalidIntegrationError, UnknownIntegrationError } from '../model/errors.js';
 import { type ConnectionRef, refParts } from '../model/inputs.js';
+import { type AuditSubject, audited, refSubject } from '../audit/trail.js';
 import type { ProxyInit } from '../proxy/proxy-request.js';
 import { takeToken } from '../proxy/rate-limiter.js';
 import { splitProxyOptions } from '../proxy/proxy-options.js';
@@ -13,7 +14,7 @@ const UNAUTHORIZED_REFRESH_INTERVAL_MS = 60_000;
 
 /** What `manager.fetch` uses: finding the connection, fresh credentials, the provider's API settings. */
 export type FetchHost = EnsureFreshHost &
-  Pick<OperationContext, 'directory' | 'integrations' | 'http' | 'strategyContext' | 'rateLimits' | 'store'>;
+  Pick<OperationContext, 'directory' | 'integrations' | 'http' | 'strategyContext' | 'rateLimits' | 'store' | 'audit'>;
 
 /** `manager.fetch` for one manager, with the state it keeps between calls (forced refreshes per connection). */
 export type ProxyFetch = (ref: ConnectionRef, path: string, init: ProxyInit) => Promise<Response>;
@@ -21,7 +22,10 @@ export type ProxyFetch = (ref: ConnectionRef, path: string, init: ProxyInit) => 
 /** Builds `manager.fetch` once per manager. */
 export function proxyFetcher(ctx: FetchHost): ProxyFetch {
   const limit = new ForcedRefreshLimit(UNAUTHORIZED_REFRESH_INTERVAL_MS);
-  return (ref, path, init) => proxyFetch(ctx, limit, ref, path, init);
+  return (ref, path, init) => {
+    const subject = refSubject(ref);
+    return audited(ctx.audit, 'fetch', subject, () => proxyFetch(ctx, limit, ref, path, init, subject));
+  };
 }
 
 /** `manager.fetch`: a request to the provider's API with the connection's fresh credentials. */
@@ -31,10 +35,12 @@ export async function proxyFetch(
   ref: ConnectionRef,
   path: string,
   proxyInit: ProxyInit,
+  subject: AuditSubject = {},
 ): Promise<Response> {
   const { init, retry, baseUrlOverride } = splitProxyOptions(proxyInit);
   const [connectionId, providerConfigKey] = refParts(ref);
   const { key, loaded } = await ctx.directory.locate(connectionId, providerConfigKey);
+  subject.providerConfigKey = loaded.value.provider_config_key;
   const record = (await ensureFresh(ctx, key, loaded, false)).value;
   const integration = ctx.integrations.get(record.provider_config_key);
   if (!integration?.definition.proxy) {

@@ -1,3 +1,4 @@
+import { audited } from '../audit/trail.js';
 import type { ConnectionFull } from '../model/connection.js';
 import { InvalidRequestError, StorageError } from '../model/errors.js';
 import { strategyFor } from '../modes/registry.js';
@@ -8,10 +9,25 @@ import type { OperationContext } from './context.js';
 import { type EnsureFreshHost, ensureFresh } from './ensure-fresh.js';
 
 /** What `get` uses: finding the connection, keeping it fresh, noting when it was fetched. */
-export type GetHost = EnsureFreshHost & Pick<OperationContext, 'directory' | 'lastFetched' | 'nearCache'>;
+export type GetHost = EnsureFreshHost & Pick<OperationContext, 'directory' | 'lastFetched' | 'nearCache' | 'audit'>;
 
 /** `manager.get`: the connection with working credentials, refresh tokens left out unless asked. */
 export async function getConnection(
+  ctx: GetHost,
+  connectionId: string,
+  options: boolean | GetConnectionOptions,
+): Promise<ConnectionFull> {
+  const providerConfigKey = typeof options === 'object' ? options?.providerConfigKey : undefined;
+  return audited(
+    ctx.audit,
+    'read',
+    { connectionId, providerConfigKey },
+    () => readConnection(ctx, connectionId, options),
+    (connection) => ({ providerConfigKey: connection.provider_config_key }),
+  );
+}
+
+async function readConnection(
   ctx: GetHost,
   connectionId: string,
   options: boolean | GetConnectionOptions,

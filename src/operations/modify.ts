@@ -1,3 +1,4 @@
+import { type AuditSubject, audited, refSubject } from '../audit/trail.js';
 import type { EndUser, JsonObject } from '../model/connection.js';
 import { InvalidRequestError, UnknownConnectionError } from '../model/errors.js';
 import { parseInput } from '../model/schema.js';
@@ -95,11 +96,22 @@ export function isWebhookUrl(value: unknown): boolean {
 
 /** Applies one change to a stored connection (validated before anything is read), with compare-and-swap. */
 export async function modifyConnection(
-  ctx: Pick<OperationContext, 'directory' | 'connections' | 'clock'>,
+  ctx: Pick<OperationContext, 'directory' | 'connections' | 'clock' | 'audit'>,
   ref: ConnectionRef,
   change: (record: ConnectionRecord) => ConnectionRecord,
 ): Promise<void> {
+  const subject = refSubject(ref);
+  return audited(ctx.audit, 'update', subject, () => modify(ctx, ref, change, subject));
+}
+
+async function modify(
+  ctx: Pick<OperationContext, 'directory' | 'connections' | 'clock'>,
+  ref: ConnectionRef,
+  change: (record: ConnectionRecord) => ConnectionRecord,
+  subject: AuditSubject,
+): Promise<void> {
   const { key, loaded } = await ctx.directory.locate(...refParts(ref));
+  subject.providerConfigKey = loaded.value.provider_config_key;
   const updatedAt = new Date(ctx.clock()).toISOString();
   const written = await ctx.connections.update(key, (record) =>
     record ? { ...change(record), updated_at: updatedAt } : undefined,

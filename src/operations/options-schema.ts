@@ -79,6 +79,22 @@ export const ManagerOptionsSchema = v.object({
   revokeOnDelete: v.optional(v.boolean()),
   expiringWithinMs: v.optional(NonNegative),
   lastFetchedWriteIntervalMs: v.optional(NonNegative),
+  audit: v.optional(
+    v.union(
+      [
+        v.boolean(),
+        v.strictObject({
+          actor: v.optional(v.pipe(v.string(), v.minLength(1, 'must not be empty'), v.maxLength(200, 'is too long'))),
+          retentionDays: v.optional(Positive),
+          flushIntervalMs: v.optional(Positive),
+          batchSize: v.optional(
+            v.pipe(v.number(), v.integer('must be a whole number'), v.minValue(1, 'must be at least 1')),
+          ),
+        }),
+      ],
+      'must be true, false or an object of settings',
+    ),
+  ),
   encryptionCacheBytes: v.optional(NonNegative),
   nearCache: v.optional(v.union([v.boolean(), v.strictObject({ maxBytes: v.optional(Positive) })])),
   requireEncryption: v.optional(v.boolean()),

@@ -1,3 +1,4 @@
+import type { AuditOptions } from '../audit/trail.js';
 import type { EncryptionKeyOption } from '../store/record-cipher.js';
 import { InvalidRequestError } from '../model/errors.js';
 import type { HttpSettings } from '../provider-http/http.js';
@@ -63,6 +64,11 @@ export interface ConnectionManagerOptions {
   expiringWithinMs?: number | undefined;
   /** `last_fetched_at` is persisted at most this often per connection. Default 60 s. */
   lastFetchedWriteIntervalMs?: number | undefined;
+  /**
+   * Records every credential read and every change in a hash-chained trail in the store
+   * (`docs/audit.md`). Off by default; `true` or an object of settings turns it on.
+   */
+  audit?: boolean | AuditOptions | undefined;
   /**
    * Encrypts credentials and `connection_config` at rest (AES-256-GCM). One key (32 bytes,
    * base64), or a ring whose first key encrypts and whose others still decrypt during a rotation.

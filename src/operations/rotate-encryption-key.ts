@@ -1,3 +1,4 @@
+import { audited } from '../audit/trail.js';
 import { EncryptionRequiredError } from '../model/errors.js';
 import type { OperationContext } from './context.js';
 
@@ -17,6 +18,13 @@ export interface RotateEncryptionKeyOptions {
  * attempt (counted in one of the other two as well).
  */
 export async function rotateEncryptionKey(
+  ctx: Pick<OperationContext, 'cipher' | 'connections' | 'logger' | 'audit'>,
+  options: RotateEncryptionKeyOptions,
+): Promise<{ rewritten: number; unchanged: number; contended: number }> {
+  return audited(ctx.audit, 'rotate-key', {}, () => rotate(ctx, options));
+}
+
+async function rotate(
   ctx: Pick<OperationContext, 'cipher' | 'connections' | 'logger'>,
   options: RotateEncryptionKeyOptions,
 ): Promise<{ rewritten: number; unchanged: number; contended: number }> {

@@ -1,3 +1,4 @@
+import { type AuditSubject, audited, refSubject } from '../audit/trail.js';
 import { InvalidRequestError } from '../model/errors.js';
 import { type ConnectionRef, refParts } from '../model/inputs.js';
 import { strategyFor } from '../modes/registry.js';
@@ -6,13 +7,23 @@ import type { OperationContext } from './context.js';
 import { type EnsureFreshHost, ensureFresh } from './ensure-fresh.js';
 
 /** What signing uses: finding the connection, keeping it fresh, and what its strategy may consult. */
-export type SignRequestHost = EnsureFreshHost & Pick<OperationContext, 'directory' | 'strategyContext'>;
+export type SignRequestHost = EnsureFreshHost & Pick<OperationContext, 'directory' | 'strategyContext' | 'audit'>;
 
 /** `manager.signRequest`: headers that authenticate one request, for modes that sign each request. */
 export async function signRequest(
   ctx: SignRequestHost,
   ref: ConnectionRef,
   request: SignableRequest,
+): Promise<Record<string, string>> {
+  const subject = refSubject(ref);
+  return audited(ctx.audit, 'sign', subject, () => sign(ctx, ref, request, subject));
+}
+
+async function sign(
+  ctx: SignRequestHost,
+  ref: ConnectionRef,
+  request: SignableRequest,
+  subject: AuditSubject,
 ): Promise<Record<string, string>> {
   const [connectionId, providerConfigKey] = refParts(ref);
   if (
@@ -24,6 +35,7 @@ export async function signRequest(
     throw new InvalidRequestError('request needs a method and a url', 'request');
   }
   const { key, loaded } = await ctx.directory.locate(connectionId, providerConfigKey);
+  subject.providerConfigKey = loaded.value.provider_config_key;
   const fresh = (await ensureFresh(ctx, key, loaded, false)).value;
   const strategy = strategyFor(fresh.credentials.type);
   if (!strategy.sign) {

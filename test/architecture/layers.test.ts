@@ -20,7 +20,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['src/store', 'adapters', 'adapters/internal'],
   ['src/cache'], // the near cache: records held in memory, dropped on the store's change reports
   ['src/refresh', 'src/revocation'], // revocation at the provider and its queue, beside the refresher
-  ['src/proxy', 'src/connect'],
+  ['src/proxy', 'src/connect', 'src/audit'], // audit: the hash-chained trail over the store
   ['src/operations'],
   ['src/webhooks'], // auth webhooks: an outbox and a sender over the operations' context
   ['src', 'src/api'], // the entry points and the facade: index.ts, manager.ts, http.ts; the HTTP API

@@ -3,7 +3,9 @@
  * builds a manager on its store, runs one command function of `commands/*.ts` and closes the
  * store. The functions themselves know nothing of commander, so tests call them directly.
  */
+import { userInfo } from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
+import { runAsActor } from '../../audit/actor.js';
 import type { ConnectionManager } from '../../manager.js';
 import {
   type ConfigNeeds,
@@ -36,9 +38,19 @@ async function withManager(
     logger: quietLogger(context),
   });
   try {
-    context.setExitCode(await body(manager));
+    // The audit trail (when the configuration turns it on) names the operator's account.
+    context.setExitCode(await runAsActor(cliActor(), () => body(manager)));
   } finally {
     await manager.close();
+  }
+}
+
+function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    // No passwd entry for this uid (a container): the command is still recorded.
+    return 'cli';
   }
 }
 

@@ -71,6 +71,7 @@ export const ConfigFileSchema = v.strictObject({
   http: manager.http,
   rateLimits: manager.rateLimits,
   keepAlive: manager.keepAlive,
+  audit: manager.audit,
   /** Env: `LATCHKEY_API_KEYS` (comma-separated, full access). */
   apiKeys: v.optional(v.array(ApiKeySchema)),
   allowNoKeysOnLoopback: v.optional(v.boolean()),
@@ -135,6 +136,7 @@ export function managerOptionsOf(file: ConfigFile): Omit<ConnectionManagerOption
   if (file.http !== undefined) options.http = file.http;
   if (file.rateLimits !== undefined) options.rateLimits = file.rateLimits;
   if (file.keepAlive !== undefined) options.keepAlive = file.keepAlive;
+  if (file.audit !== undefined) options.audit = file.audit;
   return options;
 }
 

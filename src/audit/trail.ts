@@ -1,0 +1,233 @@
+/**
+ * The audit trail as a manager writes it: entries are recorded in memory at once (a `get` never
+ * waits for a write of its own) and written in batches, one stored record per batch, when
+ * `batchSize` entries are waiting or `flushIntervalMs` after the first one, and on `close()`.
+ * A process that dies without `close()` loses what it had not yet written: at most the entries of
+ * the last `flushIntervalMs`, or more only while the store was refusing writes.
+ */
+import type { Clock, Logger } from '../model/connection.js';
+import { isLatchkeyError } from '../model/errors.js';
+import type { StorageAdapter } from '../store/adapter.js';
+import { actorsInUse, checkActor, currentActor } from './actor.js';
+import { ChainWriter } from './chain-writer.js';
+import type { AuditAction, PendingAuditEntry } from './entry.js';
+import { pruneTrail } from './retention.js';
+
+/** The manager's `audit` option as an object (`true` takes every default). */
+export interface AuditOptions {
+  /** Who calls outside any `withActor` are attributed to. Default `app`. */
+  actor?: string | undefined;
+  /** Entries older than this many days are dropped from the start of the chain. Default: kept. */
+  retentionDays?: number | undefined;
+  /** Longest an entry waits in memory before it is written. Default 1000 ms. */
+  flushIntervalMs?: number | undefined;
+  /** Entries per stored record at most; this many waiting are written at once. Default 1000. */
+  batchSize?: number | undefined;
+}
+
+/** Which connection an entry is about, as far as the caller said or the operation found. */
+export interface AuditSubject {
+  connectionId?: unknown;
+  providerConfigKey?: unknown;
+}
+
+/** What the operations record: an action, its subject and outcome; the trail adds who and when. */
+export interface AuditRecord extends AuditSubject {
+  action: AuditAction;
+  outcome: 'ok' | 'error';
+  code?: string;
+}
+
+/** Entries kept in memory while the store refuses writes; past this the oldest are dropped (and logged). */
+const MAX_BUFFERED = 100_000;
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export class AuditTrail {
+  readonly enabled: boolean;
+  readonly #writer: ChainWriter;
+  readonly #store: StorageAdapter;
+  readonly #clock: Clock;
+  readonly #logger: Logger;
+  readonly #actor: string;
+  readonly #batchSize: number;
+  readonly #intervalMs: number;
+  readonly #retentionMs: number | undefined;
+  readonly #owner = `audit-${Math.random().toString(36).slice(2)}`;
+  #buffer: PendingAuditEntry[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #writing: Promise<void> | undefined;
+  #lastPrune = Number.NEGATIVE_INFINITY;
+  #closed = false;
+
+  /** `options` as checked by the manager's option schema; `undefined` or `false`: recording is off. */
+  constructor(store: StorageAdapter, options: boolean | AuditOptions | undefined, clock: Clock, logger: Logger) {
+    const settings = typeof options === 'object' ? options : {};
+    this.enabled = options !== undefined && options !== false;
+    if (this.enabled) actorsInUse();
+    this.#store = store;
+    this.#writer = new ChainWriter(store);
+    this.#clock = clock;
+    this.#logger = logger;
+    this.#actor = settings.actor === undefined ? 'app' : checkActor(settings.actor, 'audit.actor');
+    this.#batchSize = settings.batchSize ?? 1000;
+    this.#intervalMs = settings.flushIntervalMs ?? 1000;
+    this.#retentionMs = settings.retentionDays === undefined ? undefined : settings.retentionDays * DAY_MS;
+  }
+
+  /** Notes one entry; it is written with the next batch. */
+  record(record: AuditRecord): void {
+    if (!this.enabled) return;
+    const entry: PendingAuditEntry = {
+      at: new Date(this.#clock()).toISOString(),
+      actor: currentActor() ?? this.#actor,
+      action: record.action,
+      outcome: record.outcome,
+    };
+    const providerConfigKey = idOf(record.providerConfigKey);
+    const connectionId = idOf(record.connectionId);
+    if (providerConfigKey !== undefined) entry.providerConfigKey = providerConfigKey;
+    if (connectionId !== undefined) entry.connectionId = connectionId;
+    if (record.code !== undefined) entry.code = record.code;
+    this.#buffer.push(entry);
+    if (this.#buffer.length > MAX_BUFFERED) {
+      const dropped = this.#buffer.splice(0, this.#buffer.length - MAX_BUFFERED).length;
+      this.#logger.error('latchkey: audit entries dropped: the store has refused writes for too long', { dropped });
+    }
+    if (this.#buffer.length >= this.#batchSize) void this.#startWriting(false);
+    else if (this.#timer === undefined && this.#writing === undefined && !this.#closed) this.#arm();
+  }
+
+  /** Writes every entry recorded so far; resolves when they are stored (or the store refused them). */
+  async flush(): Promise<void> {
+    await this.#writing;
+    if (this.#buffer.length > 0) await this.#startWriting(true);
+  }
+
+  /** Stops the timer and writes what is waiting; what the store still refuses is logged as lost. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.flush();
+    await this.#writer.syncHint().catch(() => undefined);
+    if (this.#buffer.length > 0) {
+      this.#logger.error('latchkey: audit entries lost: the store refused them at close', {
+        lost: this.#buffer.length,
+      });
+      this.#buffer = [];
+    }
+  }
+
+  #arm(): void {
+    this.#timer = setTimeout(() => void this.#startWriting(true), this.#intervalMs);
+    // A pending audit write must not keep a process alive that has nothing else to do.
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  /** Writes full batches, and with `all` the last partial one too (the timer, `flush`, `close`). */
+  #startWriting(all: boolean): Promise<void> {
+    if (all) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    this.#writing ??= this.#drain(all).finally(() => {
+      this.#writing = undefined;
+      if (this.#buffer.length > 0 && this.#timer === undefined && !this.#closed) this.#arm();
+    });
+    return this.#writing;
+  }
+
+  /** Never rejects: a failure is logged and the entries wait for the next attempt. */
+  async #drain(all: boolean): Promise<void> {
+    while (this.#buffer.length >= (all ? 1 : this.#batchSize)) {
+      const batch = this.#buffer.splice(0, this.#batchSize);
+      try {
+        await this.#writer.append(batch);
+      } catch (error) {
+        this.#buffer.unshift(...batch);
+        this.#logger.warn('latchkey: audit entries could not be written yet; retrying', {
+          waiting: this.#buffer.length,
+          error: isLatchkeyError(error) ? error.code : 'unknown_error',
+        });
+        return;
+      }
+    }
+    await this.#applyRetention();
+  }
+
+  async #applyRetention(): Promise<void> {
+    const now = this.#clock();
+    if (this.#retentionMs === undefined || now - this.#lastPrune < PRUNE_EVERY_MS) return;
+    this.#lastPrune = now;
+    try {
+      await pruneTrail(this.#store, now - this.#retentionMs, this.#owner);
+    } catch (error) {
+      this.#logger.warn('latchkey: audit retention could not run; it is tried again later', {
+        error: isLatchkeyError(error) ? error.code : 'unknown_error',
+      });
+    }
+  }
+}
+
+/**
+ * Runs one operation and records how it ended. `subjectOf` names the connection from the result
+ * when the caller left the integration out.
+ */
+export async function audited<T>(
+  trail: AuditTrail,
+  action: AuditAction,
+  subject: AuditSubject,
+  run: () => Promise<T>,
+  subjectOf?: (value: T) => AuditSubject,
+): Promise<T> {
+  if (!trail.enabled) return run();
+  let value: T;
+  try {
+    value = await run();
+  } catch (error) {
+    trail.record({
+      ...subject,
+      action,
+      outcome: 'error',
+      code: isLatchkeyError(error) ? error.code : 'internal_error',
+    });
+    throw error;
+  }
+  trail.record({ ...subject, ...subjectOf?.(value), action, outcome: 'ok' });
+  return value;
+}
+
+/**
+ * The subject of a call given a connection ref (a connection id, or `{ connectionId, providerConfigKey }`),
+ * whatever the caller passed: a malformed ref is the operation's to refuse, and is recorded without ids.
+ */
+export function refSubject(ref: unknown): AuditSubject {
+  if (typeof ref === 'string') return { connectionId: ref };
+  if (ref === null || typeof ref !== 'object') return {};
+  const { connectionId, providerConfigKey } = ref as AuditSubject;
+  return { connectionId, providerConfigKey };
+}
+
+/** Records refreshes from the manager's events, wherever they ran (a `get`, `fetch`, the refresher). */
+export function auditRefreshes(
+  trail: AuditTrail,
+  events: { on(name: string, listener: (event: AuditSubject) => void): unknown },
+): void {
+  if (!trail.enabled) return;
+  events.on('connection.refreshed', (event) =>
+    trail.record({ ...subjectFields(event), action: 'refresh', outcome: 'ok' }),
+  );
+  events.on('refresh.failed', (event) =>
+    trail.record({ ...subjectFields(event), action: 'refresh', outcome: 'error', code: 'refresh_failed' }),
+  );
+}
+
+function subjectFields(event: AuditSubject): AuditSubject {
+  return { connectionId: event.connectionId, providerConfigKey: event.providerConfigKey };
+}
+
+/** An id worth recording: a string of sane length (a rejected, malformed argument is left out). */
+function idOf(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 && value.length <= 512 ? value : undefined;
+}
