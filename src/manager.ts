@@ -60,7 +60,6 @@ export class ConnectionManager {
   // Private state, as openid-client keeps its own: nothing here is part of the public API.
   readonly #ctx: OperationContext;
   readonly #connector: ConnectorHost;
-  /** `fetch`, with the state it keeps between calls. */
   readonly #fetch: ProxyFetch;
   /** Nango's connect sessions as library calls (`create`, `reconnect`, `get`, `delete`). */
   readonly connectSessions: ConnectSessionApi;
