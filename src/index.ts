@@ -54,6 +54,7 @@ export {
   RateLimitedError,
   IntegrationError,
   InvalidIntegrationError,
+  McpDiscoveryError,
   InvalidCredentialsError,
   InvalidRequestError,
   LatchkeyError,
@@ -69,7 +70,13 @@ export {
   UnknownIntegrationError,
   isLatchkeyError,
 } from './model/errors.js';
-export type { AnyLatchkeyError, LatchkeyErrorCode, LatchkeyErrorOptions, ProviderFailureKind } from './model/errors.js';
+export type {
+  AnyLatchkeyError,
+  LatchkeyErrorCode,
+  LatchkeyErrorOptions,
+  McpDiscoveryRefusal,
+  ProviderFailureKind,
+} from './model/errors.js';
 
 export { builtinProviders } from './providers/catalog.js';
 export { fromNangoProviders } from './providers/nango.js';
@@ -110,6 +117,7 @@ export type {
   OAuth1Credentials,
   OAuth2ClientCredentials,
   OAuth2Credentials,
+  McpOAuth2Credentials,
   SignatureCredentials,
   TbaCredentials,
   TwoStepCredentials,
