@@ -32,6 +32,7 @@ import { connectionChanges, type ConnectionUpdate, modifyConnection } from './op
 import type { ConnectionManagerOptions } from './operations/options.js';
 import { rotateEncryptionKey, type RotateEncryptionKeyOptions } from './operations/rotate-encryption-key.js';
 import { signRequest } from './operations/sign-request.js';
+import { attachMcpClientState } from './operations/mcp-client-state.js';
 import type { IntegrationDescription } from './providers/definition.js';
 import type { ProxyInit } from './proxy/proxy-request.js';
 import { startWebhooks, type WebhookOptions, type WebhookSender } from './webhooks/sender.js';
@@ -45,8 +46,6 @@ import { startWebhooks, type WebhookOptions, type WebhookSender } from './webhoo
  * const manager = new ConnectionManager({
  *   integrations: { 'github-prod': { provider: 'github', clientId, clientSecret } },
  * });
- * await manager.create({ connectionId: 'user-42', providerConfigKey: 'github-prod',
- *   credentials: { type: 'OAUTH2', access_token, refresh_token, expires_at } });
  * const { credentials } = await manager.get('user-42');
  * ```
  */
@@ -54,7 +53,6 @@ export class ConnectionManager {
   // Private state, as openid-client keeps its own: nothing here is part of the public API.
   readonly #ctx: OperationContext;
   readonly #connector: ConnectorHost;
-  /** `fetch`, with the state it keeps between calls. */
   readonly #fetch: ProxyFetch;
   /** Nango's connect sessions as library calls (`create`, `reconnect`, `get`, `delete`). */
   readonly connectSessions: ConnectSessionApi;
@@ -67,6 +65,7 @@ export class ConnectionManager {
     this.#connector = connectorHost(this.#ctx);
     this.#fetch = proxyFetcher(this.#ctx);
     this.connectSessions = new ConnectSessionApi(this.#ctx);
+    attachMcpClientState(this, this.#ctx);
   }
 
   /**

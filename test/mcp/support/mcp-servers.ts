@@ -48,6 +48,8 @@ export async function startMcpAuthorizationServer(
   const ttl = options.accessTokenTtl ?? 3600;
   const provider = new Provider(issuer, {
     jwks: { keys: [signingKey] },
+    // The SDK registers its client with the scope the MCP server's challenge names.
+    scopes: ['openid', 'offline_access', 'mcp:tools'],
     cookies: { keys: [randomBytes(16).toString('hex')] },
     features: {
       devInteractions: { enabled: true },
@@ -98,6 +100,8 @@ export interface McpResourceServer {
   url: string;
   /** Tool calls answered, and refused for want of a valid token. */
   toolCalls(): number;
+  /** Distinct access tokens accepted. */
+  distinctTokens(): number;
   refusals(): number;
   close(): Promise<void>;
 }
@@ -118,6 +122,7 @@ export async function startMcpResourceServer(authorization: {
   const keys = createLocalJWKSet(authorization.jwks);
   let toolCalls = 0;
   let refusals = 0;
+  const accepted = new Set<string>();
   const refuse = (response: ServerResponse) => {
     refusals++;
     response.writeHead(401, {
@@ -146,6 +151,7 @@ export async function startMcpResourceServer(authorization: {
     } catch {
       return refuse(response);
     }
+    accepted.add(token);
     const mcp = new McpServer({ name: 'latchkey-test-mcp', version: '1.0.0' });
     mcp.registerTool('whoami', { description: 'Says who is calling' }, async () => {
       toolCalls++;
@@ -165,7 +171,13 @@ export async function startMcpResourceServer(authorization: {
       response.end();
     });
   });
-  return { url: resource, toolCalls: () => toolCalls, refusals: () => refusals, close: () => closeServer(server) };
+  return {
+    url: resource,
+    toolCalls: () => toolCalls,
+    distinctTokens: () => accepted.size,
+    refusals: () => refusals,
+    close: () => closeServer(server),
+  };
 }
 
 /** A server answering fixed JSON by path (404 elsewhere), for metadata that lies. */
