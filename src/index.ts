@@ -59,6 +59,7 @@ export {
   RateLimitedError,
   IntegrationError,
   InvalidIntegrationError,
+  McpDiscoveryError,
   InvalidCredentialsError,
   InvalidRequestError,
   LatchkeyError,
@@ -74,7 +75,13 @@ export {
   UnknownIntegrationError,
   isLatchkeyError,
 } from './model/errors.js';
-export type { AnyLatchkeyError, LatchkeyErrorCode, LatchkeyErrorOptions, ProviderFailureKind } from './model/errors.js';
+export type {
+  AnyLatchkeyError,
+  LatchkeyErrorCode,
+  LatchkeyErrorOptions,
+  McpDiscoveryRefusal,
+  ProviderFailureKind,
+} from './model/errors.js';
 
 export { builtinProviders } from './providers/catalog.js';
 export { fromNangoProviders } from './providers/nango.js';
@@ -119,6 +126,7 @@ export type {
   OAuth1Credentials,
   OAuth2ClientCredentials,
   OAuth2Credentials,
+  McpOAuth2Credentials,
   SignatureCredentials,
   TbaCredentials,
   TwoStepCredentials,

@@ -38,6 +38,7 @@ import { connectionChanges, type ConnectionUpdate, modifyConnection } from './op
 import type { ConnectionManagerOptions } from './operations/options.js';
 import { rotateEncryptionKey, type RotateEncryptionKeyOptions } from './operations/rotate-encryption-key.js';
 import { signRequest } from './operations/sign-request.js';
+import { attachMcpClientState } from './operations/mcp-client-state.js';
 import type { IntegrationDescription } from './providers/definition.js';
 import type { ProxyInit } from './proxy/proxy-request.js';
 import { startWebhooks, type WebhookOptions, type WebhookSender } from './webhooks/sender.js';
@@ -51,8 +52,6 @@ import { startWebhooks, type WebhookOptions, type WebhookSender } from './webhoo
  * const manager = new ConnectionManager({
  *   integrations: { 'github-prod': { provider: 'github', clientId, clientSecret } },
  * });
- * await manager.create({ connectionId: 'user-42', providerConfigKey: 'github-prod',
- *   credentials: { type: 'OAUTH2', access_token, refresh_token, expires_at } });
  * const { credentials } = await manager.get('user-42');
  * ```
  */
@@ -72,6 +71,7 @@ export class ConnectionManager {
     this.#fetch = proxyFetcher(this.#ctx);
     this.connectSessions = new ConnectSessionApi(this.#ctx);
     bindConsoleHost(this, this.#ctx);
+    attachMcpClientState(this, this.#ctx);
   }
 
   /**

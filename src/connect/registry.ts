@@ -1,6 +1,7 @@
 import type { AuthMode } from '../model/auth-modes.js';
 import type { ConnectFlow } from './connect-flow.js';
 import { githubAppFlow, githubAppOAuthFlow } from './github-app-flow.js';
+import { mcpGenericFlow } from './mcp-generic-flow.js';
 import { oauth1Flow } from './oauth1-flow.js';
 import { oauth2Flow } from './oauth2-flow.js';
 
@@ -10,6 +11,7 @@ const connectFlows: Partial<Record<AuthMode, ConnectFlow>> = {
   OAUTH1: oauth1Flow,
   APP: githubAppFlow,
   CUSTOM: githubAppOAuthFlow,
+  MCP_OAUTH2_GENERIC: mcpGenericFlow,
 };
 
 export function connectFlowFor(mode: AuthMode): ConnectFlow | undefined {

@@ -17,6 +17,7 @@ export const AUTH_MODES = [
   'TWO_STEP',
   'SIGNATURE',
   'NONE',
+  'MCP_OAUTH2_GENERIC',
 ] as const;
 
 /** One of {@link AUTH_MODES}: the `type` of a connection's credentials. */

@@ -1,5 +1,6 @@
 /**
- * The 14 credential shapes of Nango's `ConnectionFull`, one per auth mode, discriminated by `type`.
+ * The credential shapes, one per auth mode, discriminated by `type`: the 14 of Nango's
+ * `ConnectionFull`, and the MCP server connections Nango stores as OAUTH2.
  * Plain data: the modes that check, renew and sign them live in `src/modes/`.
  */
 
@@ -19,6 +20,24 @@ export interface OAuth2Credentials {
   /** Client id/secret for this connection instead of the integration's. */
   config_override?: { client_id?: string; client_secret?: string };
   /** The provider's token response as received. */
+  raw: JsonObject;
+}
+
+/**
+ * MCP_OAUTH2_GENERIC: OAuth 2.0 tokens from the authorization server an MCP server named, with
+ * the client Latchkey registered there for this connection. Where to refresh (token endpoint,
+ * client id, resource) is in `connection_config`; only the client secret, if the server issued
+ * one, is kept here, sealed with the tokens.
+ */
+export interface McpOAuth2Credentials {
+  type: 'MCP_OAUTH2_GENERIC';
+  access_token: string;
+  refresh_token?: string;
+  /** ISO 8601; absent when the token does not expire. */
+  expires_at?: string;
+  /** The secret of the client registered for this connection, when the server issued one. */
+  client_secret?: string;
+  /** The token response as received. */
   raw: JsonObject;
 }
 
@@ -195,7 +214,8 @@ export type Credentials =
   | BillCredentials
   | TwoStepCredentials
   | SignatureCredentials
-  | NoCredentials;
+  | NoCredentials
+  | McpOAuth2Credentials;
 
 /** The credential shape of one auth mode: `CredentialsOf<'OAUTH2'>` is {@link OAuth2Credentials}. */
 export type CredentialsOf<M extends AuthMode> = Extract<Credentials, { type: M }>;

@@ -30,7 +30,8 @@ export type LatchkeyErrorCode =
   | 'authorization_failed'
   | 'storage_error'
   | 'integration_error'
-  | 'invalid_integration';
+  | 'invalid_integration'
+  | 'mcp_discovery_refused';
 
 /** Every Latchkey error's constructor takes the underlying failure as `cause`, as `Error` does. */
 export type LatchkeyErrorOptions = { cause?: unknown };

@@ -177,6 +177,12 @@ export const ERROR_TRAITS = {
     http: (error) => ({ status: 424, code: 'integration_error', fields: { log_id: error.logId } }),
     exit: 'failure',
   },
+  // What the end user's MCP server published cannot be followed safely: the request's fault, not ours.
+  mcp_discovery_refused: {
+    transient: false,
+    http: (error) => ({ status: 400, code: 'mcp_discovery_refused', fields: { reason: error.reason } }),
+    exit: 'failure',
+  },
 } as const satisfies { [C in LatchkeyErrorCode]: ErrorTraits<LatchkeyErrorOf<C>> };
 
 /**

@@ -4,9 +4,11 @@
 import { LatchkeyError, type LatchkeyErrorCode, type LatchkeyErrorOptions } from './error-base.js';
 import { ProviderError } from './provider-error.js';
 import { AuthorizationError, InvalidConnectSessionError, InvalidStateError } from './connect-errors.js';
+import { McpDiscoveryError, type McpDiscoveryRefusal } from './mcp-errors.js';
 
 export { LatchkeyError, ProviderError };
 export { AuthorizationError, InvalidConnectSessionError, InvalidStateError };
+export { McpDiscoveryError, type McpDiscoveryRefusal };
 export type { LatchkeyErrorCode, LatchkeyErrorOptions };
 export type { ProviderFailureKind } from './provider-error.js';
 
@@ -360,7 +362,8 @@ export type AnyLatchkeyError =
   | AuthorizationError
   | StorageError
   | IntegrationError
-  | InvalidIntegrationError;
+  | InvalidIntegrationError
+  | McpDiscoveryError;
 
 /** The error class whose `code` is `C`. */
 export type LatchkeyErrorOf<C extends LatchkeyErrorCode> = Extract<AnyLatchkeyError, { code: C }>;

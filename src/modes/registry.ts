@@ -7,6 +7,7 @@ import { bill } from './bill.js';
 import { githubApp } from './github-app.js';
 import { githubAppOAuth } from './github-app-oauth.js';
 import { jwt } from './jwt.js';
+import { mcpOAuth2Generic } from './mcp-oauth2-generic.js';
 import { netsuiteTba } from './netsuite-tba.js';
 import { none } from './none.js';
 import { oauth1 } from './oauth1.js';
@@ -36,6 +37,7 @@ export const strategies = {
   TWO_STEP: twoStep,
   SIGNATURE: wsse,
   NONE: none,
+  MCP_OAUTH2_GENERIC: mcpOAuth2Generic,
 } as const satisfies { [M in AuthMode]: AuthStrategy<CredentialsOf<M>> };
 
 /** The strategy for a mode, typed loosely: the operations handle every mode alike. */

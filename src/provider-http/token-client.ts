@@ -1,11 +1,12 @@
 import { createPublicKey } from 'node:crypto';
 import type * as client from 'openid-client';
-import { ProviderError, type ProviderFailureKind } from '../model/errors.js';
+import { DisallowedHostError, ProviderError, type ProviderFailureKind } from '../model/errors.js';
 import type { TokenRequestAuthMethod } from '../providers/definition.js';
 import { basicCredentialForms, quotedProviderText } from '../model/redaction.js';
 import type { JsonObject } from '../model/connection.js';
 import type { ClientCertificate } from '../model/client-certificate.js';
-import { fetchFor } from './client-tls.js';
+import { fetchFor, tlsOptions } from './client-tls.js';
+import { egressFetch } from './egress.js';
 import { loadOpenidClient } from './openid-client.js';
 import { checkedUrl, type HttpSettings, networkFailure, safeErrorCode, sendAndRead } from './http.js';
 import { shapeTokenRequest, shapeTokenResponse, type TokenShape } from './token-shape.js';
@@ -25,6 +26,11 @@ export interface TokenEndpoint {
   now?: number;
   /** Presented on the TLS connection (mutual TLS). */
   clientCertificate?: ClientCertificate | undefined;
+  /**
+   * The URL came from data (an MCP server's metadata), not from the app: the request goes
+   * through the egress policy, which refuses private, loopback and link-local addresses.
+   */
+  egress?: boolean;
 }
 
 /**
@@ -191,7 +197,14 @@ async function prepare(endpoint: TokenEndpoint, http: HttpSettings) {
   let body: JsonObject | undefined;
   let retryAfter: number | undefined;
   const shape = endpoint.shape ?? {};
-  const send = fetchFor(http, endpoint.clientCertificate);
+  const tls = endpoint.egress ? tlsOptions(http, endpoint.clientCertificate) : undefined;
+  const send = endpoint.egress
+    ? egressFetch(
+        { allowPrivateNetworks: http.allowPrivateNetworks, allowInsecureLoopback: http.allowInsecureLoopback },
+        tls?.tls,
+        tls?.id,
+      )
+    : fetchFor(http, endpoint.clientCertificate);
   config[oidc.customFetch] = async (input, init) => {
     const [target, shapedInit] = shapeTokenRequest(input, init as RequestInit, shape);
     const { response, text } = await sendAndRead(send, new URL(target), shapedInit);
@@ -231,8 +244,12 @@ function toProviderError(
   secrets: Array<string | undefined>,
 ): unknown {
   if (error instanceof ProviderError) return error;
-  // What customFetch threw (sendAndRead's translation), wrapped by openid-client.
-  if (error instanceof oidc.ClientError && error.cause instanceof ProviderError) return error.cause;
+  // What customFetch threw (sendAndRead's translation, the egress policy's refusal), wrapped by openid-client.
+  if (
+    error instanceof oidc.ClientError &&
+    (error.cause instanceof ProviderError || error.cause instanceof DisallowedHostError)
+  )
+    return error.cause;
   const clean = (text: string | undefined) => (text === undefined ? undefined : quotedProviderText(text, secrets));
   if (error instanceof oidc.ResponseBodyError) {
     return new ProviderError({

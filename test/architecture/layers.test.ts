@@ -24,6 +24,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['src/operations'],
   ['src/webhooks'], // auth webhooks: an outbox and a sender over the operations' context
   ['src', 'src/api'], // the entry points and the facade: index.ts, manager.ts, http.ts; the HTTP API
+  ['src/mcp'], // latchkey/mcp: the MCP SDK's token store, over the facade
   ['src/testing'], // latchkey/testing: the conformance suite, which drives a whole manager
   ['src/cli', 'src/cli/commands', 'src/cli/config', 'src/cli/nango'], // the `latchkey` command, over everything
 ];

@@ -18,6 +18,7 @@ import {
   DuplicateConnectionError,
   EncryptionRequiredError,
   InsecureRequestError,
+  McpDiscoveryError,
   IntegrationError,
   InvalidConnectSessionError,
   InvalidCredentialsError,
@@ -83,6 +84,7 @@ const SAMPLES: { [C in LatchkeyErrorCode]: Array<(options: Cause) => LatchkeyErr
     (o) => new StorageError('unreadable', { ...o, transient: false }),
   ],
   integration_error: [(o) => new IntegrationError('k', 'invalid_client', 'log', o)],
+  mcp_discovery_refused: [(o) => new McpDiscoveryError('issuer_mismatch', 'issuer differs', o)],
 };
 
 const codes = Object.keys(SAMPLES) as LatchkeyErrorCode[];
