@@ -4,12 +4,19 @@
  * the store).
  */
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import { createApiHandler } from '../../api/handler.js';
-import { createConnectHandler, createConsoleHandler, toNodeListener } from '../../http.js';
+import {
+  type ConnectHandlerOptions,
+  createConnectHandler,
+  createConnectWebSocket,
+  createConsoleHandler,
+  toNodeListener,
+} from '../../http.js';
 import type { ConnectionManager } from '../../manager.js';
 import { type LatchkeyConfig, createManagerFromConfig, loadConfig } from '../config.js';
 import type { CliLogger } from '../log.js';
@@ -84,11 +91,12 @@ export async function startServer(
       manager,
       apiKeys: config.server.apiKeys,
       allowNoKeysOnLoopback: config.server.allowNoKeysOnLoopback,
+      allowedOrigins: config.server.allowedOrigins ?? [],
       logger,
       ...(config.server.basePath ? { basePath: config.server.basePath } : {}),
       ...(config.server.maxBodyBytes ? { maxBodyBytes: config.server.maxBodyBytes } : {}),
-      ...(config.server.connect
-        ? { connect: createConnectHandler({ ...config.server.connect, manager, logger }) }
+      ...(connectOptions(config)
+        ? { connect: createConnectHandler({ ...connectOptions(config)!, manager, logger }) }
         : {}),
     });
   } catch (error) {
@@ -135,6 +143,16 @@ export async function startServer(
       listener(req, res);
     },
   );
+  // Nango's connect WebSocket, on this port: at `/` (the SDK's default `websocketsPath`), or under the base path.
+  const sockets = createConnectWebSocket({
+    manager,
+    allowedOrigins: config.server.allowedOrigins ?? [],
+    path: config.server.basePath ? `${config.server.basePath.replace(/\/$/, '')}/` : '/',
+    logger,
+  });
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!sockets.handleUpgrade(request, socket, head)) socket.destroy();
+  });
   server.listen(config.server.port, config.server.host);
   try {
     await Promise.race([
@@ -158,12 +176,25 @@ export async function startServer(
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs);
+      await sockets.close();
       await closed;
       clearTimeout(timer);
       await manager.close();
       logger.info('stopped', {});
     })());
   return { url, server, manager, stop };
+}
+
+/**
+ * The connect routes' options: the `connect` block (a .js config), or, with `publicUrl` alone,
+ * flows started with a connect session, whose callback is this server's `/oauth/callback`.
+ */
+function connectOptions(config: LatchkeyConfig): Omit<ConnectHandlerOptions, 'manager' | 'logger'> | undefined {
+  const allowedOrigins = config.server.allowedOrigins ?? [];
+  if (config.server.connect) return { allowedOrigins, ...config.server.connect };
+  if (!config.server.publicUrl) return undefined;
+  const base = (config.server.basePath ?? '').replace(/\/$/, '');
+  return { allowedOrigins, callbackUrl: `${config.server.publicUrl}${base}/oauth/callback` };
 }
 
 /** Reads from the store until it answers, pausing `delays` between tries; throws the last error. */

@@ -76,6 +76,38 @@ export const ConfigFileSchema = v.strictObject({
   apiKeys: v.optional(v.array(ApiKeySchema)),
   allowNoKeysOnLoopback: v.optional(v.boolean()),
   connect: v.optional(ConnectSchema),
+  /**
+   * App origins (`https://app.example.com`) whose pages may open the connect WebSocket and call
+   * the session routes with CORS. Empty or absent: pages served from this server's own host only.
+   */
+  /**
+   * Where browsers and providers reach this server (`https://latchkey.example.com`). With it,
+   * flows started with a connect session are served without a `connect` block: the callback is
+   * `<publicUrl><basePath>/oauth/callback`.
+   */
+  publicUrl: v.optional(
+    v.pipe(
+      v.string(),
+      v.check(
+        (value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol),
+        'must be an absolute http(s) URL such as https://latchkey.example.com',
+      ),
+    ),
+  ),
+  allowedOrigins: v.optional(
+    v.array(
+      v.pipe(
+        v.string(),
+        v.check(
+          (entry) =>
+            URL.canParse(entry) &&
+            /^https?:$/.test(new URL(entry).protocol) &&
+            new URL(entry).origin === entry.replace(/\/$/, ''),
+          'must be an origin such as https://app.example.com (no path, no wildcard)',
+        ),
+      ),
+    ),
+  ),
   backgroundRefresh: v.optional(
     v.union([v.boolean(), v.custom<BackgroundRefreshOptions>(isPlainObject)], 'must be true or an object of options'),
   ),
