@@ -6,3 +6,5 @@ export type { ApiKey, ApiScope } from './api/access.js';
 export { createConnectHandler } from './api/connect-handler.js';
 export type { ConnectHandlerOptions } from './api/connect-handler.js';
 export type { ConnectResult } from './api/connect-result.js';
+export { createConnectUiHandler } from './api/connect-ui-handler.js';
+export type { ConnectUiHandlerOptions } from './api/connect-ui-handler.js';

@@ -15,6 +15,7 @@ import type { Route, RouteContext } from './route.js';
 import { jsonBody, readBody, readQuery } from './request.js';
 import { CONNECT_SESSION_ROUTES } from './connect-session-routes.js';
 import { CREDENTIAL_ROUTES } from './credential-routes.js';
+import { CONNECT_UI_ROUTES } from './connect-ui-routes.js';
 import {
   BulkMetadataBody,
   ConnectionRefQuery,
@@ -311,6 +312,7 @@ export const ROUTES: Route[] = [
     run: getProvider,
   },
   ...CONNECT_SESSION_ROUTES,
+  ...CONNECT_UI_ROUTES,
   ...CREDENTIAL_ROUTES,
   ...(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).map((method): Route => ({
     method,

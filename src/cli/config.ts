@@ -36,6 +36,10 @@ export interface ServerConfig {
   apiKeys: ApiKey[];
   allowNoKeysOnLoopback: boolean;
   connect?: Omit<ConnectHandlerOptions, 'manager' | 'logger'>;
+  /** The app origins that may frame the Connect UI. Default none. */
+  allowedOrigins?: string[];
+  /** Where the Connect UI is served (default `/connect-ui`); `false`: not served. */
+  connectUiPath?: string | false;
 }
 
 /** What {@link loadConfig} returns: checked, with the environment applied. */
@@ -98,6 +102,8 @@ export async function loadConfig(
     shutdownTimeoutMs: file.server?.shutdownTimeoutMs ?? 10_000,
     apiKeys,
     allowNoKeysOnLoopback,
+    allowedOrigins: file.allowedOrigins ?? [],
+    connectUiPath: file.server?.connectUiPath ?? '/connect-ui',
   };
   if (file.connect !== undefined) server.connect = file.connect;
   if (file.server?.basePath !== undefined) server.basePath = file.server.basePath;

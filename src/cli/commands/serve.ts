@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import { createApiHandler } from '../../api/handler.js';
-import { createConnectHandler, toNodeListener } from '../../http.js';
+import { createConnectHandler, createConnectUiHandler, toNodeListener } from '../../http.js';
 import type { ConnectionManager } from '../../manager.js';
 import { type LatchkeyConfig, createManagerFromConfig, loadConfig } from '../config.js';
 import type { CliLogger } from '../log.js';
@@ -73,6 +73,9 @@ export async function startServer(
   }
   let stopping = false;
   let api: (request: Request) => Promise<Response>;
+  let connectUi: ((request: Request) => Promise<Response>) | undefined;
+  const uiPath = config.server.connectUiPath ?? '/connect-ui';
+  const uiBase = uiPath === false ? undefined : uiPath.replace(/\/+$/, '');
   try {
     api = createApiHandler({
       manager,
@@ -85,6 +88,13 @@ export async function startServer(
         ? { connect: createConnectHandler({ ...config.server.connect, manager, logger }) }
         : {}),
     });
+    if (uiBase !== undefined) {
+      connectUi = createConnectUiHandler({
+        basePath: uiBase,
+        allowedOrigins: config.server.allowedOrigins ?? [],
+        apiUrl: config.server.basePath || '/',
+      });
+    }
   } catch (error) {
     await manager.close();
     throw error;
@@ -100,6 +110,13 @@ export async function startServer(
         return health(200, { status: 'ready' });
       } catch {
         return health(503, { status: 'store_unavailable' });
+      }
+    }
+    if (connectUi && uiBase !== undefined) {
+      if (pathname === uiBase || pathname.startsWith(`${uiBase}/`)) return connectUi(request);
+      // A session's connect_link names the API's /connect/ui/: the page lives here.
+      if (pathname === `${config.server.basePath?.replace(/\/+$/, '') ?? ''}/connect/ui/`) {
+        return Response.redirect(new URL(`${uiBase}/${new URL(request.url).search}`, request.url), 303);
       }
     }
     return api(request);

@@ -75,6 +75,15 @@ export const ConfigFileSchema = v.strictObject({
   apiKeys: v.optional(v.array(ApiKeySchema)),
   allowNoKeysOnLoopback: v.optional(v.boolean()),
   connect: v.optional(ConnectSchema),
+  /** The app origins that may frame the Connect UI (`https://app.example.com`). */
+  allowedOrigins: v.optional(
+    v.array(
+      v.pipe(
+        v.string(),
+        v.regex(/^https?:\/\/[^/?#@\s]+$/, 'must be an origin such as https://app.example.com (no path)'),
+      ),
+    ),
+  ),
   backgroundRefresh: v.optional(
     v.union([v.boolean(), v.custom<BackgroundRefreshOptions>(isPlainObject)], 'must be true or an object of options'),
   ),
@@ -95,6 +104,10 @@ export const ConfigFileSchema = v.strictObject({
         v.pipe(v.number(), v.integer('must be a whole number of bytes'), v.minValue(1, 'must be at least 1')),
       ),
       shutdownTimeoutMs: v.optional(WholeMs),
+      /** Where the Connect UI is served (default `/connect-ui`); `false`: not served. */
+      connectUiPath: v.optional(
+        v.union([v.pipe(v.string(), v.regex(/^\/[^?#\s]*$/, 'must be a path starting with /')), v.literal(false)]),
+      ),
     }),
   ),
 });
