@@ -129,7 +129,8 @@ function templateCredentialNames(definition: ProviderDefinition): string[] {
   if (definition.authMode === 'TWO_STEP' && definition.twoStep) {
     const { tokenRequest, additionalSteps, assertion, samlAssertion, assertionKeyField } = definition.twoStep;
     sources.push(tokenRequest, additionalSteps, assertion, samlAssertion);
-    if (assertion !== undefined || samlAssertion !== undefined) sources.push(`\${credentials.${assertionKeyField ?? 'privateKey'}}`);
+    if (assertion !== undefined || samlAssertion !== undefined)
+      sources.push(`\${credentials.${assertionKeyField ?? 'privateKey'}}`);
   }
   const names = new Set<string>();
   const text = JSON.stringify(sources);

@@ -78,7 +78,8 @@ export function createConnectUiHandler(options: ConnectUiHandlerOptions = {}): (
   const apiUrl = options.apiUrl ?? '/';
   let apiOrigin: string | undefined;
   if (/^https?:\/\//.test(apiUrl)) apiOrigin = new URL(apiUrl).origin;
-  else if (!apiUrl.startsWith('/')) throw new InvalidRequestError('apiUrl must be a path (/latchkey) or an http(s) URL', 'apiUrl');
+  else if (!apiUrl.startsWith('/'))
+    throw new InvalidRequestError('apiUrl must be a path (/latchkey) or an http(s) URL', 'apiUrl');
   // Read and compressed on first use: a server whose page is never asked for pays nothing.
   let assets: Map<string, Asset> | undefined;
   const policy = contentSecurityPolicy(origins, apiOrigin);

@@ -69,7 +69,7 @@ export const CONNECT_UI_ROUTES = [
     path: ['connect', 'session', 'integrations'],
     scope: 'environment:connect_sessions:write' as ApiScope,
     auth: 'connect-session' as const,
-    summary: "The integrations a connect session may connect, with the form the Connect UI shows for each (no secret)",
+    summary: 'The integrations a connect session may connect, with the form the Connect UI shows for each (no secret)',
     query: EmptyQuery,
     run: sessionIntegrations,
   },

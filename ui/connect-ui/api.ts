@@ -83,8 +83,7 @@ export class Api {
 
   private async answer<T>(response: Response): Promise<T> {
     const body = (await response.json().catch(() => null)) as
-      | (T & { error?: { code?: string; message?: string }; message?: string })
-      | null;
+      (T & { error?: { code?: string; message?: string }; message?: string }) | null;
     if (!response.ok) {
       const code = body?.error?.code ?? 'unknown_error';
       throw new ApiRefusal(response.status, code, body?.error?.message ?? body?.message ?? `HTTP ${response.status}`);

@@ -67,7 +67,8 @@ export function buildFields(
       control.input.setAttribute('aria-invalid', problem ? 'true' : 'false');
       if (problem) firstInvalid ??= control;
       // Secrets are sent as typed (a password may end in a space); other values trimmed.
-      else if (value !== '') filled[control.group][control.field.name] = control.field.input === 'text' ? value : control.input.value;
+      else if (value !== '')
+        filled[control.group][control.field.name] = control.field.input === 'text' ? value : control.input.value;
     }
     if (firstInvalid) {
       firstInvalid.input.focus();

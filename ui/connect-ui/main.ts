@@ -45,7 +45,10 @@ function header(title: string, back?: () => void): HTMLElement {
 function message(title: string, detail: string): void {
   const done = h('button', { type: 'button', class: 'primary' }, strings.close);
   done.addEventListener('click', close);
-  show(root, [header(title), h('p', { class: 'muted' }, detail), embedded && done].filter((node): node is HTMLElement => !!node));
+  show(
+    root,
+    [header(title), h('p', { class: 'muted' }, detail), embedded && done].filter((node): node is HTMLElement => !!node),
+  );
 }
 
 /** A neutral mark for an integration: its initial on one of six colors (the catalog ships no logos). */
@@ -67,7 +70,12 @@ function list(api: Api, integrations: Integration[]): void {
     );
     items.replaceChildren(
       ...shown.map((integration) => {
-        const button = h('button', { type: 'button', 'data-key': integration.unique_key }, mark(integration), h('span', {}, integration.display_name));
+        const button = h(
+          'button',
+          { type: 'button', 'data-key': integration.unique_key },
+          mark(integration),
+          h('span', {}, integration.display_name),
+        );
         button.addEventListener('click', () => connect(api, integration, () => list(api, integrations)));
         return h('li', {}, button);
       }),
@@ -80,7 +88,13 @@ function list(api: Api, integrations: Integration[]): void {
     root,
     [
       header(strings.title),
-      h('div', { class: 'field' }, h('label', { for: 'search' }, strings.search), search, h('p', { id: 'search-hint', class: 'muted small' }, strings.searchHint)),
+      h(
+        'div',
+        { class: 'field' },
+        h('label', { for: 'search' }, strings.search),
+        search,
+        h('p', { id: 'search-hint', class: 'muted small' }, strings.searchHint),
+      ),
       items,
       empty,
     ],
@@ -118,7 +132,12 @@ function connect(api: Api, integration: Integration, back: (() => void) | undefi
                 : outcome.message || strings.failed;
           throw new ApiRefusal(0, outcome.errorType, text);
         })
-      : api.submit(integration.form.route!, integration.unique_key, bodyOf(integration, filled.credentials), filled.connectionConfig);
+      : api.submit(
+          integration.form.route!,
+          integration.unique_key,
+          bodyOf(integration, filled.credentials),
+          filled.connectionConfig,
+        );
     attempt
       .then(({ connectionId, providerConfigKey }) => {
         send({ type: 'connect', payload: { providerConfigKey, connectionId } });
@@ -129,12 +148,22 @@ function connect(api: Api, integration: Integration, back: (() => void) | undefi
         submit.textContent = popup ? strings.openPopup : strings.connect;
         if (!(error instanceof ApiRefusal)) return refuse('unknown_error', strings.unreachable);
         const type =
-          error.status === 0 ? error.code : error.status >= 500 ? 'unknown_error' : error.code.startsWith('invalid') ? 'connection_validation_failed' : 'connection_test_failed';
+          error.status === 0
+            ? error.code
+            : error.status >= 500
+              ? 'unknown_error'
+              : error.code.startsWith('invalid')
+                ? 'connection_validation_failed'
+                : 'connection_test_failed';
         refuse(type, error.message || strings.failed);
       });
   });
   const hint = reconnecting ? strings.reconnectHint : popup ? strings.popupHint : null;
-  show(root, [header(title, back), hint ? h('p', { class: 'muted' }, hint) : h('span'), form], form.querySelector<HTMLElement>('input, textarea') ?? submit);
+  show(
+    root,
+    [header(title, back), hint ? h('p', { class: 'muted' }, hint) : h('span'), form],
+    form.querySelector<HTMLElement>('input, textarea') ?? submit,
+  );
 }
 
 async function start(token: string): Promise<void> {

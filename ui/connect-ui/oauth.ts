@@ -7,8 +7,7 @@
 import type { Api } from './api.js';
 
 export type PopupOutcome =
-  | { ok: true; connectionId: string; providerConfigKey: string }
-  | { ok: false; errorType: string; message: string };
+  { ok: true; connectionId: string; providerConfigKey: string } | { ok: false; errorType: string; message: string };
 
 export function connectInPopup(
   api: Api,
@@ -36,7 +35,8 @@ export function connectInPopup(
         return;
       }
       if (data.message_type === 'connection_ack' && typeof data.ws_client_id === 'string') {
-        popup.location.href = api.url(`oauth/connect/${encodeURIComponent(key)}`, params) +
+        popup.location.href =
+          api.url(`oauth/connect/${encodeURIComponent(key)}`, params) +
           `&ws_client_id=${encodeURIComponent(data.ws_client_id)}`;
         if (detectClosed) {
           // Polling is the only signal a cross-origin popup gives when the user closes it.
@@ -45,9 +45,17 @@ export function connectInPopup(
           }, 500);
         }
       } else if (data.message_type === 'success') {
-        finish({ ok: true, connectionId: String(data.connection_id), providerConfigKey: String(data.provider_config_key) });
+        finish({
+          ok: true,
+          connectionId: String(data.connection_id),
+          providerConfigKey: String(data.provider_config_key),
+        });
       } else if (data.message_type === 'error') {
-        finish({ ok: false, errorType: String(data.error_type ?? 'unknown_error'), message: String(data.error_desc ?? '') });
+        finish({
+          ok: false,
+          errorType: String(data.error_type ?? 'unknown_error'),
+          message: String(data.error_desc ?? ''),
+        });
       }
     });
   });

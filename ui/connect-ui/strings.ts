@@ -140,6 +140,10 @@ export function stringsFor(lang: string | null): { lang: string; strings: String
 export function fieldLabel(strings: Strings, name: string): string {
   const known = strings.fields[name];
   if (known) return known;
-  const words = name.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/[._-]+/g, ' ').trim().toLowerCase();
+  const words = name
+    .replace(/([a-z])([A-Z])/g, '$1 $2')
+    .replace(/[._-]+/g, ' ')
+    .trim()
+    .toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
