@@ -20,7 +20,6 @@ export interface Strings {
   optional: string;
   connected: (name: string) => string;
   connectedHint: string;
-  done: string;
   expired: string;
   expiredHint: string;
   noSession: string;
@@ -51,7 +50,6 @@ const en: Strings = {
   optional: 'optional',
   connected: (name) => `${name} is connected`,
   connectedHint: 'You can close this window.',
-  done: 'Done',
   expired: 'This connect link has expired',
   expiredHint: 'Links are valid for a short time. Ask the application for a new one.',
   noSession: 'No connect session was given to this page.',
@@ -100,7 +98,6 @@ const fr: Strings = {
   optional: 'facultatif',
   connected: (name) => `${name} est connecté`,
   connectedHint: 'Vous pouvez fermer cette fenêtre.',
-  done: 'Terminé',
   expired: 'Ce lien de connexion a expiré',
   expiredHint: 'Les liens sont valables peu de temps. Demandez-en un nouveau à l’application.',
   noSession: 'Aucune session de connexion n’a été donnée à cette page.',
