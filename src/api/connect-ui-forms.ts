@@ -4,6 +4,7 @@
  * `connection_config` fields its URLs and templates read. Nothing here is a secret: the
  * integration's client secret and private key never leave the server.
  */
+import { connectFlowFor } from '../connect/registry.js';
 import type { AuthMode } from '../model/auth-modes.js';
 import type { IntegrationDescription, ProviderDefinition } from '../providers/definition.js';
 
@@ -33,24 +34,29 @@ export interface ConnectForm {
   connection_config: FormField[];
 }
 
-/** Where each mode's credentials go and what it is always asked for; fields from templates are added. */
-const MODES: { [M in AuthMode]: { kind: ConnectKind; route: string | null; bodyType?: string; fields: string[] } } = {
-  OAUTH2: { kind: 'popup', route: 'oauth/connect', fields: [] },
-  OAUTH1: { kind: 'popup', route: 'oauth/connect', fields: [] },
-  APP: { kind: 'popup', route: 'oauth/connect', fields: [] },
-  CUSTOM: { kind: 'popup', route: 'oauth/connect', fields: [] },
-  API_KEY: { kind: 'form', route: 'api-auth/api-key', fields: ['apiKey'] },
-  BASIC: { kind: 'form', route: 'api-auth/basic', fields: ['username', 'password'] },
-  TBA: { kind: 'form', route: 'auth/tba', fields: ['token_id', 'token_secret'] },
-  JWT: { kind: 'form', route: 'auth/jwt', bodyType: 'JWT', fields: ['privateKey'] },
-  BILL: { kind: 'form', route: 'auth/bill', fields: ['username', 'password', 'organization_id', 'dev_key'] },
-  TWO_STEP: { kind: 'form', route: 'auth/two-step', bodyType: 'TWO_STEP', fields: [] },
-  SIGNATURE: { kind: 'form', route: 'auth/signature', bodyType: 'SIGNATURE', fields: ['username', 'password'] },
-  OAUTH2_CC: { kind: 'form', route: 'oauth2/auth', fields: [] },
-  NONE: { kind: 'form', route: 'auth/unauthenticated', fields: [] },
-  // App Store Connect keys are connected through JWT in Nango's catalog; no browser flow takes this shape.
-  APP_STORE: { kind: 'unsupported', route: null, fields: [] },
+/**
+ * Where each form mode's credentials go (the routes `@nangohq/frontend` posts to) and what it is
+ * always asked for; fields its templates read are added. Modes with a browser flow
+ * (`connect/registry.ts`) use the popup; a mode in neither list cannot be connected from the page.
+ */
+const FORM_MODES: Partial<Record<AuthMode, { route: string; bodyType?: string; fields: string[] }>> = {
+  API_KEY: { route: 'api-auth/api-key', fields: ['apiKey'] },
+  BASIC: { route: 'api-auth/basic', fields: ['username', 'password'] },
+  TBA: { route: 'auth/tba', fields: ['token_id', 'token_secret'] },
+  JWT: { route: 'auth/jwt', bodyType: 'JWT', fields: ['privateKey'] },
+  BILL: { route: 'auth/bill', fields: ['username', 'password', 'organization_id', 'dev_key'] },
+  TWO_STEP: { route: 'auth/two-step', bodyType: 'TWO_STEP', fields: [] },
+  SIGNATURE: { route: 'auth/signature', bodyType: 'SIGNATURE', fields: ['username', 'password'] },
+  OAUTH2_CC: { route: 'oauth2/auth', fields: [] },
+  NONE: { route: 'auth/unauthenticated', fields: [] },
 };
+
+function modeOf(mode: AuthMode): { kind: ConnectKind; route: string | null; bodyType?: string; fields: string[] } {
+  const form = FORM_MODES[mode];
+  if (form) return { kind: 'form', ...form };
+  if (connectFlowFor(mode)) return { kind: 'popup', route: 'oauth/connect', fields: [] };
+  return { kind: 'unsupported', route: null, fields: [] };
+}
 
 const SECRET = /key|secret|password|token|assertion/i;
 const MULTILINE = /private_?key|certificate|pem/i;
@@ -62,7 +68,7 @@ function inputOf(name: string): FormField['input'] {
 /** The form the Connect UI shows for this integration, with the session's preset `connection_config` left out. */
 export function connectFormOf(integration: IntegrationDescription, preset: Record<string, unknown> = {}): ConnectForm {
   const definition = integration.definition;
-  const mode = MODES[definition.authMode];
+  const mode = modeOf(definition.authMode);
   const names = new Set(mode.fields);
   for (const name of templateCredentialNames(definition)) names.add(name);
   if (definition.authMode === 'JWT' && definition.jwt?.algorithm?.startsWith('HS')) {
