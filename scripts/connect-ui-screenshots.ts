@@ -30,9 +30,16 @@ const manager = new ConnectionManager({
       provider: 'acme-crm',
       clientId: 'id',
       clientSecret: 'secret',
-      definition: { authMode: 'OAUTH2', authorizationUrl: 'https://crm.example/authorize', tokenUrl: 'https://crm.example/token' },
+      definition: {
+        authMode: 'OAUTH2',
+        authorizationUrl: 'https://crm.example/authorize',
+        tokenUrl: 'https://crm.example/token',
+      },
     },
-    warehouse: { provider: 'data-warehouse', definition: { authMode: 'JWT', jwt: { payload: {}, lifetimeSeconds: 300 } } },
+    warehouse: {
+      provider: 'data-warehouse',
+      definition: { authMode: 'JWT', jwt: { payload: {}, lifetimeSeconds: 300 } },
+    },
   },
 });
 const api = createApiHandler({ manager, apiKeys: [{ key: 'screenshot-key-0123456789' }] });
@@ -43,7 +50,10 @@ const server = createServer(
 server.listen(0, '127.0.0.1');
 await once(server, 'listening');
 const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-const browser = await chromium.launch({ executablePath: process.env.LATCHKEY_CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
+const browser = await chromium.launch({
+  executablePath: process.env.LATCHKEY_CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox'],
+});
 try {
   for (const theme of ['light', 'dark'] as const) {
     const { token } = await manager.connectSessions.create({ end_user: { id: 'screenshot' } });
