@@ -36,7 +36,7 @@ export interface ServerConfig {
   apiKeys: ApiKey[];
   allowNoKeysOnLoopback: boolean;
   connect?: Omit<ConnectHandlerOptions, 'manager' | 'logger'>;
-  /** The app origins that may frame the Connect UI. Default none. */
+  /** App origins whose pages may frame the Connect UI, use the connect WebSocket and call the session routes (empty: same host only). */
   allowedOrigins?: string[];
   /** Where the Connect UI is served (default `/connect-ui`); `false`: not served. */
   connectUiPath?: string | false;
@@ -102,7 +102,7 @@ export async function loadConfig(
     shutdownTimeoutMs: file.server?.shutdownTimeoutMs ?? 10_000,
     apiKeys,
     allowNoKeysOnLoopback,
-    allowedOrigins: file.allowedOrigins ?? [],
+    allowedOrigins: (file.allowedOrigins ?? []).map((origin) => new URL(origin).origin),
     connectUiPath: file.server?.connectUiPath ?? '/connect-ui',
   };
   if (file.connect !== undefined) server.connect = file.connect;
