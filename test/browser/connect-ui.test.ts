@@ -5,7 +5,9 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startAuthorizationServer } from '../support/authorization-server.js';
 import { launchChromium } from '../support/browser.js';
+import { freePort } from '../support/free-port.js';
 import {
   type Bench,
   GOOD_KEY,
@@ -245,4 +247,61 @@ describe('Connect UI accessibility (axe-core)', () => {
       expect((await scan()).serious).toEqual([]);
     });
   }
+});
+
+describe('Connect UI OAuth through the popup and the WebSocket', () => {
+  it('completes an OAuth integration at oidc-provider and the app receives connect', async () => {
+    const port = await freePort();
+    const authServer = await startAuthorizationServer({ redirectUris: [`http://127.0.0.1:${port}/oauth/callback`] });
+    try {
+      bench = await startBench({
+        port,
+        integrations: {
+          idp: {
+            provider: 'local-idp',
+            clientId: authServer.postClient.clientId,
+            clientSecret: authServer.postClient.clientSecret,
+            definition: {
+              authMode: 'OAUTH2',
+              authorizationUrl: `${authServer.issuer}/auth`,
+              tokenUrl: authServer.tokenUrl,
+              authorizationParams: { prompt: 'consent' },
+              defaultScopes: ['openid'],
+            },
+          },
+        },
+      });
+      const context = await browser.newContext();
+      page = await context.newPage();
+      const { token } = await bench.manager.connectSessions.create({
+        end_user: { id: 'oauth-user' },
+        allowed_integrations: ['idp', 'keyed'],
+      });
+      await openConnectUi(page, bench, token);
+      await page.click('#open');
+      const frame = await connectFrame(page);
+      await frame.getByRole('button', { name: 'Local Idp' }).click();
+      await frame.getByRole('heading', { name: 'Connect Local Idp' }).waitFor();
+      const opened = context.waitForEvent('page');
+      await frame.getByRole('button', { name: 'Continue in a new window' }).click();
+      // The user at the provider: oidc-provider's development sign-in and consent pages.
+      const popup = await opened;
+      await popup.waitForURL(/\/interaction\//);
+      await popup.locator('input[name="login"]').fill('ada');
+      await popup.locator('input[name="password"]').fill('any');
+      await popup.locator('button[type="submit"]').click();
+      await popup.waitForSelector('button[type="submit"]');
+      await popup.locator('button[type="submit"]').click();
+      const connected = await waitForEvent(page, 'connect');
+      expect(connected.payload).toEqual({
+        providerConfigKey: 'idp',
+        connectionId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      });
+      const stored = await bench.manager.get(connected.payload!.connectionId!, { providerConfigKey: 'idp' });
+      expect(stored).toMatchObject({ credentials: { type: 'OAUTH2' }, end_user: { id: 'oauth-user' } });
+      await frame.getByRole('heading', { name: 'Local Idp is connected' }).waitFor();
+    } finally {
+      await authServer.close();
+    }
+  });
 });

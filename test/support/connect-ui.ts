@@ -13,8 +13,14 @@ import type { Frame, Page } from 'playwright-core';
 import { memoryStore } from '../../adapters/memory.js';
 import { buildConnectUi } from '../../scripts/build-connect-ui.js';
 import { ConnectionManager } from '../../src/index.js';
-import { createApiHandler, createConnectUiHandler } from '../../src/http.js';
-import { serveOnLoopback } from './api-server.js';
+import type { IntegrationConfig } from '../../src/index.js';
+import {
+  createApiHandler,
+  createConnectHandler,
+  createConnectUiHandler,
+  createConnectWebSocket,
+  toNodeListener,
+} from '../../src/http.js';
 import { nangoFrontendScript } from './browser.js';
 import { type TestClock, testClock, testManagerOptions } from './manager.js';
 
@@ -92,7 +98,16 @@ async function startAppPage() {
   };
 }
 
-export async function startBench(): Promise<Bench> {
+/**
+ * Options of {@link startBench}: `port` to listen on (an OAuth test registers its callback there
+ * first) and more integrations (an OAuth one at oidc-provider).
+ */
+export interface BenchOptions {
+  port?: number;
+  integrations?: Record<string, IntegrationConfig>;
+}
+
+export async function startBench(options: BenchOptions = {}): Promise<Bench> {
   await builtConnectUi();
   const provider = await startProviderApi();
   const app = await startAppPage();
@@ -113,14 +128,38 @@ export async function startBench(): Promise<Bench> {
           },
         },
         login: { provider: 'login-service', definition: { authMode: 'BASIC' } },
+        ...options.integrations,
       },
     }),
   );
-  const api = createApiHandler({ manager, apiKeys: [{ key: API_KEY }] });
+  const quiet = { warn: () => undefined, error: () => undefined, info: () => undefined };
+  // As `latchkey serve` builds it: API, connect routes, Connect UI and the connect WebSocket on one port.
+  const listen = options.port ?? 0;
+  const connect = createConnectHandler({
+    manager,
+    callbackUrl: `http://127.0.0.1:${listen}/oauth/callback`,
+    allowedOrigins: [app.origin],
+    logger: quiet,
+  });
+  const api = createApiHandler({ manager, apiKeys: [{ key: API_KEY }], connect, logger: quiet });
   const ui = createConnectUiHandler({ allowedOrigins: [app.origin] });
-  const latchkey = await serveOnLoopback((request) =>
-    new URL(request.url).pathname.startsWith('/connect-ui') ? ui(request) : api(request),
+  const sockets = createConnectWebSocket({ manager, allowedOrigins: [app.origin], pollIntervalMs: 20, logger: quiet });
+  const server = createServer(
+    toNodeListener((request) => (new URL(request.url).pathname.startsWith('/connect-ui') ? ui(request) : api(request))),
   );
+  server.on('upgrade', (request, socket, head) => {
+    if (!sockets.handleUpgrade(request, socket, head)) socket.destroy();
+  });
+  server.listen(listen, '127.0.0.1');
+  await once(server, 'listening');
+  const latchkey = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      await sockets.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
   return {
     manager,
     clock,
