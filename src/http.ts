@@ -8,5 +8,7 @@ export type { ConnectHandlerOptions } from './api/connect-handler.js';
 export type { ConnectResult } from './api/connect-result.js';
 export { createConsoleHandler } from './api/console-handler.js';
 export type { ConsoleHandlerOptions } from './api/console-handler.js';
+export { createConnectUiHandler } from './api/connect-ui-handler.js';
+export type { ConnectUiHandlerOptions } from './api/connect-ui-handler.js';
 export { createConnectWebSocket } from './api/websocket.js';
 export type { ConnectWebSocket, ConnectWebSocketOptions } from './api/websocket.js';

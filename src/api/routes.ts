@@ -16,6 +16,7 @@ import { jsonBody, readBody, readQuery } from './request.js';
 import { CONNECT_SESSION_ROUTES } from './connect-session-routes.js';
 import { CREDENTIAL_ROUTES } from './credential-routes.js';
 import { AUTH_ROUTES } from './auth-routes.js';
+import { CONNECT_UI_ROUTES } from './connect-ui-routes.js';
 import {
   BulkMetadataBody,
   ConnectionRefQuery,
@@ -315,6 +316,7 @@ export const ROUTES: Route[] = [
     run: getProvider,
   },
   ...CONNECT_SESSION_ROUTES,
+  ...CONNECT_UI_ROUTES,
   ...CREDENTIAL_ROUTES,
   ...AUTH_ROUTES,
   ...(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).map((method): Route => ({

@@ -38,10 +38,12 @@ export interface ServerConfig {
   apiKeys: ApiKey[];
   allowNoKeysOnLoopback: boolean;
   connect?: Omit<ConnectHandlerOptions, 'manager' | 'logger'>;
-  /** App origins whose pages may use the connect WebSocket and session routes (empty: same host only). */
+  /** App origins whose pages may frame the Connect UI, use the connect WebSocket and call the session routes (empty: same host only). */
   allowedOrigins?: string[];
   /** Where browsers and providers reach this server; with it, connect-session flows are served. */
   publicUrl?: string;
+  /** Where the Connect UI is served (default `/connect-ui`); `false`: not served. */
+  connectUiPath?: string | false;
 }
 
 /** What {@link loadConfig} returns: checked, with the environment applied. */
@@ -105,6 +107,7 @@ export async function loadConfig(
     apiKeys,
     allowNoKeysOnLoopback,
     allowedOrigins: (file.allowedOrigins ?? []).map((origin) => new URL(origin).origin),
+    connectUiPath: file.server?.connectUiPath ?? '/connect-ui',
   };
   if (file.connect !== undefined) server.connect = file.connect;
   if (file.publicUrl !== undefined) server.publicUrl = file.publicUrl.replace(/\/$/, '');

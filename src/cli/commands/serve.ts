@@ -14,6 +14,7 @@ import {
   type ConnectHandlerOptions,
   createConnectHandler,
   createConnectWebSocket,
+  createConnectUiHandler,
   createConsoleHandler,
   toNodeListener,
 } from '../../http.js';
@@ -82,6 +83,9 @@ export async function startServer(
   let api: (request: Request) => Promise<Response>;
   let consolePages: ((request: Request) => Promise<Response>) | undefined;
   const consolePath = config.server.consolePath ?? '/console/';
+  let connectUi: ((request: Request) => Promise<Response>) | undefined;
+  const uiPath = config.server.connectUiPath ?? '/connect-ui';
+  const uiBase = uiPath === false ? undefined : uiPath.replace(/\/+$/, '');
   try {
     // The console needs keys to log in with: a keyless development server has none to offer.
     if (consolePath !== false && config.server.apiKeys.length > 0) {
@@ -99,6 +103,13 @@ export async function startServer(
         ? { connect: createConnectHandler({ ...connectOptions(config)!, manager, logger }) }
         : {}),
     });
+    if (uiBase !== undefined) {
+      connectUi = createConnectUiHandler({
+        basePath: uiBase,
+        allowedOrigins: config.server.allowedOrigins ?? [],
+        apiUrl: config.server.basePath || '/',
+      });
+    }
   } catch (error) {
     await manager.close();
     throw error;
@@ -117,6 +128,13 @@ export async function startServer(
       }
     }
     if (consolePages && consolePath !== false && isUnder(pathname, consolePath)) return consolePages(request);
+    if (connectUi && uiBase !== undefined) {
+      if (pathname === uiBase || pathname.startsWith(`${uiBase}/`)) return connectUi(request);
+      // A session's connect_link names the API's /connect/ui/: the page lives here.
+      if (pathname === `${config.server.basePath?.replace(/\/+$/, '') ?? ''}/connect/ui/`) {
+        return Response.redirect(new URL(`${uiBase}/${new URL(request.url).search}`, request.url), 303);
+      }
+    }
     return api(request);
   };
   const listener = toNodeListener(handler);

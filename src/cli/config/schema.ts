@@ -77,8 +77,8 @@ export const ConfigFileSchema = v.strictObject({
   allowNoKeysOnLoopback: v.optional(v.boolean()),
   connect: v.optional(ConnectSchema),
   /**
-   * App origins (`https://app.example.com`) whose pages may open the connect WebSocket and call
-   * the session routes with CORS. Empty or absent: pages served from this server's own host only.
+   * App origins (`https://app.example.com`) whose pages may frame the Connect UI, open the connect
+   * WebSocket and call the session routes with CORS. Empty or absent: this server's own host only.
    */
   /**
    * Where browsers and providers reach this server (`https://latchkey.example.com`). With it,
@@ -135,6 +135,10 @@ export const ConfigFileSchema = v.strictObject({
         v.pipe(v.number(), v.integer('must be a whole number of bytes'), v.minValue(1, 'must be at least 1')),
       ),
       shutdownTimeoutMs: v.optional(WholeMs),
+      /** Where the Connect UI is served (default `/connect-ui`); `false`: not served. */
+      connectUiPath: v.optional(
+        v.union([v.pipe(v.string(), v.regex(/^\/[^?#\s]*$/, 'must be a path starting with /')), v.literal(false)]),
+      ),
     }),
   ),
 });
