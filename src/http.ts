@@ -6,3 +6,5 @@ export type { ApiKey, ApiScope } from './api/access.js';
 export { createConnectHandler } from './api/connect-handler.js';
 export type { ConnectHandlerOptions } from './api/connect-handler.js';
 export type { ConnectResult } from './api/connect-result.js';
+export { createConnectWebSocket } from './api/websocket.js';
+export type { ConnectWebSocket, ConnectWebSocketOptions } from './api/websocket.js';

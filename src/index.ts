@@ -24,6 +24,8 @@ export type {
   BackgroundRefreshStats,
 } from './operations/background-refresh.js';
 export type {
+  ClaimResult,
+  ConnectOutcome,
   ConnectSession,
   ConnectSessionInput,
   CreatedConnectSession,
@@ -31,7 +33,7 @@ export type {
   ReconnectSessionInput,
   SessionEndUserInput,
 } from './model/connect-session.js';
-export type { ConnectSessionApi } from './operations/connect-sessions.js';
+export type { ConnectSessionApi, ConnectSockets } from './operations/connect-sessions.js';
 export type { RotateEncryptionKeyOptions } from './operations/rotate-encryption-key.js';
 export { verifyWebhook, verifyWebhookSignature } from './webhooks/signature.js';
 export type { VerifyWebhookOptions, WebhookHeaders, WebhookVerification } from './webhooks/signature.js';

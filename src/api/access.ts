@@ -278,3 +278,54 @@ function holds(caller: Caller, scope: ApiScope): boolean {
 function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
+
+/**
+ * The app origins (`https://app.example.com`) whose pages may use the connect routes from a
+ * browser: open the WebSocket, call the session and credential routes with CORS. Each entry must
+ * be an origin exactly (scheme, host, optional port; no path); `*` is refused, as a session token
+ * in any page's hands is enough to connect an account.
+ */
+export function checkAllowedOrigins(value: unknown, field = 'allowedOrigins'): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new InvalidRequestError(`${field} must be an array of origins`, field);
+  return value.map((entry, index) => {
+    const parsed = typeof entry === 'string' && URL.canParse(entry) ? new URL(entry) : undefined;
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== entry.replace(/\/$/, '')) {
+      throw new InvalidRequestError(
+        `${field}[${index}] must be an origin such as https://app.example.com (no path, no wildcard)`,
+        `${field}[${index}]`,
+      );
+    }
+    return parsed.origin;
+  });
+}
+
+/**
+ * Whether a request's `Origin` may open a connect WebSocket: a listed app origin, or this server's
+ * own host (same-origin pages always may, so an empty list means same-origin only). A client
+ * that sends no `Origin` is not a browser page and cannot be one acting for a visitor; `null`
+ * (a sandboxed frame, a `file:` page) is refused.
+ */
+export function mayOpenConnectSocket(
+  origin: string | undefined,
+  host: string | undefined,
+  allowedOrigins: readonly string[],
+): boolean {
+  if (origin === undefined) return true;
+  if (!URL.canParse(origin)) return false;
+  const parsed = new URL(origin);
+  if (host !== undefined && parsed.host === host.toLowerCase()) return true;
+  return allowedOrigins.includes(parsed.origin);
+}
+
+/**
+ * The origin a CORS answer names (`Access-Control-Allow-Origin`) for a browser call to a route a
+ * page makes with a connect session token, or `undefined`: no CORS headers at all for an origin
+ * not listed. No credentials mode: the token travels in the URL or the Authorization header, never
+ * in a cookie.
+ */
+export function corsOriginFor(origin: string | null, allowedOrigins: readonly string[]): string | undefined {
+  if (origin === null || !URL.canParse(origin)) return undefined;
+  const parsed = new URL(origin).origin;
+  return allowedOrigins.includes(parsed) && parsed === origin ? parsed : undefined;
+}

@@ -2,7 +2,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ConnectionManager } from '../manager.js';
 import type { Logger } from '../model/connection.js';
 import { AuthorizationError, InvalidRequestError } from '../model/errors.js';
+import { WS_CLIENT_ID } from '../store/connect-outcomes.js';
+import { checkAllowedOrigins } from './access.js';
 import { type AppState, failure, page, result } from './connect-result.js';
+import {
+  SOCKET_COOKIE,
+  type SessionFlowOptions,
+  sessionFailed,
+  sessionStateOf,
+  sessionSucceeded,
+  startSessionConnect,
+} from './connect-session-flow.js';
 
 /** Options of {@link createConnectHandler}. */
 export interface ConnectHandlerOptions {
@@ -11,18 +21,26 @@ export interface ConnectHandlerOptions {
   callbackUrl: string;
   /**
    * Where users may be sent back (`api_redirect_url`), as URL prefixes
-   * (`https://app.example.com/settings/`). Anything else is refused: no open redirect.
+   * (`https://app.example.com/settings/`). Anything else is refused: no open redirect. Required
+   * with `authorizeConnection`; flows started with a connect session need none.
    */
-  allowedRedirectUrls: string[];
+  allowedRedirectUrls?: string[];
   /**
-   * Decides who the end user is. Gets the request (read your session cookie) and the connection
-   * id it asked for; returns the connection id this user may connect, or `null` to refuse — so
-   * nobody can attach a connection to someone else's id.
+   * Decides who the end user is for flows started without a connect session (the public-key
+   * flow). Gets the request (read your session cookie) and the connection id it asked for;
+   * returns the connection id this user may connect, or `null` to refuse — so nobody can attach a
+   * connection to someone else's id. Without it, only flows with a `connect_session_token` are
+   * served: the session says who the end user is, and the server picks the connection id.
    */
-  authorizeConnection(
+  authorizeConnection?(
     request: Request,
     asked: { providerConfigKey: string; connectionId: string | null },
   ): Promise<string | null> | string | null;
+  /**
+   * App origins (`https://app.example.com`) the callback page of a session flow posts its result
+   * to, besides this server's own. Default none.
+   */
+  allowedOrigins?: string[];
   /**
    * Where a callback that belongs to no known flow (a forged, replayed or expired state) is sent
    * with `message_type=error&error_type=invalid_state`, and where a flow started with
@@ -63,6 +81,8 @@ export interface ConnectHandlerOptions {
  */
 export function createConnectHandler(options: ConnectHandlerOptions): (request: Request) => Promise<Response> {
   checkHandlerOptions(options);
+  const allowedOrigins = checkAllowedOrigins(options.allowedOrigins);
+  options = { ...options, allowedOrigins };
   const base = (options.basePath ?? '').replace(/\/$/, '');
   const callbackPath = new URL(options.callbackUrl).pathname;
   return async (request) => hardened(await route(options, base, callbackPath, request));
@@ -81,7 +101,14 @@ function checkHandlerOptions(options: ConnectHandlerOptions): void {
       'callbackUrl must be an absolute http(s) URL, as registered with the providers (https://app.example.com/oauth/callback)',
       'callbackUrl',
     );
-  if (!Array.isArray(options.allowedRedirectUrls) || options.allowedRedirectUrls.length === 0)
+  const legacy = options.authorizeConnection !== undefined;
+  if (legacy && typeof options.authorizeConnection !== 'function')
+    throw new InvalidRequestError(
+      'authorizeConnection must be a function deciding which connection id the signed-in user may connect',
+      'authorizeConnection',
+    );
+  if (!legacy && options.allowedRedirectUrls === undefined) return;
+  if (!Array.isArray(options.allowedRedirectUrls) || (legacy && options.allowedRedirectUrls.length === 0))
     throw new InvalidRequestError(
       'allowedRedirectUrls needs at least one absolute URL prefix users may be sent back to (https://app.example.com/)',
       'allowedRedirectUrls',
@@ -95,11 +122,6 @@ function checkHandlerOptions(options: ConnectHandlerOptions): void {
   });
   if (options.defaultRedirectUrl !== undefined && !absolute(options.defaultRedirectUrl))
     throw new InvalidRequestError('defaultRedirectUrl must be an absolute http(s) URL', 'defaultRedirectUrl');
-  if (typeof options.authorizeConnection !== 'function')
-    throw new InvalidRequestError(
-      'authorizeConnection must be a function deciding which connection id the signed-in user may connect',
-      'authorizeConnection',
-    );
 }
 
 async function route(options: ConnectHandlerOptions, base: string, callbackPath: string, request: Request) {
@@ -144,8 +166,28 @@ async function startConnect(
   url: URL,
   providerConfigKey: string,
 ): Promise<Response> {
+  const nonce = randomBytes(32).toString('base64url');
+  if (url.searchParams.has('connect_session_token')) {
+    return startSessionConnect(
+      sessionOptions(options),
+      url,
+      providerConfigKey,
+      (value, state) => {
+        const path = new URL(options.callbackUrl).pathname;
+        const wsClientId = url.searchParams.get('ws_client_id');
+        return [
+          `${bindingCookie(state)}=${value}; Path=${path}; Max-Age=600; HttpOnly; Secure; SameSite=Lax`,
+          ...(wsClientId && WS_CLIENT_ID.test(wsClientId)
+            ? [`${SOCKET_COOKIE}=${wsClientId}; Path=${path}; Max-Age=600; HttpOnly; Secure; SameSite=Lax`]
+            : []),
+        ];
+      },
+      nonce,
+    );
+  }
+  if (!options.authorizeConnection) return page(403, 'Connecting needs a connect session from the app.');
   const returnTo = url.searchParams.get('api_redirect_url') ?? undefined;
-  if (returnTo !== undefined && !allowed(options.allowedRedirectUrls, returnTo)) {
+  if (returnTo !== undefined && !allowed(options.allowedRedirectUrls ?? [], returnTo)) {
     return page(400, 'This redirect URL is not allowed.');
   }
   const appState: AppState = returnTo ? { returnTo } : { popupOrigin: popupOrigin(options, url) };
@@ -162,7 +204,6 @@ async function startConnect(
     }
     const scopes = url.searchParams.get('scopes');
     // The flow belongs to this browser: a nonce in an HttpOnly cookie, its hash stored with the flow.
-    const nonce = randomBytes(32).toString('base64url');
     const { url: providerUrl, state } = await options.manager.authorize({
       providerConfigKey,
       connectionId,
@@ -207,20 +248,33 @@ async function finishConnect(options: ConnectHandlerOptions, request: Request, u
     'set-cookie',
     `${bindingCookie(url.searchParams.get('state') ?? '')}=; Path=${url.pathname}; Max-Age=0; HttpOnly; Secure; SameSite=Lax`,
   );
+  if (cookie(request, SOCKET_COOKIE) !== undefined) {
+    headers.append('set-cookie', `${SOCKET_COOKIE}=; Path=${url.pathname}; Max-Age=0; HttpOnly; Secure; SameSite=Lax`);
+  }
   return new Response(response.body, { status: response.status, headers });
 }
 
 async function completeConnect(options: ConnectHandlerOptions, request: Request, url: URL): Promise<Response> {
+  const socket = cookie(request, SOCKET_COOKIE);
   try {
     const { connection, appState } = await options.manager.handleCallback(url.searchParams, {
       browserBinding: cookie(request, bindingCookie(url.searchParams.get('state') ?? '')),
-      // The user completing the flow must still be allowed to connect the flow's connection id.
-      authorizeFlow: async (flow) =>
-        (await options.authorizeConnection(request, {
-          providerConfigKey: flow.providerConfigKey,
-          connectionId: flow.connectionId,
-        })) === flow.connectionId,
+      authorizeFlow: async (flow) => {
+        // A session flow completes while its session stands (not ended or expired meanwhile).
+        const session = sessionStateOf(flow.appState);
+        if (session)
+          return options.manager.connectSessions.getByRef(session.session).then(
+            () => true,
+            () => false,
+          );
+        // The user completing the flow must still be allowed to connect the flow's connection id.
+        if (!options.authorizeConnection) return false;
+        const asked = { providerConfigKey: flow.providerConfigKey, connectionId: flow.connectionId };
+        return (await options.authorizeConnection(request, asked)) === flow.connectionId;
+      },
     });
+    const session = sessionStateOf(appState);
+    if (session) return sessionSucceeded(sessionOptions(options), url, session, connection);
     const outcome = {
       message_type: 'success',
       provider_config_key: connection.provider_config_key,
@@ -236,6 +290,9 @@ async function completeConnect(options: ConnectHandlerOptions, request: Request,
     return result(target, outcome);
   } catch (error) {
     const appState = error instanceof AuthorizationError ? ((error.appState ?? {}) as AppState) : {};
+    if (sessionStateOf(appState) || (socket !== undefined && WS_CLIENT_ID.test(socket) && !appState.returnTo)) {
+      return sessionFailed(sessionOptions(options), url, error, socket);
+    }
     if (!appState.returnTo && !appState.popupOrigin) {
       // No flow to report to (a forged, replayed or expired state): a plain 400 page, redirecting
       // nowhere — unless the app named a page for it.
@@ -263,8 +320,17 @@ function allowed(prefixes: string[], target: string): boolean {
 /** A popup posts its result only to an allowed origin: the `origin` parameter if listed, else the first allowed URL's. */
 function popupOrigin(options: ConnectHandlerOptions, url: URL): string {
   const asked = url.searchParams.get('origin');
-  if (asked && allowed(options.allowedRedirectUrls, `${asked}/`)) return new URL(asked).origin;
-  const first = options.allowedRedirectUrls[0];
+  if (asked && allowed(options.allowedRedirectUrls ?? [], `${asked}/`)) return new URL(asked).origin;
+  const first = options.allowedRedirectUrls?.[0];
   if (!first) throw new InvalidRequestError('allowedRedirectUrls needs at least one URL', 'allowedRedirectUrls');
   return new URL(first).origin;
+}
+
+function sessionOptions(options: ConnectHandlerOptions): SessionFlowOptions {
+  return {
+    manager: options.manager,
+    callbackUrl: options.callbackUrl,
+    logger: options.logger,
+    allowedOrigins: options.allowedOrigins ?? [],
+  };
 }

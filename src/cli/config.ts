@@ -36,6 +36,8 @@ export interface ServerConfig {
   apiKeys: ApiKey[];
   allowNoKeysOnLoopback: boolean;
   connect?: Omit<ConnectHandlerOptions, 'manager' | 'logger'>;
+  /** App origins whose pages may use the connect WebSocket and session routes (empty: same host only). */
+  allowedOrigins?: string[];
 }
 
 /** What {@link loadConfig} returns: checked, with the environment applied. */
@@ -98,6 +100,7 @@ export async function loadConfig(
     shutdownTimeoutMs: file.server?.shutdownTimeoutMs ?? 10_000,
     apiKeys,
     allowNoKeysOnLoopback,
+    allowedOrigins: (file.allowedOrigins ?? []).map((origin) => new URL(origin).origin),
   };
   if (file.connect !== undefined) server.connect = file.connect;
   if (file.server?.basePath !== undefined) server.basePath = file.server.basePath;

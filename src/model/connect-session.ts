@@ -77,3 +77,17 @@ export interface CreatedConnectSession {
   /** ISO 8601. */
   expires_at: string;
 }
+
+/** What a browser's socket learns at the end of its flow (Nango's WebSocket messages after the ack). */
+export type ConnectOutcome =
+  | { message_type: 'success'; provider_config_key: string; connection_id: string; is_pending: boolean }
+  | {
+      message_type: 'error';
+      provider_config_key?: string | undefined;
+      connection_id?: string | undefined;
+      error_type: string;
+      error_desc: string;
+    };
+
+/** Whether a flow may report to a socket: `claimed` by its session, `unknown` (or gone), or `foreign` (another session's). */
+export type ClaimResult = 'claimed' | 'unknown' | 'foreign';

@@ -43,6 +43,10 @@ export interface AuthorizeInput {
   authorizationParams?: Record<string, string> | undefined;
   /** Opaque data returned by `handleCallback` (and on `AuthorizationError`), e.g. where to send the user next. */
   appState?: JsonObject | undefined;
+  /** Stored on the connection the callback creates (a connect session's end user); checked as `upsert` checks it. */
+  endUser?: EndUser | null | undefined;
+  /** Stored on the connection the callback creates (a connect session's tags). */
+  tags?: Record<string, string> | undefined;
 }
 
 /** Options of `manager.handleCallback`. */
@@ -55,7 +59,12 @@ export interface CallbackOptions {
    * connection id). `false` refuses with an `AuthorizationError` and nothing is stored.
    */
   authorizeFlow?:
-    ((flow: { providerConfigKey: string; connectionId: string }) => Promise<boolean> | boolean) | undefined;
+    | ((flow: {
+        providerConfigKey: string;
+        connectionId: string;
+        appState?: JsonObject | undefined;
+      }) => Promise<boolean> | boolean)
+    | undefined;
 }
 
 /** Options of `manager.get`. */

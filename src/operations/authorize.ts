@@ -3,6 +3,9 @@ import type { ConnectorHost } from '../connect/connector.js';
 import { connectFlowFor } from '../connect/registry.js';
 import { InvalidRequestError, UnknownIntegrationError } from '../model/errors.js';
 import type { AuthorizeInput } from '../model/inputs.js';
+import { parseInput } from '../model/schema.js';
+import { EndUserSchema } from '../model/shapes.js';
+import { normalizeTags } from '../model/tags.js';
 import { assertId, assertJsonObject } from '../model/validation.js';
 import { checkConnectionConfig } from '../providers/connection-config.js';
 import type { ProviderDefinition } from '../providers/definition.js';
@@ -54,6 +57,9 @@ export async function authorize(host: AuthorizeHost, input: AuthorizeInput): Pro
   ) {
     throw new InvalidRequestError('browserBinding must be a string of at least 16 characters', 'browserBinding');
   }
+  // Checked now, as upsert will check them, so a flow is not started that could not be stored.
+  const tags = input.tags === undefined ? undefined : normalizeTags(input.tags);
+  const endUser = input.endUser == null ? input.endUser : parseInput(EndUserSchema, input.endUser, 'endUser');
   const state = PendingFlows.newState();
   const started = await flow.start({
     integration,
@@ -74,6 +80,8 @@ export async function authorize(host: AuthorizeHost, input: AuthorizeInput): Pro
     ...(started.extra ? { extra: started.extra } : {}),
     ...(appState ? { appState } : {}),
     ...(input.browserBinding !== undefined ? { browserBindingHash: bindingHash(input.browserBinding) } : {}),
+    ...(endUser !== undefined ? { endUser } : {}),
+    ...(tags !== undefined ? { tags } : {}),
   });
   return { url: started.url.href, state };
 }

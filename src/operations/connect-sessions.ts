@@ -1,4 +1,6 @@
 import {
+  type ClaimResult,
+  type ConnectOutcome,
   CONNECT_SESSION_LIFETIME_MS,
   CONNECT_SESSION_TOKEN,
   type ConnectSession,
@@ -15,7 +17,8 @@ import { normalizeTags } from '../model/tags.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
 import type { ConnectionRecords } from '../store/connection-records.js';
 import { connectionKey } from '../store/keys.js';
-import { ConnectSessions } from '../store/connect-sessions.js';
+import { ConnectOutcomes } from '../store/connect-outcomes.js';
+import { ConnectSessions, refOf } from '../store/connect-sessions.js';
 import type { OperationContext } from './context.js';
 
 /** What the session operations use: the sessions, the integrations, the clock, and connections for reconnects. */
@@ -101,11 +104,30 @@ export async function deleteConnectSession(host: SessionHost, token: string): Pr
  */
 export class ConnectSessionApi {
   readonly #host: SessionHost;
+  readonly #outcomes: ConnectOutcomes;
 
   /** @internal Built by the manager. */
   constructor(ctx: Pick<OperationContext, 'integrations' | 'connections' | 'clock' | 'records' | 'cipher'>) {
     const { integrations, connections, clock, records, cipher } = ctx;
     this.#host = { integrations, connections, clock, sessions: new ConnectSessions(records, cipher) };
+    this.#outcomes = new ConnectOutcomes(records);
+  }
+
+  /**
+   * The browser sockets of connect flows (Nango's WebSocket protocol), kept in the store so the
+   * process that finishes a flow reaches the socket whichever process holds it. Used by
+   * `createConnectWebSocket` and the connect handler; an app rarely calls these itself.
+   */
+  get sockets(): ConnectSockets {
+    const outcomes = this.#outcomes;
+    const clock = this.#host.clock;
+    return {
+      register: (clientId) => outcomes.register(clientId, clock()),
+      claim: (clientId, token) => outcomes.claim(clientId, token, clock()),
+      publish: (clientId, outcome, token) => outcomes.publish(clientId, outcome, clock(), token),
+      take: (clientId) => outcomes.take(clientId, clock()),
+      forget: (clientId) => outcomes.forget(clientId, clock()),
+    };
   }
 
   /**
@@ -141,10 +163,39 @@ export class ConnectSessionApi {
     return getConnectSession(this.#host, token);
   }
 
+  /**
+   * A handle on the session behind `token` that is not the token (its hash), for a flow to keep
+   * until its callback; {@link getByRef} reads the session back while it stands.
+   */
+  refOf(token: string): string {
+    return refOf(token);
+  }
+
+  /** The session a {@link refOf} handle names; {@link InvalidConnectSessionError} once it expired or was deleted. */
+  async getByRef(ref: string): Promise<ConnectSession> {
+    const session = await this.#host.sessions.readRef(ref, this.#host.clock());
+    if (!session) throw new InvalidConnectSessionError('unknown');
+    return session;
+  }
+
   /** Ends a session: its token stops working in every process. */
   async delete(token: string): Promise<void> {
     return deleteConnectSession(this.#host, token);
   }
+}
+
+/** See {@link ConnectSessionApi.sockets}. */
+export interface ConnectSockets {
+  /** Records a socket just opened under `clientId` (a UUID). */
+  register(clientId: string): Promise<void>;
+  /** Binds the socket to the session behind `token`: `foreign` if another session's flow claimed it first, `unknown` if no such socket is open. */
+  claim(clientId: string, token: string): Promise<ClaimResult>;
+  /** Hands a flow's outcome to the socket (only if it is `token`'s session's, when given); whether it was. */
+  publish(clientId: string, outcome: ConnectOutcome, token?: string): Promise<boolean>;
+  /** The socket's outcome once there is one (then forgotten). */
+  take(clientId: string): Promise<ConnectOutcome | undefined>;
+  /** Forgets a closed socket. */
+  forget(clientId: string): Promise<void>;
 }
 
 function sessionError(token: string): InvalidConnectSessionError {

@@ -34,7 +34,11 @@ export async function handleCallback(
   }
   if (
     options.authorizeFlow &&
-    !(await options.authorizeFlow({ providerConfigKey: pending.providerConfigKey, connectionId: pending.connectionId }))
+    !(await options.authorizeFlow({
+      providerConfigKey: pending.providerConfigKey,
+      connectionId: pending.connectionId,
+      appState: pending.appState,
+    }))
   ) {
     throw new AuthorizationError('not_authorized', 'The current user may not complete this connect flow', pending);
   }
@@ -57,6 +61,8 @@ export async function handleCallback(
       providerConfigKey: pending.providerConfigKey,
       credentials: result.credentials,
       connectionConfig: { ...pending.connectionConfig, ...result.connectionConfig },
+      ...(pending.endUser !== undefined ? { endUser: pending.endUser } : {}),
+      ...(pending.tags !== undefined ? { tags: pending.tags } : {}),
     });
     return { connection, appState: pending.appState };
   } catch (failure) {

@@ -53,7 +53,16 @@ export class ConnectSessions {
   /** The session behind `token`; `undefined` for a malformed, unknown, deleted or expired token. */
   async read(token: string, now: number): Promise<ConnectSession | undefined> {
     if (typeof token !== 'string' || !CONNECT_SESSION_TOKEN.test(token)) return undefined;
-    const key = keyOf(token);
+    return this.readRef(refOf(token), now);
+  }
+
+  /**
+   * The session whose token hashes to `ref` ({@link refOf}): how a flow started with a session
+   * checks, at its callback, that the session still stands, without keeping the token itself.
+   */
+  async readRef(ref: string, now: number): Promise<ConnectSession | undefined> {
+    if (typeof ref !== 'string' || !/^[a-f0-9]{64}$/.test(ref)) return undefined;
+    const key = PREFIX + ref;
     const stored = await this.#store.read(key, storedShape);
     if (!stored || stored.value.expiresAt <= now) return undefined;
     if (!('sealed' in stored.value)) return stored.value;
@@ -72,5 +81,10 @@ export class ConnectSessions {
 }
 
 function keyOf(token: string): string {
-  return PREFIX + createHash('sha256').update(token).digest('hex');
+  return PREFIX + refOf(token);
+}
+
+/** What a flow keeps of its session: the token's SHA-256, never the token. */
+export function refOf(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
 }

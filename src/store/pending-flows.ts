@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RecordCipher } from './record-cipher.js';
 import type { Shape, VersionedStore } from './versioned-store.js';
-import type { JsonObject } from '../model/connection.js';
+import type { EndUser, JsonObject } from '../model/connection.js';
 import { isPlainObject } from '../model/json.js';
 
 /** What an authorization in progress remembers until its callback. */
@@ -20,6 +20,9 @@ export interface PendingFlow {
   expiresAt: number;
   /** SHA-256 (hex) of the `browserBinding` given to `authorize`; the callback must present it. */
   browserBindingHash?: string;
+  /** Who the connection is for and its tags (a connect session's), stored with it by the callback. */
+  endUser?: EndUser | null;
+  tags?: Record<string, string>;
 }
 
 type StoredFlow = PendingFlow | { sealed: string; expiresAt: number };

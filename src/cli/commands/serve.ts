@@ -4,12 +4,13 @@
  * the store).
  */
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import { createApiHandler } from '../../api/handler.js';
-import { createConnectHandler, toNodeListener } from '../../http.js';
+import { createConnectHandler, createConnectWebSocket, toNodeListener } from '../../http.js';
 import type { ConnectionManager } from '../../manager.js';
 import { type LatchkeyConfig, createManagerFromConfig, loadConfig } from '../config.js';
 import type { CliLogger } from '../log.js';
@@ -82,7 +83,14 @@ export async function startServer(
       ...(config.server.basePath ? { basePath: config.server.basePath } : {}),
       ...(config.server.maxBodyBytes ? { maxBodyBytes: config.server.maxBodyBytes } : {}),
       ...(config.server.connect
-        ? { connect: createConnectHandler({ ...config.server.connect, manager, logger }) }
+        ? {
+            connect: createConnectHandler({
+              allowedOrigins: config.server.allowedOrigins ?? [],
+              ...config.server.connect,
+              manager,
+              logger,
+            }),
+          }
         : {}),
     });
   } catch (error) {
@@ -128,6 +136,16 @@ export async function startServer(
       listener(req, res);
     },
   );
+  // Nango's connect WebSocket, on this port: at `/` (the SDK's default `websocketsPath`), or under the base path.
+  const sockets = createConnectWebSocket({
+    manager,
+    allowedOrigins: config.server.allowedOrigins ?? [],
+    path: config.server.basePath ? `${config.server.basePath.replace(/\/$/, '')}/` : '/',
+    logger,
+  });
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!sockets.handleUpgrade(request, socket, head)) socket.destroy();
+  });
   server.listen(config.server.port, config.server.host);
   try {
     await Promise.race([
@@ -151,6 +169,7 @@ export async function startServer(
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), config.server.shutdownTimeoutMs);
+      await sockets.close();
       await closed;
       clearTimeout(timer);
       await manager.close();

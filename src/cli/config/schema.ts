@@ -35,14 +35,18 @@ const ApiKeySchema = v.object({
   name: v.optional(v.string()),
 });
 
-/** The connect handler's options: checked as a whole, since `authorizeConnection` is a function (a `.js` config). */
+/**
+ * The connect handler's options: checked as a whole, since `authorizeConnection` is a function (a
+ * `.js` config). `callbackUrl` alone serves flows started with a connect session; the public-key
+ * flow also needs `allowedRedirectUrls` and `authorizeConnection`.
+ */
 const ConnectSchema = v.custom<Omit<ConnectHandlerOptions, 'manager' | 'logger'>>(
   (value) =>
     isPlainObject(value) &&
     typeof value.callbackUrl === 'string' &&
-    Array.isArray(value.allowedRedirectUrls) &&
-    typeof value.authorizeConnection === 'function',
-  'needs callbackUrl, allowedRedirectUrls and an authorizeConnection function (a .js config)',
+    (value.allowedRedirectUrls === undefined || Array.isArray(value.allowedRedirectUrls)) &&
+    (value.authorizeConnection === undefined || typeof value.authorizeConnection === 'function'),
+  'needs callbackUrl (and, for flows without a connect session, allowedRedirectUrls and an authorizeConnection function in a .js config)',
 );
 
 /** Webhooks need a url and a secret (the secret may come from `LATCHKEY_WEBHOOK_SECRET`, applied before this check). */
@@ -75,6 +79,24 @@ export const ConfigFileSchema = v.strictObject({
   apiKeys: v.optional(v.array(ApiKeySchema)),
   allowNoKeysOnLoopback: v.optional(v.boolean()),
   connect: v.optional(ConnectSchema),
+  /**
+   * App origins (`https://app.example.com`) whose pages may open the connect WebSocket and call
+   * the session routes with CORS. Empty or absent: pages served from this server's own host only.
+   */
+  allowedOrigins: v.optional(
+    v.array(
+      v.pipe(
+        v.string(),
+        v.check(
+          (entry) =>
+            URL.canParse(entry) &&
+            /^https?:$/.test(new URL(entry).protocol) &&
+            new URL(entry).origin === entry.replace(/\/$/, ''),
+          'must be an origin such as https://app.example.com (no path, no wildcard)',
+        ),
+      ),
+    ),
+  ),
   backgroundRefresh: v.optional(
     v.union([v.boolean(), v.custom<BackgroundRefreshOptions>(isPlainObject)], 'must be true or an object of options'),
   ),
