@@ -13,6 +13,12 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { nangoFrontendScript } from './browser.js';
 
+/**
+ * A browser flow is a dozen page loads and redirects: on a loaded CI machine it takes longer than
+ * the suite's default per-test limit. A limit, not an expectation of speed.
+ */
+export const BROWSER_TEST_TIMEOUT_MS = 90_000;
+
 /** The app's own web server: `/` is a page that loads the SDK from `/nango.js`. */
 export interface AppOrigin {
   /** e.g. `http://127.0.0.1:41234`. */
@@ -122,7 +128,8 @@ async function runSdkCall(call: SdkCall): Promise<SdkOutcome> {
 
 /**
  * Signs in and consents at oidc-provider's development pages in the popup, as the end user
- * would: any login and password, then "Continue" on the consent page.
+ * would: any login and password, then "Continue" on the consent page (integrations here ask for
+ * `prompt=consent`, so that page always comes).
  */
 export async function signInAtProvider(popup: Page, issuer: string, login = 'end-user-1'): Promise<void> {
   await popup.waitForURL((url) => url.href.startsWith(`${issuer}/interaction/`));

@@ -56,14 +56,19 @@ export async function serveProcess(
   });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const found = /"url":"(http:\/\/[^"]+)"/.exec(output);
-      if (found) resolve(found[1]!);
+    // Log lines go to stderr, results to stdout (the CLI's contract): look for `listening` in both.
+    const read = (chunk: string) => {
+      output += chunk;
+      // Only whole lines: a chunk may end inside one.
+      for (const text of output.split('\n').slice(0, -1)) {
+        if (!text.startsWith('{')) continue;
+        const line = JSON.parse(text) as { msg?: string; url?: string };
+        if (line.msg === 'listening' && line.url) resolve(line.url);
+      }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`latchkey serve exited with ${code}: ${output}`)));
+    child.stdout!.setEncoding('utf8').on('data', read);
+    child.stderr!.setEncoding('utf8').on('data', read);
+    child.once('exit', (code) => reject(new Error(`latchkey serve exited (${code}) before listening:\n${output}`)));
   });
   return {
     url,
