@@ -34,7 +34,8 @@ let frontendBundle: Promise<string> | undefined;
 export function nangoFrontendScript(): Promise<string> {
   frontendBundle ??= build({
     stdin: {
-      contents: "import Nango, { AuthError } from '@nangohq/frontend'; window.Nango = Nango; window.NangoAuthError = AuthError;",
+      contents:
+        "import Nango, { AuthError } from '@nangohq/frontend'; window.Nango = Nango; window.NangoAuthError = AuthError;",
       resolveDir: process.cwd(),
       loader: 'js',
     },
