@@ -136,8 +136,11 @@ async function route(options: ConnectHandlerOptions, base: string, callbackPath:
       return page(400, 'This connect URL is malformed.');
     }
   }
-  if (connect !== undefined) return startConnect(options, request, url, connect);
-  if (url.pathname === callbackPath) return finishConnect(options, request, url);
+  if (connect !== undefined) return startConnect(options, request, url, connect, base);
+  // GitHub sends the user back from an app installation to the Setup URL: Nango's `/app-auth/connect`.
+  if (url.pathname === callbackPath || url.pathname === `${base}/app-auth/connect`) {
+    return finishConnect(options, request, url);
+  }
   return page(404, 'Not found.');
 }
 
@@ -165,25 +168,22 @@ async function startConnect(
   request: Request,
   url: URL,
   providerConfigKey: string,
+  base: string,
 ): Promise<Response> {
   const nonce = randomBytes(32).toString('base64url');
   if (url.searchParams.has('connect_session_token')) {
-    return startSessionConnect(
-      sessionOptions(options),
-      url,
-      providerConfigKey,
-      (value, state) => {
-        const path = new URL(options.callbackUrl).pathname;
-        const wsClientId = url.searchParams.get('ws_client_id');
-        return [
-          `${bindingCookie(state)}=${value}; Path=${path}; Max-Age=600; HttpOnly; Secure; SameSite=Lax`,
-          ...(wsClientId && WS_CLIENT_ID.test(wsClientId)
-            ? [`${SOCKET_COOKIE}=${wsClientId}; Path=${path}; Max-Age=600; HttpOnly; Secure; SameSite=Lax`]
-            : []),
-        ];
-      },
-      nonce,
-    );
+    const cookies = (value: string, state: string) => {
+      // Both places a provider returns to: the callback, and GitHub's Setup URL after an app install.
+      const paths = [new URL(options.callbackUrl).pathname, `${base}/app-auth/connect`];
+      const wsClientId = url.searchParams.get('ws_client_id');
+      return paths.flatMap((path) => [
+        `${bindingCookie(state)}=${value}; Path=${path}; Max-Age=600; HttpOnly; Secure; SameSite=Lax`,
+        ...(wsClientId && WS_CLIENT_ID.test(wsClientId)
+          ? [`${SOCKET_COOKIE}=${wsClientId}; Path=${path}; Max-Age=600; HttpOnly; Secure; SameSite=Lax`]
+          : []),
+      ]);
+    };
+    return startSessionConnect(sessionOptions(options), url, providerConfigKey, cookies, nonce);
   }
   if (!options.authorizeConnection) return page(403, 'Connecting needs a connect session from the app.');
   const returnTo = url.searchParams.get('api_redirect_url') ?? undefined;

@@ -14,7 +14,7 @@ import type { ApiScope, Caller } from './access.js';
 import { ApiFailure, json } from './respond.js';
 import { jsonBody, readBody } from './request.js';
 
-interface RouteContext {
+export interface RouteContext {
   manager: ConnectionManager;
   request: Request;
   url: URL;
@@ -23,13 +23,13 @@ interface RouteContext {
   maxBodyBytes: number;
 }
 
-interface CredentialRoute {
+export interface CredentialRoute {
   method: 'POST';
   path: string[];
   scope: ApiScope;
   auth: 'connect-session-query';
   summary: string;
-  body: v.GenericSchema;
+  body?: v.GenericSchema;
   run(ctx: RouteContext): Promise<Response>;
 }
 
@@ -41,7 +41,11 @@ const BasicBody = v.strictObject({
   password: v.optional(v.string()),
 });
 
-function connectWith(credentialsOf: (body: JsonObject) => JsonObject, schema: v.GenericSchema) {
+/**
+ * A route handler that stores what `credentialsOf` makes of the checked body, for the session's
+ * end user, under an id the server picks. Shared by auth-routes.ts.
+ */
+export function connectWith(credentialsOf: (body: JsonObject) => JsonObject, schema: v.GenericSchema | undefined) {
   return async (ctx: RouteContext): Promise<Response> => {
     const token = ctx.caller.sessionToken;
     if (token === undefined) throw new InvalidConnectSessionError('format');
@@ -54,7 +58,7 @@ function connectWith(credentialsOf: (body: JsonObject) => JsonObject, schema: v.
     if (session.allowedIntegrations && !session.allowedIntegrations.includes(providerConfigKey)) {
       throw new ApiFailure(400, 'integration_not_allowed', 'This session does not allow this integration.');
     }
-    const body = readBody(await jsonBody(ctx.request, ctx.maxBodyBytes), schema) as JsonObject;
+    const body = schema ? (readBody(await jsonBody(ctx.request, ctx.maxBodyBytes), schema) as JsonObject) : {};
     const connectionConfig: JsonObject = {
       ...((session.integrationsConfigDefaults?.[providerConfigKey]?.connection_config ?? {}) as JsonObject),
     };

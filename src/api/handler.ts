@@ -1,7 +1,8 @@
 import type { ConnectionManager } from '../manager.js';
 import type { Logger } from '../model/connection.js';
 import { InvalidRequestError, LatchkeyError } from '../model/errors.js';
-import { type ApiKey, authorize, authorizeSession, isRefusal, keyRing } from './access.js';
+import { type ApiKey, authorize, authorizeSession, checkAllowedOrigins, isRefusal, keyRing } from './access.js';
+import { preflight, withCors } from './cors.js';
 import { ApiFailure, failed, json, refused } from './respond.js';
 import { DEFAULT_MAX_BODY_BYTES, pathSegments } from './request.js';
 import { openApiDocument } from './openapi.js';
@@ -35,6 +36,11 @@ export interface ApiHandlerOptions {
   connect?: (request: Request) => Promise<Response>;
   /** Where unexpected failures are logged with their `log_id`. Default: the console. */
   logger?: Logger;
+  /**
+   * App origins (`https://app.example.com`) whose pages may call the connect-session routes
+   * (`/connect/session`, the credential routes) with CORS. Default none: no CORS answers.
+   */
+  allowedOrigins?: string[];
 }
 
 /**
@@ -68,18 +74,30 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
   }
   const base = (options.basePath ?? '').replace(/\/$/, '');
   const logger = options.logger ?? { warn: console.warn, error: console.error };
+  const allowedOrigins = checkAllowedOrigins(options.allowedOrigins);
   return async (request) => {
+    const session = { route: false };
+    const response = await answer(request, session);
+    return session.route ? withCors(request, response, allowedOrigins) : response;
+  };
+  async function answer(request: Request, session: { route: boolean }): Promise<Response> {
     try {
       const url = new URL(request.url);
       if (base && url.pathname !== base && !url.pathname.startsWith(`${base}/`)) return notFound();
       const segments = pathSegments(url.pathname.slice(base.length));
-      if (segments[0] === 'oauth' && options.connect) return await options.connect(request);
+      // `/app-auth/connect` is where GitHub returns from an app installation (Nango's Setup URL).
+      if ((segments[0] === 'oauth' || segments[0] === 'app-auth') && options.connect)
+        return await options.connect(request);
       // The API's description, public as Nango's is: it holds no data.
       if (request.method === 'GET' && segments.length === 1 && segments[0] === 'openapi.json') {
         return json(200, await openApiDocument());
       }
+      const asked = request.method === 'OPTIONS' && request.headers.get('access-control-request-method');
+      const target = asked ? matchRoute(asked, segments) : undefined;
+      if (target && 'route' in target && target.route.auth) return preflight(request, target.route, allowedOrigins);
       const matched = matchRoute(request.method, segments);
       if (matched === undefined) return notFound();
+      if ('route' in matched) session.route = matched.route.auth !== undefined;
       if ('wrongMethod' in matched) {
         const response = failed(
           new ApiFailure(405, 'method_not_allowed', 'This route does not take this method.'),
@@ -108,7 +126,7 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
       if (request.signal.aborted && !(error instanceof LatchkeyError)) return clientGone();
       return failed(error, logger);
     }
-  };
+  }
 }
 
 function clientGone(): Response {

@@ -15,6 +15,7 @@ import type { Route, RouteContext } from './route.js';
 import { jsonBody, readBody, readQuery } from './request.js';
 import { CONNECT_SESSION_ROUTES } from './connect-session-routes.js';
 import { CREDENTIAL_ROUTES } from './credential-routes.js';
+import { AUTH_ROUTES } from './auth-routes.js';
 import {
   BulkMetadataBody,
   ConnectionRefQuery,
@@ -312,6 +313,7 @@ export const ROUTES: Route[] = [
   },
   ...CONNECT_SESSION_ROUTES,
   ...CREDENTIAL_ROUTES,
+  ...AUTH_ROUTES,
   ...(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).map((method): Route => ({
     method,
     path: ['proxy', ':path*'],

@@ -38,6 +38,8 @@ export interface ServerConfig {
   connect?: Omit<ConnectHandlerOptions, 'manager' | 'logger'>;
   /** App origins whose pages may use the connect WebSocket and session routes (empty: same host only). */
   allowedOrigins?: string[];
+  /** Where browsers and providers reach this server; with it, connect-session flows are served. */
+  publicUrl?: string;
 }
 
 /** What {@link loadConfig} returns: checked, with the environment applied. */
@@ -103,6 +105,7 @@ export async function loadConfig(
     allowedOrigins: (file.allowedOrigins ?? []).map((origin) => new URL(origin).origin),
   };
   if (file.connect !== undefined) server.connect = file.connect;
+  if (file.publicUrl !== undefined) server.publicUrl = file.publicUrl.replace(/\/$/, '');
   if (file.server?.basePath !== undefined) server.basePath = file.server.basePath;
   if (file.server?.maxBodyBytes !== undefined) server.maxBodyBytes = file.server.maxBodyBytes;
   const config: LatchkeyConfig = { path: absolute, store, manager, server };

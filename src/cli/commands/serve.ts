@@ -10,7 +10,12 @@ import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import { createApiHandler } from '../../api/handler.js';
-import { createConnectHandler, createConnectWebSocket, toNodeListener } from '../../http.js';
+import {
+  type ConnectHandlerOptions,
+  createConnectHandler,
+  createConnectWebSocket,
+  toNodeListener,
+} from '../../http.js';
 import type { ConnectionManager } from '../../manager.js';
 import { type LatchkeyConfig, createManagerFromConfig, loadConfig } from '../config.js';
 import type { CliLogger } from '../log.js';
@@ -79,18 +84,12 @@ export async function startServer(
       manager,
       apiKeys: config.server.apiKeys,
       allowNoKeysOnLoopback: config.server.allowNoKeysOnLoopback,
+      allowedOrigins: config.server.allowedOrigins ?? [],
       logger,
       ...(config.server.basePath ? { basePath: config.server.basePath } : {}),
       ...(config.server.maxBodyBytes ? { maxBodyBytes: config.server.maxBodyBytes } : {}),
-      ...(config.server.connect
-        ? {
-            connect: createConnectHandler({
-              allowedOrigins: config.server.allowedOrigins ?? [],
-              ...config.server.connect,
-              manager,
-              logger,
-            }),
-          }
+      ...(connectOptions(config)
+        ? { connect: createConnectHandler({ ...connectOptions(config)!, manager, logger }) }
         : {}),
     });
   } catch (error) {
@@ -176,6 +175,18 @@ export async function startServer(
       logger.info('stopped', {});
     })());
   return { url, server, manager, stop };
+}
+
+/**
+ * The connect routes' options: the `connect` block (a .js config), or, with `publicUrl` alone,
+ * flows started with a connect session, whose callback is this server's `/oauth/callback`.
+ */
+function connectOptions(config: LatchkeyConfig): Omit<ConnectHandlerOptions, 'manager' | 'logger'> | undefined {
+  const allowedOrigins = config.server.allowedOrigins ?? [];
+  if (config.server.connect) return { allowedOrigins, ...config.server.connect };
+  if (!config.server.publicUrl) return undefined;
+  const base = (config.server.basePath ?? '').replace(/\/$/, '');
+  return { allowedOrigins, callbackUrl: `${config.server.publicUrl}${base}/oauth/callback` };
 }
 
 /** Reads from the store until it answers, pausing `delays` between tries; throws the last error. */

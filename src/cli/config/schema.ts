@@ -35,18 +35,14 @@ const ApiKeySchema = v.object({
   name: v.optional(v.string()),
 });
 
-/**
- * The connect handler's options: checked as a whole, since `authorizeConnection` is a function (a
- * `.js` config). `callbackUrl` alone serves flows started with a connect session; the public-key
- * flow also needs `allowedRedirectUrls` and `authorizeConnection`.
- */
+/** The connect handler's options: checked as a whole, since `authorizeConnection` is a function (a `.js` config). */
 const ConnectSchema = v.custom<Omit<ConnectHandlerOptions, 'manager' | 'logger'>>(
   (value) =>
     isPlainObject(value) &&
     typeof value.callbackUrl === 'string' &&
-    (value.allowedRedirectUrls === undefined || Array.isArray(value.allowedRedirectUrls)) &&
-    (value.authorizeConnection === undefined || typeof value.authorizeConnection === 'function'),
-  'needs callbackUrl (and, for flows without a connect session, allowedRedirectUrls and an authorizeConnection function in a .js config)',
+    Array.isArray(value.allowedRedirectUrls) &&
+    typeof value.authorizeConnection === 'function',
+  'needs callbackUrl, allowedRedirectUrls and an authorizeConnection function (a .js config)',
 );
 
 /** Webhooks need a url and a secret (the secret may come from `LATCHKEY_WEBHOOK_SECRET`, applied before this check). */
@@ -83,6 +79,20 @@ export const ConfigFileSchema = v.strictObject({
    * App origins (`https://app.example.com`) whose pages may open the connect WebSocket and call
    * the session routes with CORS. Empty or absent: pages served from this server's own host only.
    */
+  /**
+   * Where browsers and providers reach this server (`https://latchkey.example.com`). With it,
+   * flows started with a connect session are served without a `connect` block: the callback is
+   * `<publicUrl><basePath>/oauth/callback`.
+   */
+  publicUrl: v.optional(
+    v.pipe(
+      v.string(),
+      v.check(
+        (value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol),
+        'must be an absolute http(s) URL such as https://latchkey.example.com',
+      ),
+    ),
+  ),
   allowedOrigins: v.optional(
     v.array(
       v.pipe(
