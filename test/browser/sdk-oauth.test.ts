@@ -58,7 +58,8 @@ beforeAll(async () => {
       idp: localIdpIntegration(idp, { connect: true, consent: true, scopes: ['openid', 'offline_access'] }),
       other: localIdpIntegration(idp, { connect: true }),
     },
-    connect: { callbackUrl },
+    // Session flows: the callback is <publicUrl>/oauth/callback.
+    publicUrl: `http://127.0.0.1:${port}`,
     server: { host: '127.0.0.1', port },
   });
   latchkey = await serveInProcess(configPath);

@@ -58,7 +58,8 @@ beforeAll(async () => {
     integrations: {
       idp: localIdpIntegration(idp, { connect: true, consent: true, scopes: ['openid', 'offline_access'] }),
     },
-    connect: { callbackUrl },
+    // As behind a load balancer: both name one public URL, which here reaches the second.
+    publicUrl: `http://127.0.0.1:${secondPort}`,
   };
   for (const port of [firstPort, secondPort]) {
     servers.push(await serveProcess(cli, await configs.write({ ...shared, server: { host: '127.0.0.1', port } })));
