@@ -8,11 +8,12 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/memory.js';
 import { createApiHandler, toNodeListener } from '../../src/http.js';
 import { ConnectionManager } from '../../src/index.js';
+import { launchChromium } from '../support/browser.js';
 import { testManagerOptions } from '../support/manager.js';
 
 const ACCESS = 'victim-access-token';
@@ -71,10 +72,7 @@ beforeAll(async () => {
     }),
   );
   apiPort = await listen(api, '127.0.0.1');
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
