@@ -7,7 +7,10 @@ import type { Versioned } from '../store/versioned-store.js';
 import type { OperationContext } from './context.js';
 
 /** What deleting uses: finding the connection, removing its record, forgetting its pending write, revoking, the event, the audit trail. */
-export type DeleteHost = Pick<OperationContext, 'directory' | 'connections' | 'lastFetched' | 'emit' | 'revoker' | 'audit'>;
+export type DeleteHost = Pick<
+  OperationContext,
+  'directory' | 'connections' | 'lastFetched' | 'emit' | 'revoker' | 'audit'
+>;
 
 /** How `manager.delete` treats the grant at the provider. */
 export interface DeleteOptions {
