@@ -111,6 +111,7 @@ export async function startSessionConnect(
       // A reconnect keeps the connection's tags unless the session names some.
       ...(session.endUser ? { endUser: session.endUser } : {}),
       ...(Object.keys(session.tags).length > 0 || !session.reconnect ? { tags: session.tags } : {}),
+      ...(session.webhookUrlOverride !== undefined ? { webhookUrlOverride: session.webhookUrlOverride } : {}),
     });
     const headers = new Headers({ location: providerUrl });
     for (const cookie of bind(nonce, state)) headers.append('set-cookie', cookie);

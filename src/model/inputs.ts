@@ -49,6 +49,8 @@ export interface AuthorizeInput {
   endUser?: EndUser | null | undefined;
   /** Stored on the connection the callback creates (a connect session's tags). */
   tags?: Record<string, string> | undefined;
+  /** Where this connection's auth webhooks go (a connect session's `webhook_url_override`), its creation webhook included. */
+  webhookUrlOverride?: string | undefined;
 }
 
 /** Options of `manager.handleCallback`. */

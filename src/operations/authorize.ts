@@ -10,6 +10,7 @@ import { assertId, assertJsonObject } from '../model/validation.js';
 import { checkConnectionConfig } from '../providers/connection-config.js';
 import type { ProviderDefinition } from '../providers/definition.js';
 import { PendingFlows } from '../store/pending-flows.js';
+import { isWebhookUrl } from './modify.js';
 
 /** How long a user may take between `authorize` and the callback. */
 const FLOW_LIFETIME_MS = 10 * 60_000;
@@ -60,6 +61,9 @@ export async function authorize(host: AuthorizeHost, input: AuthorizeInput): Pro
   // Checked now, as upsert will check them, so a flow is not started that could not be stored.
   const tags = input.tags === undefined ? undefined : normalizeTags(input.tags);
   const endUser = input.endUser == null ? input.endUser : parseInput(EndUserSchema, input.endUser, 'endUser');
+  if (input.webhookUrlOverride !== undefined && !isWebhookUrl(input.webhookUrlOverride)) {
+    throw new InvalidRequestError('webhookUrlOverride must be an absolute http: or https: URL', 'webhookUrlOverride');
+  }
   const state = PendingFlows.newState();
   const started = await flow.start({
     integration,
@@ -82,6 +86,7 @@ export async function authorize(host: AuthorizeHost, input: AuthorizeInput): Pro
     ...(input.browserBinding !== undefined ? { browserBindingHash: bindingHash(input.browserBinding) } : {}),
     ...(endUser !== undefined ? { endUser } : {}),
     ...(tags !== undefined ? { tags } : {}),
+    ...(input.webhookUrlOverride !== undefined ? { webhookUrlOverride: input.webhookUrlOverride } : {}),
   });
   return { url: started.url.href, state };
 }

@@ -63,6 +63,7 @@ export async function handleCallback(
       connectionConfig: { ...pending.connectionConfig, ...result.connectionConfig },
       ...(pending.endUser !== undefined ? { endUser: pending.endUser } : {}),
       ...(pending.tags !== undefined ? { tags: pending.tags } : {}),
+      ...(pending.webhookUrlOverride !== undefined ? { webhookUrlOverride: pending.webhookUrlOverride } : {}),
     });
     return { connection, appState: pending.appState };
   } catch (failure) {

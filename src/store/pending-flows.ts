@@ -23,6 +23,8 @@ export interface PendingFlow {
   /** Who the connection is for and its tags (a connect session's), stored with it by the callback. */
   endUser?: EndUser | null;
   tags?: Record<string, string>;
+  /** The connection's own webhook URL, stored with it by the callback. */
+  webhookUrlOverride?: string;
 }
 
 type StoredFlow = PendingFlow | { sealed: string; expiresAt: number };

@@ -198,6 +198,28 @@ describe('refusals end in an error on the socket, with nothing stored', () => {
     expect(await connectionCount(a)).toBe(0);
   });
 
+  it("a session's webhook_url_override is the connection's own webhook URL, its creation webhook included", async () => {
+    const { a, serverA } = await twoInstances();
+    const general = await startWebhookReceiver();
+    closers.push(general.close);
+    const own = await startWebhookReceiver('/tenant-hooks');
+    closers.push(own.close);
+    a.startWebhooks({ url: general.url, secret: 'webhook-secret-for-sessions' });
+    const socket = await openSdkSocket(serverA.url);
+    const token = await createSession(serverA.url, { end_user: { id: 'user-w' }, webhook_url_override: own.url });
+    await popup(serverA, serverA, `connect_session_token=${token}&ws_client_id=${socket.clientId}`);
+    const outcome = await socket.outcome();
+    expect(outcome.message_type).toBe('success');
+    const stored = await a.get(String(outcome.connection_id), { providerConfigKey: 'idp' });
+    expect(stored.end_user?.id).toBe('user-w');
+    const deadline = Date.now() + 10_000;
+    while (own.received.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(own.received.map((webhook) => JSON.parse(webhook.raw) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({ operation: 'creation', connectionId: outcome.connection_id }),
+    ]);
+    expect(general.received).toEqual([]);
+  });
+
   it('a session deleted during the flow: the callback stores nothing and the socket gets an error', async () => {
     const { a, serverA } = await twoInstances();
     const token = await createSession(serverA.url, { end_user: { id: 'user-2' } });
