@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../model/connection.js';
 import { isLatchkeyError } from '../model/errors.js';
 import { traitsOf } from '../model/error-traits.js';
+import { boundedText } from './request.js';
 import { ApiFailure, isClientAbort } from './respond.js';
 
 /** Largest form the console accepts: a key or three ids. */
@@ -40,26 +41,5 @@ export async function formBody(request: Request): Promise<URLSearchParams> {
   if (type !== 'application/x-www-form-urlencoded') {
     throw new ApiFailure(415, 'unsupported_media_type', 'The console accepts url-encoded forms only.');
   }
-  const declared = Number(request.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > MAX_FORM_BYTES) throw tooLarge();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (request.body) {
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > MAX_FORM_BYTES) {
-        await reader.cancel().catch(() => undefined);
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-}
-
-function tooLarge(): ApiFailure {
-  return new ApiFailure(413, 'request_too_large', `The form exceeds ${MAX_FORM_BYTES} bytes.`);
+  return new URLSearchParams(await boundedText(request, MAX_FORM_BYTES));
 }

@@ -10,6 +10,20 @@ export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 
 /** The JSON object a request carries, read up to `limit` bytes; larger bodies are refused (413) without reading on. */
 export async function jsonBody(request: Request, limit: number): Promise<JsonObject> {
+  const text = await boundedText(request, limit);
+  if (text.trim() === '') throw new ApiFailure(400, 'invalid_body', 'The request needs a JSON object body.');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ApiFailure(400, 'invalid_json', 'The request body is not valid JSON.');
+  }
+  if (!isPlainObject(parsed)) throw new ApiFailure(400, 'invalid_body', 'The request body must be a JSON object.');
+  return parsed;
+}
+
+/** A request body as UTF-8 text, read up to `limit` bytes; a larger one is refused (413) without reading on. */
+export async function boundedText(request: Request, limit: number): Promise<string> {
   const declared = Number(request.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(limit);
   const chunks: Uint8Array[] = [];
@@ -27,16 +41,7 @@ export async function jsonBody(request: Request, limit: number): Promise<JsonObj
       chunks.push(value);
     }
   }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') throw new ApiFailure(400, 'invalid_body', 'The request needs a JSON object body.');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new ApiFailure(400, 'invalid_json', 'The request body is not valid JSON.');
-  }
-  if (!isPlainObject(parsed)) throw new ApiFailure(400, 'invalid_body', 'The request body must be a JSON object.');
-  return parsed;
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function tooLarge(limit: number): ApiFailure {
