@@ -17,9 +17,7 @@ import {
   type BackgroundRefreshOptions,
   startBackgroundRefresh,
 } from './operations/background-refresh.js';
-import { authorize } from './operations/authorize.js';
 import { ConnectSessionApi } from './operations/connect-sessions.js';
-import { connectCredentials, connectorHost } from './operations/connect.js';
 import { createContext, type OperationContext } from './operations/context.js';
 import { bindConsoleHost } from './operations/context-of.js';
 import { createConnection, upsertConnection } from './operations/create.js';
@@ -30,13 +28,12 @@ import {
   describeConnection,
   describeIntegrations,
 } from './operations/describe.js';
-import { type ProxyFetch, proxyFetcher } from './operations/fetch.js';
+import type { ProxyFetch } from './operations/fetch.js';
 import { getConnection } from './operations/get.js';
-import { handleCallback } from './operations/handle-callback.js';
 import { listConnections } from './operations/list.js';
 import { connectionChanges, type ConnectionUpdate, modifyConnection } from './operations/modify.js';
 import type { ConnectionManagerOptions } from './operations/options.js';
-import { rotateEncryptionKey, type RotateEncryptionKeyOptions } from './operations/rotate-encryption-key.js';
+import type { RotateEncryptionKeyOptions } from './operations/rotate-encryption-key.js';
 import { signRequest } from './operations/sign-request.js';
 import { attachMcpClientState } from './operations/mcp-client-state.js';
 import type { IntegrationDescription } from './providers/definition.js';
@@ -58,8 +55,9 @@ import { startWebhooks, type WebhookOptions, type WebhookSender } from './webhoo
 export class ConnectionManager {
   // Private state, as openid-client keeps its own: nothing here is part of the public API.
   readonly #ctx: OperationContext;
-  readonly #connector: ConnectorHost;
-  readonly #fetch: ProxyFetch;
+  // Connect flows and the proxy load on first use: `import('latchkey')` stays small for `get`.
+  #connector: ConnectorHost | undefined;
+  #fetch: ProxyFetch | undefined;
   /** Nango's connect sessions as library calls (`create`, `reconnect`, `get`, `delete`). */
   readonly connectSessions: ConnectSessionApi;
   #background: BackgroundRefresh | undefined;
@@ -67,8 +65,6 @@ export class ConnectionManager {
   /** Checks the options (a bad one throws a typed error naming it) and assembles the stack. */
   constructor(options: ConnectionManagerOptions = {}) {
     this.#ctx = createContext(options);
-    this.#connector = connectorHost(this.#ctx);
-    this.#fetch = proxyFetcher(this.#ctx);
     this.connectSessions = new ConnectSessionApi(this.#ctx);
     bindConsoleHost(this, this.#ctx);
     attachMcpClientState(this, this.#ctx);
@@ -112,7 +108,8 @@ export class ConnectionManager {
    * ```
    */
   async connect(input: CreateConnectionInput): Promise<ConnectionFull> {
-    return connectCredentials(this.#connector, input);
+    const { connectCredentials } = await import('./operations/connect.js');
+    return connectCredentials(await this.#connectorHost(), input);
   }
 
   /**
@@ -159,6 +156,7 @@ export class ConnectionManager {
    * ```
    */
   async fetch(ref: ConnectionRef, path: string, init: ProxyInit = {}): Promise<Response> {
+    this.#fetch ??= (await import('./operations/fetch.js')).proxyFetcher(this.#ctx);
     return this.#fetch(ref, path, init);
   }
 
@@ -191,7 +189,8 @@ export class ConnectionManager {
    * ```
    */
   async authorize(input: AuthorizeInput): Promise<{ url: string; state: string }> {
-    return authorize(this.#connector, input);
+    const { authorize } = await import('./operations/authorize.js');
+    return authorize(await this.#connectorHost(), input);
   }
 
   /**
@@ -210,7 +209,8 @@ export class ConnectionManager {
     query: URLSearchParams | Record<string, string>,
     options: CallbackOptions = {},
   ): Promise<{ connection: ConnectionFull; appState: JsonObject | undefined }> {
-    return handleCallback(this.#connector, query, options);
+    const { handleCallback } = await import('./operations/handle-callback.js');
+    return handleCallback(await this.#connectorHost(), query, options);
   }
 
   /**
@@ -314,14 +314,7 @@ export class ConnectionManager {
     return modifyConnection(this.#ctx, ref, connectionChanges.update(changes));
   }
 
-  /**
-   * Merges `config` into the connection's `connection_config` (top-level keys).
-   *
-   * @example
-   * ```ts
-   * await manager.updateConnectionConfig('user-42', { subdomain: 'acme' });
-   * ```
-   */
+  /** Merges `config` into the connection's `connection_config` (top-level keys), e.g. `{ subdomain: 'acme' }`. */
   async updateConnectionConfig(ref: ConnectionRef, config: JsonObject): Promise<void> {
     return modifyConnection(this.#ctx, ref, connectionChanges.updateConnectionConfig(config, this.#ctx.integrations));
   }
@@ -339,6 +332,7 @@ export class ConnectionManager {
   async rotateEncryptionKey(
     options: RotateEncryptionKeyOptions = {},
   ): Promise<{ rewritten: number; unchanged: number; contended: number }> {
+    const { rotateEncryptionKey } = await import('./operations/rotate-encryption-key.js');
     return rotateEncryptionKey(this.#ctx, options);
   }
 
@@ -387,6 +381,11 @@ export class ConnectionManager {
    * process.once('SIGTERM', () => manager.close());
    * ```
    */
+  async #connectorHost(): Promise<ConnectorHost> {
+    this.#connector ??= (await import('./operations/connect.js')).connectorHost(this.#ctx);
+    return this.#connector;
+  }
+
   async close(): Promise<void> {
     await this.#background?.stop();
     // A refresh a caller started may have spent a rotating refresh token: store its answer first.
