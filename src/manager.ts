@@ -374,6 +374,11 @@ export class ConnectionManager {
     return this.#background;
   }
 
+  async #connectorHost(): Promise<ConnectorHost> {
+    this.#connector ??= (await import('./operations/connect.js')).connectorHost(this.#ctx);
+    return this.#connector;
+  }
+
   /**
    * Stops the background tasks, waits for refreshes and writes under way, then closes the store.
    * @example
@@ -381,11 +386,6 @@ export class ConnectionManager {
    * process.once('SIGTERM', () => manager.close());
    * ```
    */
-  async #connectorHost(): Promise<ConnectorHost> {
-    this.#connector ??= (await import('./operations/connect.js')).connectorHost(this.#ctx);
-    return this.#connector;
-  }
-
   async close(): Promise<void> {
     await this.#background?.stop();
     // A refresh a caller started may have spent a rotating refresh token: store its answer first.
