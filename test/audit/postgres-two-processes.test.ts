@@ -85,12 +85,14 @@ describe('the audit trail on Postgres, written by two processes', () => {
       // Edit an entry inside a batch in the middle, with SQL (the fourth, or the last of a smaller
       // batch: how many entries a batch holds depends on how fast the processes ran).
       const middle = batches.rows[Math.floor(batches.rows.length / 2)]!;
-      const middleEntries = (JSON.parse(middle.value) as { entries: Array<{ seq: number }> }).entries;
+      const middleEntries = (JSON.parse(middle.value) as { entries: Array<{ seq: number; action: string }> }).entries;
       const position = Math.min(3, middleEntries.length - 1);
       const edited = middleEntries[position]!.seq;
+      // Another action than the one recorded, so the edit changes the entry.
+      const forged = middleEntries[position]!.action === 'delete' ? 'read' : 'delete';
       await client.query(
-        `UPDATE latchkey SET value = jsonb_set(value::jsonb, $2::text[], '"delete"')::text WHERE key = $1`,
-        [middle.key, `{entries,${position},action}`],
+        `UPDATE latchkey SET value = jsonb_set(value::jsonb, $2::text[], to_jsonb($3::text))::text WHERE key = $1`,
+        [middle.key, `{entries,${position},action}`, forged],
       );
       expect(await verifyAuditTrail(store)).toMatchObject({ ok: false, broken: { seq: edited } });
       const verifyEdited = capturedIo();
