@@ -180,7 +180,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     directory: new ConnectionDirectory(store, connections),
     flows: new PendingFlows(records, cipher),
     revoker: new Revoker(
-      { records, store, cipher, integrations, http, clock, logger, emit },
+      { records, store, cipher, integrations, http, clock, logger, emit, audit },
       options.revokeOnDelete ?? true,
     ),
     cipher,

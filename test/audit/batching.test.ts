@@ -14,6 +14,7 @@ import { sqliteStore } from '../../adapters/sqlite.js';
 import type { StorageAdapter } from '../../src/adapter.js';
 import { verifyAuditTrail } from '../../src/index.js';
 import { testManager } from '../support/manager.js';
+import { keptOpen } from './support.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -23,15 +24,10 @@ afterEach(async () => {
 const integrations = { keyed: { provider: 'keyed-api', definition: { authMode: 'API_KEY' as const } } };
 
 /** The store, left open when the manager closes it, so the test can read what was written. */
-function keptOpen(store: StorageAdapter): StorageAdapter {
-  cleanups.push(() => store.close());
-  return new Proxy(store, {
-    get(target, property) {
-      if (property === 'close') return async () => undefined;
-      const value: unknown = Reflect.get(target, property);
-      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+function kept(store: StorageAdapter): StorageAdapter {
+  const opened = keptOpen(store);
+  cleanups.push(opened.close);
+  return opened.store;
 }
 
 async function batchCount(store: StorageAdapter): Promise<number> {
@@ -41,7 +37,7 @@ async function batchCount(store: StorageAdapter): Promise<number> {
 it('writes a partial batch once per flush interval under steady traffic, not once per entry', async () => {
   const directory = await mkdtemp(join(tmpdir(), 'latchkey-audit-batching-'));
   cleanups.push(() => rm(directory, { recursive: true, force: true }));
-  const store = keptOpen(sqliteStore(join(directory, 'audit.db')));
+  const store = kept(sqliteStore(join(directory, 'audit.db')));
   const intervalMs = 20;
   const manager = testManager({ store, audit: { flushIntervalMs: intervalMs }, integrations });
   await manager.create({
@@ -64,7 +60,7 @@ it('writes a partial batch once per flush interval under steady traffic, not onc
 });
 
 it('writes full batches for a caller that never yields to the event loop', async () => {
-  const store = keptOpen(memoryStore());
+  const store = kept(memoryStore());
   const manager = testManager({ store, audit: { batchSize: 10, flushIntervalMs: 60_000 }, integrations });
   await manager.create({
     connectionId: 'acct',
