@@ -1,9 +1,10 @@
 /**
  * The audit trail as a manager writes it: entries are recorded in memory at once (a `get` never
- * waits for a write of its own) and written in batches, one stored record per batch, when
- * `batchSize` entries are waiting or `flushIntervalMs` after the first one, and on `close()`.
- * A process that dies without `close()` loses what it had not yet written: at most the entries of
- * the last `flushIntervalMs`, or more only while the store was refusing writes.
+ * waits for a write, nor hashes or formats anything) and written in batches, one stored record per
+ * batch, when `batchSize` entries are waiting or `flushIntervalMs` after the first one, and on
+ * `close()`. A process that dies without `close()` loses what it had not yet stored: the entries
+ * of about the last `flushIntervalMs` (plus a batch write's time), more only while the store was
+ * refusing writes.
  */
 import type { Clock, Logger } from '../model/connection.js';
 import { isLatchkeyError } from '../model/errors.js';
@@ -61,6 +62,8 @@ export class AuditTrail {
   #writing: Promise<boolean> | undefined;
   #lastPrune = Number.NEGATIVE_INFINITY;
   #closed = false;
+  /** The last write was refused: until one succeeds, only the timer tries again (not every entry recorded). */
+  #failing = false;
 
   /** `options` as checked by the manager's option schema; `undefined` or `false`: recording is off. */
   constructor(store: StorageAdapter, options: boolean | AuditOptions | undefined, clock: Clock, logger: Logger) {
@@ -79,7 +82,8 @@ export class AuditTrail {
 
   /** Notes one entry; it is written with the next batch. */
   record(record: AuditRecord): void {
-    if (this.enabled) this.note(record.action, record.outcome, record.connectionId, record.providerConfigKey, record.code);
+    if (this.enabled)
+      this.note(record.action, record.outcome, record.connectionId, record.providerConfigKey, record.code);
   }
 
   /**
@@ -109,9 +113,10 @@ export class AuditTrail {
     const waiting = this.#buffer.length;
     // A caller that never yields to the event loop (every await answered by a microtask, as the
     // memory store answers) never lets the immediate run: a second full batch is written at once.
-    if (waiting >= 2 * this.#batchSize) void this.#startWriting(false);
-    else if (waiting >= this.#batchSize) this.#writeSoon();
-    else if (this.#timer === undefined && this.#writing === undefined && !this.#closed) this.#arm();
+    if (waiting >= this.#batchSize && !this.#failing) {
+      if (waiting >= 2 * this.#batchSize) void this.#startWriting(false);
+      else this.#writeSoon();
+    } else if (this.#timer === undefined && this.#writing === undefined && !this.#closed) this.#arm();
   }
 
   /** Writes every entry recorded so far; resolves when they are stored (or the store refused them). */
@@ -184,6 +189,7 @@ export class AuditTrail {
         await this.#writer.append(batch);
       } catch (error) {
         this.#buffer.unshift(...batch);
+        this.#failing = true;
         this.#logger.warn('latchkey: audit entries could not be written yet; retrying', {
           waiting: this.#buffer.length,
           error: isLatchkeyError(error) ? error.code : 'unknown_error',
@@ -191,6 +197,7 @@ export class AuditTrail {
         return false;
       }
     }
+    this.#failing = false;
     await this.#applyRetention();
     return true;
   }
