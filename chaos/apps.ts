@@ -41,6 +41,8 @@ export class AppFleet {
   };
   /** Pids killed by the harness, with when. */
   readonly killedPids = new Map<number, number>();
+  /** Pids the harness stopped gracefully (`close()`), with when the stop began (evidence only). */
+  readonly stoppedPids = new Map<number, number>();
   readonly #slots = new Map<number, Slot>();
   readonly #config: (slot: number) => AppConfig;
   #closing = false;
@@ -92,6 +94,7 @@ export class AppFleet {
     const current = this.#slots.get(slot);
     if (!current || current.expected) return;
     current.expected = 'stop';
+    this.stoppedPids.set(current.pid, Date.now());
     const exited = once(current.child, 'exit');
     current.child.send({ type: 'stop' } satisfies HarnessMessage);
     // A process that cannot close within a minute is a finding, not something to wait for.

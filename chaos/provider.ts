@@ -32,7 +32,14 @@ export interface Provider {
   /** How long `slow` answers are held (ms); the refresh token is spent when the request arrives. */
   slowMs: number;
   /** Families revoked because a spent refresh token came back. */
-  reuse: Array<{ connectionId: string; at: number; rotation: Rotation | undefined; successorPresented: boolean }>;
+  reuse: Array<{
+    connectionId: string;
+    at: number;
+    rotation: Rotation | undefined;
+    successorPresented: boolean;
+    /** The process that presented the spent token (its `chaos_pid`). */
+    presentedBy: number;
+  }>;
   refreshes: number;
   refusedByFault: number;
   inFlight: number;
@@ -149,6 +156,7 @@ export async function startProvider(options: { accessTokenSeconds: number }): Pr
         at: Date.now(),
         rotation,
         successorPresented: successor?.spent ?? false,
+        presentedBy: Number(params.get('chaos_pid')),
       });
       return answer(res, 400, { error: 'invalid_grant', error_description: 'refresh token reused' });
     }
@@ -198,7 +206,8 @@ export async function startProvider(options: { accessTokenSeconds: number }): Pr
       if (Number.isFinite(handedOutAt) && known.expiresAt <= handedOutAt) {
         provider.verdicts.expiredWhenHandedOut++;
         provider.violations.push(
-          `resource: connection ${known.family.connectionId} handed out a token expired ${handedOutAt - known.expiresAt} ms before`,
+          `resource: connection ${known.family.connectionId} handed out a token expired ${handedOutAt - known.expiresAt} ms before ` +
+            `(by pid ${String(req.headers['x-chaos-pid'])}, its clock offset ${String(req.headers['x-chaos-clock-offset'])} ms)`,
         );
       } else provider.verdicts.expiredInFlight++;
       return answer(res, 401, { error: 'invalid_token' });

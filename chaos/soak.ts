@@ -292,6 +292,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
       storeSize,
       processes: options.processes,
       killedPids: running.killedPids,
+      stoppedPids: running.stoppedPids,
       judgeMemory: options.durationS >= 120,
       hung,
     });
