@@ -48,7 +48,13 @@ const manager = new ConnectionManager({
   // The clock-offset fault: this process's manager reads the time through this function, so every
   // decision it makes (freshness, back-off, leases' recorded ends, webhook schedules) is skewed.
   clock: () => Date.now() + clockOffsetMs,
-  logger: { warn: () => {}, error: (message) => send({ type: 'log', level: 'error', message }) },
+  // Warnings about leases and held credentials are evidence when a refresh token is spent twice.
+  logger: {
+    warn: (message) => {
+      if (/lease|held in memory|could not store/.test(message)) send({ type: 'log', level: 'warn', message });
+    },
+    error: (message) => send({ type: 'log', level: 'error', message }),
+  },
 });
 manager.on('connection.refreshed', () => send({ type: 'refreshed' }));
 manager.startBackgroundRefresh({ intervalMs: 2000, concurrency: 4 });

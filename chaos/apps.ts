@@ -44,6 +44,8 @@ export class AppFleet {
   /** Pids the harness stopped gracefully (`close()`), with when the stop began (evidence only). */
   readonly stoppedPids = new Map<number, number>();
   readonly #slots = new Map<number, Slot>();
+  /** Kills (and their respawns) under way, by slot. */
+  readonly #killing = new Map<number, Promise<void>>();
   readonly #config: (slot: number) => AppConfig;
   #closing = false;
 
@@ -56,7 +58,13 @@ export class AppFleet {
   }
 
   /** SIGKILL, then a new process in the slot (as a supervisor restarts a crashed instance). */
-  async kill(slot: number): Promise<void> {
+  kill(slot: number): Promise<void> {
+    const killing = this.#kill(slot).finally(() => this.#killing.delete(slot));
+    this.#killing.set(slot, killing);
+    return killing;
+  }
+
+  async #kill(slot: number): Promise<void> {
     const current = this.#slots.get(slot);
     if (!current || current.expected) return;
     current.expected = 'kill';
@@ -76,6 +84,8 @@ export class AppFleet {
 
   /** A graceful restart (a deploy): `close()`, exit, start again with the current config. */
   async restart(slot: number): Promise<void> {
+    // A kill under way respawns the slot itself: stop its successor, never start a second one.
+    await this.#killing.get(slot);
     await this.#stop(slot);
     if (!this.#closing) await this.#spawn(slot);
   }
@@ -147,7 +157,10 @@ export class AppFleet {
     else if (message.type === 'refreshed') stats.refreshed++;
     else if (message.type === 'change') stats.changes.push(message);
     else if (message.type === 'log')
-      stats.errorLogs.set(message.message, (stats.errorLogs.get(message.message) ?? 0) + 1);
+      stats.errorLogs.set(
+        `${message.level}: ${message.message}`,
+        (stats.errorLogs.get(`${message.level}: ${message.message}`) ?? 0) + 1,
+      );
     else if (message.type === 'stats') {
       for (const [name, n] of Object.entries(message.ops)) stats.ops[name] = (stats.ops[name] ?? 0) + n;
       for (const sample of message.latencies) stats.latencies.push(sample);

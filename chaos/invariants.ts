@@ -64,7 +64,7 @@ export function judge(input: {
       reuse++;
       const pid = event.rotation?.pid;
       const relative = (at: number | undefined) =>
-        at === undefined || !event.rotation ? '' : ` ${at - event.rotation.answeredAt} ms after the answer`;
+        at === undefined || !event.rotation ? '' : ` ${at - event.rotation.answeredAt} ms from the answer`;
       const fate = pid === undefined ? '' : killedAt !== undefined ? `, killed${relative(killedAt)}` : '';
       const stopped = pid === undefined ? undefined : input.stoppedPids.get(pid);
       evidence.push(
@@ -120,7 +120,9 @@ export function judge(input: {
     if (w < s) {
       webhooksLost += s - w;
       const fates = stats.changes
-        .filter((change) => change.connectionId === connectionId && change.kind === 'upsert' && change.phase === 'stored')
+        .filter(
+          (change) => change.connectionId === connectionId && change.kind === 'upsert' && change.phase === 'stored',
+        )
         .map((change) => {
           const pid = Number(change.changeId.split('.')[1]);
           const killed = input.killedPids.has(pid) ? ' killed later' : '';

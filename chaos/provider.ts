@@ -42,9 +42,11 @@ export interface Provider {
   }>;
   refreshes: number;
   refusedByFault: number;
+  /** Refreshes rolled back because the client had hung up (timed out) before the answer. */
+  answersAfterHangUp: number;
   inFlight: number;
-  /** Called (once) with the requesting process's pid when the next refresh request arrives. */
-  onRefreshRequest: ((pid: number) => Promise<void>) | undefined;
+  /** Called (once) with the requesting process's pid when the next refresh request arrives; whether it killed it. */
+  onRefreshRequest: ((pid: number) => Promise<boolean>) | undefined;
   verdicts: ResourceVerdicts;
   /** Connections whose revoked tokens were presented at the resource API. */
   revokedTokenUsers: string[];
@@ -93,6 +95,7 @@ export async function startProvider(options: { accessTokenSeconds: number }): Pr
     reuse: [],
     refreshes: 0,
     refusedByFault: 0,
+    answersAfterHangUp: 0,
     inFlight: 0,
     onRefreshRequest: undefined,
     verdicts: { ok: 0, expiredWhenHandedOut: 0, expiredInFlight: 0, revoked: 0, unknown: 0 },
@@ -140,10 +143,17 @@ export async function startProvider(options: { accessTokenSeconds: number }): Pr
     // A kill "mid-refresh": the harness kills the requesting process now; the provider, having
     // received the request, still processes it, as a real one would.
     const hook = provider.onRefreshRequest;
+    let killed = false;
     if (hook) {
       provider.onRefreshRequest = undefined;
-      await hook(Number(params.get('chaos_pid')));
+      killed = await hook(Number(params.get('chaos_pid')));
     }
+    // Whether the client hung up before the answer: a timeout on its side (a slow answer on a
+    // loaded machine). A process killed mid-refresh is not asked: that answer commits, as designed.
+    let hungUp = !killed && res.destroyed;
+    res.on('close', () => {
+      if (!killed && !res.writableFinished) hungUp = true;
+    });
     const presented = params.get('refresh_token') ?? '';
     const known = refreshTokens.get(presented);
     if (!known || known.family.revoked) return answer(res, 400, { error: 'invalid_grant' });
@@ -179,6 +189,18 @@ export async function startProvider(options: { accessTokenSeconds: number }): Pr
       held.delete(res);
       const rotation = rotations.get(presented);
       if (rotation) rotation.answeredAt = Date.now();
+    }
+    if (hungUp || res.destroyed) {
+      // The client gave up first (its timeout ran out on a loaded machine): it never received this
+      // answer, so, as with `timeout` above, nothing is committed — the presented token stays live.
+      refreshTokens.set(presented, { family: known.family, spent: false });
+      refreshTokens.delete(body.refresh_token);
+      accessTokens.delete(body.access_token);
+      rotations.delete(presented);
+      provider.refreshes--;
+      provider.refreshedBy.set(by, (provider.refreshedBy.get(by) ?? 1) - 1);
+      provider.answersAfterHangUp++;
+      return;
     }
     answer(res, 200, body);
   };

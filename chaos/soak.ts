@@ -29,6 +29,7 @@ export interface SoakResult {
   ops: Record<string, number>;
   refreshes: number;
   refusedByFault: number;
+  answersAfterHangUp: number;
   resource: Record<string, number>;
   latency: { calm: number[]; faults: number[] };
   storeSize: Record<string, number>;
@@ -40,7 +41,8 @@ const ACCESS_TOKEN_SECONDS = 30;
 const LEASE_MS = 8_000;
 // The manager refuses a token timeout not shorter than the lease (a refresh must end while its lease holds).
 const TOKEN_TIMEOUT_MS = 6_000;
-const SLOW_ANSWER_MS = 5_000;
+// Longer than a third of the lease (a renewal happens meanwhile), 2 s inside the token timeout.
+const SLOW_ANSWER_MS = 4_000;
 const INTEGRATION = 'chaos';
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -141,11 +143,12 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
               const slot = running.slotOf(pid);
               if (slot === undefined || slot === 0) {
                 provider.onRefreshRequest = hook;
-                return;
+                return false;
               }
               killsMidRefresh++;
               await running.kill(slot);
               resolve();
+              return true;
             };
             provider.onRefreshRequest = hook;
           });
@@ -193,9 +196,11 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
           const fresh = randomBytes(32).toString('base64');
           keys.push(fresh);
           await restartAll();
+          log(`${options.store}: key rotation: every process restarted with the new key second`);
           keys.splice(keys.indexOf(fresh), 1);
           keys.unshift(fresh);
           await restartAll();
+          log(`${options.store}: key rotation: every process restarted with the new key first`);
           const rotating = await harnessManager(keys);
           try {
             const result = await rotating.rotateEncryptionKey();
@@ -316,6 +321,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
       ops: running.stats.ops,
       refreshes: provider.refreshes,
       refusedByFault: provider.refusedByFault,
+      answersAfterHangUp: provider.answersAfterHangUp,
       resource: { ...provider.verdicts },
       latency,
       storeSize,
@@ -323,7 +329,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
         warm: mib(rss.find(([t]) => t >= warmAt)?.[1]),
         end: mib(rss[rss.length - 1]?.[1]),
       },
-      errorLogs: [...running.stats.errorLogs].sort((a, b) => b[1] - a[1]).slice(0, 8),
+      errorLogs: [...running.stats.errorLogs].sort((a, b) => b[1] - a[1]).slice(0, 12),
     };
   } finally {
     await fleet?.close().catch(() => undefined);
