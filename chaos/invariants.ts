@@ -42,6 +42,9 @@ export function judge(input: {
   judgeMemory: boolean;
   /** Faults whose injection never finished (a graceful stop or a rotation that hung). */
   hung: string[];
+  /** Evidence only: the faults under way (±1 s) at an instant, and when the faults began. */
+  faultsAt: (t: number) => string[];
+  runStart: number;
 }): Invariants {
   const evidence: string[] = [];
   const { provider, receiver, stats } = input;
@@ -71,7 +74,8 @@ export function judge(input: {
         `reuse: ${event.connectionId}'s family revoked (answer went to pid ${pid ?? '?'}${fate}` +
           `${stopped === undefined ? '' : `, stopped gracefully${relative(stopped)}`}; ` +
           `spent token presented again by pid ${event.presentedBy} ${event.rotation ? event.at - event.rotation.answeredAt : '?'} ms after the answer; ` +
-          `successor ${event.successorPresented ? 'presented' : 'never presented'})`,
+          `successor ${event.successorPresented ? 'presented' : 'never presented'}; ` +
+          `at ${Math.round((event.at - input.runStart) / 1000)}s, during ${input.faultsAt(event.at).join(' ') || 'no fault'})`,
       );
     }
   }

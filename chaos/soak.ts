@@ -124,7 +124,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
       leaseMs: LEASE_MS,
     });
     const counts: Partial<Record<FaultKind, number>> = {};
-    const windows: Array<[number, number]> = [];
+    const windows: Array<[number, number, FaultKind]> = [];
     let killsMidRefresh = 0;
     const hung: string[] = [];
     const start = Date.now();
@@ -203,7 +203,14 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
           log(`${options.store}: key rotation: every process restarted with the new key first`);
           const rotating = await harnessManager(keys);
           try {
-            const result = await rotating.rotateEncryptionKey();
+            // As an operator would: a rotation cut short by a dropped connection is run again.
+            const rotate = async (attempt: number): Promise<unknown> =>
+              rotating.rotateEncryptionKey().catch(async (error: unknown) => {
+                if (attempt >= 5 || (error as { transient?: boolean }).transient !== true) throw error;
+                await pause(1000);
+                return rotate(attempt + 1);
+              });
+            const result = await rotate(1);
             log(`${options.store}: key rotated: ${JSON.stringify(result)}`);
           } finally {
             await rotating.close();
@@ -213,7 +220,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
         default:
           await store.inject(fault.kind, fault.ms);
       }
-      windows.push([from, Date.now()]);
+      windows.push([from, Date.now(), fault.kind]);
     };
 
     const tasks: Array<Promise<void>> = [];
@@ -300,6 +307,11 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
       stoppedPids: running.stoppedPids,
       judgeMemory: options.durationS >= 120,
       hung,
+      faultsAt: (t: number) =>
+        windows
+          .filter(([a, b]) => t >= a - 1000 && t <= b + 1000)
+          .map(([a, , kind]) => `${kind}@${Math.round((a - start) / 1000)}s`),
+      runStart: start,
     });
     const inFault = (t: number) => windows.some(([a, b]) => t >= a && t <= b);
     const latency = { calm: [] as number[], faults: [] as number[] };
