@@ -57,21 +57,28 @@ export class AppFleet {
     await Promise.all(Array.from({ length: count }, (_, slot) => this.#spawn(slot)));
   }
 
-  /** SIGKILL, then a new process in the slot (as a supervisor restarts a crashed instance). */
-  kill(slot: number): Promise<void> {
-    const killing = this.#kill(slot).finally(() => this.#killing.delete(slot));
+  /**
+   * SIGKILL, then a new process in the slot (as a supervisor restarts a crashed instance).
+   * `onExit` runs once the process is gone, before its successor is ready.
+   */
+  kill(slot: number, onExit?: () => void): Promise<void> {
+    const killing = this.#kill(slot, onExit).finally(() => this.#killing.delete(slot));
     this.#killing.set(slot, killing);
     return killing;
   }
 
-  async #kill(slot: number): Promise<void> {
+  async #kill(slot: number, onExit: (() => void) | undefined): Promise<void> {
     const current = this.#slots.get(slot);
-    if (!current || current.expected) return;
+    if (!current || current.expected) {
+      onExit?.();
+      return;
+    }
     current.expected = 'kill';
     const exited = once(current.child, 'exit');
     this.killedPids.set(current.pid, Date.now());
     current.child.kill('SIGKILL');
     await exited;
+    onExit?.();
     this.stats.injectedKills++;
     if (!this.#closing) await this.#spawn(slot);
   }
@@ -137,12 +144,14 @@ export class AppFleet {
     if (slot === 0) this.stats.rss = [];
     child.on('message', (message: AppMessage) => this.#heard(slot, message, resolveReady));
     child.on('exit', (code, signal) => {
+      // Whoever waits for this process to be ready (a restart) must not wait forever for one
+      // killed while it started (found by the soak: a key rotation that never finished).
+      resolveReady();
       if (entry.expected === 'kill' && signal === 'SIGKILL') return;
       if (entry.expected === 'stop' && code === 0) return;
       this.stats.unexpectedDeaths.push(
         `slot ${slot} (pid ${entry.pid}) exited with ${signal ?? `code ${code}`}: ${stderr.trim().slice(-1500)}`,
       );
-      resolveReady();
       if (!this.#closing && !entry.expected) {
         entry.expected = 'kill';
         void this.#spawn(slot);

@@ -73,7 +73,8 @@ export function judge(input: {
       evidence.push(
         `reuse: ${event.connectionId}'s family revoked (answer went to pid ${pid ?? '?'}${fate}` +
           `${stopped === undefined ? '' : `, stopped gracefully${relative(stopped)}`}; ` +
-          `spent token presented again by pid ${event.presentedBy} ${event.rotation ? event.at - event.rotation.answeredAt : '?'} ms after the answer; ` +
+          `spent token presented again by pid ${event.presentedBy}${input.killedPids.has(event.presentedBy) ? ' (killed)' : ''} ` +
+          `${event.rotation ? event.at - event.rotation.answeredAt : '?'} ms after the answer; ` +
           `successor ${event.successorPresented ? 'presented' : 'never presented'}; ` +
           `at ${Math.round((event.at - input.runStart) / 1000)}s, during ${input.faultsAt(event.at).join(' ') || 'no fault'})`,
       );

@@ -18,6 +18,11 @@ export interface ResourceVerdicts {
   expiredWhenHandedOut: number;
   /** Fresh when handed out, expired by the time it arrived here: not a violation. */
   expiredInFlight: number;
+  /**
+   * Expired when handed out by a process whose clock the harness had set behind, by no more than
+   * that offset: fresh by that process's clock. Not a violation (see docs/reliability.md).
+   */
+  expiredByClockOffset: number;
   revoked: number;
   unknown: number;
 }
@@ -98,7 +103,7 @@ export async function startProvider(options: { accessTokenSeconds: number }): Pr
     answersAfterHangUp: 0,
     inFlight: 0,
     onRefreshRequest: undefined,
-    verdicts: { ok: 0, expiredWhenHandedOut: 0, expiredInFlight: 0, revoked: 0, unknown: 0 },
+    verdicts: { ok: 0, expiredWhenHandedOut: 0, expiredInFlight: 0, expiredByClockOffset: 0, revoked: 0, unknown: 0 },
     violations: [],
     revokedTokenUsers: [],
     refreshedBy: new Map(),
@@ -225,7 +230,14 @@ export async function startProvider(options: { accessTokenSeconds: number }): Pr
     if (now >= known.expiresAt) {
       // Expired before `get` resolved (stamped by the app with the same machine clock): handed out
       // stale. Expired after: it was fresh when handed out and aged in flight (a slow machine).
-      if (Number.isFinite(handedOutAt) && known.expiresAt <= handedOutAt) {
+      // A process whose clock the harness set behind (the clock-offset fault) sees a token as live
+      // until that much after it expired: by its own clock it was fresh. Counted apart, within
+      // the offset only.
+      const offset = Number(req.headers['x-chaos-clock-offset']);
+      const lateBy = handedOutAt - known.expiresAt;
+      if (Number.isFinite(handedOutAt) && lateBy >= 0 && offset < 0 && lateBy <= -offset) {
+        provider.verdicts.expiredByClockOffset++;
+      } else if (Number.isFinite(handedOutAt) && known.expiresAt <= handedOutAt) {
         provider.verdicts.expiredWhenHandedOut++;
         provider.violations.push(
           `resource: connection ${known.family.connectionId} handed out a token expired ${handedOutAt - known.expiresAt} ms before ` +

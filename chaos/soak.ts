@@ -146,8 +146,11 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
                 return false;
               }
               killsMidRefresh++;
-              await running.kill(slot);
-              resolve();
+              // The provider goes on with the request once the process is dead, not once its
+              // successor is up: a request held for a restart (seconds on a loaded machine) would
+              // outlive the lease, and the token spent by another process meanwhile would look
+              // reused (found in the Postgres runs: the harness's own mistake).
+              await new Promise<void>((exited) => void running.kill(slot, exited).then(resolve));
               return true;
             };
             provider.onRefreshRequest = hook;
