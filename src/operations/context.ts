@@ -26,6 +26,7 @@ import { PendingFlows } from '../store/pending-flows.js';
 import { RecordCipher } from '../store/record-cipher.js';
 import { type MalformedReporter, VersionedStore } from '../store/versioned-store.js';
 import { recordActivity } from './activity.js';
+import type { ChangeNoticeSlot } from './change-notices.js';
 import { LastFetchedWriter } from './last-fetched.js';
 import { attentionFor, type AttentionPolicy } from '../refresh/attention.js';
 import { type ConnectionManagerOptions, consoleLogger, DAY_MS, keepAlivePolicy, nonNegative } from './options.js';
@@ -76,6 +77,8 @@ export interface OperationContext {
   readonly revoker: Revoker;
   /** The audit trail (the `audit` option); a trail that records nothing when it is off. */
   readonly audit: AuditTrail;
+  /** Where a running webhook sender makes creation and override webhooks as durable as the change. */
+  readonly changeNotices: ChangeNoticeSlot;
   /** How long before expiry a connection of this integration counts as due. */
   marginMs(providerConfigKey: string): number;
   /** The margin for one connection: {@link marginMs}, capped at a fraction of its credentials' lifetime. */
@@ -192,6 +195,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     events,
     nearCache: near?.cache,
     audit,
+    changeNotices: { current: undefined },
     marginMs,
     marginFor,
     keepAlive,
