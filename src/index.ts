@@ -129,6 +129,7 @@ export type {
   OAuth2ClientCredentials,
   OAuth2Credentials,
   McpOAuth2Credentials,
+  McpOAuth2ProviderCredentials,
   SignatureCredentials,
   TbaCredentials,
   TwoStepCredentials,

@@ -204,6 +204,16 @@ export const field = {
     }
     return new Date(time).toISOString();
   },
+  /** `expires_in` (seconds from `now`, a number or numeric text) as an ISO 8601 instant; `undefined` when absent. */
+  optionalLifetimeEnd(input: Record<string, unknown>, now: number): string | undefined {
+    const value = input.expires_in;
+    if (value === undefined) return undefined;
+    const seconds = typeof value === 'string' ? Number(value) : value;
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
+      throw new InvalidCredentialsError('credentials.expires_in must be a number of seconds', 'credentials.expires_in');
+    }
+    return new Date(now + seconds * 1000).toISOString();
+  },
   /** A required field of the connection's `connection_config` (a string, or a number kept as text). */
   requiredConfig(context: StrategyContext, name: string): string {
     const value = context.connectionConfig[name];

@@ -23,6 +23,7 @@ import { ConnectionDirectory } from '../store/connection-directory.js';
 import { ConnectionRecords } from '../store/connection-records.js';
 import { guardAdapter } from '../store/guarded-adapter.js';
 import { PendingFlows } from '../store/pending-flows.js';
+import { ClientRegistrations } from '../store/client-registrations.js';
 import { RecordCipher } from '../store/record-cipher.js';
 import { type MalformedReporter, VersionedStore } from '../store/versioned-store.js';
 import { recordActivity } from './activity.js';
@@ -58,6 +59,8 @@ export interface OperationContext {
   readonly connections: ConnectionRecords;
   readonly directory: ConnectionDirectory;
   readonly flows: PendingFlows;
+  /** Clients registered once per integration (MCP_OAUTH2's dynamic registration), sealed in the store. */
+  readonly registrations: ClientRegistrations;
   readonly cipher: RecordCipher | undefined;
   readonly integrations: ReadonlyMap<string, ResolvedIntegration>;
   readonly clock: Clock;
@@ -179,6 +182,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     connections,
     directory: new ConnectionDirectory(store, connections),
     flows: new PendingFlows(records, cipher),
+    registrations: new ClientRegistrations(records, cipher),
     revoker: new Revoker(
       { records, store, cipher, integrations, http, clock, logger, emit },
       options.revokeOnDelete ?? true,
