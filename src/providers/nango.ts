@@ -202,9 +202,10 @@ function setConnectFlowSpelling(definition: ProviderDefinition, entry: Entry): v
  */
 function setMcpClient(definition: ProviderDefinition, entry: Entry): void {
   const registration = entry.client_registration;
-  if (registration !== 'dynamic' && registration !== 'static' && registration !== 'cimd')
+  if (registration === 'dynamic' || registration === 'static' || registration === 'cimd')
+    definition.clientRegistration = registration;
+  else if (registration !== undefined)
     throw new UnsupportedEntryError(`client registration ${String(registration)} is not supported`);
-  definition.clientRegistration = registration;
   setString(definition, 'registrationUrl', entry.registration_url);
   if (isPlainObject(entry.registration_params)) {
     const params: NonNullable<ProviderDefinition['registrationParams']> = {};
