@@ -94,6 +94,8 @@ export type {
   IntegrationConfig,
   IntegrationDescription,
   IntrospectionSpec,
+  McpClientMetadata,
+  McpClientRegistration,
   ProxyDefinition,
   RevocationSpec,
   TokenResponsePaths,

@@ -380,4 +380,6 @@ export interface IntegrationDescription {
   appId: string | undefined;
   /** The GitHub App's private key (PEM): a secret. */
   appPrivateKey: string | undefined;
+  /** What an MCP_OAUTH2 client says of itself (name, redirect URIs). */
+  clientMetadata: McpClientMetadata | undefined;
 }
