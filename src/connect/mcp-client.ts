@@ -17,7 +17,7 @@ export interface McpClient {
 /** What an authorization server answers when it does not know the client (RFC 6749 §4.1.2.1, §5.2). */
 const CLIENT_REFUSALS = new Set(['invalid_client', 'unauthorized_client']);
 
-type Registering = Pick<FlowStart, 'integration' | 'redirectUri' | 'http' | 'registrations'>;
+type Registering = Pick<FlowStart, 'integration' | 'http' | 'registrations'>;
 
 /**
  * The client of an MCP_OAUTH2 integration, by its `clientRegistration`: `static`, the integration's
@@ -25,7 +25,7 @@ type Registering = Pick<FlowStart, 'integration' | 'redirectUri' | 'http' | 'reg
  * used only with a redirect URI the document lists; `dynamic`, the integration's registration in
  * the store — registered now if there is none yet, or none for this redirect URI or endpoint.
  */
-export async function mcpClientFor(input: Registering): Promise<McpClient> {
+export async function mcpClientFor(input: Registering & Pick<FlowStart, 'redirectUri'>): Promise<McpClient> {
   const { integration, redirectUri } = input;
   const { definition } = integration;
   const clientId = integration.clientId ?? '';
@@ -67,13 +67,16 @@ export async function mcpClientFor(input: Registering): Promise<McpClient> {
  */
 export async function mcpClientRefused(input: FlowFinish, error: string): Promise<void> {
   const extra = input.flow.extra ?? {};
-  if (!CLIENT_REFUSALS.has(error) || extra.mcp_registered !== 'true') return;
+  if (CLIENT_REFUSALS.has(error) && extra.mcp_registered === 'true' && extra.mcp_client_id !== undefined)
+    await reregister(input, extra.mcp_client_id);
+}
+
+/** Registers anew if `refusedClientId` is still the integration's stored registration (see {@link mcpClientRefused}). */
+export async function reregister(input: Registering, refusedClientId: string): Promise<void> {
   const held = await input.registrations.current(input.integration.providerConfigKey);
-  if (!held || held.registration.clientId !== extra.mcp_client_id) return;
+  if (!held || held.registration.clientId !== refusedClientId) return;
   const { endpoint, redirectUris } = held.registration;
-  await register({ ...input, redirectUri: input.flow.redirectUri }, endpoint, redirectUris, held).catch(
-    () => undefined,
-  );
+  await register(input, endpoint, redirectUris, held).catch(() => undefined);
 }
 
 async function register(

@@ -1,4 +1,4 @@
-import { integrationLacks, UnknownIntegrationError } from '../model/errors.js';
+import { integrationLacks, ProviderError, UnknownIntegrationError } from '../model/errors.js';
 import type { McpOAuth2ProviderCredentials } from '../model/credentials.js';
 import type { TokenRequestAuthMethod } from '../providers/definition.js';
 import { mcpResource } from '../providers/mcp-resource.js';
@@ -8,6 +8,9 @@ import { tokenShapeOf } from '../provider-http/token-shape.js';
 import { dueWithinMargin, field, parseInstant, type AuthStrategy } from './strategy.js';
 
 const FIELDS = ['type', 'access_token', 'refresh_token', 'expires_at', 'expires_in', 'client_secret', 'raw'] as const;
+
+/** What a token endpoint answers for a client it does not know (RFC 6749 §5.2). */
+const CLIENT_REFUSALS = new Set(['invalid_client', 'unauthorized_client']);
 
 const REGISTERED_METHODS: readonly TokenRequestAuthMethod[] = ['none', 'client_secret_basic', 'client_secret_post'];
 
@@ -52,7 +55,7 @@ export const mcpOAuth2 = {
     const clientSecret = credentials.client_secret ?? (ownClient ? integration.clientSecret : undefined);
     const resource =
       storedResource(context.connectionConfig.mcp_resource) ?? mcpResource(definition, context.connectionConfig);
-    const response = await refreshTokenGrant(
+    const request = refreshTokenGrant(
       {
         url: providerUrl(tokenUrl, { connectionConfig: context.connectionConfig }, definition),
         issuer: definition.issuer,
@@ -69,6 +72,13 @@ export const mcpOAuth2 = {
       { ...definition.refreshParams, ...(resource === undefined ? {} : { resource }) },
       context.http,
     );
+    // The grant of a registered client the server forgot is dead; the integration registers anew,
+    // or the user's next connect flow would present that client again.
+    const response = await request.catch(async (error: unknown) => {
+      if (!ownClient && error instanceof ProviderError && CLIENT_REFUSALS.has(error.error))
+        await context.clientRefused?.(clientId);
+      throw error;
+    });
     const next: McpOAuth2ProviderCredentials = {
       type: 'MCP_OAUTH2',
       access_token: response.accessToken,

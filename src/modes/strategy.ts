@@ -17,6 +17,11 @@ export interface StrategyContext {
   /** How long before expiry credentials count as due, for this connection. */
   marginMs: number;
   http: HttpSettings;
+  /**
+   * Reports that the authorization server refused a client the integration registered
+   * (`invalid_client`): the stored registration is replaced so the next connect flow works.
+   */
+  clientRefused?(clientId: string): Promise<void>;
 }
 
 /** A request to sign, for modes whose credentials are per-request signatures or headers. */

@@ -158,6 +158,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     expiringWithinMs: nonNegative(options.expiringWithinMs ?? 7 * DAY_MS, 'expiringWithinMs'),
   };
   const attentionAt = attentionFor(keepAlive);
+  const registrations = new ClientRegistrations(records, cipher);
   const strategyContext = (providerConfigKey: string, connectionConfig: JsonObject, now: number) => ({
     providerConfigKey,
     integration: integrations.get(providerConfigKey),
@@ -165,6 +166,12 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     now,
     marginMs: marginMs(providerConfigKey),
     http,
+    async clientRefused(clientId: string) {
+      const integration = integrations.get(providerConfigKey);
+      // Loaded on first use, as the connect flows are: registration stays off the root import path.
+      if (integration)
+        await (await import('../connect/mcp-client.js')).reregister({ integration, http, registrations }, clientId);
+    },
   });
   const emit = <E extends ConnectionEventName>(name: E, event: ConnectionEvents[E]): void => {
     try {
@@ -182,7 +189,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     connections,
     directory: new ConnectionDirectory(store, connections),
     flows: new PendingFlows(records, cipher),
-    registrations: new ClientRegistrations(records, cipher),
+    registrations,
     revoker: new Revoker(
       { records, store, cipher, integrations, http, clock, logger, emit },
       options.revokeOnDelete ?? true,

@@ -169,6 +169,23 @@ describe('MCP_OAUTH2 with dynamic client registration', () => {
     await manager.close();
   });
 
+  it('registers anew when a refresh is refused because the server forgot the client', async () => {
+    const manager = dynamicManager();
+    const { authorizationUrl } = await connectMcpOAuth2(manager, 'forgotten');
+    const forgotten = authorizationUrl.searchParams.get('client_id') as string;
+    const before = as.registrations();
+    as.forgetClient(forgotten);
+    const error = await manager.get('forgotten', { forceRefresh: true }).catch((e: unknown) => e);
+    expect(JSON.stringify(error)).toContain('invalid_client');
+    expect(as.registrations() - before).toBe(1);
+    // The user reconnects with the new client; the store kept one registration throughout.
+    const again = await connectMcpOAuth2(manager, 'forgotten');
+    expect(again.authorizationUrl.searchParams.get('client_id')).not.toBe(forgotten);
+    expect(await callTool(mcp.url, accessTokenOf(again.connection))).toBe(200);
+    expect(as.registrations() - before).toBe(1);
+    await manager.close();
+  });
+
   it('registers anew when the authorization server refuses the client on authorize (unauthorized_client)', async () => {
     const manager = dynamicManager();
     const { url, state } = await startMcpOAuth2(manager, 'refused');
