@@ -17,6 +17,7 @@ import { CONNECT_SESSION_ROUTES } from './connect-session-routes.js';
 import { CREDENTIAL_ROUTES } from './credential-routes.js';
 import { AUTH_ROUTES } from './auth-routes.js';
 import { CONNECT_UI_ROUTES } from './connect-ui-routes.js';
+import { CLIENT_METADATA_ROUTES } from './client-metadata-route.js';
 import {
   BulkMetadataBody,
   ConnectionRefQuery,
@@ -322,6 +323,7 @@ export const ROUTES: Route[] = [
   },
   ...CONNECT_SESSION_ROUTES,
   ...CONNECT_UI_ROUTES,
+  ...CLIENT_METADATA_ROUTES,
   ...CREDENTIAL_ROUTES,
   ...AUTH_ROUTES,
   ...(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).map((method): Route => ({

@@ -2,6 +2,7 @@ import type { AuthMode } from '../model/auth-modes.js';
 import type { ConnectFlow } from './connect-flow.js';
 import { githubAppFlow, githubAppOAuthFlow } from './github-app-flow.js';
 import { mcpGenericFlow } from './mcp-generic-flow.js';
+import { mcpOAuth2Flow } from './mcp-oauth2-flow.js';
 import { oauth1Flow } from './oauth1-flow.js';
 import { oauth2Flow } from './oauth2-flow.js';
 
@@ -12,6 +13,7 @@ const connectFlows: Partial<Record<AuthMode, ConnectFlow>> = {
   APP: githubAppFlow,
   CUSTOM: githubAppOAuthFlow,
   MCP_OAUTH2_GENERIC: mcpGenericFlow,
+  MCP_OAUTH2: mcpOAuth2Flow,
 };
 
 export function connectFlowFor(mode: AuthMode): ConnectFlow | undefined {

@@ -41,6 +41,24 @@ export interface McpOAuth2Credentials {
   raw: JsonObject;
 }
 
+/**
+ * MCP_OAUTH2: OAuth 2.0 tokens of an MCP server whose provider definition names its endpoints and
+ * how the client is obtained (`clientRegistration`). The client a dynamic registration gave is
+ * named in `connection_config.mcp_client_id`; its secret, when the server issued one, is kept
+ * here, sealed with the tokens.
+ */
+export interface McpOAuth2ProviderCredentials {
+  type: 'MCP_OAUTH2';
+  access_token: string;
+  refresh_token?: string;
+  /** ISO 8601; absent when the token does not expire. */
+  expires_at?: string;
+  /** The secret of the registered client, when the server issued one. */
+  client_secret?: string;
+  /** The token response as received. */
+  raw: JsonObject;
+}
+
 /** OAUTH1: an OAuth 1.0a access token and its secret; every request is signed with them. */
 export interface OAuth1Credentials {
   type: 'OAUTH1';
@@ -215,7 +233,8 @@ export type Credentials =
   | TwoStepCredentials
   | SignatureCredentials
   | NoCredentials
-  | McpOAuth2Credentials;
+  | McpOAuth2Credentials
+  | McpOAuth2ProviderCredentials;
 
 /** The credential shape of one auth mode: `CredentialsOf<'OAUTH2'>` is {@link OAuth2Credentials}. */
 export type CredentialsOf<M extends AuthMode> = Extract<Credentials, { type: M }>;

@@ -17,6 +17,11 @@ export interface StrategyContext {
   /** How long before expiry credentials count as due, for this connection. */
   marginMs: number;
   http: HttpSettings;
+  /**
+   * Reports that the authorization server refused a client the integration registered
+   * (`invalid_client`): the stored registration is replaced so the next connect flow works.
+   */
+  clientRefused?(clientId: string): Promise<void>;
 }
 
 /** A request to sign, for modes whose credentials are per-request signatures or headers. */
@@ -203,6 +208,16 @@ export const field = {
       );
     }
     return new Date(time).toISOString();
+  },
+  /** `expires_in` (seconds from `now`, a number or numeric text) as an ISO 8601 instant; `undefined` when absent. */
+  optionalLifetimeEnd(input: Record<string, unknown>, now: number): string | undefined {
+    const value = input.expires_in;
+    if (value === undefined) return undefined;
+    const seconds = typeof value === 'string' ? Number(value) : value;
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
+      throw new InvalidCredentialsError('credentials.expires_in must be a number of seconds', 'credentials.expires_in');
+    }
+    return new Date(now + seconds * 1000).toISOString();
   },
   /** A required field of the connection's `connection_config` (a string, or a number kept as text). */
   requiredConfig(context: StrategyContext, name: string): string {

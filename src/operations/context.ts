@@ -23,6 +23,7 @@ import { ConnectionDirectory } from '../store/connection-directory.js';
 import { ConnectionRecords } from '../store/connection-records.js';
 import { guardAdapter } from '../store/guarded-adapter.js';
 import { PendingFlows } from '../store/pending-flows.js';
+import { ClientRegistrations } from '../store/client-registrations.js';
 import { RecordCipher } from '../store/record-cipher.js';
 import { type MalformedReporter, VersionedStore } from '../store/versioned-store.js';
 import { recordActivity } from './activity.js';
@@ -59,6 +60,8 @@ export interface OperationContext {
   readonly connections: ConnectionRecords;
   readonly directory: ConnectionDirectory;
   readonly flows: PendingFlows;
+  /** Clients registered once per integration (MCP_OAUTH2's dynamic registration), sealed in the store. */
+  readonly registrations: ClientRegistrations;
   readonly cipher: RecordCipher | undefined;
   readonly integrations: ReadonlyMap<string, ResolvedIntegration>;
   readonly clock: Clock;
@@ -158,6 +161,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     expiringWithinMs: nonNegative(options.expiringWithinMs ?? 7 * DAY_MS, 'expiringWithinMs'),
   };
   const attentionAt = attentionFor(keepAlive);
+  const registrations = new ClientRegistrations(records, cipher);
   const strategyContext = (providerConfigKey: string, connectionConfig: JsonObject, now: number) => ({
     providerConfigKey,
     integration: integrations.get(providerConfigKey),
@@ -165,6 +169,12 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     now,
     marginMs: marginMs(providerConfigKey),
     http,
+    async clientRefused(clientId: string) {
+      const integration = integrations.get(providerConfigKey);
+      // Loaded on first use, as the connect flows are: registration stays off the root import path.
+      if (integration)
+        await (await import('../connect/mcp-client.js')).reregister({ integration, http, registrations }, clientId);
+    },
   });
   const emit = <E extends ConnectionEventName>(name: E, event: ConnectionEvents[E]): void => {
     try {
@@ -182,6 +192,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     connections,
     directory: new ConnectionDirectory(store, connections),
     flows: new PendingFlows(records, cipher),
+    registrations,
     revoker: new Revoker(
       { records, store, cipher, integrations, http, clock, logger, emit, audit },
       options.revokeOnDelete ?? true,

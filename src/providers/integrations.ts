@@ -50,6 +50,7 @@ export function resolveIntegrations(
       refreshMarginSeconds: config.refreshMarginSeconds,
       clientCertificate: config.clientCertificate,
       verifyInstallation: config.verifyInstallation,
+      clientMetadata: config.clientMetadata,
     });
   }
   return resolved;

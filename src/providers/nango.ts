@@ -161,6 +161,7 @@ function convert(original: Entry): ProviderDefinition {
       };
     }
   }
+  if (mode === 'MCP_OAUTH2') setMcpClient(definition, entry);
   if (mode === 'JWT') definition.jwt = jwtTemplateOf(entry);
   if (mode === 'TWO_STEP') definition.twoStep = twoStepOf(entry);
   requireWhatTheModeNeeds(mode, definition);
@@ -191,6 +192,34 @@ function setConnectFlowSpelling(definition: ProviderDefinition, entry: Entry): v
   setString(definition, 'authorizationUrlFragment', entry.authorization_url_fragment);
   setString(definition, 'authorizationCodeParam', entry.authorization_code_param_in_callback);
   if (Array.isArray(entry.redirect_uri_metadata)) definition.callbackMetadata = entry.redirect_uri_metadata.map(String);
+}
+
+/**
+ * MCP_OAUTH2: how the client is obtained (`client_registration`), the registration endpoint and
+ * what the registration asks for (Nango sends only `response_types` and `grant_types` of
+ * `registration_params`), and the `resource` its authorization parameters name, which Latchkey
+ * sends on token and refresh requests too.
+ */
+function setMcpClient(definition: ProviderDefinition, entry: Entry): void {
+  const registration = entry.client_registration;
+  if (registration === 'dynamic' || registration === 'static' || registration === 'cimd')
+    definition.clientRegistration = registration;
+  else if (registration !== undefined)
+    throw new UnsupportedEntryError(`client registration ${String(registration)} is not supported`);
+  setString(definition, 'registrationUrl', entry.registration_url);
+  if (isPlainObject(entry.registration_params)) {
+    const params: NonNullable<ProviderDefinition['registrationParams']> = {};
+    for (const name of ['grant_types', 'response_types'] as const) {
+      const value = entry.registration_params[name];
+      if (Array.isArray(value)) params[name] = value.map(String);
+    }
+    if (Object.keys(params).length > 0) definition.registrationParams = params;
+  }
+  const { resource, ...authorizationParams } = definition.authorizationParams ?? {};
+  if (resource !== undefined) {
+    definition.resource = resource;
+    definition.authorizationParams = authorizationParams;
+  }
 }
 
 function authMethodOf(value: unknown): TokenRequestAuthMethod {
@@ -229,7 +258,7 @@ function normalizedTemplates(entry: Entry): Entry {
 // OAUTH2_CC may lack one (certn-partner): its connections can still be imported with a token,
 // and an integration can supply `definition.tokenUrl`; minting without one fails, naming it.
 function requireWhatTheModeNeeds(mode: AuthMode, definition: ProviderDefinition): void {
-  const needsTokenUrl: AuthMode[] = ['OAUTH2', 'BILL'];
+  const needsTokenUrl: AuthMode[] = ['OAUTH2', 'BILL', 'MCP_OAUTH2'];
   if (needsTokenUrl.includes(mode) && !definition.tokenUrl)
     throw new UnsupportedEntryError(`${mode} entry without a token_url`);
 }
