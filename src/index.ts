@@ -115,6 +115,7 @@ export type {
   ApiKeyCredentials,
   AppCredentials,
   AppStoreCredentials,
+  AwsSigV4Credentials,
   BasicCredentials,
   BillCredentials,
   Credentials,

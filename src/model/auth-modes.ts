@@ -18,6 +18,7 @@ export const AUTH_MODES = [
   'SIGNATURE',
   'NONE',
   'MCP_OAUTH2_GENERIC',
+  'AWS_SIGV4',
 ] as const;
 
 /** One of {@link AUTH_MODES}: the `type` of a connection's credentials. */

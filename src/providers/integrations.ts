@@ -50,6 +50,8 @@ export function resolveIntegrations(
       refreshMarginSeconds: config.refreshMarginSeconds,
       clientCertificate: config.clientCertificate,
       verifyInstallation: config.verifyInstallation,
+      aws: config.aws,
+      appLink: config.appLink,
     });
   }
   return resolved;
