@@ -24,7 +24,8 @@ export async function handleCallback(
   options: CallbackOptions = {},
 ): Promise<{ connection: ConnectionFull; appState: JsonObject | undefined }> {
   const callback = callbackParams(query);
-  const state = callback.get('state') ?? '';
+  // Plugin marketplaces (Crisp) return the state as `payload`, as Nango reads it.
+  const state = callback.get('state') ?? callback.get('payload') ?? '';
   const pending = await host.flows.take(state, host.clock());
   if (!pending) throw new InvalidStateError('Unknown, expired or already used state');
   // A flow started with a browser binding completes only in that browser (the flow is used up
@@ -52,7 +53,7 @@ export async function handleCallback(
     );
   }
   const integration = host.integration(pending.providerConfigKey);
-  const flow = integration && connectFlowFor(integration.definition.authMode);
+  const flow = integration && connectFlowFor(integration.definition);
   if (!integration || !flow) throw new UnknownIntegrationError(pending.providerConfigKey);
   const result = await flow.finish({ integration, flow: pending, callback, state, now: host.clock(), http: host.http });
   try {
