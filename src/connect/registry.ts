@@ -17,6 +17,8 @@ const connectFlows: Partial<Record<AuthMode, ConnectFlow>> = {
 };
 
 /** The flow of a definition: its mode's, or the plugin install (Nango's INSTALL_PLUGIN) a definition asks for. */
-export function connectFlowFor(definition: Pick<ProviderDefinition, 'authMode' | 'installPlugin'>): ConnectFlow | undefined {
+export function connectFlowFor(
+  definition: Pick<ProviderDefinition, 'authMode' | 'installPlugin'>,
+): ConnectFlow | undefined {
   return definition.installPlugin === true ? installPluginFlow : connectFlows[definition.authMode];
 }

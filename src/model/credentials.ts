@@ -200,6 +200,7 @@ export interface SignatureCredentials {
  * session token; the keys are obtained again before `expires_at`.
  */
 export interface AwsSigV4Credentials {
+  /** The mode. */
   type: 'AWS_SIGV4';
   /** The role assumed: `arn:aws:iam::123456789012:role/Name`. */
   role_arn: string;
@@ -211,7 +212,9 @@ export interface AwsSigV4Credentials {
   external_id?: string;
   /** The temporary access key id; absent until the role is first assumed. */
   access_key_id?: string;
+  /** The temporary secret access key. */
   secret_access_key?: string;
+  /** The session token sent as `X-Amz-Security-Token` and signed with each request. */
   session_token?: string;
   /** ISO 8601: when the temporary credentials lapse. */
   expires_at?: string;

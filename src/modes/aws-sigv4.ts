@@ -1,4 +1,9 @@
-import { InvalidCredentialsError, InvalidIntegrationError, InvalidRequestError, UnknownIntegrationError } from '../model/errors.js';
+import {
+  InvalidCredentialsError,
+  InvalidIntegrationError,
+  InvalidRequestError,
+  UnknownIntegrationError,
+} from '../model/errors.js';
 import type { AwsSigV4Credentials } from '../model/credentials.js';
 import type { JsonObject } from '../model/connection.js';
 import { assumeRole } from '../provider-http/sts.js';
@@ -143,7 +148,10 @@ function regionOf(input: Record<string, unknown>, context: StrategyContext): str
   const configured = configText(context, 'region');
   if (configured !== undefined) {
     if (!AWS_REGION.test(configured) || configured.length > 64)
-      throw new InvalidRequestError('connectionConfig.region must be an AWS region (us-east-1)', 'connectionConfig.region');
+      throw new InvalidRequestError(
+        'connectionConfig.region must be an AWS region (us-east-1)',
+        'connectionConfig.region',
+      );
     return configured;
   }
   const fallback = context.integration?.aws?.defaultRegion;

@@ -184,9 +184,11 @@ async function assumeWithEndpoint(
   if (response.status < 200 || response.status >= 300) {
     const error = (response.json as { error?: unknown } | undefined)?.error;
     const code =
-      typeof error === 'string' ? error : typeof (error as { code?: unknown })?.code === 'string'
-        ? (error as { code: string }).code
-        : 'sts_request_failed';
+      typeof error === 'string'
+        ? error
+        : typeof (error as { code?: unknown })?.code === 'string'
+          ? (error as { code: string }).code
+          : 'sts_request_failed';
     throw providerFailure(response, code, response.status >= 400 && response.status < 500, undefined, secrets);
   }
   const body = response.json as { credentials?: unknown } | undefined;
@@ -207,7 +209,8 @@ async function assumeWithEndpoint(
           ? expiry * 1000
           : expiry
         : Date.parse(expiry);
-  if (!Number.isFinite(expiresAt)) throw unreadable(response, 'the STS endpoint answered an expiry that is not an instant');
+  if (!Number.isFinite(expiresAt))
+    throw unreadable(response, 'the STS endpoint answered an expiry that is not an instant');
   return { accessKeyId, secretAccessKey, sessionToken, expiresAt: new Date(expiresAt).toISOString(), raw: {} };
 }
 

@@ -24,15 +24,16 @@ export interface AwsRoleAssumption {
    * `stsEndpointUrl`, a service of yours that answers the temporary keys.
    */
   stsMode?: 'builtin' | 'custom' | undefined;
+  /** `builtin`: the access key id that signs `AssumeRole`. */
   accessKeyId?: string | undefined;
-  /** A secret. */
+  /** `builtin`: its secret access key (a secret). */
   secretAccessKey?: string | undefined;
   /** `builtin`: default `https://sts.<region>.amazonaws.com/`; `custom`: required. */
   stsEndpointUrl?: string | undefined;
-  /** `custom`: how Latchkey authenticates to `stsEndpointUrl`. Default: not at all. */
+  /** `custom`: how Latchkey authenticates to `stsEndpointUrl` (the API key's `header` defaults to `x-api-key`). Default: not at all. */
   stsAuth?:
     | { type: 'none' }
-    | { type: 'api_key'; /** Default `x-api-key`. */ header?: string | undefined; apiKey: string }
+    | { type: 'api_key'; header?: string | undefined; apiKey: string }
     | { type: 'basic'; username?: string | undefined; password: string }
     | undefined;
   /** How long assumed credentials live, in seconds (STS allows 900 up to the role's maximum). Default 3600. */
@@ -110,7 +111,8 @@ export function awsSettings(providerConfigKey: string, aws: unknown): AwsSetting
   const fail = (field: string, problem: string): never => {
     throw new InvalidIntegrationError(providerConfigKey, field, problem);
   };
-  if (aws === undefined) return fail('aws.service', 'is missing: AWS_SIGV4 integrations name the service they sign for');
+  if (aws === undefined)
+    return fail('aws.service', 'is missing: AWS_SIGV4 integrations name the service they sign for');
   const result = v.safeParse(AwsRoleAssumptionSchema, aws);
   if (!result.success) {
     const issue = result.issues[0];
@@ -124,7 +126,12 @@ export function awsSettings(providerConfigKey: string, aws: unknown): AwsSetting
   if (settings.stsMode === 'custom') {
     if (settings.stsEndpointUrl === undefined)
       return fail('aws.stsEndpointUrl', "is missing: the 'custom' STS mode asks this endpoint for credentials");
-    return { stsMode: 'custom', ...common, stsEndpointUrl: settings.stsEndpointUrl, stsAuth: settings.stsAuth ?? { type: 'none' } };
+    return {
+      stsMode: 'custom',
+      ...common,
+      stsEndpointUrl: settings.stsEndpointUrl,
+      stsAuth: settings.stsAuth ?? { type: 'none' },
+    };
   }
   if (settings.accessKeyId === undefined || settings.secretAccessKey === undefined)
     return fail(

@@ -61,7 +61,8 @@ const input = (extra: Record<string, unknown> = {}) => ({
 });
 
 type Keys = { access_key_id: string; secret_access_key: string; session_token: string; expires_at: string };
-const keysOf = async (manager: ConnectionManager, id = 'acme') => (await manager.get(id)).credentials as unknown as Keys;
+const keysOf = async (manager: ConnectionManager, id = 'acme') =>
+  (await manager.get(id)).credentials as unknown as Keys;
 
 describe('AWS_SIGV4: role assumption through STS', () => {
   it('connect assumes the role with a SigV4-signed AssumeRole (the ExternalId included) and stores the temporary keys sealed', async () => {
@@ -198,7 +199,12 @@ describe('AWS_SIGV4: role assumption through STS', () => {
       });
       const { manager } = ok;
       await manager.connect(input());
-      expect(ok.aws.customCalls.at(-1)).toEqual({ role_arn: ROLE, external_id: EXTERNAL_ID, region: 'eu-west-1', service: 's3' });
+      expect(ok.aws.customCalls.at(-1)).toEqual({
+        role_arn: ROLE,
+        external_id: EXTERNAL_ID,
+        region: 'eu-west-1',
+        service: 's3',
+      });
       const keys = await keysOf(manager);
       expect(Date.parse(keys.expires_at)).toBe(Math.floor((ok.clock() + 3600_000) / 1000) * 1000);
       expect((await manager.fetch('acme', '/bucket/key')).status).toBe(200);
@@ -248,7 +254,9 @@ describe('AWS_SIGV4: role assumption through STS', () => {
         integrations: { aws: { provider: 'aws-sigv4', aws: aws as AwsRoleAssumption } },
       });
     expect(build({ service: 's3' })).toThrow(expect.objectContaining({ field: 'aws.accessKeyId' }));
-    expect(build({ service: 's3', stsMode: 'custom' })).toThrow(expect.objectContaining({ field: 'aws.stsEndpointUrl' }));
+    expect(build({ service: 's3', stsMode: 'custom' })).toThrow(
+      expect.objectContaining({ field: 'aws.stsEndpointUrl' }),
+    );
     expect(build({ service: 'S3!', accessKeyId: 'a', secretAccessKey: 'b' })).toThrow(
       expect.objectContaining({ field: 'aws.service' }),
     );
@@ -268,10 +276,22 @@ strategySuite(
       async verify(connection) {
         const keys = connection.credentials as unknown as Keys;
         const signed = aws4.sign(
-          { method: 'GET', host: new URL(aws.url).host, path: '/api/s3/bucket/key', service: 's3', region: 'eu-west-1' },
-          { accessKeyId: keys.access_key_id, secretAccessKey: keys.secret_access_key, sessionToken: keys.session_token },
+          {
+            method: 'GET',
+            host: new URL(aws.url).host,
+            path: '/api/s3/bucket/key',
+            service: 's3',
+            region: 'eu-west-1',
+          },
+          {
+            accessKeyId: keys.access_key_id,
+            secretAccessKey: keys.secret_access_key,
+            sessionToken: keys.session_token,
+          },
         );
-        const response = await fetch(`${aws.url}/api/s3/bucket/key`, { headers: signed.headers as Record<string, string> });
+        const response = await fetch(`${aws.url}/api/s3/bucket/key`, {
+          headers: signed.headers as Record<string, string>,
+        });
         expect(response.status).toBe(200);
       },
       close: async () => {},
@@ -279,7 +299,11 @@ strategySuite(
   },
   [
     ['a missing role ARN', { type: 'AWS_SIGV4' }, 'credentials.role_arn'],
-    ['a user ARN for a role ARN', { type: 'AWS_SIGV4', role_arn: 'arn:aws:iam::123456789012:user/x' }, 'credentials.role_arn'],
+    [
+      'a user ARN for a role ARN',
+      { type: 'AWS_SIGV4', role_arn: 'arn:aws:iam::123456789012:user/x' },
+      'credentials.role_arn',
+    ],
     [
       'half of the temporary keys',
       { type: 'AWS_SIGV4', role_arn: ROLE, access_key_id: 'ASIAX' },

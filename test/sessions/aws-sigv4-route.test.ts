@@ -64,7 +64,11 @@ describe('POST /auth/aws-sigv4/:providerConfigKey', () => {
     const connection = await manager.get(result.connectionId, { providerConfigKey: 'aws' });
     expect(connection.end_user?.id).toBe('user-aws');
     expect(connection.credentials).toMatchObject({ type: 'AWS_SIGV4', role_arn: ROLE, region: 'us-west-2' });
-    expect(connection.connection_config).toMatchObject({ region: 'us-west-2', service: 's3', external_id: 'ext-7f3a2c' });
+    expect(connection.connection_config).toMatchObject({
+      region: 'us-west-2',
+      service: 's3',
+      external_id: 'ext-7f3a2c',
+    });
     expect(aws.assumeCalls[0]).toMatchObject({ roleArn: ROLE, externalId: 'ext-7f3a2c', region: 'us-west-2' });
     expect((await manager.fetch(result.connectionId, '/bucket/key', {})).status).toBe(200);
   });

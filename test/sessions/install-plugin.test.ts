@@ -38,7 +38,11 @@ async function startCrisp(callback: () => string) {
         verified.push(String(ok));
         return res
           .writeHead(ok ? 200 : 401, { 'content-type': 'application/json' })
-          .end(JSON.stringify(ok ? { error: false, data: { plugin_id: PLUGIN.id } } : { error: true, reason: 'invalid_session' }));
+          .end(
+            JSON.stringify(
+              ok ? { error: false, data: { plugin_id: PLUGIN.id } } : { error: true, reason: 'invalid_session' },
+            ),
+          );
       }
       res.writeHead(404).end();
     }),
@@ -74,9 +78,12 @@ async function setUp(pluginKey = PLUGIN.key) {
 
 /** The popup: `/oauth/connect`, the marketplace, then the callback with the popup's cookies. */
 async function install(serverUrl: string, token: string, clientId: string) {
-  const connect = await fetch(`${serverUrl}/oauth/connect/crisp?connect_session_token=${token}&ws_client_id=${clientId}`, {
-    redirect: 'manual',
-  });
+  const connect = await fetch(
+    `${serverUrl}/oauth/connect/crisp?connect_session_token=${token}&ws_client_id=${clientId}`,
+    {
+      redirect: 'manual',
+    },
+  );
   expect(connect.status).toBe(302);
   const installPage = new URL(connect.headers.get('location')!);
   expect(installPage.pathname).toBe('/install');

@@ -19,7 +19,10 @@ import { randomBytes } from 'node:crypto';
 import aws4 from 'aws4';
 import { answer } from './answer.js';
 
-export const LONG_LIVED = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
+export const LONG_LIVED = {
+  accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+};
 
 export interface Issued {
   accessKeyId: string;
@@ -51,7 +54,12 @@ export async function startAws(options: StsOptions = {}) {
   const now = options.now ?? Date.now;
   const roles = options.roles ?? { 'arn:aws:iam::123456789012:role/LatchkeyAccess': { externalId: 'ext-7f3a2c' } };
   const issued = new Map<string, Issued>();
-  const assumeCalls: Array<{ action: string | null; roleArn: string | null; externalId: string | null; region: string }> = [];
+  const assumeCalls: Array<{
+    action: string | null;
+    roleArn: string | null;
+    externalId: string | null;
+    region: string;
+  }> = [];
   const customCalls: unknown[] = [];
   const apiRequests: AwsApiRequest[] = [];
   const mode = { throttle: false };
@@ -84,7 +92,9 @@ export async function startAws(options: StsOptions = {}) {
 
       if (req.method === 'POST' && url.pathname === '/') {
         const form = new URLSearchParams(body.toString('utf8'));
-        const credential = /Credential=([^/]+)\/\d{8}\/([^/]+)\/sts\/aws4_request/.exec(req.headers.authorization ?? '');
+        const credential = /Credential=([^/]+)\/\d{8}\/([^/]+)\/sts\/aws4_request/.exec(
+          req.headers.authorization ?? '',
+        );
         assumeCalls.push({
           action: form.get('Action'),
           roleArn: form.get('RoleArn'),
@@ -154,11 +164,14 @@ export async function startAws(options: StsOptions = {}) {
       if (api) {
         const service = api[1] as string;
         const token = req.headers['x-amz-security-token'];
-        const credential = /Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(req.headers.authorization ?? '');
+        const credential = /Credential=([^/]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(
+          req.headers.authorization ?? '',
+        );
         const keys = credential ? issued.get(credential[1] as string) : undefined;
         let status = 200;
         if (!keys || token !== keys.sessionToken || credential?.[3] !== service) status = 403;
-        else if (keys.expiresAt <= now()) status = 400; // ExpiredToken
+        else if (keys.expiresAt <= now())
+          status = 400; // ExpiredToken
         else if (signedByAws4(req, body, service, credential?.[2] as string, keys) !== req.headers.authorization)
           status = 403;
         apiRequests.push({
@@ -167,7 +180,9 @@ export async function startAws(options: StsOptions = {}) {
           headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])),
           status,
         });
-        return res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: status === 200 }));
+        return res
+          .writeHead(status, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ ok: status === 200 }));
       }
       res.writeHead(404).end();
     }),
@@ -199,7 +214,10 @@ function signedByAws4(
   keys: { accessKeyId: string; secretAccessKey: string; sessionToken?: string },
 ): string {
   const contentType = req.headers['content-type'];
-  const headers: Record<string, string> = { Host: req.headers.host ?? '', 'X-Amz-Date': String(req.headers['x-amz-date']) };
+  const headers: Record<string, string> = {
+    Host: req.headers.host ?? '',
+    'X-Amz-Date': String(req.headers['x-amz-date']),
+  };
   if (contentType) headers['Content-Type'] = contentType;
   const signed = aws4.sign(
     {
@@ -211,7 +229,11 @@ function signedByAws4(
       region,
       extraHeadersToIgnore: { 'content-length': true, ...(contentType ? {} : { 'content-type': true }) },
     } as aws4.Request,
-    { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey, ...(keys.sessionToken ? { sessionToken: keys.sessionToken } : {}) },
+    {
+      accessKeyId: keys.accessKeyId,
+      secretAccessKey: keys.secretAccessKey,
+      ...(keys.sessionToken ? { sessionToken: keys.sessionToken } : {}),
+    },
   );
   return String((signed.headers as Record<string, string>).Authorization);
 }
