@@ -247,6 +247,24 @@ describe('AWS_SIGV4: role assumption through STS', () => {
     expect((await manager.list()).connections).toEqual([]);
   });
 
+  it("takes a connection in Nango's stored shape (keys, session token, expiry) and uses it until the margin, without STS", async () => {
+    const { aws, manager, clock } = await setup();
+    const keys = {
+      access_key_id: 'ASIAIMPORTED0000',
+      secret_access_key: 'imported-secret-0000000000000000000000',
+      session_token: 'FwoGimported',
+      expires_at: new Date(clock() + 50 * 60_000).toISOString(),
+    };
+    await manager.create(
+      input({ region: 'ap-southeast-2', service: 's3', ...keys, raw: { access_key_id: keys.access_key_id } }),
+    );
+    expect((await manager.get('acme')).credentials).toMatchObject({ ...keys, region: 'ap-southeast-2' });
+    expect(aws.assumeCalls).toEqual([]);
+    clock.advance(40 * 60_000);
+    expect((await keysOf(manager)).access_key_id).toMatch(/^ASIA(?!IMPORTED)/);
+    expect(aws.assumeCalls).toHaveLength(1);
+  });
+
   it('an integration whose aws block is incomplete is refused when the manager is built, naming the field', () => {
     const build = (aws: unknown) => () =>
       testManager({
