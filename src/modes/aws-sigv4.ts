@@ -6,7 +6,6 @@ import {
 } from '../model/errors.js';
 import type { AwsSigV4Credentials } from '../model/credentials.js';
 import type { JsonObject } from '../model/connection.js';
-import { assumeRole } from '../provider-http/sts.js';
 import { AWS_REGION, AWS_SERVICE, awsSettings, EXTERNAL_ID, ROLE_ARN } from '../providers/aws-role.js';
 import { signAwsV4 } from '../signing/aws-sigv4.js';
 import { type AuthStrategy, field, mintedUntilExpiry, type StrategyContext } from './strategy.js';
@@ -80,6 +79,8 @@ export const awsSigV4 = {
   async refresh(credentials, context) {
     if (!context.integration) throw new UnknownIntegrationError(context.providerConfigKey);
     const settings = awsSettings(context.providerConfigKey, context.integration.aws);
+    // Loaded on first use, off the import path of `latchkey`, as the other token clients are.
+    const { assumeRole } = await import('../provider-http/sts.js');
     const issued = await assumeRole(
       settings,
       { roleArn: credentials.role_arn, externalId: credentials.external_id, region: credentials.region },

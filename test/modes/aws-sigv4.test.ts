@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import aws4 from 'aws4';
 import { describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/memory.js';
-import type { AwsRoleAssumption, Clock, ConnectionManager, IntegrationConfig } from '../../src/index.js';
-import { testClock, testManager } from '../support/manager.js';
+import type { AwsRoleAssumption, ConnectionManager, IntegrationConfig } from '../../src/index.js';
+import { type TestClock, testClock, testManager } from '../support/manager.js';
 import { nangoEntry } from '../support/nango.js';
 import { testScope } from '../support/scope.js';
 import { LONG_LIVED, startAws, type StsOptions } from '../support/sts-server.js';
@@ -20,7 +20,7 @@ const ROLE = 'arn:aws:iam::123456789012:role/LatchkeyAccess';
 const EXTERNAL_ID = 'ext-7f3a2c';
 
 interface Setup {
-  clock?: Clock;
+  clock?: TestClock;
   /** Overrides of the integration's `aws` block, given the stand-in's URL. */
   aws?: Partial<AwsRoleAssumption> | ((url: string) => Partial<AwsRoleAssumption>);
   sts?: StsOptions;
