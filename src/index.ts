@@ -89,6 +89,7 @@ export { builtinProviders } from './providers/catalog.js';
 export { fromNangoProviders } from './providers/nango.js';
 export type { NangoImport } from './providers/nango.js';
 export type { ClientCertificate } from './model/client-certificate.js';
+export type { AwsRoleAssumption } from './providers/aws-role.js';
 export type {
   ConnectionConfigField,
   IntegrationConfig,
@@ -117,6 +118,7 @@ export type {
   ApiKeyCredentials,
   AppCredentials,
   AppStoreCredentials,
+  AwsSigV4Credentials,
   BasicCredentials,
   BillCredentials,
   Credentials,

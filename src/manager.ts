@@ -132,7 +132,7 @@ export class ConnectionManager {
   }
 
   /**
-   * Headers that sign one request with fresh credentials (OAuth 1.0, NetSuite TBA, WSSE).
+   * Headers that sign one request with fresh credentials (OAuth 1.0, NetSuite TBA, WSSE, AWS SigV4).
    *
    * @example
    * ```ts

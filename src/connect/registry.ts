@@ -1,5 +1,7 @@
 import type { AuthMode } from '../model/auth-modes.js';
+import type { ProviderDefinition } from '../providers/definition.js';
 import type { ConnectFlow } from './connect-flow.js';
+import { installPluginFlow } from './install-plugin-flow.js';
 import { githubAppFlow, githubAppOAuthFlow } from './github-app-flow.js';
 import { mcpGenericFlow } from './mcp-generic-flow.js';
 import { mcpOAuth2Flow } from './mcp-oauth2-flow.js';
@@ -16,6 +18,9 @@ const connectFlows: Partial<Record<AuthMode, ConnectFlow>> = {
   MCP_OAUTH2: mcpOAuth2Flow,
 };
 
-export function connectFlowFor(mode: AuthMode): ConnectFlow | undefined {
-  return connectFlows[mode];
+/** The flow of a definition: its mode's, or the plugin install (Nango's INSTALL_PLUGIN) a definition asks for. */
+export function connectFlowFor(
+  definition: Pick<ProviderDefinition, 'authMode' | 'installPlugin'>,
+): ConnectFlow | undefined {
+  return definition.installPlugin === true ? installPluginFlow : connectFlows[definition.authMode];
 }

@@ -19,6 +19,7 @@ export const AUTH_MODES = [
   'NONE',
   'MCP_OAUTH2_GENERIC',
   'MCP_OAUTH2',
+  'AWS_SIGV4',
 ] as const;
 
 /** One of {@link AUTH_MODES}: the `type` of a connection's credentials. */

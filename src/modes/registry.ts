@@ -2,6 +2,7 @@ import type { AuthMode } from '../model/auth-modes.js';
 import type { Credentials, CredentialsOf } from '../model/credentials.js';
 import { apiKey } from './api-key.js';
 import { appStoreConnect } from './app-store-connect.js';
+import { awsSigV4 } from './aws-sigv4.js';
 import { basic } from './basic.js';
 import { bill } from './bill.js';
 import { githubApp } from './github-app.js';
@@ -40,6 +41,7 @@ export const strategies = {
   NONE: none,
   MCP_OAUTH2_GENERIC: mcpOAuth2Generic,
   MCP_OAUTH2: mcpOAuth2,
+  AWS_SIGV4: awsSigV4,
 } as const satisfies { [M in AuthMode]: AuthStrategy<CredentialsOf<M>> };
 
 /** The strategy for a mode, typed loosely: the operations handle every mode alike. */

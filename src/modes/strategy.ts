@@ -30,6 +30,13 @@ export interface SignableRequest {
   url: string;
   /** An `application/x-www-form-urlencoded` body (OAuth 1.0 signs its parameters). */
   form?: URLSearchParams | Record<string, string> | string;
+  /**
+   * The body as it will be sent, for modes that sign its hash (AWS Signature V4); `form`, when
+   * given, is the body. A stream cannot be hashed before it is sent: such modes refuse it.
+   */
+  body?: string | Uint8Array | ReadableStream<Uint8Array>;
+  /** The `Content-Type` the request will be sent with, for modes that sign it (AWS Signature V4). */
+  contentType?: string;
 }
 
 /** What a successful refresh produces. */
@@ -76,6 +83,11 @@ export interface AuthStrategy<C extends { type: string }> {
    * shows (TWO_STEP: the submitted inputs too, as Avanan's request signature needs its secret key).
    */
   templateCredentials?(credentials: C): object;
+  /**
+   * Fields this mode keeps in `connection_config` beside its credentials, merged in when the
+   * connection is stored (AWS_SIGV4: the region and service the proxy's base URL reads, as Nango keeps them).
+   */
+  connectionConfigOf?(credentials: C): JsonObject;
   /** A TLS client certificate these credentials present to the provider (mutual TLS), if any. */
   clientCertificate?(credentials: C, integration: ResolvedIntegration | undefined): ClientCertificate | undefined;
   /** The bearer credential these credentials carry, if any: `${accessToken}` in proxy templates. */

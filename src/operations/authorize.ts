@@ -25,7 +25,7 @@ export async function authorize(host: AuthorizeHost, input: AuthorizeInput): Pro
   const providerConfigKey = assertId(input.providerConfigKey, 'providerConfigKey');
   const integration = host.integration(providerConfigKey);
   if (!integration) throw new UnknownIntegrationError(providerConfigKey);
-  const flow = connectFlowFor(integration.definition.authMode);
+  const flow = connectFlowFor(integration.definition);
   if (!flow) {
     throw new InvalidRequestError(
       `${integration.definition.authMode} integrations have no authorization flow; use connect()`,

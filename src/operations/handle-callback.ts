@@ -24,7 +24,8 @@ export async function handleCallback(
   options: CallbackOptions = {},
 ): Promise<{ connection: ConnectionFull; appState: JsonObject | undefined }> {
   const callback = callbackParams(query);
-  const state = callback.get('state') ?? '';
+  // Plugin marketplaces (Crisp) return the state as `payload`, as Nango reads it.
+  const state = callback.get('state') ?? callback.get('payload') ?? '';
   const pending = await host.flows.take(state, host.clock());
   if (!pending) throw new InvalidStateError('Unknown, expired or already used state');
   // A flow started with a browser binding completes only in that browser (the flow is used up
@@ -45,7 +46,7 @@ export async function handleCallback(
   // OAuth 2.0 says `error`; OAuth 1.0 providers such as X say `denied`.
   const error = callback.get('error') ?? (callback.get('denied') ? 'access_denied' : null);
   const integration = host.integration(pending.providerConfigKey);
-  const flow = integration && connectFlowFor(integration.definition.authMode);
+  const flow = integration && connectFlowFor(integration.definition);
   const finish = integration && { integration, flow: pending, callback, state, now: host.clock(), http: host.http };
   if (error) {
     // A mode that registered its client learns here that the server forgot it (mcp-client.ts).

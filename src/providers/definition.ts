@@ -2,6 +2,7 @@ import type { AuthMode } from '../model/auth-modes.js';
 import type { OAuth1SignatureMethod } from '../signing/oauth1.js';
 import type { JwtAlgorithm } from '../signing/jwt.js';
 import type { ClientCertificate } from '../model/client-certificate.js';
+import type { AwsRoleAssumption } from './aws-role.js';
 
 /**
  * How a token endpoint wants the client authenticated. `username_password` sends the client id
@@ -292,6 +293,13 @@ export interface ProviderDefinition {
    * authorization URL's origin.
    */
   resource?: string;
+  /**
+   * Nango's INSTALL_PLUGIN: the user installs the app from the integration's `appLink` (sent there
+   * with `payload=<state>`), the marketplace returns to the callback with the same `payload`, and
+   * the connection stores the integration's own plugin credentials (`clientId` and `clientSecret`
+   * as BASIC, Crisp's plugin token) with the callback's `callbackMetadata` (Crisp's `website_id`).
+   */
+  installPlugin?: boolean;
   /** API root for providers whose token minting is an API call (GitHub App: `https://api.github.com`). */
   apiBaseUrl?: string;
   /**
@@ -343,6 +351,10 @@ export interface IntegrationConfig {
    * `allowedHosts`. `*.example.com` allows any host under `example.com`.
    */
   allowedHosts?: string[] | undefined;
+  /** AWS_SIGV4: how the role each connection names is assumed. */
+  aws?: AwsRoleAssumption | undefined;
+  /** INSTALL_PLUGIN: the page where users install the app (Nango's `app_link`). */
+  appLink?: string | undefined;
 }
 
 /** An integration with its provider definition merged in. */
@@ -360,6 +372,8 @@ export interface ResolvedIntegration {
   /** The integration's {@link IntegrationConfig.verifyInstallation} hook, if any. */
   verifyInstallation: IntegrationConfig['verifyInstallation'];
   clientMetadata: McpClientMetadata | undefined;
+  aws: AwsRoleAssumption | undefined;
+  appLink: string | undefined;
 }
 
 /** A configured integration as `manager.integrations()` describes it (see `IntegrationConfig`). */

@@ -3,6 +3,7 @@ import type { IntegrationConfig, ProviderDefinition, TwoStepRequest } from './de
 import * as v from 'valibot';
 import { IdleLifetimeDaysSchema, IntrospectionSpecSchema, RevocationSpecSchema } from './lifecycle-fields.js';
 import { assertValidTemplate } from './template.js';
+import { awsSettings } from './aws-role.js';
 
 /** Definition fields that hold a URL template. */
 const URL_FIELDS = [
@@ -81,6 +82,9 @@ export function checkIntegration(
   if (mode === 'MCP_OAUTH2') checkMcpOAuth2(config, definition, fail);
   if (mode === 'JWT' && definition.jwt === undefined)
     fail('definition.jwt', 'is missing: JWT integrations sign their token from this template');
+  // Checked when given; an AWS_SIGV4 integration without it is refused when a connection needs it.
+  if (config.aws !== undefined) awsSettings(providerConfigKey, config.aws);
+  if (config.appLink !== undefined) checkUrl('appLink', config.appLink, fail);
 
   for (const name of URL_FIELDS) {
     const url = definition[name];

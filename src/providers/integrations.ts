@@ -51,6 +51,8 @@ export function resolveIntegrations(
       clientCertificate: config.clientCertificate,
       verifyInstallation: config.verifyInstallation,
       clientMetadata: config.clientMetadata,
+      aws: config.aws,
+      appLink: config.appLink,
     });
   }
   return resolved;

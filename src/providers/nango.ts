@@ -64,7 +64,11 @@ function resolveAlias(catalog: Record<string, unknown>, name: string, seen: stri
 
 function convert(original: Entry): ProviderDefinition {
   const entry = normalizedTemplates(original);
-  const mode = entry.auth_mode;
+  // A plugin install stores the integration's own credentials in the shape its `auth_type` names.
+  const installPlugin = entry.auth_mode === 'INSTALL_PLUGIN';
+  if (installPlugin && entry.auth_type !== 'BASIC')
+    throw new UnsupportedEntryError(`INSTALL_PLUGIN with auth_type ${String(entry.auth_type)} is not supported`);
+  const mode = installPlugin ? 'BASIC' : entry.auth_mode;
   if (!isAuthMode(mode)) throw new UnsupportedEntryError(`auth mode ${String(mode)} is not supported`);
   // Sign a JWT, then trade it for an access token (RFC 7523 §2.1): TWO_STEP's assertion.
   if (
@@ -73,7 +77,7 @@ function convert(original: Entry): ProviderDefinition {
   ) {
     throw new UnsupportedEntryError('a JWT-bearer token exchange outside TWO_STEP is not supported');
   }
-  const definition: ProviderDefinition = { authMode: mode };
+  const definition: ProviderDefinition = { authMode: mode, ...(installPlugin && { installPlugin: true }) };
   const tokenUrl = entry.token_url;
   if (typeof tokenUrl === 'string') definition.tokenUrl = tokenUrl;
   else if (isPlainObject(tokenUrl)) {
