@@ -10,6 +10,7 @@ import { isIPv6 } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { nodeAnswerOf } from '../provider-http/stream-response.js';
 import { textOf } from './respond.js';
 
 /**
@@ -71,6 +72,14 @@ export function toNodeListener(
     }
     handler(request)
       .then(async (response) => {
+        // A provider's answer through the proxy: its Node stream straight to the client.
+        const node = nodeAnswerOf(response);
+        if (node !== undefined) {
+          res.writeHead(node.status, node.statusText, headersOf(node.headers));
+          if (node.body === null) res.end();
+          else await pipeline(node.body, res);
+          return;
+        }
         const headers: Record<string, string | string[]> = Object.fromEntries(response.headers);
         // Headers folds repeated Set-Cookie into one line; each cookie needs its own header.
         const cookies = response.headers.getSetCookie();
@@ -95,6 +104,16 @@ export function toNodeListener(
         else res.writeHead(500).end();
       });
   };
+}
+
+/** Header pairs as Node writes them: a name given more than once (`set-cookie`) as a list. */
+function headersOf(pairs: Array<[string, string]>): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of pairs) {
+    const had = headers[name];
+    headers[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
+  }
+  return headers;
 }
 
 /**
