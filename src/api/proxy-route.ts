@@ -102,7 +102,11 @@ export async function proxyRequest({
   // The provider's body goes back as the Node stream it came as (node-listener.ts pipes it).
   const node = nodeAnswerOf(answer);
   if (node !== undefined) {
-    const headers = node.headers.filter(([name]) => returnedHeader(name, node.decoded));
+    const headers: string[] = [];
+    for (let index = 0; index + 1 < node.headers.length; index += 2) {
+      const name = node.headers[index]!;
+      if (returnedHeader(name, node.decoded)) headers.push(name, node.headers[index + 1]!);
+    }
     return new StreamResponse(node.body, { status: node.status, statusText: node.statusText, headers });
   }
   const returned = new Headers();

@@ -16,6 +16,7 @@
 import { Agent as HttpAgent, type IncomingMessage, type OutgoingHttpHeaders, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { DisallowedHostError } from '../model/errors.js';
 import { assertLiteralHostAllowed, type EgressSettings, pinnedLookup } from './egress.js';
@@ -140,7 +141,7 @@ function once(
       resolve(answerOf(res, method));
     });
     if (body instanceof ReadableStream) {
-      const source = Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>);
+      const source = Readable.fromWeb(body as NodeReadableStream<Uint8Array>);
       source.once('error', (error) => req.destroy(error));
       source.pipe(req);
     } else if (body !== null) req.end(body);
@@ -201,7 +202,12 @@ const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
 function answerOf(res: IncomingMessage, method: string): TransportAnswer {
   const status = res.statusCode ?? 0;
   const base = { status, statusText: res.statusMessage ?? '', rawHeaders: res.rawHeaders };
-  const coding = res.headers['content-encoding']?.trim().toLowerCase();
+  // From the raw pairs: `res.headers` builds an object of every header on first use.
+  let coding: string | undefined;
+  const raw = res.rawHeaders;
+  for (let index = 0; index < raw.length; index += 2)
+    if (raw[index]!.length === 16 && raw[index]!.toLowerCase() === 'content-encoding')
+      coding = raw[index + 1]!.trim().toLowerCase();
   const decoder = coding === undefined || method === 'HEAD' || NO_BODY.has(status) ? undefined : DECODERS[coding];
   if (!decoder) return { ...base, body: res, decoded: false };
   // As fetch does: the body comes back decoded; a failure of either stream fails the other.

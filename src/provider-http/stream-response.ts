@@ -13,8 +13,8 @@ import type { Readable } from 'node:stream';
 export interface NodeAnswer {
   status: number;
   statusText: string;
-  /** `[name, value]` pairs, repeated names (`set-cookie`) as separate pairs. */
-  headers: Array<[string, string]>;
+  /** Names (lower-case) and values in one flat list, as Node's `writeHead` takes them; a repeated name (`set-cookie`) repeats. */
+  headers: string[];
   body: Readable | null;
   /** Whether the body was decoded from the answer's `Content-Encoding` (which, like its length, no longer describes it). */
   decoded: boolean;
@@ -22,7 +22,7 @@ export interface NodeAnswer {
 
 export class StreamResponse extends Response {
   readonly #stream: Readable | null;
-  readonly #pairs: Array<[string, string]>;
+  readonly #pairs: string[];
   readonly #url: string;
   #headers: Headers | undefined;
   #inner: Response | undefined;
@@ -33,7 +33,7 @@ export class StreamResponse extends Response {
   /** `body` null: an answer without one (a HEAD, a 204, a 304). */
   constructor(
     body: Readable | null,
-    init: { status: number; statusText: string; headers: Array<[string, string]>; decoded?: boolean },
+    init: { status: number; statusText: string; headers: string[]; decoded?: boolean },
     url = '',
   ) {
     // `Response` takes only 200–599 and a well-formed reason phrase; a provider may send others
@@ -51,14 +51,15 @@ export class StreamResponse extends Response {
   takeNode(): NodeAnswer | undefined {
     if (this.#inner !== undefined || this.#taken) return undefined;
     this.#taken = true;
-    const headers: Array<[string, string]> = this.#headers ? [...pairsOf(this.#headers)] : this.#pairs;
+    const headers = this.#headers ? flatten(this.#headers) : this.#pairs;
     return { status: this.status, statusText: this.statusText, headers, body: this.#stream, decoded: this.#decoded };
   }
 
   override get headers(): Headers {
     if (this.#headers === undefined) {
       this.#headers = new Headers();
-      for (const [name, value] of this.#pairs) this.#headers.append(name, value);
+      const pairs = this.#pairs;
+      for (let index = 0; index + 1 < pairs.length; index += 2) this.#headers.append(pairs[index]!, pairs[index + 1]!);
     }
     return this.#headers;
   }
@@ -122,9 +123,11 @@ export function nodeAnswerOf(response: Response): NodeAnswer | undefined {
   return response instanceof StreamResponse ? response.takeNode() : undefined;
 }
 
-function* pairsOf(headers: Headers): Iterable<[string, string]> {
-  for (const [name, value] of headers) if (name !== 'set-cookie') yield [name, value];
-  for (const cookie of headers.getSetCookie()) yield ['set-cookie', cookie];
+function flatten(headers: Headers): string[] {
+  const flat: string[] = [];
+  for (const [name, value] of headers) if (name !== 'set-cookie') flat.push(name, value);
+  for (const cookie of headers.getSetCookie()) flat.push('set-cookie', cookie);
+  return flat;
 }
 
 /**
@@ -176,9 +179,12 @@ export function responseOf(
   url: string,
   method: string,
 ): StreamResponse {
-  const headers: Array<[string, string]> = [];
-  for (let index = 0; index + 1 < answer.rawHeaders.length; index += 2)
-    headers.push([answer.rawHeaders[index]!.toLowerCase(), answer.rawHeaders[index + 1]!]);
+  const raw = answer.rawHeaders;
+  const headers: string[] = new Array<string>(raw.length);
+  for (let index = 0; index < raw.length; index += 2) {
+    headers[index] = raw[index]!.toLowerCase();
+    headers[index + 1] = raw[index + 1]!;
+  }
   const bodiless = method === 'HEAD' || answer.status === 204 || answer.status === 205 || answer.status === 304;
   // Read to its end so the socket goes back to the pool (there is nothing to read).
   if (bodiless) answer.body.resume();
