@@ -4,7 +4,8 @@ import type { ConnectionRecord } from '../model/record.js';
 import { strategyFor } from '../modes/registry.js';
 import { clientCertificateFor, type StrategyContext } from '../modes/strategy.js';
 import { tlsOptions } from '../provider-http/client-tls.js';
-import { send as transport, type TransportRequest, type TransportRoute } from '../provider-http/node-transport.js';
+import type * as NodeTransport from '../provider-http/node-transport.js';
+import type { TransportRequest, TransportRoute } from '../provider-http/node-transport.js';
 import { responseOf } from '../provider-http/stream-response.js';
 import { checkedUrl, type HttpSettings, networkFailure } from '../provider-http/http.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
@@ -144,9 +145,15 @@ export function sendProxyRequest(
   return follow ? first.then((response) => followRedirects(response, request, proxy, options, send)) : first;
 }
 
+// `node:http`, `node:https` (and TLS) and `node:zlib` load on the first request: the health checks
+// bring this module along with `import('latchkey')`, which must stay small.
+let transportModule: Promise<typeof NodeTransport> | undefined;
+const loadTransport = () => (transportModule ??= import('../provider-http/node-transport.js'));
+
 /** One request on the Node transport, answered as a `Response` (its body still a Node stream). */
 async function sendOnce(url: string, init: RequestInit, route: TransportRoute): Promise<Response> {
   const method = String(init.method ?? 'GET').toUpperCase();
+  const { send: transport } = await loadTransport();
   let answer;
   try {
     answer = await transport(
