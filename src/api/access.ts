@@ -87,7 +87,14 @@ export type Refusal =
 export interface KeyRing {
   /** True when the handler was told it runs on loopback without keys (development only). */
   open: boolean;
-  keys: Array<{ digest: Buffer; caller: Caller }>;
+  /** Each key as UTF-8 bytes (compared in constant time) and its SHA-256 (the console's cookies name it). */
+  keys: Array<{ secret: Buffer; digest: Buffer; caller: Caller }>;
+}
+
+/** What the decisions here read of a request: a web `Request`, or the API's view of one (request-view.ts). */
+export interface RequestHead {
+  readonly headers: { get(name: string): string | null };
+  readonly body: ReadableStream<Uint8Array> | null;
 }
 
 const MIN_KEY_LENGTH = 16;
@@ -125,12 +132,15 @@ export function keyRing(keys: ApiKey[] | undefined, allowNoKeysOnLoopback: boole
           `${field}.scopes`,
         );
       }
-      return { digest: digest(entry.key), caller: { name: entry.name ?? `key ${index}`, scopes: new Set(scopes) } };
+      return {
+        secret: Buffer.from(entry.key, 'utf8'),
+        digest: digest(entry.key),
+        caller: { name: entry.name ?? `key ${index}`, scopes: new Set(scopes) },
+      };
     }),
   };
 }
 
-/** Hashing first gives equal-length buffers, so the comparison's time says nothing about the key. */
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
@@ -149,7 +159,7 @@ function digest(value: string): Buffer {
  */
 export function authorize(
   ring: KeyRing,
-  request: Request,
+  request: RequestHead,
   url: URL,
   scope: ScopeRequirement,
   options: { anyBody?: boolean | undefined } = {},
@@ -184,12 +194,20 @@ export function authorize(
   return caller;
 }
 
-/** The configured key equal to `key`, compared in constant time against every key (no early exit). */
+/**
+ * The configured key equal to `key`, compared in constant time against every key (no early exit).
+ * A key of another length is compared with itself instead, so that every comparison takes the
+ * same time, whatever the presented key and whether its length matched: the time taken says
+ * nothing about any configured key. (This used to hash both sides for equal lengths; the hash
+ * cost more than the rest of the API's checks of a request together.)
+ */
 export function callerOfKey(ring: KeyRing, key: string): Caller | undefined {
-  const presented = digest(key);
+  const presented = Buffer.from(key, 'utf8');
   let found: Caller | undefined;
-  for (const { digest: expected, caller: candidate } of ring.keys) {
-    if (timingSafeEqual(presented, expected)) found ??= candidate;
+  for (const { secret, caller: candidate } of ring.keys) {
+    const sameLength = presented.length === secret.length;
+    const equal = timingSafeEqual(sameLength ? presented : secret, secret);
+    if (equal && sameLength) found ??= candidate;
   }
   return found;
 }
@@ -208,7 +226,7 @@ export function mayUseConsole(caller: Caller): boolean {
  * `Sec-Fetch-Site`; a request carrying neither is refused as well, since every browser sends
  * `Origin` on a form `POST` and a console cookie is only ever held by a browser.
  */
-export function crossOriginPost(headers: Headers, url: URL): boolean {
+export function crossOriginPost(headers: RequestHead['headers'], url: URL): boolean {
   if (headers.get('origin') === null && headers.get('sec-fetch-site') === null) return true;
   return fromAnotherSite(headers, url);
 }
@@ -219,7 +237,7 @@ export function crossOriginPost(headers: Headers, url: URL): boolean {
  * `localhost` is the same site; an `Origin` other than this server's own (`null` from a sandboxed
  * frame included). Clients that are not browsers send neither.
  */
-function fromAnotherSite(headers: Headers, url: URL): boolean {
+function fromAnotherSite(headers: RequestHead['headers'], url: URL): boolean {
   const site = headers.get('sec-fetch-site');
   if (site !== null && site !== 'same-origin' && site !== 'none') return true;
   const origin = headers.get('origin');
@@ -228,7 +246,7 @@ function fromAnotherSite(headers: Headers, url: URL): boolean {
 }
 
 /** A body is present unless there is none or it is declared empty. */
-function carriesBody(request: Request): boolean {
+function carriesBody(request: RequestHead): boolean {
   return request.body !== null && request.headers.get('content-length') !== '0';
 }
 
@@ -243,7 +261,7 @@ function isJson(contentType: string | null): boolean {
  * the `connect_session_token` query parameter (the credential routes), as Nango's frontend sends it. Whether the token serves a session is the store's to say; a
  * presented token is never compared with the secret keys. These routes take no body.
  */
-export function authorizeSession(request: Request, queryOf?: URL): Caller | Refusal {
+export function authorizeSession(request: RequestHead, queryOf?: URL): Caller | Refusal {
   let token: string;
   if (queryOf) {
     // The credential routes take it in the query, as Nango's SDK sends it (`connect_session_token`).

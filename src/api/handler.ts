@@ -15,6 +15,7 @@ import { preflight, withCors } from './cors.js';
 import { ApiFailure, failed, json, refused } from './respond.js';
 import { DEFAULT_MAX_BODY_BYTES, pathSegments } from './request.js';
 import { openApiDocument } from './openapi.js';
+import { type ApiRequest, fromRequest, withViewEntry } from './request-view.js';
 import { requirementOf } from './route.js';
 import { matchRoute } from './routes.js';
 
@@ -84,19 +85,22 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
   const base = (options.basePath ?? '').replace(/\/$/, '');
   const logger = options.logger ?? { warn: console.warn, error: console.error };
   const allowedOrigins = checkAllowedOrigins(options.allowedOrigins);
-  return async (request) => {
+  const answerView = async (request: ApiRequest): Promise<Response> => {
     const session = { route: false };
     const response = await answer(request, session);
     return session.route ? withCors(request, response, allowedOrigins) : response;
   };
-  async function answer(request: Request, session: { route: boolean }): Promise<Response> {
+  // One handler, two doors: fetch-style hosts call it with a `Request`; `toNodeListener` finds
+  // the view entry and hands it Node's request as it came. Both reach `answer` below.
+  return withViewEntry((request) => answerView(fromRequest(request)), answerView);
+  async function answer(request: ApiRequest, session: { route: boolean }): Promise<Response> {
     try {
-      const url = new URL(request.url);
+      const url = request.url;
       if (base && url.pathname !== base && !url.pathname.startsWith(`${base}/`)) return notFound();
       const segments = pathSegments(url.pathname.slice(base.length));
       // `/app-auth/connect` is where GitHub returns from an app installation (Nango's Setup URL).
       if ((segments[0] === 'oauth' || segments[0] === 'app-auth') && options.connect)
-        return await options.connect(request);
+        return await options.connect(request.toRequest());
       // The API's description, public as Nango's is: it holds no data.
       if (request.method === 'GET' && segments.length === 1 && segments[0] === 'openapi.json') {
         return json(200, await openApiDocument());
@@ -127,7 +131,10 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
       return await runAsActor(caller.name, () =>
         matched.route.run({
           manager: options.manager,
-          request,
+          // Made only for the routes that read it (bodies, the proxy, the connect flow).
+          get request() {
+            return request.toRequest();
+          },
           url,
           caller,
           params: matched.params,

@@ -11,7 +11,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { nodeAnswerOf } from '../provider-http/stream-response.js';
-import { textOf } from './respond.js';
+import { isForbiddenMethod, NodeApiRequest } from './node-request.js';
+import { plainOf, textOf } from './respond.js';
+import { viewEntryOf } from './request-view.js';
 
 /**
  * Adapts a `Request → Response` handler to Node's `http.createServer`.
@@ -30,77 +32,40 @@ import { textOf } from './respond.js';
 export function toNodeListener(
   handler: (request: Request) => Promise<Response>,
 ): (req: IncomingMessage, res: ServerResponse) => void {
+  // The API's own handler takes the request as it came, without a web `Request` (node-request.ts).
+  const viewEntry = viewEntryOf(handler);
   return (req, res) => {
     const target = routedUrl(req);
     if (typeof target === 'string') {
       malformed(res, target);
       return;
     }
-    req.url = `${target.pathname}${target.search}`;
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (typeof value === 'string') headers.set(name, value);
-      else if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+    if (isForbiddenMethod(req.method)) {
+      malformed(res, 'The request is malformed.');
+      return;
     }
-    headers.set('host', target.host);
-    const method = req.method ?? 'GET';
-    const clientGone = new AbortController();
+    req.url = `${target.pathname}${target.search}`;
+    const request = new NodeApiRequest(req, target);
     // The connection closed before the answer and before the whole request arrived: the client
     // left. Node closes the response before it fails the body stream, so the signal has aborted
     // by the time the handler's read fails. (A body the handler cancels itself, as on a 413, ends
     // with the response finished, so it never counts.)
     res.once('close', () => {
-      if (!res.writableFinished && !req.complete) {
-        clientGone.abort(new DOMException('The client closed the connection mid-request.', 'AbortError'));
-      }
+      if (!res.writableFinished && !req.complete) request.clientLeft();
     });
-    let request: Request;
+    let answer: Promise<Response>;
     try {
-      request = new NodeRequest(
-        target,
-        {
-          method,
-          headers,
-          // The body streams through, so the handler's size limit stops reading instead of buffering it all.
-          ...(carriesBody(req) ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: 'half' } : {}),
-        } as RequestInit,
-        clientGone.signal,
-      );
+      answer = viewEntry ? viewEntry(request) : handler(request.toRequest());
     } catch {
       malformed(res, 'The request is malformed.');
       return;
     }
-    handler(request)
-      .then(async (response) => {
-        // A provider's answer through the proxy: its Node stream straight to the client.
-        const node = nodeAnswerOf(response);
-        if (node !== undefined) {
-          res.writeHead(node.status, node.statusText, node.headers);
-          if (node.body === null) res.end();
-          else pipeTo(node.body, res);
-          return;
-        }
-        const headers: Record<string, string | string[]> = Object.fromEntries(response.headers);
-        // Headers folds repeated Set-Cookie into one line; each cookie needs its own header.
-        const cookies = response.headers.getSetCookie();
-        if (cookies.length > 0) headers['set-cookie'] = cookies;
-        // An answer of the API's own (JSON) is written as the text it is, without a web stream.
-        const text = textOf(response);
-        if (text !== undefined) {
-          headers['content-length'] = String(Buffer.byteLength(text));
-          res.writeHead(response.status, headers);
-          res.end(text);
-          return;
-        }
-        res.writeHead(response.status, headers);
-        // Streamed with back-pressure, never gathered: a proxied download may be any size.
-        if (response.body === null) res.end();
-        else await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), res);
-      })
+    answer
+      .then((response) => write(res, response))
       .catch(() => {
         // A body that failed after the head was sent can only be cut off; writeHead again would
         // throw. A client that already left gets nothing.
-        if (res.headersSent || clientGone.signal.aborted) res.destroy();
+        if (res.headersSent || request.left) res.destroy();
         else res.writeHead(500).end();
       });
   };
@@ -119,29 +84,51 @@ function pipeTo(body: Readable, res: ServerResponse): void {
   body.pipe(res);
 }
 
-/**
- * A `Request` whose `signal` is the listener's own, which aborts when the client leaves. Given as
- * `init.signal`, undici's `Request` follows it with listeners and a finalization registry, which
- * cost more than the rest of the request; handlers read `request.signal` and get the same signal.
- */
-class NodeRequest extends Request {
-  readonly #signal: AbortSignal;
-
-  constructor(input: URL, init: RequestInit, signal: AbortSignal) {
-    super(input, init);
-    this.#signal = signal;
+/** Writes a handler's answer: a provider's Node stream piped, the API's own JSON as the text it is, anything else streamed. */
+async function write(res: ServerResponse, response: Response): Promise<void> {
+  // A provider's answer through the proxy: its Node stream straight to the client.
+  const node = nodeAnswerOf(response);
+  if (node !== undefined) {
+    res.writeHead(node.status, node.statusText, node.headers);
+    if (node.body === null) res.end();
+    else pipeTo(node.body, res);
+    return;
   }
-
-  override get signal(): AbortSignal {
-    return this.#signal;
+  // An answer of the API's own whose head and body nothing has touched: written as plain values,
+  // without a web `Headers` or stream.
+  const plain = plainOf(response);
+  if (plain !== undefined) {
+    res.writeHead(plain.status, { ...plain.headers, 'content-length': String(Buffer.byteLength(plain.text)) });
+    res.end(plain.text);
+    return;
   }
+  const headers: Record<string, string | string[]> = Object.fromEntries(response.headers);
+  // Headers folds repeated Set-Cookie into one line; each cookie needs its own header.
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
+  // An answer of the API's own (JSON) is written as the text it is, without a web stream.
+  const text = textOf(response);
+  if (text !== undefined) {
+    headers['content-length'] = String(Buffer.byteLength(text));
+    res.writeHead(response.status, headers);
+    res.end(text);
+    return;
+  }
+  res.writeHead(response.status, headers);
+  // Streamed with back-pressure, never gathered: a proxied download may be any size.
+  if (response.body === null) res.end();
+  else await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), res);
 }
 
 /** The URL to route, or why the request is refused. */
 function routedUrl(req: IncomingMessage): URL | string {
   // RFC 9112 §3.2: more than one Host is a 400, whatever the target.
-  const hostLines = req.rawHeaders.filter((field, index) => index % 2 === 0 && field.toLowerCase() === 'host');
-  if (hostLines.length > 1) return 'The request has more than one Host header.';
+  let hostLines = 0;
+  for (let index = 0; index < req.rawHeaders.length; index += 2) {
+    const field = req.rawHeaders[index]!;
+    if (field.length === 4 && field.toLowerCase() === 'host') hostLines++;
+  }
+  if (hostLines > 1) return 'The request has more than one Host header.';
   const target = req.url ?? '';
   // A TLS socket (an `https` server) says so; a plain one has no such property.
   const scheme = 'encrypted' in req.socket && req.socket.encrypted === true ? 'https' : 'http';
@@ -188,14 +175,6 @@ function isHost(value: string): boolean {
   const [, host, port] = match;
   if (host!.startsWith('[') && !isIPv6(host!.slice(1, -1))) return false;
   return port === undefined || port === '' || Number(port) <= 65535;
-}
-
-/** RFC 9112 §6.3: without Content-Length or Transfer-Encoding, a request has no body. */
-function carriesBody(req: IncomingMessage): boolean {
-  if (req.method === 'GET' || req.method === 'HEAD') return false;
-  if (req.headers['transfer-encoding'] !== undefined) return true;
-  const length = req.headers['content-length'];
-  return length !== undefined && length !== '0';
 }
 
 function malformed(res: ServerResponse, message: string): void {

@@ -26,15 +26,29 @@ export class ApiFailure extends Error {
  * `ReadableStream` at once, and writing it out through that stream was most of what an API answer
  * cost; here the real body is made only when something reads it (a framework mounting the
  * handler, a test calling `text()`), by a plain `Response` every body method delegates to, and
- * `toNodeListener` writes the text itself ({@link textOf}).
+ * `toNodeListener` writes the text itself ({@link textOf}). Its header fields likewise move into
+ * a `Headers` only when something reads `headers` (filling one cost as much as the rest of the
+ * answer); until then `toNodeListener` writes them as they are ({@link plainOf}).
  */
 class TextResponse extends Response {
   readonly #text: string;
+  /** The header fields not yet in `headers`: all of them until something reads it, then none. */
+  #fields: Record<string, string> | undefined;
   #inner: Response | undefined;
 
-  constructor(text: string, init: ResponseInit) {
-    super(null, init);
+  constructor(text: string, status: number, fields: Record<string, string>) {
+    super(null, { status });
     this.#text = text;
+    this.#fields = fields;
+  }
+
+  override get headers(): Headers {
+    const headers = super.headers;
+    if (this.#fields !== undefined) {
+      for (const name in this.#fields) headers.set(name, this.#fields[name]!);
+      this.#fields = undefined;
+    }
+    return headers;
   }
 
   /** The same answer as a plain `Response`, made on first use, with the headers as they are then. */
@@ -50,6 +64,12 @@ class TextResponse extends Response {
   /** The text, when no body method has read it yet. */
   unread(): string | undefined {
     return this.#inner === undefined ? this.#text : undefined;
+  }
+
+  /** Status, header fields and text, while nothing has read the headers or the body. */
+  plain(): PlainAnswer | undefined {
+    if (this.#fields === undefined || this.#inner !== undefined) return undefined;
+    return { status: this.status, headers: this.#fields, text: this.#text };
   }
 
   override get body(): Response['body'] {
@@ -79,8 +99,18 @@ class TextResponse extends Response {
   }
   override clone(): Response {
     if (this.bodyUsed) return this.#body().clone();
-    return new TextResponse(this.#text, { status: this.status, statusText: this.statusText, headers: this.headers });
+    if (this.#fields !== undefined) return new TextResponse(this.#text, this.status, { ...this.#fields });
+    const copy = new TextResponse(this.#text, this.status, {});
+    for (const [name, value] of this.headers) copy.headers.append(name, value);
+    return copy;
   }
+}
+
+/** An answer as plain values: what `toNodeListener` writes without a `Headers` or a stream. */
+export interface PlainAnswer {
+  status: number;
+  headers: Readonly<Record<string, string>>;
+  text: string;
 }
 
 /** The body of an answer made here, as text, while nothing has read it; otherwise undefined. */
@@ -88,18 +118,21 @@ export function textOf(response: Response): string | undefined {
   return response instanceof TextResponse ? response.unread() : undefined;
 }
 
+/** An answer made here whose headers and body nothing has read yet, as plain values; otherwise undefined. */
+export function plainOf(response: Response): PlainAnswer | undefined {
+  return response instanceof TextResponse ? response.plain() : undefined;
+}
+
 /** A JSON answer. `no-store` on every one: most carry credentials, and none should be cached. */
 export function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  const init: ResponseInit = {
-    status,
-    headers: {
-      'content-type': 'application/json; charset=utf-8',
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-      ...headers,
-    },
+  const fields: Record<string, string> = {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
   };
-  return status === 204 ? new Response(null, init) : new TextResponse(JSON.stringify(body), init);
+  // Lower-cased as `Headers` would, so a field given here replaces the default of the same name.
+  for (const name in headers) fields[name.toLowerCase()] = headers[name]!;
+  return status === 204 ? new Response(null, { status, headers: fields }) : new TextResponse(JSON.stringify(body), status, fields);
 }
 
 function errorBody(status: number, code: string, message: string, extra: Record<string, unknown> = {}): Response {
