@@ -86,9 +86,7 @@ describe('revokeOnDelete and expiringWithinMs in the configuration file', () => 
   it('defaults: delete revokes, and a refresh token lapsing within 7 days is expiring', async () => {
     const endpoint = await revocationEndpoint();
     const manager = await managerFrom('defaults.json', {}, endpoint.url);
-    expect((await manager.list({ expiring: true })).connections.map((item) => item.connection_id)).toEqual([
-      'user-1',
-    ]);
+    expect((await manager.list({ expiring: true })).connections.map((item) => item.connection_id)).toEqual(['user-1']);
     await manager.delete('user-1');
     expect(endpoint.requests()).toBe(1);
   });
