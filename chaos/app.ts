@@ -48,10 +48,12 @@ const manager = new ConnectionManager({
   // The clock-offset fault: this process's manager reads the time through this function, so every
   // decision it makes (freshness, back-off, leases' recorded ends, webhook schedules) is skewed.
   clock: () => Date.now() + clockOffsetMs,
-  // Warnings about leases and held credentials are evidence when a refresh token is spent twice.
+  // Warnings about leases, held credentials and refreshes that lost to newer credentials are
+  // evidence when a refresh token is spent twice.
   logger: {
     warn: (message) => {
-      if (/lease|held in memory|could not store/.test(message)) send({ type: 'log', level: 'warn', message });
+      if (/lease|held in memory|could not store|newer credentials/.test(message))
+        send({ type: 'log', level: 'warn', message });
     },
     error: (message) => send({ type: 'log', level: 'error', message }),
   },

@@ -100,7 +100,13 @@ export async function startProvider(options: {
     const access_token = `at-${randomBytes(12).toString('hex')}`;
     const refresh_token = `rt-${randomBytes(12).toString('hex')}`;
     const issuedAt = Date.now();
-    accessTokens.set(access_token, { family, expiresAt: issuedAt + options.accessTokenSeconds * 1000, how, issuedTo, issuedAt });
+    accessTokens.set(access_token, {
+      family,
+      expiresAt: issuedAt + options.accessTokenSeconds * 1000,
+      how,
+      issuedTo,
+      issuedAt,
+    });
     refreshTokens.set(refresh_token, { family, spent: false });
     return { access_token, refresh_token, expires_in: options.accessTokenSeconds };
   };
@@ -282,7 +288,11 @@ export async function startProvider(options: {
     } else if (req.method === 'POST' && path.startsWith('/grant/')) {
       // Stands in for a code exchange: the app reconnecting a user gets a new family.
       const pid = Number(req.headers['x-chaos-pid']);
-      answer(res, 200, provider.grant(decodeURIComponent(path.slice('/grant/'.length)), Number.isFinite(pid) ? pid : undefined));
+      answer(
+        res,
+        200,
+        provider.grant(decodeURIComponent(path.slice('/grant/'.length)), Number.isFinite(pid) ? pid : undefined),
+      );
     } else if (path.startsWith('/api/')) resource(req, res);
     else answer(res, 404, { error: 'not_found' });
   });

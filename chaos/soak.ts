@@ -305,6 +305,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
     }
 
     const storeSize = await store.size();
+    const outboxLeft = (storeSize.webhook ?? 0) > 0 ? await outboxEntries(store.url, start) : [];
     const invariants = judge({
       provider,
       receiver,
@@ -323,6 +324,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
           .filter(([a, b]) => t >= a - 1000 && t <= b + 1000)
           .map(([a, , kind]) => `${kind}@${Math.round((a - start) / 1000)}s`),
       runStart: start,
+      outboxLeft,
     });
     const inFault = (t: number) => windows.some(([a, b]) => t >= a && t <= b);
     const latency = { calm: [] as number[], faults: [] as number[] };
@@ -364,4 +366,37 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
 
 function mib(bytes: number | undefined): number | undefined {
   return bytes === undefined ? undefined : Math.round(bytes / 1024 / 1024);
+}
+
+/**
+ * The outbox entries still stored, each as what it says of itself (held for a change or not,
+ * attempts, last error, when due): evidence for an entry the drain left behind.
+ */
+async function outboxEntries(url: string, runStart: number): Promise<string[]> {
+  const adapter = await openStore(url);
+  try {
+    const entries = await adapter.scan('webhook:', { limit: 20 });
+    return entries.map(({ key, value }) => {
+      const entry = JSON.parse(value) as {
+        held?: { connection: string; operation: string };
+        body?: string;
+        attempts?: number;
+        lastError?: string;
+        createdAt?: number;
+        nextAttemptAt?: number;
+      };
+      const about = entry.held
+        ? `held for ${entry.held.operation} of ${entry.held.connection}`
+        : `for ${(JSON.parse(entry.body ?? '{}') as { connectionId?: string }).connectionId ?? '?'}`;
+      const at = (t: number | undefined) => (t === undefined ? '?' : `${Math.round((t - runStart) / 1000)}s`);
+      return (
+        `${key}: ${about}, written at ${at(entry.createdAt)}, attempts ${entry.attempts ?? '?'}` +
+        `${entry.lastError ? ` (last: ${entry.lastError})` : ''}, due at ${at(entry.nextAttemptAt)}`
+      );
+    });
+  } catch (error) {
+    return [`(could not read the outbox: ${(error as Error).message})`];
+  } finally {
+    await adapter.close();
+  }
 }
