@@ -48,10 +48,12 @@ const manager = new ConnectionManager({
   // The clock-offset fault: this process's manager reads the time through this function, so every
   // decision it makes (freshness, back-off, leases' recorded ends, webhook schedules) is skewed.
   clock: () => Date.now() + clockOffsetMs,
-  // Warnings about leases and held credentials are evidence when a refresh token is spent twice.
+  // Warnings about leases, held credentials and refreshes that lost to newer credentials are
+  // evidence when a refresh token is spent twice.
   logger: {
     warn: (message) => {
-      if (/lease|held in memory|could not store/.test(message)) send({ type: 'log', level: 'warn', message });
+      if (/lease|held in memory|could not store|newer credentials/.test(message))
+        send({ type: 'log', level: 'warn', message });
     },
     error: (message) => send({ type: 'log', level: 'error', message }),
   },
@@ -66,7 +68,14 @@ manager.startWebhooks({
   retry: { maxAttempts: 1000, initialDelayMs: 250, maxDelayMs: 3000 },
 });
 const api = createApiHandler({ manager, apiKeys: [{ key: config.apiKey }] });
-const server = createServer(toNodeListener(api));
+// When the server handed the credentials out: its answer is ready. Stamped here, not when the
+// client has read the answer, so time in flight on a loaded machine is not counted as staleness.
+const stamped: typeof api = async (request) => {
+  const response = await api(request);
+  response.headers.set('x-chaos-handed-out-at', String(Date.now()));
+  return response;
+};
+const server = createServer(toNodeListener(stamped));
 server.listen(0, '127.0.0.1');
 await once(server, 'listening');
 const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -105,19 +114,24 @@ async function useToken(connectionId: string): Promise<void> {
     const response = await fetch(`${apiUrl}/connection/${connectionId}?provider_config_key=${config.integration}`, {
       headers: { authorization: `Bearer ${config.apiKey}` },
     });
-    const handedOutAt = Date.now();
-    latencies.push([started, handedOutAt - started]);
+    latencies.push([started, Date.now() - started]);
     if (!response.ok) {
       count(`api-get ${response.status}`);
       return;
     }
     const body = (await response.json()) as { credentials: { access_token: string } };
     count('api-get');
-    await resource(connectionId, body.credentials.access_token, handedOutAt);
+    const handedOutAt = Number(response.headers.get('x-chaos-handed-out-at'));
+    await resource(connectionId, body.credentials.access_token, handedOutAt, 'api');
   } else if (via < 0.3) {
     // manager.fetch: the token is injected inside; the call's start bounds when it was handed out.
     const response = await manager.fetch({ connectionId, providerConfigKey: config.integration }, '/api/me', {
-      headers: { 'x-chaos-handed-out-at': String(started), 'x-chaos-connection': connectionId, ...whoAmI() },
+      headers: {
+        'x-chaos-handed-out-at': String(started),
+        'x-chaos-connection': connectionId,
+        'x-chaos-via': 'fetch',
+        ...whoAmI(),
+      },
     });
     count(`fetch ${response.status}`);
   } else {
@@ -126,7 +140,7 @@ async function useToken(connectionId: string): Promise<void> {
     latencies.push([started, handedOutAt - started]);
     count('get');
     const credentials = connection.credentials as { access_token: string };
-    await resource(connectionId, credentials.access_token, handedOutAt);
+    await resource(connectionId, credentials.access_token, handedOutAt, 'get');
   }
 }
 
@@ -135,12 +149,13 @@ function whoAmI(): Record<string, string> {
   return { 'x-chaos-pid': String(process.pid), 'x-chaos-clock-offset': String(clockOffsetMs) };
 }
 
-async function resource(connectionId: string, token: string, handedOutAt: number): Promise<void> {
+async function resource(connectionId: string, token: string, handedOutAt: number, via: string): Promise<void> {
   const response = await fetch(`${config.providerUrl}/api/me`, {
     headers: {
       authorization: `Bearer ${token}`,
       'x-chaos-handed-out-at': String(handedOutAt),
       'x-chaos-connection': connectionId,
+      'x-chaos-via': via,
       ...whoAmI(),
     },
   });
@@ -163,13 +178,17 @@ async function change(connectionId: string): Promise<void> {
     return;
   }
   // A reconnect: a new grant from the provider (as a code exchange gives), upserted.
-  const response = await fetch(`${config.providerUrl}/grant/${connectionId}`, { method: 'POST' });
+  const asked = Date.now();
+  const response = await fetch(`${config.providerUrl}/grant/${connectionId}`, { method: 'POST', headers: whoAmI() });
   const grant = (await response.json()) as { access_token: string; refresh_token: string; expires_in: number };
   send({ type: 'change', phase: 'attempt', kind: 'upsert', connectionId, changeId });
+  // The grant's lifetime counts from when it was asked for, as the manager counts a refresh's: the
+  // time this process held it before the upsert (seconds on a loaded machine) is already spent.
+  const expiresIn = Math.max(0, grant.expires_in - (Date.now() - asked) / 1000);
   await manager.upsert({
     connectionId,
     providerConfigKey: config.integration,
-    credentials: { type: 'OAUTH2', ...grant },
+    credentials: { type: 'OAUTH2', ...grant, expires_in: expiresIn },
   });
   send({ type: 'change', phase: 'stored', kind: 'upsert', connectionId, changeId });
 }

@@ -89,6 +89,11 @@ export class AppFleet {
     return undefined;
   }
 
+  /** The pid of the slot's current process. */
+  pidOf(slot: number): number | undefined {
+    return this.#slots.get(slot)?.pid;
+  }
+
   /** A graceful restart (a deploy): `close()`, exit, start again with the current config. */
   async restart(slot: number): Promise<void> {
     // A kill under way respawns the slot itself: stop its successor, never start a second one.
@@ -99,7 +104,7 @@ export class AppFleet {
 
   send(slot: number, message: HarnessMessage): void {
     const current = this.#slots.get(slot);
-    if (current?.child.connected) current.child.send(message);
+    if (current?.child.connected) current.child.send(message, ignoreGone);
   }
 
   async close(): Promise<void> {
@@ -113,7 +118,7 @@ export class AppFleet {
     current.expected = 'stop';
     this.stoppedPids.set(current.pid, Date.now());
     const exited = once(current.child, 'exit');
-    current.child.send({ type: 'stop' } satisfies HarnessMessage);
+    current.child.send({ type: 'stop' } satisfies HarnessMessage, ignoreGone);
     // A process that cannot close within a minute is a finding, not something to wait for.
     const timer = setTimeout(() => {
       this.stats.unexpectedDeaths.push(`slot ${slot} (pid ${current.pid}) did not stop within 60 s of close()`);
@@ -177,3 +182,9 @@ export class AppFleet {
     }
   }
 }
+
+/**
+ * A message to a process that died since `connected` was checked fails (EPIPE) after the send
+ * returned; without a callback that error is thrown at the harness (it ended a 10-minute run).
+ */
+function ignoreGone(): void {}

@@ -45,6 +45,8 @@ export function judge(input: {
   /** Evidence only: the faults under way (±1 s) at an instant, and when the faults began. */
   faultsAt: (t: number) => string[];
   runStart: number;
+  /** Evidence only: what each entry left in the outbox after the drain says of itself. */
+  outboxLeft: string[];
 }): Invariants {
   const evidence: string[] = [];
   const { provider, receiver, stats } = input;
@@ -170,6 +172,7 @@ export function judge(input: {
   if ((input.storeSize.webhook ?? 0) > 0) {
     storeUnbounded++;
     evidence.push(`store: ${input.storeSize.webhook} webhooks still in the outbox after the drain`);
+    for (const entry of input.outboxLeft) evidence.push(`store: left in the outbox: ${entry}`);
   }
   if (total > bound) {
     storeUnbounded++;

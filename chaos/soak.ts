@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ConnectionManager } from '../src/index.js';
 import { openStore } from '../src/store/from-url.js';
 import { AppFleet } from './apps.js';
+import { ClockOffsets } from './clocks.js';
 import { type Invariants, judge } from './invariants.js';
 import { startProvider } from './provider.js';
 import { seededRandom } from './random.js';
@@ -51,7 +52,8 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
   const { log } = options;
   const began = Date.now();
   const random = seededRandom(options.seed);
-  const provider = await startProvider({ accessTokenSeconds: ACCESS_TOKEN_SECONDS });
+  const clocks = new ClockOffsets();
+  const provider = await startProvider({ accessTokenSeconds: ACCESS_TOKEN_SECONDS, clocks });
   const webhookSecret = randomBytes(24).toString('hex');
   const receiver = await startReceiver(webhookSecret);
   const store = await startStore(options.store);
@@ -116,6 +118,12 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
     }));
     await fleet.start(options.processes);
     const running = fleet;
+    // Every offset sent is recorded (by the process's pid) before the process can apply it.
+    const setClock = (slot: number, offsetMs: number) => {
+      const pid = running.pidOf(slot);
+      if (pid !== undefined) clocks.set(pid, offsetMs);
+      running.send(slot, { type: 'clock', offsetMs });
+    };
 
     const schedule = faultSchedule(random, {
       durationS: options.durationS,
@@ -186,9 +194,9 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
           await receiver.up();
           break;
         case 'clock-offset':
-          running.send(fault.slot, { type: 'clock', offsetMs: fault.offsetMs });
+          setClock(fault.slot, fault.offsetMs);
           await pause(fault.ms);
-          running.send(fault.slot, { type: 'clock', offsetMs: 0 });
+          setClock(fault.slot, 0);
           break;
         case 'key-rotation': {
           // Each step restarts every process at once (a deploy), to keep CI's runs short.
@@ -260,7 +268,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
     if (!finished) hung.push(...[...pending].map((label) => `fault ${label} had not finished 3 minutes after the run`));
     provider.fault = 'none';
     await receiver.up();
-    for (let slot = 0; slot < options.processes; slot++) running.send(slot, { type: 'clock', offsetMs: 0 });
+    for (let slot = 0; slot < options.processes; slot++) setClock(slot, 0);
     log(`${options.store}: faults over; settling (webhooks drained, refreshes caught up)`);
 
     // Calm: the outbox must drain. Judged by the store, with a deadline (not a sleep).
@@ -297,6 +305,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
     }
 
     const storeSize = await store.size();
+    const outboxLeft = (storeSize.webhook ?? 0) > 0 ? await outboxEntries(store.url, start) : [];
     const invariants = judge({
       provider,
       receiver,
@@ -315,6 +324,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
           .filter(([a, b]) => t >= a - 1000 && t <= b + 1000)
           .map(([a, , kind]) => `${kind}@${Math.round((a - start) / 1000)}s`),
       runStart: start,
+      outboxLeft,
     });
     const inFault = (t: number) => windows.some(([a, b]) => t >= a && t <= b);
     const latency = { calm: [] as number[], faults: [] as number[] };
@@ -356,4 +366,37 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
 
 function mib(bytes: number | undefined): number | undefined {
   return bytes === undefined ? undefined : Math.round(bytes / 1024 / 1024);
+}
+
+/**
+ * The outbox entries still stored, each as what it says of itself (held for a change or not,
+ * attempts, last error, when due): evidence for an entry the drain left behind.
+ */
+async function outboxEntries(url: string, runStart: number): Promise<string[]> {
+  const adapter = await openStore(url);
+  try {
+    const entries = await adapter.scan('webhook:', { limit: 20 });
+    return entries.map(({ key, value }) => {
+      const entry = JSON.parse(value) as {
+        held?: { connection: string; operation: string };
+        body?: string;
+        attempts?: number;
+        lastError?: string;
+        createdAt?: number;
+        nextAttemptAt?: number;
+      };
+      const about = entry.held
+        ? `held for ${entry.held.operation} of ${entry.held.connection}`
+        : `for ${(JSON.parse(entry.body ?? '{}') as { connectionId?: string }).connectionId ?? '?'}`;
+      const at = (t: number | undefined) => (t === undefined ? '?' : `${Math.round((t - runStart) / 1000)}s`);
+      return (
+        `${key}: ${about}, written at ${at(entry.createdAt)}, attempts ${entry.attempts ?? '?'}` +
+        `${entry.lastError ? ` (last: ${entry.lastError})` : ''}, due at ${at(entry.nextAttemptAt)}`
+      );
+    });
+  } catch (error) {
+    return [`(could not read the outbox: ${(error as Error).message})`];
+  } finally {
+    await adapter.close();
+  }
 }

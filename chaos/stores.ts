@@ -1,7 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startPostgres } from '../test/support/postgres.js';
 import { startRedisServer } from '../test/support/redis.js';
 
@@ -40,13 +42,23 @@ function tally(keys: string[]): Record<string, number> {
   return counts;
 }
 
+/** Holds the SQLite file's write lock (`BEGIN IMMEDIATE`) for `CHAOS_HOLD_MS`, then commits. */
+const HOLD_WRITE_LOCK = `
+const sqlite3 = require('sqlite3');
+const db = new sqlite3.Database(process.env.CHAOS_DB);
+db.configure('busyTimeout', 10000);
+const done = (error) => { if (error) console.error(error.message); db.close(() => process.exit(error ? 1 : 0)); };
+db.run('BEGIN IMMEDIATE', (error) => {
+  if (error) return done(error);
+  setTimeout(() => db.run('COMMIT', done), Number(process.env.CHAOS_HOLD_MS));
+});
+`;
+
 async function sqliteStore(): Promise<ChaosStore> {
   const directory = await mkdtemp(join(tmpdir(), 'latchkey-chaos-sqlite-'));
   const path = join(directory, 'store.db');
   const sqlite3 = (await import('sqlite3')).default;
   const open = () => new sqlite3.Database(path);
-  const run = (db: InstanceType<typeof sqlite3.Database>, sql: string) =>
-    new Promise<void>((resolve, reject) => db.run(sql, (error) => (error ? reject(error) : resolve())));
   const all = (db: InstanceType<typeof sqlite3.Database>, sql: string) =>
     new Promise<Array<Record<string, unknown>>>((resolve, reject) =>
       db.all(sql, (error, rows: Array<Record<string, unknown>>) => (error ? reject(error) : resolve(rows))),
@@ -57,15 +69,18 @@ async function sqliteStore(): Promise<ChaosStore> {
     faults: ['sqlite-write-lock'],
     async inject(_fault, ms) {
       // Another writer (a backup, a migration) holds the write lock: every write waits or fails busy.
-      const db = open();
-      db.configure('busyTimeout', 10_000);
-      try {
-        await run(db, 'BEGIN IMMEDIATE');
-        await pause(ms);
-        await run(db, 'COMMIT');
-      } finally {
-        db.close();
-      }
+      // From a process of its own, as such a writer is: held from the harness, its COMMIT waited
+      // for a thread of the harness's pool while every thread waited, busy, for that very lock
+      // (found by a 10-minute run: the harness stalled for minutes).
+      const child = spawn(process.execPath, ['-e', HOLD_WRITE_LOCK], {
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+        env: { ...process.env, CHAOS_DB: path, CHAOS_HOLD_MS: String(ms) },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const [code] = (await once(child, 'exit')) as [number | null];
+      if (code !== 0) throw new Error(`the write-lock holder failed: ${stderr.trim() || `exit ${code}`}`);
     },
     async size() {
       const db = open();
