@@ -30,7 +30,7 @@ await manager.upsert({
 // Anywhere in your app: working credentials, refreshed first if they expire within 15 minutes.
 const connection = await manager.get('user-42', { providerConfigKey: 'github-prod' });
 
-// `credentials` is a union of 15 shapes, one per auth mode; `type` tells them apart.
+// `credentials` is a union of 17 shapes, one per auth mode; `type` tells them apart.
 if (connection.credentials.type === 'OAUTH2') {
   const response = await fetch('https://api.github.com/user', {
     headers: { Authorization: `Bearer ${connection.credentials.access_token}` },

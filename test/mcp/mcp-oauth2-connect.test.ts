@@ -283,4 +283,28 @@ describe('MCP_OAUTH2 refuses what it cannot use, storing nothing', () => {
     expect((await manager.list()).connections).toEqual([]);
     await manager.close();
   });
+
+  it('a token endpoint the egress policy refuses, on the code exchange and on refresh', async () => {
+    const manager = testManager({
+      integrations: {
+        mcp: mcpOAuth2Integration(as.issuer, mcp.url, {
+          clientId: STATIC_CLIENT.client_id,
+          clientSecret: STATIC_CLIENT.client_secret,
+          definition: { clientRegistration: 'static', tokenUrl: 'https://10.0.0.7/token' },
+        }),
+      },
+    });
+    const { state } = await startMcpOAuth2(manager, 'private');
+    const exchange = await manager.handleCallback({ state, code: 'a-code' }).catch((e: unknown) => e);
+    expect(JSON.stringify(exchange)).toContain('disallowed_host');
+    expect((await manager.list()).connections).toEqual([]);
+    await manager.create({
+      connectionId: 'private',
+      providerConfigKey: 'mcp',
+      credentials: { type: 'MCP_OAUTH2', access_token: 'old', refresh_token: 'r', expires_at: '2000-01-01T00:00:00Z' },
+    });
+    const refresh = await manager.get('private', { forceRefresh: true }).catch((e: unknown) => e);
+    expect(JSON.stringify(refresh)).toContain('disallowed_host');
+    await manager.close();
+  });
 });
