@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import Nango from '@nangohq/frontend';
+import { Nango as NangoNode } from '@nangohq/node';
 import { describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/memory.js';
 import { createApiHandler } from '../../src/http.js';
@@ -92,5 +93,33 @@ describe('POST /auth/aws-sigv4/:providerConfigKey', () => {
     });
     expect(unknownField.status).toBe(400);
     expect((await manager.list()).connections).toEqual([]);
+  });
+
+  it("/proxy/* signs with the temporary keys and the session token: a GET and a JSON PUT pass the stand-in's aws4 check", async () => {
+    const { aws, manager, server } = await setUp();
+    await manager.create({
+      connectionId: 'acme',
+      providerConfigKey: 'aws',
+      credentials: { type: 'AWS_SIGV4', role_arn: ROLE, external_id: 'ext-7f3a2c' },
+    });
+    const { session_token: sessionToken } = (await manager.get('acme')).credentials as unknown as {
+      session_token: string;
+    };
+    const nango = new NangoNode({ host: server.url, secretKey: API_KEY });
+    const got = await nango.get({ endpoint: '/bucket/photos/a b.jpg', connectionId: 'acme', providerConfigKey: 'aws' });
+    const put = await nango.put({
+      endpoint: '/bucket/notes.json',
+      connectionId: 'acme',
+      providerConfigKey: 'aws',
+      data: { note: 'hello' },
+    });
+    expect([got.status, put.status]).toEqual([200, 200]);
+    // The stand-in answers 403 unless aws4 computes the same Authorization for the request as received.
+    expect(aws.apiRequests.map((request) => [request.service, request.status])).toEqual([
+      ['s3', 200],
+      ['s3', 200],
+    ]);
+    for (const request of aws.apiRequests) expect(request.headers['x-amz-security-token']).toBe(sessionToken);
+    expect(aws.apiRequests[1]?.headers['content-type']).toMatch(/^application\/json/);
   });
 });
