@@ -156,7 +156,9 @@ for (let round = 0; round < 3; round++) {
 
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 const us = (ms: number) => `${(ms * 1000).toFixed(0)} µs`;
-console.log('proxy over HTTP vs a direct call to the same loopback API, and a bare pass-through proxy (keep-alive, same run)');
+console.log(
+  'proxy over HTTP vs a direct call to the same loopback API, and a bare pass-through proxy (keep-alive, same run)',
+);
 console.log(
   `  latency median: direct ${us(directMedian)}, proxied ${us(proxyMedian)}, bare pass-through ${us(bareMedian)}` +
     ` → proxied ÷ direct ${(proxyMedian / directMedian).toFixed(2)}× (target ≤ 1.2×; +${us(proxyMedian - directMedian)} per request),` +

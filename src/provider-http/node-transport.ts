@@ -157,7 +157,8 @@ function outgoingHeaders(given: Headers, body: TransportRequest['body']): Outgoi
   headers['user-agent'] ??= 'node';
   headers['accept-encoding'] ??= 'gzip, deflate';
   if (typeof body === 'string') headers['content-type'] ??= 'text/plain;charset=UTF-8';
-  else if (body instanceof URLSearchParams) headers['content-type'] ??= 'application/x-www-form-urlencoded;charset=UTF-8';
+  else if (body instanceof URLSearchParams)
+    headers['content-type'] ??= 'application/x-www-form-urlencoded;charset=UTF-8';
   return headers;
 }
 

@@ -37,7 +37,13 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
  * answer stands. `status` is `undefined` when no answer came.
  */
 export function retryWait(
-  input: { method: string; status: number | undefined; headers?: Pick<Headers, 'get'> | undefined; attempt: number; now: number },
+  input: {
+    method: string;
+    status: number | undefined;
+    headers?: Pick<Headers, 'get'> | undefined;
+    attempt: number;
+    now: number;
+  },
   policy: RetryPolicy,
   declared: ProxyDefinition['retry'],
   random: () => number = Math.random,

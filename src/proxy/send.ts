@@ -62,11 +62,7 @@ export async function sendWithRetries(record: ConnectionRecord, options: ProxySe
     }
     // The headers are read only when the status is one to retry.
     const headers = { get: (name: string) => response.headers.get(name) };
-    const wait = retryWait(
-      { method, status: response.status, headers, attempt, now: Date.now() },
-      policy,
-      declared,
-    );
+    const wait = retryWait({ method, status: response.status, headers, attempt, now: Date.now() }, policy, declared);
     if (wait === undefined) return response;
     await response.body?.cancel();
     await sleep(wait, signal);

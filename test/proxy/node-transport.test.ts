@@ -39,7 +39,11 @@ async function proxyTo(providerUrl: string) {
   const manager = testManager({
     integrations: { crm: { provider: 'crm', definition: { authMode: 'API_KEY', proxy: { baseUrl: providerUrl } } } },
   });
-  await manager.upsert({ connectionId: 'c1', providerConfigKey: 'crm', credentials: { type: 'API_KEY', apiKey: TOKEN } });
+  await manager.upsert({
+    connectionId: 'c1',
+    providerConfigKey: 'crm',
+    credentials: { type: 'API_KEY', apiKey: TOKEN },
+  });
   const server = await serveOnLoopback(createApiHandler({ manager, apiKeys: [{ key: KEY }] }));
   defer(() => server.close());
   const get = (path: string) =>
@@ -80,7 +84,11 @@ describe('the provider transport', () => {
         crm: { provider: 'crm', definition: { authMode: 'API_KEY', proxy: { baseUrl: 'https://api.crm.example' } } },
       },
     });
-    await manager.upsert({ connectionId: 'c1', providerConfigKey: 'crm', credentials: { type: 'API_KEY', apiKey: 'k' } });
+    await manager.upsert({
+      connectionId: 'c1',
+      providerConfigKey: 'crm',
+      credentials: { type: 'API_KEY', apiKey: 'k' },
+    });
     const response = await manager.fetch({ connectionId: 'c1', providerConfigKey: 'crm' }, '/x', {
       baseUrlOverride: `https://looks-public.example:${port}`,
     });
@@ -112,7 +120,9 @@ describe('the provider transport', () => {
       socket.on('data', (data) => {
         if (!data.toString('latin1').includes('\r\n\r\n')) return;
         if (++requests > 1) return void socket.destroy();
-        socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok');
+        socket.write(
+          'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok',
+        );
       });
     });
     server.listen(0, '127.0.0.1');
