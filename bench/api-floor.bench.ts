@@ -106,7 +106,10 @@ const servers = {
 const worker = new Worker(CLIENT, { eval: true });
 const run = (origin: string) =>
   new Promise<{ medianMs: number; perSecond: number }>((resolve, reject) => {
-    worker.once('message', resolve);
+    worker.once('message', (result: { medianMs: number; perSecond: number }) => {
+      worker.off('error', reject);
+      resolve(result);
+    });
     worker.once('error', reject);
     worker.postMessage({
       origin,
