@@ -60,7 +60,9 @@ async function readConnection(
     return toConnectionFull(held, now, refreshToken === true);
   }
   const { key, loaded } = located;
-  const fresh = await ensureFresh(ctx, key, loaded, forceRefresh === true);
+  const freshening = ensureFresh(ctx, key, loaded, forceRefresh === true);
+  // Fresh credentials come back at once; waiting on them would still cost a turn of the queue.
+  const fresh = freshening instanceof Promise ? await freshening : freshening;
   const now = ctx.clock();
   ctx.lastFetched.note(key, now);
   // The very object read for this call (not a refresh result shared by concurrent callers, nor
