@@ -1,16 +1,19 @@
 /**
  * `npx tsx bench/proxy-http.bench.ts`: the HTTP proxy (`/proxy/*` on the handler `latchkey serve`
- * runs) next to a direct call to the same loopback provider API, in the same run:
+ * runs) next to a direct call to the same loopback provider API, and next to a bare pass-through
+ * proxy (a `node:http` server piping each request to `http.request` on a keep-alive agent, with no
+ * checks, no credentials, no store): the floor of any second hop. In the same run:
  * - per-request latency of a small JSON GET, keep-alive `fetch` as the client (medians; rounds
- *   alternate so machine noise lands on both; target ≤ 1.2× the direct call),
- * - streamed download throughput of 200 MB, proxied and direct (target ≥ 0.8× the direct pipe),
+ *   rotate so machine noise lands on all three; target ≤ 1.2× the direct call),
+ * - streamed download throughput of 200 MB, proxied, bare and direct (target ≥ 0.8× the direct pipe),
  * - the process's RSS while the 200 MB stream through the proxy (should stay flat: nothing is
  *   gathered).
- * Client, proxy and provider share this one process, so the proxy's figures include serving both sides.
+ * Client, proxy and provider share this one process, so the proxy's figures include serving both
+ * sides; the bare row pays the same second hop and shows what of the ratio is the hop itself.
  */
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApiHandler } from '../src/http.js';
 import { ConnectionManager } from '../src/index.js';
@@ -67,8 +70,35 @@ await manager.create({ connectionId: 'u1', providerConfigKey: 'crm', credentials
 const server = await serveOnLoopback(createApiHandler({ manager, apiKeys: [{ key: API_KEY }] }));
 const proxyHeaders = { authorization: `Bearer ${API_KEY}`, 'connection-id': 'u1', 'provider-config-key': 'crm' };
 
+// The floor of a second hop: a pass-through with nothing but the sockets and the pipes.
+const bareAgent = new Agent({ keepAlive: true });
+const provided = new URL(providerUrl);
+const bare = createServer((req, res) => {
+  const upstream = request(
+    {
+      hostname: provided.hostname,
+      port: provided.port,
+      path: req.url,
+      method: req.method,
+      headers: { ...req.headers, host: provided.host, authorization: `Bearer ${TOKEN}` },
+      agent: bareAgent,
+    },
+    (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    },
+  );
+  upstream.on('error', () => res.destroy());
+  req.pipe(upstream);
+});
+bare.keepAliveTimeout = 60_000;
+bare.listen(0, '127.0.0.1');
+await once(bare, 'listening');
+const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
+
 const direct = (path: string) => fetch(`${providerUrl}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
 const proxied = (path: string) => fetch(`${server.url}/proxy${path}`, { headers: proxyHeaders });
+const passThrough = (path: string) => fetch(`${bareUrl}${path}`);
 
 async function latency(send: (path: string) => Promise<Response>): Promise<number[]> {
   const samples: number[] = [];
@@ -95,20 +125,25 @@ async function stream(send: (path: string) => Promise<Response>, sampleRss = fal
   return { mbPerSecond: STREAM_BYTES / 1024 / 1024 / ((performance.now() - started) / 1000), peakRss };
 }
 
-// Warm both paths (connections, JIT, undici) before measuring.
+// Warm every path (connections, JIT, undici) before measuring.
 await latency(direct);
 await latency(proxied);
+await latency(passThrough);
 const directMs: number[] = [];
 const proxyMs: number[] = [];
+const bareMs: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
   directMs.push(...(await latency(direct)));
   proxyMs.push(...(await latency(proxied)));
+  bareMs.push(...(await latency(passThrough)));
 }
 const directMedian = median(directMs);
 const proxyMedian = median(proxyMs);
+const bareMedian = median(bareMs);
 
 const directRates: number[] = [];
 const proxyRates: number[] = [];
+const bareRates: number[] = [];
 const rssBefore = process.memoryUsage.rss();
 let peakRss = rssBefore;
 for (let round = 0; round < 3; round++) {
@@ -116,25 +151,33 @@ for (let round = 0; round < 3; round++) {
   const viaProxy = await stream(proxied, true);
   proxyRates.push(viaProxy.mbPerSecond);
   peakRss = Math.max(peakRss, viaProxy.peakRss);
+  bareRates.push((await stream(passThrough)).mbPerSecond);
 }
 
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
-console.log('proxy over HTTP vs a direct call to the same loopback API (keep-alive, same run)');
+const us = (ms: number) => `${(ms * 1000).toFixed(0)} µs`;
+console.log('proxy over HTTP vs a direct call to the same loopback API, and a bare pass-through proxy (keep-alive, same run)');
 console.log(
-  `  latency median: direct ${(directMedian * 1000).toFixed(0)} µs, proxied ${(proxyMedian * 1000).toFixed(0)} µs` +
-    ` → ${(proxyMedian / directMedian).toFixed(2)}× (target ≤ 1.2×; +${((proxyMedian - directMedian) * 1000).toFixed(0)} µs per request)`,
+  `  latency median: direct ${us(directMedian)}, proxied ${us(proxyMedian)}, bare pass-through ${us(bareMedian)}` +
+    ` → proxied ÷ direct ${(proxyMedian / directMedian).toFixed(2)}× (target ≤ 1.2×; +${us(proxyMedian - directMedian)} per request),` +
+    ` proxied ÷ bare ${(proxyMedian / bareMedian).toFixed(2)}×, bare ÷ direct ${(bareMedian / directMedian).toFixed(2)}×`,
 );
 const directRate = median(directRates);
 const proxyRate = median(proxyRates);
+const bareRate = median(bareRates);
 console.log(
-  `  streamed 200 MB: direct ${directRate.toFixed(0)} MB/s, proxied ${proxyRate.toFixed(0)} MB/s` +
-    ` → ${(proxyRate / directRate).toFixed(2)}× (target ≥ 0.8×)`,
+  `  streamed 200 MB: direct ${directRate.toFixed(0)} MB/s, proxied ${proxyRate.toFixed(0)} MB/s, bare pass-through ${bareRate.toFixed(0)} MB/s` +
+    ` → proxied ÷ direct ${(proxyRate / directRate).toFixed(2)}× (target ≥ 0.8×), proxied ÷ bare ${(proxyRate / bareRate).toFixed(2)}×,` +
+    ` bare ÷ direct ${(bareRate / directRate).toFixed(2)}×`,
 );
 console.log(
   `  RSS while streaming 200 MB through the proxy: ${mb(rssBefore)} MB before, peak ${mb(peakRss)} MB (+${mb(peakRss - rssBefore)} MB)`,
 );
 
 await server.close();
+bare.closeAllConnections();
+bare.close();
+bareAgent.destroy();
 provider.closeAllConnections();
 provider.close();
 await manager.close();

@@ -48,7 +48,13 @@ const manager = new ConnectionManager({
   // The clock-offset fault: this process's manager reads the time through this function, so every
   // decision it makes (freshness, back-off, leases' recorded ends, webhook schedules) is skewed.
   clock: () => Date.now() + clockOffsetMs,
-  logger: { warn: () => {}, error: (message) => send({ type: 'log', level: 'error', message }) },
+  // Warnings about leases and held credentials are evidence when a refresh token is spent twice.
+  logger: {
+    warn: (message) => {
+      if (/lease|held in memory|could not store/.test(message)) send({ type: 'log', level: 'warn', message });
+    },
+    error: (message) => send({ type: 'log', level: 'error', message }),
+  },
 });
 manager.on('connection.refreshed', () => send({ type: 'refreshed' }));
 manager.startBackgroundRefresh({ intervalMs: 2000, concurrency: 4 });
@@ -111,7 +117,7 @@ async function useToken(connectionId: string): Promise<void> {
   } else if (via < 0.3) {
     // manager.fetch: the token is injected inside; the call's start bounds when it was handed out.
     const response = await manager.fetch({ connectionId, providerConfigKey: config.integration }, '/api/me', {
-      headers: { 'x-chaos-handed-out-at': String(started), 'x-chaos-connection': connectionId },
+      headers: { 'x-chaos-handed-out-at': String(started), 'x-chaos-connection': connectionId, ...whoAmI() },
     });
     count(`fetch ${response.status}`);
   } else {
@@ -124,12 +130,18 @@ async function useToken(connectionId: string): Promise<void> {
   }
 }
 
+/** Who handed the token out, for the evidence of a stale token: this process and its clock offset. */
+function whoAmI(): Record<string, string> {
+  return { 'x-chaos-pid': String(process.pid), 'x-chaos-clock-offset': String(clockOffsetMs) };
+}
+
 async function resource(connectionId: string, token: string, handedOutAt: number): Promise<void> {
   const response = await fetch(`${config.providerUrl}/api/me`, {
     headers: {
       authorization: `Bearer ${token}`,
       'x-chaos-handed-out-at': String(handedOutAt),
       'x-chaos-connection': connectionId,
+      ...whoAmI(),
     },
   });
   await response.arrayBuffer();

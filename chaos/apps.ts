@@ -41,7 +41,11 @@ export class AppFleet {
   };
   /** Pids killed by the harness, with when. */
   readonly killedPids = new Map<number, number>();
+  /** Pids the harness stopped gracefully (`close()`), with when the stop began (evidence only). */
+  readonly stoppedPids = new Map<number, number>();
   readonly #slots = new Map<number, Slot>();
+  /** Kills (and their respawns) under way, by slot. */
+  readonly #killing = new Map<number, Promise<void>>();
   readonly #config: (slot: number) => AppConfig;
   #closing = false;
 
@@ -53,15 +57,28 @@ export class AppFleet {
     await Promise.all(Array.from({ length: count }, (_, slot) => this.#spawn(slot)));
   }
 
-  /** SIGKILL, then a new process in the slot (as a supervisor restarts a crashed instance). */
-  async kill(slot: number): Promise<void> {
+  /**
+   * SIGKILL, then a new process in the slot (as a supervisor restarts a crashed instance).
+   * `onExit` runs once the process is gone, before its successor is ready.
+   */
+  kill(slot: number, onExit?: () => void): Promise<void> {
+    const killing = this.#kill(slot, onExit).finally(() => this.#killing.delete(slot));
+    this.#killing.set(slot, killing);
+    return killing;
+  }
+
+  async #kill(slot: number, onExit: (() => void) | undefined): Promise<void> {
     const current = this.#slots.get(slot);
-    if (!current || current.expected) return;
+    if (!current || current.expected) {
+      onExit?.();
+      return;
+    }
     current.expected = 'kill';
     const exited = once(current.child, 'exit');
     this.killedPids.set(current.pid, Date.now());
     current.child.kill('SIGKILL');
     await exited;
+    onExit?.();
     this.stats.injectedKills++;
     if (!this.#closing) await this.#spawn(slot);
   }
@@ -74,6 +91,8 @@ export class AppFleet {
 
   /** A graceful restart (a deploy): `close()`, exit, start again with the current config. */
   async restart(slot: number): Promise<void> {
+    // A kill under way respawns the slot itself: stop its successor, never start a second one.
+    await this.#killing.get(slot);
     await this.#stop(slot);
     if (!this.#closing) await this.#spawn(slot);
   }
@@ -92,6 +111,7 @@ export class AppFleet {
     const current = this.#slots.get(slot);
     if (!current || current.expected) return;
     current.expected = 'stop';
+    this.stoppedPids.set(current.pid, Date.now());
     const exited = once(current.child, 'exit');
     current.child.send({ type: 'stop' } satisfies HarnessMessage);
     // A process that cannot close within a minute is a finding, not something to wait for.
@@ -124,12 +144,14 @@ export class AppFleet {
     if (slot === 0) this.stats.rss = [];
     child.on('message', (message: AppMessage) => this.#heard(slot, message, resolveReady));
     child.on('exit', (code, signal) => {
+      // Whoever waits for this process to be ready (a restart) must not wait forever for one
+      // killed while it started (found by the soak: a key rotation that never finished).
+      resolveReady();
       if (entry.expected === 'kill' && signal === 'SIGKILL') return;
       if (entry.expected === 'stop' && code === 0) return;
       this.stats.unexpectedDeaths.push(
         `slot ${slot} (pid ${entry.pid}) exited with ${signal ?? `code ${code}`}: ${stderr.trim().slice(-1500)}`,
       );
-      resolveReady();
       if (!this.#closing && !entry.expected) {
         entry.expected = 'kill';
         void this.#spawn(slot);
@@ -144,7 +166,10 @@ export class AppFleet {
     else if (message.type === 'refreshed') stats.refreshed++;
     else if (message.type === 'change') stats.changes.push(message);
     else if (message.type === 'log')
-      stats.errorLogs.set(message.message, (stats.errorLogs.get(message.message) ?? 0) + 1);
+      stats.errorLogs.set(
+        `${message.level}: ${message.message}`,
+        (stats.errorLogs.get(`${message.level}: ${message.message}`) ?? 0) + 1,
+      );
     else if (message.type === 'stats') {
       for (const [name, n] of Object.entries(message.ops)) stats.ops[name] = (stats.ops[name] ?? 0) + n;
       for (const sample of message.latencies) stats.latencies.push(sample);

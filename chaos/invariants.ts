@@ -37,9 +37,14 @@ export function judge(input: {
   storeSize: Record<string, number>;
   processes: number;
   killedPids: Map<number, number>;
+  /** Evidence only: pids stopped gracefully, with when. */
+  stoppedPids: Map<number, number>;
   judgeMemory: boolean;
   /** Faults whose injection never finished (a graceful stop or a rotation that hung). */
   hung: string[];
+  /** Evidence only: the faults under way (±1 s) at an instant, and when the faults began. */
+  faultsAt: (t: number) => string[];
+  runStart: number;
 }): Invariants {
   const evidence: string[] = [];
   const { provider, receiver, stats } = input;
@@ -60,8 +65,18 @@ export function judge(input: {
     if (attributed) lostToKill.add(event.connectionId);
     else {
       reuse++;
+      const pid = event.rotation?.pid;
+      const relative = (at: number | undefined) =>
+        at === undefined || !event.rotation ? '' : ` ${at - event.rotation.answeredAt} ms from the answer`;
+      const fate = pid === undefined ? '' : killedAt !== undefined ? `, killed${relative(killedAt)}` : '';
+      const stopped = pid === undefined ? undefined : input.stoppedPids.get(pid);
       evidence.push(
-        `reuse: ${event.connectionId}'s family revoked (answer went to pid ${event.rotation?.pid ?? '?'}, successor ${event.successorPresented ? 'presented' : 'never presented'})`,
+        `reuse: ${event.connectionId}'s family revoked (answer went to pid ${pid ?? '?'}${fate}` +
+          `${stopped === undefined ? '' : `, stopped gracefully${relative(stopped)}`}; ` +
+          `spent token presented again by pid ${event.presentedBy}${input.killedPids.has(event.presentedBy) ? ' (killed)' : ''} ` +
+          `${event.rotation ? event.at - event.rotation.answeredAt : '?'} ms after the answer; ` +
+          `successor ${event.successorPresented ? 'presented' : 'never presented'}; ` +
+          `at ${Math.round((event.at - input.runStart) / 1000)}s, during ${input.faultsAt(event.at).join(' ') || 'no fault'})`,
       );
     }
   }
@@ -109,7 +124,19 @@ export function judge(input: {
     const a = attempted.get(connectionId) ?? 0;
     if (w < s) {
       webhooksLost += s - w;
-      evidence.push(`webhooks: ${connectionId} had ${s} changes stored, ${w} webhooks delivered`);
+      const fates = stats.changes
+        .filter(
+          (change) => change.connectionId === connectionId && change.kind === 'upsert' && change.phase === 'stored',
+        )
+        .map((change) => {
+          const pid = Number(change.changeId.split('.')[1]);
+          const killed = input.killedPids.has(pid) ? ' killed later' : '';
+          const stopped = input.stoppedPids.has(pid) ? ' stopped later' : '';
+          return `${change.changeId}${killed}${stopped}`;
+        });
+      evidence.push(
+        `webhooks: ${connectionId} had ${s} changes stored, ${w} webhooks delivered (stored by ${fates.join(', ')})`,
+      );
     }
     if (w > a) {
       webhooksSpurious += w - a;

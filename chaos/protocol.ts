@@ -26,7 +26,7 @@ export type AppMessage =
   | { type: 'ready'; pid: number }
   | { type: 'stopped' }
   | { type: 'refreshed' }
-  | { type: 'log'; level: 'error'; message: string }
+  | { type: 'log'; level: 'error' | 'warn'; message: string }
   | { type: 'stats'; ops: Record<string, number>; latencies: Array<[number, number]>; rss: number }
   | {
       type: 'change';

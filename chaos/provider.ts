@@ -18,6 +18,11 @@ export interface ResourceVerdicts {
   expiredWhenHandedOut: number;
   /** Fresh when handed out, expired by the time it arrived here: not a violation. */
   expiredInFlight: number;
+  /**
+   * Expired when handed out by a process whose clock the harness had set behind, by no more than
+   * that offset: fresh by that process's clock. Not a violation (see docs/reliability.md).
+   */
+  expiredByClockOffset: number;
   revoked: number;
   unknown: number;
 }
@@ -32,12 +37,21 @@ export interface Provider {
   /** How long `slow` answers are held (ms); the refresh token is spent when the request arrives. */
   slowMs: number;
   /** Families revoked because a spent refresh token came back. */
-  reuse: Array<{ connectionId: string; at: number; rotation: Rotation | undefined; successorPresented: boolean }>;
+  reuse: Array<{
+    connectionId: string;
+    at: number;
+    rotation: Rotation | undefined;
+    successorPresented: boolean;
+    /** The process that presented the spent token (its `chaos_pid`). */
+    presentedBy: number;
+  }>;
   refreshes: number;
   refusedByFault: number;
+  /** Refreshes rolled back because the client had hung up (timed out) before the answer. */
+  answersAfterHangUp: number;
   inFlight: number;
-  /** Called (once) with the requesting process's pid when the next refresh request arrives. */
-  onRefreshRequest: ((pid: number) => Promise<void>) | undefined;
+  /** Called (once) with the requesting process's pid when the next refresh request arrives; whether it killed it. */
+  onRefreshRequest: ((pid: number) => Promise<boolean>) | undefined;
   verdicts: ResourceVerdicts;
   /** Connections whose revoked tokens were presented at the resource API. */
   revokedTokenUsers: string[];
@@ -86,9 +100,10 @@ export async function startProvider(options: { accessTokenSeconds: number }): Pr
     reuse: [],
     refreshes: 0,
     refusedByFault: 0,
+    answersAfterHangUp: 0,
     inFlight: 0,
     onRefreshRequest: undefined,
-    verdicts: { ok: 0, expiredWhenHandedOut: 0, expiredInFlight: 0, revoked: 0, unknown: 0 },
+    verdicts: { ok: 0, expiredWhenHandedOut: 0, expiredInFlight: 0, expiredByClockOffset: 0, revoked: 0, unknown: 0 },
     violations: [],
     revokedTokenUsers: [],
     refreshedBy: new Map(),
@@ -133,10 +148,17 @@ export async function startProvider(options: { accessTokenSeconds: number }): Pr
     // A kill "mid-refresh": the harness kills the requesting process now; the provider, having
     // received the request, still processes it, as a real one would.
     const hook = provider.onRefreshRequest;
+    let killed = false;
     if (hook) {
       provider.onRefreshRequest = undefined;
-      await hook(Number(params.get('chaos_pid')));
+      killed = await hook(Number(params.get('chaos_pid')));
     }
+    // Whether the client hung up before the answer: a timeout on its side (a slow answer on a
+    // loaded machine). A process killed mid-refresh is not asked: that answer commits, as designed.
+    let hungUp = !killed && res.destroyed;
+    res.on('close', () => {
+      if (!killed && !res.writableFinished) hungUp = true;
+    });
     const presented = params.get('refresh_token') ?? '';
     const known = refreshTokens.get(presented);
     if (!known || known.family.revoked) return answer(res, 400, { error: 'invalid_grant' });
@@ -149,6 +171,7 @@ export async function startProvider(options: { accessTokenSeconds: number }): Pr
         at: Date.now(),
         rotation,
         successorPresented: successor?.spent ?? false,
+        presentedBy: Number(params.get('chaos_pid')),
       });
       return answer(res, 400, { error: 'invalid_grant', error_description: 'refresh token reused' });
     }
@@ -171,6 +194,18 @@ export async function startProvider(options: { accessTokenSeconds: number }): Pr
       held.delete(res);
       const rotation = rotations.get(presented);
       if (rotation) rotation.answeredAt = Date.now();
+    }
+    if (hungUp || res.destroyed) {
+      // The client gave up first (its timeout ran out on a loaded machine): it never received this
+      // answer, so, as with `timeout` above, nothing is committed — the presented token stays live.
+      refreshTokens.set(presented, { family: known.family, spent: false });
+      refreshTokens.delete(body.refresh_token);
+      accessTokens.delete(body.access_token);
+      rotations.delete(presented);
+      provider.refreshes--;
+      provider.refreshedBy.set(by, (provider.refreshedBy.get(by) ?? 1) - 1);
+      provider.answersAfterHangUp++;
+      return;
     }
     answer(res, 200, body);
   };
@@ -195,10 +230,18 @@ export async function startProvider(options: { accessTokenSeconds: number }): Pr
     if (now >= known.expiresAt) {
       // Expired before `get` resolved (stamped by the app with the same machine clock): handed out
       // stale. Expired after: it was fresh when handed out and aged in flight (a slow machine).
-      if (Number.isFinite(handedOutAt) && known.expiresAt <= handedOutAt) {
+      // A process whose clock the harness set behind (the clock-offset fault) sees a token as live
+      // until that much after it expired: by its own clock it was fresh. Counted apart, within
+      // the offset only.
+      const offset = Number(req.headers['x-chaos-clock-offset']);
+      const lateBy = handedOutAt - known.expiresAt;
+      if (Number.isFinite(handedOutAt) && lateBy >= 0 && offset < 0 && lateBy <= -offset) {
+        provider.verdicts.expiredByClockOffset++;
+      } else if (Number.isFinite(handedOutAt) && known.expiresAt <= handedOutAt) {
         provider.verdicts.expiredWhenHandedOut++;
         provider.violations.push(
-          `resource: connection ${known.family.connectionId} handed out a token expired ${handedOutAt - known.expiresAt} ms before`,
+          `resource: connection ${known.family.connectionId} handed out a token expired ${handedOutAt - known.expiresAt} ms before ` +
+            `(by pid ${String(req.headers['x-chaos-pid'])}, its clock offset ${String(req.headers['x-chaos-clock-offset'])} ms)`,
         );
       } else provider.verdicts.expiredInFlight++;
       return answer(res, 401, { error: 'invalid_token' });

@@ -13,7 +13,8 @@ export function printReport(result: SoakResult): void {
       .sort()
       .map(([k, n]) => `${k}=${n}`)
       .join(' ')}`,
-    `refreshes granted: ${result.refreshes}; token requests refused by an injected fault: ${result.refusedByFault}`,
+    `refreshes granted: ${result.refreshes}; token requests refused by an injected fault: ${result.refusedByFault}; ` +
+      `answers the client had hung up on (rolled back): ${result.answersAfterHangUp}`,
     `resource API: ${Object.entries(result.resource)
       .map(([k, n]) => `${k}=${n}`)
       .join(' ')}`,
@@ -27,7 +28,7 @@ export function printReport(result: SoakResult): void {
       .join(' ')}`,
   ];
   if (result.errorLogs.length > 0) {
-    lines.push(`error logs (top): ${result.errorLogs.map(([m, n]) => `${n}× ${m}`).join(' | ')}`);
+    lines.push(`logs (top): ${result.errorLogs.map(([m, n]) => `${n}× ${m}`).join(' | ')}`);
   }
   for (const line of invariants.evidence.slice(0, 30)) lines.push(`  ! ${line}`);
   console.log(lines.join('\n'));

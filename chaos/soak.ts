@@ -29,6 +29,7 @@ export interface SoakResult {
   ops: Record<string, number>;
   refreshes: number;
   refusedByFault: number;
+  answersAfterHangUp: number;
   resource: Record<string, number>;
   latency: { calm: number[]; faults: number[] };
   storeSize: Record<string, number>;
@@ -40,7 +41,8 @@ const ACCESS_TOKEN_SECONDS = 30;
 const LEASE_MS = 8_000;
 // The manager refuses a token timeout not shorter than the lease (a refresh must end while its lease holds).
 const TOKEN_TIMEOUT_MS = 6_000;
-const SLOW_ANSWER_MS = 5_000;
+// Longer than a third of the lease (a renewal happens meanwhile), 2 s inside the token timeout.
+const SLOW_ANSWER_MS = 4_000;
 const INTEGRATION = 'chaos';
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -122,7 +124,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
       leaseMs: LEASE_MS,
     });
     const counts: Partial<Record<FaultKind, number>> = {};
-    const windows: Array<[number, number]> = [];
+    const windows: Array<[number, number, FaultKind]> = [];
     let killsMidRefresh = 0;
     const hung: string[] = [];
     const start = Date.now();
@@ -141,11 +143,15 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
               const slot = running.slotOf(pid);
               if (slot === undefined || slot === 0) {
                 provider.onRefreshRequest = hook;
-                return;
+                return false;
               }
               killsMidRefresh++;
-              await running.kill(slot);
-              resolve();
+              // The provider goes on with the request once the process is dead, not once its
+              // successor is up: a request held for a restart (seconds on a loaded machine) would
+              // outlive the lease, and the token spent by another process meanwhile would look
+              // reused (found in the Postgres runs: the harness's own mistake).
+              await new Promise<void>((exited) => void running.kill(slot, exited).then(resolve));
+              return true;
             };
             provider.onRefreshRequest = hook;
           });
@@ -193,12 +199,21 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
           const fresh = randomBytes(32).toString('base64');
           keys.push(fresh);
           await restartAll();
+          log(`${options.store}: key rotation: every process restarted with the new key second`);
           keys.splice(keys.indexOf(fresh), 1);
           keys.unshift(fresh);
           await restartAll();
+          log(`${options.store}: key rotation: every process restarted with the new key first`);
           const rotating = await harnessManager(keys);
           try {
-            const result = await rotating.rotateEncryptionKey();
+            // As an operator would: a rotation cut short by a dropped connection is run again.
+            const rotate = async (attempt: number): Promise<unknown> =>
+              rotating.rotateEncryptionKey().catch(async (error: unknown) => {
+                if (attempt >= 5 || (error as { transient?: boolean }).transient !== true) throw error;
+                await pause(1000);
+                return rotate(attempt + 1);
+              });
+            const result = await rotate(1);
             log(`${options.store}: key rotated: ${JSON.stringify(result)}`);
           } finally {
             await rotating.close();
@@ -208,7 +223,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
         default:
           await store.inject(fault.kind, fault.ms);
       }
-      windows.push([from, Date.now()]);
+      windows.push([from, Date.now(), fault.kind]);
     };
 
     const tasks: Array<Promise<void>> = [];
@@ -292,8 +307,14 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
       storeSize,
       processes: options.processes,
       killedPids: running.killedPids,
+      stoppedPids: running.stoppedPids,
       judgeMemory: options.durationS >= 120,
       hung,
+      faultsAt: (t: number) =>
+        windows
+          .filter(([a, b]) => t >= a - 1000 && t <= b + 1000)
+          .map(([a, , kind]) => `${kind}@${Math.round((a - start) / 1000)}s`),
+      runStart: start,
     });
     const inFault = (t: number) => windows.some(([a, b]) => t >= a && t <= b);
     const latency = { calm: [] as number[], faults: [] as number[] };
@@ -315,6 +336,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
       ops: running.stats.ops,
       refreshes: provider.refreshes,
       refusedByFault: provider.refusedByFault,
+      answersAfterHangUp: provider.answersAfterHangUp,
       resource: { ...provider.verdicts },
       latency,
       storeSize,
@@ -322,7 +344,7 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
         warm: mib(rss.find(([t]) => t >= warmAt)?.[1]),
         end: mib(rss[rss.length - 1]?.[1]),
       },
-      errorLogs: [...running.stats.errorLogs].sort((a, b) => b[1] - a[1]).slice(0, 8),
+      errorLogs: [...running.stats.errorLogs].sort((a, b) => b[1] - a[1]).slice(0, 12),
     };
   } finally {
     await fleet?.close().catch(() => undefined);

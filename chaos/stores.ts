@@ -160,11 +160,20 @@ async function postgresStore(): Promise<ChaosStore> {
         .map((line) => Number(line.trim()))
         .filter((pid) => pid > 0);
       const all = [main, ...children];
-      for (const pid of all) process.kill(pid, 'SIGSTOP');
+      // A backend that exited since `ps` listed it is skipped: one missing pid must never leave
+      // the others stopped for good.
+      const signal = (pid: number, name: NodeJS.Signals) => {
+        try {
+          process.kill(pid, name);
+        } catch {
+          // gone already
+        }
+      };
       try {
+        for (const pid of all) signal(pid, 'SIGSTOP');
         await pause(ms);
       } finally {
-        for (const pid of all) process.kill(pid, 'SIGCONT');
+        for (const pid of all) signal(pid, 'SIGCONT');
       }
     },
     async size() {

@@ -12,3 +12,5 @@ export { createConnectUiHandler } from './api/connect-ui-handler.js';
 export type { ConnectUiHandlerOptions } from './api/connect-ui-handler.js';
 export { createConnectWebSocket } from './api/websocket.js';
 export type { ConnectWebSocket, ConnectWebSocketOptions } from './api/websocket.js';
+export { clientMetadataDocument } from './api/client-metadata-route.js';
+export type { ClientMetadataDocument } from './api/client-metadata-route.js';

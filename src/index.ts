@@ -89,11 +89,14 @@ export { builtinProviders } from './providers/catalog.js';
 export { fromNangoProviders } from './providers/nango.js';
 export type { NangoImport } from './providers/nango.js';
 export type { ClientCertificate } from './model/client-certificate.js';
+export type { AwsRoleAssumption } from './providers/aws-role.js';
 export type {
   ConnectionConfigField,
   IntegrationConfig,
   IntegrationDescription,
   IntrospectionSpec,
+  McpClientMetadata,
+  McpClientRegistration,
   ProxyDefinition,
   RevocationSpec,
   TokenResponsePaths,
@@ -115,6 +118,7 @@ export type {
   ApiKeyCredentials,
   AppCredentials,
   AppStoreCredentials,
+  AwsSigV4Credentials,
   BasicCredentials,
   BillCredentials,
   Credentials,
@@ -129,6 +133,7 @@ export type {
   OAuth2ClientCredentials,
   OAuth2Credentials,
   McpOAuth2Credentials,
+  McpOAuth2ProviderCredentials,
   SignatureCredentials,
   TbaCredentials,
   TwoStepCredentials,

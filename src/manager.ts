@@ -132,7 +132,7 @@ export class ConnectionManager {
   }
 
   /**
-   * Headers that sign one request with fresh credentials (OAuth 1.0, NetSuite TBA, WSSE).
+   * Headers that sign one request with fresh credentials (OAuth 1.0, NetSuite TBA, WSSE, AWS SigV4).
    *
    * @example
    * ```ts
@@ -388,8 +388,8 @@ export class ConnectionManager {
    */
   async close(): Promise<void> {
     await this.#background?.stop();
-    // A refresh a caller started may have spent a rotating refresh token: store its answer first.
-    await this.#ctx.refresher.settle();
+    // A refresh under way may have spent a rotating refresh token: store its answer; start no more.
+    await this.#ctx.refresher.close();
     await this.#webhooks?.stop();
     await this.#ctx.lastFetched.settle();
     await this.#ctx.audit.close();

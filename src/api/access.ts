@@ -74,6 +74,9 @@ export interface Caller {
   sessionToken?: string;
 }
 
+/** Who calls a public route (`auth: 'public'`): nobody in particular, with no scope. */
+export const PUBLIC_CALLER: Caller = { name: 'public', scopes: new Set() };
+
 /** Why a request was refused (maps to 401 or 403 in one place, `respond.ts`). */
 export type Refusal =
   | { code: 'missing_auth_header' | 'malformed_auth_header' | 'unknown_api_key'; status: 401 }

@@ -1,7 +1,7 @@
 /**
  * The rest of the routes `@nangohq/frontend` posts submitted credentials to with a connect session
  * (`?connect_session_token=…`), at Nango's paths with the bodies the SDK sends: `/auth/tba`,
- * `/auth/two-step`, `/auth/jwt`, `/auth/bill`, `/auth/signature`, `/auth/unauthenticated` and
+ * `/auth/two-step`, `/auth/jwt`, `/auth/bill`, `/auth/signature`, `/auth/aws-sigv4`, `/auth/unauthenticated` and
  * `/oauth2/auth` (client credentials). As in credential-routes.ts, the session decides the
  * connection id, end user, tags and which integrations; the credentials are proven as
  * `manager.connect` proves them (minted, or checked with the catalog's verification request),
@@ -36,6 +36,12 @@ const ClientCredentialsBody = v.strictObject({
   client_certificate: v.optional(v.string()),
   client_private_key: v.optional(v.string()),
 });
+
+/**
+ * AWS role assumption: the role ARN and, optionally, the region (the SDK's `{role_arn, region}`).
+ * Both are checked again by the mode (the ARN's form, the region's, since it becomes a host name).
+ */
+const AwsSigV4Body = v.strictObject({ role_arn: Text, region: v.optional(Text) });
 
 const typed = (type: string) => (body: JsonObject) => ({ ...body, type });
 
@@ -77,6 +83,12 @@ export const AUTH_ROUTES: CredentialRoute[] = [
     'Create a connection from a user name and password signed per request',
     SignatureBody,
     typed('SIGNATURE'),
+  ),
+  route(
+    ['auth', 'aws-sigv4'],
+    'Create a connection from an AWS IAM role the end user lets the app assume',
+    AwsSigV4Body,
+    typed('AWS_SIGV4'),
   ),
   route(['auth', 'unauthenticated'], 'Create a connection to an API that needs no credentials', undefined, () => ({
     type: 'NONE',

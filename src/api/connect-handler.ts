@@ -227,6 +227,11 @@ async function startConnect(
   }
 }
 
+/** The flow's state in a callback: `state`, or `payload` from a plugin marketplace (Nango's INSTALL_PLUGIN). */
+function callbackState(url: URL): string {
+  return url.searchParams.get('state') ?? url.searchParams.get('payload') ?? '';
+}
+
 /** One cookie per flow, named after its state, so two flows in one browser do not overwrite each other. */
 function bindingCookie(state: string): string {
   return `latchkey_connect_${createHash('sha256').update(state).digest('hex').slice(0, 16)}`;
@@ -246,7 +251,7 @@ async function finishConnect(options: ConnectHandlerOptions, request: Request, u
   const headers = new Headers(response.headers);
   headers.append(
     'set-cookie',
-    `${bindingCookie(url.searchParams.get('state') ?? '')}=; Path=${url.pathname}; Max-Age=0; HttpOnly; Secure; SameSite=Lax`,
+    `${bindingCookie(callbackState(url))}=; Path=${url.pathname}; Max-Age=0; HttpOnly; Secure; SameSite=Lax`,
   );
   if (cookie(request, SOCKET_COOKIE) !== undefined) {
     headers.append('set-cookie', `${SOCKET_COOKIE}=; Path=${url.pathname}; Max-Age=0; HttpOnly; Secure; SameSite=Lax`);
@@ -258,7 +263,7 @@ async function completeConnect(options: ConnectHandlerOptions, request: Request,
   const socket = cookie(request, SOCKET_COOKIE);
   try {
     const { connection, appState } = await options.manager.handleCallback(url.searchParams, {
-      browserBinding: cookie(request, bindingCookie(url.searchParams.get('state') ?? '')),
+      browserBinding: cookie(request, bindingCookie(callbackState(url))),
       authorizeFlow: async (flow) => {
         // A session flow completes while its session stands (not ended or expired meanwhile).
         const session = sessionStateOf(flow.appState);

@@ -49,12 +49,18 @@ const FORM_MODES: Partial<Record<AuthMode, { route: string; bodyType?: string; f
   SIGNATURE: { route: 'auth/signature', bodyType: 'SIGNATURE', fields: ['username', 'password'] },
   OAUTH2_CC: { route: 'oauth2/auth', fields: [] },
   NONE: { route: 'auth/unauthenticated', fields: [] },
+  AWS_SIGV4: { route: 'auth/aws-sigv4', fields: ['role_arn'] },
 };
 
-function modeOf(mode: AuthMode): { kind: ConnectKind; route: string | null; bodyType?: string; fields: string[] } {
-  const form = FORM_MODES[mode];
+function modeOf(definition: ProviderDefinition): {
+  kind: ConnectKind;
+  route: string | null;
+  bodyType?: string;
+  fields: string[];
+} {
+  const form = definition.installPlugin === true ? undefined : FORM_MODES[definition.authMode];
   if (form) return { kind: 'form', ...form };
-  if (connectFlowFor(mode)) return { kind: 'popup', route: 'oauth/connect', fields: [] };
+  if (connectFlowFor(definition)) return { kind: 'popup', route: 'oauth/connect', fields: [] };
   return { kind: 'unsupported', route: null, fields: [] };
 }
 
@@ -68,7 +74,7 @@ function inputOf(name: string): FormField['input'] {
 /** The form the Connect UI shows for this integration, with the session's preset `connection_config` left out. */
 export function connectFormOf(integration: IntegrationDescription, preset: Record<string, unknown> = {}): ConnectForm {
   const definition = integration.definition;
-  const mode = modeOf(definition.authMode);
+  const mode = modeOf(definition);
   const names = new Set(mode.fields);
   for (const name of templateCredentialNames(definition)) names.add(name);
   if (definition.authMode === 'JWT' && definition.jwt?.algorithm?.startsWith('HS')) {

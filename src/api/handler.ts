@@ -2,7 +2,15 @@ import { runAsActor } from '../audit/actor.js';
 import type { ConnectionManager } from '../manager.js';
 import type { Logger } from '../model/connection.js';
 import { InvalidRequestError, LatchkeyError } from '../model/errors.js';
-import { type ApiKey, authorize, authorizeSession, checkAllowedOrigins, isRefusal, keyRing } from './access.js';
+import {
+  type ApiKey,
+  authorize,
+  authorizeSession,
+  checkAllowedOrigins,
+  isRefusal,
+  keyRing,
+  PUBLIC_CALLER,
+} from './access.js';
 import { preflight, withCors } from './cors.js';
 import { ApiFailure, failed, json, refused } from './respond.js';
 import { DEFAULT_MAX_BODY_BYTES, pathSegments } from './request.js';
@@ -109,10 +117,11 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
     }
     const asked = request.method === 'OPTIONS' && request.headers.get('access-control-request-method');
     const target = asked ? matchRoute(asked, segments) : undefined;
-    if (target && 'route' in target && target.route.auth) return preflight(request, target.route, allowedOrigins);
+    if (target && 'route' in target && target.route.auth && target.route.auth !== 'public')
+      return preflight(request, target.route, allowedOrigins);
     const matched = matchRoute(request.method, segments);
     if (matched === undefined) return notFound();
-    if ('route' in matched) session.route = matched.route.auth !== undefined;
+    if ('route' in matched) session.route = matched.route.auth !== undefined && matched.route.auth !== 'public';
     if ('wrongMethod' in matched) {
       const response = failed(
         new ApiFailure(405, 'method_not_allowed', 'This route does not take this method.'),
@@ -124,7 +133,9 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
     const caller =
       matched.route.auth === undefined
         ? authorize(ring, request, url, requirementOf(matched.route), { anyBody: matched.route.anyBody })
-        : authorizeSession(request, matched.route.auth === 'connect-session-query' ? url : undefined);
+        : matched.route.auth === 'public'
+          ? PUBLIC_CALLER
+          : authorizeSession(request, matched.route.auth === 'connect-session-query' ? url : undefined);
     if (isRefusal(caller)) return refused(caller);
     // The audit trail names the API key (never the key itself) as who read or changed a connection.
     return runAsActor(caller.name, () =>

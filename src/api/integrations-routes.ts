@@ -151,7 +151,9 @@ function providers(manager: ConnectionManager): Map<string, ProviderDefinition> 
  * stands for the display name and `docs` is empty.
  */
 function publicProvider(name: string, definition: ProviderDefinition): Record<string, unknown> {
-  const provider: Record<string, unknown> = { name, display_name: name, auth_mode: definition.authMode, docs: '' };
+  // A plugin install keeps BASIC credentials; Nango names the provider's mode after the flow.
+  const authMode = definition.installPlugin === true ? 'INSTALL_PLUGIN' : definition.authMode;
+  const provider: Record<string, unknown> = { name, display_name: name, auth_mode: authMode, docs: '' };
   if (definition.authorizationUrl !== undefined) provider.authorization_url = definition.authorizationUrl;
   if (definition.tokenUrl !== undefined) provider.token_url = definition.tokenUrl;
   if (definition.defaultScopes !== undefined) provider.default_scopes = [...definition.defaultScopes];

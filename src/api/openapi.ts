@@ -80,7 +80,9 @@ function operation(route: Route, convert: Converter): Record<string, unknown> {
     summary: route.summary,
     'x-latchkey-scope': route.scope,
     // These take the session token as Bearer, in place of a secret key (no scope is checked).
-    ...(route.auth !== undefined && { 'x-latchkey-auth': 'connect-session-token' }),
+    ...(route.auth !== undefined && route.auth !== 'public' && { 'x-latchkey-auth': 'connect-session-token' }),
+    // Fetched without credentials (a client-ID metadata document).
+    ...(route.auth === 'public' && { security: [] }),
     ...(parameters.length > 0 && { parameters }),
     ...(route.body && { requestBody: { required: true, content: json(convert(route.body)) } }),
     responses: {

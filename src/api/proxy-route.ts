@@ -8,6 +8,7 @@
 import * as v from 'valibot';
 import type { ConnectionManager } from '../manager.js';
 import type { ProxyInit } from '../proxy/proxy-request.js';
+import { nodeAnswerOf, StreamResponse } from '../provider-http/stream-response.js';
 import { type Caller, mayOverrideBaseUrl } from './access.js';
 import { ApiFailure } from './respond.js';
 
@@ -45,8 +46,9 @@ const ProxyHeaders = v.object({
 const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
 
 /**
- * Answer headers not passed back: hop-by-hop ones, and the encoding and length of a body `fetch`
- * has already decoded (so `Decompress: false` cannot give the compressed bytes: they are gone).
+ * Answer headers not passed back: hop-by-hop ones. The encoding and length of a body that was
+ * decoded on the way go too (so `Decompress: false` cannot give the compressed bytes: they are
+ * gone); an answer that was not encoded keeps its `Content-Length`.
  */
 const NOT_RETURNED = new Set([
   'connection',
@@ -57,8 +59,6 @@ const NOT_RETURNED = new Set([
   'trailer',
   'transfer-encoding',
   'upgrade',
-  'content-encoding',
-  'content-length',
 ]);
 
 export async function proxyRequest({
@@ -99,12 +99,26 @@ export async function proxyRequest({
     `${params.path ?? ''}${url.search}`,
     init,
   );
-  const returned = new Headers();
-  for (const [name, value] of answer.headers) {
-    if (!NOT_RETURNED.has(name) && !name.startsWith('access-control-')) returned.append(name, value);
+  // The provider's body goes back as the Node stream it came as (node-listener.ts pipes it).
+  const node = nodeAnswerOf(answer);
+  if (node !== undefined) {
+    const headers: string[] = [];
+    for (let index = 0; index + 1 < node.headers.length; index += 2) {
+      const name = node.headers[index]!;
+      if (returnedHeader(name, node.decoded)) headers.push(name, node.headers[index + 1]!);
+    }
+    return new StreamResponse(node.body, { status: node.status, statusText: node.statusText, headers });
   }
+  const returned = new Headers();
+  for (const [name, value] of answer.headers) if (returnedHeader(name, true)) returned.append(name, value);
   for (const cookie of answer.headers.getSetCookie()) returned.append('set-cookie', cookie);
   return new Response(answer.body, { status: answer.status, statusText: answer.statusText, headers: returned });
+}
+
+/** Whether an answer header goes back to the client (`set-cookie` from a `Headers` is added apart). */
+function returnedHeader(name: string, decoded: boolean): boolean {
+  if (NOT_RETURNED.has(name) || name.startsWith('access-control-')) return false;
+  return !decoded || (name !== 'content-encoding' && name !== 'content-length');
 }
 
 function readHeaders(headers: Headers): v.InferOutput<typeof ProxyHeaders> {

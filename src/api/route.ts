@@ -24,8 +24,11 @@ export interface Route {
   scope: ApiScope | null;
   /** Other scopes that do as well (Nango's `withAnyScope`: `read` or `read_credentials`). */
   orScopes?: ApiScope[];
-  /** `connect-session`: called by a browser with a connect session token instead of a key (`scope` is then not checked). */
-  auth?: 'connect-session' | 'connect-session-query';
+  /**
+   * `connect-session`: called by a browser with a connect session token instead of a key (`scope`
+   * is then not checked); `public`: no key at all, for documents others fetch (client metadata).
+   */
+  auth?: 'connect-session' | 'connect-session-query' | 'public';
   /** What it does, for the OpenAPI document. */
   summary: string;
   /** The schemas its query and body are read with (schemas.ts): the OpenAPI document is derived from them. */

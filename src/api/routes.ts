@@ -17,6 +17,7 @@ import { CONNECT_SESSION_ROUTES } from './connect-session-routes.js';
 import { CREDENTIAL_ROUTES } from './credential-routes.js';
 import { AUTH_ROUTES } from './auth-routes.js';
 import { CONNECT_UI_ROUTES } from './connect-ui-routes.js';
+import { CLIENT_METADATA_ROUTES } from './client-metadata-route.js';
 import {
   BulkMetadataBody,
   ConnectionRefQuery,
@@ -64,6 +65,10 @@ async function listConnections({ manager, url }: RouteContext): Promise<Response
   if (query.page !== undefined && query.page > 0 && query.cursor !== undefined) {
     throw new ApiFailure(400, 'invalid_query_params', 'Give either page or cursor, not both.');
   }
+  if (query.expiring === true && (query.search !== undefined || query.cursor !== undefined)) {
+    // The expiring list is read from the attention index, which neither searches nor pages.
+    throw new ApiFailure(400, 'invalid_query_params', 'expiring cannot be combined with search or cursor.');
+  }
   // Never everything in one answer: without a limit, one page of the default size and its next_cursor.
   const limit = query.limit ?? DEFAULT_LIST_LIMIT;
   const page = query.page ?? 0;
@@ -84,6 +89,7 @@ async function listConnections({ manager, url }: RouteContext): Promise<Response
   if (query.endUserId !== undefined) filter.endUserId = query.endUserId;
   if (query.search !== undefined) filter.search = query.search;
   if (query.cursor !== undefined) filter.cursor = query.cursor;
+  if (query.expiring !== undefined) filter.expiring = query.expiring;
   let answer = await manager.list(filter);
   // Nango's page numbers (0-based), walked with the store's cursors: page N costs N + 1 pages.
   for (let number = 0; number < page; number++) {
@@ -317,6 +323,7 @@ export const ROUTES: Route[] = [
   },
   ...CONNECT_SESSION_ROUTES,
   ...CONNECT_UI_ROUTES,
+  ...CLIENT_METADATA_ROUTES,
   ...CREDENTIAL_ROUTES,
   ...AUTH_ROUTES,
   ...(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).map((method): Route => ({

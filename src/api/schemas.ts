@@ -77,7 +77,7 @@ export const OptionalRefQuery = v.object({ provider_config_key: v.optional(Query
 /**
  * `GET /connections`: Nango's names (`connectionId`, `integrationId` comma-separated,
  * `tags[key]=value`, `endUserId`, `endUserOrganizationId`, `search`, `limit`, `page`, 0-based)
- * and `cursor` for Latchkey's paged listing.
+ * and `cursor` for Latchkey's paged listing, `expiring` for refresh tokens about to lapse.
  */
 export const ListConnectionsQuery = v.object({
   connectionId: v.optional(QueryText),
@@ -91,6 +91,8 @@ export const ListConnectionsQuery = v.object({
   cursor: v.optional(QueryText),
   limit: v.optional(wholeNumber(1, MAX_LIST_LIMIT)),
   page: v.optional(wholeNumber(0, MAX_PAGE_NUMBER)),
+  /** Latchkey's own (Nango has none): only connections whose refresh token lapses soon, as `list({ expiring })`. */
+  expiring: v.optional(QueryBoolean),
 });
 
 /** `POST /connections`: a connection as Nango's import takes it. Fields it does not know are ignored, as Nango's clients send more. */

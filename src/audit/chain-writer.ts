@@ -7,7 +7,7 @@
  */
 import { StorageError } from '../model/errors.js';
 import type { StorageAdapter } from '../store/adapter.js';
-import { type AuditEntry, chainEntries, GENESIS_HASH, type PendingAuditEntry } from './entry.js';
+import { chainEntries, GENESIS_HASH, type PendingAuditEntry } from './entry.js';
 import {
   ANCHOR_KEY,
   BATCH_PREFIX,
@@ -43,16 +43,16 @@ export class ChainWriter {
     this.#store = store;
   }
 
-  /** Chains `pending` after the trail's last entry and stores them as one record; returns them placed. */
-  async append(pending: readonly PendingAuditEntry[]): Promise<AuditEntry[]> {
+  /** Chains `pending` after the trail's last entry and stores them as one record. */
+  async append(pending: readonly PendingAuditEntry[]): Promise<void> {
     let tail = this.#tail ?? (await this.#findTail(undefined));
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const entries = chainEntries(pending, tail.seq + 1, tail.hash);
-      if (await this.#store.insert(batchKey(tail.seq + 1), batchText(entries))) {
-        const last = entries[entries.length - 1]!;
+      const batch = chainEntries(pending, tail.seq + 1, tail.hash);
+      if (await this.#store.insert(batchKey(tail.seq + 1), batchText(batch))) {
+        const last = batch.entries[batch.entries.length - 1]!;
         this.#tail = { seq: last.seq, hash: last.hash };
         if (Date.now() - this.#hintWrittenAt >= HINT_EVERY_MS) await this.syncHint();
-        return entries;
+        return;
       }
       tail = await this.#findTail(tail);
     }
@@ -78,7 +78,7 @@ export class ChainWriter {
       });
       const last = page[page.length - 1];
       if (last === undefined) return tail;
-      const entries = parseBatch(last.value);
+      const entries = parseBatch(last.value)?.entries;
       const end = entries?.[entries.length - 1];
       if (end === undefined) {
         // Someone edited the store: appending after an unreadable batch would hide it.

@@ -6,7 +6,7 @@
  * the deletes leaves batches before the anchor, which `verify` ignores and the next run deletes.
  */
 import type { StorageAdapter } from '../store/adapter.js';
-import type { AuditEntry } from './entry.js';
+import type { StoredAuditBatch } from './entry.js';
 import { ANCHOR_KEY, BATCH_PREFIX, markText, parseBatch, PRUNE_LOCK } from './records.js';
 
 const PAGE = 200;
@@ -19,19 +19,20 @@ export async function pruneTrail(store: PruneStore, before: number, owner: strin
   if (!(await store.locks.tryAcquire(PRUNE_LOCK, owner, LEASE_MS))) return 0;
   try {
     const drop: Array<{ key: string; entries: number }> = [];
-    let kept: AuditEntry | undefined;
+    /** The first entry kept: its seq, and the hash it chains to. */
+    let kept: { seq: number; prev: string } | undefined;
     let after: string | undefined;
     scanning: for (;;) {
       const page = await store.scan(BATCH_PREFIX, { ...(after === undefined ? {} : { after }), limit: PAGE });
       for (const { key, value } of page) {
-        const entries = parseBatch(value);
-        const newest = entries?.[entries.length - 1];
+        const batch = parseBatch(value);
+        const newest = batch?.entries[batch.entries.length - 1];
         // Nothing past a record that cannot be read is dropped: verify must still see it.
-        if (entries === undefined || newest === undefined || !(Date.parse(newest.at) < before)) {
-          kept = entries?.[0];
+        if (batch === undefined || newest === undefined || !(newest.at < before)) {
+          kept = firstOf(batch);
           break scanning;
         }
-        drop.push({ key, entries: entries.length });
+        drop.push({ key, entries: batch.entries.length });
       }
       if (page.length < PAGE) break;
       after = page[page.length - 1]!.key;
@@ -39,7 +40,7 @@ export async function pruneTrail(store: PruneStore, before: number, owner: strin
     if (kept === undefined) {
       // Every batch is old: the last one stays, for writers to chain after.
       const last = drop.pop();
-      kept = last && parseBatch((await store.get(last.key)) ?? '')?.[0];
+      kept = last && firstOf(parseBatch((await store.get(last.key)) ?? ''));
     }
     if (kept === undefined || drop.length === 0) return 0;
     const anchor = markText({ seq: kept.seq, hash: kept.prev });
@@ -54,4 +55,9 @@ export async function pruneTrail(store: PruneStore, before: number, owner: strin
   } finally {
     await store.locks.release(PRUNE_LOCK, owner);
   }
+}
+
+function firstOf(batch: StoredAuditBatch | undefined): { seq: number; prev: string } | undefined {
+  const first = batch?.entries[0];
+  return batch && first && { seq: first.seq, prev: batch.prev };
 }

@@ -1,9 +1,10 @@
 /**
  * The audit trail as a manager writes it: entries are recorded in memory at once (a `get` never
- * waits for a write of its own) and written in batches, one stored record per batch, when
- * `batchSize` entries are waiting or `flushIntervalMs` after the first one, and on `close()`.
- * A process that dies without `close()` loses what it had not yet written: at most the entries of
- * the last `flushIntervalMs`, or more only while the store was refusing writes.
+ * waits for a write, nor hashes or formats anything) and written in batches, one stored record per
+ * batch, when `batchSize` entries are waiting or `flushIntervalMs` after the first one, and on
+ * `close()`. A process that dies without `close()` loses what it had not yet stored: the entries
+ * of about the last `flushIntervalMs` (plus a batch write's time), more only while the store was
+ * refusing writes.
  */
 import type { Clock, Logger } from '../model/connection.js';
 import { isLatchkeyError } from '../model/errors.js';
@@ -56,9 +57,13 @@ export class AuditTrail {
   readonly #owner = `audit-${Math.random().toString(36).slice(2)}`;
   #buffer: PendingAuditEntry[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #writing: Promise<void> | undefined;
+  #soon: ReturnType<typeof setImmediate> | undefined;
+  /** The drain under way: it resolves `false` when the store refused a batch. */
+  #writing: Promise<boolean> | undefined;
   #lastPrune = Number.NEGATIVE_INFINITY;
   #closed = false;
+  /** The last write was refused: until one succeeds, only the timer tries again (not every entry recorded). */
+  #failing = false;
 
   /** `options` as checked by the manager's option schema; `undefined` or `false`: recording is off. */
   constructor(store: StorageAdapter, options: boolean | AuditOptions | undefined, clock: Clock, logger: Logger) {
@@ -77,31 +82,48 @@ export class AuditTrail {
 
   /** Notes one entry; it is written with the next batch. */
   record(record: AuditRecord): void {
-    if (!this.enabled) return;
-    const entry: PendingAuditEntry = {
-      at: new Date(this.#clock()).toISOString(),
+    if (this.enabled)
+      this.note(record.action, record.outcome, record.connectionId, record.providerConfigKey, record.code);
+  }
+
+  /**
+   * {@link record} without the object: what a `get` pays is one small plain object pushed on an
+   * array. The time stays a number and nothing is hashed or serialized until the batch is written.
+   */
+  note(
+    action: AuditAction,
+    outcome: 'ok' | 'error',
+    connectionId: unknown,
+    providerConfigKey: unknown,
+    code?: string,
+  ): void {
+    this.#buffer.push({
+      at: this.#clock(),
       actor: currentActor() ?? this.#actor,
-      action: record.action,
-      outcome: record.outcome,
-    };
-    const providerConfigKey = idOf(record.providerConfigKey);
-    const connectionId = idOf(record.connectionId);
-    if (providerConfigKey !== undefined) entry.providerConfigKey = providerConfigKey;
-    if (connectionId !== undefined) entry.connectionId = connectionId;
-    if (record.code !== undefined) entry.code = record.code;
-    this.#buffer.push(entry);
+      action,
+      providerConfigKey: idOf(providerConfigKey),
+      connectionId: idOf(connectionId),
+      outcome,
+      code,
+    });
     if (this.#buffer.length > MAX_BUFFERED) {
       const dropped = this.#buffer.splice(0, this.#buffer.length - MAX_BUFFERED).length;
       this.#logger.error('latchkey: audit entries dropped: the store has refused writes for too long', { dropped });
     }
-    if (this.#buffer.length >= this.#batchSize) void this.#startWriting(false);
-    else if (this.#timer === undefined && this.#writing === undefined && !this.#closed) this.#arm();
+    const waiting = this.#buffer.length;
+    // A caller that never yields to the event loop (every await answered by a microtask, as the
+    // memory store answers) never lets the immediate run: a second full batch is written at once.
+    if (waiting >= this.#batchSize && !this.#failing) {
+      if (waiting >= 2 * this.#batchSize) void this.#startWriting(false);
+      else this.#writeSoon();
+    } else if (this.#timer === undefined && this.#writing === undefined && !this.#closed) this.#arm();
   }
 
   /** Writes every entry recorded so far; resolves when they are stored (or the store refused them). */
   async flush(): Promise<void> {
     await this.#writing;
-    if (this.#buffer.length > 0) await this.#startWriting(true);
+    // Entries recorded while a batch was being written are written too; a refusal ends the loop.
+    while (this.#buffer.length > 0) if (!(await this.#startWriting(true))) return;
   }
 
   /** Stops the timer and writes what is waiting; what the store still refuses is logged as lost. */
@@ -109,6 +131,8 @@ export class AuditTrail {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearImmediate(this.#soon);
+    this.#soon = undefined;
     await this.flush();
     await this.#writer.syncHint().catch(() => undefined);
     if (this.#buffer.length > 0) {
@@ -119,6 +143,19 @@ export class AuditTrail {
     }
   }
 
+  /**
+   * A full batch is written on the next turn of the event loop, not inside the call that filled
+   * it: hashing and serializing a batch would otherwise land on one unlucky request.
+   */
+  #writeSoon(): void {
+    if (this.#soon !== undefined || this.#writing !== undefined) return;
+    this.#soon = setImmediate(() => {
+      this.#soon = undefined;
+      void this.#startWriting(false);
+    });
+    this.#soon.unref();
+  }
+
   #arm(): void {
     this.#timer = setTimeout(() => void this.#startWriting(true), this.#intervalMs);
     // A pending audit write must not keep a process alive that has nothing else to do.
@@ -126,7 +163,7 @@ export class AuditTrail {
   }
 
   /** Writes full batches, and with `all` the last partial one too (the timer, `flush`, `close`). */
-  #startWriting(all: boolean): Promise<void> {
+  #startWriting(all: boolean): Promise<boolean> {
     if (all) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
@@ -138,22 +175,31 @@ export class AuditTrail {
     return this.#writing;
   }
 
-  /** Never rejects: a failure is logged and the entries wait for the next attempt. */
-  async #drain(all: boolean): Promise<void> {
-    while (this.#buffer.length >= (all ? 1 : this.#batchSize)) {
+  /** Never rejects: a failure is logged, the entries wait for the next attempt, and it answers `false`. */
+  async #drain(all: boolean): Promise<boolean> {
+    // With `all`, what was waiting when the drain began, and no more: entries that arrive while a
+    // batch is being written wait for a full batch or the next interval. (Draining until the
+    // buffer is empty wrote a record per entry or two under steady traffic: each write took
+    // about as long as the next call did to arrive.)
+    let owed = all ? this.#buffer.length : 0;
+    while (owed > 0 || this.#buffer.length >= this.#batchSize) {
       const batch = this.#buffer.splice(0, this.#batchSize);
+      owed -= batch.length;
       try {
         await this.#writer.append(batch);
       } catch (error) {
         this.#buffer.unshift(...batch);
+        this.#failing = true;
         this.#logger.warn('latchkey: audit entries could not be written yet; retrying', {
           waiting: this.#buffer.length,
           error: isLatchkeyError(error) ? error.code : 'unknown_error',
         });
-        return;
+        return false;
       }
     }
+    this.#failing = false;
     await this.#applyRetention();
+    return true;
   }
 
   async #applyRetention(): Promise<void> {
@@ -172,30 +218,40 @@ export class AuditTrail {
 
 /**
  * Runs one operation and records how it ended. `subjectOf` names the connection from the result
- * when the caller left the integration out.
+ * when the caller left the integration out. Not an async function: on the hot path (`get`) an
+ * extra async frame and the subject objects spread into a record cost more than the entry itself.
  */
-export async function audited<T>(
+export function audited<T>(
   trail: AuditTrail,
   action: AuditAction,
   subject: AuditSubject,
   run: () => Promise<T>,
   subjectOf?: (value: T) => AuditSubject,
 ): Promise<T> {
-  if (!trail.enabled) return run();
-  let value: T;
+  let running: Promise<T>;
   try {
-    value = await run();
+    running = run();
   } catch (error) {
-    trail.record({
-      ...subject,
-      action,
-      outcome: 'error',
-      code: isLatchkeyError(error) ? error.code : 'internal_error',
-    });
-    throw error;
+    running = Promise.reject(error);
   }
-  trail.record({ ...subject, ...subjectOf?.(value), action, outcome: 'ok' });
-  return value;
+  if (!trail.enabled) return running;
+  return running.then(
+    (value) => {
+      const found = subjectOf?.(value);
+      trail.note(
+        action,
+        'ok',
+        found?.connectionId ?? subject.connectionId,
+        found?.providerConfigKey ?? subject.providerConfigKey,
+      );
+      return value;
+    },
+    (error: unknown) => {
+      const code = isLatchkeyError(error) ? error.code : 'internal_error';
+      trail.note(action, 'error', subject.connectionId, subject.providerConfigKey, code);
+      throw error;
+    },
+  );
 }
 
 /**

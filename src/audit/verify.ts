@@ -4,7 +4,7 @@
  * `readAuditTrail` yields the entries in chain order for `latchkey audit list`.
  */
 import type { StorageAdapter } from '../store/adapter.js';
-import { type AuditEntry, entryHash, GENESIS_HASH } from './entry.js';
+import { type AuditEntry, entryHash, GENESIS_HASH, readableEntries } from './entry.js';
 import { ANCHOR_KEY, BATCH_PREFIX, batchKey, type Mark, parseBatch, parseMark, TAIL_KEY } from './records.js';
 
 /** What {@link verifyAuditTrail} found. */
@@ -50,20 +50,24 @@ export async function verifyAuditTrail(store: Pick<StorageAdapter, 'get' | 'scan
     return result({ seq: first, reason: 'the retention anchor record is malformed' });
   }
   for await (const { key, value } of batches(store, anchor)) {
-    const entries = parseBatch(value);
-    if (entries === undefined) return result({ seq: expected, reason: `the record ${key} is not a batch of entries` });
+    const batch = parseBatch(value);
+    if (batch === undefined) return result({ seq: expected, reason: `the record ${key} is not a batch of entries` });
+    const { entries } = batch;
     if (key !== batchKey(entries[0]!.seq)) {
       return result({ seq: entries[0]!.seq, reason: `it is stored under another position (${key})` });
     }
+    // Within a batch each entry chains to the one before it; the first to the batch's `prev`.
+    let chainedTo = batch.prev;
     for (const entry of entries) {
       if (entry.seq > expected) {
         return result({ seq: expected, reason: `it is missing (the next stored entry is ${entry.seq})` });
       }
       if (entry.seq < expected) return result({ seq: entry.seq, reason: 'it is stored twice or out of order' });
-      if (entry.prev !== prev) return result({ seq: entry.seq, reason: 'it does not chain to the entry before it' });
-      if (entryHash(entry) !== entry.hash)
+      if (chainedTo !== prev) return result({ seq: entry.seq, reason: 'it does not chain to the entry before it' });
+      if (entryHash(entry, chainedTo) !== entry.hash)
         return result({ seq: entry.seq, reason: 'its content does not match its hash' });
       prev = entry.hash;
+      chainedTo = entry.hash;
       expected++;
     }
   }
@@ -88,7 +92,8 @@ export async function verifyAuditTrail(store: Pick<StorageAdapter, 'get' | 'scan
 export async function* readAuditTrail(store: Pick<StorageAdapter, 'get' | 'scan'>): AsyncGenerator<AuditEntry> {
   const anchor = parseMark(await store.get(ANCHOR_KEY));
   for await (const { value } of batches(store, anchor)) {
-    yield* parseBatch(value) ?? [];
+    const batch = parseBatch(value);
+    if (batch !== undefined) yield* readableEntries(batch);
   }
 }
 

@@ -3,6 +3,7 @@ import { optionalConnectionConfigPaths } from '../providers/connection-config.js
 import type { ProviderDefinition, ResolvedIntegration } from '../providers/definition.js';
 import { interpolateJson } from '../providers/template.js';
 import type { JsonObject } from '../model/connection.js';
+import type { ClientRegistrations } from '../store/client-registrations.js';
 import type { PendingFlow } from '../store/pending-flows.js';
 
 export interface FlowStart {
@@ -14,6 +15,8 @@ export interface FlowStart {
   /** Extra authorization parameters for this one request. */
   authorizationParams: Record<string, string>;
   http: HttpSettings;
+  /** The clients registered for integrations (MCP_OAUTH2's dynamic registration), shared through the store. */
+  registrations: ClientRegistrations;
 }
 
 export interface FlowFinish {
@@ -24,6 +27,7 @@ export interface FlowFinish {
   state: string;
   now: number;
   http: HttpSettings;
+  registrations: ClientRegistrations;
 }
 
 /**
@@ -36,6 +40,8 @@ export interface ConnectFlow {
   start(input: FlowStart): Promise<{ url: URL; codeVerifier?: string; extra?: Record<string, string> }>;
   /** Credentials (as `create` takes them) and `connection_config` fields learned on the way. */
   finish(input: FlowFinish): Promise<{ credentials: Record<string, unknown>; connectionConfig: JsonObject }>;
+  /** Told when the callback carries the authorization server's refusal (`error`) instead of a code. */
+  refused?(input: FlowFinish, error: string): Promise<void>;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { HttpSettings } from '../provider-http/http.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
 import type { StrategyContext } from '../modes/strategy.js';
 import type { ConnectionFull, JsonObject, Logger } from '../model/connection.js';
+import type { ClientRegistrations } from '../store/client-registrations.js';
 import type { PendingFlows } from '../store/pending-flows.js';
 
 /**
@@ -13,6 +14,7 @@ import type { PendingFlows } from '../store/pending-flows.js';
 export interface ConnectorHost {
   integration(providerConfigKey: string): ResolvedIntegration | undefined;
   flows: PendingFlows;
+  registrations: ClientRegistrations;
   clock(): number;
   logger: Logger;
   http: HttpSettings;

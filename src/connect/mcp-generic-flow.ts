@@ -119,5 +119,5 @@ async function registered(
       'The authorization server offers no client registration and the integration has no clientId',
     );
   }
-  return registerClient(endpoint, { redirectUri, clientName: 'Latchkey' }, http);
+  return registerClient(endpoint, { redirectUris: [redirectUri], clientName: 'Latchkey' }, http);
 }

@@ -21,23 +21,34 @@ const RegistrationResponse = v.object({
 
 const AUTH_METHODS: readonly TokenRequestAuthMethod[] = ['none', 'client_secret_basic', 'client_secret_post'];
 
+/** What a registration asks for. */
+export interface RegistrationRequest {
+  /** Every redirect URI the client will use (at least one). */
+  redirectUris: string[];
+  clientName: string;
+  /** Default `authorization_code` and `refresh_token`. */
+  grantTypes?: string[] | undefined;
+  /** Default `code`. */
+  responseTypes?: string[] | undefined;
+}
+
 /**
  * Dynamic client registration (RFC 7591): asks for a public client (`token_endpoint_auth_method:
- * none`, PKCE protects the code) that may use `redirectUri`. A server may still issue a secret
+ * none`, PKCE protects the code) that may use the redirect URIs. A server may still issue a secret
  * and a method; both are honoured. An answer that registers other redirect URIs is refused. No
  * `scope` is registered: an authorization server may know only its own scopes, not those of the
  * resource servers it issues for (oidc-provider refuses them); scopes are asked for on authorize.
  */
 export async function registerClient(
   endpoint: string,
-  request: { redirectUri: string; clientName: string },
+  request: RegistrationRequest,
   http: HttpSettings,
 ): Promise<RegisteredClient> {
   const body = {
     client_name: request.clientName,
-    redirect_uris: [request.redirectUri],
-    grant_types: ['authorization_code', 'refresh_token'],
-    response_types: ['code'],
+    redirect_uris: request.redirectUris,
+    grant_types: request.grantTypes ?? ['authorization_code', 'refresh_token'],
+    response_types: request.responseTypes ?? ['code'],
     token_endpoint_auth_method: 'none',
   };
   const answer = await mcpRequest(
@@ -62,7 +73,7 @@ export async function registerClient(
     );
   }
   const registered = parsed.output;
-  if (registered.redirect_uris && !registered.redirect_uris.includes(request.redirectUri)) {
+  if (registered.redirect_uris && request.redirectUris.some((uri) => !registered.redirect_uris?.includes(uri))) {
     throw new McpDiscoveryError('registration_failed', `${host} registered other redirect URIs than asked`);
   }
   const method = registered.token_endpoint_auth_method ?? (registered.client_secret ? 'client_secret_basic' : 'none');

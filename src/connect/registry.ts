@@ -1,7 +1,10 @@
 import type { AuthMode } from '../model/auth-modes.js';
+import type { ProviderDefinition } from '../providers/definition.js';
 import type { ConnectFlow } from './connect-flow.js';
+import { installPluginFlow } from './install-plugin-flow.js';
 import { githubAppFlow, githubAppOAuthFlow } from './github-app-flow.js';
 import { mcpGenericFlow } from './mcp-generic-flow.js';
+import { mcpOAuth2Flow } from './mcp-oauth2-flow.js';
 import { oauth1Flow } from './oauth1-flow.js';
 import { oauth2Flow } from './oauth2-flow.js';
 
@@ -12,8 +15,12 @@ const connectFlows: Partial<Record<AuthMode, ConnectFlow>> = {
   APP: githubAppFlow,
   CUSTOM: githubAppOAuthFlow,
   MCP_OAUTH2_GENERIC: mcpGenericFlow,
+  MCP_OAUTH2: mcpOAuth2Flow,
 };
 
-export function connectFlowFor(mode: AuthMode): ConnectFlow | undefined {
-  return connectFlows[mode];
+/** The flow of a definition: its mode's, or the plugin install (Nango's INSTALL_PLUGIN) a definition asks for. */
+export function connectFlowFor(
+  definition: Pick<ProviderDefinition, 'authMode' | 'installPlugin'>,
+): ConnectFlow | undefined {
+  return definition.installPlugin === true ? installPluginFlow : connectFlows[definition.authMode];
 }

@@ -18,6 +18,8 @@ export const AUTH_MODES = [
   'SIGNATURE',
   'NONE',
   'MCP_OAUTH2_GENERIC',
+  'MCP_OAUTH2',
+  'AWS_SIGV4',
 ] as const;
 
 /** One of {@link AUTH_MODES}: the `type` of a connection's credentials. */

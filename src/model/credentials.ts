@@ -1,6 +1,6 @@
 /**
  * The credential shapes, one per auth mode, discriminated by `type`: the 14 of Nango's
- * `ConnectionFull`, and the MCP server connections Nango stores as OAUTH2.
+ * `ConnectionFull`, the MCP server connections Nango stores as OAUTH2, and AWS role assumption.
  * Plain data: the modes that check, renew and sign them live in `src/modes/`.
  */
 
@@ -36,6 +36,24 @@ export interface McpOAuth2Credentials {
   /** ISO 8601; absent when the token does not expire. */
   expires_at?: string;
   /** The secret of the client registered for this connection, when the server issued one. */
+  client_secret?: string;
+  /** The token response as received. */
+  raw: JsonObject;
+}
+
+/**
+ * MCP_OAUTH2: OAuth 2.0 tokens of an MCP server whose provider definition names its endpoints and
+ * how the client is obtained (`clientRegistration`). The client a dynamic registration gave is
+ * named in `connection_config.mcp_client_id`; its secret, when the server issued one, is kept
+ * here, sealed with the tokens.
+ */
+export interface McpOAuth2ProviderCredentials {
+  type: 'MCP_OAUTH2';
+  access_token: string;
+  refresh_token?: string;
+  /** ISO 8601; absent when the token does not expire. */
+  expires_at?: string;
+  /** The secret of the registered client, when the server issued one. */
   client_secret?: string;
   /** The token response as received. */
   raw: JsonObject;
@@ -194,6 +212,34 @@ export interface SignatureCredentials {
   expires_at?: string;
 }
 
+/**
+ * AWS_SIGV4: an IAM role the user lets the app assume, and the temporary credentials STS
+ * `AssumeRole` issued for it (Nango's shape). Requests are signed with AWS Signature V4 and the
+ * session token; the keys are obtained again before `expires_at`.
+ */
+export interface AwsSigV4Credentials {
+  /** The mode. */
+  type: 'AWS_SIGV4';
+  /** The role assumed: `arn:aws:iam::123456789012:role/Name`. */
+  role_arn: string;
+  /** Where requests are signed for (and the regional STS endpoint). */
+  region: string;
+  /** The AWS service requests are signed for (`s3`, `execute-api`), from the integration. */
+  service: string;
+  /** Sent as `ExternalId` with every `AssumeRole` (the confused-deputy guard of the role's trust policy). */
+  external_id?: string;
+  /** The temporary access key id; absent until the role is first assumed. */
+  access_key_id?: string;
+  /** The temporary secret access key. */
+  secret_access_key?: string;
+  /** The session token sent as `X-Amz-Security-Token` and signed with each request. */
+  session_token?: string;
+  /** ISO 8601: when the temporary credentials lapse. */
+  expires_at?: string;
+  /** What STS said besides the keys (the assumed-role user's ARN and id). */
+  raw: JsonObject;
+}
+
 /** NONE: a connection without credentials. */
 export interface NoCredentials {
   type: 'NONE';
@@ -215,7 +261,9 @@ export type Credentials =
   | TwoStepCredentials
   | SignatureCredentials
   | NoCredentials
-  | McpOAuth2Credentials;
+  | McpOAuth2Credentials
+  | McpOAuth2ProviderCredentials
+  | AwsSigV4Credentials;
 
 /** The credential shape of one auth mode: `CredentialsOf<'OAUTH2'>` is {@link OAuth2Credentials}. */
 export type CredentialsOf<M extends AuthMode> = Extract<Credentials, { type: M }>;

@@ -40,6 +40,20 @@ export interface ConnectionRecord {
   refresh_token_expiring_notified?: string;
   /** The last health check of credentials that do not expire; absent until one ran. */
   health_check?: HealthCheckState;
+  /**
+   * Creations and overrides stored here whose webhook (written to the outbox before the change,
+   * held back) is not yet released: the proof, written in the same write as the change, that the
+   * change happened. Absent when none.
+   */
+  webhook_notices?: WebhookNotice[];
+}
+
+/** One change whose webhook waits in the outbox for proof that the change was stored. */
+export interface WebhookNotice {
+  /** The outbox entry's id (its `X-Latchkey-Webhook-Id`). */
+  id: string;
+  /** When the change was made (ISO 8601), to forget notices nobody released. */
+  at: string;
 }
 
 /** Stored per connection: what the periodic verification request last said. */

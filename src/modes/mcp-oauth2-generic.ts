@@ -1,4 +1,3 @@
-import { InvalidCredentialsError } from '../model/errors.js';
 import type { McpOAuth2Credentials } from '../model/credentials.js';
 import type { TokenRequestAuthMethod } from '../providers/definition.js';
 import { refreshTokenGrant } from '../provider-http/token-client.js';
@@ -29,7 +28,7 @@ export const mcpOAuth2Generic = {
     };
     const refreshToken = field.optionalString(input, 'refresh_token');
     if (refreshToken !== undefined) credentials.refresh_token = refreshToken;
-    const expiresAt = field.optionalInstant(input, 'expires_at') ?? lifetimeEnd(input, context.now);
+    const expiresAt = field.optionalInstant(input, 'expires_at') ?? field.optionalLifetimeEnd(input, context.now);
     if (expiresAt !== undefined) credentials.expires_at = expiresAt;
     const secret = field.optionalString(input, 'client_secret');
     if (secret !== undefined) credentials.client_secret = secret;
@@ -76,13 +75,3 @@ export const mcpOAuth2Generic = {
   present: ({ client_secret: _secret, ...shown }) => shown,
   accessToken: (credentials) => credentials.access_token,
 } satisfies AuthStrategy<McpOAuth2Credentials>;
-
-function lifetimeEnd(input: Record<string, unknown>, now: number): string | undefined {
-  const value = input.expires_in;
-  if (value === undefined) return undefined;
-  const seconds = typeof value === 'string' ? Number(value) : value;
-  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
-    throw new InvalidCredentialsError('credentials.expires_in must be a number of seconds', 'credentials.expires_in');
-  }
-  return new Date(now + seconds * 1000).toISOString();
-}

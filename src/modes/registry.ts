@@ -2,11 +2,13 @@ import type { AuthMode } from '../model/auth-modes.js';
 import type { Credentials, CredentialsOf } from '../model/credentials.js';
 import { apiKey } from './api-key.js';
 import { appStoreConnect } from './app-store-connect.js';
+import { awsSigV4 } from './aws-sigv4.js';
 import { basic } from './basic.js';
 import { bill } from './bill.js';
 import { githubApp } from './github-app.js';
 import { githubAppOAuth } from './github-app-oauth.js';
 import { jwt } from './jwt.js';
+import { mcpOAuth2 } from './mcp-oauth2.js';
 import { mcpOAuth2Generic } from './mcp-oauth2-generic.js';
 import { netsuiteTba } from './netsuite-tba.js';
 import { none } from './none.js';
@@ -38,6 +40,8 @@ export const strategies = {
   SIGNATURE: wsse,
   NONE: none,
   MCP_OAUTH2_GENERIC: mcpOAuth2Generic,
+  MCP_OAUTH2: mcpOAuth2,
+  AWS_SIGV4: awsSigV4,
 } as const satisfies { [M in AuthMode]: AuthStrategy<CredentialsOf<M>> };
 
 /** The strategy for a mode, typed loosely: the operations handle every mode alike. */

@@ -17,6 +17,11 @@ export interface StrategyContext {
   /** How long before expiry credentials count as due, for this connection. */
   marginMs: number;
   http: HttpSettings;
+  /**
+   * Reports that the authorization server refused a client the integration registered
+   * (`invalid_client`): the stored registration is replaced so the next connect flow works.
+   */
+  clientRefused?(clientId: string): Promise<void>;
 }
 
 /** A request to sign, for modes whose credentials are per-request signatures or headers. */
@@ -25,6 +30,13 @@ export interface SignableRequest {
   url: string;
   /** An `application/x-www-form-urlencoded` body (OAuth 1.0 signs its parameters). */
   form?: URLSearchParams | Record<string, string> | string;
+  /**
+   * The body as it will be sent, for modes that sign its hash (AWS Signature V4); `form`, when
+   * given, is the body. A stream cannot be hashed before it is sent: such modes refuse it.
+   */
+  body?: string | Uint8Array | ReadableStream<Uint8Array>;
+  /** The `Content-Type` the request will be sent with, for modes that sign it (AWS Signature V4). */
+  contentType?: string;
 }
 
 /** What a successful refresh produces. */
@@ -71,6 +83,11 @@ export interface AuthStrategy<C extends { type: string }> {
    * shows (TWO_STEP: the submitted inputs too, as Avanan's request signature needs its secret key).
    */
   templateCredentials?(credentials: C): object;
+  /**
+   * Fields this mode keeps in `connection_config` beside its credentials, merged in when the
+   * connection is stored (AWS_SIGV4: the region and service the proxy's base URL reads, as Nango keeps them).
+   */
+  connectionConfigOf?(credentials: C): JsonObject;
   /** A TLS client certificate these credentials present to the provider (mutual TLS), if any. */
   clientCertificate?(credentials: C, integration: ResolvedIntegration | undefined): ClientCertificate | undefined;
   /** The bearer credential these credentials carry, if any: `${accessToken}` in proxy templates. */
@@ -203,6 +220,16 @@ export const field = {
       );
     }
     return new Date(time).toISOString();
+  },
+  /** `expires_in` (seconds from `now`, a number or numeric text) as an ISO 8601 instant; `undefined` when absent. */
+  optionalLifetimeEnd(input: Record<string, unknown>, now: number): string | undefined {
+    const value = input.expires_in;
+    if (value === undefined) return undefined;
+    const seconds = typeof value === 'string' ? Number(value) : value;
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) {
+      throw new InvalidCredentialsError('credentials.expires_in must be a number of seconds', 'credentials.expires_in');
+    }
+    return new Date(now + seconds * 1000).toISOString();
   },
   /** A required field of the connection's `connection_config` (a string, or a number kept as text). */
   requiredConfig(context: StrategyContext, name: string): string {

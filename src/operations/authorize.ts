@@ -16,7 +16,7 @@ import { isWebhookUrl } from './modify.js';
 const FLOW_LIFETIME_MS = 10 * 60_000;
 
 /** What starting a connect flow needs: the integrations, where flows wait, the clock, HTTP settings. */
-export type AuthorizeHost = Pick<ConnectorHost, 'integration' | 'flows' | 'clock' | 'http'>;
+export type AuthorizeHost = Pick<ConnectorHost, 'integration' | 'flows' | 'registrations' | 'clock' | 'http'>;
 
 /** `manager.authorize`: the provider URL to send the user to, with the flow remembered under its state. */
 export async function authorize(host: AuthorizeHost, input: AuthorizeInput): Promise<{ url: string; state: string }> {
@@ -25,7 +25,7 @@ export async function authorize(host: AuthorizeHost, input: AuthorizeInput): Pro
   const providerConfigKey = assertId(input.providerConfigKey, 'providerConfigKey');
   const integration = host.integration(providerConfigKey);
   if (!integration) throw new UnknownIntegrationError(providerConfigKey);
-  const flow = connectFlowFor(integration.definition.authMode);
+  const flow = connectFlowFor(integration.definition);
   if (!flow) {
     throw new InvalidRequestError(
       `${integration.definition.authMode} integrations have no authorization flow; use connect()`,
@@ -73,6 +73,7 @@ export async function authorize(host: AuthorizeHost, input: AuthorizeInput): Pro
     state,
     authorizationParams,
     http: host.http,
+    registrations: host.registrations,
   });
   await host.flows.save(state, {
     providerConfigKey,

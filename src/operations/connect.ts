@@ -21,10 +21,13 @@ export type ConnectHost = Pick<
 >;
 
 /** The connect operations' host, built once per manager from the parts of the context they use. */
-export function connectorHost(ctx: CreateHost & Pick<OperationContext, 'flows' | 'logger' | 'http'>): ConnectorHost {
+export function connectorHost(
+  ctx: CreateHost & Pick<OperationContext, 'flows' | 'registrations' | 'logger' | 'http'>,
+): ConnectorHost {
   return {
     integration: (key) => ctx.integrations.get(key),
     flows: ctx.flows,
+    registrations: ctx.registrations,
     clock: ctx.clock,
     logger: ctx.logger,
     http: ctx.http,

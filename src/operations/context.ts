@@ -23,9 +23,11 @@ import { ConnectionDirectory } from '../store/connection-directory.js';
 import { ConnectionRecords } from '../store/connection-records.js';
 import { guardAdapter } from '../store/guarded-adapter.js';
 import { PendingFlows } from '../store/pending-flows.js';
+import { ClientRegistrations } from '../store/client-registrations.js';
 import { RecordCipher } from '../store/record-cipher.js';
 import { type MalformedReporter, VersionedStore } from '../store/versioned-store.js';
 import { recordActivity } from './activity.js';
+import type { ChangeNoticeSlot } from './change-notices.js';
 import { LastFetchedWriter } from './last-fetched.js';
 import { attentionFor, type AttentionPolicy } from '../refresh/attention.js';
 import { type ConnectionManagerOptions, consoleLogger, DAY_MS, keepAlivePolicy, nonNegative } from './options.js';
@@ -58,6 +60,8 @@ export interface OperationContext {
   readonly connections: ConnectionRecords;
   readonly directory: ConnectionDirectory;
   readonly flows: PendingFlows;
+  /** Clients registered once per integration (MCP_OAUTH2's dynamic registration), sealed in the store. */
+  readonly registrations: ClientRegistrations;
   readonly cipher: RecordCipher | undefined;
   readonly integrations: ReadonlyMap<string, ResolvedIntegration>;
   readonly clock: Clock;
@@ -76,6 +80,8 @@ export interface OperationContext {
   readonly revoker: Revoker;
   /** The audit trail (the `audit` option); a trail that records nothing when it is off. */
   readonly audit: AuditTrail;
+  /** Where a running webhook sender makes creation and override webhooks as durable as the change. */
+  readonly changeNotices: ChangeNoticeSlot;
   /** How long before expiry a connection of this integration counts as due. */
   marginMs(providerConfigKey: string): number;
   /** The margin for one connection: {@link marginMs}, capped at a fraction of its credentials' lifetime. */
@@ -155,6 +161,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     expiringWithinMs: nonNegative(options.expiringWithinMs ?? 7 * DAY_MS, 'expiringWithinMs'),
   };
   const attentionAt = attentionFor(keepAlive);
+  const registrations = new ClientRegistrations(records, cipher);
   const strategyContext = (providerConfigKey: string, connectionConfig: JsonObject, now: number) => ({
     providerConfigKey,
     integration: integrations.get(providerConfigKey),
@@ -162,6 +169,12 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     now,
     marginMs: marginMs(providerConfigKey),
     http,
+    async clientRefused(clientId: string) {
+      const integration = integrations.get(providerConfigKey);
+      // Loaded on first use, as the connect flows are: registration stays off the root import path.
+      if (integration)
+        await (await import('../connect/mcp-client.js')).reregister({ integration, http, registrations }, clientId);
+    },
   });
   const emit = <E extends ConnectionEventName>(name: E, event: ConnectionEvents[E]): void => {
     try {
@@ -179,8 +192,9 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     connections,
     directory: new ConnectionDirectory(store, connections),
     flows: new PendingFlows(records, cipher),
+    registrations,
     revoker: new Revoker(
-      { records, store, cipher, integrations, http, clock, logger, emit },
+      { records, store, cipher, integrations, http, clock, logger, emit, audit },
       options.revokeOnDelete ?? true,
     ),
     cipher,
@@ -192,6 +206,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
     events,
     nearCache: near?.cache,
     audit,
+    changeNotices: { current: undefined },
     marginMs,
     marginFor,
     keepAlive,

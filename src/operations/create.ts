@@ -6,11 +6,13 @@ import { type ConnectionRecord, healthy, subjectOf } from '../model/record.js';
 import { toConnectionFull } from '../modes/present.js';
 import { connectionKey } from '../store/keys.js';
 import type { Versioned } from '../store/versioned-store.js';
+import { withNotice } from './change-notices.js';
 import type { OperationContext } from './context.js';
 import { type DraftHost, draftConnection } from './draft.js';
 
-/** What storing a connection uses: drafting it, ids, the records, and events. */
-export type CreateHost = DraftHost & Pick<OperationContext, 'directory' | 'connections' | 'emit' | 'audit'>;
+/** What storing a connection uses: drafting it, ids, the records, events, and the webhook's notice. */
+export type CreateHost = DraftHost &
+  Pick<OperationContext, 'directory' | 'connections' | 'emit' | 'audit' | 'changeNotices'>;
 
 /** `manager.create`: stores a new connection; a duplicate is refused. */
 export async function createConnection(ctx: CreateHost, input: CreateConnectionInput): Promise<ConnectionFull> {
@@ -19,10 +21,15 @@ export async function createConnection(ctx: CreateHost, input: CreateConnectionI
 
 async function create(ctx: CreateHost, input: CreateConnectionInput): Promise<ConnectionFull> {
   const draft = draftConnection(ctx, input);
+  const key = connectionKey(draft.provider_config_key, draft.connection_id);
+  // The webhook first, held back; the change carries its notice (see change-notices.ts).
+  const notices = ctx.changeNotices.current;
+  const notice = await notices?.announce(key, 'creation');
   const record: ConnectionRecord = { ...draft, id: await ctx.directory.nextId() };
-  const key = connectionKey(record.provider_config_key, record.connection_id);
+  if (notice) record.webhook_notices = [notice];
   const written = await ctx.connections.insert(key, record);
   if (!written) throw new DuplicateConnectionError(record.connection_id, record.provider_config_key);
+  if (notice) notices?.stored(notice, record);
   ctx.emit('connection.created', { ...subjectOf(record), operation: 'creation' });
   return toConnectionFull(record, ctx.clock(), false);
 }
@@ -48,8 +55,10 @@ async function upsert(ctx: CreateHost, input: CreateConnectionInput): Promise<Co
   const key = connectionKey(draft.provider_config_key, draft.connection_id);
   const existing = await ctx.connections.read(key);
   const id = existing?.value.id ?? (await ctx.directory.nextId());
-  const written = await ctx.connections.update(key, (current) =>
-    current
+  const notices = ctx.changeNotices.current;
+  const notice = await notices?.announce(key, existing ? 'override' : 'creation');
+  const written = await ctx.connections.update(key, (current) => {
+    const next: ConnectionRecord = current
       ? {
           ...current,
           credentials: draft.credentials,
@@ -66,9 +75,11 @@ async function upsert(ctx: CreateHost, input: CreateConnectionInput): Promise<Co
           // The verdict was about the credentials just replaced.
           health_check: undefined,
         }
-      : { ...draft, id },
-  );
+      : { ...draft, id };
+    return notice ? { ...next, webhook_notices: current ? withNotice(current, notice) : [notice] } : next;
+  });
   const stored = (written as Versioned<ConnectionRecord>).value;
+  if (notice) notices?.stored(notice, stored);
   ctx.emit('connection.created', { ...subjectOf(stored), operation: existing ? 'override' : 'creation' });
   return toConnectionFull(stored, ctx.clock(), false);
 }

@@ -9,7 +9,7 @@ import type { OperationContext } from './context.js';
 /** What deleting uses: finding the connection, removing its record, forgetting its pending write, revoking, the event, the audit trail. */
 export type DeleteHost = Pick<
   OperationContext,
-  'directory' | 'connections' | 'lastFetched' | 'emit' | 'revoker' | 'audit'
+  'directory' | 'connections' | 'lastFetched' | 'emit' | 'revoker' | 'audit' | 'changeNotices'
 >;
 
 /** How `manager.delete` treats the grant at the provider. */
@@ -48,6 +48,8 @@ async function remove(ctx: DeleteHost, ref: ConnectionRef, subject: AuditSubject
     current = await ctx.connections.read(key);
   }
   ctx.lastFetched.forget(key);
+  // Changes whose webhooks were still held: the removed record proves they happened.
+  if (current?.value.webhook_notices) ctx.changeNotices.current?.deleted(current.value);
   ctx.emit('connection.deleted', subjectOf(loaded.value));
   // Only the caller whose removal succeeded revokes, with the tokens it removed (a refresh may have
   // rotated them since `locate`); a concurrent delete that removed it first revokes instead.

@@ -59,5 +59,6 @@ export function describeIntegrations(ctx: Pick<OperationContext, 'integrations'>
     scopes: [...integration.scopes],
     appId: integration.appId,
     appPrivateKey: integration.appPrivateKey,
+    clientMetadata: integration.clientMetadata && copyJson(integration.clientMetadata),
   }));
 }

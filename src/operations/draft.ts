@@ -45,7 +45,7 @@ export function draftConnection(ctx: DraftHost, input: CreateConnectionInput): O
     provider_config_key: providerConfigKey,
     provider: integration.provider,
     credentials,
-    connection_config: connectionConfig,
+    connection_config: { ...connectionConfig, ...strategyFor(credentials.type).connectionConfigOf?.(credentials) },
     metadata: input.metadata === undefined ? {} : assertJsonObject(input.metadata, 'metadata'),
     tags: input.tags === undefined ? {} : normalizeTags(input.tags),
     end_user: input.endUser == null ? null : endUserOf(input.endUser),

@@ -12,7 +12,7 @@ import {
 import type { CallbackOptions } from '../model/inputs.js';
 
 /** What finishing a connect flow needs: the integrations, where flows wait, the clock, HTTP settings, and storing the connection. */
-export type CallbackHost = Pick<ConnectorHost, 'integration' | 'flows' | 'clock' | 'http' | 'upsert'>;
+export type CallbackHost = Pick<ConnectorHost, 'integration' | 'flows' | 'registrations' | 'clock' | 'http' | 'upsert'>;
 
 /**
  * `manager.handleCallback`: the stored connection and the `appState` given to `authorize`, or a
@@ -24,7 +24,8 @@ export async function handleCallback(
   options: CallbackOptions = {},
 ): Promise<{ connection: ConnectionFull; appState: JsonObject | undefined }> {
   const callback = callbackParams(query);
-  const state = callback.get('state') ?? '';
+  // Plugin marketplaces (Crisp) return the state as `payload`, as Nango reads it.
+  const state = callback.get('state') ?? callback.get('payload') ?? '';
   const pending = await host.flows.take(state, host.clock());
   if (!pending) throw new InvalidStateError('Unknown, expired or already used state');
   // A flow started with a browser binding completes only in that browser (the flow is used up
@@ -44,17 +45,20 @@ export async function handleCallback(
   }
   // OAuth 2.0 says `error`; OAuth 1.0 providers such as X say `denied`.
   const error = callback.get('error') ?? (callback.get('denied') ? 'access_denied' : null);
+  const integration = host.integration(pending.providerConfigKey);
+  const flow = integration && connectFlowFor(integration.definition);
+  const finish = integration && { integration, flow: pending, callback, state, now: host.clock(), http: host.http };
   if (error) {
+    // A mode that registered its client learns here that the server forgot it (mcp-client.ts).
+    if (finish && flow?.refused) await flow.refused({ ...finish, registrations: host.registrations }, error);
     throw new AuthorizationError(
       error.slice(0, 100),
       (callback.get('error_description') ?? 'The authorization was refused').slice(0, 500),
       pending,
     );
   }
-  const integration = host.integration(pending.providerConfigKey);
-  const flow = integration && connectFlowFor(integration.definition.authMode);
-  if (!integration || !flow) throw new UnknownIntegrationError(pending.providerConfigKey);
-  const result = await flow.finish({ integration, flow: pending, callback, state, now: host.clock(), http: host.http });
+  if (!finish || !flow) throw new UnknownIntegrationError(pending.providerConfigKey);
+  const result = await flow.finish({ ...finish, registrations: host.registrations });
   try {
     const connection = await host.upsert({
       connectionId: pending.connectionId,

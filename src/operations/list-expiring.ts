@@ -17,7 +17,7 @@ const PAGE = 200;
  * `expiringWithinMs`, found through the store's attention index — a connection that is expiring
  * always needs attention by then (see `refresh/attention.ts`), so the due query up to
  * now + threshold holds every one of them and the store is never walked. The other filters are
- * applied to those candidates; `search` and `cursor` are refused with it.
+ * applied to those candidates, in the order asked; `search` and `cursor` are refused with it.
  */
 export async function listExpiring(
   ctx: ExpiringListHost,
@@ -39,7 +39,7 @@ export async function listExpiring(
     if (page.length < PAGE) break;
     after = page[page.length - 1];
   }
-  found.sort((a, b) => a.id - b.id);
+  found.sort(query.order === 'desc' ? (a, b) => b.id - a.id : (a, b) => a.id - b.id);
   const kept = limit === undefined ? found : found.slice(0, limit);
   return { connections: kept.map(toListItem) };
 }

@@ -2,8 +2,8 @@
  * The egress policy: a request whose host can come from data (a templated base URL, a
  * `Base-Url-Override`) must not reach the private network the server runs in — its metadata
  * service (169.254.169.254), a database on 10.x, an admin port on 127.0.0.1. The name is resolved
- * once, every address is checked, and the socket connects to the checked address (undici's
- * `connect.lookup`), so a name that answers public first and private second (DNS rebinding) gets
+ * once, every address is checked, and the socket connects to the checked address (the connect
+ * `lookup` of undici's agent, and of Node's in `node-transport.ts`), so a name that answers public first and private second (DNS rebinding) gets
  * no second chance.
  */
 import { lookup } from 'node:dns/promises';
@@ -115,8 +115,11 @@ export function egressFetch(settings: EgressSettings, tls: Record<string, unknow
 
 type LookupCallback = (error: Error | null, address: string | ResolvedAddress[], family?: number) => void;
 
-/** `net.connect`'s `lookup` option: resolve, check every address, answer with the checked ones. */
-function pinnedLookup(settings: EgressSettings) {
+/**
+ * `net.connect`'s `lookup` option: resolve, check every address, answer with the checked ones.
+ * Both clients connect through it: undici's agent here, and Node's agent in `node-transport.ts`.
+ */
+export function pinnedLookup(settings: EgressSettings) {
   return (hostname: string, options: { all?: boolean } | number, callback: LookupCallback): void => {
     resolver(hostname).then(
       (addresses) => {

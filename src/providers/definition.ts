@@ -2,6 +2,7 @@ import type { AuthMode } from '../model/auth-modes.js';
 import type { OAuth1SignatureMethod } from '../signing/oauth1.js';
 import type { JwtAlgorithm } from '../signing/jwt.js';
 import type { ClientCertificate } from '../model/client-certificate.js';
+import type { AwsRoleAssumption } from './aws-role.js';
 
 /**
  * How a token endpoint wants the client authenticated. `username_password` sends the client id
@@ -10,6 +11,21 @@ import type { ClientCertificate } from '../model/client-certificate.js';
  */
 export type TokenRequestAuthMethod =
   'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'username_password' | 'none';
+
+/** How an MCP_OAUTH2 integration's OAuth client is obtained (see {@link ProviderDefinition.clientRegistration}). */
+export type McpClientRegistration = 'dynamic' | 'static' | 'cimd';
+
+/**
+ * The client an MCP_OAUTH2 integration presents: the name users see when they consent (a
+ * dynamically registered client's, and a client-ID metadata document's), and the redirect URIs a
+ * client-ID metadata document lists.
+ */
+export interface McpClientMetadata {
+  /** Default `Latchkey`. */
+  clientName?: string | undefined;
+  /** The callback URLs `authorize` may be given; required for `cimd`, whose document lists them. */
+  redirectUris?: string[] | undefined;
+}
 
 /** How a JWT-mode provider wants its bearer JWT built. Values may use `${credentials.x}` and `${connectionConfig.x}`. */
 export interface JwtTemplate {
@@ -259,6 +275,31 @@ export interface ProviderDefinition {
   twoStep?: TwoStepDefinition;
   /** The provider accepts only clients presenting a TLS certificate: the integration must give `clientCertificate`. */
   requiresClientCertificate?: boolean;
+  /**
+   * MCP_OAUTH2: how the integration's OAuth client is obtained. `dynamic`: registered once per
+   * integration at `registrationUrl` (RFC 7591) and kept in the store; `static`: the integration's
+   * `clientId` and `clientSecret`, as for OAUTH2; `cimd`: the integration's `clientId` is the https
+   * URL of a client-ID metadata document describing the client. Default `dynamic` when
+   * `registrationUrl` is set, else `static`.
+   */
+  clientRegistration?: McpClientRegistration;
+  /** MCP_OAUTH2: the registration endpoint (RFC 7591) of `dynamic` registration. */
+  registrationUrl?: string;
+  /** MCP_OAUTH2: what the registration request asks for besides its redirect URI. */
+  registrationParams?: { grant_types?: string[]; response_types?: string[] };
+  /**
+   * MCP_OAUTH2: the `resource` (RFC 8707) sent on authorize, token and refresh requests — the MCP
+   * server's canonical URI. Default: `proxy.baseUrl` without a trailing slash, else the
+   * authorization URL's origin.
+   */
+  resource?: string;
+  /**
+   * Nango's INSTALL_PLUGIN: the user installs the app from the integration's `appLink` (sent there
+   * with `payload=<state>`), the marketplace returns to the callback with the same `payload`, and
+   * the connection stores the integration's own plugin credentials (`clientId` and `clientSecret`
+   * as BASIC, Crisp's plugin token) with the callback's `callbackMetadata` (Crisp's `website_id`).
+   */
+  installPlugin?: boolean;
   /** API root for providers whose token minting is an API call (GitHub App: `https://api.github.com`). */
   apiBaseUrl?: string;
   /**
@@ -302,12 +343,18 @@ export interface IntegrationConfig {
         flow: { providerConfigKey: string; connectionId: string },
       ) => boolean | Promise<boolean>)
     | undefined;
+  /** MCP_OAUTH2 (and MCP_OAUTH2_GENERIC with a client-ID metadata document): what the client says of itself. */
+  clientMetadata?: McpClientMetadata | undefined;
   /**
    * The hosts this integration's connections may reach when the provider's URLs take their host
    * from `connection_config` (an on-premise server, a region): replaces the definition's
    * `allowedHosts`. `*.example.com` allows any host under `example.com`.
    */
   allowedHosts?: string[] | undefined;
+  /** AWS_SIGV4: how the role each connection names is assumed. */
+  aws?: AwsRoleAssumption | undefined;
+  /** INSTALL_PLUGIN: the page where users install the app (Nango's `app_link`). */
+  appLink?: string | undefined;
 }
 
 /** An integration with its provider definition merged in. */
@@ -324,6 +371,9 @@ export interface ResolvedIntegration {
   clientCertificate: ClientCertificate | undefined;
   /** The integration's {@link IntegrationConfig.verifyInstallation} hook, if any. */
   verifyInstallation: IntegrationConfig['verifyInstallation'];
+  clientMetadata: McpClientMetadata | undefined;
+  aws: AwsRoleAssumption | undefined;
+  appLink: string | undefined;
 }
 
 /** A configured integration as `manager.integrations()` describes it (see `IntegrationConfig`). */
@@ -344,4 +394,6 @@ export interface IntegrationDescription {
   appId: string | undefined;
   /** The GitHub App's private key (PEM): a secret. */
   appPrivateKey: string | undefined;
+  /** What an MCP_OAUTH2 client says of itself (name, redirect URIs). */
+  clientMetadata: McpClientMetadata | undefined;
 }

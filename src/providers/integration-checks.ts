@@ -3,9 +3,18 @@ import type { IntegrationConfig, ProviderDefinition, TwoStepRequest } from './de
 import * as v from 'valibot';
 import { IdleLifetimeDaysSchema, IntrospectionSpecSchema, RevocationSpecSchema } from './lifecycle-fields.js';
 import { assertValidTemplate } from './template.js';
+import { awsSettings } from './aws-role.js';
 
 /** Definition fields that hold a URL template. */
-const URL_FIELDS = ['authorizationUrl', 'tokenUrl', 'refreshUrl', 'requestTokenUrl', 'apiBaseUrl'] as const;
+const URL_FIELDS = [
+  'authorizationUrl',
+  'tokenUrl',
+  'refreshUrl',
+  'requestTokenUrl',
+  'apiBaseUrl',
+  'registrationUrl',
+  'resource',
+] as const;
 
 /** Definition fields that hold no template (patterns, hosts, response paths): not parsed as one. */
 const NOT_TEMPLATES = new Set(['connectionConfig', 'allowedHosts', 'tokenResponse', 'tokenResponseMetadata']);
@@ -45,7 +54,8 @@ export function checkIntegration(
   const { clientId, clientSecret } = config;
   const hasClient = clientId !== undefined || clientSecret !== undefined;
   const mode = definition.authMode;
-  if ((mode === 'OAUTH2' || mode === 'OAUTH2_CC') && hasClient) {
+  const staticMcp = mode === 'MCP_OAUTH2' && mcpClientRegistration(definition) === 'static';
+  if ((mode === 'OAUTH2' || mode === 'OAUTH2_CC' || staticMcp) && hasClient) {
     const method = definition.tokenRequestAuthMethod ?? 'client_secret_post';
     if (clientId === undefined) fail('clientId', `is missing: ${mode} sends it to the token endpoint`);
     if (clientSecret === undefined && method !== 'none')
@@ -69,8 +79,12 @@ export function checkIntegration(
       'is missing: the GitHub App id and private key go together',
     );
   if (mode === 'TWO_STEP') checkTwoStep(definition, fail);
+  if (mode === 'MCP_OAUTH2') checkMcpOAuth2(config, definition, fail);
   if (mode === 'JWT' && definition.jwt === undefined)
     fail('definition.jwt', 'is missing: JWT integrations sign their token from this template');
+  // Checked when given; an AWS_SIGV4 integration without it is refused when a connection needs it.
+  if (config.aws !== undefined) awsSettings(providerConfigKey, config.aws);
+  if (config.appLink !== undefined) checkUrl('appLink', config.appLink, fail);
 
   for (const name of URL_FIELDS) {
     const url = definition[name];
@@ -79,6 +93,61 @@ export function checkIntegration(
   if (definition.proxy?.baseUrl !== undefined) checkUrl('definition.proxy.baseUrl', definition.proxy.baseUrl, fail);
   checkLifecycleFields(definition, fail);
   checkTemplates('definition', definition, fail);
+}
+
+const McpFields = v.object({
+  clientRegistration: v.optional(v.picklist(['dynamic', 'static', 'cimd'], "must be 'dynamic', 'static' or 'cimd'")),
+  registrationParams: v.optional(
+    v.strictObject({
+      grant_types: v.optional(v.array(v.string())),
+      response_types: v.optional(v.array(v.string())),
+    }),
+  ),
+});
+
+const AbsoluteUrl = v.pipe(
+  v.string(),
+  v.check((url) => URL.canParse(url) && /^https?:$/.test(new URL(url).protocol), 'must be an absolute http(s) URL'),
+);
+
+const ClientMetadataSchema = v.strictObject({
+  clientName: v.optional(v.pipe(v.string(), v.minLength(1, 'must not be empty'))),
+  redirectUris: v.optional(v.array(AbsoluteUrl)),
+});
+
+/** How an MCP_OAUTH2 definition obtains its client: as it says, else `dynamic` when it names a registration endpoint. */
+export function mcpClientRegistration(definition: ProviderDefinition): 'dynamic' | 'static' | 'cimd' {
+  return definition.clientRegistration ?? (definition.registrationUrl ? 'dynamic' : 'static');
+}
+
+/**
+ * MCP_OAUTH2: a token URL, a registration endpoint for `dynamic`, a `clientId` that is a URL for
+ * `cimd`, and well-formed registration fields and client metadata.
+ */
+function checkMcpOAuth2(
+  config: IntegrationConfig,
+  definition: ProviderDefinition,
+  fail: (field: string, problem: string) => never,
+): void {
+  const schemaFailure = (prefix: string, result: v.SafeParseResult<v.GenericSchema>) => {
+    if (result.success) return;
+    const path = v.getDotPath(result.issues[0]);
+    fail(`${prefix}${path ? `.${path}` : ''}`, result.issues[0].message);
+  };
+  schemaFailure('definition', v.safeParse(McpFields, definition));
+  if (config.clientMetadata !== undefined)
+    schemaFailure('clientMetadata', v.safeParse(ClientMetadataSchema, config.clientMetadata));
+  if (!definition.tokenUrl)
+    fail('definition.tokenUrl', 'is missing: MCP_OAUTH2 needs a token URL to connect and refresh');
+  const registration = mcpClientRegistration(definition);
+  if (registration === 'dynamic' && !definition.registrationUrl)
+    fail('definition.registrationUrl', "is missing: 'dynamic' client registration registers there");
+  if (
+    registration === 'cimd' &&
+    config.clientId !== undefined &&
+    v.safeParse(AbsoluteUrl, config.clientId).success === false
+  )
+    fail('clientId', "must be the URL of the client-ID metadata document for 'cimd' client registration");
 }
 
 /** `revocation`, `introspection`, `refreshTokenIdleLifetimeDays`: their shape, then their URLs. */

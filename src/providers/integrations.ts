@@ -50,6 +50,9 @@ export function resolveIntegrations(
       refreshMarginSeconds: config.refreshMarginSeconds,
       clientCertificate: config.clientCertificate,
       verifyInstallation: config.verifyInstallation,
+      clientMetadata: config.clientMetadata,
+      aws: config.aws,
+      appLink: config.appLink,
     });
   }
   return resolved;

@@ -64,7 +64,11 @@ function resolveAlias(catalog: Record<string, unknown>, name: string, seen: stri
 
 function convert(original: Entry): ProviderDefinition {
   const entry = normalizedTemplates(original);
-  const mode = entry.auth_mode;
+  // A plugin install stores the integration's own credentials in the shape its `auth_type` names.
+  const installPlugin = entry.auth_mode === 'INSTALL_PLUGIN';
+  if (installPlugin && entry.auth_type !== 'BASIC')
+    throw new UnsupportedEntryError(`INSTALL_PLUGIN with auth_type ${String(entry.auth_type)} is not supported`);
+  const mode = installPlugin ? 'BASIC' : entry.auth_mode;
   if (!isAuthMode(mode)) throw new UnsupportedEntryError(`auth mode ${String(mode)} is not supported`);
   // Sign a JWT, then trade it for an access token (RFC 7523 §2.1): TWO_STEP's assertion.
   if (
@@ -73,7 +77,7 @@ function convert(original: Entry): ProviderDefinition {
   ) {
     throw new UnsupportedEntryError('a JWT-bearer token exchange outside TWO_STEP is not supported');
   }
-  const definition: ProviderDefinition = { authMode: mode };
+  const definition: ProviderDefinition = { authMode: mode, ...(installPlugin && { installPlugin: true }) };
   const tokenUrl = entry.token_url;
   if (typeof tokenUrl === 'string') definition.tokenUrl = tokenUrl;
   else if (isPlainObject(tokenUrl)) {
@@ -161,6 +165,7 @@ function convert(original: Entry): ProviderDefinition {
       };
     }
   }
+  if (mode === 'MCP_OAUTH2') setMcpClient(definition, entry);
   if (mode === 'JWT') definition.jwt = jwtTemplateOf(entry);
   if (mode === 'TWO_STEP') definition.twoStep = twoStepOf(entry);
   requireWhatTheModeNeeds(mode, definition);
@@ -191,6 +196,34 @@ function setConnectFlowSpelling(definition: ProviderDefinition, entry: Entry): v
   setString(definition, 'authorizationUrlFragment', entry.authorization_url_fragment);
   setString(definition, 'authorizationCodeParam', entry.authorization_code_param_in_callback);
   if (Array.isArray(entry.redirect_uri_metadata)) definition.callbackMetadata = entry.redirect_uri_metadata.map(String);
+}
+
+/**
+ * MCP_OAUTH2: how the client is obtained (`client_registration`), the registration endpoint and
+ * what the registration asks for (Nango sends only `response_types` and `grant_types` of
+ * `registration_params`), and the `resource` its authorization parameters name, which Latchkey
+ * sends on token and refresh requests too.
+ */
+function setMcpClient(definition: ProviderDefinition, entry: Entry): void {
+  const registration = entry.client_registration;
+  if (registration === 'dynamic' || registration === 'static' || registration === 'cimd')
+    definition.clientRegistration = registration;
+  else if (registration !== undefined)
+    throw new UnsupportedEntryError(`client registration ${String(registration)} is not supported`);
+  setString(definition, 'registrationUrl', entry.registration_url);
+  if (isPlainObject(entry.registration_params)) {
+    const params: NonNullable<ProviderDefinition['registrationParams']> = {};
+    for (const name of ['grant_types', 'response_types'] as const) {
+      const value = entry.registration_params[name];
+      if (Array.isArray(value)) params[name] = value.map(String);
+    }
+    if (Object.keys(params).length > 0) definition.registrationParams = params;
+  }
+  const { resource, ...authorizationParams } = definition.authorizationParams ?? {};
+  if (resource !== undefined) {
+    definition.resource = resource;
+    definition.authorizationParams = authorizationParams;
+  }
 }
 
 function authMethodOf(value: unknown): TokenRequestAuthMethod {
@@ -229,7 +262,7 @@ function normalizedTemplates(entry: Entry): Entry {
 // OAUTH2_CC may lack one (certn-partner): its connections can still be imported with a token,
 // and an integration can supply `definition.tokenUrl`; minting without one fails, naming it.
 function requireWhatTheModeNeeds(mode: AuthMode, definition: ProviderDefinition): void {
-  const needsTokenUrl: AuthMode[] = ['OAUTH2', 'BILL'];
+  const needsTokenUrl: AuthMode[] = ['OAUTH2', 'BILL', 'MCP_OAUTH2'];
   if (needsTokenUrl.includes(mode) && !definition.tokenUrl)
     throw new UnsupportedEntryError(`${mode} entry without a token_url`);
 }

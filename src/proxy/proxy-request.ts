@@ -4,7 +4,7 @@ import type { ProxyDefinition } from '../providers/definition.js';
 import { providerUrl } from '../providers/provider-url.js';
 import { interpolate, interpolateJson, templateMoment, type TemplateRequest } from '../providers/template.js';
 import type { Credentials } from '../model/credentials.js';
-import type { AuthStrategy, StrategyContext } from '../modes/strategy.js';
+import type { AuthStrategy, SignableRequest, StrategyContext } from '../modes/strategy.js';
 import { isPlainObject } from '../model/json.js';
 
 /**
@@ -113,18 +113,22 @@ export function buildProxyRequest(
   const body = proxy.body
     ? withBodyFields(init.body, interpolateJson(proxy.body, values, { moment }), headers)
     : init.body;
+  // Set before signing: AWS Signature V4 signs the content type.
+  if (body instanceof URLSearchParams && !headers.has('content-type')) {
+    headers.set('content-type', 'application/x-www-form-urlencoded');
+  }
   if (strategy.sign) {
-    const form = body instanceof URLSearchParams ? body : undefined;
-    for (const [name, value] of Object.entries(
-      strategy.sign(credentials, { method, url: url.href, ...(form ? { form } : {}) }, context),
-    )) {
+    const signable: SignableRequest = {
+      method,
+      url: url.href,
+      ...(body instanceof URLSearchParams ? { form: body } : body === undefined || body === null ? {} : { body }),
+      ...(headers.has('content-type') ? { contentType: headers.get('content-type') as string } : {}),
+    };
+    for (const [name, value] of Object.entries(strategy.sign(credentials, signable, context))) {
       setHeader(headers, name, value);
     }
   } else if (!providerInjects && values.accessToken) {
     setHeader(headers, 'Authorization', `Bearer ${values.accessToken}`);
-  }
-  if (body instanceof URLSearchParams && !headers.has('content-type')) {
-    headers.set('content-type', 'application/x-www-form-urlencoded');
   }
   const headerTemplates = Object.entries(proxy.headers ?? {});
   const streamed = body instanceof ReadableStream;

@@ -37,7 +37,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
  * answer stands. `status` is `undefined` when no answer came.
  */
 export function retryWait(
-  input: { method: string; status: number | undefined; headers?: Headers | undefined; attempt: number; now: number },
+  input: { method: string; status: number | undefined; headers?: Pick<Headers, 'get'> | undefined; attempt: number; now: number },
   policy: RetryPolicy,
   declared: ProxyDefinition['retry'],
   random: () => number = Math.random,
@@ -55,7 +55,7 @@ export function retryWait(
 }
 
 /** The wait the provider's answer asks for, in ms, if it asks. */
-function askedWait(headers: Headers, declared: ProxyDefinition['retry'], now: number): number | undefined {
+function askedWait(headers: Pick<Headers, 'get'>, declared: ProxyDefinition['retry'], now: number): number | undefined {
   const retryAfter = headers.get('retry-after');
   if (retryAfter !== null) {
     const wait = secondsOrDate(retryAfter, now);

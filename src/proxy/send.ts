@@ -3,8 +3,10 @@ import { InvalidIntegrationError, InvalidRequestError, ProviderError } from '../
 import type { ConnectionRecord } from '../model/record.js';
 import { strategyFor } from '../modes/registry.js';
 import { clientCertificateFor, type StrategyContext } from '../modes/strategy.js';
-import { fetchFor, tlsOptions } from '../provider-http/client-tls.js';
-import { egressFetch } from '../provider-http/egress.js';
+import { tlsOptions } from '../provider-http/client-tls.js';
+import type * as NodeTransport from '../provider-http/node-transport.js';
+import type { TransportRequest, TransportRoute } from '../provider-http/node-transport.js';
+import { responseOf } from '../provider-http/stream-response.js';
 import { checkedUrl, type HttpSettings, networkFailure } from '../provider-http/http.js';
 import type { ResolvedIntegration } from '../providers/definition.js';
 import { buildProxyRequest, hostFromData, type ProxyInit } from './proxy-request.js';
@@ -58,8 +60,10 @@ export async function sendWithRetries(record: ConnectionRecord, options: ProxySe
       await sleep(wait, signal);
       continue;
     }
+    // The headers are read only when the status is one to retry.
+    const headers = { get: (name: string) => response.headers.get(name) };
     const wait = retryWait(
-      { method, status: response.status, headers: response.headers, attempt, now: Date.now() },
+      { method, status: response.status, headers, attempt, now: Date.now() },
       policy,
       declared,
     );
@@ -125,25 +129,51 @@ export function sendProxyRequest(
     options.baseUrlOverride,
   );
   const certificate = clientCertificateFor(strategy, credentials, options.integration);
-  const tls = tlsOptions(options.http, certificate);
-  // Where the host can come from data, the name is resolved, checked and pinned (egress.ts);
-  // redirects from there go through the same check.
-  const fetcher = hostFromData(proxy, options.baseUrlOverride)
-    ? egressFetch(
-        {
+  // Where the host can come from data, the egress policy resolves, checks and pins its address
+  // (egress.ts); redirects from there go through the same check.
+  const route = {
+    tls: tlsOptions(options.http, certificate),
+    egress: hostFromData(proxy, options.baseUrlOverride)
+      ? {
           allowPrivateNetworks: options.http.allowPrivateNetworks,
           allowInsecureLoopback: options.http.allowInsecureLoopback,
-        },
-        tls?.tls,
-        tls?.id,
-      )
-    : fetchFor(options.http, certificate);
-  const send = (url: string, requestInit: RequestInit) =>
-    fetcher(url, requestInit).catch((error: unknown) => {
-      throw fetchFailure(error, url);
-    });
+        }
+      : undefined,
+  };
+  const send = (url: string, requestInit: RequestInit) => sendOnce(url, requestInit, route);
   const first = send(request.url, request.init);
   return follow ? first.then((response) => followRedirects(response, request, proxy, options, send)) : first;
+}
+
+// `node:http`, `node:https` (and TLS) and `node:zlib` load on the first request: the health checks
+// bring this module along with `import('latchkey')`, which must stay small.
+let transportModule: Promise<typeof NodeTransport> | undefined;
+const loadTransport = () => (transportModule ??= import('../provider-http/node-transport.js'));
+
+/** One request on the Node transport, answered as a `Response` (its body still a Node stream). */
+async function sendOnce(url: string, init: RequestInit, route: TransportRoute): Promise<Response> {
+  const method = String(init.method ?? 'GET').toUpperCase();
+  const { send: transport } = await loadTransport();
+  let answer;
+  try {
+    answer = await transport(
+      new URL(url),
+      {
+        method,
+        headers: init.headers instanceof Headers ? init.headers : new Headers(init.headers),
+        body: init.body as TransportRequest['body'],
+        signal: init.signal,
+      },
+      route,
+    );
+  } catch (error) {
+    throw fetchFailure(error, url);
+  }
+  if (init.redirect === 'error' && REDIRECTS.has(answer.status)) {
+    answer.body.destroy();
+    throw fetchFailure(new TypeError('fetch failed', { cause: new Error('unexpected redirect') }), url);
+  }
+  return responseOf(answer, url, method);
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -203,7 +233,7 @@ function replayable(init: ProxyInit): boolean {
 }
 
 /**
- * `fetch`'s own failures as typed errors: an unreachable provider is a transient `ProviderError`
+ * The transport's failures, which are `fetch`'s, as typed errors: an unreachable provider is a transient `ProviderError`
  * (as on token requests), an init `fetch` refuses an `InvalidRequestError` (its message can quote a
  * header value, so it is not passed on). The caller's own abort stays an `AbortError`.
  */

@@ -2,11 +2,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ConnectionRecord, healthy, subjectOf } from '../model/record.js';
 import {
-  LatchkeyError,
   IntegrationError,
   ProviderError,
   RefreshExhaustedError,
   RefreshLockTimeoutError,
+  StorageError,
   UnknownConnectionError,
 } from '../model/errors.js';
 import type { LockStore } from '../store/adapter.js';
@@ -16,13 +16,13 @@ import type { Versioned } from '../store/versioned-store.js';
 import type { Credentials } from '../model/credentials.js';
 import { strategyFor } from '../modes/registry.js';
 import type { StrategyContext } from '../modes/strategy.js';
-import type { Clock, JsonObject, Logger } from '../model/connection.js';
+import type { Clock, Logger } from '../model/connection.js';
 import { afterFailure, type FailurePolicy } from './failure-policy.js';
 import { decideFreshness, freshnessError } from './freshness.js';
 import type { ConnectionEventName, ConnectionEvents } from '../model/events.js';
 import { keepLockWhileHeld } from './held-lock.js';
 import { type PendingWrites, sameCredentials } from './pending-writes.js';
-import { checkConnectionConfig } from '../providers/connection-config.js';
+import { acceptedMetadata } from './accepted-metadata.js';
 
 /**
  * Refusals of the app's client, not of the user's grant (RFC 6749 §5.2, and Slack's names): a
@@ -76,6 +76,7 @@ export interface RefresherOptions {
 export class Refresher {
   readonly #options: RefresherOptions;
   readonly #inflight = new Map<string, Promise<Versioned<ConnectionRecord>>>();
+  #closing = false;
 
   constructor(options: RefresherOptions) {
     this.#options = options;
@@ -94,13 +95,30 @@ export class Refresher {
   ): Promise<Versioned<ConnectionRecord>> {
     const running = this.#inflight.get(key);
     if (running) return running;
+    if (this.#closing) {
+      // The store is about to close: a refresh started now could spend a rotating refresh token
+      // whose successor could no longer be stored (found by the chaos soak).
+      const { connection_id: connectionId } = seen.value;
+      return Promise.reject(
+        new StorageError(`The manager is closing: connection "${connectionId}" is not refreshed`, { transient: true }),
+      );
+    }
     const started = this.#refreshUnderLock(key, seen, force, alsoDue).finally(() => this.#inflight.delete(key));
     this.#inflight.set(key, started);
     return started;
   }
 
-  /** Waits for the refreshes under way: `close()` stores their new tokens before closing the store. */
+  /** Waits for the refreshes under way. */
   settle = async (): Promise<unknown> => Promise.allSettled([...this.#inflight.values()]);
+
+  /**
+   * Starts no refresh from now on and waits for those under way: `close()` stores their new tokens
+   * before closing the store. A refresh asked for later is refused (a transient `StorageError`).
+   */
+  close = async (): Promise<unknown> => {
+    this.#closing = true;
+    return this.settle();
+  };
 
   async #refreshUnderLock(
     key: string,
@@ -151,7 +169,7 @@ export class Refresher {
         stored.value.credentials,
         current,
         outcome.credentials,
-        this.#acceptedMetadata(record, outcome.connectionConfig, now),
+        acceptedMetadata(this.#options, record, outcome.connectionConfig, now),
         now,
         lease,
       );
@@ -323,31 +341,6 @@ export class Refresher {
         const extended = !lease.lost && (await locks.tryAcquire(lease.name, lease.owner, leaseMs).catch(() => false));
         if (extended) lease.endsAt = Date.now() + leaseMs;
       }
-    }
-  }
-
-  /**
-   * Token-response metadata (Salesforce's `instance_url`…) goes through the same validation as
-   * every other change of `connection_config`. Values the provider definition refuses are not
-   * stored — the new credentials still are, since a rotated refresh token must never be dropped.
-   */
-  #acceptedMetadata(record: ConnectionRecord, metadata: JsonObject | undefined, now: number): JsonObject {
-    const integration = this.#options.contextFor(record, now).integration;
-    if (!metadata || Object.keys(metadata).length === 0 || !integration) return metadata ?? {};
-    try {
-      checkConnectionConfig(integration.definition, { ...record.connection_config, ...metadata });
-      return metadata;
-    } catch (error) {
-      if (!(error instanceof LatchkeyError)) throw error;
-      this.#options.logger.error(
-        'latchkey: a refresh response carried connection_config the provider definition refuses; not stored',
-        {
-          connection_id: record.connection_id,
-          provider_config_key: record.provider_config_key,
-          field: (error as { field?: string }).field,
-        },
-      );
-      return {};
     }
   }
 

@@ -33,6 +33,18 @@ export interface RevocationHost {
   readonly clock: Clock;
   readonly logger: Logger;
   emit<E extends ConnectionEventName>(name: E, event: ConnectionEvents[E]): void;
+  /** The audit trail, which gets an entry for every attempt (known here only by this shape: it sits a layer above). */
+  readonly audit?: { record(attempt: RevocationAttempt): void };
+}
+
+/** An attempt as the audit trail records it: which connection, and how it ended. */
+export interface RevocationAttempt {
+  action: 'revoke';
+  connectionId: string;
+  providerConfigKey: string;
+  outcome: 'ok' | 'error';
+  /** `revocation_failed` when the provider refused or could not be reached (its answer is not recorded). */
+  code?: string;
 }
 
 /** What one pass over the queue did. */
@@ -81,6 +93,7 @@ export class Revoker {
     if (credentials.config_override?.client_secret) grant.client_secret = credentials.config_override.client_secret;
     const outcome = await this.#attempt(subject.providerConfigKey, grant);
     if (outcome === undefined) return;
+    this.#audit(subject, outcome);
     if (outcome.ok) {
       this.#host.emit('connection.revoked', { ...subject, attempts: 1 });
       return;
@@ -160,6 +173,7 @@ export class Revoker {
       authMode: entry.authMode,
     };
     const attempts = entry.attempts + 1;
+    this.#audit(subject, outcome);
     if (!outcome.ok && outcome.kind === 'transient' && attempts < MAX_REVOCATION_ATTEMPTS) {
       const next: RevocationEntry = {
         ...entry,
@@ -186,6 +200,15 @@ export class Revoker {
         queued: false,
       });
     }
+  }
+
+  #audit(subject: ConnectionEventBase, outcome: Outcome): void {
+    this.#host.audit?.record({
+      action: 'revoke',
+      connectionId: subject.connectionId,
+      providerConfigKey: subject.providerConfigKey,
+      ...(outcome.ok ? { outcome: 'ok' } : { outcome: 'error', code: 'revocation_failed' }),
+    });
   }
 
   /** One attempt at every request of the grant's revocation; `undefined`: nothing to do here. */

@@ -39,6 +39,7 @@ const CHECKS: Check[] = [
   ['refresh', (r) => isPlainObject(r.refresh) && typeof r.refresh.failures === 'number'],
   // Where webhooks are sent: a wrong type here would send them nowhere (or somewhere else).
   ['webhook_url_override', (r) => r.webhook_url_override === undefined || isText(r.webhook_url_override)],
+  ['webhook_notices', (r) => r.webhook_notices === undefined || Array.isArray(r.webhook_notices)],
   [
     'refresh_token_expiring_notified',
     (r) => r.refresh_token_expiring_notified === undefined || isText(r.refresh_token_expiring_notified),

@@ -13,6 +13,9 @@ import {
   WEBHOOK_ID_HEADER,
 } from './signature.js';
 
+/** Releases a held entry (returns the webhook to send) or drops it (returns `undefined`). */
+export type HeldResolver = (key: string, held: Versioned<OutboxEntry>) => Promise<Versioned<OutboxEntry> | undefined>;
+
 /**
  * The delivery half of the webhook sender: passes over the outbox that send each entry that is
  * due, under a lease so processes sharing the outbox never send one at the same time, and record
@@ -25,6 +28,8 @@ export class OutboxDelivery {
   readonly #settings: WebhookSettings;
   /** Writes again the webhooks the store refused to take; whether some still are. */
   readonly #retryUnsaved: () => Promise<boolean>;
+  /** Releases or drops a held webhook whose hold ended (see change-notices.ts). */
+  readonly #resolveHeld: HeldResolver;
   readonly #owner = randomUUID();
   readonly #prefix: string;
   readonly #abort = new AbortController();
@@ -33,10 +38,16 @@ export class OutboxDelivery {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
-  constructor(host: WebhookHost, settings: WebhookSettings, retryUnsaved: () => Promise<boolean>) {
+  constructor(
+    host: WebhookHost,
+    settings: WebhookSettings,
+    retryUnsaved: () => Promise<boolean>,
+    resolveHeld: HeldResolver,
+  ) {
     this.#host = host;
     this.#settings = settings;
     this.#retryUnsaved = retryUnsaved;
+    this.#resolveHeld = resolveHeld;
     this.#prefix = outboxPrefix(settings.name);
   }
 
@@ -51,10 +62,10 @@ export class OutboxDelivery {
     return this.#pass ?? Promise.resolve();
   }
 
-  /** How many entries the outbox holds. */
+  /** How many webhooks the outbox holds (entries held for a change not yet known to be stored left out). */
   async count(): Promise<number> {
     let count = 0;
-    for await (const _ of this.#host.records.entries(this.#prefix, outboxEntryShape)) count++;
+    for await (const [, entry] of this.#host.records.entries(this.#prefix, outboxEntryShape)) if (!entry.held) count++;
     return count;
   }
 
@@ -117,9 +128,11 @@ export class OutboxDelivery {
       return this.#host.clock() + this.#settings.leaseMs;
     }
     try {
-      const current = await this.#host.records.read(key, outboxEntryShape);
+      const read = await this.#host.records.read(key, outboxEntryShape);
+      if (!read) return undefined;
+      if (read.value.nextAttemptAt > this.#host.clock()) return read.value.nextAttemptAt;
+      const current = read.value.held ? await this.#resolveHeld(key, read) : read;
       if (!current) return undefined;
-      if (current.value.nextAttemptAt > this.#host.clock()) return current.value.nextAttemptAt;
       const outcome = await this.#post(current.value);
       if (outcome === 'abandoned') return undefined;
       if (outcome === 'delivered') {

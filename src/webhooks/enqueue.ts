@@ -5,7 +5,6 @@ import type { WebhookSettings } from './options.js';
 import { newEntry, type OutboxEntry } from './outbox.js';
 import {
   type AuthWebhookBody,
-  createdBody,
   credentialsInvalidBody,
   expiringBody,
   revocationFailedBody,
@@ -37,9 +36,8 @@ export class OutboxWriter {
     this.#host = host;
     this.#settings = settings;
     this.#written = written;
-    this.#listen('connection.created', (event: ConnectionEvents['connection.created']) =>
-      this.#write(event, (context) => createdBody(event, context)),
-    );
+    // `connection.created` is not listened to: creation and override webhooks are written before
+    // their change, in step with it (change-notices.ts).
     this.#listen('refresh.failed', (event: ConnectionEvents['refresh.failed']) => this.#failed(event, false));
     this.#listen('refresh.exhausted', (event: ConnectionEvents['refresh.exhausted']) => this.#failed(event, true));
     // Nango's recovery webhook (`refresh` with `success: true`, its PR #7202).

@@ -24,6 +24,11 @@ export interface OutboxEntry {
    * when the webhook was written (a later change does not re-route webhooks already queued).
    */
   url?: string;
+  /**
+   * A creation or override webhook written before its change (see operations/change-notices.ts):
+   * not sent until released, with `body` empty until then. `connection` is the record's key.
+   */
+  held?: { connection: string; operation: 'creation' | 'override' };
 }
 
 /** The key prefix of one sender's outbox. */
@@ -34,11 +39,16 @@ export function outboxPrefix(name: string): string {
 /** A new entry and its key; keys sort by creation time, so older webhooks are attempted first. */
 export function newEntry(name: string, body: string, now: number, url?: string): { key: string; entry: OutboxEntry } {
   const id = randomUUID();
-  // 15 digits keep the keys in time order (string order) until the year 33658.
-  const key = `${outboxPrefix(name)}${String(now).padStart(15, '0')}:${id}`;
+  const key = outboxKey(name, now, id);
   const entry: OutboxEntry = { id, body, createdAt: now, attempts: 0, nextAttemptAt: now };
   if (url !== undefined) entry.url = url;
   return { key, entry };
+}
+
+/** The key of the entry `id` written at `createdAt` to the outbox `name`. */
+export function outboxKey(name: string, createdAt: number, id: string): string {
+  // 15 digits keep the keys in time order (string order) until the year 33658.
+  return `${outboxPrefix(name)}${String(createdAt).padStart(15, '0')}:${id}`;
 }
 
 /** The lease a process holds on one entry while it delivers it. */

@@ -1,3 +1,4 @@
+import { OutboxNotices } from './change-notices.js';
 import { OutboxDelivery } from './delivery.js';
 import { OutboxWriter } from './enqueue.js';
 import type { WebhookHost } from './host.js';
@@ -27,22 +28,31 @@ export function startWebhooks(host: WebhookHost, options: WebhookOptions): Webho
   const settings = checkWebhookOptions(options);
   // Each calls the other only once events arrive, after both exist.
   const writer: OutboxWriter = new OutboxWriter(host, settings, () => delivery.kick());
-  const delivery: OutboxDelivery = new OutboxDelivery(host, settings, () => writer.retryUnsaved());
+  const notices = new OutboxNotices(host, settings, () => delivery.kick());
+  const delivery: OutboxDelivery = new OutboxDelivery(
+    host,
+    settings,
+    () => writer.retryUnsaved(),
+    (key, held) => notices.resolve(key, held),
+  );
+  host.changeNotices.current = notices;
   // Webhooks left by an earlier run (or another process) go out now, those that are due.
   delivery.kick();
-  return new Sender(host, writer, delivery);
+  return new Sender(host, writer, delivery, notices);
 }
 
 class Sender implements WebhookSender {
   readonly #host: WebhookHost;
   readonly #writer: OutboxWriter;
   readonly #delivery: OutboxDelivery;
+  readonly #notices: OutboxNotices;
   #stopped = false;
 
-  constructor(host: WebhookHost, writer: OutboxWriter, delivery: OutboxDelivery) {
+  constructor(host: WebhookHost, writer: OutboxWriter, delivery: OutboxDelivery, notices: OutboxNotices) {
     this.#host = host;
     this.#writer = writer;
     this.#delivery = delivery;
+    this.#notices = notices;
   }
 
   get running(): boolean {
@@ -52,9 +62,12 @@ class Sender implements WebhookSender {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    // Changes made from now on have no webhook, as with any event after stop.
+    if (this.#host.changeNotices.current === this.#notices) this.#host.changeNotices.current = undefined;
     // Delivery first, so the last writes do not start a pass; then the writes, then the pass.
     const pass = this.#delivery.stop();
     await this.#writer.stop();
+    await this.#notices.settle();
     await pass;
     if (this.#writer.unsaved > 0) {
       this.#host.logger.error('latchkey: webhooks lost: the store refused them until the sender stopped', {

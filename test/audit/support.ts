@@ -40,3 +40,18 @@ export function leaked(texts: readonly string[], secrets: readonly string[]): st
   const all = texts.join('\n');
   return secrets.filter((secret) => encodings(secret).some((encoded) => all.includes(encoded)));
 }
+
+/**
+ * `store`, left open when a manager closes it (closing is how a test makes a manager write what it
+ * buffered), so the test can read what was written; `close` it for real with the returned function.
+ */
+export function keptOpen(store: StorageAdapter): { store: StorageAdapter; close: () => Promise<void> } {
+  const view = new Proxy(store, {
+    get(target, property) {
+      if (property === 'close') return async () => undefined;
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { store: view, close: () => store.close() };
+}

@@ -50,7 +50,7 @@ const NANGO: NangoConnectionFull[] = [
   nangoConnection(2, 'keyed', { type: 'API_KEY', apiKey: 'nango-api-key-2' }),
   nangoConnection(3, 'basic', { type: 'BASIC', username: 'alice', password: 'nango-password-3' }),
   nangoConnection(4, 'not-configured', oauth2(4)),
-  nangoConnection(5, 'keyed', { type: 'MCP_OAUTH2', access_token: 'nango-access-5' }),
+  nangoConnection(5, 'keyed', { type: 'OAUTH3', access_token: 'nango-access-5' }),
   nangoConnection(6, 'github-prod', { type: 'OAUTH2', refresh_token: 'nango-refresh-6' }),
   nangoConnection(7, 'keyed', { type: 'API_KEY', apiKey: 'nango-api-key-7' }),
   nangoConnection(8, 'github-prod', oauth2(8)),
@@ -145,7 +145,7 @@ describe('latchkey import-from-nango', () => {
     expect(stdout()).toContain('Listed 8; imported 3; already imported 0; skipped 5.');
     expect(stdout()).toContain('unknown_integration (1):');
     expect(stdout()).toContain('not-configured/user-4: unknown_integration');
-    expect(stdout()).toContain('keyed/user-5: MCP_OAUTH2');
+    expect(stdout()).toContain('keyed/user-5: OAUTH3');
   });
 
   it('resumes from its checkpoint after Nango failed midway, fetching only what is left', async () => {

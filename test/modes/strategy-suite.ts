@@ -22,7 +22,7 @@ export interface ModeUnderTest {
  * Latchkey's MCP credentials are that shape under their own mode's name.
  */
 function inNangoTerms(connection: ConnectionFull, mode: AuthMode): ConnectionFull {
-  if (mode !== 'MCP_OAUTH2_GENERIC') return connection;
+  if (mode !== 'MCP_OAUTH2_GENERIC' && mode !== 'MCP_OAUTH2') return connection;
   return { ...connection, credentials: { ...(connection.credentials as object), type: 'OAUTH2' } } as ConnectionFull;
 }
 

@@ -198,11 +198,11 @@ describe('API_KEY and BASIC entries', () => {
 describe('entries that are skipped, with the reason', () => {
   it('an auth mode Latchkey does not support', () => {
     const result = fromNangoProviders({
-      'mcp-server': { auth_mode: 'MCP_OAUTH2', token_url: 'https://mcp.example/token' },
+      'future-server': { auth_mode: 'OAUTH3', token_url: 'https://future.example/token' },
       openai: { auth_mode: 'API_KEY' },
     });
     expect(Object.keys(result.providers)).toEqual(['openai']);
-    expect(result.skipped).toEqual([{ name: 'mcp-server', reason: 'auth mode MCP_OAUTH2 is not supported' }]);
+    expect(result.skipped).toEqual([{ name: 'future-server', reason: 'auth mode OAUTH3 is not supported' }]);
   });
 
   it('an entry without an auth mode, and one that is not an object', () => {

@@ -163,7 +163,7 @@ describe("Nango's provider catalog", () => {
   it('skips only entries it cannot use; an error of the converter itself fails the import', () => {
     const { providers, skipped } = fromNangoProviders({
       ok: { auth_mode: 'API_KEY', proxy: { base_url: 'https://api.example.com' } },
-      mcp: { auth_mode: 'MCP_OAUTH2' },
+      future: { auth_mode: 'OAUTH3' },
       text: 'not an entry',
       orphan: { alias: 'nobody' },
       loop: { alias: 'loop' },
@@ -172,7 +172,7 @@ describe("Nango's provider catalog", () => {
     });
     expect(Object.keys(providers)).toEqual(['ok']);
     expect(Object.fromEntries(skipped.map(({ name, reason }) => [name, reason]))).toEqual({
-      mcp: 'auth mode MCP_OAUTH2 is not supported',
+      future: 'auth mode OAUTH3 is not supported',
       text: 'not an object',
       orphan: 'not an object',
       loop: 'alias cycle through loop',

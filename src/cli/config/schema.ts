@@ -72,6 +72,10 @@ export const ConfigFileSchema = v.strictObject({
   rateLimits: manager.rateLimits,
   keepAlive: manager.keepAlive,
   audit: manager.audit,
+  /** Whether deleting a connection revokes its grant at the provider (default true). */
+  revokeOnDelete: manager.revokeOnDelete,
+  /** How far ahead a refresh token's end is announced as `connection.expiring` (default 7 days). */
+  expiringWithinMs: manager.expiringWithinMs,
   /** Env: `LATCHKEY_API_KEYS` (comma-separated, full access). */
   apiKeys: v.optional(v.array(ApiKeySchema)),
   allowNoKeysOnLoopback: v.optional(v.boolean()),
@@ -173,6 +177,8 @@ export function managerOptionsOf(file: ConfigFile): Omit<ConnectionManagerOption
   if (file.rateLimits !== undefined) options.rateLimits = file.rateLimits;
   if (file.keepAlive !== undefined) options.keepAlive = file.keepAlive;
   if (file.audit !== undefined) options.audit = file.audit;
+  if (file.revokeOnDelete !== undefined) options.revokeOnDelete = file.revokeOnDelete;
+  if (file.expiringWithinMs !== undefined) options.expiringWithinMs = file.expiringWithinMs;
   return options;
 }
 

@@ -22,7 +22,49 @@ export interface McpAuthorizationServer {
   refreshes(): number;
   /** Why grants were refused (`invalid_grant` with oidc-provider's detail). */
   grantErrors(): string[];
+  /** The server forgets a registered client, as a real one does after a purge. */
+  forgetClient(clientId: string): void;
+  /** The `resource` of each token request (authorization code and refresh), in order. */
+  tokenResources(): Array<string | undefined>;
   close(): Promise<void>;
+}
+
+type Stored = Record<string, unknown>;
+
+/**
+ * oidc-provider's storage, kept where a test can reach it (its own memory adapter is private): a
+ * map per model, entries looked up by id, user code and uid, grants revoked together.
+ */
+function memoryAdapter(models: Map<string, Map<string, Stored>>) {
+  return class {
+    readonly #entries: Map<string, Stored>;
+    constructor(name: string) {
+      this.#entries = models.get(name) ?? new Map();
+      models.set(name, this.#entries);
+    }
+    async upsert(id: string, payload: Stored) {
+      this.#entries.set(id, payload);
+    }
+    async find(id: string) {
+      return this.#entries.get(id);
+    }
+    async findByUserCode(code: string) {
+      return [...this.#entries.values()].find((entry) => entry.userCode === code);
+    }
+    async findByUid(uid: string) {
+      return [...this.#entries.values()].find((entry) => entry.uid === uid);
+    }
+    async consume(id: string) {
+      const entry = this.#entries.get(id);
+      if (entry) entry.consumed = Math.floor(Date.now() / 1000);
+    }
+    async destroy(id: string) {
+      this.#entries.delete(id);
+    }
+    async revokeByGrantId(grantId: string) {
+      for (const [id, entry] of this.#entries) if (entry.grantId === grantId) this.#entries.delete(id);
+    }
+  };
 }
 
 async function listen(server: Server): Promise<string> {
@@ -38,7 +80,11 @@ async function closeServer(server: Server): Promise<void> {
 
 /** oidc-provider as an MCP authorization server, its access tokens `accessTokenTtl` seconds long. */
 export async function startMcpAuthorizationServer(
-  options: { accessTokenTtl?: number } = {},
+  options: {
+    accessTokenTtl?: number;
+    /** Clients configured by hand (MCP_OAUTH2's `static`), besides those registered. */
+    clients?: Array<{ client_id: string; client_secret: string; redirect_uris: string[] }>;
+  } = {},
 ): Promise<McpAuthorizationServer & { jwks: JSONWebKeySet }> {
   const server = createServer();
   const issuer = await listen(server);
@@ -46,7 +92,14 @@ export async function startMcpAuthorizationServer(
   const signingKey = { ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: 'mcp-as' };
   const jwks = { keys: [{ ...(await exportJWK(publicKey)), alg: 'RS256', use: 'sig', kid: 'mcp-as' }] };
   const ttl = options.accessTokenTtl ?? 3600;
+  const models = new Map<string, Map<string, Stored>>();
   const provider = new Provider(issuer, {
+    adapter: memoryAdapter(models),
+    clients: (options.clients ?? []).map((client) => ({
+      ...client,
+      grant_types: ['authorization_code', 'refresh_token'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    })),
     jwks: { keys: [signingKey] },
     // The SDK registers its client with the scope the MCP server's challenge names.
     scopes: ['openid', 'offline_access', 'mcp:tools'],
@@ -77,8 +130,10 @@ export async function startMcpAuthorizationServer(
   let refreshes = 0;
   const grantErrors: string[] = [];
   provider.on('registration_create.success', () => registrations++);
-  provider.on('grant.success', (ctx: { oidc: { params?: { grant_type?: string } } }) => {
+  const tokenResources: Array<string | undefined> = [];
+  provider.on('grant.success', (ctx: { oidc: { params?: { grant_type?: string; resource?: string } } }) => {
     if (ctx.oidc.params?.grant_type === 'refresh_token') refreshes++;
+    tokenResources.push(ctx.oidc.params?.resource);
   });
   provider.on('grant.error', (_ctx: unknown, error: { error?: string; error_detail?: string; message: string }) => {
     grantErrors.push(`${error.error ?? error.message}: ${error.error_detail ?? ''}`);
@@ -91,6 +146,8 @@ export async function startMcpAuthorizationServer(
     registrations: () => registrations,
     refreshes: () => refreshes,
     grantErrors: () => [...grantErrors],
+    forgetClient: (clientId) => models.get('Client')?.delete(clientId),
+    tokenResources: () => [...tokenResources],
     close: () => closeServer(server),
   };
 }
