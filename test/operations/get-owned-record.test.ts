@@ -32,7 +32,11 @@ for (const sealed of [false, true]) {
         connectionId: 'c1',
         providerConfigKey: 'crm',
         credentials: { type: 'OAUTH2', access_token: 'access', refresh_token: 'top-refresh', raw },
-        connectionConfig: { team: 'T1', nested: { Refresh_Token: 'in-config', keep: 1 }, list: [{ 'refresh-token': 'x' }] },
+        connectionConfig: {
+          team: 'T1',
+          nested: { Refresh_Token: 'in-config', keep: 1 },
+          list: [{ 'refresh-token': 'x' }],
+        },
       });
       return manager;
     };
