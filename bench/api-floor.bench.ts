@@ -4,15 +4,17 @@
  * servers on the same loopback, in the same run:
  *   - same work: the same `manager.get` on the same manager, answered with `JSON.stringify`;
  *   - fixed bytes: the same answer's bytes, computed once.
- * The client runs in a worker thread (its own event loop) with a keep-alive undici pool; it
- * measures one request at a time (median latency) and 32 in flight (requests per second).
+ * The client runs in a child process with a keep-alive undici pool; it measures one request at a
+ * time (median latency) and 32 in flight (requests per second). Since the client is another
+ * process, this one's CPU time is the servers' alone: CPU µs per request is reported too, which a
+ * busy machine disturbs far less than latency or throughput.
  * Rounds alternate between the three servers so machine noise lands on all alike.
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
 import { memoryStore } from '../adapters/memory.js';
 import { createApiHandler, toNodeListener } from '../src/http.js';
 import { ConnectionManager } from '../src/index.js';
@@ -24,9 +26,8 @@ const IN_FLIGHT = 32;
 const API_KEY = randomBytes(24).toString('base64url');
 
 const CLIENT = `
-const { parentPort } = require('node:worker_threads');
 const { Pool } = require('undici');
-parentPort.on('message', async ({ origin, path, headers, sequential, concurrent, inFlight }) => {
+process.on('message', async ({ origin, path, headers, sequential, concurrent, inFlight }) => {
   const pool = new Pool(origin, { connections: inFlight, pipelining: 1 });
   const one = async () => {
     const { statusCode, body } = await pool.request({ method: 'GET', path, headers });
@@ -48,7 +49,7 @@ parentPort.on('message', async ({ origin, path, headers, sequential, concurrent,
   }));
   const seconds = (performance.now() - started) / 1000;
   await pool.close();
-  parentPort.postMessage({ medianMs: latencies[Math.floor(latencies.length / 2)], perSecond: concurrent / seconds });
+  process.send({ medianMs: latencies[Math.floor(latencies.length / 2)], perSecond: concurrent / seconds });
 });
 `;
 
@@ -103,12 +104,26 @@ const servers = {
   }),
 };
 
-const worker = new Worker(CLIENT, { eval: true });
+// `require('undici')` resolves from here, where the package's node_modules is.
+const client = spawn(process.execPath, ['-e', CLIENT], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+interface RunResult {
+  medianMs: number;
+  perSecond: number;
+  /** This process's CPU time (the servers') per request of the run, in µs. */
+  cpuMicros: number;
+}
+const REQUESTS_PER_RUN = 200 + SEQUENTIAL + CONCURRENT;
 const run = (origin: string) =>
-  new Promise<{ medianMs: number; perSecond: number }>((resolve, reject) => {
-    worker.once('message', resolve);
-    worker.once('error', reject);
-    worker.postMessage({
+  new Promise<RunResult>((resolve, reject) => {
+    const cpu = process.cpuUsage();
+    const failed = () => reject(new Error('the benchmark client exited'));
+    client.once('message', (result: { medianMs: number; perSecond: number }) => {
+      client.off('exit', failed);
+      const used = process.cpuUsage(cpu);
+      resolve({ ...result, cpuMicros: (used.user + used.system) / REQUESTS_PER_RUN });
+    });
+    client.once('exit', failed);
+    client.send({
       origin,
       path,
       headers: { authorization: `Bearer ${API_KEY}` },
@@ -119,16 +134,17 @@ const run = (origin: string) =>
   });
 
 const samples = Object.fromEntries(
-  Object.keys(servers).map((name) => [name, { ms: [] as number[], rps: [] as number[] }]),
+  Object.keys(servers).map((name) => [name, { ms: [] as number[], rps: [] as number[], cpu: [] as number[] }]),
 );
 for (let round = 0; round < ROUNDS; round++) {
   for (const [name, { origin }] of Object.entries(servers)) {
-    const { medianMs, perSecond } = await run(origin);
+    const { medianMs, perSecond, cpuMicros } = await run(origin);
     samples[name]!.ms.push(medianMs);
     samples[name]!.rps.push(perSecond);
+    samples[name]!.cpu.push(cpuMicros);
   }
 }
-await worker.terminate();
+client.kill();
 for (const { server } of Object.values(servers)) {
   server.closeAllConnections();
   server.close();
@@ -136,13 +152,18 @@ for (const { server } of Object.values(servers)) {
 await manager.close();
 
 const floor = samples['bare, same work']!;
+const fixedBytes = samples['bare, fixed bytes']!;
 console.log(`GET /connection/:id, memory store, encrypted; medians of ${ROUNDS} alternating rounds`);
-console.log('| server | sequential µs | × same-work | req/s at 32 in flight | × same-work |');
-console.log('|---|---:|---:|---:|---:|');
+console.log(
+  '| server | sequential µs | × same-work | × fixed bytes | req/s at 32 in flight | × same-work | × fixed bytes | server CPU µs/request | × same-work |',
+);
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const [name, sample] of Object.entries(samples)) {
   const ms = median(sample.ms);
   const rps = median(sample.rps);
+  const cpu = median(sample.cpu);
+  const times = (value: number, of: number[]) => (value / median(of)).toFixed(2);
   console.log(
-    `| ${name} | ${(ms * 1000).toFixed(0)} | ${(ms / median(floor.ms)).toFixed(2)} | ${rps.toFixed(0)} | ${(rps / median(floor.rps)).toFixed(2)} |`,
+    `| ${name} | ${(ms * 1000).toFixed(0)} | ${times(ms, floor.ms)} | ${times(ms, fixedBytes.ms)} | ${rps.toFixed(0)} | ${times(rps, floor.rps)} | ${times(rps, fixedBytes.rps)} | ${cpu.toFixed(1)} | ${times(cpu, floor.cpu)} |`,
   );
 }

@@ -127,7 +127,7 @@ export class ConnectionManager {
    * const withRefreshToken = await manager.get('user-42', { providerConfigKey: 'github-prod', refreshToken: true });
    * ```
    */
-  async get(connectionId: string, options: boolean | GetConnectionOptions = {}): Promise<ConnectionFull> {
+  get(connectionId: string, options: boolean | GetConnectionOptions = {}): Promise<ConnectionFull> {
     return getConnection(this.#ctx, connectionId, options);
   }
 

@@ -8,7 +8,11 @@ import { corsOriginFor, type RequestHead } from './access.js';
 import type { Route } from './route.js';
 
 /** The answer to a preflight (`OPTIONS` with `Access-Control-Request-Method`) for a session route. */
-export function preflight(request: Pick<RequestHead, 'headers'>, route: Pick<Route, 'method'>, allowedOrigins: readonly string[]): Response {
+export function preflight(
+  request: Pick<RequestHead, 'headers'>,
+  route: Pick<Route, 'method'>,
+  allowedOrigins: readonly string[],
+): Response {
   const origin = corsOriginFor(request.headers.get('origin'), allowedOrigins);
   const headers = new Headers({ vary: 'Origin', 'cache-control': 'no-store' });
   if (origin !== undefined) {
@@ -21,7 +25,11 @@ export function preflight(request: Pick<RequestHead, 'headers'>, route: Pick<Rou
 }
 
 /** A session route's answer, with the CORS header when the page's origin is allowed. */
-export function withCors(request: Pick<RequestHead, 'headers'>, response: Response, allowedOrigins: readonly string[]): Response {
+export function withCors(
+  request: Pick<RequestHead, 'headers'>,
+  response: Response,
+  allowedOrigins: readonly string[],
+): Response {
   const origin = corsOriginFor(request.headers.get('origin'), allowedOrigins);
   response.headers.append('vary', 'Origin');
   if (origin !== undefined) response.headers.set('access-control-allow-origin', origin);

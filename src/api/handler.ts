@@ -85,69 +85,80 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
   const base = (options.basePath ?? '').replace(/\/$/, '');
   const logger = options.logger ?? { warn: console.warn, error: console.error };
   const allowedOrigins = checkAllowedOrigins(options.allowedOrigins);
-  const answerView = async (request: ApiRequest): Promise<Response> => {
+  const answerView = (request: ApiRequest): Promise<Response> => {
     const session = { route: false };
-    const response = await answer(request, session);
-    return session.route ? withCors(request, response, allowedOrigins) : response;
+    let answered: Response | Promise<Response>;
+    try {
+      answered = answer(request, session);
+    } catch (error) {
+      answered = failure(request, error);
+    }
+    // The checks above run at once; only what the route does waits (one promise, not one per step).
+    const settled =
+      answered instanceof Promise
+        ? answered.catch((error: unknown) => failure(request, error))
+        : Promise.resolve(answered);
+    return session.route ? settled.then((response) => withCors(request, response, allowedOrigins)) : settled;
   };
   // One handler, two doors: fetch-style hosts call it with a `Request`; `toNodeListener` finds
   // the view entry and hands it Node's request as it came. Both reach `answer` below.
   return withViewEntry((request) => answerView(fromRequest(request)), answerView);
-  async function answer(request: ApiRequest, session: { route: boolean }): Promise<Response> {
-    try {
-      const url = request.url;
-      if (base && url.pathname !== base && !url.pathname.startsWith(`${base}/`)) return notFound();
-      const segments = pathSegments(url.pathname.slice(base.length));
-      // `/app-auth/connect` is where GitHub returns from an app installation (Nango's Setup URL).
-      if ((segments[0] === 'oauth' || segments[0] === 'app-auth') && options.connect)
-        return await options.connect(request.toRequest());
-      // The API's description, public as Nango's is: it holds no data.
-      if (request.method === 'GET' && segments.length === 1 && segments[0] === 'openapi.json') {
-        return json(200, await openApiDocument());
-      }
-      const asked = request.method === 'OPTIONS' && request.headers.get('access-control-request-method');
-      const target = asked ? matchRoute(asked, segments) : undefined;
-      if (target && 'route' in target && target.route.auth && target.route.auth !== 'public')
-        return preflight(request, target.route, allowedOrigins);
-      const matched = matchRoute(request.method, segments);
-      if (matched === undefined) return notFound();
-      if ('route' in matched) session.route = matched.route.auth !== undefined && matched.route.auth !== 'public';
-      if ('wrongMethod' in matched) {
-        const response = failed(
-          new ApiFailure(405, 'method_not_allowed', 'This route does not take this method.'),
-          logger,
-        );
-        response.headers.set('allow', matched.wrongMethod.join(', '));
-        return response;
-      }
-      const caller =
-        matched.route.auth === undefined
-          ? authorize(ring, request, url, requirementOf(matched.route), { anyBody: matched.route.anyBody })
-          : matched.route.auth === 'public'
-            ? PUBLIC_CALLER
-            : authorizeSession(request, matched.route.auth === 'connect-session-query' ? url : undefined);
-      if (isRefusal(caller)) return refused(caller);
-      // The audit trail names the API key (never the key itself) as who read or changed a connection.
-      return await runAsActor(caller.name, () =>
-        matched.route.run({
-          manager: options.manager,
-          // Made only for the routes that read it (bodies, the proxy, the connect flow).
-          get request() {
-            return request.toRequest();
-          },
-          url,
-          caller,
-          params: matched.params,
-          maxBodyBytes,
-        }),
-      );
-    } catch (error) {
-      // The client left before its request was complete, and reading its body failed: nobody
-      // reads this answer and nothing failed here, so nothing is logged. A typed error is still
-      // answered (and logged) as one: the store may have failed while the client was leaving.
-      if (request.signal.aborted && !(error instanceof LatchkeyError)) return clientGone();
-      return failed(error, logger);
+
+  function answer(request: ApiRequest, session: { route: boolean }): Response | Promise<Response> {
+    const url = request.url;
+    if (base && url.pathname !== base && !url.pathname.startsWith(`${base}/`)) return notFound();
+    const segments = pathSegments(url.pathname.slice(base.length));
+    // `/app-auth/connect` is where GitHub returns from an app installation (Nango's Setup URL).
+    if ((segments[0] === 'oauth' || segments[0] === 'app-auth') && options.connect)
+      return options.connect(request.toRequest());
+    // The API's description, public as Nango's is: it holds no data.
+    if (request.method === 'GET' && segments.length === 1 && segments[0] === 'openapi.json') {
+      return openApiDocument().then((document) => json(200, document));
     }
+    const asked = request.method === 'OPTIONS' && request.headers.get('access-control-request-method');
+    const target = asked ? matchRoute(asked, segments) : undefined;
+    if (target && 'route' in target && target.route.auth && target.route.auth !== 'public')
+      return preflight(request, target.route, allowedOrigins);
+    const matched = matchRoute(request.method, segments);
+    if (matched === undefined) return notFound();
+    if ('route' in matched) session.route = matched.route.auth !== undefined && matched.route.auth !== 'public';
+    if ('wrongMethod' in matched) {
+      const response = failed(
+        new ApiFailure(405, 'method_not_allowed', 'This route does not take this method.'),
+        logger,
+      );
+      response.headers.set('allow', matched.wrongMethod.join(', '));
+      return response;
+    }
+    const caller =
+      matched.route.auth === undefined
+        ? authorize(ring, request, url, requirementOf(matched.route), { anyBody: matched.route.anyBody })
+        : matched.route.auth === 'public'
+          ? PUBLIC_CALLER
+          : authorizeSession(request, matched.route.auth === 'connect-session-query' ? url : undefined);
+    if (isRefusal(caller)) return refused(caller);
+    // The audit trail names the API key (never the key itself) as who read or changed a connection.
+    return runAsActor(caller.name, () =>
+      matched.route.run({
+        manager: options.manager,
+        // Made only for the routes that read it (bodies, the proxy, the connect flow).
+        get request() {
+          return request.toRequest();
+        },
+        url,
+        caller,
+        params: matched.params,
+        maxBodyBytes,
+      }),
+    );
+  }
+
+  function failure(request: ApiRequest, error: unknown): Response {
+    // The client left before its request was complete, and reading its body failed: nobody
+    // reads this answer and nothing failed here, so nothing is logged. A typed error is still
+    // answered (and logged) as one: the store may have failed while the client was leaving.
+    if (request.signal.aborted && !(error instanceof LatchkeyError)) return clientGone();
+    return failed(error, logger);
   }
 }
 

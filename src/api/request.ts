@@ -86,14 +86,19 @@ export function readBody<S extends v.GenericSchema>(body: JsonObject, schema: S)
 
 /** The decoded path segments, or a 400 for malformed percent-encoding. */
 export function pathSegments(pathname: string): string[] {
-  return pathname
-    .split('/')
-    .filter((segment) => segment !== '')
-    .map((segment) => {
-      try {
-        return decodeURIComponent(segment);
-      } catch {
-        throw new ApiFailure(400, 'invalid_uri_params', 'The request path is malformed.');
-      }
-    });
+  const segments: string[] = [];
+  for (const segment of pathname.split('/')) {
+    if (segment === '') continue;
+    // Most paths have nothing encoded: decoding is skipped for them.
+    if (!segment.includes('%')) {
+      segments.push(segment);
+      continue;
+    }
+    try {
+      segments.push(decodeURIComponent(segment));
+    } catch {
+      throw new ApiFailure(400, 'invalid_uri_params', 'The request path is malformed.');
+    }
+  }
+  return segments;
 }

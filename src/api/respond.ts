@@ -132,7 +132,9 @@ export function json(status: number, body: unknown, headers: Record<string, stri
   };
   // Lower-cased as `Headers` would, so a field given here replaces the default of the same name.
   for (const name in headers) fields[name.toLowerCase()] = headers[name]!;
-  return status === 204 ? new Response(null, { status, headers: fields }) : new TextResponse(JSON.stringify(body), status, fields);
+  return status === 204
+    ? new Response(null, { status, headers: fields })
+    : new TextResponse(JSON.stringify(body), status, fields);
 }
 
 function errorBody(status: number, code: string, message: string, extra: Record<string, unknown> = {}): Response {

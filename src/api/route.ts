@@ -39,7 +39,14 @@ export interface Route {
   run(ctx: RouteContext): Promise<Response>;
 }
 
-/** Any one of these scopes lets a key call the route; none listed: any valid key. */
+const requirements = new WeakMap<Pick<Route, 'scope' | 'orScopes'>, ScopeRequirement>();
+
+/** Any one of these scopes lets a key call the route; none listed: any valid key. Worked out once per route. */
 export function requirementOf(route: Pick<Route, 'scope' | 'orScopes'>): ScopeRequirement {
-  return route.scope === null ? [] : [route.scope, ...(route.orScopes ?? [])];
+  let requirement = requirements.get(route);
+  if (requirement === undefined) {
+    requirement = Object.freeze(route.scope === null ? [] : [route.scope, ...(route.orScopes ?? [])]);
+    requirements.set(route, requirement);
+  }
+  return requirement;
 }

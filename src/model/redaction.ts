@@ -3,7 +3,9 @@
  * removed, is `refreshtoken` — at any depth (providers nest them, e.g. Slack's `authed_user`).
  */
 export function isRefreshTokenKey(key: string): boolean {
-  // Every key of every credential passes here on each `get`: most are ruled out without a regex.
+  // Every key of every credential passes here on each `get`: most are ruled out without a regex,
+  // and the usual spelling is matched without one.
+  if (key === 'refresh_token') return true;
   if (key.length < 12) return false;
   const first = key.charCodeAt(0);
   if (first !== 0x72 && first !== 0x52 && first !== 0x5f && first !== 0x2d) return false; // r R _ -

@@ -1,7 +1,7 @@
 import type { ConnectionFull, ConnectionListItem, ConnectionStatus } from '../model/connection.js';
 import type { Credentials } from '../model/credentials.js';
 import type { ConnectionRecord } from '../model/record.js';
-import { copyJson } from '../model/redaction.js';
+import { copyJson, isRefreshTokenKey } from '../model/redaction.js';
 import { strategyFor } from './registry.js';
 
 let lastInstant = NaN;
@@ -23,9 +23,9 @@ function isoInstant(ms: number): string {
 /**
  * The object `get` hands out: a copy (callers never share or mutate stored state), with every
  * refresh token removed unless asked for. `owned`: the record was parsed for this call alone and
- * nothing else holds it, so its plain parts are handed over as they are; credentials and
- * `connection_config` are always copied (they may come from the decrypt cache, and refresh tokens
- * are taken out of them).
+ * nothing else holds it (the decrypt cache keeps text, so opened secrets are a fresh parse too):
+ * its parts are handed over as they are, and only the objects a refresh token is taken out of
+ * are copied.
  */
 export function toConnectionFull(
   record: ConnectionRecord,
@@ -42,12 +42,16 @@ export function toConnectionFull(
     errors: owned ? record.errors : copyJson(record.errors),
     end_user: owned ? record.end_user : copyJson(record.end_user),
     metadata: owned ? record.metadata : copyJson(record.metadata),
-    connection_config: copyJson(record.connection_config, dropRefreshTokens),
+    connection_config: owned
+      ? withoutRefreshTokensOwned(record.connection_config, dropRefreshTokens)
+      : copyJson(record.connection_config, dropRefreshTokens),
     tags: owned ? record.tags : { ...record.tags },
     created_at: record.created_at,
     updated_at: record.updated_at,
     last_fetched_at: isoInstant(fetchedAt),
-    credentials: copyJson(presented(record.credentials), dropRefreshTokens) as Credentials,
+    credentials: (owned
+      ? withoutRefreshTokensOwned(presented(record.credentials), dropRefreshTokens)
+      : copyJson(presented(record.credentials), dropRefreshTokens)) as Credentials,
     status: statusOf(record),
   };
 }
@@ -100,6 +104,47 @@ export function statusOf(record: Pick<ConnectionRecord, 'refresh' | 'health_chec
   }
   if (refresh.exhausted || check?.invalid) status.state = 'needs_reconnect';
   return status;
+}
+
+/**
+ * `value` without refresh-token keys, for data this call alone holds: the value itself when it
+ * has none (or they are kept), else copies of just the objects on the way to one, sharing the rest.
+ */
+function withoutRefreshTokensOwned<T>(value: T, drop: boolean): T {
+  if (!drop || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let index = 0; index < value.length; index++) {
+      const item: unknown = value[index];
+      const kept = withoutRefreshTokensOwned(item, true);
+      if (kept !== item) (copy ??= value.slice())[index] = kept;
+    }
+    return (copy ?? value) as T;
+  }
+  const source = value as Record<string, unknown>;
+  let copy: Record<string, unknown> | undefined;
+  for (const key in source) {
+    if (!Object.hasOwn(source, key)) continue;
+    if (isRefreshTokenKey(key)) {
+      copy ??= copyUpTo(source, key);
+      continue;
+    }
+    const item = source[key];
+    const kept = withoutRefreshTokensOwned(item, true);
+    if (copy !== undefined) copy[key] = kept;
+    else if (kept !== item) (copy = copyUpTo(source, key))[key] = kept;
+  }
+  return (copy ?? value) as T;
+}
+
+/** The own fields of `source` that come before `stop`, as a new object. */
+function copyUpTo(source: Record<string, unknown>, stop: string): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const key in source) {
+    if (key === stop) break;
+    if (Object.hasOwn(source, key)) copy[key] = source[key];
+  }
+  return copy;
 }
 
 /** The credentials in the shape the seeds' schema gives their mode. */

@@ -14,12 +14,12 @@ export type EnsureFreshHost = Pick<OperationContext, 'pending' | 'clock' | 'marg
  * decision says so (or `force`). A refresh ahead of expiry that fails for a passing reason still
  * returns the working credentials, with the failure recorded in `errors`.
  */
-export async function ensureFresh(
+export function ensureFresh(
   ctx: EnsureFreshHost,
   key: string,
   loaded: Versioned<ConnectionRecord>,
   force: boolean,
-): Promise<Versioned<ConnectionRecord>> {
+): Versioned<ConnectionRecord> | Promise<Versioned<ConnectionRecord>> {
   // Refreshed credentials the store has not taken yet replace the spent ones it still holds.
   loaded = ctx.pending.overlay(key, loaded);
   const record = loaded.value;
@@ -35,8 +35,20 @@ export async function ensureFresh(
     refresh: record.refresh,
     now,
   });
+  // Most calls end here, at once: no promise for credentials that are fresh (`get`'s hot path).
   if (decision.action === 'use') return loaded;
-  if (decision.action === 'fail') throw freshnessError(record, decision, strategy.expiresAt(record.credentials));
+  if (decision.action === 'fail')
+    return Promise.reject(freshnessError(record, decision, strategy.expiresAt(record.credentials)));
+  return refreshed(ctx, key, loaded, force, usable);
+}
+
+async function refreshed(
+  ctx: EnsureFreshHost,
+  key: string,
+  loaded: Versioned<ConnectionRecord>,
+  force: boolean,
+  usable: boolean,
+): Promise<Versioned<ConnectionRecord>> {
   try {
     return await ctx.refresher.refresh(key, loaded, force);
   } catch (error) {

@@ -12,11 +12,14 @@ import { type EnsureFreshHost, ensureFresh } from './ensure-fresh.js';
 export type GetHost = EnsureFreshHost & Pick<OperationContext, 'directory' | 'lastFetched' | 'nearCache' | 'audit'>;
 
 /** `manager.get`: the connection with working credentials, refresh tokens left out unless asked. */
-export async function getConnection(
+export function getConnection(
   ctx: GetHost,
   connectionId: string,
   options: boolean | GetConnectionOptions,
 ): Promise<ConnectionFull> {
+  // Not async, and no audit wrapper when the trail is off: each promise handed through an async
+  // function costs the hot path two more turns of the microtask queue.
+  if (!ctx.audit.enabled) return readConnection(ctx, connectionId, options);
   const providerConfigKey = typeof options === 'object' ? options?.providerConfigKey : undefined;
   return audited(
     ctx.audit,
@@ -57,7 +60,9 @@ async function readConnection(
     return toConnectionFull(held, now, refreshToken === true);
   }
   const { key, loaded } = located;
-  const fresh = await ensureFresh(ctx, key, loaded, forceRefresh === true);
+  const freshening = ensureFresh(ctx, key, loaded, forceRefresh === true);
+  // Fresh credentials come back at once; waiting on them would still cost a turn of the queue.
+  const fresh = freshening instanceof Promise ? await freshening : freshening;
   const now = ctx.clock();
   ctx.lastFetched.note(key, now);
   // The very object read for this call (not a refresh result shared by concurrent callers, nor
