@@ -17,8 +17,8 @@ import { REQUEST_VALUE_NAMES, templateValueNames } from '../../src/providers/tem
 const catalog = getProviders() as Record<string, unknown>;
 const imported = fromNangoProviders(catalog);
 
-/** Auth modes Latchkey does not implement, and why (also in the README). */
-const UNSUPPORTED_MODES = ['MCP_OAUTH2', 'MCP_OAUTH2_GENERIC', 'AWS_SIGV4', 'INSTALL_PLUGIN'];
+/** Auth modes of the catalog Latchkey does not support: none, since every one of 0.71.10 is. */
+const UNSUPPORTED_MODES: string[] = [];
 
 /** Entries of supported modes that need something Latchkey lacks, and what. */
 const KNOWN_GAPS: Record<string, string> = {};
@@ -72,7 +72,7 @@ describe("Nango's provider catalog", () => {
     const usable = Object.keys(imported.providers).length;
     console.info(`Nango catalog: ${total} entries, ${usable} usable by Latchkey, ${imported.skipped.length} skipped`);
     expect(total).toBeGreaterThan(900);
-    expect(usable).toBeGreaterThanOrEqual(979);
+    expect(usable).toBeGreaterThanOrEqual(1013);
     const byMode = imported.skipped.filter((s) => s.reason.startsWith('auth mode'));
     for (const { reason } of byMode)
       expect(UNSUPPORTED_MODES.some((mode) => reason === `auth mode ${mode} is not supported`)).toBe(true);

@@ -27,11 +27,8 @@ describe('the importer: AWS_SIGV4 and INSTALL_PLUGIN', () => {
     });
   });
 
-  it('leaves out no entry of these two modes; what is left out is MCP_OAUTH2 only', () => {
-    const names = nangoImport.skipped.map((s) => s.name);
-    expect(names).not.toContain('aws-sigv4');
-    expect(names).not.toContain('crisp-plugin-install');
-    for (const { reason } of nangoImport.skipped) expect(reason).toBe('auth mode MCP_OAUTH2 is not supported');
+  it('leaves out no entry of the catalog, these two included', () => {
+    expect(nangoImport.skipped).toEqual([]);
   });
 
   it('skips a plugin install whose credentials are not BASIC, with the reason', () => {
