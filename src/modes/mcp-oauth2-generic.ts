@@ -1,12 +1,7 @@
 import type { McpOAuth2Credentials } from '../model/credentials.js';
-import type { TokenRequestAuthMethod } from '../providers/definition.js';
 import { refreshTokenGrant } from '../provider-http/token-client.js';
-import { dueWithinMargin, field, parseInstant, type AuthStrategy } from './strategy.js';
-
-const FIELDS = ['type', 'access_token', 'refresh_token', 'expires_at', 'expires_in', 'client_secret', 'raw'] as const;
-
-/** The token endpoint authentication methods a registered MCP client may have been given. */
-const AUTH_METHODS: readonly TokenRequestAuthMethod[] = ['none', 'client_secret_basic', 'client_secret_post'];
+import { mcpTokens, REGISTERED_AUTH_METHODS } from './mcp-tokens.js';
+import { field, type AuthStrategy } from './strategy.js';
 
 /**
  * Tokens from the authorization server an MCP server names (the MCP authorization spec). The
@@ -19,27 +14,16 @@ const AUTH_METHODS: readonly TokenRequestAuthMethod[] = ['none', 'client_secret_
  */
 export const mcpOAuth2Generic = {
   mode: 'MCP_OAUTH2_GENERIC',
-  parse(input, context) {
-    field.onlyKnown(input, FIELDS);
-    const credentials: McpOAuth2Credentials = {
-      type: 'MCP_OAUTH2_GENERIC',
-      access_token: field.requiredString(input, 'access_token'),
-      raw: field.raw(input),
-    };
-    const refreshToken = field.optionalString(input, 'refresh_token');
-    if (refreshToken !== undefined) credentials.refresh_token = refreshToken;
-    const expiresAt = field.optionalInstant(input, 'expires_at') ?? field.optionalLifetimeEnd(input, context.now);
-    if (expiresAt !== undefined) credentials.expires_at = expiresAt;
-    const secret = field.optionalString(input, 'client_secret');
-    if (secret !== undefined) credentials.client_secret = secret;
-    return credentials;
-  },
-  expiresAt: (credentials) => parseInstant(credentials.expires_at),
-  isRefreshDue: (credentials, now, marginMs) => dueWithinMargin(parseInstant(credentials.expires_at), now, marginMs),
-  canRefresh: (credentials) => typeof credentials.refresh_token === 'string' && credentials.refresh_token !== '',
+  parse: (input, context): McpOAuth2Credentials => ({
+    type: 'MCP_OAUTH2_GENERIC',
+    ...mcpTokens.parse(input, context.now),
+  }),
+  expiresAt: mcpTokens.expiresAt,
+  isRefreshDue: mcpTokens.isRefreshDue,
+  canRefresh: mcpTokens.canRefresh,
   async refresh(credentials, context) {
     const method = context.connectionConfig.mcp_token_auth_method ?? 'none';
-    const authMethod = AUTH_METHODS.find((known) => known === method) ?? 'none';
+    const authMethod = REGISTERED_AUTH_METHODS.find((known) => known === method) ?? 'none';
     const clientId = field.requiredConfig(context, 'mcp_client_id');
     const response = await refreshTokenGrant(
       {
@@ -58,20 +42,10 @@ export const mcpOAuth2Generic = {
       { resource: field.requiredConfig(context, 'mcp_resource') },
       context.http,
     );
-    const next: McpOAuth2Credentials = {
-      type: 'MCP_OAUTH2_GENERIC',
-      access_token: response.accessToken,
-      raw: response.raw,
-    };
-    // Rotating servers send a new refresh token; others keep the old one valid.
-    const refreshToken = response.refreshToken ?? credentials.refresh_token;
-    if (refreshToken !== undefined) next.refresh_token = refreshToken;
-    if (response.expiresInSeconds !== undefined)
-      next.expires_at = new Date(context.now + response.expiresInSeconds * 1000).toISOString();
-    if (credentials.client_secret !== undefined) next.client_secret = credentials.client_secret;
-    return { credentials: next };
+    const next = mcpTokens.refreshed(credentials, response, context.now, response.expiresInSeconds);
+    return { credentials: { type: 'MCP_OAUTH2_GENERIC', ...next } };
   },
   // The client secret is the connection's registration, not something callers send anywhere.
   present: ({ client_secret: _secret, ...shown }) => shown,
-  accessToken: (credentials) => credentials.access_token,
+  accessToken: mcpTokens.accessToken,
 } satisfies AuthStrategy<McpOAuth2Credentials>;

@@ -1,18 +1,14 @@
 import { integrationLacks, ProviderError, UnknownIntegrationError } from '../model/errors.js';
 import type { McpOAuth2ProviderCredentials } from '../model/credentials.js';
-import type { TokenRequestAuthMethod } from '../providers/definition.js';
 import { mcpResource } from '../providers/mcp-resource.js';
 import { providerUrl } from '../providers/provider-url.js';
 import { refreshTokenGrant } from '../provider-http/token-client.js';
 import { tokenShapeOf } from '../provider-http/token-shape.js';
-import { dueWithinMargin, field, parseInstant, type AuthStrategy } from './strategy.js';
-
-const FIELDS = ['type', 'access_token', 'refresh_token', 'expires_at', 'expires_in', 'client_secret', 'raw'] as const;
+import { mcpTokens, REGISTERED_AUTH_METHODS } from './mcp-tokens.js';
+import type { AuthStrategy } from './strategy.js';
 
 /** What a token endpoint answers for a client it does not know (RFC 6749 §5.2). */
 const CLIENT_REFUSALS = new Set(['invalid_client', 'unauthorized_client']);
-
-const REGISTERED_METHODS: readonly TokenRequestAuthMethod[] = ['none', 'client_secret_basic', 'client_secret_post'];
 
 /**
  * Tokens of an MCP server the provider definition describes (Nango's `MCP_OAUTH2` entries):
@@ -24,24 +20,13 @@ const REGISTERED_METHODS: readonly TokenRequestAuthMethod[] = ['none', 'client_s
  */
 export const mcpOAuth2 = {
   mode: 'MCP_OAUTH2',
-  parse(input, context) {
-    field.onlyKnown(input, FIELDS);
-    const credentials: McpOAuth2ProviderCredentials = {
-      type: 'MCP_OAUTH2',
-      access_token: field.requiredString(input, 'access_token'),
-      raw: field.raw(input),
-    };
-    const refreshToken = field.optionalString(input, 'refresh_token');
-    if (refreshToken !== undefined) credentials.refresh_token = refreshToken;
-    const expiresAt = field.optionalInstant(input, 'expires_at') ?? field.optionalLifetimeEnd(input, context.now);
-    if (expiresAt !== undefined) credentials.expires_at = expiresAt;
-    const secret = field.optionalString(input, 'client_secret');
-    if (secret !== undefined) credentials.client_secret = secret;
-    return credentials;
-  },
-  expiresAt: (credentials) => parseInstant(credentials.expires_at),
-  isRefreshDue: (credentials, now, marginMs) => dueWithinMargin(parseInstant(credentials.expires_at), now, marginMs),
-  canRefresh: (credentials) => typeof credentials.refresh_token === 'string' && credentials.refresh_token !== '',
+  parse: (input, context): McpOAuth2ProviderCredentials => ({
+    type: 'MCP_OAUTH2',
+    ...mcpTokens.parse(input, context.now),
+  }),
+  expiresAt: mcpTokens.expiresAt,
+  isRefreshDue: mcpTokens.isRefreshDue,
+  canRefresh: mcpTokens.canRefresh,
   async refresh(credentials, context) {
     const integration = context.integration;
     if (!integration) throw new UnknownIntegrationError(context.providerConfigKey);
@@ -63,7 +48,8 @@ export const mcpOAuth2 = {
         clientSecret,
         authMethod: ownClient
           ? (definition.tokenRequestAuthMethod ?? 'client_secret_post')
-          : (REGISTERED_METHODS.find((known) => known === context.connectionConfig.mcp_token_auth_method) ?? 'none'),
+          : (REGISTERED_AUTH_METHODS.find((known) => known === context.connectionConfig.mcp_token_auth_method) ??
+            'none'),
         shape: tokenShapeOf(definition),
         now: context.now,
         egress: true,
@@ -79,22 +65,13 @@ export const mcpOAuth2 = {
         await context.clientRefused?.(clientId);
       throw error;
     });
-    const next: McpOAuth2ProviderCredentials = {
-      type: 'MCP_OAUTH2',
-      access_token: response.accessToken,
-      raw: response.raw,
-    };
-    // A rotating server sends a new refresh token; others keep the old one valid.
-    const refreshToken = response.refreshToken ?? credentials.refresh_token;
-    if (refreshToken !== undefined) next.refresh_token = refreshToken;
     const lifetime = response.expiresInSeconds ?? definition.defaultTokenLifetimeSeconds;
-    if (lifetime !== undefined) next.expires_at = new Date(context.now + lifetime * 1000).toISOString();
-    if (credentials.client_secret !== undefined) next.client_secret = credentials.client_secret;
-    return { credentials: next };
+    const next = mcpTokens.refreshed(credentials, response, context.now, lifetime);
+    return { credentials: { type: 'MCP_OAUTH2', ...next } };
   },
   // The registered client's secret is Latchkey's, not something callers send anywhere.
   present: ({ client_secret: _secret, ...shown }) => shown,
-  accessToken: (credentials) => credentials.access_token,
+  accessToken: mcpTokens.accessToken,
 } satisfies AuthStrategy<McpOAuth2ProviderCredentials>;
 
 function storedResource(value: unknown): string | undefined {

@@ -30,7 +30,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
 ];
 
 /** Modules of src/modes/ that every mode may use; the rest are modes, which never import each other. */
-const SHARED_MODE_MODULES = new Set(['src/modes/strategy.ts']);
+const SHARED_MODE_MODULES = new Set(['src/modes/strategy.ts', 'src/modes/mcp-tokens.ts']);
 const MODE_INDEXES = new Set(['src/modes/registry.ts', 'src/modes/present.ts']);
 
 function layerOf(file: string): number {
