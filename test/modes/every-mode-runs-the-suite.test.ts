@@ -14,7 +14,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const srcModes = join(here, '../../src/modes');
 
 /** Modules of src/modes/ that are not a mode. */
-const NOT_MODES = new Set(['strategy', 'registry', 'present']);
+const NOT_MODES = new Set(['strategy', 'registry', 'present', 'mcp-tokens']);
 /** Mode modules tested in a file named otherwise. */
 const TESTED_IN: Record<string, string> = {
   'api-key': 'static-modes',
