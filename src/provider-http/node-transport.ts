@@ -15,7 +15,7 @@
  */
 import { Agent as HttpAgent, type IncomingMessage, type OutgoingHttpHeaders, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { Readable } from 'node:stream';
+import { Readable, type Transform } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { DisallowedHostError } from '../model/errors.js';
@@ -193,7 +193,7 @@ function fetchFailed(cause: unknown): TypeError {
 /** A null-body status, or a HEAD: no body, whatever the headers say. */
 const NO_BODY = new Set([101, 103, 204, 205, 304]);
 
-const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
+const DECODERS: Record<string, () => Transform> = {
   gzip: createGunzip,
   'x-gzip': createGunzip,
   deflate: createInflate,
@@ -212,11 +212,11 @@ function answerOf(res: IncomingMessage, method: string): TransportAnswer {
   const decoder = coding === undefined || method === 'HEAD' || NO_BODY.has(status) ? undefined : DECODERS[coding];
   if (!decoder) return { ...base, body: res, decoded: false };
   // As fetch does: the body comes back decoded; a failure of either stream fails the other.
-  const decoded = decoder() as unknown as Readable;
+  const decoded = decoder();
   res.once('error', (error) => decoded.destroy(error));
   decoded.once('close', () => {
     if (!res.complete) res.destroy();
   });
-  res.pipe(decoded as unknown as NodeJS.WritableStream);
+  res.pipe(decoded);
   return { ...base, body: decoded, decoded: true };
 }
