@@ -172,7 +172,12 @@ describe('session-token OAuth with the WebSocket', () => {
 
 describe('refusals end in an error on the socket, with nothing stored', () => {
   it.each<[string, (token: string) => Promise<string> | string, Record<string, unknown>]>([
-    ['an expired or deleted session', async (token) => `connect_session_token=${token}x`.replace(/.x$/, '0'), {}],
+    // Another token of the same shape: the last character changed (to '1' when it already was '0').
+    [
+      'an expired or deleted session',
+      async (token) => `connect_session_token=${token.slice(0, -1)}${token.endsWith('0') ? '1' : '0'}`,
+      {},
+    ],
     [
       'an integration the session does not allow',
       (token) => `connect_session_token=${token}`,
