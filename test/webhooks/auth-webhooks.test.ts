@@ -215,10 +215,14 @@ describe('auth webhooks', () => {
     const file = join(dir, 'store.sqlite');
     await receiver.close();
     const clock = testClock();
-    const first = sqliteManager(file, { clock });
+    const warnings: string[] = [];
+    const logger = { warn: (message: string) => warnings.push(message), error: () => {} };
+    const first = sqliteManager(file, { clock, logger });
     const sender = first.startWebhooks({ url: receiver.url, secret, retry: { initialDelayMs: 60_000 } });
     await first.create(apiKey('user-6'));
-    await vi.waitFor(async () => expect(await sender.pending()).toBe(1));
+    // The entry exists before its first attempt: wait for the attempt itself to have failed.
+    await vi.waitFor(() => expect(warnings).toContain('latchkey: webhook delivery failed; will retry'));
+    expect(await sender.pending()).toBe(1);
     await first.close();
     expect(receiver.received).toHaveLength(0);
 
