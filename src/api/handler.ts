@@ -4,6 +4,7 @@ import type { Logger } from '../model/connection.js';
 import { InvalidRequestError, LatchkeyError } from '../model/errors.js';
 import {
   type ApiKey,
+  type Caller,
   authorize,
   authorizeSession,
   checkAllowedOrigins,
@@ -16,7 +17,7 @@ import { ApiFailure, failed, json, refused } from './respond.js';
 import { DEFAULT_MAX_BODY_BYTES, pathSegments } from './request.js';
 import { openApiDocument } from './openapi.js';
 import { type ApiRequest, fromRequest, withViewEntry } from './request-view.js';
-import { requirementOf } from './route.js';
+import { requirementOf, type RouteContext } from './route.js';
 import { matchRoute } from './routes.js';
 
 /** Options of {@link createApiHandler}. */
@@ -138,19 +139,8 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
           : authorizeSession(request, matched.route.auth === 'connect-session-query' ? url : undefined);
     if (isRefusal(caller)) return refused(caller);
     // The audit trail names the API key (never the key itself) as who read or changed a connection.
-    return runAsActor(caller.name, () =>
-      matched.route.run({
-        manager: options.manager,
-        // Made only for the routes that read it (bodies, the proxy, the connect flow).
-        get request() {
-          return request.toRequest();
-        },
-        url,
-        caller,
-        params: matched.params,
-        maxBodyBytes,
-      }),
-    );
+    const context = new ViewContext(options.manager, request, caller, matched.params, maxBodyBytes);
+    return runAsActor(caller.name, () => matched.route.run(context));
   }
 
   function failure(request: ApiRequest, error: unknown): Response {
@@ -159,6 +149,28 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
     // answered (and logged) as one: the store may have failed while the client was leaving.
     if (request.signal.aborted && !(error instanceof LatchkeyError)) return clientGone();
     return failed(error, logger);
+  }
+}
+
+/**
+ * What a route is given. A class, not an object literal with a `request` getter: V8 builds such a
+ * literal in dictionary mode, one slow object per request.
+ */
+class ViewContext implements RouteContext {
+  readonly url: URL;
+  constructor(
+    readonly manager: ConnectionManager,
+    readonly view: ApiRequest,
+    readonly caller: Caller,
+    readonly params: Record<string, string>,
+    readonly maxBodyBytes: number,
+  ) {
+    this.url = view.url;
+  }
+
+  /** Made only for the routes that read it (bodies, the proxy, the connect flow). */
+  get request(): Request {
+    return this.view.toRequest();
   }
 }
 

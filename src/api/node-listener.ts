@@ -60,14 +60,20 @@ export function toNodeListener(
       malformed(res, 'The request is malformed.');
       return;
     }
-    answer
-      .then((response) => write(res, response))
-      .catch(() => {
-        // A body that failed after the head was sent can only be cut off; writeHead again would
-        // throw. A client that already left gets nothing.
-        if (res.headersSent || request.left) res.destroy();
-        else res.writeHead(500).end();
-      });
+    const fail = (): void => {
+      // A body that failed after the head was sent can only be cut off; writeHead again would
+      // throw. A client that already left gets nothing.
+      if (res.headersSent || request.left) res.destroy();
+      else res.writeHead(500).end();
+    };
+    // One promise per request: only a streamed body waits on another.
+    answer.then((response) => {
+      try {
+        write(res, response)?.catch(fail);
+      } catch {
+        fail();
+      }
+    }, fail);
   };
 }
 
@@ -84,8 +90,11 @@ function pipeTo(body: Readable, res: ServerResponse): void {
   body.pipe(res);
 }
 
-/** Writes a handler's answer: a provider's Node stream piped, the API's own JSON as the text it is, anything else streamed. */
-async function write(res: ServerResponse, response: Response): Promise<void> {
+/**
+ * Writes a handler's answer: a provider's Node stream piped, the API's own JSON as the text it is,
+ * anything else streamed (the one case that returns a promise).
+ */
+function write(res: ServerResponse, response: Response): Promise<void> | undefined {
   // A provider's answer through the proxy: its Node stream straight to the client.
   const node = nodeAnswerOf(response);
   if (node !== undefined) {
@@ -98,7 +107,11 @@ async function write(res: ServerResponse, response: Response): Promise<void> {
   // without a web `Headers` or stream.
   const plain = plainOf(response);
   if (plain !== undefined) {
-    res.writeHead(plain.status, { ...plain.headers, 'content-length': String(Buffer.byteLength(plain.text)) });
+    // A flat list of pairs: Node writes it as it is, without walking an object's keys.
+    const fields: string[] = [];
+    for (const name in plain.headers) fields.push(name, plain.headers[name]!);
+    fields.push('content-length', String(Buffer.byteLength(plain.text)));
+    res.writeHead(plain.status, fields);
     res.end(plain.text);
     return;
   }
@@ -117,7 +130,8 @@ async function write(res: ServerResponse, response: Response): Promise<void> {
   res.writeHead(response.status, headers);
   // Streamed with back-pressure, never gathered: a proxied download may be any size.
   if (response.body === null) res.end();
-  else await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), res);
+  else return pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), res);
+  return undefined;
 }
 
 /** The URL to route, or why the request is refused. */
