@@ -11,7 +11,7 @@ import type { IntegrationDescription } from '../providers/definition.js';
 import type { ConnectionDescription } from '../operations/describe.js';
 import { mayReadCredentials } from './access.js';
 import { configuredIntegration } from './integrations-routes.js';
-import { ApiFailure, credentialFailure, forbidden, json } from './respond.js';
+import { ApiFailure, credentialFailure, forbidden, json, JsonAnswer, type RouteAnswer } from './respond.js';
 import { readQuery } from './request.js';
 import type { RouteContext } from './route.js';
 import { GetConnectionQuery, GithubAppImport } from './schemas.js';
@@ -38,7 +38,7 @@ export function requireIntegration(manager: ConnectionManager, providerConfigKey
  * Stricter than Nango: without the credential scope `connection_config` is `{}` too, since it
  * may hold secrets a provider returned (Nango leaves it in).
  */
-export async function readConnection({ manager, url, params, caller }: RouteContext): Promise<Response> {
+export async function readConnection({ manager, url, params, caller }: RouteContext): Promise<RouteAnswer> {
   const query = readQuery(url, GetConnectionQuery);
   const ref = { connectionId: params.connectionId!, providerConfigKey: query.provider_config_key };
   requireIntegration(manager, ref.providerConfigKey);
@@ -54,7 +54,7 @@ export async function readConnection({ manager, url, params, caller }: RouteCont
       forceRefresh: query.force_refresh ?? false,
       refreshToken: query.refresh_token ?? false,
     });
-    return json(200, connection);
+    return new JsonAnswer(200, connection);
   } catch (error) {
     if (!isCredentialFailure(error)) throw error;
     // The connection as stored, for the payload; if it cannot be read now, the answer goes without it.

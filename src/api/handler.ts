@@ -13,7 +13,7 @@ import {
   PUBLIC_CALLER,
 } from './access.js';
 import { preflight, withCors } from './cors.js';
-import { ApiFailure, failed, json, refused } from './respond.js';
+import { ApiFailure, asResponse, failed, json, refused, type RouteAnswer } from './respond.js';
 import { DEFAULT_MAX_BODY_BYTES, pathSegments } from './request.js';
 import { openApiDocument } from './openapi.js';
 import { type ApiRequest, fromRequest, withViewEntry } from './request-view.js';
@@ -86,9 +86,9 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
   const base = (options.basePath ?? '').replace(/\/$/, '');
   const logger = options.logger ?? { warn: console.warn, error: console.error };
   const allowedOrigins = checkAllowedOrigins(options.allowedOrigins);
-  const answerView = (request: ApiRequest): Promise<Response> => {
+  const answerView = (request: ApiRequest): Promise<RouteAnswer> => {
     const session = { route: false };
-    let answered: Response | Promise<Response>;
+    let answered: RouteAnswer | Promise<RouteAnswer>;
     try {
       answered = answer(request, session);
     } catch (error) {
@@ -99,13 +99,15 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
       answered instanceof Promise
         ? answered.catch((error: unknown) => failure(request, error))
         : Promise.resolve(answered);
-    return session.route ? settled.then((response) => withCors(request, response, allowedOrigins)) : settled;
+    return session.route
+      ? settled.then((response) => withCors(request, asResponse(response), allowedOrigins))
+      : settled;
   };
   // One handler, two doors: fetch-style hosts call it with a `Request`; `toNodeListener` finds
   // the view entry and hands it Node's request as it came. Both reach `answer` below.
-  return withViewEntry((request) => answerView(fromRequest(request)), answerView);
+  return withViewEntry((request) => answerView(fromRequest(request)).then(asResponse), answerView);
 
-  function answer(request: ApiRequest, session: { route: boolean }): Response | Promise<Response> {
+  function answer(request: ApiRequest, session: { route: boolean }): RouteAnswer | Promise<RouteAnswer> {
     const url = request.url;
     if (base && url.pathname !== base && !url.pathname.startsWith(`${base}/`)) return notFound();
     const segments = pathSegments(url.pathname.slice(base.length));

@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { nodeAnswerOf } from '../provider-http/stream-response.js';
 import { isForbiddenMethod, NodeApiRequest } from './node-request.js';
-import { plainOf, textOf } from './respond.js';
+import { JsonAnswer, type PlainAnswer, plainOf, type RouteAnswer, textOf } from './respond.js';
 import { viewEntryOf } from './request-view.js';
 
 /**
@@ -53,7 +53,7 @@ export function toNodeListener(
     res.once('close', () => {
       if (!res.writableFinished && !req.complete) request.clientLeft();
     });
-    let answer: Promise<Response>;
+    let answer: Promise<RouteAnswer>;
     try {
       answer = viewEntry ? viewEntry(request) : handler(request.toRequest());
     } catch {
@@ -94,7 +94,12 @@ function pipeTo(body: Readable, res: ServerResponse): void {
  * Writes a handler's answer: a provider's Node stream piped, the API's own JSON as the text it is,
  * anything else streamed (the one case that returns a promise).
  */
-function write(res: ServerResponse, response: Response): Promise<void> | undefined {
+function write(res: ServerResponse, response: RouteAnswer): Promise<void> | undefined {
+  // The API's own JSON, never made a `Response`.
+  if (response instanceof JsonAnswer) {
+    writePlain(res, response);
+    return;
+  }
   // A provider's answer through the proxy: its Node stream straight to the client.
   const node = nodeAnswerOf(response);
   if (node !== undefined) {
@@ -107,12 +112,7 @@ function write(res: ServerResponse, response: Response): Promise<void> | undefin
   // without a web `Headers` or stream.
   const plain = plainOf(response);
   if (plain !== undefined) {
-    // A flat list of pairs: Node writes it as it is, without walking an object's keys.
-    const fields: string[] = [];
-    for (const name in plain.headers) fields.push(name, plain.headers[name]!);
-    fields.push('content-length', String(Buffer.byteLength(plain.text)));
-    res.writeHead(plain.status, fields);
-    res.end(plain.text);
+    writePlain(res, plain);
     return;
   }
   const headers: Record<string, string | string[]> = Object.fromEntries(response.headers);
@@ -132,6 +132,15 @@ function write(res: ServerResponse, response: Response): Promise<void> | undefin
   if (response.body === null) res.end();
   else return pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), res);
   return undefined;
+}
+
+function writePlain(res: ServerResponse, plain: PlainAnswer): void {
+  // A flat list of pairs: Node writes it as it is, without walking an object's keys.
+  const fields: string[] = [];
+  for (const name in plain.headers) fields.push(name, plain.headers[name]!);
+  fields.push('content-length', String(Buffer.byteLength(plain.text)));
+  res.writeHead(plain.status, fields);
+  res.end(plain.text);
 }
 
 /** The URL to route, or why the request is refused. */
