@@ -136,7 +136,8 @@ const run = (origin: string) =>
 // `PROFILE=latchkey` (or `PROFILE='bare, same work'`) runs only that server, for a CPU profile:
 // `PROFILE=latchkey node --cpu-prof --import tsx bench/api-floor.bench.ts`.
 const only = process.env.PROFILE;
-if (only !== undefined && !(only in servers)) throw new Error(`PROFILE must be one of: ${Object.keys(servers).join(', ')}`);
+if (only !== undefined && !(only in servers))
+  throw new Error(`PROFILE must be one of: ${Object.keys(servers).join(', ')}`);
 const measured = Object.entries(servers).filter(([name]) => only === undefined || name === only);
 const samples = Object.fromEntries(
   measured.map(([name]) => [name, { ms: [] as number[], rps: [] as number[], cpu: [] as number[] }]),
