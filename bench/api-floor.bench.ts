@@ -133,11 +133,17 @@ const run = (origin: string) =>
     });
   });
 
+// `PROFILE=latchkey` (or `PROFILE='bare, same work'`) runs only that server, for a CPU profile:
+// `PROFILE=latchkey node --cpu-prof --import tsx bench/api-floor.bench.ts`.
+const only = process.env.PROFILE;
+if (only !== undefined && !(only in servers))
+  throw new Error(`PROFILE must be one of: ${Object.keys(servers).join(', ')}`);
+const measured = Object.entries(servers).filter(([name]) => only === undefined || name === only);
 const samples = Object.fromEntries(
-  Object.keys(servers).map((name) => [name, { ms: [] as number[], rps: [] as number[], cpu: [] as number[] }]),
+  measured.map(([name]) => [name, { ms: [] as number[], rps: [] as number[], cpu: [] as number[] }]),
 );
 for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, { origin }] of Object.entries(servers)) {
+  for (const [name, { origin }] of measured) {
     const { medianMs, perSecond, cpuMicros } = await run(origin);
     samples[name]!.ms.push(medianMs);
     samples[name]!.rps.push(perSecond);
@@ -151,8 +157,8 @@ for (const { server } of Object.values(servers)) {
 }
 await manager.close();
 
-const floor = samples['bare, same work']!;
-const fixedBytes = samples['bare, fixed bytes']!;
+const floor = samples['bare, same work'];
+const fixedBytes = samples['bare, fixed bytes'];
 console.log(`GET /connection/:id, memory store, encrypted; medians of ${ROUNDS} alternating rounds`);
 console.log(
   '| server | sequential µs | × same-work | × fixed bytes | req/s at 32 in flight | × same-work | × fixed bytes | server CPU µs/request | × same-work |',
@@ -162,8 +168,9 @@ for (const [name, sample] of Object.entries(samples)) {
   const ms = median(sample.ms);
   const rps = median(sample.rps);
   const cpu = median(sample.cpu);
-  const times = (value: number, of: number[]) => (value / median(of)).toFixed(2);
+  // A ratio needs the other server in the run (not so under PROFILE).
+  const times = (value: number, of: number[] | undefined) => (of ? (value / median(of)).toFixed(2) : '–');
   console.log(
-    `| ${name} | ${(ms * 1000).toFixed(0)} | ${times(ms, floor.ms)} | ${times(ms, fixedBytes.ms)} | ${rps.toFixed(0)} | ${times(rps, floor.rps)} | ${times(rps, fixedBytes.rps)} | ${cpu.toFixed(1)} | ${times(cpu, floor.cpu)} |`,
+    `| ${name} | ${(ms * 1000).toFixed(0)} | ${times(ms, floor?.ms)} | ${times(ms, fixedBytes?.ms)} | ${rps.toFixed(0)} | ${times(rps, floor?.rps)} | ${times(rps, fixedBytes?.rps)} | ${cpu.toFixed(1)} | ${times(cpu, floor?.cpu)} |`,
   );
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../model/connection.js';
 import { InvalidRequestError, LatchkeyError } from '../model/errors.js';
 import {
   type ApiKey,
+  type Caller,
   authorize,
   authorizeSession,
   checkAllowedOrigins,
@@ -12,11 +13,11 @@ import {
   PUBLIC_CALLER,
 } from './access.js';
 import { preflight, withCors } from './cors.js';
-import { ApiFailure, failed, json, refused } from './respond.js';
+import { ApiFailure, asResponse, failed, json, refused, type RouteAnswer } from './respond.js';
 import { DEFAULT_MAX_BODY_BYTES, pathSegments } from './request.js';
 import { openApiDocument } from './openapi.js';
 import { type ApiRequest, fromRequest, withViewEntry } from './request-view.js';
-import { requirementOf } from './route.js';
+import { requirementOf, type RouteContext } from './route.js';
 import { matchRoute } from './routes.js';
 
 /** Options of {@link createApiHandler}. */
@@ -85,9 +86,9 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
   const base = (options.basePath ?? '').replace(/\/$/, '');
   const logger = options.logger ?? { warn: console.warn, error: console.error };
   const allowedOrigins = checkAllowedOrigins(options.allowedOrigins);
-  const answerView = (request: ApiRequest): Promise<Response> => {
+  const answerView = (request: ApiRequest): Promise<RouteAnswer> => {
     const session = { route: false };
-    let answered: Response | Promise<Response>;
+    let answered: RouteAnswer | Promise<RouteAnswer>;
     try {
       answered = answer(request, session);
     } catch (error) {
@@ -98,13 +99,15 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
       answered instanceof Promise
         ? answered.catch((error: unknown) => failure(request, error))
         : Promise.resolve(answered);
-    return session.route ? settled.then((response) => withCors(request, response, allowedOrigins)) : settled;
+    return session.route
+      ? settled.then((response) => withCors(request, asResponse(response), allowedOrigins))
+      : settled;
   };
   // One handler, two doors: fetch-style hosts call it with a `Request`; `toNodeListener` finds
   // the view entry and hands it Node's request as it came. Both reach `answer` below.
-  return withViewEntry((request) => answerView(fromRequest(request)), answerView);
+  return withViewEntry((request) => answerView(fromRequest(request)).then(asResponse), answerView);
 
-  function answer(request: ApiRequest, session: { route: boolean }): Response | Promise<Response> {
+  function answer(request: ApiRequest, session: { route: boolean }): RouteAnswer | Promise<RouteAnswer> {
     const url = request.url;
     if (base && url.pathname !== base && !url.pathname.startsWith(`${base}/`)) return notFound();
     const segments = pathSegments(url.pathname.slice(base.length));
@@ -138,19 +141,8 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
           : authorizeSession(request, matched.route.auth === 'connect-session-query' ? url : undefined);
     if (isRefusal(caller)) return refused(caller);
     // The audit trail names the API key (never the key itself) as who read or changed a connection.
-    return runAsActor(caller.name, () =>
-      matched.route.run({
-        manager: options.manager,
-        // Made only for the routes that read it (bodies, the proxy, the connect flow).
-        get request() {
-          return request.toRequest();
-        },
-        url,
-        caller,
-        params: matched.params,
-        maxBodyBytes,
-      }),
-    );
+    const context = new ViewContext(options.manager, request, caller, matched.params, maxBodyBytes);
+    return runAsActor(caller.name, () => matched.route.run(context));
   }
 
   function failure(request: ApiRequest, error: unknown): Response {
@@ -159,6 +151,28 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
     // answered (and logged) as one: the store may have failed while the client was leaving.
     if (request.signal.aborted && !(error instanceof LatchkeyError)) return clientGone();
     return failed(error, logger);
+  }
+}
+
+/**
+ * What a route is given. A class, not an object literal with a `request` getter: V8 builds such a
+ * literal in dictionary mode, one slow object per request.
+ */
+class ViewContext implements RouteContext {
+  readonly url: URL;
+  constructor(
+    readonly manager: ConnectionManager,
+    readonly view: ApiRequest,
+    readonly caller: Caller,
+    readonly params: Record<string, string>,
+    readonly maxBodyBytes: number,
+  ) {
+    this.url = view.url;
+  }
+
+  /** Made only for the routes that read it (bodies, the proxy, the connect flow). */
+  get request(): Request {
+    return this.view.toRequest();
   }
 }
 

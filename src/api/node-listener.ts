@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { nodeAnswerOf } from '../provider-http/stream-response.js';
 import { isForbiddenMethod, NodeApiRequest } from './node-request.js';
-import { plainOf, textOf } from './respond.js';
+import { JsonAnswer, type PlainAnswer, plainOf, type RouteAnswer, textOf } from './respond.js';
 import { viewEntryOf } from './request-view.js';
 
 /**
@@ -53,21 +53,27 @@ export function toNodeListener(
     res.once('close', () => {
       if (!res.writableFinished && !req.complete) request.clientLeft();
     });
-    let answer: Promise<Response>;
+    let answer: Promise<RouteAnswer>;
     try {
       answer = viewEntry ? viewEntry(request) : handler(request.toRequest());
     } catch {
       malformed(res, 'The request is malformed.');
       return;
     }
-    answer
-      .then((response) => write(res, response))
-      .catch(() => {
-        // A body that failed after the head was sent can only be cut off; writeHead again would
-        // throw. A client that already left gets nothing.
-        if (res.headersSent || request.left) res.destroy();
-        else res.writeHead(500).end();
-      });
+    const fail = (): void => {
+      // A body that failed after the head was sent can only be cut off; writeHead again would
+      // throw. A client that already left gets nothing.
+      if (res.headersSent || request.left) res.destroy();
+      else res.writeHead(500).end();
+    };
+    // One promise per request: only a streamed body waits on another.
+    answer.then((response) => {
+      try {
+        write(res, response)?.catch(fail);
+      } catch {
+        fail();
+      }
+    }, fail);
   };
 }
 
@@ -84,8 +90,16 @@ function pipeTo(body: Readable, res: ServerResponse): void {
   body.pipe(res);
 }
 
-/** Writes a handler's answer: a provider's Node stream piped, the API's own JSON as the text it is, anything else streamed. */
-async function write(res: ServerResponse, response: Response): Promise<void> {
+/**
+ * Writes a handler's answer: a provider's Node stream piped, the API's own JSON as the text it is,
+ * anything else streamed (the one case that returns a promise).
+ */
+function write(res: ServerResponse, response: RouteAnswer): Promise<void> | undefined {
+  // The API's own JSON, never made a `Response`.
+  if (response instanceof JsonAnswer) {
+    writePlain(res, response);
+    return;
+  }
   // A provider's answer through the proxy: its Node stream straight to the client.
   const node = nodeAnswerOf(response);
   if (node !== undefined) {
@@ -98,8 +112,7 @@ async function write(res: ServerResponse, response: Response): Promise<void> {
   // without a web `Headers` or stream.
   const plain = plainOf(response);
   if (plain !== undefined) {
-    res.writeHead(plain.status, { ...plain.headers, 'content-length': String(Buffer.byteLength(plain.text)) });
-    res.end(plain.text);
+    writePlain(res, plain);
     return;
   }
   const headers: Record<string, string | string[]> = Object.fromEntries(response.headers);
@@ -117,7 +130,17 @@ async function write(res: ServerResponse, response: Response): Promise<void> {
   res.writeHead(response.status, headers);
   // Streamed with back-pressure, never gathered: a proxied download may be any size.
   if (response.body === null) res.end();
-  else await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), res);
+  else return pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), res);
+  return undefined;
+}
+
+function writePlain(res: ServerResponse, plain: PlainAnswer): void {
+  // A flat list of pairs: Node writes it as it is, without walking an object's keys.
+  const fields: string[] = [];
+  for (const name in plain.headers) fields.push(name, plain.headers[name]!);
+  fields.push('content-length', String(Buffer.byteLength(plain.text)));
+  res.writeHead(plain.status, fields);
+  res.end(plain.text);
 }
 
 /** The URL to route, or why the request is refused. */

@@ -5,6 +5,7 @@
  * them (node-request.ts): on Node 20, building those cost more than a whole `get` from memory.
  * Both go through the same route table and the same access decisions (handler.ts, access.ts).
  */
+import type { RouteAnswer } from './respond.js';
 
 /** Header lookup as `Headers.get` answers it: by case-insensitive name, `null` when absent. */
 export interface HeaderLookup {
@@ -41,7 +42,8 @@ export function fromRequest(request: Request): ApiRequest {
 }
 
 type FetchHandler = (request: Request) => Promise<Response>;
-type ViewHandler = (request: ApiRequest) => Promise<Response>;
+/** The view entry may answer JSON without a `Response` (respond.ts `JsonAnswer`); the Node listener writes it as it is. */
+type ViewHandler = (request: ApiRequest) => Promise<RouteAnswer>;
 
 /** Handlers that also take a view, each with that entry; private, so nothing outside can add one. */
 const viewEntries = new WeakMap<FetchHandler, ViewHandler>();

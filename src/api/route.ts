@@ -2,6 +2,7 @@
 import type * as v from 'valibot';
 import type { ConnectionManager } from '../manager.js';
 import type { ApiScope, Caller, ScopeRequirement } from './access.js';
+import type { RouteAnswer } from './respond.js';
 
 export interface RouteContext {
   manager: ConnectionManager;
@@ -36,7 +37,7 @@ export interface Route {
   body?: v.GenericSchema;
   /** Takes a body of any media type (the proxy), not only JSON; see `authorize`. */
   anyBody?: boolean;
-  run(ctx: RouteContext): Promise<Response>;
+  run(ctx: RouteContext): Promise<RouteAnswer>;
 }
 
 const requirements = new WeakMap<Pick<Route, 'scope' | 'orScopes'>, ScopeRequirement>();

@@ -341,27 +341,44 @@ export function matchRoute(
   method: string,
   segments: string[],
 ): { route: Route; params: Record<string, string> } | { wrongMethod: string[] } | undefined {
-  const allowed: string[] = [];
-  for (const route of ROUTES) {
-    const rest = route.path.at(-1)?.endsWith('*') === true;
+  let allowed: string[] | undefined;
+  // Plain loops over a table worked out once: this runs on every request.
+  for (const { route, rest, literal } of TABLE) {
     if (rest ? segments.length < route.path.length : route.path.length !== segments.length) continue;
     // Literal segments first, without allocating: most routes are ruled out here.
-    if (!route.path.every((part, index) => part.startsWith(':') || part === segments[index])) continue;
+    let same = true;
+    for (let index = 0; index < literal.length; index++) {
+      const part = literal[index];
+      if (part !== undefined && part !== segments[index]) {
+        same = false;
+        break;
+      }
+    }
+    if (!same) continue;
     if (route.method !== method) {
+      allowed ??= [];
       if (!allowed.includes(route.method)) allowed.push(route.method);
       continue;
     }
     const params: Record<string, string> = {};
-    route.path.forEach((part, index) => {
-      if (rest && index === route.path.length - 1)
-        params[part.slice(1, -1)] = segments.slice(index).map(pathSegment).join('/');
-      else if (part.startsWith(':')) params[part.slice(1)] = segments[index]!;
-    });
+    const last = route.path.length - 1;
+    for (let index = 0; index <= last; index++) {
+      const part = route.path[index]!;
+      if (rest && index === last) params[part.slice(1, -1)] = segments.slice(index).map(pathSegment).join('/');
+      else if (literal[index] === undefined) params[part.slice(1)] = segments[index]!;
+    }
     return { route, params };
   }
   // The methods the path takes, for the 405's Allow header (RFC 9110 §15.5.6).
-  return allowed.length > 0 ? { wrongMethod: allowed } : undefined;
+  return allowed === undefined ? undefined : { wrongMethod: allowed };
 }
+
+/** Each route with what matching reads of it: a last `:name*`, and its literal segments (parameters undefined). */
+const TABLE = ROUTES.map((route) => ({
+  route,
+  rest: route.path.at(-1)?.endsWith('*') === true,
+  literal: route.path.map((part) => (part.startsWith(':') ? undefined : part)),
+}));
 
 /** A decoded segment encoded again, keeping RFC 3986's path characters (`:`, `@`, `,`…) as they are. */
 function pathSegment(segment: string): string {
