@@ -62,7 +62,8 @@ async function upsert(ctx: CreateHost, input: CreateConnectionInput): Promise<Co
         ? {
             ...current,
             credentials: draft.credentials,
-            connection_config: input.connectionConfig === undefined ? current.connection_config : draft.connection_config,
+            connection_config:
+              input.connectionConfig === undefined ? current.connection_config : draft.connection_config,
             metadata: input.metadata === undefined ? current.metadata : draft.metadata,
             tags: input.tags === undefined ? current.tags : draft.tags,
             end_user: input.endUser === undefined ? current.end_user : draft.end_user,
