@@ -16,7 +16,8 @@ export interface AppStats {
   unexpectedDeaths: string[];
   injectedKills: number;
   restarts: number;
-  changes: Array<Extract<AppMessage, { type: 'change' }>>;
+  /** With when the harness heard of each (evidence: a change stored while its process stopped). */
+  changes: Array<Extract<AppMessage, { type: 'change' }> & { at: number }>;
 }
 
 interface Slot {
@@ -169,7 +170,7 @@ export class AppFleet {
     const stats = this.stats;
     if (message.type === 'ready') ready();
     else if (message.type === 'refreshed') stats.refreshed++;
-    else if (message.type === 'change') stats.changes.push(message);
+    else if (message.type === 'change') stats.changes.push({ ...message, at: Date.now() });
     else if (message.type === 'log')
       stats.errorLogs.set(
         `${message.level}: ${message.message}`,

@@ -133,7 +133,13 @@ export function judge(input: {
         .map((change) => {
           const pid = Number(change.changeId.split('.')[1]);
           const killed = input.killedPids.has(pid) ? ' killed later' : '';
-          const stopped = input.stoppedPids.has(pid) ? ' stopped later' : '';
+          const stopBegan = input.stoppedPids.get(pid);
+          const stopped =
+            stopBegan === undefined
+              ? ''
+              : change.at >= stopBegan
+                ? ` stored ${change.at - stopBegan} ms after its stop began`
+                : ' stopped later';
           return `${change.changeId}${killed}${stopped}`;
         });
       evidence.push(

@@ -285,6 +285,26 @@ export async function soak(options: SoakOptions): Promise<SoakResult> {
     const endRefreshFailures: string[] = [];
     const stored: string[] = [];
     try {
+      // The fleet was stopped while it worked, as a deploy stops instances: a change stored as it
+      // stopped has its webhook in the outbox, for the next process that runs a sender. This one
+      // is that process; it sends them before the end check (a webhook still held for its change
+      // waits out its hold, 60 s). What it leaves is judged below.
+      const leftByStop = (await store.size()).webhook ?? 0;
+      if (leftByStop > 0) {
+        log(
+          `${options.store}: the fleet's stop left ${leftByStop} webhooks in the outbox; the next process sends them`,
+        );
+        for (const entry of await outboxEntries(store.url, start)) log(`  ${entry}`);
+        const sender = checker.startWebhooks({ url: receiver.url, secret: webhookSecret, pollIntervalMs: 500 });
+        const deadline = Date.now() + 90_000;
+        while (
+          Date.now() < deadline &&
+          ((await store.size().catch(() => ({ webhook: 1 }) as Record<string, number>)).webhook ?? 0) > 0
+        ) {
+          await pause(500);
+        }
+        await sender.stop();
+      }
       let page = await checker.list({ limit: 500 });
       for (;;) {
         stored.push(...page.connections.map((c) => c.connection_id));

@@ -38,7 +38,7 @@ import { signRequest } from './operations/sign-request.js';
 import { attachMcpClientState } from './operations/mcp-client-state.js';
 import type { IntegrationDescription } from './providers/definition.js';
 import type { ProxyInit } from './proxy/proxy-request.js';
-import { startWebhooks, type WebhookOptions, type WebhookSender } from './webhooks/sender.js';
+import { closeWebhooks, startWebhooks, type WebhookOptions, type WebhookSender } from './webhooks/sender.js';
 
 /**
  * Holds an app's connections to third-party APIs and hands back working credentials, refreshing
@@ -390,10 +390,11 @@ export class ConnectionManager {
     await this.#background?.stop();
     // A refresh under way may have spent a rotating refresh token: store its answer; start no more.
     await this.#ctx.refresher.close();
-    await this.#webhooks?.stop();
     await this.#ctx.lastFetched.settle();
     await this.#ctx.audit.close();
     await this.#ctx.pending.close();
+    // Last: a change stored until now has its webhook released (see webhooks/sender.ts).
+    await closeWebhooks(this.#webhooks);
     await this.#ctx.store.close();
   }
 }

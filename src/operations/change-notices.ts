@@ -14,6 +14,11 @@ export interface ChangeNotices {
   announce(connectionKey: string, operation: 'creation' | 'override'): Promise<WebhookNotice>;
   /** The change is stored (`record`, with the notice): releases its webhook, in the background. */
   stored(notice: WebhookNotice, record: ConnectionRecord): void;
+  /**
+   * The change failed. Its webhook stays held: a failed write may still have landed (a connection
+   * lost on commit), so the sender judges it by the record once its hold ends.
+   */
+  abandoned(notice: WebhookNotice): void;
   /** The record was deleted while it still carried notices: their changes happened; releases them. */
   deleted(record: ConnectionRecord): void;
 }
@@ -21,6 +26,32 @@ export interface ChangeNotices {
 /** Where the running webhook sender plugs in; `current` is `undefined` while none runs. */
 export interface ChangeNoticeSlot {
   current: ChangeNotices | undefined;
+}
+
+/**
+ * Runs `change` (a create or an upsert of the record at `key`) with its webhook's notice, which
+ * the record it writes must carry; without a sender running there is none. Tells the sender how
+ * the change ended, so that `close()` can wait for the changes under way and release their
+ * webhooks before the store closes.
+ */
+export async function withChangeNotice(
+  slot: ChangeNoticeSlot,
+  key: string,
+  operation: 'creation' | 'override',
+  change: (notice: WebhookNotice | undefined) => Promise<ConnectionRecord>,
+): Promise<ConnectionRecord> {
+  const notices = slot.current;
+  if (!notices) return change(undefined);
+  const notice = await notices.announce(key, operation);
+  let stored: ConnectionRecord;
+  try {
+    stored = await change(notice);
+  } catch (error) {
+    notices.abandoned(notice);
+    throw error;
+  }
+  notices.stored(notice, stored);
+  return stored;
 }
 
 /** Notices nobody released in this long are dropped from a record when it next carries a new one. */

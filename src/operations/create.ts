@@ -6,7 +6,7 @@ import { type ConnectionRecord, healthy, subjectOf } from '../model/record.js';
 import { toConnectionFull } from '../modes/present.js';
 import { connectionKey } from '../store/keys.js';
 import type { Versioned } from '../store/versioned-store.js';
-import { withNotice } from './change-notices.js';
+import { withChangeNotice, withNotice } from './change-notices.js';
 import type { OperationContext } from './context.js';
 import { type DraftHost, draftConnection } from './draft.js';
 
@@ -23,13 +23,13 @@ async function create(ctx: CreateHost, input: CreateConnectionInput): Promise<Co
   const draft = draftConnection(ctx, input);
   const key = connectionKey(draft.provider_config_key, draft.connection_id);
   // The webhook first, held back; the change carries its notice (see change-notices.ts).
-  const notices = ctx.changeNotices.current;
-  const notice = await notices?.announce(key, 'creation');
-  const record: ConnectionRecord = { ...draft, id: await ctx.directory.nextId() };
-  if (notice) record.webhook_notices = [notice];
-  const written = await ctx.connections.insert(key, record);
-  if (!written) throw new DuplicateConnectionError(record.connection_id, record.provider_config_key);
-  if (notice) notices?.stored(notice, record);
+  const record = await withChangeNotice(ctx.changeNotices, key, 'creation', async (notice) => {
+    const next: ConnectionRecord = { ...draft, id: await ctx.directory.nextId() };
+    if (notice) next.webhook_notices = [notice];
+    const written = await ctx.connections.insert(key, next);
+    if (!written) throw new DuplicateConnectionError(next.connection_id, next.provider_config_key);
+    return next;
+  });
   ctx.emit('connection.created', { ...subjectOf(record), operation: 'creation' });
   return toConnectionFull(record, ctx.clock(), false);
 }
@@ -55,31 +55,32 @@ async function upsert(ctx: CreateHost, input: CreateConnectionInput): Promise<Co
   const key = connectionKey(draft.provider_config_key, draft.connection_id);
   const existing = await ctx.connections.read(key);
   const id = existing?.value.id ?? (await ctx.directory.nextId());
-  const notices = ctx.changeNotices.current;
-  const notice = await notices?.announce(key, existing ? 'override' : 'creation');
-  const written = await ctx.connections.update(key, (current) => {
-    const next: ConnectionRecord = current
-      ? {
-          ...current,
-          credentials: draft.credentials,
-          connection_config: input.connectionConfig === undefined ? current.connection_config : draft.connection_config,
-          metadata: input.metadata === undefined ? current.metadata : draft.metadata,
-          tags: input.tags === undefined ? current.tags : draft.tags,
-          end_user: input.endUser === undefined ? current.end_user : draft.end_user,
-          webhook_url_override: input.webhookUrlOverride ?? current.webhook_url_override,
-          errors: current.errors.filter((error) => error.type !== 'auth'),
-          refresh: healthy,
-          updated_at: draft.updated_at,
-          credentials_issued_at: undefined,
-          credentials_stored_at: draft.credentials_stored_at,
-          // The verdict was about the credentials just replaced.
-          health_check: undefined,
-        }
-      : { ...draft, id };
-    return notice ? { ...next, webhook_notices: current ? withNotice(current, notice) : [notice] } : next;
+  const operation = existing ? 'override' : 'creation';
+  const stored = await withChangeNotice(ctx.changeNotices, key, operation, async (notice) => {
+    const written = await ctx.connections.update(key, (current) => {
+      const next: ConnectionRecord = current
+        ? {
+            ...current,
+            credentials: draft.credentials,
+            connection_config:
+              input.connectionConfig === undefined ? current.connection_config : draft.connection_config,
+            metadata: input.metadata === undefined ? current.metadata : draft.metadata,
+            tags: input.tags === undefined ? current.tags : draft.tags,
+            end_user: input.endUser === undefined ? current.end_user : draft.end_user,
+            webhook_url_override: input.webhookUrlOverride ?? current.webhook_url_override,
+            errors: current.errors.filter((error) => error.type !== 'auth'),
+            refresh: healthy,
+            updated_at: draft.updated_at,
+            credentials_issued_at: undefined,
+            credentials_stored_at: draft.credentials_stored_at,
+            // The verdict was about the credentials just replaced.
+            health_check: undefined,
+          }
+        : { ...draft, id };
+      return notice ? { ...next, webhook_notices: current ? withNotice(current, notice) : [notice] } : next;
+    });
+    return (written as Versioned<ConnectionRecord>).value;
   });
-  const stored = (written as Versioned<ConnectionRecord>).value;
-  if (notice) notices?.stored(notice, stored);
-  ctx.emit('connection.created', { ...subjectOf(stored), operation: existing ? 'override' : 'creation' });
+  ctx.emit('connection.created', { ...subjectOf(stored), operation });
   return toConnectionFull(stored, ctx.clock(), false);
 }

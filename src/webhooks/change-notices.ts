@@ -27,10 +27,15 @@ export class OutboxNotices implements ChangeNotices {
   readonly #host: WebhookHost;
   readonly #settings: WebhookSettings;
   readonly #written: () => void;
-  /** Clean-ups under way (a notice taken off its record), awaited by stop. */
+  /** Releases and clean-ups under way (a notice taken off its record), awaited by stop. */
   readonly #tasks = new Set<Promise<void>>();
   /** What each notice this process announced and has not released yet reports. */
   readonly #operations = new Map<string, Operation>();
+  /**
+   * Changes announced and not yet stored or failed, each with what ends its wait: `close()` waits
+   * for them, so a change the store takes while the manager closes gets its webhook released.
+   */
+  readonly #underWay = new Map<string, { ended: Promise<void>; end: () => void }>();
 
   constructor(host: WebhookHost, settings: WebhookSettings, written: () => void) {
     this.#host = host;
@@ -47,7 +52,15 @@ export class OutboxNotices implements ChangeNotices {
       throw new StorageError(`The outbox already holds ${key}`);
     }
     this.#operations.set(entry.id, operation);
+    let end!: () => void;
+    const ended = new Promise<void>((resolve) => (end = resolve));
+    this.#underWay.set(entry.id, { ended, end });
     return { id: entry.id, at: new Date(now).toISOString() };
+  }
+
+  abandoned(notice: WebhookNotice): void {
+    this.#operations.delete(notice.id);
+    this.#ended(notice.id);
   }
 
   stored(notice: WebhookNotice, record: ConnectionRecord): void {
@@ -57,8 +70,9 @@ export class OutboxNotices implements ChangeNotices {
     // In the background: the change and its notice are stored, so nothing is lost if this process
     // dies before the release; a sender releases it once its hold ends.
     const task = this.#release(base, record, operation).then(
-      () => {
-        this.#forget(record, notice.id);
+      (released) => {
+        // Not released (the entry kept changing under it): the notice stays, for a sender to judge.
+        if (released) this.#forget(record, notice.id);
         this.#written();
       },
       (error: unknown) => {
@@ -68,7 +82,9 @@ export class OutboxNotices implements ChangeNotices {
         });
       },
     );
+    // Tracked before the change stops counting as under way: a wait never sees neither.
     this.#track(task);
+    this.#ended(notice.id);
   }
 
   deleted(record: ConnectionRecord): void {
@@ -92,16 +108,26 @@ export class OutboxNotices implements ChangeNotices {
     const record = await this.#host.connections.read(connection);
     if (record?.value.webhook_notices?.some((notice) => notice.id === held.value.id)) {
       const released = await this.#release(held.value, record.value, operation, key);
-      this.#forget(record.value, held.value.id);
+      if (released) this.#forget(record.value, held.value.id);
       return released;
     }
     await this.#host.records.remove(key, held);
     return undefined;
   }
 
-  /** Waits for the clean-ups under way. */
+  /**
+   * Waits for the changes under way (announced, not yet stored or failed) and for the releases
+   * and clean-ups that follow them, until none is left: those started meanwhile included.
+   */
   async settle(): Promise<void> {
-    await Promise.allSettled([...this.#tasks]);
+    while (this.#tasks.size > 0 || this.#underWay.size > 0) {
+      await Promise.allSettled([...this.#tasks, ...[...this.#underWay.values()].map((change) => change.ended)]);
+    }
+  }
+
+  #ended(id: string): void {
+    this.#underWay.get(id)?.end();
+    this.#underWay.delete(id);
   }
 
   /**
