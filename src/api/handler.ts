@@ -145,6 +145,7 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
         get request() {
           return request.toRequest();
         },
+        view: request,
         url,
         caller,
         params: matched.params,
