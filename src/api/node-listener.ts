@@ -80,6 +80,12 @@ const SMALL_ANSWER_BYTES = 64 * 1024;
  */
 function relay(res: ServerResponse, node: NodeAnswer): void {
   const body = node.body;
+  // The client left while the provider was still to answer (a complete request's signal does not
+  // abort): nobody reads this answer, and no close event is still to come to stop it.
+  if (res.destroyed) {
+    body?.destroy();
+    return;
+  }
   const length = body === null ? -1 : declaredLength(node.headers);
   if (body === null || length < 0 || length > SMALL_ANSWER_BYTES) {
     res.writeHead(node.status, node.statusText, node.headers);
