@@ -10,7 +10,7 @@ import { isIPv6 } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { nodeAnswerOf } from '../provider-http/stream-response.js';
+import { type NodeAnswer, nodeAnswerOf } from '../provider-http/stream-response.js';
 import { isForbiddenMethod, NodeApiRequest } from './node-request.js';
 import { JsonAnswer, type PlainAnswer, plainOf, type RouteAnswer, textOf } from './respond.js';
 import { viewEntryOf } from './request-view.js';
@@ -77,6 +77,59 @@ export function toNodeListener(
   };
 }
 
+/** Provider answers up to this size, of a declared length, are read whole and written in one go. */
+const SMALL_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * Writes a provider's answer: a small one of known length (most API answers) read whole and
+ * written with its head in one `end`, without a pipe's listeners; any other piped.
+ */
+function relay(res: ServerResponse, node: NodeAnswer): void {
+  const body = node.body;
+  // The client left while the provider was still to answer (a complete request's signal does not
+  // abort): nobody reads this answer, and no close event is still to come to stop it.
+  if (res.destroyed) {
+    body?.destroy();
+    return;
+  }
+  const length = body === null ? -1 : declaredLength(node.headers);
+  if (body === null || length < 0 || length > SMALL_ANSWER_BYTES) {
+    res.writeHead(node.status, node.statusText, node.headers);
+    if (body === null) res.end();
+    else pipeTo(body, res);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  const onClose = () => {
+    // The client left first: the rest of the provider's body is not wanted.
+    if (!body.readableEnded) body.destroy();
+  };
+  res.once('close', onClose);
+  body.on('data', (chunk: Buffer) => chunks.push(chunk));
+  // Failed, or closed short of its end (the provider's connection cut): the answer is cut off too.
+  body.once('error', () => res.destroy());
+  body.once('close', () => {
+    if (!body.readableEnded) res.destroy();
+  });
+  body.once('end', () => {
+    res.off('close', onClose);
+    res.writeHead(node.status, node.statusText, node.headers);
+    res.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+  });
+}
+
+/** The `Content-Length` in a flat header list, or -1 when there is none (or not one number). */
+function declaredLength(headers: string[]): number {
+  let length = -1;
+  for (let index = 0; index < headers.length; index += 2)
+    if (headers[index] === 'content-length') {
+      const value = headers[index + 1]!;
+      if (length !== -1 || !/^\d{1,15}$/.test(value)) return -1;
+      length = Number(value);
+    }
+  return length;
+}
+
 /**
  * Pipes a provider's body to the client with back-pressure. Not `stream.pipeline`: it makes an
  * `AbortController` per call and a `DOMException` when done, which was a tenth of a proxied
@@ -103,9 +156,7 @@ function write(res: ServerResponse, response: RouteAnswer): Promise<void> | unde
   // A provider's answer through the proxy: its Node stream straight to the client.
   const node = nodeAnswerOf(response);
   if (node !== undefined) {
-    res.writeHead(node.status, node.statusText, node.headers);
-    if (node.body === null) res.end();
-    else pipeTo(node.body, res);
+    relay(res, node);
     return;
   }
   // An answer of the API's own whose head and body nothing has touched: written as plain values,

@@ -33,6 +33,13 @@ export class NodeApiRequest implements ApiRequest {
         // Node joins repeated fields itself except Set-Cookie, which Headers.get joins with ", ".
         return typeof value === 'string' ? value : value.join(', ');
       },
+      forEach(callback: (value: string, name: string) => void): void {
+        for (const name in req.headers) {
+          const value = req.headers[name];
+          if (value !== undefined)
+            callback(name === 'host' ? url.host : typeof value === 'string' ? value : value.join(', '), name);
+        }
+      },
     };
   }
 

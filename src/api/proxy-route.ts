@@ -8,14 +8,17 @@
 import * as v from 'valibot';
 import type { ConnectionManager } from '../manager.js';
 import type { ProxyInit } from '../proxy/proxy-request.js';
-import { nodeAnswerOf, StreamResponse } from '../provider-http/stream-response.js';
+import { StreamResponse } from '../provider-http/stream-response.js';
 import { type Caller, mayOverrideBaseUrl } from './access.js';
+import type { ApiRequest, HeaderLookup } from './request-view.js';
 import { ApiFailure } from './respond.js';
 
 /** What the route reads of the route context (routes.ts). */
 interface ProxyRouteContext {
   manager: ConnectionManager;
+  /** Read only for a body: the headers, method and signal come from `view`, with no web `Request` made. */
   request: Request;
+  view: ApiRequest;
   url: URL;
   caller: Caller;
   params: Record<string, string>;
@@ -61,15 +64,9 @@ const NOT_RETURNED = new Set([
   'upgrade',
 ]);
 
-export async function proxyRequest({
-  manager,
-  request,
-  url,
-  caller,
-  params,
-  maxBodyBytes,
-}: ProxyRouteContext): Promise<Response> {
-  const headers = readHeaders(request.headers);
+export async function proxyRequest(context: ProxyRouteContext): Promise<Response> {
+  const { manager, view, url, caller, params, maxBodyBytes } = context;
+  const headers = readHeaders(view.headers);
   const override = headers['base-url-override'] || undefined;
   if (override !== undefined && !mayOverrideBaseUrl(caller)) {
     throw new ApiFailure(
@@ -78,18 +75,22 @@ export async function proxyRequest({
       'Base-Url-Override sends the credentials to another host: it needs a key that may read credentials.',
     );
   }
-  const forwarded = new Headers();
-  for (const [name, value] of request.headers) {
-    const bare = name.startsWith('nango-proxy-') ? name.slice('nango-proxy-'.length) : undefined;
-    if (bare && !NOT_FORWARDED.has(bare)) forwarded.set(bare, value);
-  }
-  const contentType = request.headers.get('content-type');
-  if (contentType !== null && !forwarded.has('content-type')) forwarded.set('content-type', contentType);
+  // A plain record: buildProxyRequest makes the one `Headers` of the request from it.
+  const forwarded: Record<string, string> = {};
+  let contentType: string | undefined;
+  view.headers.forEach((value, name) => {
+    if (name === 'content-type') contentType = value;
+    else if (name.startsWith('nango-proxy-')) {
+      const bare = name.slice('nango-proxy-'.length);
+      if (bare !== '' && !NOT_FORWARDED.has(bare)) forwarded[bare] = value;
+    }
+  });
+  if (contentType !== undefined && forwarded['content-type'] === undefined) forwarded['content-type'] = contentType;
   const init: ProxyInit = {
-    method: request.method,
+    method: view.method,
     headers: forwarded,
-    signal: request.signal,
-    body: await bodyOf(request, maxBodyBytes),
+    signal: view.signal,
+    body: view.method === 'GET' || view.body === null ? null : await bodyOf(context.request, maxBodyBytes),
   };
   if (headers.retries !== undefined && headers.retries > 0) init.retries = headers.retries;
   if (headers['retry-on'] !== undefined) init.retryOn = headers['retry-on'].split(',').map(Number);
@@ -99,16 +100,9 @@ export async function proxyRequest({
     `${params.path ?? ''}${url.search}`,
     init,
   );
-  // The provider's body goes back as the Node stream it came as (node-listener.ts pipes it).
-  const node = nodeAnswerOf(answer);
-  if (node !== undefined) {
-    const headers: string[] = [];
-    for (let index = 0; index + 1 < node.headers.length; index += 2) {
-      const name = node.headers[index]!;
-      if (returnedHeader(name, node.decoded)) headers.push(name, node.headers[index + 1]!);
-    }
-    return new StreamResponse(node.body, { status: node.status, statusText: node.statusText, headers });
-  }
+  // The provider's body goes back as the Node stream it came as (node-listener.ts pipes it), in
+  // the same answer with the headers that do not go back taken out.
+  if (answer instanceof StreamResponse && answer.relay(returnedHeader)) return answer;
   const returned = new Headers();
   for (const [name, value] of answer.headers) if (returnedHeader(name, true)) returned.append(name, value);
   for (const cookie of answer.headers.getSetCookie()) returned.append('set-cookie', cookie);
@@ -121,7 +115,7 @@ function returnedHeader(name: string, decoded: boolean): boolean {
   return !decoded || (name !== 'content-encoding' && name !== 'content-length');
 }
 
-function readHeaders(headers: Headers): v.InferOutput<typeof ProxyHeaders> {
+function readHeaders(headers: HeaderLookup): v.InferOutput<typeof ProxyHeaders> {
   const given: Record<string, string> = {};
   for (const name of [
     'connection-id',
@@ -150,7 +144,7 @@ function readHeaders(headers: Headers): v.InferOutput<typeof ProxyHeaders> {
  * (sent once, never retried).
  */
 async function bodyOf(request: Request, maxBodyBytes: number): Promise<ProxyInit['body']> {
-  if (request.body === null || request.method === 'GET') return null;
+  if (request.body === null) return null;
   const length = Number(request.headers.get('content-length') ?? NaN);
   if (Number.isFinite(length) && length <= maxBodyBytes) return new Uint8Array(await request.arrayBuffer());
   return request.body;

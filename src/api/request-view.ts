@@ -10,6 +10,8 @@ import type { RouteAnswer } from './respond.js';
 /** Header lookup as `Headers.get` answers it: by case-insensitive name, `null` when absent. */
 export interface HeaderLookup {
   get(name: string): string | null;
+  /** Every header as `Headers.forEach` gives them: lower-case names, repeated fields joined with ", ". */
+  forEach(callback: (value: string, name: string) => void): void;
 }
 
 export interface ApiRequest {

@@ -2,11 +2,14 @@
 import type * as v from 'valibot';
 import type { ConnectionManager } from '../manager.js';
 import type { ApiScope, Caller, ScopeRequirement } from './access.js';
+import type { ApiRequest } from './request-view.js';
 import type { RouteAnswer } from './respond.js';
 
 export interface RouteContext {
   manager: ConnectionManager;
   request: Request;
+  /** The request as the API read it, without a web `Request` (the proxy reads its headers from it). */
+  view: ApiRequest;
   url: URL;
   caller: Caller;
   /** Path parameters: `connectionId` where the route has one. */

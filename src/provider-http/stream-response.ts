@@ -22,8 +22,8 @@ export interface NodeAnswer {
 
 export class StreamResponse extends Response {
   readonly #stream: Readable | null;
-  readonly #pairs: string[];
-  readonly #url: string;
+  #pairs: string[];
+  #url: string;
   #headers: Headers | undefined;
   #inner: Response | undefined;
   #taken = false;
@@ -53,6 +53,23 @@ export class StreamResponse extends Response {
     this.#taken = true;
     const headers = this.#headers ? flatten(this.#headers) : this.#pairs;
     return { status: this.status, statusText: this.statusText, headers, body: this.#stream, decoded: this.#decoded };
+  }
+
+  /**
+   * Makes this the answer relayed to a client (the proxy's), in place — one `Response` less per
+   * proxied request: only the headers `keep` accepts stay, and the provider's URL goes (it may hold
+   * a credential in its query). `false`, and nothing changed, once a body method has read it.
+   */
+  relay(keep: (name: string, decoded: boolean) => boolean): boolean {
+    if (this.#inner !== undefined || this.#taken) return false;
+    const pairs = this.#headers ? flatten(this.#headers) : this.#pairs;
+    const kept: string[] = [];
+    for (let index = 0; index + 1 < pairs.length; index += 2)
+      if (keep(pairs[index]!, this.#decoded)) kept.push(pairs[index]!, pairs[index + 1]!);
+    this.#pairs = kept;
+    this.#headers = undefined;
+    this.#url = '';
+    return true;
   }
 
   override get headers(): Headers {

@@ -88,6 +88,7 @@ export function buildProxyRequest(
   // An override is a literal URL, never a template: it must not be able to read `${credentials…}`.
   const base = checkedUrl(
     baseUrlOverride ??
+      literalBaseUrl(proxy.baseUrl) ??
       providerUrl(proxy.baseUrl, values, context.integration?.definition ?? {}, { encode: false, moment }),
     http,
   );
@@ -107,9 +108,7 @@ export function buildProxyRequest(
   } catch {
     throw new InvalidRequestError('init.headers must be header names and values', 'init.headers');
   }
-  const providerInjects =
-    Object.values({ ...proxy.headers, ...proxy.query }).some((value) => INJECTS_CREDENTIALS.test(value)) ||
-    INJECTS_CREDENTIALS.test(JSON.stringify(proxy.body ?? {}));
+  const providerInjects = injectsCredentials(proxy);
   const body = proxy.body
     ? withBodyFields(init.body, interpolateJson(proxy.body, values, { moment }), headers)
     : init.body;
@@ -160,6 +159,39 @@ export function buildProxyRequest(
       redirect: init.redirect ?? 'manual',
     },
   };
+}
+
+// What a definition's proxy section says, worked out once per section rather than per request.
+const injecting = new WeakMap<ProxyDefinition, boolean>();
+const literalBases = new Map<string, string>();
+const MAX_LITERAL_BASES = 1_000;
+
+/** Whether the definition's own headers, query or body carry the credentials (else `Authorization: Bearer`). */
+function injectsCredentials(proxy: ProxyDefinition): boolean {
+  let injects = injecting.get(proxy);
+  if (injects === undefined) {
+    injects =
+      Object.values({ ...proxy.headers, ...proxy.query }).some((value) => INJECTS_CREDENTIALS.test(value)) ||
+      INJECTS_CREDENTIALS.test(JSON.stringify(proxy.body ?? {}));
+    injecting.set(proxy, injects);
+  }
+  return injects;
+}
+
+/**
+ * The base URL of a template with nothing to fill (most providers': `https://api.hubspot.com`), as
+ * `providerUrl` made it the first time — it cannot differ from one request to the next; `undefined`
+ * for a template (filled, and its host checked, on every request).
+ */
+function literalBaseUrl(template: string): string | undefined {
+  if (template.includes('$') || template.includes('{')) return undefined;
+  let url = literalBases.get(template);
+  if (url === undefined) {
+    url = providerUrl(template, {}, {}, { encode: false });
+    if (literalBases.size >= MAX_LITERAL_BASES) literalBases.clear();
+    literalBases.set(template, url);
+  }
+  return url;
 }
 
 /**
