@@ -10,6 +10,8 @@ import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import { createApiHandler } from '../../api/handler.js';
+import { type ApiRequest, fromRequest, viewEntryOf, withViewEntry } from '../../api/request-view.js';
+import { asResponse, type RouteAnswer } from '../../api/respond.js';
 import {
   type ConnectHandlerOptions,
   createConnectHandler,
@@ -114,8 +116,11 @@ export async function startServer(
     await manager.close();
     throw error;
   }
-  const handler = async (request: Request): Promise<Response> => {
-    const { pathname } = new URL(request.url);
+  // The API's entry for requests read straight from Node (request-view.ts): wrapped in a plain
+  // function, the API would build a web `Request` for every call, as a fetch-style host does.
+  const apiView = viewEntryOf(api);
+  const answer = async (request: ApiRequest): Promise<RouteAnswer> => {
+    const { pathname } = request.url;
     if (pathname === '/healthz') return health(200, { status: 'ok' });
     if (pathname === '/readyz') {
       if (stopping) return health(503, { status: 'stopping' });
@@ -127,16 +132,18 @@ export async function startServer(
         return health(503, { status: 'store_unavailable' });
       }
     }
-    if (consolePages && consolePath !== false && isUnder(pathname, consolePath)) return consolePages(request);
+    if (consolePages && consolePath !== false && isUnder(pathname, consolePath))
+      return consolePages(request.toRequest());
     if (connectUi && uiBase !== undefined) {
-      if (pathname === uiBase || pathname.startsWith(`${uiBase}/`)) return connectUi(request);
+      if (pathname === uiBase || pathname.startsWith(`${uiBase}/`)) return connectUi(request.toRequest());
       // A session's connect_link names the API's /connect/ui/: the page lives here.
       if (pathname === `${config.server.basePath?.replace(/\/+$/, '') ?? ''}/connect/ui/`) {
-        return Response.redirect(new URL(`${uiBase}/${new URL(request.url).search}`, request.url), 303);
+        return Response.redirect(new URL(`${uiBase}/${request.url.search}`, request.url), 303);
       }
     }
-    return api(request);
+    return apiView ? apiView(request) : api(request.toRequest());
   };
+  const handler = withViewEntry((request) => answer(fromRequest(request)).then(asResponse), answer);
   const listener = toNodeListener(handler);
   const server = createServer(
     {
