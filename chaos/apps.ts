@@ -17,6 +17,8 @@ export interface AppStats {
   injectedKills: number;
   restarts: number;
   changes: Array<Extract<AppMessage, { type: 'change' }>>;
+  /** Evidence of double spends: by connection, the last things processes did about its refresh. */
+  traces: Map<string, Array<{ at: number; pid: number; what: string }>>;
 }
 
 interface Slot {
@@ -38,6 +40,7 @@ export class AppFleet {
     injectedKills: 0,
     restarts: 0,
     changes: [],
+    traces: new Map(),
   };
   /** Pids killed by the harness, with when. */
   readonly killedPids = new Map<number, number>();
@@ -170,6 +173,13 @@ export class AppFleet {
     if (message.type === 'ready') ready();
     else if (message.type === 'refreshed') stats.refreshed++;
     else if (message.type === 'change') stats.changes.push(message);
+    else if (message.type === 'trace') {
+      const pid = this.#slots.get(slot)?.pid ?? 0;
+      const trace = stats.traces.get(message.connectionId) ?? [];
+      trace.push({ at: Date.now(), pid, what: message.what });
+      if (trace.length > 40) trace.shift();
+      stats.traces.set(message.connectionId, trace);
+    }
     else if (message.type === 'log')
       stats.errorLogs.set(
         `${message.level}: ${message.message}`,
