@@ -133,11 +133,17 @@ export class Refresher {
       // lock). Spending the refresh token read now would spend it twice; so before spending, wait
       // long enough for that write to land (a held write is retried every third of the lease) and
       // read again.
+      let waitedFor: Credentials | undefined;
       for (let graced = claimed !== 'lapsed'; ; graced = true) {
         const stored = await records.read(key);
         if (!stored) throw new UnknownConnectionError(connectionId, providerConfigKey);
         const current = this.#options.pending.overlay(key, stored);
         const record = current.value;
+        if (waitedFor && !sameCredentials(waitedFor, record.credentials)) {
+          logger.warn('latchkey: the previous holder of a lapsed refresh lease stored new credentials meanwhile', {
+            lock: lockName,
+          });
+        }
         const strategy = strategyFor(record.credentials.type);
         const now = clock();
         const due =
@@ -163,6 +169,7 @@ export class Refresher {
             lock: lockName,
             wait_ms: leaseMs / 2,
           });
+          waitedFor = record.credentials;
           await sleep(leaseMs / 2);
           continue;
         }

@@ -38,7 +38,7 @@ afterEach(async () => {
 });
 
 /** One app process with its own connection to the file. */
-function manager(busyTimeoutMs: number) {
+function manager(busyTimeoutMs: number, logger = captureLogs().logger) {
   return new ConnectionManager({
     store: sqliteStore({ path, busyTimeoutMs }),
     integrations: {
@@ -53,7 +53,7 @@ function manager(busyTimeoutMs: number) {
     // Its own background retries are an hour apart: what lands the held write is the lock keeper.
     storageRetry: { initialDelayMs: 3_600_000, maxDelayMs: 3_600_000 },
     lock: { leaseMs: LEASE_MS, waitMs: 10_000 },
-    logger: captureLogs().logger,
+    logger,
     requireEncryption: false,
   });
 }
@@ -125,10 +125,16 @@ it('gives a holder whose write failed behind the store outage time to store it b
   expect(refreshTokenOf(await refreshing)).toBe('refresh-1');
   await holder!.release();
 
-  // Another process wants a token the moment the store answers again: it takes the lapsed lease.
-  const second = manager(5_000);
+  // Another process wants a token the moment the store answers again: it takes the lapsed lease,
+  // and waits; meanwhile the first one finds its lock taken and stores refresh-1.
+  const logs = captureLogs();
+  const second = manager(5_000, logs.logger);
   const token = refreshTokenOf(await second.get('conn', { refreshToken: true }));
-  expect(token).not.toBe('refresh-0');
+  expect(token).toBe('refresh-1');
+  expect(logs.lines.filter((line) => line.includes('lapsed refresh lease'))).toEqual([
+    expect.stringContaining('took over a lapsed refresh lease; waiting for its holder before refreshing'),
+    expect.stringContaining('the previous holder of a lapsed refresh lease stored new credentials meanwhile'),
+  ]);
 
   expect(server.presented.filter((presented) => presented === 'refresh-0')).toHaveLength(1);
   expect(server.revoked).toBe(false);
