@@ -179,8 +179,7 @@ export class AppFleet {
       trace.push({ at: Date.now(), pid, what: message.what });
       if (trace.length > 40) trace.shift();
       stats.traces.set(message.connectionId, trace);
-    }
-    else if (message.type === 'log')
+    } else if (message.type === 'log')
       stats.errorLogs.set(
         `${message.level}: ${message.message}`,
         (stats.errorLogs.get(`${message.level}: ${message.message}`) ?? 0) + 1,

@@ -247,7 +247,9 @@ export async function startProvider(options: {
     }
     const gone = res.destroyed;
     answer(res, 200, body);
-    note(`${gone ? 'NOT answered (socket gone)' : 'answered'} with ${body.refresh_token.slice(-6)}${fault === 'slow' ? ' (slow)' : ''}`);
+    note(
+      `${gone ? 'NOT answered (socket gone)' : 'answered'} with ${body.refresh_token.slice(-6)}${fault === 'slow' ? ' (slow)' : ''}`,
+    );
   };
 
   const resource = (req: IncomingMessage, res: ServerResponse) => {
