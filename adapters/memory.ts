@@ -172,6 +172,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): StorageAdapter {
       locksHeld.set(lockName, { owner, expiresAt: now() + leaseMs });
       return true;
     },
+    async claim(lockName, owner, leaseMs) {
+      assertOpen();
+      const current = locksHeld.get(lockName);
+      if (current && current.owner !== owner && current.expiresAt > now()) return 'held';
+      locksHeld.set(lockName, { owner, expiresAt: now() + leaseMs });
+      return current && current.owner !== owner ? 'lapsed' : 'free';
+    },
     async release(lockName, owner) {
       assertOpen();
       if (locksHeld.get(lockName)?.owner !== owner) return false;

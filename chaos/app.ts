@@ -51,14 +51,30 @@ const manager = new ConnectionManager({
   // Warnings about leases, held credentials and refreshes that lost to newer credentials are
   // evidence when a refresh token is spent twice.
   logger: {
-    warn: (message) => {
-      if (/lease|held in memory|could not store|newer credentials/.test(message))
+    warn: (message, fields) => {
+      if (/lease|held in memory|could not store|newer credentials/.test(message)) {
         send({ type: 'log', level: 'warn', message });
+        trace(fields, `warn: ${message}`);
+      }
     },
-    error: (message) => send({ type: 'log', level: 'error', message }),
+    error: (message, fields) => {
+      send({ type: 'log', level: 'error', message });
+      trace(fields, `error: ${message}${fields?.error === undefined ? '' : ` (${String(fields.error)})`}`);
+    },
   },
 });
-manager.on('connection.refreshed', () => send({ type: 'refreshed' }));
+/** Which connection a log line is about: its `connection_id`, or the refresh lock's name. */
+function trace(fields: Record<string, unknown> | undefined, what: string): void {
+  const id = fields?.connection_id ?? /(conn-\d+|churn-[\d-]+)/.exec(String(fields?.lock ?? ''))?.[1];
+  if (typeof id === 'string') send({ type: 'trace', connectionId: id, what });
+}
+manager.on('connection.refreshed', (event) => {
+  send({ type: 'refreshed' });
+  send({ type: 'trace', connectionId: event.connectionId, what: 'refreshed (stored or held)' });
+});
+manager.on('refresh.failed', (event) =>
+  send({ type: 'trace', connectionId: event.connectionId, what: `refresh failed: ${event.error} (${event.kind})` }),
+);
 manager.startBackgroundRefresh({ intervalMs: 2000, concurrency: 4 });
 manager.startWebhooks({
   url: config.webhookUrl,

@@ -18,6 +18,8 @@ export interface AppStats {
   restarts: number;
   /** With when the harness heard of each (evidence: a change stored while its process stopped). */
   changes: Array<Extract<AppMessage, { type: 'change' }> & { at: number }>;
+  /** Evidence of double spends: by connection, the last things processes did about its refresh. */
+  traces: Map<string, Array<{ at: number; pid: number; what: string }>>;
 }
 
 interface Slot {
@@ -39,6 +41,7 @@ export class AppFleet {
     injectedKills: 0,
     restarts: 0,
     changes: [],
+    traces: new Map(),
   };
   /** Pids killed by the harness, with when. */
   readonly killedPids = new Map<number, number>();
@@ -171,7 +174,13 @@ export class AppFleet {
     if (message.type === 'ready') ready();
     else if (message.type === 'refreshed') stats.refreshed++;
     else if (message.type === 'change') stats.changes.push({ ...message, at: Date.now() });
-    else if (message.type === 'log')
+    else if (message.type === 'trace') {
+      const pid = this.#slots.get(slot)?.pid ?? 0;
+      const trace = stats.traces.get(message.connectionId) ?? [];
+      trace.push({ at: Date.now(), pid, what: message.what });
+      if (trace.length > 40) trace.shift();
+      stats.traces.set(message.connectionId, trace);
+    } else if (message.type === 'log')
       stats.errorLogs.set(
         `${message.level}: ${message.message}`,
         (stats.errorLogs.get(`${message.level}: ${message.message}`) ?? 0) + 1,

@@ -80,6 +80,19 @@ export function judge(input: {
           `successor ${event.successorPresented ? 'presented' : 'never presented'}; ` +
           `at ${Math.round((event.at - input.runStart) / 1000)}s, during ${input.faultsAt(event.at).join(' ') || 'no fault'})`,
       );
+      // What the provider saw and what the processes did about this connection before the reuse.
+      const since = (event.rotation?.answeredAt ?? event.at) - 15_000;
+      const lines = [
+        ...(provider.history.get(event.connectionId) ?? []).map((e) => ({ ...e, who: 'provider' })),
+        ...(stats.traces.get(event.connectionId) ?? []).map((e) => ({ ...e, who: 'app' })),
+      ]
+        .filter((e) => e.at >= since && e.at <= event.at + 5_000)
+        .sort((a, b) => a.at - b.at);
+      for (const line of lines) {
+        evidence.push(
+          `    ${((line.at - input.runStart) / 1000).toFixed(2)}s ${line.who} pid ${line.pid}: ${line.what}`,
+        );
+      }
     }
   }
 

@@ -26,6 +26,8 @@ export type AppMessage =
   | { type: 'ready'; pid: number }
   | { type: 'stopped' }
   | { type: 'refreshed' }
+  /** Evidence for a double spend: what this process did about one connection's refresh token. */
+  | { type: 'trace'; connectionId: string; what: string }
   | { type: 'log'; level: 'error' | 'warn'; message: string }
   | { type: 'stats'; ops: Record<string, number>; latencies: Array<[number, number]>; rss: number }
   | {

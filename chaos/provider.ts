@@ -61,6 +61,8 @@ export interface Provider {
   violations: string[];
   /** Refresh grants answered, by connection id (for the end check). */
   refreshedBy: Map<string, number>;
+  /** Evidence of double spends: by connection, the last token requests and what became of them. */
+  history: Map<string, Array<{ at: number; pid: number; what: string }>>;
   close(): Promise<void>;
 }
 
@@ -128,6 +130,7 @@ export async function startProvider(options: {
     violations: [],
     revokedTokenUsers: [],
     refreshedBy: new Map(),
+    history: new Map(),
     close: async () => {
       for (const res of held) res.destroy();
       server.closeAllConnections();
@@ -182,8 +185,20 @@ export async function startProvider(options: {
     });
     const presented = params.get('refresh_token') ?? '';
     const known = refreshTokens.get(presented);
-    if (!known || known.family.revoked) return answer(res, 400, { error: 'invalid_grant' });
+    const pid = Number(params.get('chaos_pid'));
+    const note = (what: string) => {
+      if (!known) return;
+      const history = provider.history.get(known.family.connectionId) ?? [];
+      history.push({ at: Date.now(), pid, what: `${what} (presented ${presented.slice(-6)})` });
+      if (history.length > 40) history.shift();
+      provider.history.set(known.family.connectionId, history);
+    };
+    if (!known || known.family.revoked) {
+      note('token request refused: revoked family');
+      return answer(res, 400, { error: 'invalid_grant' });
+    }
     if (known.spent) {
+      note('token request: REUSE, family revoked');
       known.family.revoked = true;
       const rotation = rotations.get(presented);
       const successor = rotation ? refreshTokens.get(rotation.successor) : undefined;
@@ -196,6 +211,7 @@ export async function startProvider(options: {
       });
       return answer(res, 400, { error: 'invalid_grant', error_description: 'refresh token reused' });
     }
+    note('token request: spends it');
     known.spent = true;
     refreshTokens.delete(presented); // a spent token only needs its family, kept below
     refreshTokens.set(presented, { family: known.family, spent: true });
@@ -226,9 +242,14 @@ export async function startProvider(options: {
       provider.refreshes--;
       provider.refreshedBy.set(by, (provider.refreshedBy.get(by) ?? 1) - 1);
       provider.answersAfterHangUp++;
+      note('client hung up: answer rolled back');
       return;
     }
+    const gone = res.destroyed;
     answer(res, 200, body);
+    note(
+      `${gone ? 'NOT answered (socket gone)' : 'answered'} with ${body.refresh_token.slice(-6)}${fault === 'slow' ? ' (slow)' : ''}`,
+    );
   };
 
   const resource = (req: IncomingMessage, res: ServerResponse) => {

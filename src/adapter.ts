@@ -11,6 +11,7 @@ export type {
   ConnectionIndex,
   ConnectionQuery,
   ErrorClass,
+  LockClaim,
   LockStore,
   StorageAdapter,
   StopWatching,

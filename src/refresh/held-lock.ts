@@ -9,7 +9,8 @@ import type { PendingWrites } from './pending-writes.js';
  * lock was released). So the lock stays taken — renewed every third of the lease, or taken again
  * once the store answers after an outage longer than the lease — until the credentials are
  * stored, and each renewal also retries the write. A lock another process holds by then is left
- * alone. The timers do not keep the process alive; the manager's `close()` makes its last write,
+ * alone, but the write is still tried once more: that process took the lapsed lease and waits for
+ * it before refreshing. The timers do not keep the process alive; the manager's `close()` makes its last write,
  * and the next tick lets go of the lock.
  */
 export function keepLockWhileHeld(
@@ -24,7 +25,10 @@ export function keepLockWhileHeld(
   const tick = async () => {
     if (!pending.holds(key)) return release();
     const kept = await locks.tryAcquire(lease.name, lease.owner, leaseMs).catch(() => undefined);
-    if (kept === false) return; // another process's lock now
+    // Another process's lock now: it took the lease over after it lapsed, and is waiting for this
+    // write before it spends the refresh token it read (see the refresher). The write is a
+    // compare-and-swap over the spent credentials, safe without the lock; the lock is left alone.
+    if (kept === false) return pending.retryNow(key);
     await pending.retryNow(key);
     if (!pending.holds(key)) return release();
     schedule();

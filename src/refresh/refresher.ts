@@ -21,6 +21,7 @@ import { afterFailure, type FailurePolicy } from './failure-policy.js';
 import { decideFreshness, freshnessError } from './freshness.js';
 import type { ConnectionEventName, ConnectionEvents } from '../model/events.js';
 import { keepLockWhileHeld } from './held-lock.js';
+import { acquireLease, keepRenewing, type Lease } from './lease.js';
 import { type PendingWrites, sameCredentials } from './pending-writes.js';
 import { acceptedMetadata } from './accepted-metadata.js';
 
@@ -32,16 +33,6 @@ const INTEGRATION_ERRORS = new Set(['invalid_client', 'unauthorized_client', 'in
 
 /** Attempts at storing refreshed credentials while the lease lasts, before holding them in memory. */
 const WRITE_ATTEMPTS = 5;
-
-/** The refresh lock this process holds, and until when (as far as it knows). */
-interface Lease {
-  name: string;
-  owner: string;
-  endsAt: number;
-  /** A renewal was refused or failed: the lock may be another process's now. */
-  lost: boolean;
-  heldInMemory?: boolean; // the new credentials wait in memory for the store: the lock is kept for them
-}
 
 export interface RefresherOptions {
   records: ConnectionRecords;
@@ -130,59 +121,84 @@ export class Refresher {
     const { provider_config_key: providerConfigKey, connection_id: connectionId } = seen.value;
     const lockName = refreshLockName(providerConfigKey, connectionId);
     const owner = randomUUID();
-    const acquired = await this.#acquire(locks, lockName, owner);
-    const lease: Lease = { name: lockName, owner, endsAt: Date.now() + this.#options.leaseMs, lost: false };
-    const stopRenewing = acquired ? this.#keepRenewing(lease) : async () => {};
+    const { leaseMs, lockWaitMs: waitMs, logger } = this.#options;
+    const claimed = await acquireLease(locks, lockName, owner, { leaseMs, waitMs });
+    const acquired = claimed !== undefined;
+    const lease: Lease = { name: lockName, owner, endsAt: Date.now() + leaseMs, lost: false };
+    const stopRenewing = acquired ? keepRenewing(lease, { locks, leaseMs, logger }) : async () => {};
     try {
-      const stored = await records.read(key);
-      if (!stored) throw new UnknownConnectionError(connectionId, providerConfigKey);
-      const current = this.#options.pending.overlay(key, stored);
-      const record = current.value;
-      const strategy = strategyFor(record.credentials.type);
-      const now = clock();
-      const due =
-        strategy.isRefreshDue(record.credentials, now, this.#options.marginMsFor(record)) ||
-        alsoDue?.(record, now) === true;
-      const renewedMeanwhile = !sameCredentials(record.credentials, seen.value.credentials);
-      if (!due && (renewedMeanwhile || !force)) return current;
-      if (!acquired) {
-        throw new RefreshLockTimeoutError(`Another process is still refreshing connection "${connectionId}"`);
-      }
-      const decision = decideFreshness({
-        force,
-        due,
-        usable: !strategy.isRefreshDue(record.credentials, now, 0),
-        canRefresh: strategy.canRefresh(record.credentials),
-        refresh: record.refresh,
-        now,
-      });
-      if (decision.action === 'use') return current;
-      if (decision.action === 'fail') throw freshnessError(record, decision, strategy.expiresAt(record.credentials));
-      let outcome: Awaited<ReturnType<typeof strategy.refresh>>;
-      try {
-        outcome = await strategy.refresh(record.credentials, this.#options.contextFor(record, now));
-      } catch (error) {
-        throw await this.#recordFailure(key, record, error, now);
-      }
-      const committed = await this.#commit(
-        key,
-        stored.value.credentials,
-        current,
-        outcome.credentials,
-        acceptedMetadata(this.#options, record, outcome.connectionConfig, now),
-        now,
-        lease,
-      );
-      this.#options.emit('connection.refreshed', subjectOf(record));
-      if (record.refresh.failures > 0) {
-        const logId = record.refresh.last_error?.log_id;
-        this.#options.emit('connection.recovered', {
-          ...subjectOf(record),
-          failures: record.refresh.failures,
-          ...(logId === undefined ? {} : { logId }),
+      // A lease taken over from another owner: that owner may be alive and stalled by the outage
+      // that let its lease run out, the provider's answer in hand and its write of the new tokens
+      // on its way (found by the chaos soak: SQLite writes waiting behind another process's write
+      // lock). Spending the refresh token read now would spend it twice; so before spending, wait
+      // long enough for that write to land (a held write is retried every third of the lease) and
+      // read again.
+      let waitedFor: Credentials | undefined;
+      for (let graced = claimed !== 'lapsed'; ; graced = true) {
+        const stored = await records.read(key);
+        if (!stored) throw new UnknownConnectionError(connectionId, providerConfigKey);
+        const current = this.#options.pending.overlay(key, stored);
+        const record = current.value;
+        if (waitedFor && !sameCredentials(waitedFor, record.credentials)) {
+          logger.warn('latchkey: the previous holder of a lapsed refresh lease stored new credentials meanwhile', {
+            lock: lockName,
+          });
+        }
+        const strategy = strategyFor(record.credentials.type);
+        const now = clock();
+        const due =
+          strategy.isRefreshDue(record.credentials, now, this.#options.marginMsFor(record)) ||
+          alsoDue?.(record, now) === true;
+        const renewedMeanwhile = !sameCredentials(record.credentials, seen.value.credentials);
+        if (!due && (renewedMeanwhile || !force)) return current;
+        if (!acquired) {
+          throw new RefreshLockTimeoutError(`Another process is still refreshing connection "${connectionId}"`);
+        }
+        const decision = decideFreshness({
+          force,
+          due,
+          usable: !strategy.isRefreshDue(record.credentials, now, 0),
+          canRefresh: strategy.canRefresh(record.credentials),
+          refresh: record.refresh,
+          now,
         });
+        if (decision.action === 'use') return current;
+        if (decision.action === 'fail') throw freshnessError(record, decision, strategy.expiresAt(record.credentials));
+        if (!graced) {
+          logger.warn('latchkey: took over a lapsed refresh lease; waiting for its holder before refreshing', {
+            lock: lockName,
+            wait_ms: leaseMs / 2,
+          });
+          waitedFor = record.credentials;
+          await sleep(leaseMs / 2);
+          continue;
+        }
+        let outcome: Awaited<ReturnType<typeof strategy.refresh>>;
+        try {
+          outcome = await strategy.refresh(record.credentials, this.#options.contextFor(record, now));
+        } catch (error) {
+          throw await this.#recordFailure(key, record, error, now);
+        }
+        const committed = await this.#commit(
+          key,
+          stored.value.credentials,
+          current,
+          outcome.credentials,
+          acceptedMetadata(this.#options, record, outcome.connectionConfig, now),
+          now,
+          lease,
+        );
+        this.#options.emit('connection.refreshed', subjectOf(record));
+        if (record.refresh.failures > 0) {
+          const logId = record.refresh.last_error?.log_id;
+          this.#options.emit('connection.recovered', {
+            ...subjectOf(record),
+            failures: record.refresh.failures,
+            ...(logId === undefined ? {} : { logId }),
+          });
+        }
+        return committed;
       }
-      return committed;
     } finally {
       await stopRenewing();
       if (acquired && lease.heldInMemory) keepLockWhileHeld(key, lease, this.#options);
@@ -197,66 +213,6 @@ export class Refresher {
         });
       }
     }
-  }
-
-  async #acquire(locks: LockStore, name: string, owner: string): Promise<boolean> {
-    const deadline = Date.now() + this.#options.lockWaitMs;
-    for (let delay = 20; ; delay = Math.min(delay * 2, 250)) {
-      if (await locks.tryAcquire(name, owner, this.#options.leaseMs)) return true;
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      await sleep(Math.min(delay, left));
-    }
-  }
-
-  /**
-   * Extends the lease every third of its length while the refresh runs, so a slow exchange (a
-   * TWO_STEP definition with additional steps takes up to (1 + steps) × the request timeout) never
-   * outlives it and lets another process start a second refresh with the same grant. The lock
-   * contract lets the owner extend its own lease with `tryAcquire`. A refused renewal, or failed
-   * renewals until the lease ran out, mean the lease is lost: renewing stops, the lock is not
-   * released (it may be another's now), and the write relies on compare-and-swap alone (the
-   * exchange under way cannot be recalled).
-   * Returns the function that stops renewing and waits for a renewal under way.
-   */
-  #keepRenewing(lease: Lease): () => Promise<void> {
-    const { locks, leaseMs, logger } = this.#options;
-    let running: Promise<void> = Promise.resolve();
-    const renew = async () => {
-      if (lease.lost) return;
-      let renewed: boolean;
-      try {
-        renewed = await locks.tryAcquire(lease.name, lease.owner, leaseMs);
-      } catch (error) {
-        // Not proof the lease is gone: it still ends when it ended; the next tick tries again.
-        logger.warn('latchkey: could not renew a refresh lease; retrying', {
-          lock: lease.name,
-          error: (error as Error).message,
-        });
-        renewed = false;
-        if (Date.now() < lease.endsAt) return;
-      }
-      if (renewed) {
-        lease.endsAt = Date.now() + leaseMs;
-        return;
-      }
-      lease.lost = true;
-      lease.endsAt = Date.now();
-      clearInterval(timer);
-      logger.warn('latchkey: lost a refresh lease while refreshing; another process may refresh too', {
-        lock: lease.name,
-      });
-    };
-    const timer = setInterval(() => {
-      // One renewal at a time; each is awaited by the next and by stop(). A logger that throws
-      // must not become an unhandled rejection of this background work.
-      running = running.then(renew).catch(() => {});
-    }, leaseMs / 3);
-    timer.unref();
-    return async () => {
-      clearInterval(timer);
-      await running;
-    };
   }
 
   /**

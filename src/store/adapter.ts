@@ -158,6 +158,19 @@ export interface LockStore {
    * it may call again to extend its lease to `leaseMs` from now.
    */
   tryAcquire(name: string, owner: string, leaseMs: number): Promise<boolean>;
+  /**
+   * Optional: {@link LockStore.tryAcquire} that also says how the lock was taken — `'free'` (no
+   * owner held it, or the caller did and extended its lease), `'lapsed'` (taken from another owner
+   * whose lease had run out) — or `'held'` (another owner holds an unexpired lease: not taken).
+   * An owner whose lease lapsed may be alive, stalled by the same outage, with a write still on
+   * its way; the refresher gives it a moment before spending a refresh token on what it reads.
+   * Adapters whose leases vanish when they run out (Redis keys that expire) cannot tell a lapsed
+   * lease from a free lock and leave this out.
+   */
+  claim?(name: string, owner: string, leaseMs: number): Promise<LockClaim>;
   /** Removes `name` if `owner` holds it. Returns whether it did. */
   release(name: string, owner: string): Promise<boolean>;
 }
+
+/** What {@link LockStore.claim} did. */
+export type LockClaim = 'free' | 'lapsed' | 'held';

@@ -52,6 +52,7 @@ export function guardAdapter(adapter: StorageAdapter, logger: Logger): StorageAd
       code: errorCode(error),
     });
   });
+  const claim = adapter.locks.claim?.bind(adapter.locks);
   return {
     name: adapter.name,
     get: guard('read a record', (key) => adapter.get(key)),
@@ -67,6 +68,7 @@ export function guardAdapter(adapter: StorageAdapter, logger: Logger): StorageAd
         adapter.locks.tryAcquire(name, owner, leaseMs),
       ),
       release: guard('release a refresh lock', (name, owner) => adapter.locks.release(name, owner)),
+      ...(claim && { claim: guard('take a refresh lock', claim) }),
     },
     close: guard('close', () => adapter.close()),
     ...(adapter.watch && { watch: adapter.watch.bind(adapter) }),

@@ -298,6 +298,24 @@ export function createSqlAdapter(parts: SqlAdapterParts): StorageAdapter {
         );
         return rows.length === 1;
       },
+      async claim(name, owner, leaseMs) {
+        // Free, or the caller's own: the common case, in one statement.
+        const lease = Math.ceil(leaseMs);
+        const taken = await run(
+          `INSERT INTO ${locks} (name, owner, expires_at) VALUES (?, ?, ${dialect.nowMs} + ?)
+           ON CONFLICT (name) DO UPDATE SET expires_at = excluded.expires_at
+           WHERE ${locks}.owner = excluded.owner RETURNING owner`,
+          [name, owner, lease],
+        );
+        if (taken.length === 1) return 'free';
+        // Another owner's: taken over only if its lease ran out, said so by the statement that took it.
+        const lapsed = await run(
+          `UPDATE ${locks} SET owner = ?, expires_at = ${dialect.nowMs} + ?
+           WHERE name = ? AND owner <> ? AND expires_at <= ${dialect.nowMs} RETURNING owner`,
+          [owner, lease, name, owner],
+        );
+        return lapsed.length === 1 ? 'lapsed' : 'held';
+      },
       async release(name, owner) {
         const rows = await run(`DELETE FROM ${locks} WHERE name = ? AND owner = ? RETURNING name`, [name, owner]);
         return rows.length === 1;

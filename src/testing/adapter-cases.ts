@@ -260,6 +260,33 @@ export function adapterCases(runner: TestRunner, name: string, openStorage: Open
         assert.equal(await store.locks.tryAcquire('lock-b', 'holder', 10_000), false);
         await other.close();
       });
+
+      it('says, where it can (claim), whether a lock was free or taken from an owner whose lease lapsed', async () => {
+        const { store, openAgain } = await open();
+        const other = openAgain();
+        const claim = store.locks.claim?.bind(store.locks);
+        if (!claim) {
+          // Optional: without it the refresher takes locks with tryAcquire, which must then be all
+          // it needs (a lapsed lease taken as if free).
+          assert.equal(other.locks.claim, undefined);
+          assert.equal(await store.locks.tryAcquire('lock-c', 'holder', 10_000), true);
+          await other.close();
+          return;
+        }
+        assert.equal(await claim('lock-c', 'holder', 300), 'free');
+        assert.equal(await claim('lock-c', 'holder', 300), 'free'); // its own, extended
+        assert.equal(await other.locks.claim!('lock-c', 'next', 10_000), 'held');
+        // Polled on the clock, as above: the 300 ms lease runs out, then the other owner takes it.
+        assert.equal(
+          await eventually(async () => (await other.locks.claim!('lock-c', 'next', 10_000)) === 'lapsed'),
+          true,
+        );
+        assert.equal(await claim('lock-c', 'holder', 10_000), 'held');
+        assert.equal(await store.locks.tryAcquire('lock-c', 'holder', 10_000), false);
+        assert.equal(await other.locks.release('lock-c', 'next'), true);
+        assert.equal(await claim('lock-c', 'holder', 10_000), 'free');
+        await other.close();
+      });
     });
 
     describe('close', () => {
