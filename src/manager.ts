@@ -387,14 +387,14 @@ export class ConnectionManager {
    * ```
    */
   async close(): Promise<void> {
+    // Webhooks of changes under way now are released before the store closes (see sender.ts).
+    const closeSender = closeWebhooks(this.#webhooks);
     await this.#background?.stop();
-    // A refresh under way may have spent a rotating refresh token: store its answer; start no more.
-    await this.#ctx.refresher.close();
+    await this.#ctx.refresher.close(); // a refresh under way may have spent a rotating token: store its answer
     await this.#ctx.lastFetched.settle();
     await this.#ctx.audit.close();
     await this.#ctx.pending.close();
-    // Last: a change stored until now has its webhook released (see webhooks/sender.ts).
-    await closeWebhooks(this.#webhooks);
+    await closeSender();
     await this.#ctx.store.close();
   }
 }

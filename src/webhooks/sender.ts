@@ -41,9 +41,14 @@ export function startWebhooks(host: WebhookHost, options: WebhookOptions): Webho
   return new Sender(host, writer, delivery, notices);
 }
 
-/** Stops `sender` as `manager.close()` does (see `Sender.close`); a sender stopped already stays so. */
-export function closeWebhooks(sender: WebhookSender | undefined): Promise<void> {
-  return sender instanceof Sender ? sender.close() : (sender?.stop() ?? Promise.resolve());
+/**
+ * Called as `manager.close()` begins: notes the changes under way then, and returns what stops
+ * `sender` last, before the store closes (see `Sender.close`). A sender stopped already stays so.
+ */
+export function closeWebhooks(sender: WebhookSender | undefined): () => Promise<void> {
+  if (!(sender instanceof Sender)) return () => sender?.stop() ?? Promise.resolve();
+  const underWay = sender.changesUnderWay();
+  return () => sender.close(underWay);
 }
 
 class Sender implements WebhookSender {
@@ -72,21 +77,27 @@ class Sender implements WebhookSender {
   /**
    * What `manager.close()` calls, last before it closes the store: delivery and events stop, but
    * changes keep announcing their webhooks until the store closes (a change the store takes has
-   * its webhook), and those under way are waited for and released. Found by the chaos soak: an
+   * its webhook), and those under way when `close()` began are waited for and released (later
+   * ones stay held in the outbox for a sender). Found by the chaos soak: an
    * `upsert` stored while `close()` ran had no webhook, or one left held in the outbox.
    */
-  close(): Promise<void> {
-    return this.#stop(false);
+  close(underWay: Promise<void>[]): Promise<void> {
+    return this.#stop(false, underWay);
   }
 
-  async #stop(unplug: boolean): Promise<void> {
+  /** What ends each change under way now (announced, not yet stored or failed). */
+  changesUnderWay(): Promise<void>[] {
+    return this.#notices.underWay();
+  }
+
+  async #stop(unplug: boolean, underWay = this.#notices.underWay()): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
     if (unplug && this.#host.changeNotices.current === this.#notices) this.#host.changeNotices.current = undefined;
     // Delivery first, so the last writes do not start a pass; then the writes, then the pass.
     const pass = this.#delivery.stop();
     await this.#writer.stop();
-    await this.#notices.settle();
+    await this.#notices.settle(underWay);
     await pass;
     if (this.#writer.unsaved > 0) {
       this.#host.logger.error('latchkey: webhooks lost: the store refused them until the sender stopped', {
