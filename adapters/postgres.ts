@@ -61,8 +61,30 @@ export function postgresStore(uriOrOptions: string | PostgresStoreOptions): Stor
       // An idle client losing its connection (a database restart): reported, never thrown.
       pool.on('error', (error) => reportError(error));
       store.on('error', (error: unknown) => reportError(error));
-      const query: SqlQuery = (sql, params) => store.query(toNumberedPlaceholders(sql), params);
-      return { query, close: () => pool.end() };
+      // pg's pool abandons the statements still waiting for a connection when it ends: they would
+      // never settle (a graceful stop under load left calls pending; found by the chaos soak).
+      // Those still waiting once the pool has ended are refused.
+      const waiting = new Set<(error: Error) => void>();
+      const query: SqlQuery = (sql, params) =>
+        new Promise((resolve, reject) => {
+          waiting.add(reject);
+          store.query(toNumberedPlaceholders(sql), params).then(
+            (rows) => {
+              waiting.delete(reject);
+              resolve(rows);
+            },
+            (error: unknown) => {
+              waiting.delete(reject);
+              reject(error as Error);
+            },
+          );
+        });
+      const close = async () => {
+        await pool.end();
+        for (const refuse of waiting) refuse(new Error('the store is closed'));
+        waiting.clear();
+      };
+      return { query, close };
     })).then(
       (ready) => (connected = ready),
       (error: unknown) => {
