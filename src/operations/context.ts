@@ -130,7 +130,7 @@ export function createContext(options: ConnectionManagerOptions): OperationConte
   const retry = { ...defaultStorageRetryPolicy, ...options.storageRetry };
   nonNegative(retry.initialDelayMs, 'storageRetry.initialDelayMs');
   nonNegative(retry.maxDelayMs, 'storageRetry.maxDelayMs');
-  const pending = new PendingWrites(connections, logger, retry);
+  const pending = new PendingWrites(connections, logger, retry, leaseMs);
 
   const marginMs = (providerConfigKey: string): number => {
     const integration = integrations.get(providerConfigKey);

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../model/connection.js';
 import type { Credentials } from '../model/credentials.js';
 import type { ConnectionRecord } from '../model/record.js';
@@ -35,12 +36,15 @@ export class PendingWrites {
   readonly #records: ConnectionRecords;
   readonly #logger: Logger;
   readonly #policy: StorageRetryPolicy;
+  /** How long `close()` keeps trying: the refresh lease. */
+  readonly #closeWithinMs: number;
   #closed = false;
 
-  constructor(records: ConnectionRecords, logger: Logger, policy: StorageRetryPolicy) {
+  constructor(records: ConnectionRecords, logger: Logger, policy: StorageRetryPolicy, closeWithinMs: number) {
     this.#records = records;
     this.#logger = logger;
     this.#policy = policy;
+    this.#closeWithinMs = closeWithinMs;
   }
 
   /** Keeps `record` (refreshed from `spent`) in this process and starts writing it in the background. */
@@ -97,21 +101,40 @@ export class PendingWrites {
     );
   }
 
-  /** One last write of everything held, then no more retries. What still fails is logged. */
+  /**
+   * Writes everything held before the store closes, retrying for up to the refresh lease: these credentials are the only ones that still work, and a process that stops with
+   * them in memory loses the grant (found by the chaos soak: a deploy stopped a process 316 ms
+   * after a refresh answered during a Redis restart). Past the lease another process may take the
+   * lapsed lock anyway, so waiting longer would not save them. What still fails is logged.
+   */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const [key, held] of [...this.#held]) {
-      if (held.timer) clearTimeout(held.timer);
-      const stored = await this.#persist(key, held).catch((error: unknown) => error as Error);
-      if (stored instanceof Error) {
-        this.#logger.error('latchkey: refreshed credentials were never stored; the connection may need reconnecting', {
-          log_id: held.logId,
-          connection_id: held.record.connection_id,
-          provider_config_key: held.record.provider_config_key,
-          error: stored.message,
-        });
-      }
-    }
+    const giveUpAt = Date.now() + this.#closeWithinMs;
+    await Promise.all(
+      [...this.#held].map(async ([key, held]) => {
+        if (held.timer) clearTimeout(held.timer);
+        for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+          const failed = await this.#persist(key, held).then(
+            () => undefined,
+            (error: unknown) => error as Error,
+          );
+          if (!failed) return;
+          if (Date.now() + delay >= giveUpAt) {
+            this.#logger.error(
+              'latchkey: refreshed credentials were never stored; the connection may need reconnecting',
+              {
+                log_id: held.logId,
+                connection_id: held.record.connection_id,
+                provider_config_key: held.record.provider_config_key,
+                error: failed.message,
+              },
+            );
+            return;
+          }
+          await sleep(delay);
+        }
+      }),
+    );
     this.#held.clear();
   }
 
