@@ -6,6 +6,7 @@ import type {
   ConnectionIndex,
   ConnectionQuery,
   ErrorClass,
+  LockClaim,
   StorageAdapter,
   StoredEntry,
   WriteOptions,
@@ -68,8 +69,9 @@ function prefixEnd(prefix: string): string {
  * lacks is done the Redis way: compare-and-swap and compare-and-delete are Lua scripts (sent as
  * `EVALSHA`, with `EVAL` when the server does not have them cached), entries that expire use `PX`,
  * the connection indexes are sorted sets kept in the same script as the write, ids come from
- * `INCRBY`, and refresh locks are `SET name owner NX PX lease` with owner-checked extension and
- * release scripts, timed by the server's clock.
+ * `INCRBY`, and refresh locks are keys with the lease as their `PX`, taken, extended and released
+ * by owner-checked scripts timed by the server's clock; who held a lock last is kept beside it for
+ * two leases more, so a lease that lapsed is told apart from a free lock (`locks.claim`).
  *
  * Any number of processes may share the server. Run it with the append-only file on
  * (`appendonly yes`, `appendfsync everysec` or `always`): with snapshots alone a crash can lose a
@@ -142,6 +144,13 @@ export function redisStore(urlOrOptions: string | RedisStoreOptions): StorageAda
     const found: StoredEntry[] = [];
     for (let i = from; i + 1 < list.length; i += 2) found.push({ key: list[i]!, value: list[i + 1]! });
     return found;
+  };
+
+  const claimLock = async (lockName: string, owner: string, leaseMs: number): Promise<LockClaim> => {
+    const lease = String(Math.max(1, Math.ceil(leaseMs)));
+    const keys = [`${prefix}lock:${lockName}`, `${prefix}lockby:${lockName}`];
+    const taken = await evalScript(scripts.claim, [...keys, owner, lease]);
+    return taken === 0 ? 'held' : taken === 2 ? 'lapsed' : 'free';
   };
 
   const findConnections = async (query: ConnectionQuery): Promise<StoredEntry[]> => {
@@ -241,14 +250,13 @@ export function redisStore(urlOrOptions: string | RedisStoreOptions): StorageAda
     },
     locks: {
       async tryAcquire(lockName, owner, leaseMs) {
-        const key = `${prefix}lock:${lockName}`;
-        const lease = String(Math.max(1, Math.ceil(leaseMs)));
-        // The common case in one command; only a lock already held needs the owner check.
-        if ((await send(['SET', key, owner, 'NX', 'PX', lease])) === 'OK') return true;
-        return (await evalScript(scripts.acquire, [key, owner, lease])) === 1;
+        return (await claimLock(lockName, owner, leaseMs)) !== 'held';
       },
+      claim: claimLock,
       async release(lockName, owner) {
-        return (await evalScript(scripts.release, [`${prefix}lock:${lockName}`, owner])) === 1;
+        return (
+          (await evalScript(scripts.release, [`${prefix}lock:${lockName}`, `${prefix}lockby:${lockName}`, owner])) === 1
+        );
       },
     },
     onError(listener) {

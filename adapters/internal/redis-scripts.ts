@@ -227,17 +227,30 @@ while true do
 end
 `;
 
-/** ARGV: lock key, owner, lease ms. Takes a free lock or extends the caller's own. */
-const ACQUIRE = `
+/**
+ * ARGV: lock key, last-owner key, owner, lease ms. Takes a free lock or extends the caller's own:
+ * 1 when it was free (or the caller's), 2 when it was taken from another owner whose lease had run
+ * out, 0 when another owner holds it. The lock key expires with its lease, so who held it last is
+ * kept beside it for two leases more: the only way to tell a lapsed lease from a free lock.
+ */
+const CLAIM = `
 local current = redis.call('GET', ARGV[1])
-if current and current ~= ARGV[2] then return 0 end
-redis.call('SET', ARGV[1], ARGV[2], 'PX', ARGV[3])
+if current and current ~= ARGV[3] then return 0 end
+local last = redis.call('GET', ARGV[2])
+redis.call('SET', ARGV[1], ARGV[3], 'PX', ARGV[4])
+redis.call('SET', ARGV[2], ARGV[3], 'PX', 3 * tonumber(ARGV[4]))
+if not current and last and last ~= ARGV[3] then return 2 end
 return 1
 `;
 
-/** ARGV: lock key, owner. Removes the lock only if the caller still holds it. */
+/**
+ * ARGV: lock key, last-owner key, owner. Removes the lock only if the caller still holds it; a
+ * caller that held it last lets go of that too (it has nothing left to write: the next owner
+ * takes a free lock).
+ */
 const RELEASE = `
-if redis.call('GET', ARGV[1]) ~= ARGV[2] then return 0 end
+if redis.call('GET', ARGV[2]) == ARGV[3] then redis.call('DEL', ARGV[2]) end
+if redis.call('GET', ARGV[1]) ~= ARGV[3] then return 0 end
 redis.call('DEL', ARGV[1])
 return 1
 `;
@@ -254,6 +267,6 @@ export const scripts = {
   scan: script(SCAN),
   find: script(FIND),
   due: script(DUE),
-  acquire: script(ACQUIRE),
+  claim: script(CLAIM),
   release: script(RELEASE),
 };

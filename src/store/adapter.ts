@@ -164,8 +164,9 @@ export interface LockStore {
    * whose lease had run out) — or `'held'` (another owner holds an unexpired lease: not taken).
    * An owner whose lease lapsed may be alive, stalled by the same outage, with a write still on
    * its way; the refresher gives it a moment before spending a refresh token on what it reads.
-   * Adapters whose leases vanish when they run out (Redis keys that expire) cannot tell a lapsed
-   * lease from a free lock and leave this out.
+   * Adapters whose leases vanish when they run out (keys that expire) must keep the last owner
+   * beside the lease to tell a lapsed lease from a free lock (the Redis adapter does), or leave
+   * this out.
    */
   claim?(name: string, owner: string, leaseMs: number): Promise<LockClaim>;
   /** Removes `name` if `owner` holds it. Returns whether it did. */
