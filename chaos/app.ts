@@ -222,8 +222,10 @@ async function loadLoop(worker: number): Promise<void> {
       if (roll < 0.02 || (roll > 0.995 && connectionId)) await change(connectionId ?? 'conn-0');
       else await useToken(connectionId ?? 'conn-0');
     } catch (error) {
-      const code = (error as { code?: string }).code ?? (error as Error).name;
-      count(`error ${code}`);
+      // An error without a code (the app's own fetch to the provider failing, say) is counted by
+      // its name and message, so the report shows which it was.
+      const code = (error as { code?: string }).code ?? `${(error as Error).name}: ${(error as Error).message}`;
+      count(`error ${code.slice(0, 80)}`);
     }
     await new Promise((resolve) => setTimeout(resolve, config.pauseMs * (0.5 + random())));
     void worker;
