@@ -2,7 +2,7 @@ import { isTransient } from '../model/error-traits.js';
 import { isLatchkeyError } from '../model/errors.js';
 import type { ConnectionRecord } from '../model/record.js';
 import { strategyFor } from '../modes/registry.js';
-import { decideFreshness, freshnessError, staleAfterFailedRefresh } from '../refresh/freshness.js';
+import { decideFreshness, freshnessError, staleAfterFailedRefresh, usableAt } from '../refresh/freshness.js';
 import type { Versioned } from '../store/versioned-store.js';
 import type { OperationContext } from './context.js';
 
@@ -25,8 +25,8 @@ export function ensureFresh(
   const record = loaded.value;
   const strategy = strategyFor(record.credentials.type);
   const now = ctx.clock();
-  // Usable now: not expired, and (for minted modes) something was minted at all.
-  const usable = !strategy.isRefreshDue(record.credentials, now, 0);
+  // Usable: not expiring within a moment (MIN_USABLE_MS), and (for minted modes) something was minted at all.
+  const usable = usableAt(record.credentials, now);
   const decision = decideFreshness({
     force,
     due: strategy.isRefreshDue(record.credentials, now, ctx.marginFor(record)),

@@ -1,10 +1,10 @@
 import { audited } from '../audit/trail.js';
 import type { ConnectionFull } from '../model/connection.js';
 import { InvalidRequestError, StorageError } from '../model/errors.js';
-import { strategyFor } from '../modes/registry.js';
 import type { GetConnectionOptions } from '../model/inputs.js';
 import { toConnectionFull } from '../modes/present.js';
 import { locateCached } from '../cache/locate-cached.js';
+import { staleAfterFailedRefresh, usableAt } from '../refresh/freshness.js';
 import type { OperationContext } from './context.js';
 import { type EnsureFreshHost, ensureFresh } from './ensure-fresh.js';
 
@@ -56,7 +56,7 @@ async function readConnection(
     // they are the only working ones, so they are served while they last.
     const held = error instanceof StorageError ? ctx.pending.find(connectionId, providerConfigKey) : undefined;
     const now = ctx.clock();
-    if (!held || strategyFor(held.credentials.type).isRefreshDue(held.credentials, now, 0)) throw error;
+    if (!held || !usableAt(held.credentials, now)) throw error;
     return toConnectionFull(held, now, refreshToken === true);
   }
   const { key, loaded } = located;
@@ -64,6 +64,12 @@ async function readConnection(
   // Fresh credentials come back at once; waiting on them would still cost a turn of the queue.
   const fresh = freshening instanceof Promise ? await freshening : freshening;
   const now = ctx.clock();
+  // A refresh or a wait for another process's lock may have taken longer than the credentials
+  // had left when they were judged usable (a lock release stalled by the store, say): judge again.
+  if (freshening instanceof Promise) {
+    const stale = staleAfterFailedRefresh(fresh.value, now);
+    if (stale) throw stale;
+  }
   ctx.lastFetched.note(key, now);
   // The very object read for this call (not a refresh result shared by concurrent callers, nor
   // credentials held in memory or in the near cache) is this caller's alone: no defensive copy

@@ -16,12 +16,27 @@ export interface FreshnessInput {
   force: boolean;
   /** The credentials are within the refresh margin of their expiry (or nothing was minted yet). */
   due: boolean;
-  /** The credentials still work right now (not past expiry). */
+  /** The credentials still work, for at least {@link MIN_USABLE_MS}. */
   usable: boolean;
   /** The credentials carry what a refresh needs (a refresh token, a key to sign with…). */
   canRefresh: boolean;
   refresh: RefreshFailureState;
   now: number;
+}
+
+/**
+ * How long credentials must still work to be handed out without a refresh (when a refresh is not
+ * possible or is backing off). It covers the time between this decision and the caller's use of
+ * the token in the same process — the event loop's backlog, a GC pause —, which a loaded machine
+ * stretches to milliseconds: the chaos soak saw `get` hand out tokens that expired 6 and 9 ms
+ * before the caller had them. The network trip to the provider is the caller's. Refreshes
+ * normally start long before (the refresh margin), so this only matters when they fail.
+ */
+export const MIN_USABLE_MS = 250;
+
+/** Whether `credentials` still work for at least {@link MIN_USABLE_MS} from `now`. */
+export function usableAt(credentials: ConnectionRecord['credentials'], now: number): boolean {
+  return !strategyFor(credentials.type).isRefreshDue(credentials, now, MIN_USABLE_MS);
 }
 
 /**
@@ -70,15 +85,16 @@ export function freshnessError(
 }
 
 /**
- * After a refresh failed for a passing reason, the error to throw instead of the credentials held
- * before it, when they expired while it ran; `undefined` while they still work. The record's
+ * After a refresh failed for a passing reason (or any wait for the refresher), the error to throw
+ * instead of the credentials in hand, when they stopped being usable meanwhile; `undefined` while
+ * they still work. The record's
  * refresh state (back-off just recorded, exhaustion) names the error, as on the next read;
  * credentials that merely ran out with no back-off recorded (the lock was another process's)
  * are `expired`. Never hands out a token past its expiry, however long the refresh took.
  */
 export function staleAfterFailedRefresh(record: ConnectionRecord, now: number): Error | undefined {
   const strategy = strategyFor(record.credentials.type);
-  if (!strategy.isRefreshDue(record.credentials, now, 0)) return undefined;
+  if (usableAt(record.credentials, now)) return undefined;
   const decision = decideFreshness({
     force: false,
     due: true,

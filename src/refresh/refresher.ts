@@ -18,7 +18,7 @@ import { strategyFor } from '../modes/registry.js';
 import type { StrategyContext } from '../modes/strategy.js';
 import type { Clock, Logger } from '../model/connection.js';
 import { afterFailure, type FailurePolicy } from './failure-policy.js';
-import { decideFreshness, freshnessError } from './freshness.js';
+import { decideFreshness, freshnessError, usableAt } from './freshness.js';
 import type { ConnectionEventName, ConnectionEvents } from '../model/events.js';
 import { keepLockWhileHeld } from './held-lock.js';
 import { acquireLease, keepRenewing, type Lease } from './lease.js';
@@ -157,7 +157,7 @@ export class Refresher {
         const decision = decideFreshness({
           force,
           due,
-          usable: !strategy.isRefreshDue(record.credentials, now, 0),
+          usable: usableAt(record.credentials, now),
           canRefresh: strategy.canRefresh(record.credentials),
           refresh: record.refresh,
           now,

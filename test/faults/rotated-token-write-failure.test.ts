@@ -32,7 +32,7 @@ afterEach(async () => {
   await rm(`${path}-shm`, { force: true });
 });
 
-function manager(logger = captureLogs().logger) {
+function manager(logger = captureLogs().logger, lock?: { leaseMs: number }) {
   return new ConnectionManager({
     store: sqliteStore({ path, busyTimeoutMs: 20 }),
     integrations: {
@@ -43,8 +43,9 @@ function manager(logger = captureLogs().logger) {
         definition: { authMode: 'OAUTH2', tokenUrl: server.url },
       },
     },
-    http: { allowInsecureLoopback: true },
+    http: { allowInsecureLoopback: true, ...(lock && { timeoutMs: lock.leaseMs / 2 }) },
     storageRetry: { initialDelayMs: 20, maxDelayMs: 100 },
+    ...(lock && { lock }),
     clock: () => now,
     logger,
     requireEncryption: false,
@@ -143,7 +144,8 @@ it('retries a write that fails once while the lease lasts, so nothing is held in
 
 it('logs, with the log_id, credentials that were never stored when the manager closes', async () => {
   const logs = captureLogs();
-  const app = manager(logs.logger);
+  // close() keeps trying for up to the lease: a short one, since the store never comes back here.
+  const app = manager(logs.logger, { leaseMs: 2_000 });
   await app.create({
     connectionId: 'conn',
     providerConfigKey: 'crm',

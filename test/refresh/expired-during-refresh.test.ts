@@ -135,6 +135,22 @@ describe('a token that expires while its refresh fails is never handed out', () 
     expect(server.requests).toHaveLength(0);
   });
 
+  it('a token with only moments left is not handed out while refreshes back off (chaos soak: 6 ms before expiry)', async () => {
+    const manager = crmManager();
+    await createExpiringSoon(manager);
+    server.reply(() => ({ status: 503, json: { error: 'temporarily_unavailable' } }));
+    // The failed refresh starts a back-off; the token, with a second left, is still served.
+    const first = await manager.get('conn');
+    expect((first.credentials as { access_token: string }).access_token).toBe('access-0');
+    expect(server.requests).toHaveLength(1);
+    // 100 ms left, refreshes backing off: by the time the caller used it, it would be dead.
+    clock.advance(0.9 * SECOND);
+    const failure = await manager.get('conn').catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(RefreshBackoffError);
+    expect(JSON.stringify(failure)).not.toContain('access-0');
+    expect(server.requests).toHaveLength(1);
+  });
+
   it('through the HTTP API: 424, never a 200 with the dead token', async () => {
     const manager = crmManager();
     await createExpiringSoon(manager);
