@@ -31,6 +31,21 @@ export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
 export const defaultHttpSettings: HttpSettings = { timeoutMs: 10_000, allowInsecureLoopback: false };
 
+/**
+ * The request timeout as a signal that fires only once the answers already received have been
+ * read. A process starved of CPU (a loaded host, a long GC pause) runs its due timers before it
+ * reads its sockets, so a plain `AbortSignal.timeout` discards an answer that arrived in time —
+ * after a rotating provider has spent the refresh token it answers for, so the grant is lost
+ * (found by the chaos soak on a loaded machine). The abort waits for the loop's next check phase,
+ * which comes after the sockets are read.
+ */
+export function requestTimeout(ms: number): AbortSignal {
+  const controller = new AbortController();
+  const abort = () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+  setTimeout(() => setImmediate(abort).unref(), ms).unref();
+  return controller.signal;
+}
+
 /** Parses a provider URL and refuses plain HTTP unless it is loopback and the test switch is on. */
 export function checkedUrl(url: string, http: HttpSettings): URL {
   const parsed = new URL(url);
@@ -70,7 +85,7 @@ export async function providerRequest(
   const { response, text } = await sendAndRead(fetchFor(http), target, {
     ...init,
     redirect: 'manual',
-    signal: AbortSignal.timeout(http.timeoutMs),
+    signal: requestTimeout(http.timeoutMs),
   });
   let json: unknown;
   try {

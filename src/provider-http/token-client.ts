@@ -8,7 +8,7 @@ import type { ClientCertificate } from '../model/client-certificate.js';
 import { fetchFor, tlsOptions } from './client-tls.js';
 import { egressFetch } from './egress.js';
 import { loadOpenidClient } from './openid-client.js';
-import { checkedUrl, type HttpSettings, networkFailure, safeErrorCode, sendAndRead } from './http.js';
+import { checkedUrl, type HttpSettings, networkFailure, requestTimeout, safeErrorCode, sendAndRead } from './http.js';
 import { shapeTokenRequest, shapeTokenResponse, type TokenShape } from './token-shape.js';
 
 /** A token endpoint and how to authenticate to it. */
@@ -207,7 +207,10 @@ async function prepare(endpoint: TokenEndpoint, http: HttpSettings) {
     : fetchFor(http, endpoint.clientCertificate);
   config[oidc.customFetch] = async (input, init) => {
     const [target, shapedInit] = shapeTokenRequest(input, init as RequestInit, shape);
-    const { response, text } = await sendAndRead(send, new URL(target), shapedInit);
+    // Our timeout, not openid-client's plain one: it lets an answer that arrived in time be read
+    // before it fires (see requestTimeout).
+    const signal = requestTimeout(http.timeoutMs);
+    const { response, text } = await sendAndRead(send, new URL(target), { ...shapedInit, signal });
     retryAfter = parseRetryAfter(response.headers.get('retry-after'));
     const json = parseObject(text);
     if (!json)
