@@ -10,7 +10,8 @@ import { type OneGrantServer, startOneGrantServer } from '../support/token-serve
 // arrived was thrown away, the refresh failed as a timeout, and the next refresh presented the
 // spent token — the provider revoked the grant.
 
-const TIMEOUT_MS = 300;
+// Long enough that a loaded machine still gets the request to the provider within it.
+const TIMEOUT_MS = 2_000;
 const now = Date.parse('2026-12-07T12:00:00.000Z');
 let server: OneGrantServer;
 
@@ -62,7 +63,7 @@ it('an answer that arrived before the request timeout is read, even when the pro
   server.beforeAnswer = async () => {
     server.beforeAnswer = async () => {};
     answered = true;
-    setImmediate(() => starve(TIMEOUT_MS + 200));
+    setImmediate(() => starve(TIMEOUT_MS + 300));
   };
 
   const connection = await manager.get('conn', { refreshToken: true });
