@@ -108,9 +108,9 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
   return withViewEntry((request) => answerView(fromRequest(request)).then(asResponse), answerView);
 
   function answer(request: ApiRequest, session: { route: boolean }): RouteAnswer | Promise<RouteAnswer> {
-    const url = request.url;
-    if (base && url.pathname !== base && !url.pathname.startsWith(`${base}/`)) return notFound();
-    const segments = pathSegments(url.pathname.slice(base.length));
+    const pathname = request.pathname;
+    if (base && pathname !== base && !pathname.startsWith(`${base}/`)) return notFound();
+    const segments = pathSegments(pathname.slice(base.length));
     // `/app-auth/connect` is where GitHub returns from an app installation (Nango's Setup URL).
     if ((segments[0] === 'oauth' || segments[0] === 'app-auth') && options.connect)
       return options.connect(request.toRequest());
@@ -135,10 +135,10 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
     }
     const caller =
       matched.route.auth === undefined
-        ? authorize(ring, request, url, requirementOf(matched.route), { anyBody: matched.route.anyBody })
+        ? authorize(ring, request, requirementOf(matched.route), { anyBody: matched.route.anyBody })
         : matched.route.auth === 'public'
           ? PUBLIC_CALLER
-          : authorizeSession(request, matched.route.auth === 'connect-session-query' ? url : undefined);
+          : authorizeSession(request, matched.route.auth === 'connect-session-query' ? request.url : undefined);
     if (isRefusal(caller)) return refused(caller);
     // The audit trail names the API key (never the key itself) as who read or changed a connection.
     const context = new ViewContext(options.manager, request, caller, matched.params, maxBodyBytes);
@@ -159,15 +159,17 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
  * literal in dictionary mode, one slow object per request.
  */
 class ViewContext implements RouteContext {
-  readonly url: URL;
   constructor(
     readonly manager: ConnectionManager,
     readonly view: ApiRequest,
     readonly caller: Caller,
     readonly params: Record<string, string>,
     readonly maxBodyBytes: number,
-  ) {
-    this.url = view.url;
+  ) {}
+
+  /** The view's, made on first use on the Node path: the hot route reads only `view.search`. */
+  get url(): URL {
+    return this.view.url;
   }
 
   /** Made only for the routes that read it (bodies, the proxy, the connect flow). */
