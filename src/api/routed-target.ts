@@ -32,7 +32,7 @@ export interface RoutedTarget {
  * Targets kept, at most. Past that the map starts over: a client sending endless distinct targets
  * makes every request pay what it paid before the map existed, and holds no more memory than this.
  */
-const KEPT_TARGETS = 512;
+export const KEPT_TARGETS = 512;
 /** Longer targets (with their Host) are not kept: a full map then holds at most ~0.5 MB of keys. */
 const KEPT_KEY_CHARS = 1024;
 const kept = new Map<string, RoutedTarget | string>();
@@ -66,6 +66,11 @@ export function routedTarget(req: IncomingMessage): { target: RoutedTarget; url?
     kept.set(key, resolved instanceof URL ? targetOf(resolved) : resolved);
   }
   return asRouted(resolved);
+}
+
+/** How many targets are kept now (at most {@link KEPT_TARGETS}). */
+export function keptTargetCount(): number {
+  return kept.size;
 }
 
 function asRouted(resolved: URL | string): { target: RoutedTarget; url: URL } | string {
