@@ -2,7 +2,8 @@
  * What `toNodeListener` and the API skip per request on the Node path, and what they still do:
  * routed targets are kept per (scheme, Host, target), yet every request is routed as its own Host
  * says and gets a URL of its own; the map is bounded; a request that reads no body attaches no
- * listener to the response; keys are compared without a Buffer, as strings.
+ * listener to the response; route matches are kept per (method, path), bounded; keys are compared
+ * without a Buffer, as strings.
  */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -11,9 +12,11 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { memoryStore } from '../../adapters/memory.js';
 import { callerOfKey, keyRing } from '../../src/api/access.js';
+import { KeptRoutes } from '../../src/api/kept-routes.js';
 import { withViewEntry } from '../../src/api/request-view.js';
 import { json } from '../../src/api/respond.js';
 import { KEPT_TARGETS, keptTargetCount } from '../../src/api/routed-target.js';
+import { ROUTES } from '../../src/api/routes.js';
 import { createApiHandler, toNodeListener } from '../../src/http.js';
 import { ConnectionManager } from '../../src/index.js';
 import { rawRequest } from '../support/raw-http.js';
@@ -137,6 +140,54 @@ describe('GET /connection/:id attaches nothing to the response', () => {
     await again.body?.cancel();
     await expect.poll(() => listeners.length).toBe(2);
     for (const { before, finished } of listeners) expect(finished).toBe(before);
+  });
+});
+
+describe('route matches kept per (method, path)', () => {
+  it('keeps a bounded number of matches, each with frozen parameters', () => {
+    const kept = new KeptRoutes();
+    const route = ROUTES[0]!;
+    for (let index = 0; index < 600; index++) {
+      const match = kept.keep('GET', `/connection/${index}`, { route, params: { connectionId: String(index) } });
+      expect(Object.isFrozen(match.params)).toBe(true);
+      expect(kept.size).toBeLessThanOrEqual(512);
+    }
+    expect(kept.get('GET', '/connection/599')?.params).toEqual({ connectionId: '599' });
+    expect(kept.get('POST', '/connection/599')).toBeUndefined();
+    const before = kept.size;
+    kept.keep('GET', `/${'x'.repeat(2000)}`, { route, params: {} });
+    expect(kept.size).toBe(before);
+  });
+
+  it('routes a path by its own method and parameters each time', async () => {
+    const manager = new ConnectionManager({
+      store: memoryStore(),
+      encryptionKey: randomBytes(32).toString('base64'),
+      integrations: {
+        crm: { provider: 'crm', definition: { authMode: 'OAUTH2', tokenUrl: 'https://example.invalid/token' } },
+      },
+    });
+    await manager.create({
+      connectionId: 'user-1',
+      providerConfigKey: 'crm',
+      credentials: { type: 'OAUTH2', access_token: 'a'.repeat(40), expires_at: '2999-01-01T00:00:00Z' },
+    });
+    const api = createApiHandler({ manager, apiKeys: [{ key: KEY }] });
+    const call = (method: string, path: string) =>
+      api(new Request(`http://127.0.0.1${path}`, { method, headers: { authorization: `Bearer ${KEY}` } }));
+    try {
+      expect((await call('GET', '/connection/user-1?provider_config_key=crm')).status).toBe(200);
+      const wrong = await call('PUT', '/connection/user-1?provider_config_key=crm');
+      expect(wrong.status).toBe(405);
+      expect(wrong.headers.get('allow')).toContain('GET');
+      expect((await call('GET', '/connection/user-1?provider_config_key=crm')).status).toBe(200);
+      const other = await call('GET', '/connection/user-2?provider_config_key=crm');
+      expect(other.status).toBe(404);
+      expect(((await other.json()) as { error: { code: string } }).error.code).toBe('unknown_connection');
+      expect((await call('GET', '/connection/user-1?provider_config_key=crm')).status).toBe(200);
+    } finally {
+      await manager.close();
+    }
   });
 });
 
