@@ -14,28 +14,38 @@ export interface RouteMatch {
 
 /** Matches kept, at most; past that the map starts over (a client sending endless paths gains nothing). */
 const KEPT_MATCHES = 512;
-/** Longer paths are not kept: a full map then holds at most ~0.5 MB of keys. */
+/** Longer paths are not kept: a full map then holds about 1 MB at most (each path with its parameters). */
 const KEPT_PATH_CHARS = 1024;
 
 export class KeptRoutes {
-  readonly #kept = new Map<string, RouteMatch>();
+  // By method, then path: a routed path is the same string object for every request of a kept
+  // target (routed-target.ts), whose hash V8 has already worked out; a key joined from the two
+  // would be a new string to hash on every request.
+  readonly #kept = new Map<string, Map<string, RouteMatch>>();
+  #size = 0;
 
   get(method: string, pathname: string): RouteMatch | undefined {
-    return this.#kept.get(`${method} ${pathname}`);
+    return this.#kept.get(method)?.get(pathname);
   }
 
   /** Keeps `match` for later requests of this method and path, and returns it. */
   keep(method: string, pathname: string, match: { route: Route; params: Record<string, string> }): RouteMatch {
     const kept = { route: match.route, params: Object.freeze(match.params) };
     if (pathname.length <= KEPT_PATH_CHARS) {
-      if (this.#kept.size >= KEPT_MATCHES) this.#kept.clear();
-      this.#kept.set(`${method} ${pathname}`, kept);
+      if (this.#size >= KEPT_MATCHES) {
+        this.#kept.clear();
+        this.#size = 0;
+      }
+      let paths = this.#kept.get(method);
+      if (paths === undefined) this.#kept.set(method, (paths = new Map()));
+      if (!paths.has(pathname)) this.#size++;
+      paths.set(pathname, kept);
     }
     return kept;
   }
 
   /** How many matches are kept now. */
   get size(): number {
-    return this.#kept.size;
+    return this.#size;
   }
 }

@@ -33,9 +33,15 @@ export interface RoutedTarget {
  * makes every request pay what it paid before the map existed, and holds no more memory than this.
  */
 export const KEPT_TARGETS = 512;
-/** Longer targets (with their Host) are not kept: a full map then holds at most ~0.5 MB of keys. */
+/** Longer targets (with their Host) are not kept: a full map then holds a few MB at most (each target kept with its URL's parts). */
 const KEPT_KEY_CHARS = 1024;
-const kept = new Map<string, RoutedTarget | string>();
+/**
+ * By scheme, Host, then target: lookups of the strings as they came, rather than of one key joined
+ * from them (a new string to flatten and hash on every request).
+ */
+const keptHttp = new Map<string, Map<string, RoutedTarget | string>>();
+const keptHttps = new Map<string, Map<string, RoutedTarget | string>>();
+let keptCount = 0;
 
 /**
  * The target to route, with the `URL` made for it when one was made here; or why the request is
@@ -56,21 +62,27 @@ export function routedTarget(req: IncomingMessage): { target: RoutedTarget; url?
   const host = req.headers.host;
   // Origin-form with a Host line: the outcome depends on these three strings alone.
   if (host === undefined || !target.startsWith('/')) return asRouted(resolve(req, scheme, target));
-  // Neither a header value nor a request target can hold a line break: the key names one triple.
-  const key = `${scheme}\n${host}\n${target}`;
-  const known = kept.get(key);
+  const hosts = scheme === 'https' ? keptHttps : keptHttp;
+  const known = hosts.get(host)?.get(target);
   if (known !== undefined) return typeof known === 'string' ? known : { target: known };
   const resolved = resolve(req, scheme, target);
-  if (key.length <= KEPT_KEY_CHARS) {
-    if (kept.size >= KEPT_TARGETS) kept.clear();
-    kept.set(key, resolved instanceof URL ? targetOf(resolved) : resolved);
+  if (host.length + target.length <= KEPT_KEY_CHARS) {
+    if (keptCount >= KEPT_TARGETS) {
+      keptHttp.clear();
+      keptHttps.clear();
+      keptCount = 0;
+    }
+    let targets = hosts.get(host);
+    if (targets === undefined) hosts.set(host, (targets = new Map()));
+    if (!targets.has(target)) keptCount++;
+    targets.set(target, resolved instanceof URL ? targetOf(resolved) : resolved);
   }
   return asRouted(resolved);
 }
 
 /** How many targets are kept now (at most {@link KEPT_TARGETS}). */
 export function keptTargetCount(): number {
-  return kept.size;
+  return keptCount;
 }
 
 function asRouted(resolved: URL | string): { target: RoutedTarget; url: URL } | string {
