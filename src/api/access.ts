@@ -180,7 +180,7 @@ export function authorize(
     if (!match) return { code: 'malformed_auth_header', status: 401 };
     const found = callerOfKey(ring, match[1]!);
     if (!found) return { code: 'unknown_api_key', status: 401 };
-    if (scope.length > 0 && !scope.some((one) => holds(found, one))) {
+    if (scope.length > 0 && !holdsAny(found, scope)) {
       return { code: 'forbidden', status: 403, scope: scope[0]!, anyOf: scope };
     }
     caller = found;
@@ -327,6 +327,11 @@ function holds(caller: Caller, scope: ApiScope): boolean {
     if (granted.endsWith(':*') && scope.startsWith(granted.slice(0, -1))) return true;
     if (LATCHKEY_IMPLIES[granted]?.includes(scope)) return true;
   }
+  return false;
+}
+
+function holdsAny(caller: Caller, anyOf: ScopeRequirement): boolean {
+  for (const scope of anyOf) if (holds(caller, scope)) return true;
   return false;
 }
 

@@ -33,25 +33,7 @@ export class NodeApiRequest implements ApiRequest {
     this.method = req.method ?? 'GET';
     this.pathname = target.pathname;
     this.search = target.search;
-    const host = target.host;
-    this.headers = {
-      get(name: string): string | null {
-        const key = name.toLowerCase();
-        // The authority as routed: Host, or for an absolute-form target the target's own.
-        if (key === 'host') return host;
-        const value = req.headers[key];
-        if (value === undefined) return null;
-        // Node joins repeated fields itself except Set-Cookie, which Headers.get joins with ", ".
-        return typeof value === 'string' ? value : value.join(', ');
-      },
-      forEach(callback: (value: string, name: string) => void): void {
-        for (const name in req.headers) {
-          const value = req.headers[name];
-          if (value !== undefined)
-            callback(name === 'host' ? host : typeof value === 'string' ? value : value.join(', '), name);
-        }
-      },
-    };
+    this.headers = new NodeHeaders(req, target.host);
   }
 
   /** The URL as routed, made for this request alone on first use (the routed target may be shared). */
@@ -128,6 +110,36 @@ export class NodeApiRequest implements ApiRequest {
       );
     }
     return this.#request;
+  }
+}
+
+/**
+ * Header lookups straight from `IncomingMessage`, as `Headers` answers them. A class rather than
+ * an object literal of two closures: one is made per request.
+ */
+class NodeHeaders implements HeaderLookup {
+  constructor(
+    readonly req: IncomingMessage,
+    /** The authority as routed: Host, or for an absolute-form target the target's own. */
+    readonly host: string,
+  ) {}
+
+  get(name: string): string | null {
+    const key = name.toLowerCase();
+    if (key === 'host') return this.host;
+    const value = this.req.headers[key];
+    if (value === undefined) return null;
+    // Node joins repeated fields itself except Set-Cookie, which Headers.get joins with ", ".
+    return typeof value === 'string' ? value : value.join(', ');
+  }
+
+  forEach(callback: (value: string, name: string) => void): void {
+    const headers = this.req.headers;
+    for (const name in headers) {
+      const value = headers[name];
+      if (value !== undefined)
+        callback(name === 'host' ? this.host : typeof value === 'string' ? value : value.join(', '), name);
+    }
   }
 }
 
