@@ -203,7 +203,8 @@ export function authorize(
  */
 export function callerOfKey(ring: KeyRing, key: string): Caller | undefined {
   let found: Caller | undefined;
-  for (const { secret, caller: candidate } of ring.keys) if (sameSecret(key, secret) && found === undefined) found = candidate;
+  for (const { secret, caller: candidate } of ring.keys)
+    if (sameSecret(key, secret) && found === undefined) found = candidate;
   return found;
 }
 

@@ -58,7 +58,11 @@ const sent = fc
   )
   .chain(([key, flags, values, extra]) =>
     fc.shuffledSubarray(
-      [`provider_config_key=${key}`, ...flags.map((n, index) => `${n}=${values[index]}`), ...(extra === null ? [] : [extra])],
+      [
+        `provider_config_key=${key}`,
+        ...flags.map((n, index) => `${n}=${values[index]}`),
+        ...(extra === null ? [] : [extra]),
+      ],
       { minLength: flags.length },
     ),
   );
