@@ -214,7 +214,7 @@ export function callerOfKey(ring: KeyRing, key: string): Caller | undefined {
  * with no branch on any character and nothing allocated — what `timingSafeEqual` does for bytes.
  * Comparing UTF-16 code units is comparing the strings: equal strings, equal units.
  */
-export function sameSecret(presented: string, secret: string): boolean {
+function sameSecret(presented: string, secret: string): boolean {
   const sameLength = presented.length === secret.length;
   const other = sameLength ? presented : secret;
   let difference = sameLength ? 0 : 1;
