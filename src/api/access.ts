@@ -4,7 +4,7 @@
  * be); whether a response may carry credentials is decided by {@link mayReadCredentials}.
  * These two functions are the only security decisions of the API.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { InvalidRequestError } from '../model/errors.js';
 
 /**
@@ -87,8 +87,8 @@ export type Refusal =
 export interface KeyRing {
   /** True when the handler was told it runs on loopback without keys (development only). */
   open: boolean;
-  /** Each key as UTF-8 bytes (compared in constant time) and its SHA-256 (the console's cookies name it). */
-  keys: Array<{ secret: Buffer; digest: Buffer; caller: Caller }>;
+  /** Each key (compared in constant time) and its SHA-256 (the console's cookies name it). */
+  keys: Array<{ secret: string; digest: Buffer; caller: Caller }>;
 }
 
 /** What the decisions here read of a request: a web `Request`, or the API's view of one (request-view.ts). */
@@ -133,7 +133,7 @@ export function keyRing(keys: ApiKey[] | undefined, allowNoKeysOnLoopback: boole
         );
       }
       return {
-        secret: Buffer.from(entry.key, 'utf8'),
+        secret: entry.key,
         digest: digest(entry.key),
         caller: { name: entry.name ?? `key ${index}`, scopes: new Set(scopes) },
       };
@@ -147,7 +147,7 @@ function digest(value: string): Buffer {
 
 /**
  * The caller behind `Authorization: Bearer <key>`, if it holds `scope` and the request is one it
- * may send; else why not. `url` is the request's URL as routed.
+ * may send; else why not. `request.url` is the request's URL as routed (read only without keys).
  *
  * A keyless (loopback) handler has no key to prove a request came from its user, and a web page
  * in the developer's browser reaches 127.0.0.1 too: it serves only loopback host names and
@@ -159,8 +159,7 @@ function digest(value: string): Buffer {
  */
 export function authorize(
   ring: KeyRing,
-  request: RequestHead,
-  url: URL,
+  request: RequestHead & { readonly url: URL },
   scope: ScopeRequirement,
   options: { anyBody?: boolean | undefined } = {},
 ): Caller | Refusal {
@@ -169,6 +168,7 @@ export function authorize(
     // Binding to 127.0.0.1 is not enough: a web page whose name its attacker re-points at
     // 127.0.0.1 (DNS rebinding) reaches the server from the developer's own browser, with its own
     // name in Host. Only loopback names are served.
+    const url = request.url;
     if (!isLoopbackHost(url.hostname)) return { code: 'loopback_only', status: 403 };
     if (fromAnotherSite(request.headers, url)) return { code: 'cross_site_request', status: 403 };
     caller = { name: 'loopback-development', scopes: new Set(['*']) };
@@ -180,7 +180,7 @@ export function authorize(
     if (!match) return { code: 'malformed_auth_header', status: 401 };
     const found = callerOfKey(ring, match[1]!);
     if (!found) return { code: 'unknown_api_key', status: 401 };
-    if (scope.length > 0 && !scope.some((one) => holds(found, one))) {
+    if (scope.length > 0 && !holdsAny(found, scope)) {
       return { code: 'forbidden', status: 403, scope: scope[0]!, anyOf: scope };
     }
     caller = found;
@@ -198,18 +198,28 @@ export function authorize(
  * The configured key equal to `key`, compared in constant time against every key (no early exit).
  * A key of another length is compared with itself instead, so that every comparison takes the
  * same time, whatever the presented key and whether its length matched: the time taken says
- * nothing about any configured key. (This used to hash both sides for equal lengths; the hash
- * cost more than the rest of the API's checks of a request together.)
+ * nothing about any configured key. (This used to hash both sides for equal lengths, then to make
+ * a Buffer of the presented key per request; either cost more than the rest of the API's checks.)
  */
 export function callerOfKey(ring: KeyRing, key: string): Caller | undefined {
-  const presented = Buffer.from(key, 'utf8');
   let found: Caller | undefined;
-  for (const { secret, caller: candidate } of ring.keys) {
-    const sameLength = presented.length === secret.length;
-    const equal = timingSafeEqual(sameLength ? presented : secret, secret);
-    if (equal && sameLength) found ??= candidate;
-  }
+  for (const { secret, caller: candidate } of ring.keys)
+    if (sameSecret(key, secret) && found === undefined) found = candidate;
   return found;
+}
+
+/**
+ * Whether `presented` is `secret`, in a time set by the secret's length alone: every code unit of
+ * the secret is compared (with itself when the lengths differ) and the differences OR-ed together,
+ * with no branch on any character and nothing allocated — what `timingSafeEqual` does for bytes.
+ * Comparing UTF-16 code units is comparing the strings: equal strings, equal units.
+ */
+function sameSecret(presented: string, secret: string): boolean {
+  const sameLength = presented.length === secret.length;
+  const other = sameLength ? presented : secret;
+  let difference = sameLength ? 0 : 1;
+  for (let index = 0; index < secret.length; index++) difference |= other.charCodeAt(index) ^ secret.charCodeAt(index);
+  return difference === 0;
 }
 
 /**
@@ -318,6 +328,11 @@ function holds(caller: Caller, scope: ApiScope): boolean {
     if (granted.endsWith(':*') && scope.startsWith(granted.slice(0, -1))) return true;
     if (LATCHKEY_IMPLIES[granted]?.includes(scope)) return true;
   }
+  return false;
+}
+
+function holdsAny(caller: Caller, anyOf: ScopeRequirement): boolean {
+  for (const scope of anyOf) if (holds(caller, scope)) return true;
   return false;
 }
 

@@ -12,9 +12,9 @@ import type { ConnectionDescription } from '../operations/describe.js';
 import { mayReadCredentials } from './access.js';
 import { configuredIntegration } from './integrations-routes.js';
 import { ApiFailure, credentialFailure, forbidden, json, JsonAnswer, type RouteAnswer } from './respond.js';
-import { readQuery } from './request.js';
+import { readConnectionQuery } from './connection-query.js';
 import type { RouteContext } from './route.js';
-import { GetConnectionQuery, GithubAppImport } from './schemas.js';
+import { GithubAppImport } from './schemas.js';
 
 /**
  * The integration under this key, or Nango's answer for an unknown one, 400
@@ -38,8 +38,9 @@ export function requireIntegration(manager: ConnectionManager, providerConfigKey
  * Stricter than Nango: without the credential scope `connection_config` is `{}` too, since it
  * may hold secrets a provider returned (Nango leaves it in).
  */
-export function readConnection({ manager, url, params, caller }: RouteContext): Promise<RouteAnswer> {
-  const query = readQuery(url, GetConnectionQuery);
+export function readConnection(ctx: RouteContext): Promise<RouteAnswer> {
+  const { manager, params, caller } = ctx;
+  const query = readConnectionQuery(ctx);
   const ref = { connectionId: params.connectionId!, providerConfigKey: query.provider_config_key };
   requireIntegration(manager, ref.providerConfigKey);
   if (!mayReadCredentials(caller)) {

@@ -18,6 +18,7 @@ import { DEFAULT_MAX_BODY_BYTES, pathSegments } from './request.js';
 import { openApiDocument } from './openapi.js';
 import { type ApiRequest, fromRequest, withViewEntry } from './request-view.js';
 import { requirementOf, type RouteContext } from './route.js';
+import { KeptRoutes } from './kept-routes.js';
 import { matchRoute } from './routes.js';
 
 /** Options of {@link createApiHandler}. */
@@ -86,6 +87,7 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
   const base = (options.basePath ?? '').replace(/\/$/, '');
   const logger = options.logger ?? { warn: console.warn, error: console.error };
   const allowedOrigins = checkAllowedOrigins(options.allowedOrigins);
+  const kept = new KeptRoutes();
   const answerView = (request: ApiRequest): Promise<RouteAnswer> => {
     const session = { route: false };
     let answered: RouteAnswer | Promise<RouteAnswer>;
@@ -108,37 +110,43 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
   return withViewEntry((request) => answerView(fromRequest(request)).then(asResponse), answerView);
 
   function answer(request: ApiRequest, session: { route: boolean }): RouteAnswer | Promise<RouteAnswer> {
-    const url = request.url;
-    if (base && url.pathname !== base && !url.pathname.startsWith(`${base}/`)) return notFound();
-    const segments = pathSegments(url.pathname.slice(base.length));
-    // `/app-auth/connect` is where GitHub returns from an app installation (Nango's Setup URL).
-    if ((segments[0] === 'oauth' || segments[0] === 'app-auth') && options.connect)
-      return options.connect(request.toRequest());
-    // The API's description, public as Nango's is: it holds no data.
-    if (request.method === 'GET' && segments.length === 1 && segments[0] === 'openapi.json') {
-      return openApiDocument().then((document) => json(200, document));
+    const pathname = request.pathname;
+    // A preflight's answer depends on its headers as well: never taken from what is kept.
+    let matched = request.method === 'OPTIONS' ? undefined : kept.get(request.method, pathname);
+    if (matched === undefined) {
+      if (base && pathname !== base && !pathname.startsWith(`${base}/`)) return notFound();
+      const segments = pathSegments(pathname.slice(base.length));
+      // `/app-auth/connect` is where GitHub returns from an app installation (Nango's Setup URL).
+      if ((segments[0] === 'oauth' || segments[0] === 'app-auth') && options.connect)
+        return options.connect(request.toRequest());
+      // The API's description, public as Nango's is: it holds no data.
+      if (request.method === 'GET' && segments.length === 1 && segments[0] === 'openapi.json') {
+        return openApiDocument().then((document) => json(200, document));
+      }
+      const asked = request.method === 'OPTIONS' && request.headers.get('access-control-request-method');
+      const target = asked ? matchRoute(asked, segments) : undefined;
+      if (target && 'route' in target && target.route.auth && target.route.auth !== 'public')
+        return preflight(request, target.route, allowedOrigins);
+      const found = matchRoute(request.method, segments);
+      if (found === undefined) return notFound();
+      if ('wrongMethod' in found) {
+        const response = failed(
+          new ApiFailure(405, 'method_not_allowed', 'This route does not take this method.'),
+          logger,
+        );
+        response.headers.set('allow', found.wrongMethod.join(', '));
+        return response;
+      }
+      // Everything above depends on the method and path alone (and this handler's options).
+      matched = request.method === 'OPTIONS' ? found : kept.keep(request.method, pathname, found);
     }
-    const asked = request.method === 'OPTIONS' && request.headers.get('access-control-request-method');
-    const target = asked ? matchRoute(asked, segments) : undefined;
-    if (target && 'route' in target && target.route.auth && target.route.auth !== 'public')
-      return preflight(request, target.route, allowedOrigins);
-    const matched = matchRoute(request.method, segments);
-    if (matched === undefined) return notFound();
-    if ('route' in matched) session.route = matched.route.auth !== undefined && matched.route.auth !== 'public';
-    if ('wrongMethod' in matched) {
-      const response = failed(
-        new ApiFailure(405, 'method_not_allowed', 'This route does not take this method.'),
-        logger,
-      );
-      response.headers.set('allow', matched.wrongMethod.join(', '));
-      return response;
-    }
+    session.route = matched.route.auth !== undefined && matched.route.auth !== 'public';
     const caller =
       matched.route.auth === undefined
-        ? authorize(ring, request, url, requirementOf(matched.route), { anyBody: matched.route.anyBody })
+        ? authorize(ring, request, requirementOf(matched.route), { anyBody: matched.route.anyBody })
         : matched.route.auth === 'public'
           ? PUBLIC_CALLER
-          : authorizeSession(request, matched.route.auth === 'connect-session-query' ? url : undefined);
+          : authorizeSession(request, matched.route.auth === 'connect-session-query' ? request.url : undefined);
     if (isRefusal(caller)) return refused(caller);
     // The audit trail names the API key (never the key itself) as who read or changed a connection.
     const context = new ViewContext(options.manager, request, caller, matched.params, maxBodyBytes);
@@ -159,15 +167,17 @@ export function createApiHandler(options: ApiHandlerOptions): (request: Request)
  * literal in dictionary mode, one slow object per request.
  */
 class ViewContext implements RouteContext {
-  readonly url: URL;
   constructor(
     readonly manager: ConnectionManager,
     readonly view: ApiRequest,
     readonly caller: Caller,
     readonly params: Record<string, string>,
     readonly maxBodyBytes: number,
-  ) {
-    this.url = view.url;
+  ) {}
+
+  /** The view's, made on first use on the Node path: the hot route reads only `view.search`. */
+  get url(): URL {
+    return this.view.url;
   }
 
   /** Made only for the routes that read it (bodies, the proxy, the connect flow). */

@@ -1,12 +1,5 @@
-/**
- * Node's `http` request → the standard `Request` a handler routes, and its `Response` back.
- *
- * The routed URL is built from the request target alone. Host only names the authority, and is
- * used only once it is a well-formed host: when the URL was `http://${Host}${target}`, a Host of
- * `127.0.0.1/connection/x?` turned a request for `/healthz` into a credential read.
- */
+/** Node's `http` request → the standard `Request` a handler routes, and its `Response` back. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isIPv6 } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
@@ -14,6 +7,7 @@ import { type NodeAnswer, nodeAnswerOf } from '../provider-http/stream-response.
 import { isForbiddenMethod, NodeApiRequest } from './node-request.js';
 import { JsonAnswer, type PlainAnswer, plainOf, type RouteAnswer, textOf } from './respond.js';
 import { viewEntryOf } from './request-view.js';
+import { routedTarget } from './routed-target.js';
 
 /**
  * Adapts a `Request → Response` handler to Node's `http.createServer`.
@@ -35,24 +29,17 @@ export function toNodeListener(
   // The API's own handler takes the request as it came, without a web `Request` (node-request.ts).
   const viewEntry = viewEntryOf(handler);
   return (req, res) => {
-    const target = routedUrl(req);
-    if (typeof target === 'string') {
-      malformed(res, target);
+    const routed = routedTarget(req);
+    if (typeof routed === 'string') {
+      malformed(res, routed);
       return;
     }
     if (isForbiddenMethod(req.method)) {
       malformed(res, 'The request is malformed.');
       return;
     }
-    req.url = `${target.pathname}${target.search}`;
-    const request = new NodeApiRequest(req, target);
-    // The connection closed before the answer and before the whole request arrived: the client
-    // left. Node closes the response before it fails the body stream, so the signal has aborted
-    // by the time the handler's read fails. (A body the handler cancels itself, as on a 413, ends
-    // with the response finished, so it never counts.)
-    res.once('close', () => {
-      if (!res.writableFinished && !req.complete) request.clientLeft();
-    });
+    req.url = routed.target.path;
+    const request = new NodeApiRequest(req, res, routed.target, routed.url);
     let answer: Promise<RouteAnswer>;
     try {
       answer = viewEntry ? viewEntry(request) : handler(request.toRequest());
@@ -60,21 +47,26 @@ export function toNodeListener(
       malformed(res, 'The request is malformed.');
       return;
     }
-    const fail = (): void => {
-      // A body that failed after the head was sent can only be cut off; writeHead again would
-      // throw. A client that already left gets nothing.
-      if (res.headersSent || request.left) res.destroy();
-      else res.writeHead(500).end();
-    };
-    // One promise per request: only a streamed body waits on another.
-    answer.then((response) => {
-      try {
-        write(res, response)?.catch(fail);
-      } catch {
-        fail();
-      }
-    }, fail);
+    // One promise per request: only a streamed body waits on another. No closure is named here:
+    // this runs on every request.
+    answer.then(
+      (response) => {
+        try {
+          write(res, response)?.catch(() => fail(res, request));
+        } catch {
+          fail(res, request);
+        }
+      },
+      () => fail(res, request),
+    );
   };
+}
+
+function fail(res: ServerResponse, request: NodeApiRequest): void {
+  // A body that failed after the head was sent can only be cut off; writeHead again would
+  // throw. A client that already left gets nothing.
+  if (res.headersSent || request.left) res.destroy();
+  else res.writeHead(500).end();
 }
 
 /** Provider answers up to this size, of a declared length, are read whole and written in one go. */
@@ -192,63 +184,6 @@ function writePlain(res: ServerResponse, plain: PlainAnswer): void {
   fields.push('content-length', String(Buffer.byteLength(plain.text)));
   res.writeHead(plain.status, fields);
   res.end(plain.text);
-}
-
-/** The URL to route, or why the request is refused. */
-function routedUrl(req: IncomingMessage): URL | string {
-  // RFC 9112 §3.2: more than one Host is a 400, whatever the target.
-  let hostLines = 0;
-  for (let index = 0; index < req.rawHeaders.length; index += 2) {
-    const field = req.rawHeaders[index]!;
-    if (field.length === 4 && field.toLowerCase() === 'host') hostLines++;
-  }
-  if (hostLines > 1) return 'The request has more than one Host header.';
-  const target = req.url ?? '';
-  // A TLS socket (an `https` server) says so; a plain one has no such property.
-  const scheme = 'encrypted' in req.socket && req.socket.encrypted === true ? 'https' : 'http';
-  if (target.startsWith('/')) {
-    if (target.includes('#')) return 'The request target is malformed.';
-    const host = req.headers.host ?? localAuthority(req);
-    if (!isHost(host)) return 'The Host header is malformed.';
-    return parsed(`${scheme}://${host}${target}`);
-  }
-  // Absolute-form (RFC 9112 §3.2.2): the target's authority replaces Host. No user info, no fragment.
-  const absolute = /^(https?):\/\/([^/?#]*)([/?][^#]*)?$/i.exec(target);
-  if (absolute) {
-    const [, givenScheme, authority, rest = ''] = absolute;
-    if (!isHost(authority!)) return 'The request target names a malformed host.';
-    return parsed(`${givenScheme!.toLowerCase()}://${authority}${rest.startsWith('?') ? `/${rest}` : rest || '/'}`);
-  }
-  // Asterisk-form (OPTIONS *), authority-form (CONNECT) and anything else: nothing here to route.
-  return 'The request target is malformed.';
-}
-
-function parsed(href: string): URL | string {
-  try {
-    return new URL(href);
-  } catch {
-    return 'The request target is malformed.';
-  }
-}
-
-/** HTTP/1.0 may omit Host: the authority is then the address the client connected to. */
-function localAuthority(req: IncomingMessage): string {
-  const { localAddress = '', localPort } = req.socket;
-  const address = isIPv6(localAddress) ? `[${localAddress}]` : localAddress;
-  return localPort === undefined ? address : `${address}:${localPort}`;
-}
-
-/**
- * RFC 9110 §7.2 / RFC 3986 §3.2.2: `uri-host [ ":" port ]`, where the host is an IP-literal
- * (IPv6 in brackets), or a reg-name (which covers IPv4). Stricter than RFC 3986 in one place: a
- * reg-name may not be percent-encoded, since URL parsing would decode it into another name.
- */
-function isHost(value: string): boolean {
-  const match = /^(\[[^\]]*\]|[A-Za-z0-9\-._~!$&'()*+,;=]+)(?::(\d{0,5}))?$/.exec(value);
-  if (!match) return false;
-  const [, host, port] = match;
-  if (host!.startsWith('[') && !isIPv6(host!.slice(1, -1))) return false;
-  return port === undefined || port === '' || Number(port) <= 65535;
 }
 
 function malformed(res: ServerResponse, message: string): void {

@@ -1,73 +1,97 @@
 /**
  * A request from Node's `http` as the API reads it ({@link ApiRequest}): the method, the routed
  * URL and header lookups straight from `IncomingMessage`. The web `Request` (with its `Headers`),
- * the body stream and the abort signal are made only when something asks for them: a JSON read
- * of a connection needs none of them, and on Node 20 they cost more than the read itself.
+ * the `URL`, the body stream and the abort signal are made only when something asks for them: a
+ * JSON read of a connection needs none of them, and on Node 20 they cost more than the read itself.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ApiRequest, HeaderLookup } from './request-view.js';
+import type { RoutedTarget } from './routed-target.js';
 
 export class NodeApiRequest implements ApiRequest {
   readonly method: string;
-  readonly url: URL;
+  readonly pathname: string;
+  readonly search: string;
   readonly headers: HeaderLookup;
   readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #target: RoutedTarget;
+  #url: URL | undefined;
   #body: ReadableStream<Uint8Array> | null | undefined;
   #controller: AbortController | undefined;
+  #watching = false;
   #left = false;
   #request: Request | undefined;
 
-  /** `url`: the URL as routed (its host is the one `Host` named, checked). */
-  constructor(req: IncomingMessage, url: URL) {
+  /** `target`: where the request goes as routed (its host is the one `Host` named, checked); `url`: its `URL`, if already made. */
+  constructor(req: IncomingMessage, res: ServerResponse, target: RoutedTarget, url?: URL) {
     this.#req = req;
+    this.#res = res;
+    this.#target = target;
+    this.#url = url;
     this.method = req.method ?? 'GET';
-    this.url = url;
-    this.headers = {
-      get(name: string): string | null {
-        const key = name.toLowerCase();
-        // The authority as routed: Host, or for an absolute-form target the target's own.
-        if (key === 'host') return url.host;
-        const value = req.headers[key];
-        if (value === undefined) return null;
-        // Node joins repeated fields itself except Set-Cookie, which Headers.get joins with ", ".
-        return typeof value === 'string' ? value : value.join(', ');
-      },
-      forEach(callback: (value: string, name: string) => void): void {
-        for (const name in req.headers) {
-          const value = req.headers[name];
-          if (value !== undefined)
-            callback(name === 'host' ? url.host : typeof value === 'string' ? value : value.join(', '), name);
-        }
-      },
-    };
+    this.pathname = target.pathname;
+    this.search = target.search;
+    this.headers = new NodeHeaders(req, target.host);
+  }
+
+  /** The URL as routed, made for this request alone on first use (the routed target may be shared). */
+  get url(): URL {
+    this.#url ??= new URL(this.#target.href);
+    return this.#url;
   }
 
   get body(): ReadableStream<Uint8Array> | null {
     // The body streams through, so the handler's size limit stops reading instead of buffering it all.
-    if (this.#body === undefined)
-      this.#body = carriesBody(this.#req) ? (Readable.toWeb(this.#req) as ReadableStream<Uint8Array>) : null;
+    if (this.#body === undefined) {
+      const carried = carriesBody(this.#req);
+      if (carried) this.#watchClient();
+      this.#body = carried ? (Readable.toWeb(this.#req) as ReadableStream<Uint8Array>) : null;
+    }
     return this.#body;
   }
 
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
+      this.#watchClient();
       this.#controller = new AbortController();
       if (this.#left) this.#controller.abort(clientLeft());
     }
     return this.#controller.signal;
   }
 
+  /**
+   * Watches for the client leaving, from when something first reads the body or the signal: a
+   * route that reads neither (a JSON read of a connection) has no use for knowing, and a listener
+   * per request cost as much as its routing. The connection closed before the answer and before
+   * the whole request arrived: the client left. Node closes the response before it fails the body
+   * stream, so the signal has aborted by the time the handler's read fails. (A body the handler
+   * cancels itself, as on a 413, ends with the response finished, so it never counts.)
+   */
+  #watchClient(): void {
+    if (this.#watching) return;
+    this.#watching = true;
+    const res = this.#res;
+    const req = this.#req;
+    const closed = (): void => {
+      if (!res.writableFinished && !req.complete) this.#clientLeft();
+    };
+    // Closed before anything asked: what `close` would have found then, it finds now.
+    if (res.closed) closed();
+    else res.once('close', closed);
+  }
+
   /** The client closed the connection before its request was complete: the signal aborts. */
-  clientLeft(): void {
+  #clientLeft(): void {
     if (this.#left) return;
     this.#left = true;
     this.#controller?.abort(clientLeft());
   }
 
-  /** Whether the client left (without making the signal). */
+  /** Whether the client is gone: it left mid-request, or the connection closed before the answer. */
   get left(): boolean {
-    return this.#left;
+    return this.#left || this.#res.destroyed;
   }
 
   toRequest(): Request {
@@ -86,6 +110,36 @@ export class NodeApiRequest implements ApiRequest {
       );
     }
     return this.#request;
+  }
+}
+
+/**
+ * Header lookups straight from `IncomingMessage`, as `Headers` answers them. A class rather than
+ * an object literal of two closures: one is made per request.
+ */
+class NodeHeaders implements HeaderLookup {
+  constructor(
+    readonly req: IncomingMessage,
+    /** The authority as routed: Host, or for an absolute-form target the target's own. */
+    readonly host: string,
+  ) {}
+
+  get(name: string): string | null {
+    const key = name.toLowerCase();
+    if (key === 'host') return this.host;
+    const value = this.req.headers[key];
+    if (value === undefined) return null;
+    // Node joins repeated fields itself except Set-Cookie, which Headers.get joins with ", ".
+    return typeof value === 'string' ? value : value.join(', ');
+  }
+
+  forEach(callback: (value: string, name: string) => void): void {
+    const headers = this.req.headers;
+    for (const name in headers) {
+      const value = headers[name];
+      if (value !== undefined)
+        callback(name === 'host' ? this.host : typeof value === 'string' ? value : value.join(', '), name);
+    }
   }
 }
 

@@ -18,6 +18,10 @@ export interface ApiRequest {
   readonly method: string;
   /** The URL as routed. */
   readonly url: URL;
+  /** `url.pathname`, read without the `URL` (the Node view makes that only when asked). */
+  readonly pathname: string;
+  /** `url.search`: the query with its `?`, or `''`. */
+  readonly search: string;
   readonly headers: HeaderLookup;
   /** The body as a web stream; `null` when the request has none. */
   readonly body: ReadableStream<Uint8Array> | null;
@@ -29,9 +33,12 @@ export interface ApiRequest {
 
 /** The view of a web `Request`: itself, with its URL parsed once. */
 export function fromRequest(request: Request): ApiRequest {
+  const url = new URL(request.url);
   return {
     method: request.method,
-    url: new URL(request.url),
+    url,
+    pathname: url.pathname,
+    search: url.search,
     headers: request.headers,
     get body() {
       return request.body;

@@ -120,7 +120,7 @@ export async function startServer(
   // function, the API would build a web `Request` for every call, as a fetch-style host does.
   const apiView = viewEntryOf(api);
   const answer = async (request: ApiRequest): Promise<RouteAnswer> => {
-    const { pathname } = request.url;
+    const { pathname } = request;
     if (pathname === '/healthz') return health(200, { status: 'ok' });
     if (pathname === '/readyz') {
       if (stopping) return health(503, { status: 'stopping' });
