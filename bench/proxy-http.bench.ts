@@ -179,23 +179,31 @@ async function measure(layout: string, targets: Target[]): Promise<void> {
     ['upload', upload],
   ] as const) {
     const rates = targets.map(() => [] as number[]);
+    const cpu = targets.map(() => 0);
     for (let round = 0; round < STREAM_ROUNDS; round++)
-      for (const [index, target] of targets.entries())
+      for (const [index, target] of targets.entries()) {
+        const before = await target.cpu?.();
         rates[index]!.push(
           await move(target).catch((error: unknown) => {
             throw new Error(`${direction} through ${target.name} failed`, { cause: error });
           }),
         );
+        if (before !== undefined) cpu[index]! += (await target.cpu!()) - before;
+      }
     const throughputs = rates.map(median);
     const [directRate, proxiedRate] = [throughputs[0]!, throughputs[1]!];
     console.log(
       `  streamed 200 MB ${direction}: ${targets.map((target, index) => `${target.name} ${throughputs[index]!.toFixed(0)} MB/s`).join(', ')}` +
         ` → proxied ÷ direct ${(proxiedRate / directRate).toFixed(2)}× (target ≥ 0.8×)`,
     );
+    // CPU time of the proxy's own process per MB moved: what the machine's load does not change much.
+    const perMb = (index: number) =>
+      targets[index]!.cpu ? `, ${(cpu[index]! / (STREAM_ROUNDS * (STREAM_BYTES / 1024 / 1024))).toFixed(0)} µs CPU per MB` : '';
+    if (targets[1]!.cpu) console.log(`    latchkey's process${perMb(1)}`);
     for (const [index, target] of targets.entries())
       if (index > 1)
         console.log(
-          `    ${target.name}: ÷ direct ${(throughputs[index]! / directRate).toFixed(2)}×, proxied ÷ it ${(proxiedRate / throughputs[index]!).toFixed(2)}×`,
+          `    ${target.name}: ÷ direct ${(throughputs[index]! / directRate).toFixed(2)}×, proxied ÷ it ${(proxiedRate / throughputs[index]!).toFixed(2)}×${perMb(index)}`,
         );
     // Flat memory: the rise while 400 MB stream is not above the rise while 200 MB do.
     for (const target of targets) {

@@ -117,6 +117,10 @@ function once(
       method,
       headers,
       agent: agentFor(https, route),
+      // No idle timer on a socket while it carries a request: the agent's `timeout` re-armed it on
+      // every chunk read or written (a timer update per 64 KiB of a streamed body). The agent sets
+      // it again when the socket goes back to the pool, where it closes an idle socket.
+      timeout: 0,
     });
     let answered: IncomingMessage | undefined;
     const onAbort = () => {
