@@ -48,7 +48,9 @@ export function providerListener(token: string, streamBytes: number) {
     if (path.endsWith('/upload')) {
       let received = 0;
       req.on('data', (chunk: Buffer) => (received += chunk.length));
-      req.once('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ received })));
+      req.once('end', () =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ received })),
+      );
       return;
     }
     if (path.endsWith('/stream')) {

@@ -198,7 +198,9 @@ async function measure(layout: string, targets: Target[]): Promise<void> {
     );
     // CPU time of the proxy's own process per MB moved: what the machine's load does not change much.
     const perMb = (index: number) =>
-      targets[index]!.cpu ? `, ${(cpu[index]! / (STREAM_ROUNDS * (STREAM_BYTES / 1024 / 1024))).toFixed(0)} µs CPU per MB` : '';
+      targets[index]!.cpu
+        ? `, ${(cpu[index]! / (STREAM_ROUNDS * (STREAM_BYTES / 1024 / 1024))).toFixed(0)} µs CPU per MB`
+        : '';
     if (targets[1]!.cpu) console.log(`    latchkey's process${perMb(1)}`);
     for (const [index, target] of targets.entries())
       if (index > 1)

@@ -43,7 +43,11 @@ async function startLatchkey(providerUrl: string) {
   const manager = testManager({
     integrations: { crm: { provider: 'crm', definition: { authMode: 'API_KEY', proxy: { baseUrl: providerUrl } } } },
   });
-  await manager.upsert({ connectionId: 'c1', providerConfigKey: 'crm', credentials: { type: 'API_KEY', apiKey: TOKEN } });
+  await manager.upsert({
+    connectionId: 'c1',
+    providerConfigKey: 'crm',
+    credentials: { type: 'API_KEY', apiKey: TOKEN },
+  });
   // Every body the route hands to `manager.fetch`, which still sends it.
   const bodies: ProxyInit['body'][] = [];
   const fetchOf = manager.fetch.bind(manager);
