@@ -13,31 +13,52 @@
 import { once } from 'node:events';
 import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo, type Server } from 'node:net';
+import * as v from 'valibot';
 
-export type ChildKind = 'provider' | 'latchkey' | 'bare' | 'bare-lifo' | 'bare-undici' | 'bare-net';
+const KINDS = ['provider', 'latchkey', 'bare', 'bare-lifo', 'bare-undici', 'bare-net'] as const;
+export type ChildKind = (typeof KINDS)[number];
 
-interface Setup {
-  kind: ChildKind;
-  providerUrl: string;
-  token: string;
-  apiKey: string;
-  streamBytes: number;
-}
+/** What the parent sends: the setup once, then requests for figures. */
+const Message = v.union([
+  v.object({
+    kind: v.picklist(KINDS),
+    providerUrl: v.string(),
+    token: v.string(),
+    apiKey: v.string(),
+    streamBytes: v.number(),
+  }),
+  v.object({ rss: v.picklist(['reset', 'peak']) }),
+  v.object({ cpu: v.literal(true) }),
+]);
+type Setup = Extract<v.InferOutput<typeof Message>, { kind: unknown }>;
 
 const CHUNK = Buffer.alloc(64 * 1024, 7);
 
-/** The loopback API: a small JSON answer, or `streamBytes` of octets written with back-pressure. */
+/**
+ * The loopback API: a small JSON answer; `/stream` answers `streamBytes` (or `?bytes=N`) of octets
+ * written with back-pressure; `/upload` reads the request's body to its end and answers its length.
+ */
 export function providerListener(token: string, streamBytes: number) {
   return (req: IncomingMessage, res: ServerResponse) => {
     if (req.headers.authorization !== `Bearer ${token}`) {
       res.writeHead(401).end();
       return;
     }
-    if (req.url?.endsWith('/stream')) {
+    const [path = '', query = ''] = (req.url ?? '').split('?');
+    if (path.endsWith('/upload')) {
+      let received = 0;
+      req.on('data', (chunk: Buffer) => (received += chunk.length));
+      req.once('end', () =>
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ received })),
+      );
+      return;
+    }
+    if (path.endsWith('/stream')) {
+      const asked = Number(new URLSearchParams(query).get('bytes') ?? streamBytes);
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
       let sent = 0;
       const pump = () => {
-        while (sent < streamBytes) {
+        while (sent < asked) {
           sent += CHUNK.length;
           if (!res.write(CHUNK)) {
             res.once('drain', pump);
@@ -83,7 +104,9 @@ async function undiciListener(providerUrl: string, token: string) {
   return (req: IncomingMessage, res: ServerResponse) => {
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(req.headers))
-      if (value !== undefined && name !== 'connection' && name !== 'keep-alive') headers[name] = value;
+      // Hop-by-hop: undici refuses a `Transfer-Encoding` it is given, and chunks a stream body itself.
+      if (value !== undefined && name !== 'connection' && name !== 'keep-alive' && name !== 'transfer-encoding')
+        headers[name] = value;
     headers.host = provided.host;
     headers.authorization = `Bearer ${token}`;
     pool
@@ -177,7 +200,8 @@ async function latchkeyListener(setup: Setup) {
 if (process.send !== undefined) {
   let peak = 0;
   let sampler: NodeJS.Timeout | undefined;
-  process.on('message', (message: Setup | { rss: 'reset' | 'peak' } | { cpu: true }) => {
+  process.on('message', (given: unknown) => {
+    const message = v.parse(Message, given);
     if ('cpu' in message) {
       const { user, system } = process.cpuUsage();
       process.send!({ cpu: user + system });

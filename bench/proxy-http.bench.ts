@@ -5,8 +5,12 @@
  * In the same run, rounds interleaved so machine noise lands on every row:
  * - per-request latency of a small JSON GET, keep-alive `fetch` as the client (medians; target
  *   ≤ 1.2× the direct call),
- * - streamed download throughput of 200 MB (medians of 3; target ≥ 0.8× the direct pipe),
- * - the proxy's RSS while 200 MB stream through it (should stay flat: nothing is gathered).
+ * - streamed throughput of 200 MB each way (medians of 3; target ≥ 0.8× the direct pipe): a
+ *   download (provider → client, `fetch` as the client) and an upload (client → provider, a
+ *   chunked POST written with back-pressure on `http.request`, as `@nangohq/node` sends a large
+ *   body),
+ * - the proxy's RSS rise while 200 MB and then 400 MB stream through it each way: flat when it
+ *   does not grow with the size streamed (nothing is gathered).
  *
  * Three layouts:
  * - `one`: client, proxy and provider share this one process (one event loop): the proxied figure
@@ -16,14 +20,15 @@
  *   `bare` (`http.request`, keep-alive agent), `bare-lifo` (the agent with `scheduling: 'lifo'`),
  *   `bare-undici` (undici's `Pool#stream`), `bare-net` (bytes piped socket to socket, no HTTP).
  * - `apart`: as `deployed`, with the provider in a third process.
- * `--layouts=one,deployed` picks some (default all three).
+ * `--layouts=one,deployed` picks some (default all three); `--no-latency` measures streaming only.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { Agent, createServer, type Server } from 'node:http';
+import { Agent, createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import * as v from 'valibot';
 import { createApiHandler } from '../src/http.js';
 import { ConnectionManager } from '../src/index.js';
 import { memoryStore } from '../adapters/memory.js';
@@ -37,6 +42,7 @@ const STREAM_BYTES = 200 * 1024 * 1024;
 const API_KEY = randomBytes(24).toString('base64url');
 const TOKEN = 'bench-provider-token';
 const CHILD = fileURLToPath(new URL('./proxy-http-child.ts', import.meta.url));
+const withLatency = !process.argv.includes('--no-latency');
 const layouts = (
   process.argv.find((arg) => arg.startsWith('--layouts='))?.slice('--layouts='.length) ?? 'one,deployed,apart'
 ).split(',');
@@ -45,6 +51,9 @@ type Send = (path: string) => Promise<Response>;
 interface Target {
   name: string;
   send: Send;
+  /** Where a streamed upload goes: this base URL with `/upload`, with these headers. */
+  base: string;
+  headers: Record<string, string>;
   /** The resident set of the process this target's proxy runs in, sampled while it streams. */
   rss?: { reset(): Promise<number>; peak(): Promise<number> };
   /** CPU time used so far (µs) by the process this target's proxy runs in, when it runs apart. */
@@ -63,6 +72,10 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** What a child answers: its URL once it listens, else figures (CPU µs, RSS bytes). */
+const Started = v.object({ url: v.string() });
+const Figures = v.record(v.string(), v.number());
+
 /** A child process running one side; its URL once it listens. */
 async function child(
   kind: ChildKind,
@@ -74,18 +87,16 @@ async function child(
   cpu(): Promise<number>;
 }> {
   const started = fork(CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ask = async (message: object) => {
+  const answer = async (message: object): Promise<unknown> => {
     started.send(message);
-    const [answer] = (await once(started, 'message')) as [Record<string, number>];
-    return answer;
+    const [answered] = await once(started, 'message');
+    return answered;
   };
-  const { url } = (await ask({
-    kind,
-    providerUrl,
-    token: TOKEN,
-    apiKey: API_KEY,
-    streamBytes: STREAM_BYTES,
-  })) as unknown as { url: string };
+  const ask = async (message: object) => v.parse(Figures, await answer(message));
+  const { url } = v.parse(
+    Started,
+    await answer({ kind, providerUrl, token: TOKEN, apiKey: API_KEY, streamBytes: STREAM_BYTES }),
+  );
   return { process: started, url, ask, cpu: async () => (await ask({ cpu: true })).cpu! };
 }
 
@@ -101,20 +112,117 @@ async function latency(send: Send): Promise<number[]> {
   return samples;
 }
 
-async function stream(send: Send): Promise<number> {
+/** Downloads `size` bytes; MB/s. */
+async function stream(target: Target, size = STREAM_BYTES): Promise<number> {
   const started = performance.now();
-  const response = await send('/stream');
+  const response = await target.send(`/stream?bytes=${size}`);
   let bytes = 0;
   for await (const chunk of response.body! as unknown as AsyncIterable<Uint8Array>) bytes += chunk.length;
-  if (bytes !== STREAM_BYTES) throw new Error(`streamed ${bytes} bytes`);
-  return STREAM_BYTES / 1024 / 1024 / ((performance.now() - started) / 1000);
+  if (bytes !== size) throw new Error(`streamed ${bytes} bytes`);
+  return size / 1024 / 1024 / ((performance.now() - started) / 1000);
 }
+
+const CHUNK = Buffer.alloc(64 * 1024, 7);
+const Received = v.object({ received: v.number() });
+
+/** Uploads `size` bytes in a chunked POST written with back-pressure; MB/s once the provider answered. */
+async function upload(target: Target, size = STREAM_BYTES): Promise<number> {
+  const started = performance.now();
+  const url = new URL(`${target.base}/upload`);
+  const answer = await new Promise<string>((resolve, reject) => {
+    const req = request(
+      {
+        hostname: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { ...target.headers, 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' },
+        agent: uploadAgent,
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.once('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`HTTP ${res.statusCode}`))));
+        res.once('error', reject);
+      },
+    );
+    req.once('error', reject);
+    let sent = 0;
+    const pump = () => {
+      while (sent < size) {
+        sent += CHUNK.length;
+        if (!req.write(CHUNK)) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      req.end();
+    };
+    pump();
+  });
+  const { received } = v.parse(Received, JSON.parse(answer));
+  if (received !== size) throw new Error(`uploaded ${received} bytes`);
+  return size / 1024 / 1024 / ((performance.now() - started) / 1000);
+}
+const uploadAgent = new Agent({ keepAlive: true });
 
 const us = (ms: number) => `${(ms * 1000).toFixed(0)} µs`;
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
 /** Every target measured in interleaved rounds; the first is the direct call, the second latchkey. */
 async function measure(layout: string, targets: Target[]): Promise<void> {
+  console.log(`layout ${layout}:`);
+  if (withLatency) measureLatency(targets, await latencies(targets));
+  for (const [direction, move] of [
+    ['download', stream],
+    ['upload', upload],
+  ] as const) {
+    const rates = targets.map(() => [] as number[]);
+    const cpu = targets.map(() => 0);
+    for (let round = 0; round < STREAM_ROUNDS; round++)
+      for (const [index, target] of targets.entries()) {
+        const before = await target.cpu?.();
+        rates[index]!.push(
+          await move(target).catch((error: unknown) => {
+            throw new Error(`${direction} through ${target.name} failed`, { cause: error });
+          }),
+        );
+        if (before !== undefined) cpu[index]! += (await target.cpu!()) - before;
+      }
+    const throughputs = rates.map(median);
+    const [directRate, proxiedRate] = [throughputs[0]!, throughputs[1]!];
+    console.log(
+      `  streamed 200 MB ${direction}: ${targets.map((target, index) => `${target.name} ${throughputs[index]!.toFixed(0)} MB/s`).join(', ')}` +
+        ` → proxied ÷ direct ${(proxiedRate / directRate).toFixed(2)}× (target ≥ 0.8×)`,
+    );
+    // CPU time of the proxy's own process per MB moved: what the machine's load does not change much.
+    const perMb = (index: number) =>
+      targets[index]!.cpu
+        ? `, ${(cpu[index]! / (STREAM_ROUNDS * (STREAM_BYTES / 1024 / 1024))).toFixed(0)} µs CPU per MB`
+        : '';
+    if (targets[1]!.cpu) console.log(`    latchkey's process${perMb(1)}`);
+    for (const [index, target] of targets.entries())
+      if (index > 1)
+        console.log(
+          `    ${target.name}: ÷ direct ${(throughputs[index]! / directRate).toFixed(2)}×, proxied ÷ it ${(proxiedRate / throughputs[index]!).toFixed(2)}×${perMb(index)}`,
+        );
+    // Flat memory: the rise while 400 MB stream is not above the rise while 200 MB do.
+    for (const target of targets) {
+      if (!target.rss) continue;
+      const rises: string[] = [];
+      for (const size of [STREAM_BYTES, 2 * STREAM_BYTES]) {
+        const before = await target.rss.reset();
+        await move(target, size);
+        const peak = await target.rss.peak();
+        rises.push(`${mb(size)} MB: ${mb(before)} → peak ${mb(peak)} MB (+${mb(peak - before)})`);
+      }
+      console.log(`    RSS of ${target.name}'s process, ${direction}: ${rises.join('; ')}`);
+    }
+  }
+}
+
+async function latencies(targets: Target[]): Promise<{ samples: number[][]; cpu: number[] }> {
   for (const target of targets) await latency(target.send); // warm connections, JIT, pools
   const samples = targets.map(() => [] as number[]);
   const cpu = targets.map(() => 0);
@@ -124,22 +232,14 @@ async function measure(layout: string, targets: Target[]): Promise<void> {
       samples[index]!.push(...(await latency(target.send)));
       if (before !== undefined) cpu[index]! += (await target.cpu!()) - before;
     }
-  const rates = targets.map(() => [] as number[]);
-  let rssBefore = 0;
-  let rssPeak = 0;
-  for (let round = 0; round < STREAM_ROUNDS; round++)
-    for (const [index, target] of targets.entries()) {
-      if (target.rss && round === 0) rssBefore = await target.rss.reset();
-      rates[index]!.push(await stream(target.send));
-      if (target.rss) rssPeak = Math.max(rssPeak, await target.rss.peak());
-    }
-  const latencies = samples.map(median);
-  const throughputs = rates.map(median);
-  const [direct, proxied] = [latencies[0]!, latencies[1]!];
-  const [directRate, proxiedRate] = [throughputs[0]!, throughputs[1]!];
-  console.log(`layout ${layout}:`);
+  return { samples, cpu };
+}
+
+function measureLatency(targets: Target[], { samples, cpu }: { samples: number[][]; cpu: number[] }): void {
+  const medians = samples.map(median);
+  const [direct, proxied] = [medians[0]!, medians[1]!];
   console.log(
-    `  latency median: ${targets.map((target, index) => `${target.name} ${us(latencies[index]!)}`).join(', ')}` +
+    `  latency median: ${targets.map((target, index) => `${target.name} ${us(medians[index]!)}`).join(', ')}` +
       ` → proxied ÷ direct ${(proxied / direct).toFixed(2)}× (target ≤ 1.2×; +${us(proxied - direct)} per request)`,
   );
   const perRequest = (index: number) => (cpu[index]! / (ROUNDS * REQUESTS_PER_ROUND)).toFixed(0);
@@ -147,29 +247,25 @@ async function measure(layout: string, targets: Target[]): Promise<void> {
   for (const [index, target] of targets.entries())
     if (index > 1)
       console.log(
-        `    ${target.name}: ÷ direct ${(latencies[index]! / direct).toFixed(2)}×, proxied ÷ it ${(proxied / latencies[index]!).toFixed(2)}×` +
+        `    ${target.name}: ÷ direct ${(medians[index]! / direct).toFixed(2)}×, proxied ÷ it ${(proxied / medians[index]!).toFixed(2)}×` +
           (target.cpu ? `, ${perRequest(index)} µs CPU per request` : ''),
       );
-  console.log(
-    `  streamed 200 MB: ${targets.map((target, index) => `${target.name} ${throughputs[index]!.toFixed(0)} MB/s`).join(', ')}` +
-      ` → proxied ÷ direct ${(proxiedRate / directRate).toFixed(2)}× (target ≥ 0.8×)`,
-  );
-  for (const [index, target] of targets.entries())
-    if (index > 1)
-      console.log(
-        `    ${target.name}: ÷ direct ${(throughputs[index]! / directRate).toFixed(2)}×, proxied ÷ it ${(proxiedRate / throughputs[index]!).toFixed(2)}×`,
-      );
-  console.log(
-    `  RSS of the proxy's process while streaming 200 MB × ${STREAM_ROUNDS}: ${mb(rssBefore)} MB before, peak ${mb(rssPeak)} MB (+${mb(rssPeak - rssBefore)} MB)`,
-  );
 }
 
 const proxyHeaders = { authorization: `Bearer ${API_KEY}`, 'connection-id': 'u1', 'provider-config-key': 'crm' };
 const providerAuth = { authorization: `Bearer ${TOKEN}` };
-const viaUrl =
-  (base: string, headers: Record<string, string> = {}): Send =>
-  (path) =>
-    fetch(`${base}${path}`, { headers });
+/** A target at this base URL, sent these headers. */
+const via = (
+  name: string,
+  base: string,
+  headers: Record<string, string> = {},
+  more: Pick<Target, 'cpu' | 'rss'> = {},
+): Target => ({ name, base, headers, send: (path) => fetch(`${base}${path}`, { headers }), ...more });
+/** The RSS sampler of a child. */
+const rssOf = (side: { ask(message: object): Promise<Record<string, number>> }): NonNullable<Target['rss']> => ({
+  reset: async () => (await side.ask({ rss: 'reset' })).before!,
+  peak: async () => (await side.ask({ rss: 'peak' })).peak!,
+});
 
 const provider = createServer(providerListener(TOKEN, STREAM_BYTES));
 const providerUrl = await listen(provider);
@@ -195,10 +291,8 @@ if (layouts.includes('one')) {
   let peak = 0;
   let sampler: NodeJS.Timeout | undefined;
   await measure('one (client, proxy and provider in one process)', [
-    { name: 'direct', send: viaUrl(providerUrl, providerAuth) },
-    {
-      name: 'latchkey',
-      send: viaUrl(`${server.url}/proxy`, proxyHeaders),
+    via('direct', providerUrl, providerAuth),
+    via('latchkey', `${server.url}/proxy`, proxyHeaders, {
       rss: {
         reset: async () => {
           peak = process.memoryUsage.rss();
@@ -210,8 +304,8 @@ if (layouts.includes('one')) {
           return Math.max(peak, process.memoryUsage.rss());
         },
       },
-    },
-    { name: 'bare', send: viaUrl(bareUrl) },
+    }),
+    via('bare', bareUrl),
   ]);
   await server.close();
   bare.closeAllConnections();
@@ -227,20 +321,12 @@ async function deployed(layout: string, upstreamUrl: string): Promise<void> {
   children.push(...started.map((each) => each.process));
   const [latchkey, bare, lifo, undici, net] = started;
   await measure(layout, [
-    { name: 'direct', send: viaUrl(upstreamUrl, providerAuth) },
-    {
-      name: 'latchkey',
-      send: viaUrl(`${latchkey!.url}/proxy`, proxyHeaders),
-      cpu: latchkey!.cpu,
-      rss: {
-        reset: async () => (await latchkey!.ask({ rss: 'reset' })).before!,
-        peak: async () => (await latchkey!.ask({ rss: 'peak' })).peak!,
-      },
-    },
-    { name: 'bare', send: viaUrl(bare!.url), cpu: bare!.cpu },
-    { name: 'bare-lifo', send: viaUrl(lifo!.url), cpu: lifo!.cpu },
-    { name: 'bare-undici', send: viaUrl(undici!.url), cpu: undici!.cpu },
-    { name: 'bare-net', send: viaUrl(net!.url, providerAuth), cpu: net!.cpu },
+    via('direct', upstreamUrl, providerAuth),
+    via('latchkey', `${latchkey!.url}/proxy`, proxyHeaders, { cpu: latchkey!.cpu, rss: rssOf(latchkey!) }),
+    via('bare', bare!.url, {}, { cpu: bare!.cpu, rss: rssOf(bare!) }),
+    via('bare-lifo', lifo!.url, {}, { cpu: lifo!.cpu }),
+    via('bare-undici', undici!.url, {}, { cpu: undici!.cpu }),
+    via('bare-net', net!.url, providerAuth, { cpu: net!.cpu }),
   ]);
   for (const each of started) each.process.disconnect();
 }
@@ -256,3 +342,4 @@ if (layouts.includes('apart')) {
 
 provider.closeAllConnections();
 provider.close();
+uploadAgent.destroy();

@@ -52,6 +52,18 @@ export class NodeApiRequest implements ApiRequest {
     return this.#body;
   }
 
+  /**
+   * The body as Node's own stream, for the proxy to pipe on as it is (without a web stream in
+   * between); `null` when there is none, `undefined` once the web body was made.
+   */
+  nodeBody(): Readable | null | undefined {
+    if (this.#body !== undefined) return undefined;
+    if (!carriesBody(this.#req)) return null;
+    // Taken: a later read of `body` must not make a second reader of the same stream.
+    this.#body = null;
+    return this.#req;
+  }
+
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
       this.#watchClient();

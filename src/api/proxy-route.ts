@@ -8,8 +8,10 @@
 import * as v from 'valibot';
 import type { ConnectionManager } from '../manager.js';
 import type { ProxyInit } from '../proxy/proxy-request.js';
+import { NodeBodyStream } from '../provider-http/node-body.js';
 import { StreamResponse } from '../provider-http/stream-response.js';
 import { type Caller, mayOverrideBaseUrl } from './access.js';
+import { NodeApiRequest } from './node-request.js';
 import type { ApiRequest, HeaderLookup } from './request-view.js';
 import { ApiFailure } from './respond.js';
 
@@ -90,7 +92,7 @@ export async function proxyRequest(context: ProxyRouteContext): Promise<Response
     method: view.method,
     headers: forwarded,
     signal: view.signal,
-    body: view.method === 'GET' || view.body === null ? null : await bodyOf(context.request, maxBodyBytes),
+    body: view.method === 'GET' ? null : await bodyOf(context, maxBodyBytes),
   };
   if (headers.retries !== undefined && headers.retries > 0) init.retries = headers.retries;
   if (headers['retry-on'] !== undefined) init.retryOn = headers['retry-on'].split(',').map(Number);
@@ -141,11 +143,16 @@ function readHeaders(headers: HeaderLookup): v.InferOutput<typeof ProxyHeaders> 
 /**
  * The body to send: small bodies of known length (up to the API's body limit) are read whole, so
  * a refresh-and-retry or `Retries` can send them again; larger or chunked ones stream through
- * (sent once, never retried).
+ * (sent once, never retried) — on the Node listener as the Node stream they came as.
  */
-async function bodyOf(request: Request, maxBodyBytes: number): Promise<ProxyInit['body']> {
+async function bodyOf(context: ProxyRouteContext, maxBodyBytes: number): Promise<ProxyInit['body']> {
+  const length = Number(context.view.headers.get('content-length') ?? NaN);
+  if (!(Number.isFinite(length) && length <= maxBodyBytes) && context.view instanceof NodeApiRequest) {
+    const node = context.view.nodeBody();
+    if (node !== undefined) return node === null ? null : new NodeBodyStream(node);
+  }
+  const request = context.request;
   if (request.body === null) return null;
-  const length = Number(request.headers.get('content-length') ?? NaN);
   if (Number.isFinite(length) && length <= maxBodyBytes) return new Uint8Array(await request.arrayBuffer());
   return request.body;
 }

@@ -20,6 +20,7 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { DisallowedHostError } from '../model/errors.js';
 import { assertLiteralHostAllowed, type EgressSettings, pinnedLookup } from './egress.js';
+import { nodeStreamOf } from './node-body.js';
 
 /** One request, as `buildProxyRequest` makes it. */
 export interface TransportRequest {
@@ -116,6 +117,10 @@ function once(
       method,
       headers,
       agent: agentFor(https, route),
+      // No idle timer on a socket while it carries a request: the agent's `timeout` re-armed it on
+      // every chunk read or written (a timer update per 64 KiB of a streamed body). The agent sets
+      // it again when the socket goes back to the pool, where it closes an idle socket.
+      timeout: 0,
     });
     let answered: IncomingMessage | undefined;
     const onAbort = () => {
@@ -141,8 +146,13 @@ function once(
       resolve(answerOf(res, method));
     });
     if (body instanceof ReadableStream) {
-      const source = Readable.fromWeb(body as NodeReadableStream<Uint8Array>);
+      // A body that came as a Node stream (the proxy's upload) is piped as it is (node-body.ts).
+      const source = nodeStreamOf(body) ?? Readable.fromWeb(body as NodeReadableStream<Uint8Array>);
       source.once('error', (error) => req.destroy(error));
+      // Closed short of its end without an error (the client's connection cut): so is the upload.
+      source.once('close', () => {
+        if (!source.readableEnded) req.destroy(new Error('the request body ended early'));
+      });
       source.pipe(req);
     } else if (body !== null) req.end(body);
     else req.end();
